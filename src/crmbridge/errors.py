@@ -1,0 +1,80 @@
+"""The crmbridge exception tree.
+
+Exceptions are grouped by what the caller should do about them::
+
+    CrmbridgeError                 base of everything crmbridge raises on purpose
+    ├── ConfigError                bad configuration: fix the file/env, nothing will work until then
+    ├── AuthError                  credentials rejected or missing scopes: fix the named setting
+    ├── RateLimited                the CRM asked us to slow down; retry after ``retry_after`` s
+    ├── TransientError             network blip, 5xx, timeout: retry with backoff
+    ├── PermanentRecordError       this one record cannot be written: skip it, keep the rest
+    └── SchemaError                a property/field the model needs is missing or mistyped
+
+Each error carries an admin-facing message (``str(err)``: what to do) and, where useful,
+``detail`` for the logs (what happened). Neither ever contains a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CrmbridgeError(Exception):
+    """Base class for every error crmbridge raises deliberately."""
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in a configuration: where it is, what is wrong, how to fix it."""
+
+    path: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class ConfigError(CrmbridgeError):
+    """The configuration is invalid; ``problems`` lists every problem at once."""
+
+    def __init__(self, problems: Sequence[ConfigProblem], *, source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{count} configuration {noun}{where}:\n{lines}")
+
+
+class AuthError(CrmbridgeError):
+    """Credentials were rejected, or lack a permission the enabled features need."""
+
+
+class RateLimited(CrmbridgeError):  # noqa: N818 - the name is part of the documented contract
+    """The CRM refused a call for rate reasons; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, policy: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.policy = policy
+
+
+class TransientError(CrmbridgeError):
+    """A failure that is expected to go away: retry with backoff."""
+
+
+class PermanentRecordError(CrmbridgeError):
+    """One record cannot be processed; skip it and carry on with the rest."""
+
+
+class SchemaError(CrmbridgeError):
+    """The CRM lacks a property/field crmbridge needs, or it has the wrong type."""

@@ -1,0 +1,144 @@
+"""Compile :class:`~crmbridge.scoring.model.Condition` objects into fast predicates.
+
+Compilation happens once per model; each predicate is a plain closure over
+pre-normalised constants, so scoring a million contacts never re-parses a rule.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crmbridge.scoring.model import Condition, Scalar
+from crmbridge.scoring.text import normalize_text, parse_number, to_text
+
+Check = Callable[[Any], bool]
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _equals(expected: Scalar) -> Check:
+    if isinstance(expected, int | float) and not isinstance(expected, bool):
+        number = float(expected)
+        return lambda value: _present(value) and parse_number(value) == number
+    text = to_text(expected)
+    return lambda value: _present(value) and to_text(value) == text
+
+
+def _one_of(choices: list[Scalar]) -> Check:
+    checks = [_equals(choice) for choice in choices]
+    return lambda value: any(check(value) for check in checks)
+
+
+def _contains_any(needles: list[str]) -> Check:
+    normalized = tuple(normalize_text(needle) for needle in needles)
+
+    def check(value: Any) -> bool:
+        if not _present(value):
+            return False
+        haystack = to_text(value)
+        return any(needle in haystack for needle in normalized)
+
+    return check
+
+
+def _compare(op: str, bound: float) -> Check:
+    compare = _COMPARE[op]
+
+    def check(value: Any) -> bool:
+        number = parse_number(value)
+        return number is not None and compare(number, bound)
+
+    return check
+
+
+def _regex(pattern: str) -> Check:
+    compiled = re.compile(pattern, re.IGNORECASE)
+
+    def check(value: Any) -> bool:
+        if not _present(value):
+            return False
+        raw = str(value)
+        return compiled.search(raw) is not None or compiled.search(to_text(raw)) is not None
+
+    return check
+
+
+def _exists(expected: bool) -> Check:
+    return lambda value: _present(value) is expected
+
+
+def _build(op: str, argument: Any) -> Check:
+    if op == "eq":
+        return _equals(argument)
+    if op == "in":
+        return _one_of(argument)
+    if op == "contains":
+        return _contains_any([argument])
+    if op == "contains_any":
+        return _contains_any(argument)
+    if op in _COMPARE:
+        return _compare(op, float(argument))
+    if op == "regex":
+        return _regex(argument)
+    if op == "exists":
+        return _exists(bool(argument))
+    raise ValueError(f"unknown operator {op!r}")  # unreachable: the model validates operators
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCondition:
+    """A condition ready to run: every operator it names must hold."""
+
+    checks: tuple[Check, ...]
+    numeric: bool
+
+    def __call__(self, value: Any) -> bool:
+        return all(check(value) for check in self.checks)
+
+    def unreadable(self, value: Any) -> bool:
+        """True when a numeric test failed only because the value is not a number."""
+        return self.numeric and _present(value) and parse_number(value) is None
+
+
+def compile_condition(condition: Condition) -> CompiledCondition:
+    """Turn one validated condition into a predicate."""
+    ops = condition.operators()
+    checks = tuple(_build(op, arg) for op, arg in ops.items())
+    return CompiledCondition(checks=checks, numeric=any(op in _COMPARE for op in ops))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWhen:
+    """Several conditions keyed by property name; all must hold."""
+
+    items: tuple[tuple[str, CompiledCondition], ...]
+
+    def __call__(self, properties: Mapping[str, Any]) -> bool:
+        get = properties.get
+        return all(cond(get(name)) for name, cond in self.items)
+
+    def unreadable(self, properties: Mapping[str, Any]) -> list[str]:
+        """Properties that could not be read as numbers, formatted for the reasons."""
+        return [
+            f"{name} {properties.get(name)!r} is not a number"
+            for name, cond in self.items
+            if cond.unreadable(properties.get(name))
+        ]
+
+
+def compile_when(conditions: Mapping[str, Condition]) -> CompiledWhen:
+    """Compile a ``when``/``where`` table."""
+    return CompiledWhen(tuple((name, compile_condition(c)) for name, c in conditions.items()))

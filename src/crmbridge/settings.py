@@ -1,0 +1,103 @@
+"""Service settings: the non-scoring tables of ``crmbridge.toml``.
+
+``[bridge]``, ``[daemon]`` and ``[connectors.*]``. Secrets are :class:`SecretStr` and
+written in TOML as ``"${ENV_NAME}"``, so they never sit in the file nor show in a repr.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
+
+from crmbridge.scoring.model import Strict
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"`` or a number of seconds."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise PydanticCustomError(
+                "bad_duration",
+                'invalid duration "{value}"',
+                {"value": value, "hint": 'write a number and a unit, e.g. "90s", "5m", "2h", "1d"'},
+            )
+        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class BridgeSettings(Strict):
+    """``[bridge]``: storage and the business timezone."""
+
+    database_url: str = Field(
+        default="sqlite:///crmbridge.db",
+        description="sqlite:///path.db, or postgresql+psycopg://user@host/db in production.",
+    )
+    timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Madrid.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "bad_timezone",
+                'unknown timezone "{name}"',
+                {"name": name, "hint": 'use an IANA name such as "Europe/Madrid"'},
+            ) from None
+        return name
+
+
+class DaemonSettings(Strict):
+    """``[daemon]``: the HTTP listener and polling cadence."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface
+    port: int = Field(default=8080, ge=1, le=65535)
+    poll_interval: Duration = Field(default=timedelta(minutes=5))
+    ingest_token: SecretStr | None = None
+
+
+class HubSpotSettings(Strict):
+    """``[connectors.hubspot]``: a private-app token (or OAuth) and the API base URL."""
+
+    enabled: bool = False
+    access_token: SecretStr | None = None
+    base_url: str = "https://api.hubapi.com"
+    app_secret: SecretStr | None = Field(default=None, description="Verifies webhook signatures.")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+
+
+class SalesforceSettings(Strict):
+    """``[connectors.salesforce]``: one of password, JWT or client-credentials auth."""
+
+    enabled: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    security_token: SecretStr | None = None
+    domain: str = Field(default="login", description='"login", "test" or a My Domain.')
+    consumer_key: str | None = None
+    private_key_file: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    instance_url: str | None = None
+
+
+class ConnectorsSettings(Strict):
+    """``[connectors]``: one table per CRM."""
+
+    hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
+    salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
