@@ -105,8 +105,11 @@ def load_config(path: Path | None = None) -> LoadedConfig:
         try:
             text = resolved.read_text("utf-8")
         except OSError as exc:
-            problem = ConfigProblem("", f"cannot read {resolved}: {exc.strerror}",
-                                    "pass --config or set CRMBRIDGE_CONFIG")
+            problem = ConfigProblem(
+                "",
+                f"cannot read {resolved}: {exc.strerror}",
+                "pass --config or set CRMBRIDGE_CONFIG",
+            )
             raise ConfigError([problem], source=source) from None
     return parse_config(text, source=source)
 
@@ -142,8 +145,9 @@ def config_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _substitute(value: Any, path: tuple[str | int, ...], environ: Mapping[str, str],
-                warnings: list[str]) -> Any:
+def _substitute(
+    value: Any, path: tuple[str | int, ...], environ: Mapping[str, str], warnings: list[str]
+) -> Any:
     """Replace ``${NAME}`` with the environment's value; unset ones drop the key."""
     if isinstance(value, dict):
         out = {}
@@ -157,8 +161,10 @@ def _substitute(value: Any, path: tuple[str | int, ...], environ: Mapping[str, s
     if isinstance(value, str) and "${" in value:
         missing = [name for name in _ENV_REF.findall(value) if name not in environ]
         if missing:
-            warnings.append(f"{format_path(path)}: environment variable {missing[0]} is not set; "
-                            "the setting is left empty")
+            warnings.append(
+                f"{format_path(path)}: environment variable {missing[0]} is not set; "
+                "the setting is left empty"
+            )
             return _UNSET
         return _ENV_REF.sub(lambda m: environ[m.group(1)], value)
     return value
@@ -173,10 +179,11 @@ def _unknown_overrides(environ: Mapping[str, str]) -> list[ConfigProblem]:
     for name in environ:
         if not name.upper().startswith(ENV_PREFIX):
             continue
-        section = name[len(ENV_PREFIX):].split("__", 1)[0].lower()
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
         if section not in sections:
-            problems.append(ConfigProblem(name, f'unknown section "{section}"',
-                                          did_you_mean(section, sections)))
+            problems.append(
+                ConfigProblem(name, f'unknown section "{section}"', did_you_mean(section, sections))
+            )
     return problems
 
 
@@ -215,7 +222,7 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
         return ConfigProblem(format_path(loc), "required key is missing")
     message = error["msg"]
     if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     message = message[0].lower() + message[1:]
     if kind not in {"unknown_operator", "empty_condition"} and "input" in error:
         message = f"{message} (got {error['input']!r})"

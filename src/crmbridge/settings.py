@@ -63,7 +63,7 @@ class BridgeSettings(Strict):
 class DaemonSettings(Strict):
     """``[daemon]``: the HTTP listener and polling cadence."""
 
-    host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface
+    host: str = "0.0.0.0"  # a container listens on every interface
     port: int = Field(default=8080, ge=1, le=65535)
     poll_interval: Duration = Field(default=timedelta(minutes=5))
     ingest_token: SecretStr | None = None

@@ -42,10 +42,10 @@ class BantEvaluator:
 
     def evaluate(self, properties: Mapping[str, Any]) -> BantResult:
         """Which letters qualify, and the buying-committee role if the mapping knows it."""
-        flags = [
+        budget, authority, need, timeline = (
             item is not None and item[2](properties.get(item[1])) for item in self.criteria
-        ]
-        return BantResult(*flags, committee_role=self._role(properties))
+        )
+        return BantResult(budget, authority, need, timeline, self._role(properties))
 
     def _role(self, properties: Mapping[str, Any]) -> str | None:
         if self.committee_property is None:

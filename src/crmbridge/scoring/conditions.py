@@ -42,16 +42,23 @@ def _one_of(choices: list[Scalar]) -> Check:
     return lambda value: any(check(value) for check in checks)
 
 
+def _word_pattern(needles: list[str]) -> re.Pattern[str]:
+    """One regex for all needles; an alphanumeric edge must sit on a word boundary.
+
+    So "cio" finds "CIO" and "CIO / CTO" but not "Operaciones", while "/pricing"
+    still finds ".../pricing?utm=x".
+    """
+    parts = []
+    for needle in sorted({normalize_text(n) for n in needles if n.strip()}, key=len, reverse=True):
+        left = r"(?<![0-9a-z])" if needle[0].isalnum() else ""
+        right = r"(?![0-9a-z])" if needle[-1].isalnum() else ""
+        parts.append(f"{left}{re.escape(needle)}{right}")
+    return re.compile("|".join(parts) or r"(?!x)x")
+
+
 def _contains_any(needles: list[str]) -> Check:
-    normalized = tuple(normalize_text(needle) for needle in needles)
-
-    def check(value: Any) -> bool:
-        if not _present(value):
-            return False
-        haystack = to_text(value)
-        return any(needle in haystack for needle in normalized)
-
-    return check
+    search = _word_pattern(needles).search
+    return lambda value: _present(value) and search(to_text(value)) is not None
 
 
 def _compare(op: str, bound: float) -> Check:

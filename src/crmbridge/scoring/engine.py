@@ -115,9 +115,7 @@ class ScoringEngine:
         inactivity_points = inactivity.points if inactivity else 0
         total = fit_points + engagement_points + inactivity_points
         bant = self._bant.evaluate(props)
-        inactive_days = (
-            (now - last_engagement).total_seconds() / _DAY if last_engagement else None
-        )
+        inactive_days = (now - last_engagement).total_seconds() / _DAY if last_engagement else None
         feedback_status, feedback_at = feedback
         signals = StageSignals(
             target=self._target_stage(props, total, bant, last_engagement is not None),
@@ -275,7 +273,9 @@ class ScoringEngine:
                 return letter
         return "D"
 
-    def _reasons(self, contributions: tuple[Contribution, ...], notes: list[str]) -> tuple[str, ...]:
+    def _reasons(
+        self, contributions: tuple[Contribution, ...], notes: list[str]
+    ) -> tuple[str, ...]:
         scored = [c for c in contributions if c.points != 0]
         top = sorted(scored, key=lambda c: -abs(c.points))[: self.scoring.reasons_shown]
         ordered = sorted(top, key=lambda c: (c.points < 0, -abs(c.points)))

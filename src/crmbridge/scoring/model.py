@@ -243,18 +243,22 @@ def model_problems(scoring: ScoringModel) -> list[ConfigProblem]:
     """Checks that span several keys: references, duplicates, thresholds."""
     problems: list[ConfigProblem] = []
     known_events = (*CANONICAL_EVENT_TYPES, *scoring.custom_events)
-    for kind, rules in (("fit", scoring.fit), ("engagement", scoring.engagement)):
+    named: tuple[tuple[str, list[str]], ...] = (
+        ("fit", [r.name for r in scoring.fit]),
+        ("engagement", [r.name for r in scoring.engagement]),
+    )
+    for kind, names in named:
         seen: set[str] = set()
-        for i, rule in enumerate(rules):
-            if rule.name in seen:
+        for i, name in enumerate(names):
+            if name in seen:
                 problems.append(
                     ConfigProblem(
                         f"scoring.{kind}[{i}].name",
-                        f'duplicate rule name "{rule.name}"',
+                        f'duplicate rule name "{name}"',
                         "names must be unique: reps read them in the score reasons",
                     )
                 )
-            seen.add(rule.name)
+            seen.add(name)
     for i, rule in enumerate(scoring.engagement):
         for event_type in rule.event_types:
             if event_type not in known_events:

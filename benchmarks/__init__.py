@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; each writes its figures as JSON under benchmarks/results/."""

@@ -1,0 +1,5 @@
+"""``python -m crmbridge`` runs the command line."""
+
+from crmbridge.cli import run
+
+run()

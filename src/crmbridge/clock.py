@@ -1,0 +1,16 @@
+"""The one place crmbridge reads the clock, so ``--now`` can fix it everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse ISO-8601 (``2026-11-20T10:00:00Z``, offsets allowed; no zone means UTC)."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def resolve_now(fixed: str | None) -> datetime:
+    """``fixed`` if given (``--now`` / ``CRMBRIDGE_NOW``), else the real current time."""
+    return parse_instant(fixed) if fixed else datetime.now(UTC)

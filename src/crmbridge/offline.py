@@ -1,0 +1,151 @@
+"""Offline inputs for ``score``/``explain``: contact and event files, bundled examples.
+
+Files are read leniently: a bad line is reported with its number and reason, and every
+good line is still used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from crmbridge.records import CanonicalEvent, ContactRecord
+from crmbridge.scoring.types import Event
+
+#: The bundled example leads are a snapshot; they are scored as of this instant unless
+#: ``--now`` says otherwise, so the README's output never drifts.
+EXAMPLES_AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A record that could not be read, with where it was."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass
+class Workload:
+    """Contacts and the events that belong to each, ready to score."""
+
+    contacts: list[ContactRecord] = field(default_factory=list)
+    events: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[LineError] = field(default_factory=list)
+    unmatched_events: int = 0
+
+    def events_for(self, contact: ContactRecord) -> list[Event]:
+        """Every event of this contact, by email or by CRM id."""
+        found = list(self.events.get(f"id:{contact.crm}:{contact.id}", []))
+        if contact.email:
+            found.extend(self.events.get(f"email:{contact.email}", []))
+        return found
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """One line naming each bad field, e.g. ``occurred_at: invalid datetime``."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "record"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _json_records(text: str, source: str) -> Iterator[tuple[int, Any | LineError]]:
+    """Yield (line number, object) from a JSON object, a JSON array, or JSON lines."""
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, LineError(source, exc.lineno, f"invalid JSON: {exc.msg}")
+            return
+        yield from ((i, item) for i, item in enumerate(items, start=1))
+        return
+    if stripped.startswith("{") and "\n{" not in stripped:
+        try:
+            yield 1, json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, LineError(source, exc.lineno, f"invalid JSON: {exc.msg}")
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, LineError(source, number, f"invalid JSON: {exc.msg}")
+
+
+def load_workload(
+    contacts_text: str,
+    events_text: str | None,
+    *,
+    contacts_source: str,
+    events_source: str = "events",
+) -> Workload:
+    """Parse contacts and events; events are matched to contacts by email or CRM id."""
+    work = Workload()
+    for number, item in _json_records(contacts_text, contacts_source):
+        if isinstance(item, LineError):
+            work.errors.append(item)
+            continue
+        try:
+            work.contacts.append(ContactRecord.model_validate(item))
+        except ValidationError as exc:
+            work.errors.append(LineError(contacts_source, number, validation_reason(exc)))
+    if events_text is None:
+        return work
+    single = work.contacts[0] if len(work.contacts) == 1 else None
+    for number, item in _json_records(events_text, events_source):
+        if isinstance(item, LineError):
+            work.errors.append(item)
+            continue
+        if single is not None and isinstance(item, dict) and "contact" not in item:
+            # A file of events for the one contact being scored need not repeat who it is.
+            item = {**item, "contact": {"crm": single.crm, "id": single.id}}
+        try:
+            event = CanonicalEvent.model_validate(item)
+        except ValidationError as exc:
+            work.errors.append(LineError(events_source, number, validation_reason(exc)))
+            continue
+        ref = event.contact
+        key = f"email:{ref.email}" if ref.email else f"id:{ref.crm}:{ref.id}"
+        work.events[key].append(event.to_event())
+    known = {f"id:{c.crm}:{c.id}" for c in work.contacts}
+    known |= {f"email:{c.email}" for c in work.contacts if c.email}
+    work.unmatched_events = sum(len(v) for k, v in work.events.items() if k not in known)
+    return work
+
+
+def load_files(contacts: Path, events: Path | None) -> Workload:
+    """Read contact and event files from disk (``-`` is not accepted here)."""
+    return load_workload(
+        contacts.read_text("utf-8"),
+        events.read_text("utf-8") if events else None,
+        contacts_source=str(contacts),
+        events_source=str(events) if events else "events",
+    )
+
+
+def load_examples() -> Workload:
+    """The bundled example leads and their events."""
+    folder = resources.files("crmbridge.examples")
+    return load_workload(
+        folder.joinpath("leads.jsonl").read_text("utf-8"),
+        folder.joinpath("events.jsonl").read_text("utf-8"),
+        contacts_source="examples/leads.jsonl",
+        events_source="examples/events.jsonl",
+    )

@@ -1,0 +1,111 @@
+"""The two records that cross crmbridge's edges: the canonical event and the contact.
+
+Both are validated here once (pydantic) and turned into the engine's frozen
+dataclasses. See DESIGN.md, "Canonical event" and "Contact record".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from crmbridge.scoring.types import Contact, Event
+
+
+class ContactRef(BaseModel):
+    """Whom an event is about: an email, or a CRM id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: str | None = None
+    crm: str | None = None
+    id: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _clean_email(cls, value: str | None) -> str | None:
+        return normalize_email(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _identified(self) -> ContactRef:
+        if not self.email and not (self.crm and self.id):
+            raise ValueError('contact needs "email", or "crm" and "id"')
+        return self
+
+    def key(self) -> str:
+        """A stable identity string used for dedupe hashes and lookups."""
+        return f"email:{self.email}" if self.email else f"{self.crm}:{self.id}"
+
+
+class CanonicalEvent(BaseModel):
+    """A behaviour event from a website, form tool, email tool or the CRM itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str | None = Field(default=None, description="Dedupe key; a hash when absent.")
+    type: str = Field(min_length=1, description="page_view, form_submit, email_click, ...")
+    occurred_at: datetime = Field(description="ISO-8601; without a zone it is read as UTC.")
+    contact: ContactRef
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def had_timezone(self) -> bool:
+        """False when the timestamp arrived without a zone (it was read as UTC)."""
+        return self.occurred_at.tzinfo is not None
+
+    @property
+    def occurred_at_utc(self) -> datetime:
+        """The timestamp in UTC (naive input is taken to be UTC)."""
+        moment = self.occurred_at
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    def dedupe_key(self) -> str:
+        """``event_id`` if given, else a hash of type + contact + occurred_at + properties."""
+        if self.event_id:
+            return self.event_id
+        payload = json.dumps(
+            [self.type, self.contact.key(), self.occurred_at_utc.isoformat(), self.properties],
+            sort_keys=True,
+            default=str,
+            separators=(",", ":"),
+        )
+        return "h:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+    def to_event(self) -> Event:
+        """The engine's view of this event."""
+        return Event(self.type, self.occurred_at_utc, self.properties, self.dedupe_key())
+
+
+class ContactRecord(BaseModel):
+    """A contact/lead as a connector hands it over (CRM-internal property names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crm: str = "local"
+    id: str = Field(min_length=1)
+    email: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("email")
+    @classmethod
+    def _clean_email(cls, value: str | None) -> str | None:
+        return normalize_email(value) if value else None
+
+    def to_contact(self) -> Contact:
+        """The engine's view of this contact."""
+        return Contact(self.id, self.properties, self.email, self.crm, self.updated_at)
+
+
+def normalize_email(value: str) -> str:
+    """Emails are matched case-insensitively after trimming."""
+    return value.strip().lower()
