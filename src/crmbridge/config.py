@@ -15,11 +15,12 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crmbridge.errors import ConfigError, ConfigProblem
@@ -30,7 +31,14 @@ from crmbridge.scoring.model import (
     did_you_mean,
     model_problems,
 )
-from crmbridge.settings import BridgeSettings, ConnectorsSettings, DaemonSettings
+from crmbridge.settings import (
+    BridgeSettings,
+    ConnectorsSettings,
+    DaemonSettings,
+    IngestSettings,
+    OutboxSettings,
+    WritebackSettings,
+)
 
 ENV_PREFIX = "CRMBRIDGE__"
 CONFIG_ENV = "CRMBRIDGE_CONFIG"
@@ -55,6 +63,9 @@ class CrmbridgeConfig(BaseSettings):
     scoring: ScoringModel = Field(default_factory=ScoringModel)
     bant: BantModel = Field(default_factory=BantModel)
     lifecycle: LifecycleModel = Field(default_factory=LifecycleModel)
+    writeback: WritebackSettings = Field(default_factory=WritebackSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -111,6 +122,13 @@ def load_config(path: Path | None = None) -> LoadedConfig:
                 "pass --config or set CRMBRIDGE_CONFIG",
             )
             raise ConfigError([problem], source=source) from None
+        except UnicodeDecodeError as exc:
+            problem = ConfigProblem(
+                "",
+                f"{resolved} is not UTF-8 text (byte {exc.start} cannot be decoded)",
+                "save the file with UTF-8 encoding",
+            )
+            raise ConfigError([problem], source=source) from None
     return parse_config(text, source=source)
 
 
@@ -125,24 +143,68 @@ def parse_config(text: str, *, source: str = "<string>") -> LoadedConfig:
     data = _substitute(raw, (), environ, warnings)
     problems = _unknown_overrides(environ)
     config: CrmbridgeConfig | None = None
+    scoring: ScoringModel | None = None
     try:
         config = CrmbridgeConfig(**data)
+        scoring = config.scoring
     except ValidationError as exc:
-        problems.extend(_translate(exc))
-    if config is not None:
-        problems.extend(model_problems(config.scoring))
+        problems.extend(_translate(exc, environ))
+        scoring = _scoring_despite(exc, data)
+    if scoring is not None:
+        problems.extend(model_problems(scoring))
     if problems:
         raise ConfigError(problems, source=source)
     assert config is not None
     return LoadedConfig(config=config, source=source, warnings=warnings)
 
 
+def _scoring_despite(exc: ValidationError, data: dict[str, Any]) -> ScoringModel | None:
+    """A valid ``[scoring]`` while other sections are broken, so its checks still run."""
+    broken = {error["loc"][0] for error in exc.errors() if error["loc"]}
+    if "scoring" in broken:
+        return None
+    try:
+        return CrmbridgeConfig(**{k: v for k, v in data.items() if k not in broken}).scoring
+    except ValidationError:
+        return None
+
+
 def config_json_schema() -> dict[str, Any]:
     """JSON Schema of ``crmbridge.toml`` for editors (taplo / Even Better TOML)."""
     schema = CrmbridgeConfig.model_json_schema(by_alias=True)
+    # A condition may also be written as a bare value (eq) or a bare list (in).
+    condition = schema["$defs"]["Condition"]
+    scalar = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+    schema["$defs"]["Condition"] = {
+        "description": condition.get("description"),
+        "anyOf": [condition, *scalar, {"type": "array", "items": {"anyOf": scalar}}],
+    }
+    _durations_as_written(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "crmbridge.toml"
     return schema
+
+
+def _durations_as_written(node: Any) -> None:
+    """pydantic describes durations as ISO 8601 ("PT5M"); crmbridge reads "5m" or seconds."""
+    if isinstance(node, list):
+        for item in node:
+            _durations_as_written(item)
+    if not isinstance(node, dict):
+        return
+    if node.get("format") == "duration":
+        del node["format"]
+        node["type"] = ["string", "number"]
+        node["pattern"] = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$"
+        if isinstance(node.get("default"), str):
+            seconds = TypeAdapter(timedelta).validate_python(node["default"]).total_seconds()
+            unit, size = next(
+                ((u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60)) if seconds % n == 0),
+                ("s", 1),
+            )
+            node["default"] = f"{seconds / size:g}{unit}"
+    for value in node.values():
+        _durations_as_written(value)
 
 
 def _substitute(
@@ -198,16 +260,44 @@ def format_path(loc: tuple[str | int, ...]) -> str:
 _SCALAR_BRANCHES = {"str", "int", "float", "bool", "list[str]", "list[union[str,int,float,bool]]"}
 
 
-def _translate(exc: ValidationError) -> list[ConfigProblem]:
+def _translate(exc: ValidationError, environ: Mapping[str, str]) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     seen: set[str] = set()
     for error in exc.errors(include_url=False):
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p in _SCALAR_BRANCHES))
+        loc = tuple(
+            p
+            for p in error["loc"]
+            if not (isinstance(p, str) and (p in _SCALAR_BRANCHES or p == "[key]"))
+        )
         problem = _problem(error, loc)
-        if str(problem) not in seen and problem.path not in {p.path for p in problems}:
-            seen.add(str(problem))
+        override = _override_name(loc, environ)
+        if override is not None:
+            problem = ConfigProblem(override, problem.message, problem.hint)
+        # Union branches report one error each at the same path: keep the first. Unknown
+        # keys share their table's path, so they are told apart by the key.
+        key = str(problem) if error["type"] == "extra_forbidden" else problem.path
+        if key not in seen:
+            seen.add(key)
             problems.append(problem)
     return problems
+
+
+def _override_name(loc: tuple[str | int, ...], environ: Mapping[str, str]) -> str | None:
+    """The ``CRMBRIDGE__A__B`` variable that set the value at ``loc``, if one did."""
+    if not loc or any(isinstance(part, int) for part in loc):
+        return None
+    wanted = (ENV_PREFIX + "__".join(str(part) for part in loc)).upper()
+    return next((name for name in environ if name.upper() == wanted), None)
+
+
+# Custom errors whose message already names the offending value.
+_SELF_DESCRIBING = {
+    "unknown_operator",
+    "empty_condition",
+    "bad_timezone",
+    "bad_duration",
+    "grades_order",
+}
 
 
 def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
@@ -220,11 +310,15 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
         return ConfigProblem(format_path(loc[:-1]) or "(top level)", f'unknown key "{key}"', hint)
     if kind == "missing":
         return ConfigProblem(format_path(loc), "required key is missing")
+    if kind in {"too_short", "string_too_short"} and ctx.get("min_length") == 1:
+        return ConfigProblem(format_path(loc), "must not be empty")
     message = error["msg"]
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        message = "should be a table"  # not "a valid dictionary or instance of ScoringModel"
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     message = message[0].lower() + message[1:]
-    if kind not in {"unknown_operator", "empty_condition"} and "input" in error:
+    if kind not in _SELF_DESCRIBING and "input" in error:
         message = f"{message} (got {error['input']!r})"
     return ConfigProblem(format_path(loc), message, ctx.get("hint"))
 

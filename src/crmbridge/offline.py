@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from crmbridge.records import CanonicalEvent, ContactRecord
+from crmbridge.records import CanonicalEvent, ContactRecord, validation_reason
 from crmbridge.scoring.types import Event
 
 #: The bundled example leads are a snapshot; they are scored as of this instant unless
@@ -52,15 +52,6 @@ class Workload:
         if contact.email:
             found.extend(self.events.get(f"email:{contact.email}", []))
         return found
-
-
-def validation_reason(exc: ValidationError) -> str:
-    """One line naming each bad field, e.g. ``occurred_at: invalid datetime``."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "record"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def _json_records(text: str, source: str) -> Iterator[tuple[int, Any | LineError]]:

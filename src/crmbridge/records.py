@@ -9,9 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from crmbridge.scoring.types import Contact, Event
 
@@ -57,7 +65,7 @@ class CanonicalEvent(BaseModel):
         """False when the timestamp arrived without a zone (it was read as UTC)."""
         return self.occurred_at.tzinfo is not None
 
-    @property
+    @cached_property
     def occurred_at_utc(self) -> datetime:
         """The timestamp in UTC (naive input is taken to be UTC)."""
         moment = self.occurred_at
@@ -109,3 +117,15 @@ class ContactRecord(BaseModel):
 def normalize_email(value: str) -> str:
     """Emails are matched case-insensitively after trimming."""
     return value.strip().lower()
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """One line naming each bad field, e.g. ``occurred_at: Field required``."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "record"
+        message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)

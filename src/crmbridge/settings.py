@@ -101,3 +101,36 @@ class ConnectorsSettings(Strict):
 
     hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
     salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
+
+
+class WritebackSettings(Strict):
+    """``[writeback]``: which properties crmbridge writes into the CRM."""
+
+    prefix: str = Field(
+        default="crmbridge",
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Custom properties are named <prefix>_score, <prefix>_stage, ...",
+    )
+    lifecyclestage: bool = Field(
+        default=False, description="Also move HubSpot's lifecyclestage (forward only)."
+    )
+
+
+class OutboxSettings(Strict):
+    """``[outbox]``: retries of CRM writes across cycles."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_initial: Duration = Field(default=timedelta(seconds=30))
+    backoff_max: Duration = Field(default=timedelta(hours=1))
+    lease: Duration = Field(
+        default=timedelta(minutes=10),
+        description="An in-flight write older than this is presumed orphaned by a crash.",
+    )
+
+
+class IngestSettings(Strict):
+    """``[ingest]``: acceptance rules for incoming events."""
+
+    max_future_skew: Duration = Field(
+        default=timedelta(minutes=5), description="Reject events dated further in the future."
+    )

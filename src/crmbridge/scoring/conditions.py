@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,16 @@ def _equals(expected: Scalar) -> Check:
         number = float(expected)
         return lambda value: _present(value) and parse_number(value) == number
     text = to_text(expected)
-    return lambda value: _present(value) and to_text(value) == text
+
+    def check(value: Any) -> bool:
+        if not _present(value):
+            return False
+        if isinstance(value, str) and ";" in value:
+            # HubSpot multi-select values arrive as "A;B": equal to any selected option.
+            return any(to_text(part) == text for part in value.split(";"))
+        return to_text(value) == text
+
+    return check
 
 
 def _one_of(choices: list[Scalar]) -> Check:
@@ -73,12 +83,22 @@ def _compare(op: str, bound: float) -> Check:
 
 def _regex(pattern: str) -> Check:
     compiled = re.compile(pattern, re.IGNORECASE)
+    # The normalised value has no accents, so it is searched with an accent-free pattern
+    # ("tecnología" must find "Tecnologia"); case is left to IGNORECASE, since case-folding
+    # a pattern would turn \D into \d.
+    decomposed = unicodedata.normalize("NFKD", pattern)
+    try:
+        folded = re.compile(
+            "".join(ch for ch in decomposed if not unicodedata.combining(ch)), re.IGNORECASE
+        )
+    except re.error:  # a pattern that quantifies or brackets a bare accent
+        folded = compiled
 
     def check(value: Any) -> bool:
         if not _present(value):
             return False
         raw = str(value)
-        return compiled.search(raw) is not None or compiled.search(to_text(raw)) is not None
+        return compiled.search(raw) is not None or folded.search(to_text(raw)) is not None
 
     return check
 

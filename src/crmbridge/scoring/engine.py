@@ -111,7 +111,7 @@ class ScoringEngine:
         engagement = self._engagement_contributions(tallies)
         fit_points = sum(c.points for c in fit)
         engagement_points = sum(c.points for c in engagement)
-        inactivity = self._inactivity(fit_points + engagement_points, last_engagement, now)
+        inactivity = self._inactivity(fit_points, engagement_points, last_engagement, now)
         inactivity_points = inactivity.points if inactivity else 0
         total = fit_points + engagement_points + inactivity_points
         bant = self._bant.evaluate(props)
@@ -202,15 +202,16 @@ class ScoringEngine:
                 continue
             raw = tally.raw
             capped_at = None
-            if rule.max_points is not None and abs(raw) > rule.max_points:
-                raw = math.copysign(rule.max_points, raw)
+            # Whole points never exceed a cap: a cap of 25.5 allows 25, not round(25.5) = 26.
+            if rule.max_points is not None and abs(raw) > math.floor(rule.max_points):
+                raw = math.copysign(math.floor(rule.max_points), raw)
                 capped_at = rule.max_points
             points = round_points(raw)
             detail = "decayed" if tally.decayed else ""
             if rule.group is not None and points > 0:
                 left = group_left[rule.group]
                 if points > left:
-                    points = max(0, round_points(left))
+                    points = max(0, math.floor(left))
                     capped_at = self.scoring.groups[rule.group].max_points
                     detail = ", ".join(filter(None, (detail, f"group {rule.group} full")))
                 group_left[rule.group] = left - points
@@ -230,9 +231,15 @@ class ScoringEngine:
         return out
 
     def _inactivity(
-        self, subtotal: int, last_engagement: datetime | None, now: datetime
+        self, fit: int, engagement: int, last_engagement: datetime | None, now: datetime
     ) -> Contribution | None:
+        """Points lost to silence: they erode engagement, never fit, and stop at the floor.
+
+        Limiting the loss to the engagement earned keeps the score monotonic: a first
+        event can never cost a lead more than it brings.
+        """
         model = self.scoring.inactivity
+        subtotal = fit + engagement
         if model is None or last_engagement is None:
             return None
         idle_days = (now - last_engagement).total_seconds() / _DAY
@@ -240,12 +247,16 @@ class ScoringEngine:
         if periods <= 0:
             return None
         raw = periods * model.points
-        allowed = min(0.0, model.floor - subtotal)
-        limited = raw < allowed
-        points = round_points(max(raw, allowed))
+        by_floor = model.floor - subtotal
+        by_engagement = -max(engagement, 0)
+        allowed = min(0.0, max(by_floor, by_engagement))
+        # Whole points never cross the limit: round towards it, not past it.
+        points = max(round_points(raw), math.ceil(allowed))
+        limited = raw < allowed or points > round_points(raw)
         if points == 0 and not limited:
             return None
-        detail = f"floor {model.floor:g}" if limited else ""
+        reason = f"floor {model.floor:g}" if by_floor >= by_engagement else "all engagement lost"
+        detail = reason if limited else ""
         days = periods * model.after_days
         return Contribution(
             "inactivity", f"{days} days inactive", points, raw_points=raw, detail=detail

@@ -59,6 +59,8 @@ class StageMachine:
         if quiet is not None:
             return quiet
         if prev in ("reactivation", "archived"):
+            if signals.inactive_days is None:  # no engagement at all: nothing to re-engage
+                return StageDecision(prev, "unchanged")
             return StageDecision(self._after_feedback(target, signals), "reengaged")
         feedback_nurture = self._wants_nurture(signals)
         if feedback_nurture:
@@ -68,8 +70,10 @@ class StageMachine:
         return self._climb(prev, target)
 
     def _climb(self, prev: str | None, target: str) -> StageDecision:
-        if prev is None or prev not in RANK:
+        if prev is None:
             return StageDecision(target, "entered")
+        if prev not in RANK:  # a side state: only the CRM's own opportunity/customer get here
+            return StageDecision(target, "advanced")
         if RANK[target] > RANK[prev]:
             return StageDecision(target, "advanced")
         return StageDecision(prev, "unchanged" if target == prev else "held")

@@ -35,6 +35,30 @@ COMMITTEE_ROLES = ("economic_buyer", "technical", "user", "influencer")
 
 Scalar = str | int | float | bool
 
+# Words admins reach for instead of an operator; difflib alone maps "greater" to "gte".
+_OPERATOR_SYNONYMS = {
+    "greater": "gt",
+    "greater_than": "gt",
+    "more_than": "gt",
+    "above": "gt",
+    ">": "gt",
+    ">=": "gte",
+    "less": "lt",
+    "less_than": "lt",
+    "below": "lt",
+    "<": "lt",
+    "<=": "lte",
+    "equals": "eq",
+    "equal": "eq",
+    "is": "eq",
+    "=": "eq",
+    "==": "eq",
+    "one_of": "in",
+    "any_of": "in",
+    "match": "regex",
+    "matches": "regex",
+}
+
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
     """The closest valid spelling of ``word``, for "did you mean" hints."""
@@ -48,6 +72,13 @@ def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
     if best:
         return f'did you mean "{best}"?'
     return "expected one of: " + ", ".join(choices)
+
+
+def _operator_hint(word: str) -> str:
+    synonym = _OPERATOR_SYNONYMS.get(word.lower())
+    if synonym:
+        return f'did you mean "{synonym}"?'
+    return did_you_mean(word.lower(), OPERATORS)
 
 
 class Strict(BaseModel):
@@ -90,7 +121,7 @@ class Condition(Strict):
             raise PydanticCustomError(
                 "unknown_operator",
                 'unknown operator "{operator}"',
-                {"operator": key, "hint": did_you_mean(key, OPERATORS)},
+                {"operator": key, "hint": _operator_hint(key)},
             )
         if not data:
             raise PydanticCustomError(
@@ -173,7 +204,14 @@ class Grades(Strict):
     def _ordered(self) -> Grades:
         if not self.A > self.B > self.C:
             raise PydanticCustomError(
-                "grades_order", "grade thresholds must fall from A to C", {"hint": "A > B > C"}
+                "grades_order",
+                "grade thresholds must fall from A to C, but A = {A}, B = {B}, C = {C}",
+                {
+                    "A": f"{self.A:g}",
+                    "B": f"{self.B:g}",
+                    "C": f"{self.C:g}",
+                    "hint": "each grade needs more fit points than the next: A > B > C",
+                },
             )
         return self
 
@@ -262,12 +300,13 @@ def model_problems(scoring: ScoringModel) -> list[ConfigProblem]:
     for i, rule in enumerate(scoring.engagement):
         for event_type in rule.event_types:
             if event_type not in known_events:
+                hint = did_you_mean(event_type, known_events)
+                hint += " " if hint.endswith("?") else ". "
                 problems.append(
                     ConfigProblem(
                         f"scoring.engagement[{i}].event",
                         f'unknown event type "{event_type}"',
-                        did_you_mean(event_type, known_events)
-                        + " (declare custom types in scoring.custom_events)",
+                        hint + "Custom types must be listed in scoring.custom_events",
                     )
                 )
         if rule.group is not None and rule.group not in scoring.groups:

@@ -7,6 +7,7 @@ decide whether a lead scores.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from functools import lru_cache
@@ -44,7 +45,8 @@ def parse_number(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
+        number = float(value)
+        return number if math.isfinite(number) else None
     return _parse_text_number(str(value))
 
 
@@ -65,6 +67,8 @@ def _parse_text_number(raw: str) -> float | None:
     elif text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")
     try:
-        return float(text) * multiplier
+        number = float(text) * multiplier
     except ValueError:
         return None
+    # float() also reads "nan", "inf" and "Infinity" (e.g. "NaN" from spreadsheet exports).
+    return number if math.isfinite(number) else None

@@ -1,0 +1,140 @@
+"""The connector contract: what every CRM connector provides, and shared helpers.
+
+A connector declares *what* (its name, its maximum batch size, how to read a page, how
+to write a batch, how to map its SDK's errors); crmbridge owns *how* (cursors, the
+outbox, retries across cycles). Data passed across this boundary is frozen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from crmbridge.clock import parse_instant
+from crmbridge.records import ContactRecord
+
+FieldType = Literal["number", "string", "bool", "enumeration", "datetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """A custom property/field crmbridge writes (created by ``ensure_schema``)."""
+
+    name: str
+    label: str
+    type: FieldType
+    options: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Contacts changed since a cursor, and the cursor to persist once they are stored."""
+
+    records: tuple[ContactRecord, ...]
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """Property values to set on one CRM record (values in canonical string form)."""
+
+    crm_id: str
+    properties: Mapping[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome for one record of a batch; never a whole-batch verdict."""
+
+    crm_id: str
+    ok: bool
+    error: str | None = None
+    retriable: bool = False
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the pipeline needs from a CRM.
+
+    ``read_changes`` yields pages of contacts changed since ``cursor`` (``None`` = from
+    the beginning), carrying ``properties``; the caller persists each page's cursor only
+    after storing the page. ``read_values`` returns the CRM's current values of
+    ``properties`` for ``crm_ids`` (used to reconcile writes interrupted by a crash).
+    ``write`` applies a batch of at most ``max_batch_size`` records and reports per
+    record. Errors are raised as the :mod:`crmbridge.errors` tree.
+    """
+
+    name: str
+    max_batch_size: int
+
+    def check(self) -> None:
+        """Verify credentials and permissions; raise AuthError/ConfigError with a fix."""
+        ...
+
+    def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
+        """Create missing custom fields idempotently; return the names created."""
+        ...
+
+    def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
+        """Contacts changed since ``cursor``, oldest first, in pages."""
+        ...
+
+    def read_values(
+        self, crm_ids: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """Current values of ``properties`` for each record that exists."""
+        ...
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Apply ``batch``; one result per input, partial failures reported per record."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TieCursor:
+    """An incremental cursor on a modification timestamp that survives ties.
+
+    Records are read oldest first. Several records can share the last timestamp of a
+    page, and the next page may hold more of them; the cursor therefore remembers the
+    ids already seen *at* that timestamp, reads ``>= at`` next time and drops those
+    ids, so no record at a page boundary is lost or read twice.
+    """
+
+    at: datetime | None = None
+    ids: frozenset[str] = field(default_factory=frozenset)
+
+    def encode(self) -> str:
+        """The text persisted in the cursors table."""
+        return json.dumps(
+            {"at": self.at.isoformat() if self.at else None, "ids": sorted(self.ids)},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, text: str | None) -> TieCursor:
+        """Parse a persisted cursor (``None`` means read from the beginning)."""
+        if not text:
+            return cls()
+        data = json.loads(text)
+        at = parse_instant(data["at"]) if data.get("at") else None
+        return cls(at, frozenset(data.get("ids", ())))
+
+    def admits(self, at: datetime, record_id: str) -> bool:
+        """True if a record modified at ``at`` has not been read yet."""
+        if self.at is None or at > self.at:
+            return True
+        return at == self.at and record_id not in self.ids
+
+    def advance(self, page: Sequence[tuple[datetime, str]]) -> TieCursor:
+        """The cursor after reading ``page`` (``(modified_at, id)`` pairs, oldest first)."""
+        if not page:
+            return self
+        last = page[-1][0]
+        seen = {record_id for at, record_id in page if at == last}
+        if last == self.at:
+            seen |= self.ids
+        return TieCursor(last, frozenset(seen))

@@ -1,0 +1,1 @@
+"""Persistent state: contacts, events, scores, outbox, cursors and run history."""

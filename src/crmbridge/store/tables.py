@@ -1,0 +1,184 @@
+"""The store's tables (SQLModel). Schema changes go through alembic migrations.
+
+contacts, events, scores (current + history), outbox, cursors, webhook_receipts,
+assignments, sla_clocks and sync_runs. Timestamps are UTC-aware everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crmbridge.store.types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    """Row bookkeeping time (never used for scoring, which takes ``now`` explicitly)."""
+    return datetime.now(UTC)
+
+
+def _when(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ContactRow(SQLModel, table=True):
+    """A CRM contact/lead: its properties, what the CRM holds of ours, scoring state."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("crm", "crm_id", name="uq_contacts_crm_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    crm_id: str = Field(max_length=64)
+    email: str | None = Field(default=None, index=True, max_length=320)
+    properties: dict[str, Any] = _json()
+    crm_values: dict[str, Any] = _json()
+    crm_updated_at: datetime | None = _when()
+    stage: str | None = Field(default=None, max_length=32)
+    dirty: bool = Field(default=True, index=True)
+    recheck_at: datetime | None = _when(index=True)
+    created_at: datetime | None = _when()
+    updated_at: datetime | None = _when()
+
+
+class EventRow(SQLModel, table=True):
+    """A canonical event, deduplicated by ``dedupe_key``; linked to a contact when known."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_contact_ref", "contact_crm", "contact_crm_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=128)
+    type: str = Field(max_length=64)
+    occurred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    contact_id: int | None = Field(default=None, foreign_key="contacts.id", index=True)
+    contact_email: str | None = Field(default=None, index=True, max_length=320)
+    contact_crm: str | None = Field(default=None, max_length=32)
+    contact_crm_id: str | None = Field(default=None, max_length=64)
+    properties: dict[str, Any] = _json()
+    received_at: datetime | None = _when()
+
+
+class ScoreRow(SQLModel, table=True):
+    """One score of one contact; ``is_current`` marks the latest, the rest is history."""
+
+    __tablename__ = "scores"
+    __table_args__ = (Index("ix_scores_contact_current", "contact_id", "is_current"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id")
+    is_current: bool = Field(default=True)
+    model_version: str = Field(max_length=32)
+    scored_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    total: int
+    fit: int
+    engagement: int
+    grade: str = Field(max_length=2)
+    hot: bool
+    bant: str = Field(max_length=16)
+    stage: str = Field(max_length=32)
+    stage_transition: str = Field(max_length=32)
+    reasons: str = Field(sa_column=Column(Text, nullable=False))
+    detail: dict[str, Any] = _json()
+
+
+class OutboxRow(SQLModel, table=True):
+    """One intended effect on a CRM (property write, task, sequence action)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "connector", "status", "next_attempt_at"),
+        Index("ix_outbox_target", "connector", "crm_id", "kind", "target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connector: str = Field(max_length=32)
+    contact_id: int | None = Field(default=None, foreign_key="contacts.id")
+    crm_id: str = Field(max_length=64)
+    kind: str = Field(default="property", max_length=32)
+    target: str = Field(max_length=128)
+    value: dict[str, Any] = _json()
+    idempotency_key: str = Field(unique=True, max_length=200)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _when()
+    created_at: datetime | None = _when()
+    updated_at: datetime | None = _when()
+
+
+class CursorRow(SQLModel, table=True):
+    """Where incremental reading of one stream of one connector stands."""
+
+    __tablename__ = "cursors"
+
+    connector: str = Field(primary_key=True, max_length=32)
+    stream: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime | None = _when()
+
+
+class SyncRunRow(SQLModel, table=True):
+    """One pipeline cycle: counts, duration and errors."""
+
+    __tablename__ = "sync_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    finished_at: datetime | None = _when()
+    status: str = Field(default="running", max_length=16)
+    read: int = 0
+    stored: int = 0
+    scored: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    duration_s: float = 0.0
+    errors: dict[str, Any] = _json()
+
+
+class WebhookReceiptRow(SQLModel, table=True):
+    """A webhook event id already accepted (replay protection)."""
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (UniqueConstraint("connector", "event_id", name="uq_webhook_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connector: str = Field(max_length=32)
+    event_id: str = Field(max_length=128)
+    received_at: datetime | None = _when()
+
+
+class AssignmentRow(SQLModel, table=True):
+    """An owner given to a contact by crmbridge."""
+
+    __tablename__ = "assignments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id", index=True)
+    owner_id: str = Field(max_length=64)
+    strategy: str = Field(max_length=32)
+    assigned_at: datetime | None = _when()
+
+
+class SlaClockRow(SQLModel, table=True):
+    """Time-to-contact commitment for a contact in a stage."""
+
+    __tablename__ = "sla_clocks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id", index=True)
+    stage: str = Field(max_length=32)
+    started_at: datetime | None = _when()
+    due_at: datetime | None = _when()
+    contacted_at: datetime | None = _when()
+    breached_at: datetime | None = _when()

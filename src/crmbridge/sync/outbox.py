@@ -1,0 +1,307 @@
+"""The persisted outbox: every effect on a CRM is a row before it is a call.
+
+Life of a row: ``pending`` → ``in_flight`` (claimed for one batch) → ``done``; a failed
+attempt goes to ``failed`` with the next attempt time (exponential backoff with jitter)
+and after ``max_attempts`` — or at once for a permanent per-record error — to ``dead``,
+where ``crmbridge outbox retry`` can revive it. A row left ``in_flight`` by a crash is
+reconciled against the CRM before anything is sent again, so no write lands twice.
+
+The hot paths use SQL expressions on plain tuples rather than ORM objects: a cycle can
+queue hundreds of thousands of property writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+from tenacity import RetryCallState, wait_random_exponential
+
+from crmbridge.settings import OutboxSettings
+from crmbridge.store.tables import OutboxRow, utcnow
+
+PENDING, IN_FLIGHT, DONE, FAILED, DEAD = "pending", "in_flight", "done", "failed", "dead"
+STATUSES = (PENDING, IN_FLIGHT, DONE, FAILED, DEAD)
+RETRYABLE = (PENDING, FAILED)
+_CHUNK = 500
+
+#: Identifies this process's claims (several replicas may share one Postgres).
+PROCESS_ID = uuid.uuid4().hex[:16]
+
+_T = OutboxRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyWrite:
+    """An intended property value for one CRM record."""
+
+    contact_id: int | None
+    crm_id: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """An outbox row as the pipeline handles it."""
+
+    id: int
+    connector: str
+    contact_id: int | None
+    crm_id: str
+    kind: str
+    target: str
+    value: str
+    status: str
+    attempts: int
+
+
+def _queued(row: Any) -> Queued:
+    return Queued(
+        row.id,
+        row.connector,
+        row.contact_id,
+        row.crm_id,
+        row.kind,
+        row.target,
+        str((row.value or {}).get("value")),
+        row.status,
+        row.attempts,
+    )
+
+
+def idempotency_key(
+    connector: str, crm_id: str, kind: str, target: str, value: Any, salt: str
+) -> str:
+    """A stable key for one intended effect (the same plan never enqueues twice)."""
+    digest = hashlib.sha256(
+        json.dumps([connector, crm_id, kind, target, value, salt], sort_keys=True).encode()
+    ).hexdigest()[:40]
+    return f"{connector}:{kind}:{digest}"
+
+
+def queued_rows(
+    session: Session, connector: str, crm_ids: Sequence[str]
+) -> dict[str, list[Queued]]:
+    """Property rows still to be written (waiting or in flight), by CRM record id."""
+    found: dict[str, list[Queued]] = {}
+    ids = list(crm_ids)
+    for start in range(0, len(ids), _CHUNK):
+        query = select(_T).where(
+            _T.c.connector == connector,
+            _T.c.crm_id.in_(ids[start : start + _CHUNK]),
+            _T.c.kind == "property",
+            _T.c.status.in_((*RETRYABLE, IN_FLIGHT)),
+        )
+        for row in session.execute(query):
+            found.setdefault(row.crm_id, []).append(_queued(row))
+    return found
+
+
+class Batch:
+    """Outbox changes collected while planning a batch of contacts, applied at once."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.deletes: list[int] = []
+
+    def put(self, connector: str, write: PropertyWrite, waiting: Queued | None, salt: str) -> None:
+        """Queue a property write; a waiting row of the same property is updated (latest wins)."""
+        key = idempotency_key(connector, write.crm_id, "property", write.name, write.value, salt)
+        if waiting is not None:
+            self.updates.append({"row_id": waiting.id, "value": {"value": write.value}, "key": key})
+            return
+        self.inserts.append(
+            {
+                "connector": connector,
+                "contact_id": write.contact_id,
+                "crm_id": write.crm_id,
+                "kind": "property",
+                "target": write.name,
+                "value": {"value": write.value},
+                "idempotency_key": key,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": self.now,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+        )
+
+    def drop(self, rows: Iterable[Queued]) -> None:
+        """Cancel waiting rows that are no longer wanted."""
+        self.deletes.extend(row.id for row in rows if row.status in RETRYABLE)
+
+    def apply(self, session: Session) -> None:
+        """Write the collected changes in a few statements."""
+        if self.inserts:
+            session.execute(insert(_T), self.inserts)
+        if self.updates:
+            session.execute(
+                update(_T)
+                .where(_T.c.id == bindparam("row_id"))
+                .values(
+                    value=bindparam("value"),
+                    idempotency_key=bindparam("key"),
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=self.now,
+                    last_error=None,
+                    updated_at=self.now,
+                ),
+                self.updates,
+            )
+        for start in range(0, len(self.deletes), _CHUNK):
+            chunk = self.deletes[start : start + _CHUNK]
+            session.execute(delete(_T).where(_T.c.id.in_(chunk), _T.c.status.in_(RETRYABLE)))
+
+
+def claim(session: Session, connector: str, max_records: int, now: datetime) -> list[Queued]:
+    """Take due rows for at most ``max_records`` CRM records and mark them in flight.
+
+    On Postgres the rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas sharing
+    one database never claim the same row. Commits.
+    """
+    due = (
+        _T.c.connector == connector,
+        _T.c.status.in_(RETRYABLE),
+        or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
+    )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    first = select(_T.c.crm_id).where(*due).order_by(_T.c.id).limit(max_records * 20)
+    if postgres:
+        first = first.with_for_update(skip_locked=True)
+    record_ids: list[str] = []
+    for (crm_id,) in session.execute(first):
+        if crm_id not in record_ids:
+            record_ids.append(crm_id)
+            if len(record_ids) == max_records:
+                break
+    if not record_ids:
+        session.commit()
+        return []
+    rows_query = select(_T).where(*due, _T.c.crm_id.in_(record_ids))
+    if postgres:
+        rows_query = rows_query.with_for_update(skip_locked=True)
+    rows = [_queued(row) for row in session.execute(rows_query)]
+    stamp = utcnow()
+    _set(
+        session,
+        [r.id for r in rows],
+        status=IN_FLIGHT,
+        claimed_by=PROCESS_ID,
+        claimed_at=stamp,
+        updated_at=stamp,
+    )
+    session.commit()
+    return rows
+
+
+def _set(session: Session, ids: Sequence[int], **values: Any) -> None:
+    for start in range(0, len(ids), _CHUNK):
+        session.execute(update(_T).where(_T.c.id.in_(ids[start : start + _CHUNK])).values(**values))
+
+
+def backoff(attempt: int, settings: OutboxSettings) -> timedelta:
+    """Delay before attempt ``attempt + 1``: exponential with full jitter (tenacity)."""
+    wait = wait_random_exponential(
+        multiplier=settings.backoff_initial.total_seconds(),
+        max=settings.backoff_max.total_seconds(),
+    )
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = attempt
+    return timedelta(seconds=wait(state))
+
+
+def mark_done(session: Session, rows: Sequence[Queued]) -> None:
+    """The CRM applied these rows."""
+    _set(session, [r.id for r in rows], status=DONE, last_error=None, updated_at=utcnow())
+
+
+def mark_failed(
+    session: Session,
+    rows: Sequence[Queued],
+    error: str,
+    *,
+    retriable: bool,
+    settings: OutboxSettings,
+    now: datetime,
+) -> None:
+    """Record a failed attempt; schedule a retry or declare the row dead."""
+    if not rows:
+        return
+    params = []
+    for row in rows:
+        attempts = row.attempts + 1
+        dead = not retriable or attempts >= settings.max_attempts
+        params.append(
+            {
+                "row_id": row.id,
+                "attempts": attempts,
+                "status": DEAD if dead else FAILED,
+                "next_at": None if dead else now + backoff(attempts, settings),
+            }
+        )
+    session.execute(
+        update(_T)
+        .where(_T.c.id == bindparam("row_id"))
+        .values(
+            attempts=bindparam("attempts"),
+            status=bindparam("status"),
+            next_attempt_at=bindparam("next_at"),
+            last_error=error[:2000],
+            updated_at=utcnow(),
+        ),
+        params,
+    )
+
+
+def orphaned(session: Session, connector: str, older_than: datetime | None) -> list[Queued]:
+    """In-flight rows left by a process that died (all of them when ``older_than`` is None)."""
+    query = select(_T).where(_T.c.connector == connector, _T.c.status == IN_FLIGHT)
+    if older_than is not None:
+        query = query.where(_T.c.claimed_at < older_than)
+    return [_queued(row) for row in session.execute(query)]
+
+
+def release(
+    session: Session, rows: Sequence[Queued], *, not_before: datetime | None = None
+) -> None:
+    """Put rows back to pending (shutdown, rate limit, or reconciled as not applied)."""
+    values: dict[str, Any] = {"status": PENDING, "claimed_by": None, "updated_at": utcnow()}
+    if not_before is not None:
+        values["next_attempt_at"] = not_before
+    _set(session, [r.id for r in rows], **values)
+
+
+def retry_dead(session: Session, ids: Sequence[int] | None, now: datetime) -> int:
+    """Revive dead and failed rows: all of them, or those with the given ids. Commits."""
+    query = update(_T).where(_T.c.status.in_((DEAD, FAILED)))
+    if ids:
+        query = query.where(_T.c.id.in_(list(ids)))
+    result = session.execute(
+        query.values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=utcnow())
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def list_rows(session: Session, statuses: Sequence[str], limit: int) -> list[Any]:
+    """Rows in the given statuses, newest first (id, connector, crm_id, target, ...)."""
+    query = select(_T).where(_T.c.status.in_(list(statuses))).order_by(_T.c.id.desc()).limit(limit)
+    return list(session.execute(query))
+
+
+def depth(session: Session) -> Mapping[str, int]:
+    """How many rows are in each status."""
+    query = select(_T.c.status, func.count()).group_by(_T.c.status)
+    return {status: int(count) for status, count in session.execute(query)}

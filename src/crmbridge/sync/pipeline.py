@@ -1,0 +1,159 @@
+"""One cycle of the daemon: read → store → score → plan → outbox → write.
+
+Each stage persists before the next starts, so a crash anywhere loses nothing: the
+next cycle resumes from the stored cursor, the dirty flags and the outbox.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connectors.base import Connector
+from crmbridge.config import CrmbridgeConfig
+from crmbridge.errors import CrmbridgeError
+from crmbridge.scoring import ScoringEngine
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import utcnow
+from crmbridge.sync.drain import Drainer
+from crmbridge.sync.rescore import PlannedChange, Rescorer
+from crmbridge.sync.writeback import own_property_names
+
+CONTACTS_STREAM = "contacts"
+#: Shown next to scores in tables; read even though no rule needs them.
+DISPLAY_PROPERTIES = ("email", "firstname", "lastname", "company", "lifecyclestage")
+
+
+@dataclass
+class CycleSummary:
+    """What one cycle did (printed by ``run --once``, stored in ``sync_runs``)."""
+
+    read: int = 0
+    stored: int = 0
+    scored: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    api_calls: int = 0
+    duration_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return self.failed == 0 and not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {**asdict(self), "ok": self.ok}
+
+
+def model_properties(config: CrmbridgeConfig) -> list[str]:
+    """Every CRM property the model reads, plus crmbridge's own and display fields."""
+    names: set[str] = set(DISPLAY_PROPERTIES)
+    for rule in config.scoring.fit:
+        names.update(rule.when)
+    bant = config.bant
+    for criterion in (bant.budget, bant.authority, bant.need, bant.timeline):
+        if criterion is not None:
+            names.add(criterion.property)
+    if bant.committee is not None:
+        names.add(bant.committee.property)
+    names.update(config.lifecycle.opportunity_when)
+    names.update(config.lifecycle.customer_when)
+    names.update(own_property_names(config.writeback.prefix))
+    return sorted(names)
+
+
+class Pipeline:
+    """Runs cycles for a set of connectors over one store and one scoring model."""
+
+    def __init__(
+        self, store: Store, config: CrmbridgeConfig, connectors: Mapping[str, Connector]
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.connectors = dict(connectors)
+        self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        self.prefix = config.writeback.prefix
+        self.rescorer = Rescorer(store, self.engine, self.prefix)
+
+    def read(self, connector: Connector, summary: CycleSummary) -> None:
+        """Store every page changed since the cursor, moving the cursor with each page."""
+        cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
+        own = own_property_names(self.prefix)
+        for page in connector.read_changes(cursor, model_properties(self.config)):
+            result = self.store.store_page(
+                connector.name, CONTACTS_STREAM, page.records, page.cursor, own
+            )
+            summary.read += len(page.records)
+            summary.stored += result.stored
+            summary.api_calls += 1
+
+    def plan(self, now: datetime) -> list[PlannedChange]:
+        """What the next cycle would write for what is already stored. Stores nothing."""
+        return self.rescorer.run(now, dry_run=True).changes
+
+    def run_once(self, now: datetime, *, recover_all: bool | None = None) -> CycleSummary:
+        """One full cycle; every failure is recorded, none stops the other connectors."""
+        started = time.monotonic()
+        summary = CycleSummary()
+        run_id = self.store.start_run(utcnow())
+        recover_everything = self.store.is_sqlite if recover_all is None else recover_all
+        for connector in self.connectors.values():
+            self._guard(summary, connector.name, "read", lambda c=connector: self.read(c, summary))
+        rescored = self.rescorer.run(now)
+        summary.scored, summary.changed = rescored.scored, rescored.changed
+        for connector in self.connectors.values():
+            drainer = Drainer(self.store, connector, self.config.outbox)
+            self._guard(
+                summary,
+                connector.name,
+                "recover",
+                lambda d=drainer: d.recover(now, all_in_flight=recover_everything),
+            )
+            self._guard(
+                summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
+            )
+        summary.duration_s = round(time.monotonic() - started, 3)
+        self.store.finish_run(
+            run_id,
+            finished_at=utcnow(),
+            status="ok" if summary.ok else "failed",
+            read=summary.read,
+            stored=summary.stored,
+            scored=summary.scored,
+            changed=summary.changed,
+            written=summary.written,
+            failed=summary.failed,
+            duration_s=summary.duration_s,
+            errors={"messages": summary.errors[:100]},
+        )
+        return summary
+
+    def _drain(self, drainer: Drainer, now: datetime, summary: CycleSummary) -> None:
+        result = drainer.drain(now)
+        summary.written += result.written
+        summary.failed += result.failed
+        summary.api_calls += result.calls
+        summary.errors.extend(result.errors)
+        if result.stopped and result.stopped not in result.errors:
+            summary.errors.append(f"{drainer.connector.name}: {result.stopped}")
+
+    @staticmethod
+    def _guard(summary: CycleSummary, name: str, stage: str, action: Any) -> None:
+        try:
+            action()
+        except CrmbridgeError as exc:
+            summary.errors.append(f"{name}: {stage} failed: {exc}")
+
+
+def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:
+    """Planned changes grouped by contact (``crm:id``), in plan order."""
+    grouped: dict[str, list[PlannedChange]] = {}
+    for change in changes:
+        grouped.setdefault(f"{change.crm}:{change.crm_id}", []).append(change)
+    return grouped

@@ -1,0 +1,175 @@
+"""Rescore the contacts that need it and plan their CRM writes into the outbox.
+
+A contact is due when its inputs changed (``dirty``) or when time alone moved its score
+(``recheck_at``). For each, the new score is stored (history only when something a
+person would see changed), the CRM write-back is diffed against what the CRM holds and
+what is already queued, and the contact is marked clean — all in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from crmbridge.scoring import Score, ScoringEngine
+from crmbridge.scoring.boundaries import next_change_at
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import ContactRow, ScoreRow
+from crmbridge.sync import outbox
+from crmbridge.sync.writeback import desired_values, diff, same_value
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One property the next drain will write: what the CRM holds and what it will hold."""
+
+    crm: str
+    crm_id: str
+    email: str | None
+    name: str
+    old: str | None
+    new: str
+
+
+@dataclass
+class RescoreResult:
+    """Counts and the planned changes of one rescoring pass."""
+
+    scored: int = 0
+    changed: int = 0
+    changes: list[PlannedChange] = field(default_factory=list)
+
+
+def _score_row(contact_id: int, score: Score) -> ScoreRow:
+    return ScoreRow(
+        contact_id=contact_id,
+        model_version=score.model_version,
+        scored_at=score.scored_at,
+        total=score.total,
+        fit=score.fit,
+        engagement=score.engagement + score.inactivity,
+        grade=score.grade,
+        hot=score.hot,
+        bant=score.bant.letters,
+        stage=score.stage.stage,
+        stage_transition=score.stage.transition,
+        reasons=score.reasons_text,
+        detail=score.as_dict(),
+    )
+
+
+def _same_score(row: ScoreRow | None, new: ScoreRow) -> bool:
+    if row is None:
+        return False
+    fields = (
+        "model_version",
+        "total",
+        "fit",
+        "engagement",
+        "grade",
+        "hot",
+        "bant",
+        "stage",
+        "reasons",
+    )
+    return all(getattr(row, name) == getattr(new, name) for name in fields)
+
+
+class Rescorer:
+    """Scores due contacts and turns score changes into outbox rows."""
+
+    def __init__(self, store: Store, engine: ScoringEngine, prefix: str) -> None:
+        self.store = store
+        self.engine = engine
+        self.prefix = prefix
+
+    def run(self, now: datetime, *, dry_run: bool = False) -> RescoreResult:
+        """Rescore every due contact; with ``dry_run`` compute the plan and store nothing."""
+        result = RescoreResult()
+        after = 0
+        while True:
+            with self.store.session() as session:
+                batch = self.store.due_contacts(session, now, after, BATCH)
+                if not batch:
+                    return result
+                after = batch[-1].id or after
+                self._score_batch(session, batch, now, result)
+                if dry_run:
+                    session.rollback()
+                else:
+                    session.commit()
+
+    def _score_batch(
+        self, session: Session, batch: list[ContactRow], now: datetime, result: RescoreResult
+    ) -> None:
+        ids = [row.id for row in batch if row.id is not None]
+        events = self.store.events_for(session, ids)
+        current = self.store.current_scores(session, ids)
+        queued: dict[tuple[str, str], list[outbox.Queued]] = {}
+        changes = outbox.Batch(now)
+        for crm in {row.crm for row in batch}:
+            crm_ids = [row.crm_id for row in batch if row.crm == crm]
+            for crm_id, rows in outbox.queued_rows(session, crm, crm_ids).items():
+                queued[(crm, crm_id)] = rows
+        model = self.engine
+        for row in batch:
+            assert row.id is not None
+            contact_events = events.get(row.id, [])
+            score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
+            result.scored += 1
+            new_row = _score_row(row.id, score)
+            old_row = current.get(row.id)
+            if not _same_score(old_row, new_row):
+                if old_row is not None:
+                    old_row.is_current = False
+                    session.add(old_row)
+                session.add(new_row)
+            planned = self._plan(row, score, queued.get((row.crm, row.crm_id), []), changes)
+            if planned:
+                result.changed += 1
+                result.changes.extend(planned)
+            row.stage = score.stage.stage
+            row.dirty = False
+            row.recheck_at = next_change_at(
+                model.scoring, model.lifecycle_model, contact_events, score.last_engagement_at, now
+            )
+            session.add(row)
+        changes.apply(session)
+
+    def _plan(
+        self, row: ContactRow, score: Score, queued: list[outbox.Queued], batch: outbox.Batch
+    ) -> list[PlannedChange]:
+        desired = desired_values(score, self.prefix)
+        flying = {r.target: r.value for r in queued if r.status == outbox.IN_FLIGHT}
+        waiting = {r.target: r for r in queued if r.status in outbox.RETRYABLE}
+        # A queued write the CRM no longer needs (it already holds the wanted value) is
+        # dropped; the diff baseline is what the CRM will hold once the rest lands.
+        settled = [
+            r
+            for name, r in waiting.items()
+            if name in desired
+            and name not in flying
+            and same_value(desired[name], row.crm_values.get(name))
+        ]
+        batch.drop(settled)
+        still = {name: r.value for name, r in waiting.items() if r not in settled}
+        changes = diff(desired, {**row.crm_values, **still, **flying}, self.prefix)
+        salt = batch.now.isoformat()
+        for name, value in changes.items():
+            write = outbox.PropertyWrite(row.id, row.crm_id, name, value)
+            pending = waiting.get(name)
+            batch.put(row.crm, write, pending if pending not in settled else None, salt)
+        return [
+            PlannedChange(
+                row.crm, row.crm_id, row.email, name, _text(row.crm_values.get(name)), value
+            )
+            for name, value in changes.items()
+        ]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,79 @@
+"""What crmbridge writes back into the CRM, and the diff against what the CRM holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from connectors.base import FieldSpec
+from crmbridge.scoring.model import STAGES
+from crmbridge.scoring.types import Score
+
+#: (suffix, label, type, options) of every property crmbridge owns.
+_FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("score", "Lead score", "number", ()),
+    ("fit_score", "Fit score", "number", ()),
+    ("engagement_score", "Engagement score", "number", ()),
+    ("grade", "Lead grade", "enumeration", ("A", "B", "C", "D")),
+    ("bant", "BANT", "string", ()),
+    ("stage", "Lead stage", "enumeration", STAGES),
+    ("hot", "Hot lead", "bool", ()),
+    ("reasons", "Score reasons", "string", ()),
+    ("scored_at", "Scored at", "datetime", ()),
+)
+#: Written only together with another change: it alone never justifies a CRM call.
+_PASSENGERS = ("scored_at",)
+
+
+def own_fields(prefix: str) -> list[FieldSpec]:
+    """The custom properties crmbridge needs in the CRM."""
+    return [
+        FieldSpec(f"{prefix}_{suffix}", label, kind, options)  # type: ignore[arg-type]
+        for suffix, label, kind, options in _FIELDS
+    ]
+
+
+def own_property_names(prefix: str) -> list[str]:
+    """Names of the properties crmbridge owns (they never trigger a rescore)."""
+    return [f"{prefix}_{suffix}" for suffix, *_ in _FIELDS]
+
+
+def desired_values(score: Score, prefix: str) -> dict[str, str]:
+    """The canonical string form of every property for this score."""
+    values = {
+        "score": str(score.total),
+        "fit_score": str(score.fit),
+        "engagement_score": str(score.engagement + score.inactivity),
+        "grade": score.grade,
+        "bant": score.bant.letters,
+        "stage": score.stage.stage,
+        "hot": "true" if score.hot else "false",
+        "reasons": score.reasons_text[:1000],
+        "scored_at": score.scored_at.isoformat().replace("+00:00", "Z"),
+    }
+    return {f"{prefix}_{key}": value for key, value in values.items()}
+
+
+def same_value(desired: str, held: object) -> bool:
+    """Does the CRM already hold ``desired``? Numbers compare numerically ("105" == "105.0")."""
+    if held is None:
+        return False
+    text = str(held)
+    if text == desired:
+        return True
+    try:
+        return float(text) == float(desired)
+    except ValueError:
+        return text.strip().lower() == desired.strip().lower()
+
+
+def diff(desired: Mapping[str, str], held: Mapping[str, object], prefix: str) -> dict[str, str]:
+    """Properties to write: those the CRM does not hold, plus passengers if any change."""
+    passengers = {f"{prefix}_{p}" for p in _PASSENGERS}
+    changes = {
+        name: value
+        for name, value in desired.items()
+        if name not in passengers and not same_value(value, held.get(name))
+    }
+    if changes:
+        changes.update({p: desired[p] for p in passengers if p in desired})
+    return changes

@@ -1,0 +1,1 @@
+"""Test utilities shipped with crmbridge: a fake CRM for pipeline tests."""
