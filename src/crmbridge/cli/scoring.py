@@ -1,4 +1,4 @@
-"""The ``crmbridge`` command line. Thin: parses options, calls the modules, renders."""
+"""``score`` and ``explain``: offline scoring of contact and event files."""
 
 from __future__ import annotations
 
@@ -10,152 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from crmbridge._version import __version__
-from crmbridge.clock import parse_instant, resolve_now
-from crmbridge.config import LoadedConfig, config_json_schema, load_config
+from crmbridge.cli.app import EXIT_INPUT, NowOption, app, err, load, now_for, out
 from crmbridge.console import explain_panel, lead_name, scores_table
-from crmbridge.errors import ConfigError
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import Score, ScoringEngine
-
-app = typer.Typer(
-    name="crmbridge",
-    help="Shared lead scoring, BANT and sales hand-off for HubSpot and Salesforce.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-)
-config_app = typer.Typer(
-    help="Check crmbridge.toml and export its JSON Schema.", no_args_is_help=True
-)
-app.add_typer(config_app, name="config")
-
-# Piped output is not squeezed into 80 columns: tables stay readable in files and CI logs.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
-
-EXIT_INPUT = 1
-EXIT_CONFIG = 2
-
-NowOption = Annotated[
-    str | None,
-    typer.Option(
-        "--now", envvar="CRMBRIDGE_NOW", help="Fix the clock (ISO-8601), e.g. 2026-11-20T10:00:00Z."
-    ),
-]
-
-
-@dataclass
-class _State:
-    config_path: Path | None = None
-    now: str | None = None
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"crmbridge {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    ctx: typer.Context,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            envvar="CRMBRIDGE_CONFIG",
-            help="crmbridge.toml to use (default: ./crmbridge.toml, else the bundled example).",
-        ),
-    ] = None,
-    now: NowOption = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = False,
-) -> None:
-    """crmbridge: one shared definition of a qualified lead, running beside your CRM.
-
-    Example: [bold]crmbridge score[/] scores the bundled example leads offline.
-    """
-    ctx.obj = _State(config_path=config, now=now)
-
-
-def _state(ctx: typer.Context) -> _State:
-    state = ctx.find_root().obj
-    return state if isinstance(state, _State) else _State()
-
-
-def _load(ctx: typer.Context) -> LoadedConfig:
-    """The active config; unset secrets are not mentioned (offline commands need none)."""
-    try:
-        return load_config(_state(ctx).config_path)
-    except ConfigError as exc:
-        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_CONFIG) from None
-
-
-def _now(ctx: typer.Context, local: str | None, default: datetime | None = None) -> datetime:
-    fixed = local or _state(ctx).now
-    try:
-        if fixed is None and default is not None:
-            return default
-        return resolve_now(fixed)
-    except ValueError:
-        err.print(
-            f"[red]✘[/] --now: {fixed!r} is not an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z)"
-        )
-        raise typer.Exit(EXIT_CONFIG) from None
-
-
-@config_app.command("check")
-def config_check(
-    ctx: typer.Context,
-    path: Annotated[
-        Path | None, typer.Argument(help="File to check (default: the active config).")
-    ] = None,
-) -> None:
-    """Validate a configuration and list every problem at once, each with its TOML path.
-
-    Exit code 2 when the file is invalid.
-
-    Example: [bold]crmbridge config check crmbridge.toml[/]
-    """
-    try:
-        loaded = load_config(path or _state(ctx).config_path)
-    except ConfigError as exc:
-        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_CONFIG) from None
-    for warning in loaded.warnings:
-        out.print(f"[yellow]![/] {warning}", highlight=False)
-    cfg = loaded.config
-    out.print(
-        f"[green]✔[/] {loaded.source} is valid: {len(cfg.scoring.fit)} fit rules, "
-        f"{len(cfg.scoring.engagement)} engagement rules, hot at {cfg.scoring.hot_threshold:g}, "
-        f"MQL at {cfg.scoring.mql_threshold:g}.",
-        highlight=False,
-    )
-
-
-@config_app.command("schema")
-def config_schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
-) -> None:
-    """Print the JSON Schema of crmbridge.toml, for editor completion (taplo, Even Better TOML).
-
-    Example: [bold]crmbridge config schema -o crmbridge.schema.json[/], then put
-    [italic]#:schema ./crmbridge.schema.json[/] on the first line of crmbridge.toml.
-    """
-    text = json.dumps(config_json_schema(), indent=2)
-    if output:
-        output.write_text(text + "\n", "utf-8")
-        err.print(f"[green]✔[/] wrote {output}")
-    else:
-        sys.stdout.write(text + "\n")
-
 
 ContactOption = Annotated[
     Path | None,
@@ -190,17 +50,17 @@ def _score_all(
     now_text: str | None,
     previous_stage: str | None,
 ) -> _Scored:
-    loaded = _load(ctx)
+    loaded = load(ctx)
     if contact is None:
         work = load_examples()
-        now = _now(ctx, now_text, default=EXAMPLES_AS_OF)
+        now = now_for(ctx, now_text, default=EXAMPLES_AS_OF)
     else:
         try:
             work = load_files(contact, events)
         except OSError as exc:
             err.print(f"[red]✘[/] cannot read {exc.filename}: {exc.strerror}")
             raise typer.Exit(EXIT_INPUT) from None
-        now = _now(ctx, now_text)
+        now = now_for(ctx, now_text)
     for problem in work.errors:
         err.print(f"[red]✘[/] {problem}", highlight=False)
     if work.unmatched_events:
@@ -320,11 +180,3 @@ def _explanation(contact: ContactRecord, score: Score) -> dict[str, object]:
 def _is_multi(path: Path) -> bool:
     text = path.read_text("utf-8").strip()
     return text.startswith("[") or text.count("\n{") > 0
-
-
-def run() -> None:  # pragma: no cover - console entry point
-    """Entry point for ``python -m crmbridge``."""
-    app()
-
-
-__all__ = ["app", "parse_instant"]

@@ -1,0 +1,27 @@
+"""Build the connectors a configuration enables."""
+
+from __future__ import annotations
+
+from connectors.base import Connector
+from crmbridge.config import CrmbridgeConfig
+from crmbridge.errors import ConfigError, ConfigProblem
+
+
+def build_connectors(config: CrmbridgeConfig) -> dict[str, Connector]:
+    """One connector per enabled ``[connectors.*]`` table, keyed by its name."""
+    built: dict[str, Connector] = {}
+    if config.connectors.hubspot.enabled:
+        from connectors.hubspot.connector import HubSpotConnector
+
+        built["hubspot"] = HubSpotConnector.from_settings(config.connectors.hubspot)
+    if config.connectors.salesforce.enabled:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "connectors.salesforce.enabled",
+                    "the Salesforce connector is not part of this release yet",
+                    "set enabled = false",
+                )
+            ]
+        )
+    return built

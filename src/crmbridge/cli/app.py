@@ -1,0 +1,162 @@
+"""The root ``crmbridge`` command, global options, shared helpers and ``config``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crmbridge._version import __version__
+from crmbridge.clock import resolve_now
+from crmbridge.config import LoadedConfig, config_json_schema, load_config
+from crmbridge.errors import ConfigError
+
+app = typer.Typer(
+    name="crmbridge",
+    help="Shared lead scoring, BANT and sales hand-off for HubSpot and Salesforce.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(
+    help="Check crmbridge.toml and export its JSON Schema.", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+# Piped output is not squeezed into 80 columns: tables stay readable in files and CI logs.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+EXIT_INPUT = 1
+EXIT_CONFIG = 2
+
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now", envvar="CRMBRIDGE_NOW", help="Fix the clock (ISO-8601), e.g. 2026-11-20T10:00:00Z."
+    ),
+]
+
+
+@dataclass
+class State:
+    """Global options shared by every command."""
+
+    config_path: Path | None = None
+    now: str | None = None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"crmbridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="CRMBRIDGE_CONFIG",
+            help="crmbridge.toml to use (default: ./crmbridge.toml, else the bundled example).",
+        ),
+    ] = None,
+    now: NowOption = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """crmbridge: one shared definition of a qualified lead, running beside your CRM.
+
+    Example: [bold]crmbridge score[/] scores the bundled example leads offline.
+    """
+    ctx.obj = State(config_path=config, now=now)
+
+
+def state(ctx: typer.Context) -> State:
+    """The global options of this invocation."""
+    state = ctx.find_root().obj
+    return state if isinstance(state, State) else State()
+
+
+def load(ctx: typer.Context) -> LoadedConfig:
+    """The active config; unset secrets are not mentioned (offline commands need none)."""
+    try:
+        return load_config(state(ctx).config_path)
+    except ConfigError as exc:
+        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def now_for(ctx: typer.Context, local: str | None, default: datetime | None = None) -> datetime:
+    """The instant to score at: --now (command or global), else ``default``, else the clock."""
+    fixed = local or state(ctx).now
+    try:
+        if fixed is None and default is not None:
+            return default
+        return resolve_now(fixed)
+    except ValueError:
+        err.print(
+            f"[red]✘[/] --now: {fixed!r} is not an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z)"
+        )
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@config_app.command("check")
+def config_check(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None, typer.Argument(help="File to check (default: the active config).")
+    ] = None,
+) -> None:
+    """Validate a configuration and list every problem at once, each with its TOML path.
+
+    Exit code 2 when the file is invalid.
+
+    Example: [bold]crmbridge config check crmbridge.toml[/]
+    """
+    try:
+        loaded = load_config(path or state(ctx).config_path)
+    except ConfigError as exc:
+        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    for warning in loaded.warnings:
+        out.print(f"[yellow]![/] {warning}", highlight=False)
+    cfg = loaded.config
+    out.print(
+        f"[green]✔[/] {loaded.source} is valid: {len(cfg.scoring.fit)} fit rules, "
+        f"{len(cfg.scoring.engagement)} engagement rules, hot at {cfg.scoring.hot_threshold:g}, "
+        f"MQL at {cfg.scoring.mql_threshold:g}.",
+        highlight=False,
+    )
+
+
+@config_app.command("schema")
+def config_schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+) -> None:
+    """Print the JSON Schema of crmbridge.toml, for editor completion (taplo, Even Better TOML).
+
+    Example: [bold]crmbridge config schema -o crmbridge.schema.json[/], then put
+    [italic]#:schema ./crmbridge.schema.json[/] on the first line of crmbridge.toml.
+    """
+    text = json.dumps(config_json_schema(), indent=2)
+    if output:
+        output.write_text(text + "\n", "utf-8")
+        err.print(f"[green]✔[/] wrote {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    """Entry point for ``python -m crmbridge``."""
+    app()

@@ -1,0 +1,118 @@
+"""``plan`` and ``run``: a dry run and a real cycle of the pipeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from connectors.registry import build_connectors
+from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, load, now_for, out
+from crmbridge.errors import ConfigError
+from crmbridge.store.repository import Store
+from crmbridge.sync import outbox
+from crmbridge.sync.pipeline import Pipeline, summarize_changes
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    now: NowOption = None,
+) -> None:
+    """Dry run: what the next cycle would write to the CRM, per contact, old → new.
+
+    Reads only the local store (what earlier cycles read from the CRM and the ingested
+    events) and writes nothing anywhere.
+
+    Example: [bold]crmbridge plan --json[/]
+    """
+    loaded = load(ctx)
+    store = Store.open(loaded.config.bridge.database_url)
+    pipeline = Pipeline(store, loaded.config, {})
+    changes = pipeline.plan(now_for(ctx, now))
+    with store.session() as session:
+        queued = outbox.list_rows(session, list(outbox.RETRYABLE), 10_000)
+    if as_json:
+        payload = {
+            "changes": [
+                {
+                    "crm": c.crm,
+                    "crm_id": c.crm_id,
+                    "email": c.email,
+                    "property": c.name,
+                    "old": c.old,
+                    "new": c.new,
+                }
+                for c in changes
+            ],
+            "queued": [
+                {
+                    "crm": r.connector,
+                    "crm_id": r.crm_id,
+                    "property": r.target,
+                    "new": (r.value or {}).get("value"),
+                    "status": r.status,
+                }
+                for r in queued
+            ],
+        }
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return
+    grouped = summarize_changes(changes)
+    table = Table(title="Planned CRM writes", title_justify="left")
+    table.add_column("Contact", overflow="fold")
+    table.add_column("Property")
+    table.add_column("Old → new", overflow="fold")
+    for key, items in grouped.items():
+        who = f"{key}\n{items[0].email or ''}".strip()
+        for i, change in enumerate(items):
+            table.add_row(who if i == 0 else "", change.name, f"{change.old or '∅'} → {change.new}")
+    if grouped:
+        out.print(table)
+    out.print(
+        f"{len(grouped):,} contacts would change ({len(changes):,} property writes); "
+        f"{len(queued):,} writes already queued."
+    )
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+    now: NowOption = None,
+) -> None:
+    """Read changes, rescore, plan and write back: one full cycle with --once.
+
+    Exit code 0 when everything succeeded, 1 if anything failed
+    (see [bold]crmbridge outbox list[/]).
+
+    Example: [bold]crmbridge run --once --json[/]
+    """
+    if not once:
+        err.print("[red]✘[/] the long-running daemon is not in this release yet; use --once")
+        raise typer.Exit(EXIT_CONFIG)
+    loaded = load(ctx)
+    try:
+        connectors = build_connectors(loaded.config)
+    except ConfigError as exc:
+        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    store = Store.open(loaded.config.bridge.database_url)
+    summary = Pipeline(store, loaded.config, connectors).run_once(now_for(ctx, now))
+    if as_json:
+        sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
+    else:
+        table = Table(title="Cycle", title_justify="left", show_header=False)
+        for name in ("read", "stored", "scored", "changed", "written", "failed", "api_calls"):
+            table.add_row(name.replace("_", " "), f"{getattr(summary, name):,}")
+        table.add_row("duration", f"{summary.duration_s:.2f} s")
+        out.print(table)
+        for message in summary.errors[:20]:
+            err.print(f"[red]✘[/] {message}", highlight=False)
+    if not summary.ok:
+        raise typer.Exit(EXIT_INPUT)
