@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
 from crmbridge.clock import parse_instant
-from crmbridge.records import ContactRecord
+from crmbridge.records import CanonicalEvent, ContactRecord
 
 FieldType = Literal["number", "string", "bool", "enumeration", "datetime"]
 
@@ -32,10 +32,25 @@ class FieldSpec:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Contacts changed since a cursor, and the cursor to persist once they are stored."""
+    """Contacts changed since a cursor, and the cursor to persist once they are stored.
+
+    ``events`` carries CRM-side activity found on those contacts (form submissions,
+    replies, ...) as canonical events; they are stored before the page.
+    """
 
     records: tuple[ContactRecord, ...]
     cursor: str
+    events: tuple[CanonicalEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What ``check()`` found: problems to fix and what the CRM's API cannot do."""
+
+    ok: bool
+    account: str = ""
+    problems: tuple[str, ...] = ()
+    limitations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +86,8 @@ class Connector(Protocol):
     name: str
     max_batch_size: int
 
-    def check(self) -> None:
-        """Verify credentials and permissions; raise AuthError/ConfigError with a fix."""
+    def check(self) -> CheckReport:
+        """Verify credentials and permissions; say plainly what is missing or impossible."""
         ...
 
     def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:

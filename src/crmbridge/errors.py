@@ -23,6 +23,9 @@ from dataclasses import dataclass
 class CrmbridgeError(Exception):
     """Base class for every error crmbridge raises deliberately."""
 
+    #: The HTTP status behind the error, when it came from an API.
+    http_status: int | None = None
+
     def __init__(self, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message

@@ -11,10 +11,11 @@ from rich.table import Table
 
 from connectors.registry import build_connectors
 from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, load, now_for, out
-from crmbridge.errors import ConfigError
+from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import Pipeline, summarize_changes
+from crmbridge.sync.writeback import own_fields
 
 
 @app.command()
@@ -103,7 +104,13 @@ def run(
         err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
     store = Store.open(loaded.config.bridge.database_url)
-    summary = Pipeline(store, loaded.config, connectors).run_once(now_for(ctx, now))
+    pipeline = Pipeline(store, loaded.config, connectors)
+    try:
+        pipeline.prepare()
+    except CrmbridgeError as exc:
+        err.print(f"[red]✘[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    summary = pipeline.run_once(now_for(ctx, now))
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
@@ -116,3 +123,50 @@ def run(
             err.print(f"[red]✘[/] {message}", highlight=False)
     if not summary.ok:
         raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def check(ctx: typer.Context) -> None:
+    """Check the config and each enabled CRM: token, scopes, custom properties.
+
+    Creates the crmbridge properties that are missing, and says plainly what the CRM's
+    API cannot do. Exit code 2 when something must be fixed.
+
+    Example: [bold]crmbridge check[/]
+    """
+    loaded = load(ctx)
+    for warning in loaded.warnings:
+        err.print(f"[yellow]![/] {warning}", highlight=False)
+    try:
+        connectors = build_connectors(loaded.config)
+    except ConfigError as exc:
+        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    if not connectors:
+        out.print("[yellow]![/] no connector is enabled ([connectors.hubspot] enabled = true)")
+    failed = False
+    fields = own_fields(loaded.config.writeback.prefix)
+    for name, connector in connectors.items():
+        try:
+            report = connector.check()
+        except CrmbridgeError as exc:
+            err.print(f"[red]✘[/] {name}: {exc}", highlight=False)
+            failed = True
+            continue
+        for problem in report.problems:
+            err.print(f"[red]✘[/] {name}: {problem}", highlight=False)
+        if report.ok:
+            out.print(f"[green]✔[/] {name}: {report.account or 'connected'}", highlight=False)
+            try:
+                created = connector.ensure_schema(fields)
+            except CrmbridgeError as exc:
+                err.print(f"[red]✘[/] {name}: cannot create properties: {exc}", highlight=False)
+                failed = True
+            else:
+                what = f"created {', '.join(created)}" if created else "all present"
+                out.print(f"[green]✔[/] {name}: crmbridge properties {what}", highlight=False)
+        failed = failed or not report.ok
+        for limitation in report.limitations:
+            out.print(f"[yellow]i[/] {name}: {limitation}", highlight=False)
+    if failed:
+        raise typer.Exit(EXIT_CONFIG)

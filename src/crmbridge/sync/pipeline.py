@@ -20,7 +20,7 @@ from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.drain import Drainer
 from crmbridge.sync.rescore import PlannedChange, Rescorer
-from crmbridge.sync.writeback import own_property_names
+from crmbridge.sync.writeback import own_fields, own_property_names
 
 CONTACTS_STREAM = "contacts"
 #: Shown next to scores in tables; read even though no rule needs them.
@@ -81,11 +81,20 @@ class Pipeline:
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
 
+    def prepare(self) -> None:
+        """Create crmbridge's custom properties in every CRM (idempotent)."""
+        fields = own_fields(self.prefix)
+        for connector in self.connectors.values():
+            connector.ensure_schema(fields)
+
     def read(self, connector: Connector, summary: CycleSummary) -> None:
         """Store every page changed since the cursor, moving the cursor with each page."""
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         own = own_property_names(self.prefix)
         for page in connector.read_changes(cursor, model_properties(self.config)):
+            if page.events:
+                # Before the page: once its cursor is stored these would not be read again.
+                self.store.insert_events(page.events)
             result = self.store.store_page(
                 connector.name, CONTACTS_STREAM, page.records, page.cursor, own
             )

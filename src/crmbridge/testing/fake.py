@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import FieldSpec, Page, TieCursor, Write, WriteResult
+from connectors.base import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
 from crmbridge.clock import parse_instant
 from crmbridge.records import ContactRecord
 
@@ -70,8 +70,9 @@ class FakeConnector:
             record["updated_at"] = write["at"]
         return records
 
-    def check(self) -> None:
+    def check(self) -> CheckReport:
         """Always passes: there are no credentials."""
+        return CheckReport(ok=True, account=f"fake CRM in {self.folder}")
 
     def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
         """Nothing to create: the fake accepts any property."""

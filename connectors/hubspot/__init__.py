@@ -1,0 +1,5 @@
+"""HubSpot connector, built on the official ``hubspot-api-client`` SDK."""
+
+from connectors.hubspot.connector import HubSpotConnector
+
+__all__ = ["HubSpotConnector"]

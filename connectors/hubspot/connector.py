@@ -1,0 +1,294 @@
+"""The HubSpot connector: incremental search reads, batched writes, schema bootstrap.
+
+Reads use CRM search on ``lastmodifieddate`` ascending. Each query starts at the
+stored cursor (a :class:`~connectors.base.TieCursor`), so records edited while we page
+can never shift past us, and the 10,000-result cap of a search is never reached; only
+a block of more than one page of records sharing one timestamp is paged by offset.
+Writes use batch update, 100 records a call; when HubSpot rejects a whole batch for one
+bad value the batch is split until the bad record is isolated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from connectors.base import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
+from connectors.hubspot.activity import ACTIVITY_PROPERTIES, activity_events
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.schema import GROUP, property_definition
+from crmbridge.errors import (
+    AuthError,
+    ConfigError,
+    ConfigProblem,
+    CrmbridgeError,
+    PermanentRecordError,
+    SchemaError,
+)
+from crmbridge.records import ContactRecord
+from crmbridge.settings import HubSpotSettings
+
+SEARCH_LIMIT = 200
+SEARCH_CAP = 10_000
+BATCH_LIMIT = 100
+REQUIRED_SCOPES = (
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    "crm.objects.owners.read",
+)
+LIMITATIONS = (
+    "HubSpot's public API cannot pause or unenroll a contact from a sales sequence. "
+    "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
+    "crmbridge confirms it, sets crmbridge_sequence_paused and gives the owner a task.",
+)
+
+
+class HubSpotConnector:
+    """crmbridge's :class:`~connectors.base.Connector` for HubSpot."""
+
+    name = "hubspot"
+    max_batch_size = BATCH_LIMIT
+
+    def __init__(self, client: HubSpotClient, *, access_token: str) -> None:
+        self.client = client
+        self._token = access_token
+
+    @classmethod
+    def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
+        """Build from ``[connectors.hubspot]``; a missing token is a config error."""
+        token = settings.access_token.get_secret_value() if settings.access_token else ""
+        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
+            from connectors.hubspot.oauth import refresh_access_token
+
+            token = refresh_access_token(settings)
+        if not token:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "connectors.hubspot.access_token",
+                        "not set",
+                        "set HUBSPOT_ACCESS_TOKEN (the file says "
+                        'access_token = "${HUBSPOT_ACCESS_TOKEN}")',
+                    )
+                ]
+            )
+        return cls(HubSpotClient(token, settings.base_url), access_token=token)
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
+
+    # -- check and schema -------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Verify the token and its scopes; list what is missing and what HubSpot cannot do."""
+        problems: list[str] = []
+        account = ""
+        try:
+            info = self.client.raw(
+                "token info",
+                "POST",
+                "/oauth/v2/private-apps/get/access-token-info",
+                body={"tokenKey": self._token},
+            )
+            account = f"HubSpot account {info.get('hubId', '?')}"
+            scopes = set(info.get("scopes") or [])
+            missing = [s for s in REQUIRED_SCOPES if s not in scopes]
+            if missing:
+                problems.append(
+                    "the private app lacks scopes: "
+                    + ", ".join(missing)
+                    + " (add them and reinstall)"
+                )
+        except AuthError as exc:
+            problems.append(str(exc))
+        except CrmbridgeError:
+            # Not a private-app token (or an older account): a read proves the token works.
+            try:
+                self.client.call(
+                    "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
+                )
+                account = "HubSpot account (scopes not listable with this token)"
+            except CrmbridgeError as exc:
+                problems.append(str(exc))
+        return CheckReport(
+            ok=not problems, account=account, problems=tuple(problems), limitations=LIMITATIONS
+        )
+
+    def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
+        """Create the crmbridge property group and any missing property; idempotent."""
+        try:
+            self.client.call(
+                "get property group",
+                self.client.groups_api.get_by_name_with_http_info,
+                "contacts",
+                GROUP["name"],
+            )
+        except PermanentRecordError as exc:
+            if exc.http_status != 404:
+                raise
+            self._create(
+                "create property group", self.client.groups_api.create_with_http_info, GROUP
+            )
+        existing = self.client.call(
+            "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
+        )
+        names = {prop.name for prop in existing.results or []}
+        created = []
+        for field in fields:
+            if field.name in names:
+                continue
+            if self._create(
+                f"create property {field.name}",
+                self.client.properties_api.create_with_http_info,
+                property_definition(field),
+            ):
+                created.append(field.name)
+        return created
+
+    def _create(self, what: str, method: Any, body: dict[str, Any]) -> bool:
+        try:
+            self.client.call(what, method, "contacts", body)
+        except PermanentRecordError as exc:
+            if exc.http_status == 409:  # created meanwhile (another replica): fine
+                return False
+            raise
+        return True
+
+    # -- reading ----------------------------------------------------------------------
+
+    def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
+        """Contacts modified since ``cursor``, oldest first, 200 per search call."""
+        position = TieCursor.decode(cursor)
+        wanted = sorted({*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate"})
+        start, offset = position.at, 0
+        while True:
+            data = self.client.call(
+                "search contacts",
+                self.client.search_api.do_search_with_http_info,
+                _search_body(start, wanted, offset),
+                search=True,
+            )
+            results = list(data.results or [])
+            rows = [(_modified(r), str(r.id), r) for r in results]
+            fresh = [(at, rid, r) for at, rid, r in rows if position.admits(at, rid)]
+            more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
+            if fresh:
+                position = position.advance([(at, rid) for at, rid, _ in fresh])
+                yield self._page(fresh, position)
+            if not more:
+                return
+            if rows and rows[-1][0] == start:
+                # Still inside one block of equal timestamps: page on within this query.
+                offset += len(results)
+                if offset + SEARCH_LIMIT > SEARCH_CAP:
+                    raise SchemaError(
+                        "more than 10,000 HubSpot contacts share one modification time; "
+                        "crmbridge cannot page past HubSpot's search cap for them"
+                    )
+            else:
+                start, offset = position.at, 0
+
+    def _page(self, fresh: list[tuple[datetime, str, Any]], position: TieCursor) -> Page:
+        records = []
+        events = []
+        for at, rid, result in fresh:
+            props = {k: v for k, v in (result.properties or {}).items() if v is not None}
+            records.append(
+                ContactRecord(
+                    crm=self.name,
+                    id=rid,
+                    email=props.get("email") or None,
+                    properties=props,
+                    updated_at=at,
+                )
+            )
+            events.extend(activity_events(rid, props, at))
+        return Page(tuple(records), position.encode(), tuple(events))
+
+    def read_values(
+        self, crm_ids: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """Current values by batch read, 100 ids a call; unknown ids are left out."""
+        found: dict[str, dict[str, str | None]] = {}
+        ids = list(crm_ids)
+        for start in range(0, len(ids), BATCH_LIMIT):
+            body = {
+                "inputs": [{"id": i} for i in ids[start : start + BATCH_LIMIT]],
+                "properties": list(properties),
+                "propertiesWithHistory": [],
+            }
+            data = self.client.call(
+                "batch read contacts",
+                self.client.batch_api.read_with_http_info,
+                body,
+                archived=False,
+            )
+            for result in data.results or []:
+                props = result.properties or {}
+                found[str(result.id)] = {p: props.get(p) for p in properties}
+        return found
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Batch update; one result per record, a bad record never sinks the others."""
+        results: list[WriteResult] = []
+        for start in range(0, len(batch), BATCH_LIMIT):
+            results.extend(self._update(list(batch[start : start + BATCH_LIMIT])))
+        return results
+
+    def _update(self, items: list[Write]) -> list[WriteResult]:
+        body = {
+            "inputs": [
+                {
+                    "id": w.crm_id,
+                    "properties": {k: ("" if v is None else v) for k, v in w.properties.items()},
+                }
+                for w in items
+            ]
+        }
+        try:
+            data = self.client.call(
+                "batch update contacts", self.client.batch_api.update_with_http_info, body
+            )
+        except SchemaError as exc:
+            return [WriteResult(w.crm_id, False, str(exc)) for w in items]
+        except PermanentRecordError as exc:
+            if len(items) == 1:
+                return [WriteResult(items[0].crm_id, False, str(exc))]
+            middle = len(items) // 2
+            return self._update(items[:middle]) + self._update(items[middle:])
+        failed: dict[str, str] = {}
+        for error in getattr(data, "errors", None) or []:
+            context = getattr(error, "context", None) or {}
+            message = f"{getattr(error, 'category', '')}: {getattr(error, 'message', '')}".strip(
+                ": "
+            )
+            for crm_id in context.get("ids", []):
+                failed[str(crm_id)] = message
+        return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
+
+
+def _search_body(start: datetime | None, properties: list[str], offset: int) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+        "properties": properties,
+        "limit": SEARCH_LIMIT,
+        "after": str(offset),
+    }
+    if start is not None:
+        millis = str(int(start.timestamp() * 1000))
+        body["filterGroups"] = [
+            {"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": millis}]}
+        ]
+    return body
+
+
+def _modified(result: Any) -> datetime:
+    moment = getattr(result, "updated_at", None)
+    if isinstance(moment, datetime):
+        return moment
+    raise PermanentRecordError(f"HubSpot contact {getattr(result, 'id', '?')} has no updatedAt")

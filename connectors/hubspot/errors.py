@@ -1,0 +1,111 @@
+"""The one place that decides what a HubSpot failure means for crmbridge.
+
+The SDK raises a different ``ApiException`` class per API module (and ``requests``
+responses for raw calls); all of them carry a status, a JSON body and headers, which
+is all this mapping reads. Messages name the setting to fix and never carry a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crmbridge.errors import (
+    AuthError,
+    CrmbridgeError,
+    PermanentRecordError,
+    RateLimited,
+    SchemaError,
+    TransientError,
+)
+
+TOKEN_HINT = (
+    "set connectors.hubspot.access_token (e.g. via HUBSPOT_ACCESS_TOKEN) to a valid "
+    "private-app token"
+)
+_WINDOWS = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0}
+
+
+def parse_body(body: Any) -> dict[str, Any]:
+    """The JSON error body as a dict ({} when it is not JSON)."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body.strip():
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return {"message": body[:500]}
+        return parsed if isinstance(parsed, dict) else {"message": str(parsed)[:500]}
+    return {}
+
+
+def _until_midnight_utc(now: datetime | None = None) -> float:
+    moment = now or datetime.now(UTC)
+    midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - moment).total_seconds()
+
+
+def translate(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
+    """Turn an HTTP status and body into the crmbridge error the caller acts on."""
+    error = _classify(status, body, what=what)
+    error.http_status = status
+    return error
+
+
+def _classify(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
+    data = parse_body(body)
+    message = str(data.get("message", "")).strip()[:500]
+    category = str(data.get("category", ""))
+    detail = f"HubSpot {status} on {what}: {category} {message}".strip()
+    if status is None or status == 0:
+        return TransientError(f"HubSpot did not answer {what}", detail=detail)
+    if status == 401:
+        return AuthError(f"HubSpot rejected the access token: {TOKEN_HINT}", detail=detail)
+    if status == 403:
+        scopes = _required_scopes(data)
+        wanted = f" (needs {', '.join(scopes)})" if scopes else ""
+        return AuthError(
+            f"the HubSpot private app lacks a scope for {what}{wanted}: add it in the app's "
+            "settings and reinstall",
+            detail=detail,
+        )
+    if status == 429:
+        policy = str(data.get("policyName") or "TEN_SECONDLY_ROLLING")
+        wait = _WINDOWS.get(policy, _until_midnight_utc())
+        return RateLimited(
+            f"HubSpot rate limit ({policy}) on {what}", retry_after=wait, policy=policy
+        )
+    if status in (423, 502, 503, 504) or status >= 500:
+        return TransientError(f"HubSpot is unavailable for {what} ({status})", detail=detail)
+    if "PROPERTY_DOESNT_EXIST" in json.dumps(data):
+        return SchemaError(
+            f"a crmbridge property is missing in HubSpot ({message}); run `crmbridge check` "
+            "to create the properties",
+            detail=detail,
+        )
+    return PermanentRecordError(
+        f"HubSpot refused {what}: {message or category or status}", detail=detail
+    )
+
+
+def _required_scopes(data: dict[str, Any]) -> list[str]:
+    scopes: list[str] = []
+    for error in data.get("errors") or []:
+        context = error.get("context") if isinstance(error, dict) else None
+        if isinstance(context, dict):
+            for key in ("requiredGranularScopes", "requiredScopes"):
+                scopes.extend(str(s) for s in context.get(key) or [])
+    return scopes
+
+
+def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
+    """Map an SDK exception (any module's ApiException) or a transport error."""
+    if isinstance(exc, CrmbridgeError):
+        return exc
+    status = getattr(exc, "status", None)
+    body = getattr(exc, "body", None)
+    if status is None and body is None:
+        # urllib3/requests transport failures: connection refused, timeouts, resets.
+        return TransientError(f"HubSpot did not answer {what}", detail=type(exc).__name__)
+    return translate(int(status) if status is not None else None, body, what=what)

@@ -1,0 +1,66 @@
+"""The retry policy every connector shares: transient failures and short rate limits.
+
+Transient errors (5xx, timeouts, dropped connections) are retried with exponential
+backoff and full jitter; a rate limit with a short ``retry_after`` waits exactly that
+long; everything else — and a daily limit — goes straight back to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from crmbridge.errors import RateLimited, TransientError
+
+T = TypeVar("T")
+
+#: A rate limit longer than this is not waited out inside a call (e.g. a daily limit).
+MAX_INLINE_WAIT_S = 60.0
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, RateLimited):
+        return exc.retry_after <= MAX_INLINE_WAIT_S
+    return isinstance(exc, TransientError)
+
+
+class _Wait:
+    """Waits what a rate limit asked for, else exponential backoff with jitter."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._backoff = wait_random_exponential(multiplier=initial, max=maximum)
+
+    def __call__(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, RateLimited):
+            return exc.retry_after
+        return float(self._backoff(state))
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    attempts: int = 6,
+    initial_wait: float = 0.5,
+    max_wait: float = 30.0,
+    sleep: Callable[[float], None] | None = None,
+) -> T:
+    """Run ``fn`` under the shared policy; the last error is re-raised unchanged."""
+    retrying = Retrying(
+        retry=retry_if_exception(_retryable),
+        wait=_Wait(initial_wait, max_wait),
+        stop=stop_after_attempt(attempts),
+        reraise=True,
+    )
+    if sleep is not None:
+        retrying.sleep = sleep
+    return retrying(fn)
