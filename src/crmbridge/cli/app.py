@@ -14,8 +14,9 @@ from rich.console import Console
 
 from crmbridge._version import __version__
 from crmbridge.clock import resolve_now
-from crmbridge.config import LoadedConfig, config_json_schema, load_config
+from crmbridge.config import LoadedConfig, config_json_schema, load_config, secret_values
 from crmbridge.errors import ConfigError
+from crmbridge.logging import configure_logging
 
 app = typer.Typer(
     name="crmbridge",
@@ -50,6 +51,7 @@ class State:
 
     config_path: Path | None = None
     now: str | None = None
+    log_level: str = "INFO"
 
 
 def _version(value: bool) -> None:
@@ -71,6 +73,12 @@ def main(
         ),
     ] = None,
     now: NowOption = None,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level", envvar="CRMBRIDGE_LOG_LEVEL", help="DEBUG, INFO, WARNING, ERROR."
+        ),
+    ] = "INFO",
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -79,7 +87,8 @@ def main(
 
     Example: [bold]crmbridge score[/] scores the bundled example leads offline.
     """
-    ctx.obj = State(config_path=config, now=now)
+    ctx.obj = State(config_path=config, now=now, log_level=log_level)
+    configure_logging(level=log_level)
 
 
 def state(ctx: typer.Context) -> State:
@@ -91,10 +100,13 @@ def state(ctx: typer.Context) -> State:
 def load(ctx: typer.Context) -> LoadedConfig:
     """The active config; unset secrets are not mentioned (offline commands need none)."""
     try:
-        return load_config(state(ctx).config_path)
+        loaded = load_config(state(ctx).config_path)
     except ConfigError as exc:
         err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
+    # Now that the secrets are known, every log line masks them.
+    configure_logging(level=state(ctx).log_level, secrets=secret_values(loaded.config))
+    return loaded
 
 
 def now_for(ctx: typer.Context, local: str | None, default: datetime | None = None) -> datetime:

@@ -15,6 +15,7 @@ from typing import Any
 from connectors.base import Connector
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import CrmbridgeError
+from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
@@ -128,6 +129,10 @@ class Pipeline:
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
             )
         summary.duration_s = round(time.monotonic() - started, 3)
+        log = get_logger(cycle=run_id)
+        for message in summary.errors[:20]:
+            log.warning("cycle.error", error=message)
+        log.info("cycle.done", **{k: v for k, v in summary.as_dict().items() if k != "errors"})
         self.store.finish_run(
             run_id,
             finished_at=utcnow(),

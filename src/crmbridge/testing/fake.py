@@ -40,6 +40,7 @@ class FakeConnector:
         self.write_delay = write_delay
         self.write_calls = 0
         self.read_calls = 0
+        self._seed_cache: tuple[float, list[dict[str, Any]]] | None = None
 
     @property
     def log_path(self) -> Path:
@@ -59,15 +60,20 @@ class FakeConnector:
         lines = self.log_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
+    def _seeded(self) -> list[dict[str, Any]]:
+        path = self.folder / "contacts.json"
+        mtime = path.stat().st_mtime
+        if self._seed_cache is None or self._seed_cache[0] != mtime:
+            self._seed_cache = (mtime, json.loads(path.read_text()))
+        return self._seed_cache[1]
+
     def state(self) -> dict[str, dict[str, Any]]:
         """The CRM's current records: seed properties with every applied write folded in."""
-        records = {
-            str(c["id"]): dict(c) for c in json.loads((self.folder / "contacts.json").read_text())
-        }
+        records = {str(c["id"]): dict(c) for c in self._seeded()}
         for write in self.applied_writes():
             record = records[write["crm_id"]]
             record["properties"] = {**record.get("properties", {}), **write["properties"]}
-            record["updated_at"] = write["at"]
+            record["updated_at"] = max(record["updated_at"], write["at"], key=parse_instant)
         return records
 
     def check(self) -> CheckReport:
@@ -109,7 +115,7 @@ class FakeConnector:
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
         """Apply each write, logging it before acknowledging; rejected ids fail alone."""
         self.write_calls += 1
-        known = {str(c["id"]) for c in json.loads((self.folder / "contacts.json").read_text())}
+        known = {str(c["id"]) for c in self._seeded()}
         results = []
         with self.log_path.open("a") as log:
             for item in batch:

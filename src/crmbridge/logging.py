@@ -1,0 +1,77 @@
+"""Structured logs (structlog): JSON in production, readable on a terminal, never a secret.
+
+Every log line passes through :class:`Redactor`, which masks the values of keys that
+name secrets (token, password, secret, authorization, ...) and any configured secret
+value wherever it appears, so a token pasted into an error message is masked too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+MASK = "***"
+_SECRET_KEYS = re.compile(r"token|password|passwd|secret|authorization|api[_-]?key|cookie", re.I)
+
+
+class Redactor:
+    """A structlog processor that masks secrets in every field of an event."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is masked whole.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(
+        self, _logger: Any, _method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key in list(event):
+            event[key] = MASK if _SECRET_KEYS.search(key) else self._scrub(event[key])
+        return event
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                value = value.replace(secret, MASK)
+            return value
+        if isinstance(value, dict):
+            return {
+                k: MASK if _SECRET_KEYS.search(str(k)) else self._scrub(v) for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self._scrub(v) for v in value]
+        return value
+
+
+def configure_logging(
+    *, json_output: bool | None = None, level: str = "INFO", secrets: Iterable[str] = ()
+) -> None:
+    """Set up structlog for the process; JSON unless stderr is a terminal."""
+    as_json = (not sys.stderr.isatty()) if json_output is None else json_output
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            Redactor(secrets),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(**bound: Any) -> Any:
+    """A logger with context bound (connector, contact id, cycle id, ...)."""
+    return structlog.get_logger().bind(**bound)
