@@ -119,6 +119,7 @@ class _Prepared:
     """A chunk of lines validated and flattened (the worker's answer)."""
 
     lines: int = 0
+    duplicates: int = 0
     rows: list[EventValues] = field(default_factory=list)
     issues: list[LineIssue] = field(default_factory=list)
     unknown_types: Counter[str] = field(default_factory=Counter)
@@ -147,7 +148,9 @@ def _prepare(
         if event.type not in CANONICAL_EVENT_TYPES:
             out.unknown_types[event.type] += 1
         row = event_row(event)
-        if row[0] not in seen:
+        if row[0] in seen:
+            out.duplicates += 1
+        else:
             seen.add(row[0])
             out.rows.append(row)
     return out
@@ -219,6 +222,7 @@ class Ingestor:
         for issue in prepared.issues:
             report.add(issue)
         report.unknown_types.update(prepared.unknown_types)
+        report.duplicates += prepared.duplicates
         if prepared.rows:
             result = self.store.insert_event_rows(prepared.rows)
             report.ingested += result.inserted

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -29,9 +30,10 @@ class ContactRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    email: str | None = None
-    crm: str | None = None
-    id: str | None = None
+    # Lengths are the store's column sizes (PostgreSQL refuses longer values).
+    email: str | None = Field(default=None, max_length=320)
+    crm: str | None = Field(default=None, max_length=32)
+    id: str | None = Field(default=None, max_length=64)
 
     @field_validator("email")
     @classmethod
@@ -54,11 +56,32 @@ class CanonicalEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_id: str | None = Field(default=None, description="Dedupe key; a hash when absent.")
-    type: str = Field(min_length=1, description="page_view, form_submit, email_click, ...")
+    event_id: str | None = Field(
+        default=None, max_length=128, description="Dedupe key; a hash when absent."
+    )
+    type: str = Field(
+        min_length=1, max_length=64, description="page_view, form_submit, email_click, ..."
+    )
     occurred_at: datetime = Field(description="ISO-8601; without a zone it is read as UTC.")
     contact: ContactRef
     properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _representable_in_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("out of range once converted to UTC") from None
+        return value
+
+    @field_validator("properties")
+    @classmethod
+    def _finite_numbers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not _all_finite(value):
+            raise ValueError("NaN and Infinity are not JSON numbers")
+        return value
 
     @property
     def had_timezone(self) -> bool:
@@ -112,6 +135,17 @@ class ContactRecord(BaseModel):
     def to_contact(self) -> Contact:
         """The engine's view of this contact."""
         return Contact(self.id, self.properties, self.email, self.crm, self.updated_at)
+
+
+def _all_finite(value: Any) -> bool:
+    """True when no float anywhere in ``value`` is NaN or infinite (not storable as JSON)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_all_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_all_finite(item) for item in value)
+    return True
 
 
 def normalize_email(value: str) -> str:

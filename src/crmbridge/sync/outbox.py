@@ -110,13 +110,18 @@ class Batch:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+        # Every planning pass is a new intention: its rows never collide with done ones,
+        # even when the same value is planned again at the same (fixed) instant.
+        self.plan_id = uuid.uuid4().hex
         self.inserts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
         self.deletes: list[int] = []
 
-    def put(self, connector: str, write: PropertyWrite, waiting: Queued | None, salt: str) -> None:
+    def put(self, connector: str, write: PropertyWrite, waiting: Queued | None) -> None:
         """Queue a property write; a waiting row of the same property is updated (latest wins)."""
-        key = idempotency_key(connector, write.crm_id, "property", write.name, write.value, salt)
+        key = idempotency_key(
+            connector, write.crm_id, "property", write.name, write.value, self.plan_id
+        )
         if waiting is not None:
             self.updates.append({"row_id": waiting.id, "value": {"value": write.value}, "key": key})
             return

@@ -158,11 +158,10 @@ class Rescorer:
         batch.drop(settled)
         still = {name: r.value for name, r in waiting.items() if r not in settled}
         changes = diff(desired, {**row.crm_values, **still, **flying}, self.prefix)
-        salt = batch.now.isoformat()
         for name, value in changes.items():
             write = outbox.PropertyWrite(row.id, row.crm_id, name, value)
             pending = waiting.get(name)
-            batch.put(row.crm, write, pending if pending not in settled else None, salt)
+            batch.put(row.crm, write, pending if pending not in settled else None)
         return [
             PlannedChange(
                 row.crm, row.crm_id, row.email, name, _text(row.crm_values.get(name)), value
