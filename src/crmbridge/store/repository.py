@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, text, update
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -312,20 +314,23 @@ class Store:
 
     # -- scoring --------------------------------------------------------------------
 
-    def due_contacts(
-        self, session: Session, now: datetime, after_id: int, limit: int
-    ) -> list[ContactRow]:
-        """Contacts whose inputs changed or whose time-based state crossed a boundary."""
+    def due_contacts(self, session: Session, now: datetime, after_id: int, limit: int) -> list[Any]:
+        """Contacts whose inputs changed or whose time-based state crossed a boundary.
+
+        Plain rows (attribute access like :class:`ContactRow`): building ORM objects
+        would cost more than scoring them.
+        """
+        table = ContactRow.__table__  # type: ignore[attr-defined]
         query = (
-            select(ContactRow)
+            sa_select(table)
             .where(
-                col(ContactRow.id) > after_id,
-                or_(col(ContactRow.dirty).is_(True), col(ContactRow.recheck_at) <= now),
+                table.c.id > after_id,
+                or_(table.c.dirty.is_(True), table.c.recheck_at <= now),
             )
-            .order_by(col(ContactRow.id))
+            .order_by(table.c.id)
             .limit(limit)
         )
-        return list(session.exec(query))
+        return list(session.execute(query))
 
     def events_for(self, session: Session, contact_ids: Sequence[int]) -> dict[int, list[Event]]:
         """Each contact's events, as the engine's frozen dataclasses."""
@@ -341,20 +346,48 @@ class Store:
         return grouped
 
     @staticmethod
-    def as_contact(row: ContactRow) -> Contact:
+    def as_contact(row: Any) -> Contact:
         """The engine's view of a stored contact."""
         return Contact(row.crm_id, row.properties, row.email, row.crm, row.crm_updated_at)
 
-    def current_scores(self, session: Session, contact_ids: Sequence[int]) -> dict[int, ScoreRow]:
-        """The latest score of each contact that has one."""
-        found: dict[int, ScoreRow] = {}
+    def current_scores(self, session: Session, contact_ids: Sequence[int]) -> dict[int, Any]:
+        """The latest score row of each contact that has one (plain rows)."""
+        table = ScoreRow.__table__  # type: ignore[attr-defined]
+        found: dict[int, Any] = {}
         for start in range(0, len(contact_ids), _CHUNK):
             chunk = contact_ids[start : start + _CHUNK]
-            query = select(ScoreRow).where(
-                col(ScoreRow.contact_id).in_(chunk), col(ScoreRow.is_current).is_(True)
+            query = sa_select(table).where(
+                table.c.contact_id.in_(chunk), table.c.is_current.is_(True)
             )
-            found.update({row.contact_id: row for row in session.exec(query)})
+            found.update({row.contact_id: row for row in session.execute(query)})
         return found
+
+    def save_scores(
+        self,
+        session: Session,
+        new_scores: Sequence[dict[str, Any]],
+        superseded: Sequence[int],
+        contact_updates: Sequence[dict[str, Any]],
+    ) -> None:
+        """Insert score rows, retire the ones they replace, update the contacts' state."""
+        scores = ScoreRow.__table__  # type: ignore[attr-defined]
+        contacts = ContactRow.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(superseded), _CHUNK):
+            chunk = superseded[start : start + _CHUNK]
+            session.execute(update(scores).where(scores.c.id.in_(chunk)).values(is_current=False))
+        if new_scores:
+            session.execute(sa_insert(scores), list(new_scores))
+        if contact_updates:
+            session.execute(
+                update(contacts)
+                .where(contacts.c.id == bindparam("cid"))
+                .values(
+                    stage=bindparam("stage"),
+                    dirty=False,
+                    recheck_at=bindparam("recheck_at"),
+                ),
+                list(contact_updates),
+            )
 
     # -- run history ----------------------------------------------------------------
 

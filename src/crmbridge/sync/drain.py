@@ -6,7 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from connectors.base import Connector, Write
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
@@ -69,11 +71,13 @@ class Drainer:
         """Send every due row; stop early on auth or rate-limit trouble."""
         result = DrainResult()
         name = self.connector.name
+        after = 0
         while True:
             with self.store.session() as session:
-                rows = outbox.claim(session, name, self.connector.max_batch_size, now)
+                rows = outbox.claim(session, name, self.connector.max_batch_size, now, after)
                 if not rows:
                     return result
+                after = max(row.id for row in rows)
                 by_record: dict[str, list[outbox.Queued]] = defaultdict(list)
                 for row in rows:
                     by_record[row.crm_id].append(row)
@@ -139,15 +143,19 @@ class Drainer:
 
     def _remember(self, session: Session, rows: list[outbox.Queued]) -> None:
         """What the CRM now holds is the baseline of the next diff."""
-        ids = {row.contact_id for row in rows if row.contact_id is not None}
-        if not ids:
-            return
-        contacts = {
-            c.id: c for c in session.exec(select(ContactRow).where(col(ContactRow.id).in_(ids)))
-        }
+        written: dict[int, dict[str, str]] = {}
         for row in rows:
-            contact = contacts.get(row.contact_id)
-            if contact is None or row.kind != "property":
-                continue
-            contact.crm_values = {**contact.crm_values, row.target: row.value}
-            session.add(contact)
+            if row.contact_id is not None and row.kind == "property":
+                written.setdefault(row.contact_id, {})[row.target] = row.value
+        if not written:
+            return
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        current = session.execute(
+            sa_select(table.c.id, table.c.crm_values).where(table.c.id.in_(list(written)))
+        )
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("cid"))
+            .values(crm_values=bindparam("values")),
+            [{"cid": cid, "values": {**(held or {}), **written[cid]}} for cid, held in current],
+        )

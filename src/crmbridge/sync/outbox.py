@@ -170,11 +170,14 @@ class Batch:
             session.execute(delete(_T).where(_T.c.id.in_(chunk), _T.c.status.in_(RETRYABLE)))
 
 
-def claim(session: Session, connector: str, max_records: int, now: datetime) -> list[Queued]:
+def claim(
+    session: Session, connector: str, max_records: int, now: datetime, after_id: int = 0
+) -> list[Queued]:
     """Take due rows for at most ``max_records`` CRM records and mark them in flight.
 
-    On Postgres the rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas sharing
-    one database never claim the same row. Commits.
+    ``after_id`` lets one drain walk the table forward instead of rescanning it. On
+    Postgres the rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas sharing one
+    database never claim the same row. Commits.
     """
     due = (
         _T.c.connector == connector,
@@ -182,7 +185,12 @@ def claim(session: Session, connector: str, max_records: int, now: datetime) -> 
         or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
     )
     postgres = session.get_bind().dialect.name == "postgresql"
-    first = select(_T.c.crm_id).where(*due).order_by(_T.c.id).limit(max_records * 20)
+    first = (
+        select(_T.c.crm_id)
+        .where(_T.c.id > after_id, *due)
+        .order_by(_T.c.id)
+        .limit(max_records * 20)
+    )
     if postgres:
         first = first.with_for_update(skip_locked=True)
     record_ids: list[str] = []
@@ -245,15 +253,20 @@ def mark_failed(
     if not rows:
         return
     params = []
+    # One jittered delay per attempt count: the rows of a record (or of a batch) that
+    # failed together are retried together, in one call, not property by property.
+    delays: dict[int, timedelta] = {}
     for row in rows:
         attempts = row.attempts + 1
         dead = not retriable or attempts >= settings.max_attempts
+        if not dead and attempts not in delays:
+            delays[attempts] = backoff(attempts, settings)
         params.append(
             {
                 "row_id": row.id,
                 "attempts": attempts,
                 "status": DEAD if dead else FAILED,
-                "next_at": None if dead else now + backoff(attempts, settings),
+                "next_at": None if dead else now + delays[attempts],
             }
         )
     session.execute(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, ScoreRow
 from crmbridge.sync import outbox
 from crmbridge.sync.writeback import desired_values, diff, same_value
 
@@ -44,39 +44,31 @@ class RescoreResult:
     changes: list[PlannedChange] = field(default_factory=list)
 
 
-def _score_row(contact_id: int, score: Score) -> ScoreRow:
-    return ScoreRow(
-        contact_id=contact_id,
-        model_version=score.model_version,
-        scored_at=score.scored_at,
-        total=score.total,
-        fit=score.fit,
-        engagement=score.engagement + score.inactivity,
-        grade=score.grade,
-        hot=score.hot,
-        bant=score.bant.letters,
-        stage=score.stage.stage,
-        stage_transition=score.stage.transition,
-        reasons=score.reasons_text,
-        detail=score.as_dict(),
-    )
+def _score_values(contact_id: int, score: Score) -> dict[str, Any]:
+    return {
+        "contact_id": contact_id,
+        "is_current": True,
+        "model_version": score.model_version,
+        "scored_at": score.scored_at,
+        "total": score.total,
+        "fit": score.fit,
+        "engagement": score.engagement + score.inactivity,
+        "grade": score.grade,
+        "hot": score.hot,
+        "bant": score.bant.letters,
+        "stage": score.stage.stage,
+        "stage_transition": score.stage.transition,
+        "reasons": score.reasons_text,
+        "detail": score.as_dict(),
+    }
 
 
-def _same_score(row: ScoreRow | None, new: ScoreRow) -> bool:
-    if row is None:
-        return False
-    fields = (
-        "model_version",
-        "total",
-        "fit",
-        "engagement",
-        "grade",
-        "hot",
-        "bant",
-        "stage",
-        "reasons",
-    )
-    return all(getattr(row, name) == getattr(new, name) for name in fields)
+_SEEN = ("model_version", "total", "fit", "engagement", "grade", "hot", "bant", "stage", "reasons")
+
+
+def _same_score(row: Any, new: dict[str, Any]) -> bool:
+    """Nothing a person would see changed (so no history row is added)."""
+    return row is not None and all(getattr(row, name) == new[name] for name in _SEEN)
 
 
 class Rescorer:
@@ -104,9 +96,9 @@ class Rescorer:
                     session.commit()
 
     def _score_batch(
-        self, session: Session, batch: list[ContactRow], now: datetime, result: RescoreResult
+        self, session: Session, batch: list[Any], now: datetime, result: RescoreResult
     ) -> None:
-        ids = [row.id for row in batch if row.id is not None]
+        ids = [row.id for row in batch]
         events = self.store.events_for(session, ids)
         current = self.store.current_scores(session, ids)
         queued: dict[tuple[str, str], list[outbox.Queued]] = {}
@@ -116,32 +108,32 @@ class Rescorer:
             for crm_id, rows in outbox.queued_rows(session, crm, crm_ids).items():
                 queued[(crm, crm_id)] = rows
         model = self.engine
+        new_scores: list[dict[str, Any]] = []
+        superseded: list[int] = []
+        updates: list[dict[str, Any]] = []
         for row in batch:
-            assert row.id is not None
             contact_events = events.get(row.id, [])
             score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
             result.scored += 1
-            new_row = _score_row(row.id, score)
-            old_row = current.get(row.id)
-            if not _same_score(old_row, new_row):
-                if old_row is not None:
-                    old_row.is_current = False
-                    session.add(old_row)
-                session.add(new_row)
+            values = _score_values(row.id, score)
+            old = current.get(row.id)
+            if not _same_score(old, values):
+                new_scores.append(values)
+                if old is not None:
+                    superseded.append(old.id)
             planned = self._plan(row, score, queued.get((row.crm, row.crm_id), []), changes)
             if planned:
                 result.changed += 1
                 result.changes.extend(planned)
-            row.stage = score.stage.stage
-            row.dirty = False
-            row.recheck_at = next_change_at(
+            recheck = next_change_at(
                 model.scoring, model.lifecycle_model, contact_events, score.last_engagement_at, now
             )
-            session.add(row)
+            updates.append({"cid": row.id, "stage": score.stage.stage, "recheck_at": recheck})
+        self.store.save_scores(session, new_scores, superseded, updates)
         changes.apply(session)
 
     def _plan(
-        self, row: ContactRow, score: Score, queued: list[outbox.Queued], batch: outbox.Batch
+        self, row: Any, score: Score, queued: list[outbox.Queued], batch: outbox.Batch
     ) -> list[PlannedChange]:
         desired = desired_values(score, self.prefix)
         flying = {r.target: r.value for r in queued if r.status == outbox.IN_FLIGHT}
