@@ -30,6 +30,9 @@ from crmbridge.records import ContactRecord
 from crmbridge.settings import HubSpotSettings
 
 SEARCH_LIMIT = 200
+#: Changed by every write, ours included: kept as ``updated_at``, never as an input,
+#: or each echo of our own writes would look like a change worth rescoring.
+VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
 SEARCH_CAP = 10_000
 BATCH_LIMIT = 100
 REQUIRED_SCOPES = (
@@ -195,7 +198,11 @@ class HubSpotConnector:
         records = []
         events = []
         for at, rid, result in fresh:
-            props = {k: v for k, v in (result.properties or {}).items() if v is not None}
+            props = {
+                k: v
+                for k, v in (result.properties or {}).items()
+                if v is not None and k not in VOLATILE
+            }
             records.append(
                 ContactRecord(
                     crm=self.name,

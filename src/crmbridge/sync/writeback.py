@@ -55,8 +55,9 @@ def desired_values(score: Score, prefix: str) -> dict[str, str]:
 
 def same_value(desired: str, held: object) -> bool:
     """Does the CRM already hold ``desired``? Numbers compare numerically ("105" == "105.0")."""
-    if held is None:
-        return False
+    if held is None or held == "":
+        # An empty value clears a property in the CRM: it then reads back as absent.
+        return desired == ""
     text = str(held)
     if text == desired:
         return True

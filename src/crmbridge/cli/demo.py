@@ -1,0 +1,117 @@
+"""``demo`` and ``sandbox``: try crmbridge without a CRM account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from crmbridge.cli.app import app, out
+
+_STAGE_STYLE = {"sql": "bold green", "mql": "green", "nurture": "yellow", "customer": "cyan"}
+SHOWN_LEADS = 25
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str | None, typer.Option("--db", help="Keep the store here (a path or database URL).")
+    ] = None,
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave the sandbox and pipeline up to explore.")
+    ] = False,
+) -> None:
+    """See the whole product in one command: a local HubSpot sandbox, ~200 leads, real syncs.
+
+    Example: [bold]crmbridge demo[/]
+    """
+    from crmbridge.demo import run_demo
+    from crmbridge.logging import configure_logging
+
+    configure_logging(level="WARNING")  # the demo narrates itself; logs would only clutter
+
+    report = run_demo(
+        db,
+        say=lambda line: out.print(f"[dim]›[/] {line}", highlight=False),
+        keep_running=keep_running,
+    )
+    table = Table(
+        title=f"What HubSpot now shows the reps (top {SHOWN_LEADS} of {len(report.leads)})",
+        title_justify="left",
+    )
+    for column, justify in (
+        ("Lead", "left"),
+        ("Score", "right"),
+        ("Grade", "center"),
+        ("BANT", "left"),
+        ("Stage", "left"),
+        ("Owner", "left"),
+        ("Hot", "center"),
+        ("Top reason", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for lead in report.leads[:SHOWN_LEADS]:
+        table.add_row(
+            f"{lead.name}\n[dim]{lead.company}[/]",
+            str(lead.score),
+            lead.grade,
+            lead.bant,
+            Text(lead.stage, style=_STAGE_STYLE.get(lead.stage, "")),
+            lead.owner,
+            "🔥" if lead.hot else "",
+            lead.reason,
+        )
+    out.print(table)
+    hot = sum(1 for lead in report.leads if lead.hot)
+    stages: dict[str, int] = {}
+    for lead in report.leads:
+        stages[lead.stage] = stages.get(lead.stage, 0) + 1
+    calls = sum(report.api_calls.values())
+    written = sum(c.written for c in report.cycles)
+    out.print(
+        f"{len(report.leads)} leads scored, {hot} hot; stages: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
+    )
+    kinds: dict[str, int] = {}
+    for what, count in report.api_calls.items():
+        kind = "create property" if what.startswith("create property") else what
+        kinds[kind] = kinds.get(kind, 0) + count
+    out.print(
+        f"{written} contact updates written to HubSpot in {calls} API calls ("
+        + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
+        + f"); {report.events:,} events; {report.seconds:.1f} s in all."
+    )
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8765,
+    seed: Annotated[str, typer.Option(help='"demo" (200 leads) or "empty".')] = "demo",
+    token: Annotated[str, typer.Option(help="Bearer token the sandbox accepts.")] = "sandbox-token",
+    latency_ms: Annotated[int, typer.Option(help="Added latency per request.")] = 0,
+    fault_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx.")] = 0.0,
+    rate_limit: Annotated[int, typer.Option(help="Requests per 10 s before 429.")] = 190,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Deliver signed v3 webhooks for contact changes here.")
+    ] = None,
+) -> None:
+    """Run the local HubSpot-compatible sandbox until Ctrl-C.
+
+    Point crmbridge at it with CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL=http://127.0.0.1:8765
+    and HUBSPOT_ACCESS_TOKEN=sandbox-token.
+
+    Example: [bold]crmbridge sandbox --port 8765 --seed demo[/]
+    """
+    from crmbridge.sandbox.server import serve
+
+    serve(
+        port,
+        seed,
+        token,
+        webhook_url=webhook_url,
+        rate_limit_max=rate_limit,
+        fault_rate=fault_rate,
+        latency_ms=latency_ms,
+    )

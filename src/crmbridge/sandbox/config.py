@@ -1,0 +1,180 @@
+"""The sandbox's knobs: tokens and scopes, rate limits, faults, webhooks.
+
+One mutable :class:`SandboxConfig` is shared by the running app; the admin endpoint
+``PATCH /_sandbox/config`` changes it at runtime through :meth:`SandboxConfig.update`,
+which validates every key first and applies all or nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+DEFAULT_TOKEN = "sandbox-token"
+DEFAULT_APP_SECRET = "sandbox-secret"
+
+#: Scopes a full-access sandbox token holds (what ``access-token-info`` reports).
+ALL_SCOPES = (
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    "crm.objects.owners.read",
+    "crm.lists.read",
+    "crm.lists.write",
+    "automation.sequences.read",
+    "automation.sequences.enrollments.write",
+)
+
+
+def _default_tokens() -> dict[str, frozenset[str] | None]:
+    return {DEFAULT_TOKEN: None}
+
+
+@dataclass
+class SandboxConfig:
+    """Everything about the sandbox that is not CRM data.
+
+    ``tokens`` maps each accepted bearer token to its scopes (``None``: every scope).
+    Rate limits follow a HubSpot Professional private app by default (190 per 10 s,
+    650,000 a day, searches 5 per second).
+    """
+
+    tokens: dict[str, frozenset[str] | None] = field(default_factory=_default_tokens)
+    app_secret: str = DEFAULT_APP_SECRET
+    portal_id: int = 4_200_017
+    app_id: int = 3_100_042
+    rate_limit_max: int = 190
+    rate_limit_interval_ms: int = 10_000
+    daily_limit: int = 650_000
+    search_per_second: int = 5
+    #: 429-rejected requests still occupy the rolling window (see ratelimit.py).
+    count_rejected: bool = True
+    fault_rate: float = 0.0
+    fault_statuses: tuple[int, ...] = (500, 502, 503)
+    fault_seed: int = 0
+    #: Fail *after* the handler ran: the write is applied but the client sees a 5xx.
+    fault_after_handler: bool = False
+    latency_ms: int = 0
+    lifecycle_forward_only: bool = True
+    webhook_url: str | None = None
+    webhook_subscriptions: tuple[str, ...] = ("contact.creation", "contact.propertyChange")
+    #: Properties whose changes are delivered; ``None`` means every property.
+    webhook_properties: frozenset[str] | None = None
+    webhook_max_attempts: int = 4
+    webhook_retry_delay_s: float = 0.5
+    webhook_batch_window_s: float = 0.05
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def scopes_of(self, token: str) -> frozenset[str] | None:
+        """The token's scopes (``None`` means all); KeyError when unknown."""
+        with self._lock:
+            return self.tokens[token]
+
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` is an accepted bearer token."""
+        with self._lock:
+            return token in self.tokens
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Apply JSON-ish changes (lists become tuples/sets); ValueError lists bad keys."""
+        converted: dict[str, Any] = {}
+        problems: list[str] = []
+        for key, value in changes.items():
+            try:
+                converted[key] = _convert(key, value)
+            except (TypeError, ValueError) as exc:
+                problems.append(f"{key}: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        with self._lock:
+            for key, value in converted.items():
+                setattr(self, key, value)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as JSON (tokens shown by prefix only)."""
+        out: dict[str, Any] = {}
+        for item in fields(self):
+            if item.name.startswith("_"):
+                continue
+            value = getattr(self, item.name)
+            if item.name == "tokens":
+                value = {_mask(t): (sorted(s) if s is not None else None) for t, s in value.items()}
+            elif item.name == "app_secret":
+                value = _mask(value)
+            elif isinstance(value, frozenset):
+                value = sorted(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[item.name] = value
+        return out
+
+
+def _mask(secret: str) -> str:
+    return secret[:4] + "…" if len(secret) > 4 else "…"
+
+
+_INTS = {
+    "portal_id",
+    "app_id",
+    "rate_limit_max",
+    "rate_limit_interval_ms",
+    "daily_limit",
+    "search_per_second",
+    "fault_seed",
+    "latency_ms",
+    "webhook_max_attempts",
+}
+_FLOATS = {"fault_rate", "webhook_retry_delay_s", "webhook_batch_window_s"}
+_BOOLS = {"count_rejected", "fault_after_handler", "lifecycle_forward_only"}
+
+
+def _convert(key: str, value: Any) -> Any:
+    if key in _INTS:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError("must be a non-negative integer")
+        return value
+    if key in _FLOATS:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError("must be a non-negative number")
+        if key == "fault_rate" and value > 1:
+            raise ValueError("must be between 0 and 1")
+        return float(value)
+    if key in _BOOLS:
+        if not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+    if key == "app_secret":
+        if not isinstance(value, str) or not value:
+            raise ValueError("must be a non-empty string")
+        return value
+    if key == "webhook_url":
+        if value is not None and not (isinstance(value, str) and value.startswith("http")):
+            raise ValueError("must be an http(s) URL or null")
+        return value
+    if key == "fault_statuses":
+        if not isinstance(value, list) or not all(isinstance(v, int) for v in value) or not value:
+            raise ValueError("must be a non-empty list of status codes")
+        return tuple(value)
+    if key == "webhook_subscriptions":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of subscription types")
+        return tuple(value)
+    if key == "webhook_properties":
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of property names or null")
+        return frozenset(value)
+    if key == "tokens":
+        if not isinstance(value, dict):
+            raise ValueError("must map token to a list of scopes or null")
+        tokens: dict[str, frozenset[str] | None] = {}
+        for token, scopes in value.items():
+            if scopes is not None and not isinstance(scopes, list):
+                raise ValueError(f"scopes of {_mask(str(token))} must be a list or null")
+            tokens[str(token)] = None if scopes is None else frozenset(map(str, scopes))
+        return tokens
+    raise ValueError("unknown setting")

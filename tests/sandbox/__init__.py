@@ -1,0 +1,1 @@
+"""End-to-end tests of the HubSpot-compatible sandbox through the official SDK."""
