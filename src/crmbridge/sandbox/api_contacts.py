@@ -158,6 +158,26 @@ def routes(services: Services) -> list[Route]:
             raise HubSpotError(409, "CONFLICT", exc.message) from exc
         return Reply(201, contact_json(created, [*values, *DEFAULT_CONTACT_PROPERTIES]))
 
+    def update_contact(call: Call) -> Reply:
+        contact_id = call.path("contact_id")
+        values = call.json_object().get("properties") or {}
+        if not isinstance(values, dict):
+            raise bad_request("properties must be an object.")
+        try:
+            updated, missing = state.update_contacts(
+                [(contact_id, values)],
+                source=services.api_source,
+                id_property=_id_property(call.query.get("idProperty")),
+                lifecycle_forward_only=config.lifecycle_forward_only,
+            )
+        except InvalidValuesError as exc:
+            raise property_errors(exc.issues, config.portal_id) from exc
+        if missing or not updated:
+            raise HubSpotError(
+                404, "OBJECT_NOT_FOUND", "Object not found.", context={"id": [contact_id]}
+            )
+        return Reply(200, contact_json(updated[0], sorted(values)))
+
     def search(call: Call) -> Reply:
         definitions = {d.name: d for d in state.contact_properties()}
         request = parse_search(call.raw, call.json(), definitions)
@@ -235,5 +255,10 @@ def routes(services: Services) -> list[Route]:
         Route(base, endpoint(services, create_contact, scopes=WRITE), methods=["POST"]),
         Route(
             f"{base}/{{contact_id}}", endpoint(services, get_contact, scopes=READ), methods=["GET"]
+        ),
+        Route(
+            f"{base}/{{contact_id}}",
+            endpoint(services, update_contact, scopes=WRITE),
+            methods=["PATCH"],
         ),
     ]
