@@ -66,6 +66,10 @@ class DaemonSettings(Strict):
     host: str = "0.0.0.0"  # a container listens on every interface
     port: int = Field(default=8080, ge=1, le=65535)
     poll_interval: Duration = Field(default=timedelta(minutes=5))
+    drain_interval: Duration = Field(
+        default=timedelta(seconds=15),
+        description="How often queued writes and rescoring run between polls.",
+    )
     ingest_token: SecretStr | None = None
 
 

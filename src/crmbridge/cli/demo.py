@@ -87,7 +87,8 @@ def demo(
 
 @app.command()
 def sandbox(
-    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8765,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Interface (0.0.0.0 in a container).")] = "127.0.0.1",
     seed: Annotated[str, typer.Option(help='"demo" (200 leads) or "empty".')] = "demo",
     token: Annotated[str, typer.Option(help="Bearer token the sandbox accepts.")] = "sandbox-token",
     latency_ms: Annotated[int, typer.Option(help="Added latency per request.")] = 0,
@@ -110,6 +111,7 @@ def sandbox(
         port,
         seed,
         token,
+        host=host,
         webhook_url=webhook_url,
         rate_limit_max=rate_limit,
         fault_rate=fault_rate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,10 +35,18 @@ class DrainResult:
 class Drainer:
     """Sends due outbox rows of one connector in batches of its maximum size."""
 
-    def __init__(self, store: Store, connector: Connector, settings: OutboxSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        connector: Connector,
+        settings: OutboxSettings,
+        *,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.store = store
         self.connector = connector
         self.settings = settings
+        self.stop = stop
 
     def recover(self, now: datetime, *, all_in_flight: bool) -> int:
         """Settle rows a dead process left in flight, asking the CRM what it holds.
@@ -73,6 +82,9 @@ class Drainer:
         name = self.connector.name
         after = 0
         while True:
+            if self.stop is not None and self.stop.is_set():
+                result.stopped = "shutting down"
+                return result
             with self.store.session() as session:
                 rows = outbox.claim(session, name, self.connector.max_batch_size, now, after)
                 if not rows:

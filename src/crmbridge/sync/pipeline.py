@@ -6,8 +6,10 @@ next cycle resumes from the stored cursor, the dirty flags and the outbox.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,14 @@ from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.writeback import own_fields, own_property_names
 
 CONTACTS_STREAM = "contacts"
+Guard = Callable[[str], AbstractContextManager[bool]]
+
+
+@contextmanager
+def _always(_name: str) -> Iterator[bool]:
+    yield True
+
+
 #: Shown next to scores in tables; read even though no rule needs them.
 DISPLAY_PROPERTIES = ("email", "firstname", "lastname", "company", "lifecyclestage")
 
@@ -107,18 +117,45 @@ class Pipeline:
         """What the next cycle would write for what is already stored. Stores nothing."""
         return self.rescorer.run(now, dry_run=True).changes
 
-    def run_once(self, now: datetime, *, recover_all: bool | None = None) -> CycleSummary:
-        """One full cycle; every failure is recorded, none stops the other connectors."""
+    def run_once(
+        self,
+        now: datetime,
+        *,
+        recover_all: bool | None = None,
+        only: str | None = None,
+        read: bool = True,
+        guard: Guard | None = None,
+        stop: threading.Event | None = None,
+    ) -> CycleSummary:
+        """One cycle; every failure is recorded, none stops the other connectors.
+
+        ``only`` limits it to one connector, ``read=False`` skips reading the CRM (a
+        drain tick), ``guard`` wraps the singleton steps (each connector's read, and
+        rescoring) in a lock shared by replicas, and ``stop`` ends writing between
+        batches for a graceful shutdown.
+        """
         started = time.monotonic()
         summary = CycleSummary()
         run_id = self.store.start_run(utcnow())
         recover_everything = self.store.is_sqlite if recover_all is None else recover_all
-        for connector in self.connectors.values():
-            self._guard(summary, connector.name, "read", lambda c=connector: self.read(c, summary))
-        rescored = self.rescorer.run(now)
-        summary.scored, summary.changed = rescored.scored, rescored.changed
-        for connector in self.connectors.values():
-            drainer = Drainer(self.store, connector, self.config.outbox)
+        lock = guard or _always
+        chosen = [c for name, c in self.connectors.items() if only in (None, name)]
+        if read:
+            for connector in chosen:
+                with lock(f"poll:{connector.name}") as held:
+                    if held:
+                        self._guard(
+                            summary,
+                            connector.name,
+                            "read",
+                            lambda c=connector: self.read(c, summary),
+                        )
+        with lock("rescore") as held:
+            if held:
+                rescored = self.rescorer.run(now)
+                summary.scored, summary.changed = rescored.scored, rescored.changed
+        for connector in chosen:
+            drainer = Drainer(self.store, connector, self.config.outbox, stop=stop)
             self._guard(
                 summary,
                 connector.name,
