@@ -889,7 +889,7 @@ def test_json_schema_describes_the_sections_and_operators() -> None:
     [table] = [b for b in condition["anyOf"] if b.get("type") == "object"]
     assert set(table["properties"]) == set(OPERATORS)
     assert "in" in table["properties"]
-    assert "in_" not in json.dumps(schema)
+    assert '"in_"' not in json.dumps(schema)  # the Python name never leaks as a key
     assert table["additionalProperties"] is False
     scoring = resolve(schema, schema["properties"]["scoring"])
     assert {"hot_threshold", "mql_threshold", "fit", "engagement"} <= set(scoring["properties"])
