@@ -121,58 +121,88 @@ class Store:
         own = set(own_properties)
         changed = 0
         now = utcnow()
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        latest = {record.id: record for record in records}
         with self.session() as session:
-            existing = self._contacts_by_crm_id(session, connector, [r.id for r in records])
-            to_link: list[ContactRow] = []
-            for record in records:
+            existing = self._contacts_by_crm_id(session, connector, list(latest))
+            inserts: list[dict[str, Any]] = []
+            updates: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+            relink: list[str] = []
+            for record in latest.values():
                 inputs = {k: v for k, v in record.properties.items() if k not in own}
                 held = {k: v for k, v in record.properties.items() if k in own}
                 row = existing.get(record.id)
                 if row is None:
-                    row = ContactRow(
-                        crm=connector,
-                        crm_id=record.id,
-                        email=record.email,
-                        properties=inputs,
-                        crm_values=held,
-                        crm_updated_at=record.updated_at,
-                        dirty=True,
-                        created_at=now,
-                        updated_at=now,
+                    inserts.append(
+                        {
+                            "crm": connector,
+                            "crm_id": record.id,
+                            "email": record.email,
+                            "properties": inputs,
+                            "crm_values": held,
+                            "crm_updated_at": record.updated_at,
+                            "dirty": True,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
                     )
-                    existing[record.id] = row
-                    to_link.append(row)
+                    relink.append(record.id)
                     changed += 1
-                elif inputs != row.properties or record.email != row.email:
-                    if record.email != row.email:
-                        to_link.append(row)
-                    row.properties = inputs
-                    row.email = record.email
-                    row.dirty = True
-                    changed += 1
-                row.crm_values = held
-                row.crm_updated_at = record.updated_at
-                row.updated_at = now
-                session.add(row)
-            session.flush()
-            self._link_events(session, to_link)
+                    continue
+                dirty = inputs != row.properties or record.email != row.email
+                if record.email != row.email:
+                    relink.append(record.id)
+                changed += dirty
+                updates[dirty].append(
+                    {
+                        "cid": row.id,
+                        "properties": inputs,
+                        "email": record.email,
+                        "crm_values": held,
+                        "crm_updated_at": record.updated_at,
+                        "updated_at": now,
+                    }
+                )
+            if inserts:
+                session.execute(sa_insert(table), inserts)
+            for dirty, rows in updates.items():
+                if rows:
+                    values: dict[str, Any] = {
+                        name: bindparam(name)
+                        for name in (
+                            "properties",
+                            "email",
+                            "crm_values",
+                            "crm_updated_at",
+                            "updated_at",
+                        )
+                    }
+                    if dirty:  # a clean echo never clears a flag that events set
+                        values["dirty"] = True
+                    session.execute(
+                        update(table).where(table.c.id == bindparam("cid")).values(**values), rows
+                    )
+            if relink:
+                self._link_events(
+                    session, list(self._contacts_by_crm_id(session, connector, relink).values())
+                )
             self._put_cursor(session, connector, stream, cursor)
             session.commit()
         return PageResult(stored=len(records), changed=changed)
 
-    def _contacts_by_crm_id(
-        self, session: Session, crm: str, ids: Sequence[str]
-    ) -> dict[str, ContactRow]:
-        found: dict[str, ContactRow] = {}
+    def _contacts_by_crm_id(self, session: Session, crm: str, ids: Sequence[str]) -> dict[str, Any]:
+        """Stored contacts of one CRM by their CRM id (plain rows)."""
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        found: dict[str, Any] = {}
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            query = select(ContactRow).where(
-                ContactRow.crm == crm, col(ContactRow.crm_id).in_(chunk)
-            )
-            found.update({row.crm_id: row for row in session.exec(query)})
+            query = sa_select(
+                table.c.id, table.c.crm, table.c.crm_id, table.c.email, table.c.properties
+            ).where(table.c.crm == crm, table.c.crm_id.in_(chunk))
+            found.update({row.crm_id: row for row in session.execute(query)})
         return found
 
-    def _link_events(self, session: Session, rows: Sequence[ContactRow]) -> None:
+    def _link_events(self, session: Session, rows: Sequence[Any]) -> None:
         """Attach events that arrived before their contact (by email or CRM id)."""
         by_email = {row.email: row.id for row in rows if row.email}
         by_ref = {(row.crm, row.crm_id): row.id for row in rows}
@@ -335,14 +365,19 @@ class Store:
     def events_for(self, session: Session, contact_ids: Sequence[int]) -> dict[int, list[Event]]:
         """Each contact's events, as the engine's frozen dataclasses."""
         grouped: dict[int, list[Event]] = defaultdict(list)
+        table = EventRow.__table__  # type: ignore[attr-defined]
+        columns = (
+            table.c.contact_id,
+            table.c.type,
+            table.c.occurred_at,
+            table.c.properties,
+            table.c.dedupe_key,
+        )
         for start in range(0, len(contact_ids), _CHUNK):
             chunk = contact_ids[start : start + _CHUNK]
-            query = select(EventRow).where(col(EventRow.contact_id).in_(chunk))
-            for row in session.exec(query):
-                assert row.contact_id is not None
-                grouped[row.contact_id].append(
-                    Event(row.type, row.occurred_at, row.properties, row.dedupe_key)
-                )
+            query = sa_select(*columns).where(table.c.contact_id.in_(chunk))
+            for contact_id, kind, occurred_at, properties, key in session.execute(query):
+                grouped[contact_id].append(Event(kind, occurred_at, properties, key))
         return grouped
 
     @staticmethod

@@ -21,13 +21,21 @@ def _run() -> None:
 
         engine = make_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # The sqlite3 driver runs DDL outside any transaction: without an explicit
+            # BEGIN, a crash half-way through a migration leaves its first tables behind
+            # without the revision stamp, and every later start fails on them.
+            connection.exec_driver_sql("BEGIN")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.commit()
 
 
 _run()
