@@ -48,6 +48,8 @@ class RateGovernor:
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self.stats = GovernorStats()
+        #: Set by the daemon on Postgres: the budget all replicas share (blocks when full).
+        self.shared: Callable[[], None] | None = None
 
     @property
     def budget(self) -> int:
@@ -65,12 +67,14 @@ class RateGovernor:
                 if wait <= 0 and len(self._sent) < self.budget:
                     self._sent.append(now)
                     self.stats.requests += 1
-                    return
+                    break
                 if wait <= 0:
                     wait = self.interval_s - (now - self._sent[0])
             self.stats.waits += 1
             self.stats.waited_s += max(wait, 0.0)
             self._sleep(max(wait, 0.001))
+        if self.shared is not None:
+            self.shared()
 
     def observe(
         self, *, maximum: int | None, remaining: int | None, interval_ms: int | None

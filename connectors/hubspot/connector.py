@@ -2,8 +2,8 @@
 
 Reads use CRM search on ``lastmodifieddate`` ascending. Each query starts at the
 stored cursor (a :class:`~connectors.base.TieCursor`), so records edited while we page
-can never shift past us, and the 10,000-result cap of a search is never reached; only
-a block of more than one page of records sharing one timestamp is paged by offset.
+can never shift past us, and the 10,000-result cap of a search is never reached; a
+block of more than one page of records sharing one timestamp is paged by record id.
 Writes use batch update, 100 records a call; when HubSpot rejects a whole batch for one
 bad value the batch is split until the bad record is isolated.
 """
@@ -11,7 +11,7 @@ bad value the batch is split until the bad record is isolated.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
@@ -33,8 +33,8 @@ SEARCH_LIMIT = 200
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
 #: or each echo of our own writes would look like a change worth rescoring.
 VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
-SEARCH_CAP = 10_000
 BATCH_LIMIT = 100
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REQUIRED_SCOPES = (
     "crm.objects.contacts.read",
     "crm.objects.contacts.write",
@@ -166,12 +166,13 @@ class HubSpotConnector:
         """Contacts modified since ``cursor``, oldest first, 200 per search call."""
         position = TieCursor.decode(cursor)
         wanted = sorted({*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate"})
-        start, offset = position.at, 0
+        start, strict = position.at, False
+        after_id: int | None = None  # paging a block of ties at ``start``: last id read
         while True:
             data = self.client.call(
                 "search contacts",
                 self.client.search_api.do_search_with_http_info,
-                _search_body(start, wanted, offset),
+                _search_body(start, wanted, strict=strict, after_id=after_id),
                 search=True,
             )
             results = list(data.results or [])
@@ -181,18 +182,19 @@ class HubSpotConnector:
             if fresh:
                 position = position.advance([(at, rid) for at, rid, _ in fresh])
                 yield self._page(fresh, position)
+            if after_id is not None:
+                # The block is read once a page of it is not full: go on after it.
+                after_id, strict = (int(rows[-1][1]), False) if more else (None, True)
+                continue
             if not more:
                 return
-            if rows and rows[-1][0] == start:
-                # Still inside one block of equal timestamps: page on within this query.
-                offset += len(results)
-                if offset + SEARCH_LIMIT > SEARCH_CAP:
-                    raise SchemaError(
-                        "more than 10,000 HubSpot contacts share one modification time; "
-                        "crmbridge cannot page past HubSpot's search cap for them"
-                    )
+            if rows[0][0] == rows[-1][0]:
+                # A whole page shares one timestamp: page that block by record id. Paging
+                # it by offset would skip a record whenever an edit moves another one
+                # out of the block mid-read.
+                start, strict, after_id = rows[-1][0], False, 0
             else:
-                start, offset = position.at, 0
+                start, strict = position.at, False
 
     def _page(self, fresh: list[tuple[datetime, str, Any]], position: TieCursor) -> Page:
         records = []
@@ -279,18 +281,29 @@ class HubSpotConnector:
         return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
 
 
-def _search_body(start: datetime | None, properties: list[str], offset: int) -> dict[str, Any]:
+def _search_body(
+    start: datetime | None, properties: list[str], *, strict: bool, after_id: int | None
+) -> dict[str, Any]:
+    """Modified at or after ``start`` (after it when ``strict``), oldest first; with
+    ``after_id``, the records modified exactly at ``start`` with a larger id, by id."""
     body: dict[str, Any] = {
         "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
         "properties": properties,
         "limit": SEARCH_LIMIT,
-        "after": str(offset),
     }
-    if start is not None:
-        millis = str(int(start.timestamp() * 1000))
-        body["filterGroups"] = [
-            {"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": millis}]}
+    if start is None:
+        return body
+    millis = str((start - _EPOCH) // timedelta(milliseconds=1))
+    if after_id is None:
+        operator = "GT" if strict else "GTE"
+        filters = [{"propertyName": "lastmodifieddate", "operator": operator, "value": millis}]
+    else:
+        body["sorts"] = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+        filters = [
+            {"propertyName": "lastmodifieddate", "operator": "EQ", "value": millis},
+            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)},
         ]
+    body["filterGroups"] = [{"filters": filters}]
     return body
 
 

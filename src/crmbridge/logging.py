@@ -47,6 +47,16 @@ class Redactor:
         return value
 
 
+class _Stderr:
+    """Writes to whatever ``sys.stderr`` is at the time (tests and CLIs swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     *, json_output: bool | None = None, level: str = "INFO", secrets: Iterable[str] = ()
 ) -> None:
@@ -67,7 +77,7 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

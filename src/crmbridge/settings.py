@@ -71,6 +71,18 @@ class DaemonSettings(Strict):
         description="How often queued writes and rescoring run between polls.",
     )
     ingest_token: SecretStr | None = None
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
+        "changes scheme or host; HubSpot signs the URL it called.",
+    )
+    salesforce_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret Salesforce webhooks send (X-Crmbridge-Secret or ?secret=).",
+    )
+    salesforce_org_id: str | None = Field(
+        default=None, description="The only Salesforce org (00D...) whose webhooks are accepted."
+    )
 
 
 class HubSpotSettings(Strict):

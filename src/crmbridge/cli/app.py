@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from crmbridge._version import __version__
 from crmbridge.clock import resolve_now
@@ -32,7 +33,13 @@ app.add_typer(config_app, name="config")
 
 # Piped output is not squeezed into 80 columns: tables stay readable in files and CI logs.
 out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def fail(message: str) -> None:
+    """Print an error on stderr; the message is shown verbatim (paths contain brackets)."""
+    err.print(Text("✘ ", style="red") + Text(message), highlight=False)
+
 
 EXIT_INPUT = 1
 EXIT_CONFIG = 2
@@ -102,7 +109,7 @@ def load(ctx: typer.Context) -> LoadedConfig:
     try:
         loaded = load_config(state(ctx).config_path)
     except ConfigError as exc:
-        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     # Now that the secrets are known, every log line masks them.
     configure_logging(level=state(ctx).log_level, secrets=secret_values(loaded.config))
@@ -139,7 +146,7 @@ def config_check(
     try:
         loaded = load_config(path or state(ctx).config_path)
     except ConfigError as exc:
-        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     for warning in loaded.warnings:
         out.print(f"[yellow]![/] {warning}", highlight=False)

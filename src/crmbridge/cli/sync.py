@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from connectors.base import Connector
 from connectors.registry import build_connectors
-from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, load, now_for, out
+from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, fail, load, now_for, out
+from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
@@ -87,23 +89,24 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
     now: NowOption = None,
 ) -> None:
-    """Read changes, rescore, plan and write back: one full cycle with --once.
+    """Run the daemon: poll the CRMs, serve webhooks and events, write back scores.
 
-    Exit code 0 when everything succeeded, 1 if anything failed
-    (see [bold]crmbridge outbox list[/]).
+    Start-up validates the config, migrates the database and checks every connector;
+    it refuses to start with a clear message when something is wrong. With --once: one
+    full cycle, a summary, exit code 1 if anything failed (see [bold]crmbridge outbox list[/]).
 
-    Example: [bold]crmbridge run --once --json[/]
+    Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
-    if not once:
-        err.print("[red]✘[/] the long-running daemon is not in this release yet; use --once")
-        raise typer.Exit(EXIT_CONFIG)
     loaded = load(ctx)
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
-        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     store = Store.open(loaded.config.bridge.database_url)
+    if not once:
+        _daemon(loaded.config, store, connectors)
+        return
     pipeline = Pipeline(store, loaded.config, connectors)
     try:
         pipeline.prepare()
@@ -125,6 +128,19 @@ def run(
         raise typer.Exit(EXIT_INPUT)
 
 
+def _daemon(config: CrmbridgeConfig, store: Store, connectors: dict[str, Connector]) -> None:
+    from crmbridge.daemon.service import Daemon
+
+    try:
+        Daemon(config, store, connectors).run()
+    except ConfigError as exc:
+        fail(f"crmbridge will not start: {exc}")
+        raise typer.Exit(EXIT_CONFIG) from None
+    except CrmbridgeError as exc:
+        err.print(f"[red]✘[/] crmbridge will not start: {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
@@ -140,7 +156,7 @@ def check(ctx: typer.Context) -> None:
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
-        err.print(f"[red]✘[/] {exc}", highlight=False, markup=False)
+        fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     if not connectors:
         out.print("[yellow]![/] no connector is enabled ([connectors.hubspot] enabled = true)")

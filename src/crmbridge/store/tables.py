@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crmbridge.store.types import UTCDateTime
@@ -182,3 +182,13 @@ class SlaClockRow(SQLModel, table=True):
     due_at: datetime | None = _when()
     contacted_at: datetime | None = _when()
     breached_at: datetime | None = _when()
+
+
+class RateBudgetRow(SQLModel, table=True):
+    """Requests sent to one CRM in one time slice, by every replica together."""
+
+    __tablename__ = "rate_budget"
+
+    connector: str = Field(primary_key=True, max_length=32)
+    slice_start: int = Field(primary_key=True, sa_type=BigInteger)
+    count: int = 0

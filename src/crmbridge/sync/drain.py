@@ -15,7 +15,7 @@ from connectors.base import Connector, Write
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow
+from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
 from crmbridge.sync.writeback import same_value
 
@@ -30,6 +30,7 @@ class DrainResult:
     reconciled: int = 0
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
+    written_ids: list[str] = field(default_factory=list)
 
 
 class Drainer:
@@ -55,7 +56,9 @@ class Drainer:
         crash); any other goes back to pending. ``all_in_flight`` is right only when no
         other process can be draining (SQLite, single replica).
         """
-        older_than = None if all_in_flight else now - self.settings.lease
+        # Claims are stamped with the wall clock; ``now`` may be fixed in the past for
+        # scoring (--now), so the later of the two measures the lease.
+        older_than = None if all_in_flight else max(now, utcnow()) - self.settings.lease
         with self.store.session() as session:
             rows = outbox.orphaned(session, self.connector.name, older_than)
             if not rows:
@@ -124,6 +127,7 @@ class Drainer:
                     if outcome.ok:
                         done.extend(group)
                         result.written += 1
+                        result.written_ids.append(outcome.crm_id)
                     else:
                         outbox.mark_failed(
                             session,

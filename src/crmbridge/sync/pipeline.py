@@ -51,6 +51,7 @@ class CycleSummary:
     api_calls: int = 0
     duration_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +60,9 @@ class CycleSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {**asdict(self), "ok": self.ok}
+        data = asdict(self)
+        data.pop("written_ids")
+        return {**data, "ok": self.ok}
 
 
 def model_properties(config: CrmbridgeConfig) -> list[str]:
@@ -188,6 +191,7 @@ class Pipeline:
     def _drain(self, drainer: Drainer, now: datetime, summary: CycleSummary) -> None:
         result = drainer.drain(now)
         summary.written += result.written
+        summary.written_ids.setdefault(drainer.connector.name, []).extend(result.written_ids)
         summary.failed += result.failed
         summary.api_calls += result.calls
         summary.errors.extend(result.errors)

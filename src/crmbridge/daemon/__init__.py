@@ -1,0 +1,1 @@
+"""The long-running daemon: scheduler, HTTP app (webhooks, events, health, metrics)."""

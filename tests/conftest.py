@@ -1,0 +1,208 @@
+"""Shared fixtures: a throw-away PostgreSQL cluster and stores on every backend.
+
+Store tests run on SQLite *and* on a real PostgreSQL server. The server is started
+once per test session from the local PostgreSQL binaries (``initdb`` / ``pg_ctl``, on
+PATH or in /usr/lib/postgresql/*/bin); every test gets a database with nothing in it
+from another test. Missing binaries fail the run with the fix; set
+``CRMBRIDGE_TEST_POSTGRES=0`` to skip the Postgres half deliberately.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from crmbridge.store.repository import Store
+
+POSTGRES_SWITCH = "CRMBRIDGE_TEST_POSTGRES"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _postgres_bin_dir() -> Path | None:
+    """Where initdb and pg_ctl live: PATH first, else the newest Debian/Ubuntu install."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb and pg_ctl:
+        return Path(initdb).resolve().parent
+    installed = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
+    for candidate in reversed(installed):
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PostgresCluster:
+    """A running throw-away cluster that hands out databases, one per test."""
+
+    port: int
+    _counter: itertools.count[int] = field(default_factory=itertools.count)
+    _spare: list[str] = field(default_factory=list)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def connect(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=database, autocommit=True
+        )
+
+    def empty_database(self) -> str:
+        """A new database without any table."""
+        name = f"crmbridge_test_{next(self._counter)}"
+        with self.connect() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def migrated_database(self) -> str:
+        """A database at the head schema revision with every table empty.
+
+        Creating a database costs ~0.3 s, so databases given back are reused: every
+        other session on it is ended and every table truncated (ids restart at 1).
+        """
+        if not self._spare:
+            name = self.empty_database()
+            Store.open(self.url(name)).engine.dispose()
+            return name
+        name = self._spare.pop()
+        with self.connect() as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        with self.connect(name) as conn:
+            tables = [
+                f'"{table}"'
+                for (table,) in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename <> 'alembic_version'"
+                )
+            ]
+            conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        return name
+
+    def give_back(self, name: str) -> None:
+        """``name`` (from :meth:`migrated_database`) may be emptied and handed out again."""
+        self._spare.append(name)
+
+    def drop_database(self, name: str) -> None:
+        with self.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """Start a PostgreSQL cluster in a temp dir for the session; stop it at the end."""
+    if os.environ.get(POSTGRES_SWITCH) == "0":
+        pytest.skip(f"PostgreSQL tests switched off ({POSTGRES_SWITCH}=0)")
+    bin_dir = _postgres_bin_dir()
+    if bin_dir is None:
+        pytest.fail(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH nor in "
+            "/usr/lib/postgresql/*/bin. Install them with `apt-get install postgresql`, "
+            f"or set {POSTGRES_SWITCH}=0 to skip the PostgreSQL half of the store tests.",
+            pytrace=False,
+        )
+    as_root = os.geteuid() == 0
+    # PostgreSQL refuses to run as root: the cluster then belongs to the postgres user.
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    base = Path(tempfile.mkdtemp(prefix="crmbridge-pg-"))
+    if as_root:
+        shutil.chown(base, user="postgres", group="postgres")
+    data, log = base / "data", base / "server.log"
+    port = _free_port()
+
+    def run(*args: str) -> None:
+        done = subprocess.run(
+            [*prefix, *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            server_log = log.read_text() if log.exists() else ""
+            pytest.fail(
+                f"{' '.join(args[:2])} failed ({done.returncode}):\n{done.stdout}\n"
+                f"{done.stderr}\n{server_log}",
+                pytrace=False,
+            )
+
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options += " -c synchronous_commit=off -c full_page_writes=off"
+    try:
+        initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+        run(*initdb, "-E", "UTF8", "--locale=C", "--no-sync")
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
+        yield PostgresCluster(port)
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run(
+                [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backends every store test runs on."""
+    name: str = request.param
+    return name
+
+
+def _database(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool
+) -> Iterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        if migrated:
+            Store.open(url).engine.dispose()
+        yield url
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    if migrated:
+        name = cluster.migrated_database()
+        yield cluster.url(name)
+        cluster.give_back(name)
+    else:
+        name = cluster.empty_database()
+        yield cluster.url(name)
+        cluster.drop_database(name)
+
+
+@pytest.fixture
+def empty_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all (SQLite file in tmp_path, or a Postgres database)."""
+    yield from _database(backend, request, tmp_path, migrated=False)
+
+
+@pytest.fixture
+def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of this test only, migrated to the current schema, on each backend."""
+    yield from _database(backend, request, tmp_path, migrated=True)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A :class:`Store` on ``store_url``."""
+    opened = Store.open(store_url)
+    yield opened
+    opened.engine.dispose()

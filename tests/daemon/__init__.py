@@ -1,0 +1,1 @@
+"""The daemon's HTTP side: webhooks, event intake, health, readiness, metrics."""

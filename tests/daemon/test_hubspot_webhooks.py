@@ -1,0 +1,338 @@
+"""POST /webhooks/hubspot: v3 signatures, freshness, replays, batch size, what is recorded."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from connectors.hubspot.activity import activity_events
+from crmbridge.daemon import webhooks
+from crmbridge.daemon.http import create_app
+from crmbridge.sandbox.config import SandboxConfig
+from crmbridge.sandbox.records import ChangeSource
+from crmbridge.sandbox.state import SandboxState
+from crmbridge.sandbox.webhooks import WebhookDispatcher, sign_v3
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import EventRow
+
+from .conftest import (
+    APP_SECRET,
+    HUBSPOT_URL,
+    NOW,
+    NOW_MS,
+    Harness,
+    dirty_ids,
+    dumps,
+    events,
+    hubspot_headers,
+    make_config,
+    notification,
+    receipts,
+    seed_contacts,
+)
+
+
+def post(harness: Harness, body: bytes, headers: dict[str, Any], url: str = HUBSPOT_URL) -> Any:
+    return harness.client.post(url, content=body, headers=headers)
+
+
+def test_valid_signature_is_accepted_and_the_contact_marked(harness: Harness) -> None:
+    seed_contacts(harness.store, "hubspot", ["101", "102"])
+    body = dumps([notification(1, 101), notification(2, 555, kind="contact.creation")])
+
+    response = post(harness, body, hubspot_headers(body))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 2
+    assert receipts(harness.store) == 2
+    assert dirty_ids(harness.store, "hubspot") == {"101"}
+    pending = {p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")}
+    assert pending == {"101", "555"}  # the unknown contact is noted for the next poll
+    assert harness.nudges  # the scheduler was told
+
+
+def test_the_sandbox_signature_function_is_accepted(harness: Harness) -> None:
+    body = dumps([notification(7, 101)])
+    stamp = str(NOW_MS)
+    headers = {
+        "X-HubSpot-Request-Timestamp": stamp,
+        "X-HubSpot-Signature-v3": sign_v3(APP_SECRET, "POST", HUBSPOT_URL, body, stamp),
+    }
+    assert post(harness, body, headers).status_code == 200
+
+
+def test_the_listed_url_escapes_are_decoded_before_verifying(harness: Harness) -> None:
+    """HubSpot signs ``?next=a:b/c`` for a request to ``?next=a%3Ab%2Fc``."""
+    sent = HUBSPOT_URL + "?portal=42&next=a%3Ab%2Fc%40d"
+    signed = HUBSPOT_URL + "?portal=42&next=a:b/c@d"
+    body = dumps([notification(8, 101)])
+    response = post(harness, body, hubspot_headers(body, uri=signed), url=sent)
+    assert response.status_code == 200, response.text
+
+
+def test_the_public_url_is_what_hubspot_signed_behind_a_proxy(
+    build: Callable[..., Harness],
+) -> None:
+    harness = build(make_config(public_url="https://crm.acme.es/"))
+    body = dumps([notification(9, 101)])
+    public = "https://crm.acme.es/webhooks/hubspot"
+    assert post(harness, body, hubspot_headers(body, uri=public)).status_code == 200
+    other = "https://elsewhere.example/webhooks/hubspot"
+    assert post(harness, body, hubspot_headers(body, uri=other)).status_code == 401
+
+
+SIGNATURE = "X-HubSpot-Signature-v3"
+STAMP = "X-HubSpot-Request-Timestamp"
+
+
+def _tampered(headers: dict[str, str], how: str) -> dict[str, Any]:
+    if how == "wrong":
+        return headers | {SIGNATURE: "AAAA" + headers[SIGNATURE][4:]}
+    if how == "missing":
+        return {k: v for k, v in headers.items() if k != SIGNATURE}
+    if how == "no-timestamp":
+        return {k: v for k, v in headers.items() if k != STAMP}
+    if how == "bad-timestamp":
+        return headers | {STAMP: "soon"}
+    if how == "non-ascii":
+        return headers | {SIGNATURE: "s\u00efgn\u00e9d".encode("latin-1")}
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["wrong", "missing", "no-timestamp", "bad-timestamp", "non-ascii"])
+def test_a_bad_signature_is_refused_and_nothing_stored(harness: Harness, how: str) -> None:
+    seed_contacts(harness.store, "hubspot", ["101"])
+    body = dumps([notification(1, 101)])
+    response = post(harness, body, _tampered(hubspot_headers(body), how))
+    assert response.status_code == 401
+    assert receipts(harness.store) == 0
+    assert dirty_ids(harness.store, "hubspot") == set()
+    assert webhooks.pending_changes(harness.store, "hubspot") == []
+    assert not harness.nudges
+
+
+def test_a_body_changed_after_signing_is_refused(harness: Harness) -> None:
+    body = dumps([notification(1, 101)])
+    forged = dumps([notification(1, 999)])
+    assert post(harness, forged, hubspot_headers(body)).status_code == 401
+    assert receipts(harness.store) == 0
+
+
+def test_a_signature_with_another_secret_is_refused(harness: Harness) -> None:
+    body = dumps([notification(1, 101)])
+    assert post(harness, body, hubspot_headers(body, secret="not-the-secret")).status_code == 401
+
+
+@pytest.mark.parametrize("offset", [timedelta(minutes=-5, seconds=-1), timedelta(minutes=6)])
+def test_stale_or_far_future_timestamps_are_refused(harness: Harness, offset: timedelta) -> None:
+    body = dumps([notification(1, 101)])
+    stamp = NOW_MS + int(offset.total_seconds() * 1000)
+    response = post(harness, body, hubspot_headers(body, timestamp_ms=stamp))
+    assert response.status_code == 401
+    assert "minutes" in response.json()["detail"]
+    assert receipts(harness.store) == 0
+
+
+def test_a_timestamp_within_five_minutes_is_accepted(harness: Harness) -> None:
+    body = dumps([notification(1, 101)])
+    stamp = NOW_MS - 4 * 60 * 1000
+    assert post(harness, body, hubspot_headers(body, timestamp_ms=stamp)).status_code == 200
+
+
+def _reply_and_change(attempt: int) -> list[dict[str, Any]]:
+    replied = notification(2, 101, prop="hs_sales_email_last_replied", value=str(NOW_MS - 5000))
+    return [dict(item, attemptNumber=attempt) for item in (notification(1, 101), replied)]
+
+
+def test_a_replayed_delivery_answers_200_and_stores_nothing_new(harness: Harness) -> None:
+    store = harness.store
+    seed_contacts(store, "hubspot", ["101"])
+    body = dumps(_reply_and_change(0))
+    assert post(harness, body, hubspot_headers(body)).status_code == 200
+    stored = (receipts(store), events(store))
+    # The poller has read and rescored the contact since.
+    webhooks.clear_changes(store, "hubspot", webhooks.pending_changes(store, "hubspot"))
+    seed_contacts(store, "hubspot", ["101"])
+    harness.nudges.clear()
+
+    # HubSpot retries the same notifications (attemptNumber 1, fresh timestamp).
+    again = dumps(_reply_and_change(1))
+    harness.clock[0] = NOW + timedelta(seconds=30)
+    response = post(harness, again, hubspot_headers(again, timestamp_ms=NOW_MS + 30_000))
+
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 0
+    assert response.json()["replayed"] == 2
+    assert (receipts(store), events(store)) == stored
+    assert dirty_ids(store, "hubspot") == set()
+    assert webhooks.pending_changes(store, "hubspot") == []
+    assert not harness.nudges
+    scraped = harness.client.get("/metrics").text
+    assert 'crmbridge_webhook_events_total{connector="hubspot",outcome="replayed"} 2.0' in scraped
+
+
+def test_a_duplicate_inside_one_delivery_counts_once(harness: Harness) -> None:
+    body = dumps([notification(1, 101), notification(1, 101)])
+    response = post(harness, body, hubspot_headers(body))
+    assert response.json()["accepted"] == 1
+    assert receipts(harness.store) == 1
+
+
+def test_a_batch_of_100_is_accepted(harness: Harness) -> None:
+    seed_contacts(harness.store, "hubspot", [str(1000 + i) for i in range(100)])
+    body = dumps([notification(i, 1000 + i) for i in range(100)])
+    response = post(harness, body, hubspot_headers(body))
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 100
+    assert receipts(harness.store) == 100
+    assert len(dirty_ids(harness.store, "hubspot")) == 100
+
+
+def test_101_notifications_are_refused_with_400_and_nothing_stored(harness: Harness) -> None:
+    body = dumps([notification(i, 1000 + i) for i in range(101)])
+    response = post(harness, body, hubspot_headers(body))
+    assert response.status_code == 400
+    assert "100" in response.json()["detail"]
+    assert receipts(harness.store) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b'{"eventId": 1}', b"[1, 2]", b"[" * 100_000],
+    ids=["text", "object", "scalars", "deep"],
+)
+def test_a_signed_but_malformed_payload_is_400(harness: Harness, body: bytes) -> None:
+    response = post(harness, body, hubspot_headers(body))
+    assert response.status_code == 400
+    assert receipts(harness.store) == 0
+
+
+def test_a_sales_email_reply_becomes_the_pollers_email_reply_event(harness: Harness) -> None:
+    seed_contacts(harness.store, "hubspot", ["101"])
+    replied_ms = str(NOW_MS - 60_000)
+    body = dumps([notification(3, 101, prop="hs_sales_email_last_replied", value=replied_ms)])
+
+    response = post(harness, body, hubspot_headers(body))
+
+    assert response.status_code == 200
+    assert response.json()["events_stored"] == 1
+    with harness.store.engine.connect() as connection:
+        row = connection.execute(select(EventRow.__table__)).one()  # type: ignore[attr-defined]
+    derived = activity_events("101", {"hs_sales_email_last_replied": replied_ms}, None)
+    (expected,) = [e for e in derived if e.type == "email_reply"]
+    assert row.dedupe_key == expected.event_id == f"hubspot:101:email_reply:{replied_ms}"
+    assert row.type == "email_reply"
+    assert row.contact_id is not None  # linked to the known contact
+    assert dirty_ids(harness.store, "hubspot") == {"101"}
+
+
+def test_deletions_and_other_objects_get_a_receipt_but_change_nothing(harness: Harness) -> None:
+    seed_contacts(harness.store, "hubspot", ["101"])
+    body = dumps(
+        [
+            notification(1, 101, kind="contact.deletion"),
+            notification(2, 77, kind="company.propertyChange") | {"propertyName": "name"},
+        ]
+    )
+    response = post(harness, body, hubspot_headers(body))
+    assert response.status_code == 200
+    assert receipts(harness.store) == 2
+    assert dirty_ids(harness.store, "hubspot") == set()
+    assert webhooks.pending_changes(harness.store, "hubspot") == []
+
+
+def test_a_merge_marks_the_surviving_contact(harness: Harness) -> None:
+    item = notification(4, 101, kind="contact.merge") | {
+        "primaryObjectId": 101,
+        "mergedObjectIds": [102],
+        "newObjectId": 101,
+    }
+    body = dumps([item])
+    assert post(harness, body, hubspot_headers(body)).status_code == 200
+    assert [p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")] == ["101"]
+
+
+def test_without_an_app_secret_webhooks_are_unavailable(build: Callable[..., Harness]) -> None:
+    harness = build(make_config(app_secret=None))
+    body = dumps([notification(1, 101)])
+    response = post(harness, body, hubspot_headers(body))
+    assert response.status_code == 503
+    assert "app_secret" in response.json()["detail"]
+    assert receipts(harness.store) == 0
+
+
+def test_a_real_delivery_from_the_sandbox_dispatcher(harness: Harness) -> None:
+    """The sandbox's WebhookDispatcher signs and posts; the app verifies and records."""
+    config = SandboxConfig(
+        app_secret=APP_SECRET,
+        webhook_url=HUBSPOT_URL + "?source=sandbox",
+        webhook_max_attempts=1,
+        webhook_batch_window_s=0.01,
+    )
+    answers: list[int] = []
+
+    def via_test_client(url: str, *, data: bytes, headers: dict[str, str], timeout: float) -> Any:
+        response = harness.client.post(url, content=data, headers=headers)
+        answers.append(response.status_code)
+        return response
+
+    dispatcher = WebhookDispatcher(config, post=via_test_client, wall_ms=lambda: NOW_MS)
+    state = SandboxState()
+    state.subscribe(dispatcher.notify)
+    contact = state.create_contact(
+        {"email": "ana@acme.es", "jobtitle": "CIO"}, source=ChangeSource("CRM_UI")
+    )
+    seed_contacts(harness.store, "hubspot", [contact.id])  # read by an earlier poll
+    dispatcher.start()
+    try:
+        assert dispatcher.wait_idle(10)
+    finally:
+        dispatcher.stop()
+
+    assert answers and set(answers) == {200}
+    assert dispatcher.delivered_events == 3  # creation + two property changes
+    assert receipts(harness.store) == 3
+    assert dirty_ids(harness.store, "hubspot") == {contact.id}
+    assert [p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")] == [contact.id]
+
+
+def test_a_delivery_over_the_network_to_uvicorn(sqlite_store: Store) -> None:
+    """The sandbox's dispatcher posts with requests to the app served by uvicorn."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    app = create_app(sqlite_store, make_config())  # the real clock: the dispatcher's too
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    config = SandboxConfig(
+        app_secret=APP_SECRET,
+        webhook_url=f"http://127.0.0.1:{port}/webhooks/hubspot?portal=4200017&via=a%3Ab",
+        webhook_max_attempts=1,
+        webhook_batch_window_s=0.01,
+    )
+    dispatcher = WebhookDispatcher(config)
+    state = SandboxState()
+    state.subscribe(dispatcher.notify)
+    dispatcher.start()
+    try:
+        state.create_contact({"email": "ana@acme.es"}, source=ChangeSource("CRM_UI"))
+        assert dispatcher.wait_idle(10)
+    finally:
+        dispatcher.stop()
+        server.should_exit = True
+        thread.join(10)
+
+    assert [d.status for d in dispatcher.deliveries()] == [200]
+    assert receipts(sqlite_store) == 2  # creation + the email property

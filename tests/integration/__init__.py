@@ -1,0 +1,1 @@
+"""Integration tests: the store on SQLite and Postgres, ingestion, outbox, pipeline, crashes."""
