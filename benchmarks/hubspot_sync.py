@@ -82,11 +82,13 @@ def _dataset(
         if rng.random() < 0.4:
             props["crmbridge_budget"] = rng.choice(["approved", "in_estimation"])
         contacts.append(props)
-        for _ in range(events_each):
+        for j in range(events_each):
             kind, extra = rng.choice(EVENTS)
             moment = now - timedelta(minutes=rng.randrange(60 * 24 * 100))
+            # An id per event: two identical random events are two events for both sides.
             events.append(
                 {
+                    "event_id": f"bench-{i}-{j}",
                     "type": kind,
                     "occurred_at": moment.isoformat(),
                     "contact": {"email": email},
