@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from collections import deque
@@ -28,6 +27,7 @@ from typing import Any
 from hubspot import HubSpot
 from pydantic import SecretStr
 
+from benchmarks.report import publish
 from connectors.hubspot.connector import HubSpotConnector
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
@@ -302,10 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    json.dump(result, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    publish(result, args.output)
     return 0
 
 

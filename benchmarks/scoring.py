@@ -10,12 +10,10 @@ process per core. Writes events/s, seconds and peak RSS as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
 import resource
-import sys
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import publish
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.scoring import Contact, Event, ScoringEngine
 
@@ -153,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/scoring.json"))
     args = parser.parse_args(argv)
     result = run(args.contacts, args.events, args.workers)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    json.dump(result, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    publish(result, args.output)
     return 0
 
 

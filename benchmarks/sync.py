@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import publish
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
@@ -167,10 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crmbridge-bench-") as tmp:
         result = run(args.contacts, args.events_per_contact, args.changed, Path(tmp))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    json.dump(result, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    publish(result, args.output)
     return 0
 
 

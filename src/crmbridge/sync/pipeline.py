@@ -26,6 +26,8 @@ from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.writeback import own_fields, own_property_names
 
 CONTACTS_STREAM = "contacts"
+#: The counts a cycle records in its ``sync_runs`` row.
+RUN_COUNTS = ("read", "stored", "scored", "changed", "written", "failed", "duration_s")
 Guard = Callable[[str], AbstractContextManager[bool]]
 
 
@@ -173,18 +175,13 @@ class Pipeline:
         for message in summary.errors[:20]:
             log.warning("cycle.error", error=message)
         log.info("cycle.done", **{k: v for k, v in summary.as_dict().items() if k != "errors"})
+        counts = {k: getattr(summary, k) for k in RUN_COUNTS}
         self.store.finish_run(
             run_id,
             finished_at=utcnow(),
             status="ok" if summary.ok else "failed",
-            read=summary.read,
-            stored=summary.stored,
-            scored=summary.scored,
-            changed=summary.changed,
-            written=summary.written,
-            failed=summary.failed,
-            duration_s=summary.duration_s,
             errors={"messages": summary.errors[:100]},
+            **counts,
         )
         return summary
 
