@@ -24,6 +24,9 @@ from pydantic import (
 
 from crmbridge.scoring.types import Contact, Event
 
+#: Text the databases can store: PostgreSQL refuses NUL characters.
+NO_NUL = r"^[^\x00]*$"
+
 
 class ContactRef(BaseModel):
     """Whom an event is about: an email, or a CRM id."""
@@ -31,9 +34,9 @@ class ContactRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Lengths are the store's column sizes (PostgreSQL refuses longer values).
-    email: str | None = Field(default=None, max_length=320)
-    crm: str | None = Field(default=None, max_length=32)
-    id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320, pattern=NO_NUL)
+    crm: str | None = Field(default=None, max_length=32, pattern=NO_NUL)
+    id: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
 
     @field_validator("email")
     @classmethod
@@ -57,10 +60,13 @@ class CanonicalEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: str | None = Field(
-        default=None, max_length=128, description="Dedupe key; a hash when absent."
+        default=None, max_length=128, pattern=NO_NUL, description="Dedupe key; a hash when absent."
     )
     type: str = Field(
-        min_length=1, max_length=64, description="page_view, form_submit, email_click, ..."
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        description="page_view, form_submit, email_click, ...",
     )
     occurred_at: datetime = Field(description="ISO-8601; without a zone it is read as UTC.")
     contact: ContactRef
@@ -79,8 +85,9 @@ class CanonicalEvent(BaseModel):
     @field_validator("properties")
     @classmethod
     def _finite_numbers(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if not _all_finite(value):
-            raise ValueError("NaN and Infinity are not JSON numbers")
+        problem = _storage_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @property
@@ -137,15 +144,23 @@ class ContactRecord(BaseModel):
         return Contact(self.id, self.properties, self.email, self.crm, self.updated_at)
 
 
-def _all_finite(value: Any) -> bool:
-    """True when no float anywhere in ``value`` is NaN or infinite (not storable as JSON)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
+def _storage_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be stored as JSON text in every database, if it cannot."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN and Infinity are not JSON numbers"
+    if isinstance(value, str) and "\x00" in value:
+        return "text contains a NUL character"
     if isinstance(value, dict):
-        return all(_all_finite(item) for item in value.values())
+        for key, item in value.items():
+            problem = _storage_problem(key) or _storage_problem(item)
+            if problem:
+                return problem
     if isinstance(value, list):
-        return all(_all_finite(item) for item in value)
-    return True
+        for item in value:
+            problem = _storage_problem(item)
+            if problem:
+                return problem
+    return None
 
 
 def normalize_email(value: str) -> str:
