@@ -101,17 +101,19 @@ class CanonicalEvent(BaseModel):
         moment = self.occurred_at
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
-    def dedupe_key(self) -> str:
-        """``event_id`` if given, else a hash of type + contact + occurred_at + properties."""
+    def dedupe_key(self, properties_json: str | None = None) -> str:
+        """``event_id`` if given, else a hash of type + contact + occurred_at + properties.
+
+        ``properties_json`` is :func:`canonical_json` of the properties when the caller
+        already has it (ingestion stores that same text), to serialise them only once.
+        """
         if self.event_id:
             return self.event_id
-        payload = json.dumps(
-            [self.type, self.contact.key(), self.occurred_at_utc.isoformat(), self.properties],
-            sort_keys=True,
-            default=str,
-            separators=(",", ":"),
+        props = canonical_json(self.properties) if properties_json is None else properties_json
+        payload = "\x1f".join(
+            (self.type, self.contact.key(), self.occurred_at_utc.isoformat(), props)
         )
-        return "h:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+        return "h:" + hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def to_event(self) -> Event:
         """The engine's view of this event."""
@@ -161,6 +163,11 @@ def _storage_problem(value: Any) -> str | None:
             if problem:
                 return problem
     return None
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: equal content always gives equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def normalize_email(value: str) -> str:

@@ -29,7 +29,7 @@ class SharedBudget:
         self,
         engine: Engine,
         connector: str,
-        limit: int,
+        limit: int | Callable[[], int],
         interval_s: float,
         *,
         slices: int = 4,
@@ -39,10 +39,17 @@ class SharedBudget:
         self.engine = engine
         self.connector = connector
         self.slice_ms = int(interval_s * 1000 / slices)
-        self.per_slice = max(1, limit // (slices + 1))
+        # A callable is asked on every request: the CRM's advertised limit may be lower.
+        self._limit = limit if callable(limit) else (lambda: limit)
+        self._slices = slices
         self._clock = clock
         self._sleep = sleep
         self._taken = 0
+
+    @property
+    def per_slice(self) -> int:
+        """Requests every replica together may send in one slice."""
+        return max(1, self._limit() // (self._slices + 1))
 
     def take(self) -> None:
         """Count one request, waiting for a later slice while this one is full."""

@@ -7,7 +7,6 @@ and the contact's clean flag) they share one.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from crmbridge.records import CanonicalEvent, ContactRecord
+from crmbridge.records import CanonicalEvent, ContactRecord, canonical_json
 from crmbridge.scoring.types import Contact, Event
 from crmbridge.store.db import is_sqlite, make_engine, upgrade
 from crmbridge.store.tables import (
@@ -38,21 +37,21 @@ _CHUNK = 500
 #: An event ready for the events table: dedupe key, type, occurred_at (naive UTC text),
 #: contact email, contact crm, contact crm id, properties as JSON text.
 EventValues = tuple[str, str, str, str | None, str | None, str | None, str]
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def event_row(event: CanonicalEvent) -> EventValues:
     """Flatten a validated event into plain values (cheap to pickle across processes)."""
     ref = event.contact
     moment = event.occurred_at_utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    properties = canonical_json(event.properties)
     return (
-        event.dedupe_key(),
+        event.dedupe_key(properties),
         event.type,
         moment,
         ref.email,
         ref.crm,
         ref.id,
-        _dumps(event.properties),
+        properties,
     )
 
 
@@ -267,8 +266,11 @@ class Store:
             if rows:
                 # Straight to the driver: the ORM's per-row bookkeeping costs more than
                 # validation itself at tens of thousands of events per second.
+                # In key order (a stable sort: the first of equal keys is the one kept), so
+                # the unique index is filled sequentially rather than at random.
+                ordered = sorted(rows, key=lambda row: row[0])
                 connection.exec_driver_sql(
-                    self._insert_events_sql(), [(*row, received) for row in rows]
+                    self._insert_events_sql(), [(*row, received) for row in ordered]
                 )
             if self.dialect == "sqlite":
                 inserted = raw.total_changes - before

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from crmbridge.store.types import UTCDateTime
@@ -52,7 +52,16 @@ class EventRow(SQLModel, table=True):
     """A canonical event, deduplicated by ``dedupe_key``; linked to a contact when known."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_contact_ref", "contact_crm", "contact_crm_id"),)
+    __table_args__ = (
+        # Partial: only events naming a contact by CRM id need it (web events use email).
+        Index(
+            "ix_events_contact_ref",
+            "contact_crm",
+            "contact_crm_id",
+            sqlite_where=text("contact_crm IS NOT NULL"),
+            postgresql_where=text("contact_crm IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, max_length=128)

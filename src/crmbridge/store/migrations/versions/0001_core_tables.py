@@ -88,8 +88,13 @@ def upgrade() -> None:
             batch_op.f("ix_events_contact_email"), ["contact_email"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_events_contact_id"), ["contact_id"], unique=False)
+        # Only events naming a contact by CRM id need it; web events (by email) skip it.
         batch_op.create_index(
-            "ix_events_contact_ref", ["contact_crm", "contact_crm_id"], unique=False
+            "ix_events_contact_ref",
+            ["contact_crm", "contact_crm_id"],
+            unique=False,
+            sqlite_where=sa.text("contact_crm IS NOT NULL"),
+            postgresql_where=sa.text("contact_crm IS NOT NULL"),
         )
 
     op.create_table(
