@@ -56,6 +56,10 @@ class PostgresCluster:
     port: int
     _counter: itertools.count[int] = field(default_factory=itertools.count)
     _spare: list[str] = field(default_factory=list)
+    #: ``pg_ctl -D <data dir>`` (as the cluster's owner), and the arguments that start
+    #: the server again: outage tests stop and restart the server with them.
+    pg_ctl: tuple[str, ...] = ()
+    start_args: tuple[str, ...] = ()
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -148,8 +152,10 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     try:
         initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
         run(*initdb, "-E", "UTF8", "--locale=C", "--no-sync")
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
-        yield PostgresCluster(port)
+        start_args = ("-l", str(log), "-w", "-o", options, "start")
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), *start_args)
+        pg_ctl = (*prefix, str(bin_dir / "pg_ctl"), "-D", str(data))
+        yield PostgresCluster(port, pg_ctl=pg_ctl, start_args=start_args)
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(

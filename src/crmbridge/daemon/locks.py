@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,11 +28,27 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+#: SQLite has one replica, but its jobs (polls, drains) run on several threads.
+_local_locks: dict[tuple[str, str], threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
 @contextmanager
 def singleton(engine: Engine, name: str) -> Iterator[bool]:
-    """Yield True if this replica holds the lock ``name`` (always True on SQLite)."""
+    """Yield True if this replica holds the lock ``name``.
+
+    On Postgres a session-level advisory lock (other replicas and this replica's other
+    jobs see it); on SQLite a lock of this process, as its jobs run concurrently.
+    """
     if engine.dialect.name != "postgresql":
-        yield True
+        with _local_locks_guard:
+            lock = _local_locks.setdefault((str(engine.url), name), threading.Lock())
+        held = lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                lock.release()
         return
     key = lock_key(name)
     with engine.connect() as connection:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,11 @@ SHUTDOWN_GRACE_S = 30.0
 MISFIRE_GRACE_S = 60
 
 log = get_logger(component="daemon")
+
+
+def _budget_of(governor: RateGovernor) -> Callable[[], int]:
+    """The governor's current budget (the CRM's advertised limit once it answered)."""
+    return lambda: governor.budget
 
 
 class Daemon:
@@ -79,8 +85,10 @@ class Daemon:
         for name, connector in self.connectors.items():
             governor = getattr(getattr(connector, "client", None), "governor", None)
             if isinstance(governor, RateGovernor):
+                # The governor's budget, not its configured maximum: the CRM's headers
+                # (e.g. a lower limit) tighten it once the first answer arrives.
                 budget = SharedBudget(
-                    self.store.engine, name, governor.configured, governor.interval_s
+                    self.store.engine, name, _budget_of(governor), governor.interval_s
                 )
                 governor.shared = budget.take
 
@@ -240,8 +248,15 @@ class Daemon:
             finished.set()
 
         threading.Thread(target=stop_scheduler, name="scheduler-stop", daemon=True).start()
-        if not finished.wait(SHUTDOWN_GRACE_S - 2):
+        timed_out = not finished.wait(SHUTDOWN_GRACE_S - 2)
+        if timed_out:
             log.warning("daemon.shutdown_timeout", grace_s=SHUTDOWN_GRACE_S)
         if self.guard is not None:
             self.guard.release()
         log.info("daemon.stopped")
+        if timed_out:
+            # The job still running would hold the interpreter at exit (worker threads
+            # are joined then); the outbox makes leaving it unfinished safe.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)

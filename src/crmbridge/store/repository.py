@@ -364,6 +364,24 @@ class Store:
         )
         return list(session.execute(query))
 
+    def take_due(self, session: Session, now: datetime, after_id: int, limit: int) -> list[Any]:
+        """The next due contacts, read after their ``dirty`` flag was cleared (commits).
+
+        A change stored while they are being scored (a poll, an event, a webhook) marks
+        its contact dirty again and stays marked, where clearing the flag after scoring
+        would erase it unscored. ``recheck_at = now`` keeps them due should the scoring
+        not finish.
+        """
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        ids = [row.id for row in self.due_contacts(session, now, after_id, limit)]
+        if not ids:
+            session.commit()
+            return []
+        taken = table.c.id.in_(ids)
+        session.execute(update(table).where(taken).values(dirty=False, recheck_at=now))
+        session.commit()
+        return list(session.execute(sa_select(table).where(taken).order_by(table.c.id)))
+
     def events_for(self, session: Session, contact_ids: Sequence[int]) -> dict[int, list[Event]]:
         """Each contact's events, as the engine's frozen dataclasses."""
         grouped: dict[int, list[Event]] = defaultdict(list)
@@ -406,7 +424,10 @@ class Store:
         superseded: Sequence[int],
         contact_updates: Sequence[dict[str, Any]],
     ) -> None:
-        """Insert score rows, retire the ones they replace, update the contacts' state."""
+        """Insert score rows, retire the ones they replace, update the contacts' state.
+
+        ``dirty`` is left alone: :meth:`take_due` cleared it before the inputs were read.
+        """
         scores = ScoreRow.__table__  # type: ignore[attr-defined]
         contacts = ContactRow.__table__  # type: ignore[attr-defined]
         for start in range(0, len(superseded), _CHUNK):
@@ -418,11 +439,7 @@ class Store:
             session.execute(
                 update(contacts)
                 .where(contacts.c.id == bindparam("cid"))
-                .values(
-                    stage=bindparam("stage"),
-                    dirty=False,
-                    recheck_at=bindparam("recheck_at"),
-                ),
+                .values(stage=bindparam("stage"), recheck_at=bindparam("recheck_at")),
                 list(contact_updates),
             )
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +36,7 @@ _CHUNK = 500
 
 #: Identifies this process's claims (several replicas may share one Postgres).
 PROCESS_ID = uuid.uuid4().hex[:16]
+_local_claim = threading.Lock()
 
 _T = OutboxRow.__table__  # type: ignore[attr-defined]
 
@@ -177,8 +180,18 @@ def claim(
 
     ``after_id`` lets one drain walk the table forward instead of rescanning it. On
     Postgres the rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas sharing one
-    database never claim the same row. Commits.
+    database never claim the same row. SQLite has no row locks: the process's drains
+    (several jobs, one process) claim one at a time. Commits.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        return _claim(session, connector, max_records, now, after_id)
+    with _local_claim:
+        return _claim(session, connector, max_records, now, after_id)
+
+
+def _claim(
+    session: Session, connector: str, max_records: int, now: datetime, after_id: int
+) -> list[Queued]:
     due = (
         _T.c.connector == connector,
         _T.c.status.in_(RETRYABLE),
@@ -206,6 +219,8 @@ def claim(
     if postgres:
         rows_query = rows_query.with_for_update(skip_locked=True)
     rows = [_queued(row) for row in session.execute(rows_query)]
+    if postgres:
+        rows = _whole_records(session, rows, due)
     stamp = utcnow()
     _set(
         session,
@@ -217,6 +232,25 @@ def claim(
     )
     session.commit()
     return rows
+
+
+def _whole_records(session: Session, rows: list[Queued], due: tuple[Any, ...]) -> list[Queued]:
+    """Keep the records this claim holds every due row of.
+
+    Another replica's claim may hold some rows of a record (its first query stops at a
+    row limit, in the middle of a record); taking the rest here would split the record's
+    write into two calls. Such a record is left for a later claim, which takes it whole.
+    """
+    held = Counter(row.crm_id for row in rows)
+    if not held:
+        return rows
+    query = (
+        select(_T.c.crm_id, func.count())
+        .where(*due, _T.c.crm_id.in_(list(held)))
+        .group_by(_T.c.crm_id)
+    )
+    totals: dict[str, int] = {crm_id: int(count) for crm_id, count in session.execute(query)}
+    return [row for row in rows if totals.get(row.crm_id) == held[row.crm_id]]
 
 
 def _set(session: Session, ids: Sequence[int], **values: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors.base import Connector
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.errors import CrmbridgeError
+from crmbridge.errors import AuthError, CrmbridgeError
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
@@ -103,8 +103,13 @@ class Pipeline:
         for connector in self.connectors.values():
             connector.ensure_schema(fields)
 
-    def read(self, connector: Connector, summary: CycleSummary) -> None:
-        """Store every page changed since the cursor, moving the cursor with each page."""
+    def read(
+        self, connector: Connector, summary: CycleSummary, stop: threading.Event | None = None
+    ) -> None:
+        """Store every page changed since the cursor, moving the cursor with each page.
+
+        ``stop`` ends the read between pages (the next one resumes from the cursor).
+        """
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         own = own_property_names(self.prefix)
         for page in connector.read_changes(cursor, model_properties(self.config)):
@@ -117,6 +122,8 @@ class Pipeline:
             summary.read += len(page.records)
             summary.stored += result.stored
             summary.api_calls += 1
+            if stop is not None and stop.is_set():
+                return
 
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
@@ -153,7 +160,7 @@ class Pipeline:
                             summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, summary),
+                            lambda c=connector: self.read(c, summary, stop),
                         )
         with lock("rescore") as held:
             if held:
@@ -161,12 +168,16 @@ class Pipeline:
                 summary.scored, summary.changed = rescored.scored, rescored.changed
         for connector in chosen:
             drainer = Drainer(self.store, connector, self.config.outbox, stop=stop)
-            self._guard(
-                summary,
-                connector.name,
-                "recover",
-                lambda d=drainer: d.recover(now, all_in_flight=recover_everything),
-            )
+            # One recovery at a time (replicas, and this process's jobs): two would both
+            # put an orphaned row back while the first one's drain already resent it.
+            with lock(f"recover:{connector.name}") as held:
+                if held:
+                    self._guard(
+                        summary,
+                        connector.name,
+                        "recover",
+                        lambda d=drainer: d.recover(now, all_in_flight=recover_everything),
+                    )
             self._guard(
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
             )
@@ -200,7 +211,9 @@ class Pipeline:
         try:
             action()
         except CrmbridgeError as exc:
-            summary.errors.append(f"{name}: {stage} failed: {exc}")
+            # "authentication" is what tells the daemon's readiness the connector is down.
+            kind = " (authentication)" if isinstance(exc, AuthError) else ""
+            summary.errors.append(f"{name}: {stage} failed{kind}: {exc}")
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:

@@ -1,9 +1,10 @@
 """Rescore the contacts that need it and plan their CRM writes into the outbox.
 
 A contact is due when its inputs changed (``dirty``) or when time alone moved its score
-(``recheck_at``). For each, the new score is stored (history only when something a
-person would see changed), the CRM write-back is diffed against what the CRM holds and
-what is already queued, and the contact is marked clean — all in one transaction.
+(``recheck_at``). A batch of them is first marked clean (a change arriving meanwhile
+marks its contact dirty again), then read; for each, the new score is stored (history
+only when something a person would see changed) and the CRM write-back is diffed
+against what the CRM holds and what is already queued — all in one transaction.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ class Rescorer:
         after = 0
         while True:
             with self.store.session() as session:
-                batch = self.store.due_contacts(session, now, after, BATCH)
+                if dry_run:
+                    batch = self.store.due_contacts(session, now, after, BATCH)
+                else:
+                    batch = self.store.take_due(session, now, after, BATCH)
                 if not batch:
                     return result
                 after = batch[-1].id or after

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from connectors.base import FieldSpec
 from crmbridge.scoring.model import STAGES
@@ -64,7 +66,30 @@ def same_value(desired: str, held: object) -> bool:
     try:
         return float(text) == float(desired)
     except ValueError:
-        return text.strip().lower() == desired.strip().lower()
+        pass
+    held_at, desired_at = _instant(text), _instant(desired)
+    if held_at is not None and desired_at is not None:
+        # The CRM keeps datetimes to the millisecond ("…:25.985Z" for "…:25.985123Z").
+        return _to_ms(held_at) == _to_ms(desired_at)
+    return text.strip().lower() == desired.strip().lower()
+
+
+_ISO_INSTANT = re.compile(r"^\s*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO-8601 date and time (naive ones taken as UTC), else None."""
+    if not _ISO_INSTANT.match(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _to_ms(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def diff(desired: Mapping[str, str], held: Mapping[str, object], prefix: str) -> dict[str, str]:
