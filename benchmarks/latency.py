@@ -544,6 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "write_calls": writes,
                 "contact_updates": counters.get("contact_updates", 0),
                 "http_429": counters.get("status_429", 0),
+                "rate_limited_10s": counters.get("rate_limited", 0),
+                "rate_limited_search": counters.get("rate_limited_search", 0),
                 "webhooks_delivered": server.services.webhooks.delivered_events,
                 "webhooks_failed": server.services.webhooks.failed_events,
             },

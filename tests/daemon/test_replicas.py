@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -45,7 +46,7 @@ SETTLE_S = 4.0  # after the work looks done: time for a late duplicate to show u
 
 
 @pytest.fixture
-def postgres_url(postgres_cluster) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def postgres_url(postgres_cluster: Any) -> Iterator[str]:
     """A migrated, empty database of this test only on the session's cluster."""
     name = postgres_cluster.migrated_database()
     yield postgres_cluster.url(name)

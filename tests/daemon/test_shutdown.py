@@ -2,7 +2,8 @@
 
 The sandbox is fast while the daemon starts and reads the contacts, then turns slow as
 soon as the first batch of score writes lands (each request then takes seconds), so a
-drain of many batches is certainly in progress when the signal comes.
+drain of many batches is certainly in progress when the signal comes. The store is
+SQLite (one daemon; its start settles whatever a killed one left in flight).
 
 - SIGTERM: the daemon finishes (or releases) the batch in flight and exits 0 within
   30 s, leaving work undone; a new daemon on the same store finishes it. No contact is
@@ -10,6 +11,9 @@ drain of many batches is certainly in progress when the signal comes.
 - A second SIGTERM during the graceful stop ends the process at once, without waiting
   for the slow request in flight; the next start settles that batch against the CRM
   and still writes nothing twice.
+- SIGTERM during a long first read of the CRM (20 slow search pages): the read stops
+  between pages, the process exits 0 within 30 s, and the next start reads on from the
+  stored cursor; every contact is scored and written once.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -50,7 +55,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def _outbox_statuses(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection:
         rows = connection.execute("SELECT status, count(*) FROM outbox GROUP BY status")
         return {str(status): int(count) for status, count in rows.fetchall()}
 
