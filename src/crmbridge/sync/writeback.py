@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from connectors.base import FieldSpec
+from crmbridge.clock import parse_instant
 from crmbridge.scoring.model import STAGES
 from crmbridge.scoring.types import Score
 
@@ -82,10 +83,9 @@ def _instant(text: str) -> datetime | None:
     if not _ISO_INSTANT.match(text):
         return None
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_instant(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _to_ms(moment: datetime) -> datetime:
