@@ -12,7 +12,7 @@ from rich.text import Text
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import TRANSITIONS, Score, ScoringEngine
 
-_STAGE_STYLE = {
+STAGE_STYLE = {
     "sql": "bold green",
     "mql": "green",
     "nurture": "yellow",
@@ -21,6 +21,11 @@ _STAGE_STYLE = {
     "customer": "cyan",
     "opportunity": "cyan",
 }
+
+
+def stage_text(stage: str) -> Text:
+    """A stage name coloured the same way in every table."""
+    return Text(stage, style=STAGE_STYLE.get(stage, ""))
 
 
 def lead_name(contact: ContactRecord) -> str:
@@ -43,7 +48,7 @@ def scores_table(rows: Sequence[tuple[ContactRecord, Score]], *, title: str) -> 
     table.add_column("Hot", justify="center")
     table.add_column("Top reasons", overflow="fold", ratio=1)
     for contact, score in rows:
-        stage = Text(score.stage.stage, style=_STAGE_STYLE.get(score.stage.stage, ""))
+        stage = stage_text(score.stage.stage)
         table.add_row(
             lead_name(contact),
             str(score.total),

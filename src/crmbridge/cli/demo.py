@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from crmbridge.cli.app import app, out
+from crmbridge.console import stage_text
 
-_STAGE_STYLE = {"sql": "bold green", "mql": "green", "nurture": "yellow", "customer": "cyan"}
 SHOWN_LEADS = 25
 
 
@@ -58,7 +57,7 @@ def demo(
             str(lead.score),
             lead.grade,
             lead.bant,
-            Text(lead.stage, style=_STAGE_STYLE.get(lead.stage, "")),
+            stage_text(lead.stage),
             lead.owner,
             "🔥" if lead.hot else "",
             lead.reason,
