@@ -282,15 +282,17 @@ class Store:
                     ).scalar()
                     or 0
                 )
-            self._link_new_events(connection, int(floor or 0))
+            self._link_new_events(connection, int(floor or 0), received)
             session.commit()
         return InsertResult(inserted=inserted, duplicates=len(rows) - inserted)
 
-    def _link_new_events(self, connection: Any, floor: int) -> None:
+    def _link_new_events(self, connection: Any, floor: int, received: Any) -> None:
         """Attach just-inserted events to known contacts and mark those contacts dirty.
 
         Done in SQL so the database joins on its indexes; events of contacts not yet
-        known stay unlinked until the contact arrives (see ``store_page``).
+        known stay unlinked until the contact arrives (see ``store_page``). Only this
+        insert's rows (``received``): on Postgres, touching the rows of a concurrent
+        insert too would lock contacts in two orders and deadlock.
         """
         connection.execute(
             text(
@@ -298,16 +300,18 @@ class Store:
                 " (SELECT MIN(c.id) FROM contacts c WHERE c.email = events.contact_email),"
                 " (SELECT MIN(c.id) FROM contacts c WHERE c.crm = events.contact_crm"
                 "  AND c.crm_id = events.contact_crm_id))"
-                " WHERE events.id > :floor AND events.contact_id IS NULL"
+                " WHERE events.id > :floor AND events.received_at = :at"
+                " AND events.contact_id IS NULL"
             ),
-            {"floor": floor},
+            {"floor": floor, "at": received},
         )
         connection.execute(
             text(
                 "UPDATE contacts SET dirty = :yes WHERE id IN"
-                " (SELECT contact_id FROM events WHERE id > :floor AND contact_id IS NOT NULL)"
+                " (SELECT contact_id FROM events WHERE id > :floor AND received_at = :at"
+                "  AND contact_id IS NOT NULL)"
             ),
-            {"floor": floor, "yes": True},
+            {"floor": floor, "at": received, "yes": True},
         )
 
     _EVENT_COLUMNS = (
