@@ -2,7 +2,10 @@
 
 Task creation answers 201 and accepts associations to contacts with the
 HUBSPOT_DEFINED type 204 (task → contact); the task list exists so tests can see what
-was created (``?associations=contacts`` adds the associations, as HubSpot does).
+was created (``?associations=contacts`` adds the associations, as HubSpot does). Task
+search follows the contact search's rules and limits (:mod:`~crmbridge.sandbox.search`),
+counts against the same per-second search limit, and adds the ``associations.contact``
+pseudo-property: ``EQ 1001`` finds the tasks associated with contact 1001.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from starlette.routing import Route
 
 from crmbridge.sandbox.pipeline import Services, endpoint
 from crmbridge.sandbox.records import InvalidValuesError, NotFoundError, Owner, Task
+from crmbridge.sandbox.schema import PropertyDef
+from crmbridge.sandbox.search import ObjectSearch, parse_request, search_records
 from crmbridge.sandbox.timeutil import iso_ms
 from crmbridge.sandbox.wire import Call, Reply, bad_request, not_found, property_errors
 
@@ -22,6 +27,8 @@ TASKS_WRITE = ("crm.objects.contacts.write",)
 TASKS_READ = ("crm.objects.contacts.read", "crm.objects.contacts.write")
 TASK_TO_CONTACT = 204
 TASK_DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+#: What a task search's ``query`` reads.
+TASK_TEXT_PROPERTIES = ("hs_task_subject", "hs_task_body")
 
 
 def task_json(
@@ -43,6 +50,20 @@ def task_json(
             }
         }
     return body
+
+
+def task_search(definitions: Sequence[PropertyDef]) -> ObjectSearch[Task]:
+    """Task search: results carry the default task properties; tasks link to contacts."""
+    return ObjectSearch(
+        {d.name: d for d in definitions},
+        always_returned=TASK_DEFAULT_PROPERTIES,
+        text_searched=TASK_TEXT_PROPERTIES,
+        associations={"contact": _associated_contacts},
+    )
+
+
+def _associated_contacts(task: Task) -> tuple[str, ...]:
+    return task.contact_ids
 
 
 def _contact_targets(raw: Any) -> list[str]:
@@ -136,6 +157,12 @@ def routes(services: Services) -> list[Route]:
         with_contacts = "contacts" in call.names("associations")
         return Reply(200, task_json(task, call.names("properties"), associations=with_contacts))
 
+    def search_tasks(call: Call) -> Reply:
+        target = task_search(state.task_properties())
+        request = parse_request(call.raw, call.json(), target)
+        state.count("searches")
+        return Reply(200, search_records(request, state.tasks(), target))
+
     tasks = "/crm/v3/objects/tasks"
     return [
         Route(
@@ -145,6 +172,11 @@ def routes(services: Services) -> list[Route]:
             "/crm/v3/owners/{owner_id}",
             endpoint(services, get_owner, scopes=OWNERS_READ),
             methods=["GET"],
+        ),
+        Route(
+            f"{tasks}/search",
+            endpoint(services, search_tasks, scopes=TASKS_READ, search=True),
+            methods=["POST"],
         ),
         Route(tasks, endpoint(services, create_task, scopes=TASKS_WRITE), methods=["POST"]),
         Route(tasks, endpoint(services, list_tasks, scopes=TASKS_READ), methods=["GET"]),

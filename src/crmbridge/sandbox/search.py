@@ -1,11 +1,15 @@
-"""The CRM search endpoint's semantics, as pure functions over contact snapshots.
+"""The CRM search endpoints' semantics, as pure functions over record snapshots.
 
-``filterGroups`` are ORed and the filters inside a group ANDed. Values compare by the
-property's type: datetimes and dates as instants (filter values may be ms-epoch
-strings or ISO-8601), numbers numerically, enumerations exactly (HubSpot documents
-them as case-sensitive; a multiple-checkbox value ``A;B`` matches ``EQ A``), other
-strings case-insensitively. A contact without the property matches only ``NEQ``,
-``NOT_IN`` and ``NOT_HAS_PROPERTY``. Paging is by offset (``after`` = "10", "20"...).
+One set of rules serves every searchable object; an :class:`ObjectSearch` says what
+differs (its property definitions, what a result shows, what ``query`` reads and which
+``associations.<type>`` pseudo-properties it has). ``filterGroups`` are ORed and the
+filters inside a group ANDed. Values compare by the property's type: datetimes and
+dates as instants (filter values may be ms-epoch strings or ISO-8601), numbers
+numerically, enumerations exactly (HubSpot documents them as case-sensitive; a
+multiple-checkbox value ``A;B`` matches ``EQ A``), other strings case-insensitively. A
+record without the property matches only ``NEQ``, ``NOT_IN`` and ``NOT_HAS_PROPERTY``.
+``associations.contact`` ``EQ 1001`` keeps the records associated with contact 1001
+(the sandbox takes no other operator there). Paging is by offset (``after`` = "10"...).
 
 HubSpot's limits are enforced with a 400 ``VALIDATION_ERROR``: ``limit`` ≤ 200,
 no page starting at or past result 10,000, at most 5 groups, 6 filters per group and
@@ -15,9 +19,10 @@ no page starting at or past result 10,000, at most 5 groups, 6 filters per group
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 from crmbridge.sandbox.records import Contact
 from crmbridge.sandbox.schema import DEFAULT_CONTACT_PROPERTIES, PropertyDef
@@ -38,6 +43,50 @@ PRESENCE_OPERATORS = frozenset({"HAS_PROPERTY", "NOT_HAS_PROPERTY"})
 OPERATORS = VALUE_OPERATORS | LIST_OPERATORS | TOKEN_OPERATORS | PRESENCE_OPERATORS | {"BETWEEN"}
 ALWAYS_RETURNED = ("createdate", "hs_object_id", "lastmodifieddate")
 TEXT_SEARCHED = ("firstname", "lastname", "email", "phone", "company", "website")
+ASSOCIATION_PREFIX = "associations."
+
+
+class Searchable(Protocol):
+    """What search reads of a record (contacts and tasks alike)."""
+
+    @property
+    def id(self) -> str:
+        """The record id (numeric text)."""
+
+    @property
+    def properties(self) -> Mapping[str, str]:
+        """Property values by name."""
+
+    @property
+    def created_at(self) -> datetime:
+        """``createdAt``."""
+
+    @property
+    def updated_at(self) -> datetime:
+        """``updatedAt``."""
+
+
+R = TypeVar("R", bound=Searchable)
+
+
+@dataclass(frozen=True)
+class ObjectSearch(Generic[R]):
+    """What one object type's search endpoint knows about that type.
+
+    ``associations`` maps an object type (``"contact"``) to the ids of the records of
+    that type one record is associated with; each is an ``associations.<type>`` filter.
+    """
+
+    definitions: Mapping[str, PropertyDef]
+    default_properties: tuple[str, ...] = ()
+    always_returned: tuple[str, ...] = ()
+    text_searched: tuple[str, ...] = ()
+    associations: Mapping[str, Callable[[R], Collection[str]]] = field(default_factory=dict)
+
+
+def contact_search(definitions: Mapping[str, PropertyDef]) -> ObjectSearch[Contact]:
+    """Contact search over these property definitions."""
+    return ObjectSearch(definitions, DEFAULT_CONTACT_PROPERTIES, ALWAYS_RETURNED, TEXT_SEARCHED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +121,11 @@ class SearchRequest:
 
 
 def parse_search(raw: bytes, body: Any, definitions: Mapping[str, PropertyDef]) -> SearchRequest:
+    """Validate a contact search body; HubSpotError (400) when it breaks a rule."""
+    return parse_request(raw, body, contact_search(definitions))
+
+
+def parse_request(raw: bytes, body: Any, target: ObjectSearch[Any]) -> SearchRequest:
     """Validate a ``PublicObjectSearchRequest``; HubSpotError (400) when it breaks a rule."""
     if len(raw.decode("utf-8", errors="replace")) > MAX_BODY_CHARS:
         raise bad_request(
@@ -89,8 +143,8 @@ def parse_search(raw: bytes, body: Any, definitions: Mapping[str, PropertyDef]) 
             f"Search results are limited to {MAX_RESULTS:,} per query; the after offset "
             f"{after} pages beyond that. Narrow the query (e.g. by lastmodifieddate)."
         )
-    groups = _groups(body.get("filterGroups") or [], definitions)
-    sort = _sort(body.get("sorts") or [], definitions)
+    groups = _groups(body.get("filterGroups") or [], target)
+    sort = _sort(body.get("sorts") or [], target.definitions)
     properties = body.get("properties") or []
     if not isinstance(properties, list) or not all(isinstance(p, str) for p in properties):
         raise bad_request("properties must be a list of property names.")
@@ -112,7 +166,7 @@ def _integer(value: Any, name: str) -> int:
     return number
 
 
-def _groups(raw: Any, definitions: Mapping[str, PropertyDef]) -> tuple[tuple[Filter, ...], ...]:
+def _groups(raw: Any, target: ObjectSearch[Any]) -> tuple[tuple[Filter, ...], ...]:
     if not isinstance(raw, list):
         raise bad_request("filterGroups must be a list.")
     if len(raw) > MAX_GROUPS:
@@ -128,7 +182,7 @@ def _groups(raw: Any, definitions: Mapping[str, PropertyDef]) -> tuple[tuple[Fil
                 f"Too many filters in a group: {len(filters)} (at most {MAX_FILTERS_PER_GROUP})."
             )
         total += len(filters)
-        groups.append(tuple(_filter(f, definitions) for f in filters))
+        groups.append(tuple(_filter(f, target) for f in filters))
     if total > MAX_FILTERS:
         raise bad_request(f"Too many filters: {total} (at most {MAX_FILTERS} in all).")
     return tuple(groups)
@@ -142,11 +196,14 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _filter(raw: Any, definitions: Mapping[str, PropertyDef]) -> Filter:
+def _filter(raw: Any, target: ObjectSearch[Any]) -> Filter:
     if not isinstance(raw, Mapping):
         raise bad_request("Each filter must be an object.")
     name = raw.get("propertyName")
     operator = raw.get("operator")
+    if _association(name) in target.associations:
+        return _association_filter(str(name), operator, raw.get("value"))
+    definitions = target.definitions
     if not isinstance(name, str) or name not in definitions:
         raise bad_request(f"Property {name!r} does not exist and cannot be filtered on.")
     if operator not in OPERATORS:
@@ -170,6 +227,23 @@ def _filter(raw: Any, definitions: Mapping[str, PropertyDef]) -> Filter:
         if given is not None and _key(definition, given) is None:
             raise bad_request(f"{given!r} is not a valid {definition.type} for {name}.")
     return found
+
+
+def _association(name: Any) -> str | None:
+    """``contact`` for ``associations.contact``; None for a plain property name."""
+    if isinstance(name, str) and name.startswith(ASSOCIATION_PREFIX):
+        return name.removeprefix(ASSOCIATION_PREFIX)
+    return None
+
+
+def _association_filter(name: str, operator: Any, value: Any) -> Filter:
+    """``associations.<type>`` ``EQ <record id>``: records associated with that record."""
+    if operator != "EQ":
+        raise bad_request(f"Operator {operator} is not supported on {name}; use EQ.")
+    text = _text(value)
+    if text is None or not text.strip().isdigit():
+        raise bad_request(f"{name} needs a record id as its value; got {value!r}.")
+    return Filter(name, "EQ", str(int(text)))
 
 
 def _sort(raw: Any, definitions: Mapping[str, PropertyDef]) -> Sort | None:
@@ -258,47 +332,48 @@ def _token_match(stored: str, pattern: str) -> bool:
     return pattern in candidates
 
 
-def _text_match(contact: Contact, query: str) -> bool:
+def _text_match(record: Searchable, query: str, searched: Sequence[str]) -> bool:
     words: list[str] = []
-    for name in TEXT_SEARCHED:
-        value = contact.properties.get(name, "").casefold()
+    for name in searched:
+        value = record.properties.get(name, "").casefold()
         words.append(value)
         words.extend(value.replace("@", " ").replace(".", " ").split())
     return all(any(w.startswith(term) for w in words) for term in query.casefold().split())
 
 
-def matches(
-    contact: Contact, request: SearchRequest, definitions: Mapping[str, PropertyDef]
-) -> bool:
-    """Whether ``contact`` is a result of ``request``."""
-    if request.query and not _text_match(contact, request.query):
+def _holds(item: Filter, record: R, target: ObjectSearch[R]) -> bool:
+    kind = _association(item.property)
+    if kind is not None:
+        return item.value in target.associations[kind](record)
+    definition = target.definitions[item.property]
+    return _matches(item, record.properties.get(item.property), definition)
+
+
+def matches(record: R, request: SearchRequest, target: ObjectSearch[R]) -> bool:
+    """Whether ``record`` is a result of ``request``."""
+    if request.query and not _text_match(record, request.query, target.text_searched):
         return False
     if not request.groups:
         return True
-    return any(
-        all(_matches(f, contact.properties.get(f.property), definitions[f.property]) for f in g)
-        for g in request.groups
-    )
+    return any(all(_holds(f, record, target) for f in g) for g in request.groups)
 
 
-def _ordered(
-    found: list[Contact], sort: Sort | None, definitions: Mapping[str, PropertyDef]
-) -> list[Contact]:
-    by_id = sorted(found, key=lambda c: int(c.id))
+def _ordered(found: list[R], sort: Sort | None, definitions: Mapping[str, PropertyDef]) -> list[R]:
+    by_id = sorted(found, key=lambda r: int(r.id))
     if sort is None:
         return by_id
     definition = definitions[sort.property]
-    keyed: list[tuple[Any, Contact]] = []
-    missing: list[Contact] = []
-    for contact in by_id:
-        value = contact.properties.get(sort.property)
+    keyed: list[tuple[Any, R]] = []
+    missing: list[R] = []
+    for record in by_id:
+        value = record.properties.get(sort.property)
         key = _key(definition, value) if value else None
         if key is None:
-            missing.append(contact)
+            missing.append(record)
         else:
-            keyed.append((key, contact))
+            keyed.append((key, record))
     keyed.sort(key=lambda pair: pair[0], reverse=sort.descending)
-    return [c for _, c in keyed] + missing
+    return [r for _, r in keyed] + missing
 
 
 def run_search(
@@ -306,14 +381,21 @@ def run_search(
     contacts: Sequence[Contact],
     definitions: Mapping[str, PropertyDef],
 ) -> dict[str, Any]:
+    """The contact search response (see :func:`search_records`)."""
+    return search_records(request, contacts, contact_search(definitions))
+
+
+def search_records(
+    request: SearchRequest, records: Sequence[R], target: ObjectSearch[R]
+) -> dict[str, Any]:
     """The response body: ``total``, ``results`` and (when more remain) ``paging``."""
-    found = [c for c in contacts if matches(c, request, definitions)]
-    ordered = _ordered(found, request.sort, definitions)
+    found = [r for r in records if matches(r, request, target)]
+    ordered = _ordered(found, request.sort, target.definitions)
     end = min(request.after + request.limit, MAX_RESULTS)
     page = ordered[request.after : end]
-    requested = request.properties or DEFAULT_CONTACT_PROPERTIES
-    known = [p for p in requested if p in definitions]
-    names = list(dict.fromkeys([*known, *ALWAYS_RETURNED]))
+    requested = request.properties or target.default_properties
+    known = [p for p in requested if p in target.definitions]
+    names = list(dict.fromkeys([*known, *target.always_returned]))
     body: dict[str, Any] = {
         "total": len(ordered),
         "results": [_result(c, names) for c in page],
@@ -324,11 +406,11 @@ def run_search(
     return body
 
 
-def _result(contact: Contact, names: Sequence[str]) -> dict[str, Any]:
+def _result(record: Searchable, names: Sequence[str]) -> dict[str, Any]:
     return {
-        "id": contact.id,
-        "properties": {n: contact.properties.get(n) for n in names},
-        "createdAt": iso_ms(contact.created_at),
-        "updatedAt": iso_ms(contact.updated_at),
+        "id": record.id,
+        "properties": {n: record.properties.get(n) for n in names},
+        "createdAt": iso_ms(record.created_at),
+        "updatedAt": iso_ms(record.updated_at),
         "archived": False,
     }

@@ -443,6 +443,11 @@ class SandboxState:
             self._counters["tasks_created"] += 1
             return task
 
+    def task_properties(self) -> list[PropertyDef]:
+        """Task property definitions."""
+        with self._lock:
+            return list(self._task_properties.values())
+
     def tasks(self) -> list[Task]:
         """Every task, oldest first."""
         with self._lock:
