@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from crmbridge.clock import parse_instant
 from crmbridge.records import CanonicalEvent, ContactRecord
@@ -69,6 +69,92 @@ class WriteResult:
     ok: bool
     error: str | None = None
     retriable: bool = False
+
+
+ActionKind = Literal["task", "enroll", "list_add", "pause"]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A hand-off effect on one CRM record that is not a property value.
+
+    ``key`` is deterministic for the intention (e.g. ``hot-task:123:2026-11-20``): the
+    outbox stores it as the row's idempotency key, and a connector carries it into the
+    CRM (a task's body) so ``performed`` can tell, after a crash, whether it happened.
+
+    ``payload`` by kind: ``task`` — subject, body, due_at (ISO), priority, owner_id;
+    ``enroll`` — sequence_id, owner_id, sender_email; ``list_add`` — list_id;
+    ``pause`` — none (pause or unenroll the record's active sequences).
+    """
+
+    kind: ActionKind
+    crm_id: str
+    key: str
+    payload: Mapping[str, Any]
+
+    def describe(self) -> str:
+        """One line for ``crmbridge plan``."""
+        if self.kind == "task":
+            return (
+                f'task "{self.payload.get("subject", "")}" for owner {self.payload.get("owner_id")}'
+            )
+        if self.kind == "enroll":
+            return f"enroll in sequence {self.payload.get('sequence_id')}"
+        if self.kind == "pause":
+            return "pause active sequences"
+        return f"add to list {self.payload.get('list_id')}"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A CRM user who can own leads."""
+
+    id: str
+    email: str = ""
+    name: str = ""
+    active: bool = True
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentState:
+    """A contact's active sequence enrollment as the CRM reports it."""
+
+    sequence_id: str
+    enrollment_id: str = ""
+
+
+@runtime_checkable
+class HandoffConnector(Protocol):
+    """The hand-off operations: owners, tasks, sequences, lists.
+
+    ``perform`` applies one action; ``performed`` answers, for an action interrupted by
+    a crash, whether the CRM already holds it (a task carrying the key, an enrollment
+    in that sequence, a list membership). ``can_pause_sequences`` is False where the
+    CRM's API offers no pause/unenroll (HubSpot): the planner then says so in the task.
+    """
+
+    can_pause_sequences: bool
+
+    def owners(self) -> list[Owner]:
+        """Every owner the CRM lists (inactive ones marked)."""
+        ...
+
+    def perform(self, action: Action) -> WriteResult:
+        """Apply one action; failures are reported in the result, not raised, per record."""
+        ...
+
+    def performed(self, action: Action) -> bool:
+        """Does the CRM already hold the effect of ``action``?"""
+        ...
+
+    def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
+        """The record's active sequence enrollment, if any."""
+        ...
+
+    def pause_sequences(self, crm_id: str) -> WriteResult:
+        """Pause or unenroll the record's active sequences where the API allows it."""
+        ...
 
 
 @runtime_checkable

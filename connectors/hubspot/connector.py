@@ -14,9 +14,20 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
+from connectors.base import (
+    Action,
+    CheckReport,
+    EnrollmentState,
+    FieldSpec,
+    Owner,
+    Page,
+    TieCursor,
+    Write,
+    WriteResult,
+)
 from connectors.hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.handoff import HubSpotHandoff
 from connectors.hubspot.schema import GROUP, property_definition
 from crmbridge.errors import (
     AuthError,
@@ -54,10 +65,12 @@ class HubSpotConnector:
 
     name = "hubspot"
     max_batch_size = BATCH_LIMIT
+    can_pause_sequences = HubSpotHandoff.can_pause_sequences
 
     def __init__(self, client: HubSpotClient, *, access_token: str) -> None:
         self.client = client
         self._token = access_token
+        self.handoff = HubSpotHandoff(client)
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
@@ -82,6 +95,28 @@ class HubSpotConnector:
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
+
+    # -- hand-off (connectors/hubspot/handoff.py) ---------------------------------------
+
+    def owners(self) -> list[Owner]:
+        """Every HubSpot owner (archived ones inactive)."""
+        return self.handoff.owners()
+
+    def perform(self, action: Action) -> WriteResult:
+        """Create a task, enroll in a sequence or add to a list."""
+        return self.handoff.perform(action)
+
+    def performed(self, action: Action) -> bool:
+        """Does HubSpot already hold ``action`` (after a crash)?"""
+        return self.handoff.performed(action)
+
+    def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
+        """The contact's active sequence enrollment."""
+        return self.handoff.active_enrollment(crm_id)
+
+    def pause_sequences(self, crm_id: str) -> WriteResult:
+        """HubSpot cannot: the result says so."""
+        return self.handoff.pause_sequences(crm_id)
 
     # -- check and schema -------------------------------------------------------------
 

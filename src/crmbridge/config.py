@@ -23,6 +23,17 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from crmbridge.actions.settings import (
+    AssignmentSettings,
+    EnrichmentSettings,
+    NotificationSettings,
+    ObjectionSettings,
+    ProfilingSettings,
+    ReactivationSettings,
+    ReplySettings,
+    SlaSettings,
+    Trigger,
+)
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.scoring.model import (
     BantModel,
@@ -66,6 +77,15 @@ class CrmbridgeConfig(BaseSettings):
     writeback: WritebackSettings = Field(default_factory=WritebackSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
+    replies: ReplySettings = Field(default_factory=ReplySettings)
+    triggers: list[Trigger] = Field(default_factory=list)
+    reactivation: ReactivationSettings = Field(default_factory=ReactivationSettings)
+    profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
+    enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
+    objections: ObjectionSettings = Field(default_factory=ObjectionSettings)
 
     @classmethod
     def settings_customise_sources(

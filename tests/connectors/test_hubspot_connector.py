@@ -48,6 +48,8 @@ from crmbridge.sync.writeback import own_fields, own_property_names
 
 PREFIX = "crmbridge"
 OWN = own_property_names(PREFIX)
+#: Every field ensure_schema creates: crmbridge's own plus the ones sales fill in.
+FIELDS = [field.name for field in own_fields(PREFIX)]
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 CONFIG = parse_config(example_config_text(), source="bundled example").config
 #: Contacts of the storm and fault scenarios: 12 batches of 100, thousands of values.
@@ -171,7 +173,7 @@ def test_schema_bootstrap_creates_the_group_and_typed_properties(
 ) -> None:
     created = connector.ensure_schema(own_fields(PREFIX))
 
-    assert created == OWN
+    assert created == FIELDS
     assert server.state.group(PREFIX) is not None
     kinds = {
         "number": ("number", "number"),
@@ -202,8 +204,8 @@ def test_schema_bootstrap_twice_creates_nothing_the_second_time(
     creates_between = requests_to(server, "/crm/v3/properties/contacts")
     again = connector.ensure_schema(own_fields(PREFIX))
 
-    assert created == OWN[3:]
-    assert creates_between - creates_before == len(OWN) - 3
+    assert created == FIELDS[3:]
+    assert creates_between - creates_before == len(FIELDS) - 3
     assert again == []
     assert requests_to(server, "/crm/v3/properties/contacts") == creates_between
     assert requests_to(server, "/crm/v3/properties/contacts/groups") == 1  # one group create

@@ -18,7 +18,7 @@ from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, ScoreRow
 from crmbridge.sync.pipeline import CycleSummary
-from crmbridge.sync.writeback import own_property_names
+from crmbridge.sync.writeback import score_property_names
 from crmbridge.testing.fake import FakeConnector
 
 from .helpers import (
@@ -34,7 +34,7 @@ from .helpers import (
     snapshot,
 )
 
-OWN = set(own_property_names("crmbridge"))
+OWN = set(score_property_names("crmbridge"))
 #: A lead with a profile and no activity at all: time alone never changes its score.
 QUIET_LEAD = {
     "id": "111",

@@ -179,11 +179,11 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         """
-        [sla]
+        [zzqx]
         hours = 4
         """,
         "(top level)",
-        ['unknown key "sla"'],
+        ['unknown key "zzqx"'],
         ["expected one of:", "scoring", "bant", "connectors"],
         1,
         id="unknown-section-no-close-match",

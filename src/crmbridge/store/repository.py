@@ -443,7 +443,11 @@ class Store:
             session.execute(
                 update(contacts)
                 .where(contacts.c.id == bindparam("cid"))
-                .values(stage=bindparam("stage"), recheck_at=bindparam("recheck_at")),
+                .values(
+                    stage=bindparam("stage"),
+                    recheck_at=bindparam("recheck_at"),
+                    handoff=bindparam("handoff"),
+                ),
                 list(contact_updates),
             )
 

@@ -46,6 +46,8 @@ class ContactRow(SQLModel, table=True):
     recheck_at: datetime | None = _when(index=True)
     created_at: datetime | None = _when()
     updated_at: datetime | None = _when()
+    #: Hand-off state (owner given, hot since, replies handled, enrollments, ...).
+    handoff: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class EventRow(SQLModel, table=True):
@@ -191,6 +193,8 @@ class SlaClockRow(SQLModel, table=True):
     due_at: datetime | None = _when()
     contacted_at: datetime | None = _when()
     breached_at: datetime | None = _when()
+    owner_id: str | None = Field(default=None, max_length=64)
+    escalated_at: datetime | None = _when()
 
 
 class RateBudgetRow(SQLModel, table=True):

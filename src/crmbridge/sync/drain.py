@@ -11,13 +11,18 @@ from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from connectors.base import Connector, Write
+from connectors.base import Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
+from crmbridge.sync.notify import WEBHOOK, Notifier
 from crmbridge.sync.writeback import same_value
+
+#: Action kinds a CRM connector performs (and can be asked about after a crash).
+CRM_ACTIONS = ("task", "enroll", "list_add")
+ACTION_CLAIM = 20
 
 
 @dataclass
@@ -25,6 +30,7 @@ class DrainResult:
     """Records written and failed, and why draining stopped early if it did."""
 
     written: int = 0
+    actions: int = 0
     failed: int = 0
     calls: int = 0
     reconciled: int = 0
@@ -43,11 +49,13 @@ class Drainer:
         settings: OutboxSettings,
         *,
         stop: threading.Event | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
         self.settings = settings
         self.stop = stop
+        self.notifier = notifier
 
     def recover(self, now: datetime, *, all_in_flight: bool) -> int:
         """Settle rows a dead process left in flight, asking the CRM what it holds.
@@ -60,9 +68,17 @@ class Drainer:
         # scoring (--now), so the later of the two measures the lease.
         older_than = None if all_in_flight else max(now, utcnow()) - self.settings.lease
         with self.store.session() as session:
-            rows = outbox.orphaned(session, self.connector.name, older_than)
-            if not rows:
+            found = outbox.orphaned(session, self.connector.name, older_than)
+            if not found:
                 return 0
+            actions = [row for row in found if not row.is_property]
+            settled = self._settle_actions(actions)
+            outbox.mark_done(session, settled)
+            outbox.release(session, [row for row in actions if row not in settled])
+            rows = [row for row in found if row.is_property]
+            if not rows:
+                session.commit()
+                return len(settled)
             by_record: dict[str, list[outbox.Queued]] = defaultdict(list)
             for row in rows:
                 by_record[row.crm_id].append(row)
@@ -77,10 +93,75 @@ class Drainer:
             self._remember(session, applied)
             outbox.release(session, [row for row in rows if row not in applied])
             session.commit()
-            return len(applied)
+            return len(applied) + len(settled)
+
+    def _settle_actions(self, rows: list[outbox.Queued]) -> list[outbox.Queued]:
+        """Interrupted actions the CRM already holds (a webhook post cannot be asked)."""
+        if not rows or not isinstance(self.connector, HandoffConnector):
+            return []
+        return [
+            row
+            for row in rows
+            if row.kind in CRM_ACTIONS and self.connector.performed(row.action())
+        ]
 
     def drain(self, now: datetime) -> DrainResult:
         """Send every due row; stop early on auth or rate-limit trouble."""
+        result = self._drain_properties(now)
+        if result.stopped is None:
+            self._drain_actions(now, result)
+        return result
+
+    def _drain_actions(self, now: datetime, result: DrainResult) -> None:
+        """Send due hand-off actions one by one (each is its own CRM call)."""
+        name = self.connector.name
+        while True:
+            if self.stop is not None and self.stop.is_set():
+                result.stopped = "shutting down"
+                return
+            with self.store.session() as session:
+                rows = outbox.claim_actions(session, name, ACTION_CLAIM, now)
+                if not rows:
+                    return
+                for index, row in enumerate(rows):
+                    try:
+                        result.calls += 1
+                        outcome = self._perform(row)
+                    except RateLimited as exc:
+                        self._postpone(
+                            session, rows[index:], now + timedelta(seconds=exc.retry_after)
+                        )
+                        result.stopped = f"rate limited: {exc}"
+                        return
+                    except AuthError as exc:
+                        outbox.release(session, rows[index:])
+                        session.commit()
+                        result.stopped = f"authentication failed: {exc}"
+                        result.errors.append(result.stopped)
+                        return
+                    except CrmbridgeError as exc:
+                        outcome = WriteResult(row.crm_id, False, str(exc), retriable=True)
+                    if outcome.ok:
+                        outbox.mark_done(session, [row])
+                        result.actions += 1
+                    else:
+                        self._refused(session, [row], outcome, now, result, f"{name} {row.kind}")
+                    # Each outcome is committed at once: a crash loses at most the one
+                    # action in flight, which recovery settles by asking the CRM.
+                    session.commit()
+
+    def _perform(self, row: outbox.Queued) -> WriteResult:
+        if row.kind == WEBHOOK:
+            if self.notifier is None:
+                return WriteResult(row.crm_id, False, "no notification webhook is configured")
+            return self.notifier.send(row.crm_id, row.target, dict(row.payload or {}))
+        if not isinstance(self.connector, HandoffConnector):
+            return WriteResult(
+                row.crm_id, False, f"the {self.connector.name} connector has no hand-off actions"
+            )
+        return self.connector.perform(row.action())
+
+    def _drain_properties(self, now: datetime) -> DrainResult:
         result = DrainResult()
         name = self.connector.name
         after = 0
@@ -129,16 +210,7 @@ class Drainer:
                         result.written += 1
                         result.written_ids.append(outcome.crm_id)
                     else:
-                        outbox.mark_failed(
-                            session,
-                            group,
-                            outcome.error or "rejected",
-                            retriable=outcome.retriable,
-                            settings=self.settings,
-                            now=now,
-                        )
-                        result.failed += 1
-                        result.errors.append(f"{name} record {outcome.crm_id}: {outcome.error}")
+                        self._refused(session, group, outcome, now, result, f"{name} record")
                 # A record the connector did not report on is not known to be written.
                 leftover = [row for group in by_record.values() for row in group]
                 outbox.mark_failed(
@@ -152,6 +224,27 @@ class Drainer:
                 outbox.mark_done(session, done)
                 self._remember(session, done)
                 session.commit()
+
+    def _refused(
+        self,
+        session: Session,
+        rows: list[outbox.Queued],
+        outcome: WriteResult,
+        now: datetime,
+        result: DrainResult,
+        label: str,
+    ) -> None:
+        """The CRM refused a record or an action: retry later or declare it dead."""
+        outbox.mark_failed(
+            session,
+            rows,
+            outcome.error or "rejected",
+            retriable=outcome.retriable,
+            settings=self.settings,
+            now=now,
+        )
+        result.failed += 1
+        result.errors.append(f"{label} {outcome.crm_id}: {outcome.error}")
 
     def _postpone(self, session: Session, rows: list[outbox.Queued], when: datetime) -> None:
         outbox.release(session, rows, not_before=when)

@@ -26,10 +26,12 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from tenacity import RetryCallState, wait_random_exponential
 
+from connectors.base import Action
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.tables import OutboxRow, utcnow
 
 PENDING, IN_FLIGHT, DONE, FAILED, DEAD = "pending", "in_flight", "done", "failed", "dead"
+PROPERTY = "property"
 STATUSES = (PENDING, IN_FLIGHT, DONE, FAILED, DEAD)
 RETRYABLE = (PENDING, FAILED)
 _CHUNK = 500
@@ -64,9 +66,22 @@ class Queued:
     value: str
     status: str
     attempts: int
+    payload: Mapping[str, Any] | None = None
+
+    @property
+    def is_property(self) -> bool:
+        """A property write (batched per record); anything else is a hand-off action."""
+        return self.kind == PROPERTY
+
+    def action(self) -> Action:
+        """The hand-off action this row stands for (kind ``task``, ``enroll``, ...)."""
+        payload = dict(self.payload or {})
+        key = self.target
+        return Action(kind=self.kind, crm_id=self.crm_id, key=key, payload=payload)  # type: ignore[arg-type]
 
 
 def _queued(row: Any) -> Queued:
+    value = row.value or {}
     return Queued(
         row.id,
         row.connector,
@@ -74,9 +89,10 @@ def _queued(row: Any) -> Queued:
         row.crm_id,
         row.kind,
         row.target,
-        str((row.value or {}).get("value")),
+        str(value.get("value")),
         row.status,
         row.attempts,
+        value if row.kind != PROPERTY else None,
     )
 
 
@@ -100,7 +116,7 @@ def queued_rows(
         query = select(_T).where(
             _T.c.connector == connector,
             _T.c.crm_id.in_(ids[start : start + _CHUNK]),
-            _T.c.kind == "property",
+            _T.c.kind == PROPERTY,
             _T.c.status.in_((*RETRYABLE, IN_FLIGHT)),
         )
         for row in session.execute(query):
@@ -119,6 +135,41 @@ class Batch:
         self.inserts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
         self.deletes: list[int] = []
+        self.actions: dict[str, dict[str, Any]] = {}
+
+    def add_action(
+        self,
+        connector: str,
+        contact_id: int | None,
+        kind: str,
+        crm_id: str,
+        key: str,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """Queue a hand-off action once: its key is the intention, never planned twice.
+
+        The row's ``target`` holds the action's key (what the connector carries into the
+        CRM); the idempotency key adds the connector, so a row already in the outbox —
+        whatever its status — keeps the action from being queued again.
+        """
+        unique = f"{connector}:{kind}:{key}"
+        self.actions.setdefault(
+            unique,
+            {
+                "connector": connector,
+                "contact_id": contact_id,
+                "crm_id": crm_id,
+                "kind": kind,
+                "target": key,
+                "value": dict(payload),
+                "idempotency_key": unique,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": self.now,
+                "created_at": self.now,
+                "updated_at": self.now,
+            },
+        )
 
     def put(self, connector: str, write: PropertyWrite, waiting: Queued | None) -> None:
         """Queue a property write; a waiting row of the same property is updated (latest wins)."""
@@ -153,6 +204,17 @@ class Batch:
         """Write the collected changes in a few statements."""
         if self.inserts:
             session.execute(insert(_T), self.inserts)
+        if self.actions:
+            keys = list(self.actions)
+            known: set[str] = set()
+            for start in range(0, len(keys), _CHUNK):
+                query = select(_T.c.idempotency_key).where(
+                    _T.c.idempotency_key.in_(keys[start : start + _CHUNK])
+                )
+                known.update(session.execute(query).scalars())
+            fresh = [row for key, row in self.actions.items() if key not in known]
+            if fresh:
+                session.execute(insert(_T), fresh)
         if self.updates:
             session.execute(
                 update(_T)
@@ -194,6 +256,7 @@ def _claim(
 ) -> list[Queued]:
     due = (
         _T.c.connector == connector,
+        _T.c.kind == PROPERTY,
         _T.c.status.in_(RETRYABLE),
         or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
     )
@@ -221,6 +284,40 @@ def _claim(
     rows = [_queued(row) for row in session.execute(rows_query)]
     if postgres:
         rows = _whole_records(session, rows, due)
+    _mark_claimed(session, rows)
+    return rows
+
+
+def claim_actions(session: Session, connector: str, limit: int, now: datetime) -> list[Queued]:
+    """Take due hand-off action rows (oldest first) and mark them in flight. Commits.
+
+    Actions are sent one by one, so any row is a whole unit; on Postgres, rows another
+    replica holds are skipped.
+    """
+    query = (
+        select(_T)
+        .where(
+            _T.c.connector == connector,
+            _T.c.kind != PROPERTY,
+            _T.c.status.in_(RETRYABLE),
+            or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
+        )
+        .order_by(_T.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        return _take(session, query.with_for_update(skip_locked=True))
+    with _local_claim:
+        return _take(session, query)
+
+
+def _take(session: Session, query: Any) -> list[Queued]:
+    rows = [_queued(row) for row in session.execute(query)]
+    _mark_claimed(session, rows)
+    return rows
+
+
+def _mark_claimed(session: Session, rows: Sequence[Queued]) -> None:
     stamp = utcnow()
     _set(
         session,
@@ -231,7 +328,6 @@ def _claim(
         updated_at=stamp,
     )
     session.commit()
-    return rows
 
 
 def _whole_records(session: Session, rows: list[Queued], due: tuple[Any, ...]) -> list[Queued]:

@@ -14,7 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector
+from connectors.base import Connector, HandoffConnector
+from crmbridge.actions.feedback import feedback_events
+from crmbridge.actions.lead import OwnerPool
+from crmbridge.actions.planner import HandoffPlanner, handoff_properties
+from crmbridge.actions.store import assignment_counts
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import AuthError, CrmbridgeError
 from crmbridge.logging import get_logger
@@ -22,6 +26,7 @@ from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.drain import Drainer
+from crmbridge.sync.notify import Notifier
 from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.writeback import own_fields, own_property_names
 
@@ -81,6 +86,7 @@ def model_properties(config: CrmbridgeConfig) -> list[str]:
     names.update(config.lifecycle.opportunity_when)
     names.update(config.lifecycle.customer_when)
     names.update(own_property_names(config.writeback.prefix))
+    names.update(handoff_properties(config))
     return sorted(names)
 
 
@@ -96,6 +102,33 @@ class Pipeline:
         self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
+        notifications = config.notifications
+        self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
+
+    def planners(self, *, fetch_owners: bool = True) -> dict[str, HandoffPlanner]:
+        """A hand-off planner per connector, with the owners the CRM lists now.
+
+        The owner list is read only when assignment is on; a failure to read it leaves
+        the pool empty for this cycle (assignment then waits) rather than failing it.
+        """
+        found: dict[str, HandoffPlanner] = {}
+        for name, connector in self.connectors.items():
+            pool = OwnerPool()
+            handoff = isinstance(connector, HandoffConnector)
+            if (
+                isinstance(connector, HandoffConnector)
+                and fetch_owners
+                and self.config.assignment.enabled
+            ):
+                try:
+                    with self.store.session() as session:
+                        assigned = assignment_counts(session, name)
+                    pool = OwnerPool(tuple(connector.owners()), assigned)
+                except CrmbridgeError as exc:
+                    get_logger(connector=name).warning("owners.unavailable", error=str(exc))
+            can_pause = handoff and bool(getattr(connector, "can_pause_sequences", False))
+            found[name] = HandoffPlanner(self.config, pool, can_pause=can_pause)
+        return found
 
     def prepare(self) -> None:
         """Create crmbridge's custom properties in every CRM (idempotent)."""
@@ -112,10 +145,12 @@ class Pipeline:
         """
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         own = own_property_names(self.prefix)
+        status_key = self.config.lifecycle.feedback_property
         for page in connector.read_changes(cursor, model_properties(self.config)):
-            if page.events:
+            events = [*page.events, *feedback_events(page.records, self.config.sla, status_key)]
+            if events:
                 # Before the page: once its cursor is stored these would not be read again.
-                self.store.insert_events(page.events)
+                self.store.insert_events(events)
             result = self.store.store_page(
                 connector.name, CONTACTS_STREAM, page.records, page.cursor, own
             )
@@ -127,6 +162,7 @@ class Pipeline:
 
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
+        self.rescorer.planners = self.planners(fetch_owners=False)
         return self.rescorer.run(now, dry_run=True).changes
 
     def run_once(
@@ -164,10 +200,13 @@ class Pipeline:
                         )
         with lock("rescore") as held:
             if held:
+                self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
         for connector in chosen:
-            drainer = Drainer(self.store, connector, self.config.outbox, stop=stop)
+            drainer = Drainer(
+                self.store, connector, self.config.outbox, stop=stop, notifier=self.notifier
+            )
             # One recovery at a time (replicas, and this process's jobs): two would both
             # put an orphaned row back while the first one's drain already resent it.
             with lock(f"recover:{connector.name}") as held:

@@ -9,16 +9,23 @@ against what the CRM holds and what is already queued — all in one transaction
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
+from crmbridge.actions.lead import HandoffPlan, Lead, PreviousScore
+from crmbridge.actions.planner import HandoffPlanner
+from crmbridge.actions.store import apply_records
+from crmbridge.clock import parse_instant
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
+from crmbridge.scoring.types import Event
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
+from crmbridge.sync.notify import WEBHOOK
 from crmbridge.sync.writeback import desired_values, diff, same_value
 
 BATCH = 500
@@ -75,10 +82,18 @@ def _same_score(row: Any, new: dict[str, Any]) -> bool:
 class Rescorer:
     """Scores due contacts and turns score changes into outbox rows."""
 
-    def __init__(self, store: Store, engine: ScoringEngine, prefix: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        engine: ScoringEngine,
+        prefix: str,
+        planners: Mapping[str, HandoffPlanner] | None = None,
+    ) -> None:
         self.store = store
         self.engine = engine
         self.prefix = prefix
+        #: The hand-off planner of each CRM (by connector name); none = scores only.
+        self.planners = dict(planners or {})
 
     def run(self, now: datetime, *, dry_run: bool = False) -> RescoreResult:
         """Rescore every due contact; with ``dry_run`` compute the plan and store nothing."""
@@ -115,6 +130,7 @@ class Rescorer:
         new_scores: list[dict[str, Any]] = []
         superseded: list[int] = []
         updates: list[dict[str, Any]] = []
+        handoffs: list[tuple[int, HandoffPlan]] = []
         for row in batch:
             contact_events = events.get(row.id, [])
             score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
@@ -125,21 +141,102 @@ class Rescorer:
                 new_scores.append(values)
                 if old is not None:
                     superseded.append(old.id)
-            planned = self._plan(row, score, queued.get((row.crm, row.crm_id), []), changes)
+            state = dict(row.handoff or {})
+            handoff = self._handoff(row, score, old, contact_events, now, state)
+            planned = self._plan(
+                row, score, queued.get((row.crm, row.crm_id), []), changes, handoff
+            )
+            if handoff is not None:
+                handoffs.append((row.id, handoff))
+                for action in handoff.actions:
+                    changes.add_action(
+                        row.crm, row.id, action.kind, row.crm_id, action.key, action.payload
+                    )
+                    planned.append(
+                        PlannedChange(
+                            row.crm,
+                            row.crm_id,
+                            row.email,
+                            f"action:{action.kind}",
+                            None,
+                            action.describe(),
+                        )
+                    )
+                for key, payload in handoff.webhooks:
+                    changes.add_action(row.crm, row.id, WEBHOOK, row.crm_id, key, payload)
+                    planned.append(
+                        PlannedChange(
+                            row.crm,
+                            row.crm_id,
+                            row.email,
+                            "action:webhook",
+                            None,
+                            str(payload.get("channel")),
+                        )
+                    )
             if planned:
                 result.changed += 1
                 result.changes.extend(planned)
             recheck = next_change_at(
                 model.scoring, model.lifecycle_model, contact_events, score.last_engagement_at, now
             )
-            updates.append({"cid": row.id, "stage": score.stage.stage, "recheck_at": recheck})
+            updates.append(
+                {
+                    "cid": row.id,
+                    "stage": score.stage.stage,
+                    "recheck_at": _earliest(recheck, state.get("recheck_at")),
+                    "handoff": state or None,
+                }
+            )
         self.store.save_scores(session, new_scores, superseded, updates)
         changes.apply(session)
+        apply_records(session, handoffs, now)
+
+    def _handoff(
+        self,
+        row: Any,
+        score: Score,
+        old: Any,
+        events: list[Event],
+        now: datetime,
+        state: dict[str, Any],
+    ) -> HandoffPlan | None:
+        planner = self.planners.get(row.crm)
+        if planner is None:
+            return None
+        previous = (
+            PreviousScore(old.total, bool(old.hot), old.stage)
+            if old is not None
+            else PreviousScore(stage=row.stage)
+        )
+        lead = Lead(
+            contact_id=row.id,
+            crm=row.crm,
+            crm_id=row.crm_id,
+            email=row.email,
+            properties=row.properties or {},
+            crm_values=row.crm_values or {},
+            events=events,
+            score=score,
+            previous=previous,
+            now=now,
+            state=state,
+        )
+        return planner.plan(lead)
 
     def _plan(
-        self, row: Any, score: Score, queued: list[outbox.Queued], batch: outbox.Batch
+        self,
+        row: Any,
+        score: Score,
+        queued: list[outbox.Queued],
+        batch: outbox.Batch,
+        handoff: HandoffPlan | None,
     ) -> list[PlannedChange]:
         desired = desired_values(score, self.prefix)
+        if handoff is not None:
+            desired.update(handoff.properties)
+        # Fields crmbridge does not own (an owner, enriched facts) are held in properties.
+        held = {**(row.properties or {}), **row.crm_values}
         flying = {r.target: r.value for r in queued if r.status == outbox.IN_FLIGHT}
         waiting = {r.target: r for r in queued if r.status in outbox.RETRYABLE}
         # A queued write the CRM no longer needs (it already holds the wanted value) is
@@ -147,23 +244,27 @@ class Rescorer:
         settled = [
             r
             for name, r in waiting.items()
-            if name in desired
-            and name not in flying
-            and same_value(desired[name], row.crm_values.get(name))
+            if name in desired and name not in flying and same_value(desired[name], held.get(name))
         ]
         batch.drop(settled)
         still = {name: r.value for name, r in waiting.items() if r not in settled}
-        changes = diff(desired, {**row.crm_values, **still, **flying}, self.prefix)
+        changes = diff(desired, {**held, **still, **flying}, self.prefix)
         for name, value in changes.items():
             write = outbox.PropertyWrite(row.id, row.crm_id, name, value)
             pending = waiting.get(name)
             batch.put(row.crm, write, pending if pending not in settled else None)
         return [
-            PlannedChange(
-                row.crm, row.crm_id, row.email, name, _text(row.crm_values.get(name)), value
-            )
+            PlannedChange(row.crm, row.crm_id, row.email, name, _text(held.get(name)), value)
             for name, value in changes.items()
         ]
+
+
+def _earliest(recheck: datetime | None, wanted: object) -> datetime | None:
+    """The sooner of the scoring's recheck and a hand-off step's (an SLA deadline)."""
+    if not isinstance(wanted, str) or not wanted:
+        return recheck
+    moment = parse_instant(wanted)
+    return moment if recheck is None or moment < recheck else recheck
 
 
 def _text(value: object) -> str | None:

@@ -22,6 +22,33 @@ _FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("hot", "Hot lead", "bool", ()),
     ("reasons", "Score reasons", "string", ()),
     ("scored_at", "Scored at", "datetime", ()),
+    ("sequence_paused", "Sequence paused (replied)", "bool", ()),
+    ("next_question", "Next question to ask", "string", ()),
+    ("objection", "Objection type", "enumeration", ("price", "trust", "authority", "none")),
+    ("objection_confidence", "Objection confidence", "number", ()),
+    ("enrichment_source", "Enrichment source", "string", ()),
+)
+#: Fields crmbridge creates for sales to fill in: inputs, so they are never echo-suppressed.
+_INPUT_FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    (
+        "sales_feedback",
+        "Sales feedback",
+        "enumeration",
+        ("contacted", "meeting_booked", "qualified", "not_qualified", "bad_timing", "no_budget"),
+    ),
+    ("feedback_reason", "Sales feedback reason", "string", ()),
+    ("sales_notes", "Sales notes", "string", ()),
+)
+_SCORE_SUFFIXES = (
+    "score",
+    "fit_score",
+    "engagement_score",
+    "grade",
+    "bant",
+    "stage",
+    "hot",
+    "reasons",
+    "scored_at",
 )
 #: Written only together with another change: it alone never justifies a CRM call.
 _PASSENGERS = ("scored_at",)
@@ -31,13 +58,18 @@ def own_fields(prefix: str) -> list[FieldSpec]:
     """The custom properties crmbridge needs in the CRM."""
     return [
         FieldSpec(f"{prefix}_{suffix}", label, kind, options)  # type: ignore[arg-type]
-        for suffix, label, kind, options in _FIELDS
+        for suffix, label, kind, options in (*_FIELDS, *_INPUT_FIELDS)
     ]
 
 
 def own_property_names(prefix: str) -> list[str]:
     """Names of the properties crmbridge owns (they never trigger a rescore)."""
     return [f"{prefix}_{suffix}" for suffix, *_ in _FIELDS]
+
+
+def score_property_names(prefix: str) -> list[str]:
+    """The properties every scoring writes (the hand-off's own are written when needed)."""
+    return [f"{prefix}_{suffix}" for suffix in _SCORE_SUFFIXES]
 
 
 def desired_values(score: Score, prefix: str) -> dict[str, str]:

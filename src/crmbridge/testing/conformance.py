@@ -246,7 +246,7 @@ class ConnectorConformance:
     # -- schema -----------------------------------------------------------------------
 
     def test_ensure_schema_creates_every_crmbridge_field(self, harness: ConformanceHarness) -> None:
-        wanted = set(own_property_names(PREFIX))
+        wanted = {field.name for field in own_fields(PREFIX)}
         missing_before = wanted - harness.field_names()
 
         created = harness.make_connector().ensure_schema(own_fields(PREFIX))

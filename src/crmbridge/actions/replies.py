@@ -1,0 +1,82 @@
+"""Pause on reply: a lead who answers a sales email is taken out of automation at once.
+
+The first reply not yet handled (an ``email_reply`` event later than the last one
+handled) sets ``crmbridge_sequence_paused``, pauses the lead's sequences where the
+CRM's API can (an outbox ``pause`` action) and gives the owner a task to take over.
+Where the CRM cannot pause through its API (HubSpot), the task says so: HubSpot ends
+the enrollment itself when a contact replies. Paused leads are never enrolled by a
+trigger (see :mod:`crmbridge.actions.triggers`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from connectors.base import Action
+from crmbridge.actions.lead import HandoffPlan, Lead, day_key
+from crmbridge.actions.settings import ReplySettings
+from crmbridge.clock import parse_instant
+
+REPLY = "email_reply"
+NO_PAUSE_API = (
+    "This CRM's API cannot pause or unenroll sequences: check that the sequence ended "
+    "(HubSpot ends it on a reply when the sequence's setting is on)."
+)
+
+
+def latest_reply(lead: Lead) -> datetime | None:
+    """When the lead last replied, if ever."""
+    moments = [event.occurred_at for event in lead.events if event.type == REPLY]
+    return max(moments) if moments else None
+
+
+class ReplyStep:
+    """Plans the pause, the property and the owner's task for a new reply."""
+
+    def __init__(self, settings: ReplySettings, prefix: str, *, can_pause: bool) -> None:
+        self.settings = settings
+        self.paused_property = f"{prefix}_sequence_paused"
+        self.can_pause = can_pause
+
+    def plan(self, lead: Lead, plan: HandoffPlan) -> None:
+        """Handle a reply newer than the last one handled."""
+        if not self.settings.enabled:
+            return
+        replied = latest_reply(lead)
+        if replied is None:
+            return
+        handled = lead.state.get("reply_handled_at")
+        if handled and parse_instant(handled) >= replied:
+            plan.properties[self.paused_property] = "true"
+            return
+        lead.state["reply_handled_at"] = replied.isoformat()
+        lead.state["paused"] = True
+        plan.properties[self.paused_property] = "true"
+        stamp = day_key(replied)
+        if self.can_pause:
+            plan.actions.append(
+                Action("pause", lead.crm_id, f"reply-pause:{lead.crm_id}:{stamp}", {})
+            )
+        owner = lead.owner_id()
+        body = [
+            f"{lead.name} replied to a sales email on {replied:%Y-%m-%d %H:%M} UTC.",
+            "crmbridge paused their sequences." if self.can_pause else NO_PAUSE_API,
+            "",
+            lead.summary(),
+        ]
+        due = max(lead.now, replied) + self.settings.due_in
+        plan.actions.append(
+            Action(
+                "task",
+                lead.crm_id,
+                f"reply-task:{lead.crm_id}:{stamp}",
+                {
+                    "subject": lead.fill(self.settings.task_subject),
+                    "body": "\n".join(body),
+                    "due_at": due.isoformat(),
+                    "priority": "HIGH",
+                    "owner_id": owner,
+                },
+            )
+        )
+        plan.notes.append(f"replied {replied:%Y-%m-%d %H:%M} → sequences paused, owner tasked")
