@@ -1,0 +1,207 @@
+"""Crash recovery of write-back against the HubSpot sandbox, through the real connector.
+
+A process that dies after HubSpot applied a batch but before it marked the outbox rows
+done leaves them ``in_flight``. Recovery reads the contacts back and settles every row
+the CRM already holds, so nothing is sent twice. HubSpot keeps datetimes to the
+millisecond: ``crmbridge_scored_at`` is queued as ``…:00.123456Z`` and read back as
+``…:00.123Z``, and must still count as held.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hubspot_harness import IMPORT, connector_for, count_requests, sandbox
+from sqlalchemy import update
+
+from connectors.base import Write
+from connectors.hubspot import HubSpotConnector
+from crmbridge.config import example_config_text, parse_config
+from crmbridge.sandbox.server import SandboxServer
+from crmbridge.sandbox.state import SandboxState
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import OutboxRow
+from crmbridge.sync import outbox
+from crmbridge.sync.drain import Drainer
+from crmbridge.sync.pipeline import CycleSummary, Pipeline
+
+CONFIG = parse_config(example_config_text(), source="bundled example").config
+#: Microseconds on purpose: HubSpot will keep only the milliseconds of scored_at.
+NOW = datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC)
+SCORED_AT = "crmbridge_scored_at"
+CONTACTS = 30
+_TITLES = ("CIO", "Director de IT", "Analyst", "Head of IT")
+_SIZES = ("20", "300", "600", "1500")
+
+
+class Updates:
+    """Every contact update the sandbox applies through its API (batch or single).
+
+    The property history drops a write of an unchanged value, so only a hook on the
+    state can prove that a value was not written a second time.
+    """
+
+    def __init__(self, state: SandboxState) -> None:
+        self._lock = threading.Lock()
+        self._applied: list[tuple[str, dict[str, str]]] = []
+        original = state.update_contacts
+
+        def recording(
+            inputs: Sequence[tuple[str, Mapping[str, Any]]], **options: Any
+        ) -> tuple[list[Any], list[str]]:
+            updated, missing = original(inputs, **options)
+            if not options.get("as_user"):
+                gone = set(missing)
+                with self._lock:
+                    self._applied.extend(
+                        (str(key), {k: str(v) for k, v in values.items()})
+                        for key, values in inputs
+                        if key not in gone
+                    )
+            return updated, missing
+
+        state.update_contacts = recording  # type: ignore[method-assign]
+
+    def per_contact(self) -> Counter[str]:
+        """How many updates each contact received."""
+        with self._lock:
+            return Counter(crm_id for crm_id, _ in self._applied)
+
+
+def seed(state: SandboxState) -> list[str]:
+    """Varied contacts, as an import a week ago made them; their ids."""
+    at = (state.now() - timedelta(days=7)).replace(microsecond=0)
+    ids = []
+    for i in range(CONTACTS):
+        values = {
+            "email": f"lead{i}@recover.example",
+            "firstname": f"Lead{i}",
+            "jobtitle": _TITLES[i % len(_TITLES)],
+            "numemployees": _SIZES[i % len(_SIZES)],
+        }
+        contact = state.create_contact(
+            values, source=IMPORT, created_at=at, updated_at=at, notify=False
+        )
+        ids.append(contact.id)
+    return ids
+
+
+@contextmanager
+def pipeline_over(connector: HubSpotConnector, folder: Path) -> Iterator[Pipeline]:
+    """The daemon's pipeline over a fresh SQLite store and the HubSpot connector."""
+    store = Store.open(f"sqlite:///{folder / 'crmbridge.db'}")
+    try:
+        yield Pipeline(store, CONFIG, {connector.name: connector})
+    finally:
+        store.engine.dispose()
+
+
+def property_rows(store: Store) -> list[Any]:
+    """Every property-write row of the outbox."""
+    with store.session() as session:
+        rows = outbox.list_rows(session, outbox.STATUSES, 100_000)
+    return [row for row in rows if row.kind == outbox.PROPERTY]
+
+
+def crash_in_flight(store: Store) -> int:
+    """Put every written property row back in flight, as a crash before marking would."""
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    claimed = datetime.now(UTC) - timedelta(hours=1)
+    with store.session() as session:
+        changed = session.execute(
+            update(table)
+            .where(table.c.kind == outbox.PROPERTY, table.c.status == outbox.DONE)
+            .values(status=outbox.IN_FLIGHT, claimed_by="dead-process", claimed_at=claimed)
+        ).rowcount
+        session.commit()
+    return int(changed)
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    with sandbox() as running:
+        yield running
+
+
+def test_rows_the_crm_applied_before_a_crash_are_settled_without_a_second_update(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    ids = seed(server.state)
+    updates = Updates(server.state)
+    connector = connector_for(server)
+    with pipeline_over(connector, tmp_path) as pipeline:
+        pipeline.prepare()
+        first = pipeline.run_once(NOW)
+        assert first.ok, first.errors
+        assert first.written == CONTACTS
+        assert updates.per_contact() == Counter(dict.fromkeys(ids, 1))
+        writes = count_requests(server, "write")
+
+        rows = property_rows(pipeline.store)
+        assert {r.value["value"] for r in rows if r.target == SCORED_AT} == {
+            "2026-11-26T10:00:00.123456Z"
+        }
+        held = server.state.get_contact(ids[0])
+        assert held is not None
+        assert held.properties[SCORED_AT] == "2026-11-26T10:00:00.123Z"
+
+        orphans = crash_in_flight(pipeline.store)
+        assert orphans == len(property_rows(pipeline.store))
+        drainer = Drainer(pipeline.store, connector, CONFIG.outbox)
+        settled = drainer.recover(NOW, all_in_flight=True)
+        drained = drainer.drain(NOW)
+        # And the next full cycle finds nothing to write either.
+        after = pipeline.run_once(NOW + timedelta(minutes=5))
+
+        statuses = Counter(r.status for r in property_rows(pipeline.store))
+
+    assert settled == orphans
+    assert (drained.written, drained.failed) == (0, 0)
+    assert statuses == Counter({outbox.DONE: orphans})
+    assert after.ok, after.errors
+    assert after.written == 0
+    assert count_requests(server, "write") == writes
+    assert updates.per_contact() == Counter(dict.fromkeys(ids, 1))
+
+
+def test_a_crash_between_batches_sends_only_what_the_crm_did_not_apply(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    ids = seed(server.state)
+    connector = connector_for(server)
+    with pipeline_over(connector, tmp_path) as pipeline:
+        pipeline.prepare()
+        pipeline.read(connector, CycleSummary())
+        pipeline.rescorer.run(NOW)
+        with pipeline.store.session() as session:
+            claimed = outbox.claim(session, connector.name, CONTACTS, NOW)
+        assert {row.crm_id for row in claimed} == set(ids)
+        # The dead drainer's first call reached HubSpot: a third of the contacts.
+        values: dict[str, dict[str, str]] = {}
+        for row in claimed:
+            values.setdefault(row.crm_id, {})[row.target] = row.value
+        applied = ids[: CONTACTS // 3]
+        outcomes = connector.write([Write(crm_id, values[crm_id]) for crm_id in applied])
+        assert all(outcome.ok for outcome in outcomes)
+        updates = Updates(server.state)
+
+        drainer = Drainer(pipeline.store, connector, CONFIG.outbox)
+        settled = drainer.recover(NOW, all_in_flight=True)
+        drained = drainer.drain(NOW)
+        statuses = Counter(r.status for r in property_rows(pipeline.store))
+
+    assert settled == sum(len(values[crm_id]) for crm_id in applied)
+    assert drained.written == CONTACTS - len(applied)
+    assert statuses == Counter({outbox.DONE: len(claimed)})
+    assert updates.per_contact() == Counter(dict.fromkeys(ids[len(applied) :], 1))
+    for crm_id in ids:
+        contact = server.state.get_contact(crm_id)
+        assert contact is not None
+        assert contact.properties[SCORED_AT] == "2026-11-26T10:00:00.123Z"
