@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from crmbridge.actions.lead import HandoffPlan
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import TRANSITIONS, Score, ScoringEngine
 
@@ -63,8 +65,13 @@ def scores_table(rows: Sequence[tuple[ContactRecord, Score]], *, title: str) -> 
     return table
 
 
-def explain_panel(contact: ContactRecord, score: Score, engine: ScoringEngine) -> Panel:
-    """Every rule that fired, caps, decay, BANT letters and the stage decision."""
+def explain_panel(
+    contact: ContactRecord,
+    score: Score,
+    engine: ScoringEngine,
+    handoff: HandoffPlan | None = None,
+) -> Panel:
+    """Every rule that fired, caps, decay, BANT letters, the stage decision, the hand-off."""
     rules = Table(title="Rules that fired", title_justify="left", expand=True)
     rules.add_column("Kind")
     rules.add_column("Rule", overflow="fold")
@@ -110,9 +117,23 @@ def explain_panel(contact: ContactRecord, score: Score, engine: ScoringEngine) -
         f"Committee role: {score.bant.committee_role or 'unknown'}",
     ]
     lines.extend(f"[yellow]note[/] {note}" for note in score.notes)
+    if handoff is not None:
+        lines.extend(_handoff_lines(handoff))
     title = f"{lead_name(contact)} — score {score.total}"
     return Panel(
         Group(rules, bant, Text.from_markup("\n".join(lines))),
         title=title,
         subtitle=f"model {score.model_version}, as of {score.scored_at:%Y-%m-%d %H:%M}Z",
     )
+
+
+def _handoff_lines(plan: HandoffPlan) -> list[str]:
+    """The hand-off of a first cycle, in plain words."""
+    lines = ["[bold]Hand-off[/] (first cycle):"]
+    lines.extend(f"  set {name} = {escape(value)!r}" for name, value in plan.properties.items())
+    lines.extend(f"  {escape(action.describe())}" for action in plan.actions)
+    lines.extend(f"  post to {payload.get('channel')}" for _key, payload in plan.webhooks)
+    lines.extend(f"  [dim]{escape(note)}[/]" for note in plan.notes)
+    if len(lines) == 1:
+        lines.append("  nothing")
+    return lines

@@ -47,7 +47,12 @@ class HandoffPlanner:
     """Builds the steps from the configuration and runs them in order."""
 
     def __init__(
-        self, config: CrmbridgeConfig, owners: OwnerPool | None = None, *, can_pause: bool = False
+        self,
+        config: CrmbridgeConfig,
+        owners: OwnerPool | None = None,
+        *,
+        can_pause: bool = False,
+        can_act: bool = True,
     ) -> None:
         # Imported here: each step module imports the lead types from this package.
         from crmbridge.actions import (
@@ -64,6 +69,7 @@ class HandoffPlanner:
 
         self.config = config
         self.owners = owners or OwnerPool()
+        self.can_act = can_act
         prefix = config.writeback.prefix
         # One assignment step: an SLA breach reassigns through the same rotation.
         assigner = assignment.AssignmentStep(config.assignment, self.owners)
@@ -92,4 +98,10 @@ class HandoffPlanner:
         drop_fired_recheck(lead.state, lead.now)
         for step in self.steps:
             step.plan(lead, plan)
+        if plan.actions and not self.can_act:
+            # A connector without tasks/sequences/lists: say so rather than queue rows
+            # that could only fail.
+            kinds = sorted({action.kind for action in plan.actions})
+            plan.notes.append(f"not done, the {lead.crm} connector cannot: {', '.join(kinds)}")
+            plan.actions = []
         return plan

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from crmbridge.actions.preview import as_dict as handoff_dict
+from crmbridge.actions.preview import preview
 from crmbridge.cli.app import EXIT_INPUT, NowOption, app, err, load, now_for, out
 from crmbridge.console import explain_panel, lead_name, scores_table
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
@@ -141,12 +143,27 @@ def explain(
         if not rows:
             err.print(f"[red]✘[/] no contact with id or email {lead!r}")
             raise typer.Exit(EXIT_INPUT)
+    config = load(ctx).config
+    plans = [
+        preview(
+            config,
+            c,
+            scored.work.events_for(c),
+            s,
+            scored.now,
+            previous_stage or c.properties.get("crmbridge_stage"),
+        )
+        for c, s in rows
+    ]
     if as_json:
-        payload = [_explanation(c, s) for c, s in rows]
+        payload = [
+            {**_explanation(c, s), "handoff": handoff_dict(plan)}
+            for (c, s), plan in zip(rows, plans, strict=True)
+        ]
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
-        for c, s in rows:
-            out.print(explain_panel(c, s, scored.engine))
+        for (c, s), plan in zip(rows, plans, strict=True):
+            out.print(explain_panel(c, s, scored.engine, plan))
     _finish(scored.work)
 
 

@@ -56,8 +56,8 @@ def plan(
                 {
                     "crm": r.connector,
                     "crm_id": r.crm_id,
-                    "property": r.target,
-                    "new": (r.value or {}).get("value"),
+                    "property": r.target if r.kind == "property" else f"action:{r.kind}",
+                    "new": (r.value or {}).get("value") if r.kind == "property" else r.value,
                     "status": r.status,
                 }
                 for r in queued
@@ -66,9 +66,10 @@ def plan(
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return
     grouped = summarize_changes(changes)
+    actions = sum(1 for change in changes if change.name.startswith("action:"))
     table = Table(title="Planned CRM writes", title_justify="left")
     table.add_column("Contact", overflow="fold")
-    table.add_column("Property")
+    table.add_column("Property / action")
     table.add_column("Old → new", overflow="fold")
     for key, items in grouped.items():
         who = f"{key}\n{items[0].email or ''}".strip()
@@ -77,8 +78,8 @@ def plan(
     if grouped:
         out.print(table)
     out.print(
-        f"{len(grouped):,} contacts would change ({len(changes):,} property writes); "
-        f"{len(queued):,} writes already queued."
+        f"{len(grouped):,} contacts would change ({len(changes) - actions:,} property "
+        f"writes, {actions:,} hand-off actions); {len(queued):,} writes already queued."
     )
 
 

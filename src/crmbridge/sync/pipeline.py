@@ -127,7 +127,7 @@ class Pipeline:
                 except CrmbridgeError as exc:
                     get_logger(connector=name).warning("owners.unavailable", error=str(exc))
             can_pause = handoff and bool(getattr(connector, "can_pause_sequences", False))
-            found[name] = HandoffPlanner(self.config, pool, can_pause=can_pause)
+            found[name] = HandoffPlanner(self.config, pool, can_pause=can_pause, can_act=handoff)
         return found
 
     def prepare(self) -> None:
@@ -163,6 +163,7 @@ class Pipeline:
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
         self.rescorer.planners = self.planners(fetch_owners=False)
+        self.rescorer.default_planner = HandoffPlanner(self.config)
         return self.rescorer.run(now, dry_run=True).changes
 
     def run_once(

@@ -94,6 +94,8 @@ class Rescorer:
         self.prefix = prefix
         #: The hand-off planner of each CRM (by connector name); none = scores only.
         self.planners = dict(planners or {})
+        #: For a CRM without its own planner (``plan`` runs with no connector built).
+        self.default_planner: HandoffPlanner | None = None
 
     def run(self, now: datetime, *, dry_run: bool = False) -> RescoreResult:
         """Rescore every due contact; with ``dry_run`` compute the plan and store nothing."""
@@ -201,7 +203,7 @@ class Rescorer:
         now: datetime,
         state: dict[str, Any],
     ) -> HandoffPlan | None:
-        planner = self.planners.get(row.crm)
+        planner = self.planners.get(row.crm, self.default_planner)
         if planner is None:
             return None
         previous = (
