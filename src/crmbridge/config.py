@@ -200,6 +200,8 @@ def config_json_schema() -> dict[str, Any]:
         "anyOf": [condition, *scalar, {"type": "array", "items": {"anyOf": scalar}}],
     }
     _durations_as_written(schema)
+    # Business hours are written as one string, "09:00-18:00".
+    schema["$defs"]["SlaSettings"]["properties"]["business_hours"]["default"] = "09:00-18:00"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "crmbridge.toml"
     return schema

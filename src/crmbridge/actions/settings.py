@@ -9,10 +9,10 @@ off until an admin turns them on: they act on real people).
 from __future__ import annotations
 
 from datetime import date, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crmbridge.scoring.model import STAGES, Condition, Conditions, Strict
@@ -100,7 +100,10 @@ class SlaSettings(Strict):
 
     enabled: bool = False
     timezone: str | None = Field(default=None, description="Default: [bridge].timezone.")
-    business_hours: tuple[time, time] = Field(default=(time(9), time(18)))
+    business_hours: Annotated[
+        tuple[time, time],
+        WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$"}),
+    ] = Field(default=(time(9), time(18)), description='"09:00-18:00", local time.')
     business_days: list[Weekday] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],  # type: ignore[arg-type]
         min_length=1,
