@@ -53,6 +53,12 @@ REQUIRED_SCOPES = (
     "crm.schemas.contacts.write",
     "crm.objects.owners.read",
 )
+#: Scopes the hand-off uses, by what they allow: missing ones are reported, not fatal.
+HANDOFF_SCOPES = {
+    "automation.sequences.read": "read sequence enrollments (confirm a reply ended one)",
+    "automation.sequences.enrollments.write": "enroll leads in sequences (triggers, reactivation)",
+    "crm.lists.write": "add leads to lists (triggers, the quarterly-contact list)",
+}
 LIMITATIONS = (
     "HubSpot's public API cannot pause or unenroll a contact from a sales sequence. "
     "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
@@ -123,6 +129,7 @@ class HubSpotConnector:
     def check(self) -> CheckReport:
         """Verify the token and its scopes; list what is missing and what HubSpot cannot do."""
         problems: list[str] = []
+        limitations = list(LIMITATIONS)
         account = ""
         try:
             info = self.client.raw(
@@ -140,6 +147,11 @@ class HubSpotConnector:
                     + ", ".join(missing)
                     + " (add them and reinstall)"
                 )
+            limitations.extend(
+                f"without the {scope} scope crmbridge cannot {what}"
+                for scope, what in HANDOFF_SCOPES.items()
+                if scope not in scopes
+            )
         except AuthError as exc:
             problems.append(str(exc))
         except CrmbridgeError:
@@ -152,7 +164,10 @@ class HubSpotConnector:
             except CrmbridgeError as exc:
                 problems.append(str(exc))
         return CheckReport(
-            ok=not problems, account=account, problems=tuple(problems), limitations=LIMITATIONS
+            ok=not problems,
+            account=account,
+            problems=tuple(problems),
+            limitations=tuple(limitations),
         )
 
     def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:

@@ -537,3 +537,23 @@ def test_our_own_writes_read_back_mark_nothing_dirty(
     held = server.state.get_contact(ids[2])
     assert held is not None
     assert held.properties["crmbridge_fit_score"] == "50"
+
+
+def test_check_names_the_handoff_scopes_a_token_lacks_without_failing() -> None:
+    core = [
+        "crm.objects.contacts.read",
+        "crm.objects.contacts.write",
+        "crm.schemas.contacts.read",
+        "crm.schemas.contacts.write",
+        "crm.objects.owners.read",
+        "crm.lists.write",
+    ]
+    with sandbox(tokens={TOKEN: core}) as server:
+        report = connector_for(server).check()
+
+    assert report.ok, report.problems
+    lacking = [line for line in report.limitations if "without the" in line]
+    assert any("automation.sequences.enrollments.write" in line for line in lacking)
+    assert any("automation.sequences.read" in line for line in lacking)
+    assert not any("crm.lists.write" in line for line in lacking)
+    assert any("cannot pause or unenroll" in line for line in report.limitations)
