@@ -276,6 +276,8 @@ def default_contact_properties() -> list[PropertyDef]:
         _hs("company", "Company Name", "string", "text", info, form_field=True),
         _hs("jobtitle", "Job Title", "string", "text", info, form_field=True),
         _hs("phone", "Phone Number", "string", "phonenumber", info, form_field=True),
+        _hs("mobilephone", "Mobile Phone Number", "string", "phonenumber", info, form_field=True),
+        _hs("industry", "Industry", "string", "text", info, form_field=True),
         _hs("website", "Website URL", "string", "text", info, form_field=True),
         _hs("city", "City", "string", "text", info, form_field=True),
         _hs("country", "Country/Region", "string", "text", info, form_field=True),
