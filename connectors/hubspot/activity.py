@@ -11,6 +11,11 @@ includes the value, so reading the same contact again never duplicates it.
 | hs_email_last_open_date                   | email_open      | source = marketing_email  |
 | hs_email_last_click_date                  | email_click     | source = marketing_email  |
 | hs_analytics_num_page_views (a new count) | page_view       | page_views = the count    |
+| notes_last_contacted                      | sales_activity  | source = last_contacted   |
+
+``notes_last_contacted`` ("Last contacted") is when a rep last logged a call, an
+email or a meeting with the contact: it stops the SLA clock. It scores nothing unless
+a rule names ``sales_activity``.
 
 Page views carry no URL (HubSpot keeps only a count), so URL rules do not match them.
 """
@@ -30,6 +35,7 @@ DATED: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("hs_sales_email_last_replied", "email_reply", {"source": "sales_email"}),
     ("hs_email_last_open_date", "email_open", {"source": "marketing_email"}),
     ("hs_email_last_click_date", "email_click", {"source": "marketing_email"}),
+    ("notes_last_contacted", "sales_activity", {"source": "last_contacted"}),
 )
 PAGE_VIEWS = "hs_analytics_num_page_views"
 ACTIVITY_PROPERTIES = (*(name for name, _, _ in DATED), "recent_conversion_event_name", PAGE_VIEWS)
