@@ -50,6 +50,7 @@ class HubSpotHandoff:
     def __init__(self, client: HubSpotClient) -> None:
         self.client = client
         self._user_ids: dict[str, str] = {}
+        self._emails: dict[str, str] = {}
 
     def owners(self) -> list[Owner]:
         """Every owner, active and archived (archived ones marked inactive)."""
@@ -72,6 +73,8 @@ class HubSpotHandoff:
                     found.append(owner)
                     if owner.user_id:
                         self._user_ids[owner.id] = owner.user_id
+                    if owner.email:
+                        self._emails[owner.id] = owner.email
                 after = ((data.get("paging") or {}).get("next") or {}).get("after")
                 if not after:
                     break
@@ -180,6 +183,11 @@ class HubSpotHandoff:
             user_id = self._user_ids.get(owner, "")
         if not user_id:
             return WriteResult(action.crm_id, False, "no sender (owner with a HubSpot user)")
+        # The owner sends, as a rep enrolling by hand would; the payload's address (the
+        # configured default) only when HubSpot lists none for the owner.
+        sender = self._emails.get(owner) or str(payload.get("sender_email") or "")
+        if not sender:
+            return WriteResult(action.crm_id, False, "no sender email for the enrollment")
         sequence = str(payload.get("sequence_id"))
         try:
             self.client.raw(
@@ -190,7 +198,7 @@ class HubSpotHandoff:
                 body={
                     "contactId": action.crm_id,
                     "sequenceId": sequence,
-                    "senderEmail": str(payload.get("sender_email", "")),
+                    "senderEmail": sender,
                 },
             )
         except PermanentRecordError as exc:

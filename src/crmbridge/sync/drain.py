@@ -22,6 +22,8 @@ from crmbridge.sync.writeback import same_value
 
 #: Action kinds a CRM connector performs (and can be asked about after a crash).
 CRM_ACTIONS = ("task", "enroll", "list_add")
+#: Why a queued enrollment is dropped: the lead replied after it was planned.
+PAUSED_SKIP = "not sent: the lead replied (sequences paused) after it was planned"
 ACTION_CLAIM = 20
 
 
@@ -124,6 +126,10 @@ class Drainer:
                 if not rows:
                     return
                 for index, row in enumerate(rows):
+                    if row.kind == "enroll" and _paused(session, row.contact_id):
+                        outbox.mark_skipped(session, [row], PAUSED_SKIP)
+                        session.commit()
+                        continue
                     try:
                         result.calls += 1
                         outcome = self._perform(row)
@@ -268,3 +274,18 @@ class Drainer:
             .values(crm_values=bindparam("values")),
             [{"cid": cid, "values": {**(held or {}), **written[cid]}} for cid, held in current],
         )
+
+
+def _paused(session: Session, contact_id: int | None) -> bool:
+    """Has the lead replied since its enrollment was planned (``handoff.paused``)?
+
+    Planning never enrolls a paused lead, but an enrollment queued before the reply
+    (a drain cut short by a shutdown, a rate limit or a crash) must not go out after it.
+    """
+    if contact_id is None:
+        return False
+    table = ContactRow.__table__  # type: ignore[attr-defined]
+    state = session.execute(
+        sa_select(table.c.handoff).where(table.c.id == contact_id)
+    ).scalar_one_or_none()
+    return isinstance(state, dict) and bool(state.get("paused"))

@@ -370,6 +370,11 @@ def mark_done(session: Session, rows: Sequence[Queued]) -> None:
     _set(session, [r.id for r in rows], status=DONE, last_error=None, updated_at=utcnow())
 
 
+def mark_skipped(session: Session, rows: Sequence[Queued], reason: str) -> None:
+    """Settled without a call: the action is no longer wanted (``reason`` is kept)."""
+    _set(session, [r.id for r in rows], status=DONE, last_error=reason[:2000], updated_at=utcnow())
+
+
 def mark_failed(
     session: Session,
     rows: Sequence[Queued],
