@@ -45,8 +45,9 @@ def sla(escalate: str = "") -> SlaStep:
 def cycle(
     step: SlaStep, state: dict[str, Any], at: datetime, **options: Any
 ) -> tuple[Lead, HandoffPlan]:
-    """One rescoring of the lead at ``at`` (owner 11 unless the state says otherwise)."""
-    one = lead(properties={"hubspot_owner_id": "11"}, state=state, now=at, **options)
+    """One rescoring of the lead at ``at`` (the CRM says owner 11 unless told otherwise)."""
+    properties = options.pop("properties", {"hubspot_owner_id": "11"})
+    one = lead(properties=properties, state=state, now=at, **options)
     plan = HandoffPlan()
     step.plan(one, plan)
     return one, plan
@@ -153,9 +154,10 @@ def test_a_breach_can_reassign_and_restart_the_clock() -> None:
 
 def test_an_owner_without_manager_is_a_note_not_a_crash() -> None:
     step = sla()
-    state: dict[str, Any] = {"owner_id": "12"}
-    cycle(step, state, NOW)
-    _, plan = cycle(step, state, NOW + timedelta(days=1))
+    state: dict[str, Any] = {}
+    owner = {"hubspot_owner_id": "12"}
+    cycle(step, state, NOW, properties=owner)
+    _, plan = cycle(step, state, NOW + timedelta(days=1), properties=owner)
     assert plan.actions == []
     assert plan.clocks_breached[0]["escalated_at"] is None
     assert any("no manager configured for owner 12" in note for note in plan.notes)

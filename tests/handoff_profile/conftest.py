@@ -2,7 +2,7 @@
 
 A :class:`Bridge` is the daemon's pipeline (the real HubSpot connector, a fresh SQLite
 store) over an empty sandbox that holds the properties a HubSpot portal has: the
-standard ones, ``industry``, and the BANT form fields. People's edits go through the
+standard ones (``industry`` included), and the BANT form fields. People's edits go through the
 sandbox's state as a CRM user's would; web events go into the store as
 ``POST /v1/events`` would put them.
 """
@@ -26,7 +26,6 @@ from connectors.hubspot import HubSpotConnector
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.records import CanonicalEvent
 from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.schema import PropertyDef
 from crmbridge.sandbox.seed import form_properties
 from crmbridge.sandbox.server import SandboxServer, build
 from crmbridge.settings import HubSpotSettings
@@ -52,21 +51,6 @@ def config_with(**tables: dict[str, Any]) -> CrmbridgeConfig:
     for name, values in tables.items():
         updates[name] = type(getattr(config, name)).model_validate(values)
     return config.model_copy(update=updates)
-
-
-def _industry(now: datetime) -> PropertyDef:
-    """HubSpot's standard ``industry`` contact property (the sandbox does not model it)."""
-    return PropertyDef(
-        name="industry",
-        label="Industry",
-        type="string",
-        field_type="text",
-        group_name="contactinformation",
-        form_field=True,
-        hubspot_defined=True,
-        created_at=now,
-        updated_at=now,
-    )
 
 
 @dataclass
@@ -141,7 +125,7 @@ def bridge_factory(tmp_path: Path) -> Iterator[Any]:
         now = state.now()
         group, fields = form_properties(now)
         state.add_group(group)
-        for definition in [*fields, _industry(now)]:
+        for definition in fields:
             state.add_contact_property(definition)
         server = SandboxServer(state, sandbox_config).start()
         settings = HubSpotSettings(enabled=True, access_token=SecretStr(TOKEN), base_url=server.url)

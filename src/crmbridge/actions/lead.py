@@ -78,12 +78,18 @@ class Lead:
         return held_value(self.properties, self.crm_values, name)
 
     def owner_id(self, owner_property: str = "hubspot_owner_id") -> str | None:
-        """The lead's owner: the one crmbridge gave, else the CRM's owner field."""
+        """The lead's owner: the CRM's owner field, else the one crmbridge gave.
+
+        The CRM wins so that a rep's manual reassignment is followed; an owner given in
+        this very cycle wins over it, as the CRM does not hold that one yet.
+        """
         given = self.state.get("owner_id")
-        if given:
+        if given and self.state.get("assigned_at") == self.now.isoformat():
             return str(given)
         held = self.value(owner_property)
-        return str(held) if held not in (None, "") else None
+        if held not in (None, ""):
+            return str(held)
+        return str(given) if given else None
 
     def fill(self, template: str) -> str:
         """``{name}``, ``{email}``, ``{score}``, ``{stage}``, ``{grade}`` in ``template``."""
