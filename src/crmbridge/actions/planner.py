@@ -79,7 +79,13 @@ class HandoffPlanner:
             profiling.ProfilingStep(config.profiling, prefix),
             assigner,
             notification.NotificationStep(config.notifications, config.assignment, self.owners),
-            replies.ReplyStep(config.replies, prefix, can_pause=can_pause),
+            replies.ReplyStep(
+                config.replies,
+                prefix,
+                can_pause=can_pause,
+                status_key=config.lifecycle.feedback_property,
+                nurture_statuses=config.lifecycle.nurture_feedback,
+            ),
             sla.SlaStep(
                 config.sla,
                 config.bridge.timezone,

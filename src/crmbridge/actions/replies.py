@@ -10,12 +10,14 @@ trigger (see :mod:`crmbridge.actions.triggers`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from connectors.base import Action
 from crmbridge.actions.lead import HandoffPlan, Lead, day_key
 from crmbridge.actions.settings import ReplySettings
 from crmbridge.clock import parse_instant
+from crmbridge.scoring.text import normalize_text
 
 REPLY = "email_reply"
 NO_PAUSE_API = (
@@ -33,21 +35,35 @@ def latest_reply(lead: Lead) -> datetime | None:
 class ReplyStep:
     """Plans the pause, the property and the owner's task for a new reply."""
 
-    def __init__(self, settings: ReplySettings, prefix: str, *, can_pause: bool) -> None:
+    def __init__(
+        self,
+        settings: ReplySettings,
+        prefix: str,
+        *,
+        can_pause: bool,
+        status_key: str = "status",
+        nurture_statuses: Sequence[str] = (),
+    ) -> None:
         self.settings = settings
         self.paused_property = f"{prefix}_sequence_paused"
         self.can_pause = can_pause
+        self.status_key = status_key
+        self.nurture = {normalize_text(status) for status in nurture_statuses}
 
     def plan(self, lead: Lead, plan: HandoffPlan) -> None:
-        """Handle a reply newer than the last one handled."""
+        """Handle a reply newer than the last one handled; resume a recycled lead."""
         if not self.settings.enabled:
             return
         replied = latest_reply(lead)
         if replied is None:
             return
         handled = lead.state.get("reply_handled_at")
-        if handled and parse_instant(handled) >= replied:
-            plan.properties[self.paused_property] = "true"
+        # The same reply can arrive twice, seconds apart: from the email tool through
+        # the event API and from the CRM's own "last replied" date.
+        if handled and replied <= parse_instant(handled) + self.settings.same_reply_within:
+            self._maybe_resume(lead, plan, parse_instant(handled))
+            paused = bool(lead.state.get("paused"))
+            plan.properties[self.paused_property] = "true" if paused else "false"
             return
         lead.state["reply_handled_at"] = replied.isoformat()
         lead.state["paused"] = True
@@ -80,3 +96,29 @@ class ReplyStep:
             )
         )
         plan.notes.append(f"replied {replied:%Y-%m-%d %H:%M} → sequences paused, owner tasked")
+
+    def _maybe_resume(self, lead: Lead, plan: HandoffPlan, handled: datetime) -> None:
+        """Automation resumes once the lead is recycled after its reply.
+
+        Recycled means sales sent it to nurture (a nurture verdict given after the
+        reply) or it went quiet long enough for reactivation; a later reply pauses it
+        again.
+        """
+        if not lead.state.get("paused"):
+            return
+        why = None
+        if lead.score.stage.transition == "went_quiet":
+            why = "no engagement since the reply: reactivation"
+        for event in lead.events:
+            status = event.properties.get(self.status_key)
+            if (
+                event.type == "sales_feedback"
+                and event.occurred_at > handled
+                and status is not None
+                and normalize_text(str(status)) in self.nurture
+            ):
+                why = f"sales sent the lead to nurture ({status})"
+        if why is not None:
+            lead.state["paused"] = False
+            lead.state["resumed_at"] = lead.now.isoformat()
+            plan.notes.append(f"automation resumed: {why}")

@@ -184,6 +184,10 @@ class ReplySettings(Strict):
     enabled: bool = True
     task_subject: str = "{name} replied — take over"
     due_in: Duration = Field(default=timedelta(hours=1))
+    same_reply_within: Duration = Field(
+        default=timedelta(minutes=15),
+        description="Replies this close to the one handled are the same reply seen twice.",
+    )
 
 
 class EventCondition(Strict):
