@@ -11,6 +11,7 @@ from rich.table import Table
 
 from connectors.base import Connector
 from connectors.registry import build_connectors
+from crmbridge.actions.enrichers import build_enricher
 from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, fail, load, now_for, out
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import ConfigError, CrmbridgeError
@@ -142,6 +143,20 @@ def _daemon(config: CrmbridgeConfig, store: Store, connectors: dict[str, Connect
         raise typer.Exit(EXIT_CONFIG) from None
 
 
+def _check_enrichment(config: CrmbridgeConfig) -> bool:
+    """Read the enrichment file now rather than discover a bad one on a form fill."""
+    if not config.enrichment.enabled:
+        return True
+    try:
+        # Any lookup reads the whole file (and reports its first problem).
+        build_enricher(config.enrichment).lookup("example.com")
+    except ConfigError as exc:
+        fail(str(exc))
+        return False
+    out.print(f"[green]✔[/] enrichment: {config.enrichment.path} readable", highlight=False)
+    return True
+
+
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
@@ -160,8 +175,8 @@ def check(ctx: typer.Context) -> None:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     if not connectors:
-        out.print("[yellow]![/] no connector is enabled ([connectors.hubspot] enabled = true)")
-    failed = False
+        out.print("[yellow]![/] no connector is enabled (\\[connectors.hubspot] enabled = true)")
+    failed = not _check_enrichment(loaded.config)
     fields = own_fields(loaded.config.writeback.prefix)
     for name, connector in connectors.items():
         try:
