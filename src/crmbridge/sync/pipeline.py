@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector, HandoffConnector
+from connectors.base import Connector, HandoffConnector, Owner
 from crmbridge.actions.feedback import feedback_events
 from crmbridge.actions.lead import OwnerPool
 from crmbridge.actions.planner import HandoffPlanner, handoff_properties
@@ -31,6 +31,8 @@ from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.writeback import own_fields, own_property_names
 
 CONTACTS_STREAM = "contacts"
+#: How long the CRM's owner list is reused (owners change rarely; planners every tick).
+OWNERS_TTL_S = 300.0
 #: The counts a cycle records in its ``sync_runs`` row.
 RUN_COUNTS = ("read", "stored", "scored", "changed", "written", "failed", "duration_s")
 Guard = Callable[[str], AbstractContextManager[bool]]
@@ -103,6 +105,7 @@ class Pipeline:
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
         notifications = config.notifications
+        self._owner_cache: dict[str, tuple[float, tuple[Owner, ...]]] = {}
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
 
     def planners(self, *, fetch_owners: bool = True) -> dict[str, HandoffPlanner]:
@@ -123,12 +126,21 @@ class Pipeline:
                 try:
                     with self.store.session() as session:
                         assigned = assignment_counts(session, name)
-                    pool = OwnerPool(tuple(connector.owners()), assigned)
+                    pool = OwnerPool(self._owners(name, connector), assigned)
                 except CrmbridgeError as exc:
                     get_logger(connector=name).warning("owners.unavailable", error=str(exc))
             can_pause = handoff and bool(getattr(connector, "can_pause_sequences", False))
             found[name] = HandoffPlanner(self.config, pool, can_pause=can_pause, can_act=handoff)
         return found
+
+    def _owners(self, name: str, connector: HandoffConnector) -> tuple[Owner, ...]:
+        """The CRM's owners, read at most every OWNERS_TTL_S (planners are built per tick)."""
+        cached = self._owner_cache.get(name)
+        if cached is not None and time.monotonic() - cached[0] < OWNERS_TTL_S:
+            return cached[1]
+        owners = tuple(connector.owners())
+        self._owner_cache[name] = (time.monotonic(), owners)
+        return owners
 
     def prepare(self) -> None:
         """Create crmbridge's custom properties in every CRM (idempotent)."""
