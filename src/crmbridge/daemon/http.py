@@ -31,16 +31,15 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from crmbridge._version import __version__
-from crmbridge.actions.lead import held_value
-from crmbridge.actions.profiling import Standing, known_fields, next_question
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import webhooks
 from crmbridge.daemon.metrics import CONTENT_TYPE, Metrics, install
+from crmbridge.daemon.profile import ProfileAnswer, profile_answer
 from crmbridge.daemon.webhooks import (
     HUBSPOT,
     HUBSPOT_SIGNATURE_HEADER,
@@ -53,12 +52,9 @@ from crmbridge.daemon.webhooks import (
 )
 from crmbridge.ingest import BATCH, MAX_ISSUES, Ingestor, IngestReport, LineIssue
 from crmbridge.logging import get_logger
-from crmbridge.records import CanonicalEvent, normalize_email
+from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, ScoreRow
 
-#: Longer than any email address (RFC 5321): ``GET /v1/profile`` answers 404 at once.
-MAX_EMAIL = 320
 #: ``POST /v1/events`` refuses larger bodies (413) before reading them whole.
 MAX_EVENTS_BODY = 10 * 1024 * 1024
 #: 100 HubSpot notifications are a few tens of kB.
@@ -119,19 +115,6 @@ class IngestResult(BaseModel):
     unknown_types: dict[str, int] = Field(
         description="Event types no canonical name matches (stored, ignored by rules)."
     )
-
-
-class ProfileAnswer(BaseModel):
-    """What ``GET /v1/profile/{email}`` knows of a lead, for a form to ask the next field."""
-
-    email: str
-    stage: str | None = Field(description="The lifecycle stage (null before the first scoring).")
-    score: int | None = Field(description="The current score (null before the first scoring).")
-    hot: bool
-    next_question: str = Field(
-        description='The CRM property to ask for next; "" when nothing is left to ask.'
-    )
-    known: list[str] = Field(description="Profiling fields the lead has already given.")
 
 
 class _HttpError(Exception):
@@ -455,7 +438,7 @@ def create_app(
     def profile(email: str, request: Request) -> ProfileAnswer:
         """The lead's stage, score and the field a form should ask next (email: any case)."""
         _check_bearer(request, config)
-        answer = _profile(store, config, email)
+        answer = profile_answer(store, config, email)
         if answer is None:
             raise _HttpError(404, "no contact has this email")
         return answer
@@ -502,49 +485,6 @@ def _check_bearer(request: Request, config: CrmbridgeConfig) -> None:
         raise _HttpError(401, "missing bearer token (Authorization: Bearer <token>)", challenge)
     if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
         raise _HttpError(401, "wrong bearer token", challenge)
-
-
-def _profile(store: Store, config: CrmbridgeConfig, email: str) -> ProfileAnswer | None:
-    """The profiling answer for the contact with this email (any case), from the store.
-
-    Stored emails are normalised (:func:`~crmbridge.records.normalize_email`), so the
-    given one is too, and the email index answers. When several CRMs hold the email,
-    the most recently scored contact answers.
-    """
-    wanted = normalize_email(email)
-    if not wanted or len(wanted) > MAX_EMAIL:
-        return None
-    contacts = ContactRow.__table__  # type: ignore[attr-defined]
-    scores = ScoreRow.__table__  # type: ignore[attr-defined]
-    query = (
-        select(contacts, scores.c.total, scores.c.hot, scores.c.stage.label("scored_stage"))
-        .select_from(
-            contacts.outerjoin(
-                scores, (scores.c.contact_id == contacts.c.id) & scores.c.is_current.is_(True)
-            )
-        )
-        .where(contacts.c.email == wanted)
-        .order_by(scores.c.scored_at.desc().nulls_last(), contacts.c.id)
-        .limit(1)
-    )
-    with store.session() as session:
-        row = session.execute(query).first()
-    if row is None:
-        return None
-    properties, crm_values = row.properties or {}, row.crm_values or {}
-
-    def lookup(name: str) -> Any:
-        return held_value(properties, crm_values, name)
-
-    standing = Standing(row.scored_stage or row.stage, row.total, bool(row.hot))
-    return ProfileAnswer(
-        email=row.email,
-        stage=standing.stage,
-        score=row.total,
-        hot=standing.hot,
-        next_question=next_question(config.profiling, standing, lookup),
-        known=known_fields(config.profiling, lookup),
-    )
 
 
 def _signed_uris(request: Request, public_url: str | None) -> list[str]:
