@@ -9,8 +9,10 @@ COPY connectors ./connectors
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
+# Two malloc arenas keep the daemon's RSS flat (see crmbridge/daemon/memory.py).
 ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2
 RUN useradd --create-home --uid 10001 crmbridge
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels

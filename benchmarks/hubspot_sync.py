@@ -227,7 +227,7 @@ def run_crmbridge(
     with _sandbox(contacts, now) as server:
         database = f"sqlite:///{folder / f'crmbridge-{len(contacts)}.db'}"
         config = _config(server, database)
-        store = Store.open(database)
+        store = Store.open(database, bulk=True)
         started = time.perf_counter()
         lines = ((i, json.dumps(e).encode()) for i, e in enumerate(events, 1))
         Ingestor(store, timedelta(minutes=5)).ingest_lines(lines, now)

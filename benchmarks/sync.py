@@ -121,7 +121,7 @@ def run(contacts: int, per_contact: int, changed_share: float, folder: Path) -> 
     ingest_wall = time.perf_counter() - started
     report = json.loads(completed.stdout)
     config = parse_config(example_config_text()).config
-    store = Store.open(database)
+    store = Store.open(database, bulk=True)
     fake = FakeConnector(crm, name="hubspot", page_size=2_000)
     pipeline = Pipeline(store, config, {"hubspot": fake})
     first = _cycle(pipeline, fake)

@@ -63,7 +63,7 @@ def ingest(
     """
     loaded = load(ctx)
     moment = now_for(ctx, now)
-    store = Store.open(loaded.config.bridge.database_url)
+    store = Store.open(loaded.config.bridge.database_url, bulk=True)
     ingestor = Ingestor(store, loaded.config.ingest.max_future_skew)
     started = time.monotonic()
     try:

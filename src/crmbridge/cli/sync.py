@@ -131,8 +131,10 @@ def run(
 
 
 def _daemon(config: CrmbridgeConfig, store: Store, connectors: dict[str, Connector]) -> None:
+    from crmbridge.daemon.memory import limit_malloc_arenas
     from crmbridge.daemon.service import Daemon
 
+    limit_malloc_arenas()
     try:
         Daemon(config, store, connectors).run()
     except ConfigError as exc:

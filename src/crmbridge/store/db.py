@@ -12,6 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: SQLite page cache per connection. Small by default: the daemon holds several pooled
+#: connections for as long as it runs, each filling its cache up to this size, while
+#: the operating system caches the file anyway.
+SQLITE_CACHE_MIB = 4
+#: For bulk ingestion (one process, one connection): the events indexes stay in memory.
+SQLITE_BULK_CACHE_MIB = 64
 
 
 def is_sqlite(url: str) -> bool:
@@ -19,26 +25,29 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
     if is_sqlite(url):
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+
+        def pragmas(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, sqlite_cache_mib)
+
+        event.listen(engine, "connect", pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, cache_mib: int) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the HTTP server read while the pipeline writes; NORMAL is durable in WAL.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # 64 MiB of page cache keeps the events indexes in memory during bulk ingestion.
-    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
     cursor.close()
 
 

@@ -21,7 +21,13 @@ from sqlmodel import Session, col, select
 
 from crmbridge.records import CanonicalEvent, ContactRecord, canonical_json
 from crmbridge.scoring.types import Contact, Event
-from crmbridge.store.db import is_sqlite, make_engine, upgrade
+from crmbridge.store.db import (
+    SQLITE_BULK_CACHE_MIB,
+    SQLITE_CACHE_MIB,
+    is_sqlite,
+    make_engine,
+    upgrade,
+)
 from crmbridge.store.tables import (
     ContactRow,
     CursorRow,
@@ -79,9 +85,14 @@ class Store:
         self.dialect = engine.dialect.name
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
-        """Connect, and bring the schema up to date unless ``migrate`` is False."""
-        engine = make_engine(url)
+    def open(cls, url: str, *, migrate: bool = True, bulk: bool = False) -> Store:
+        """Connect, and bring the schema up to date unless ``migrate`` is False.
+
+        ``bulk`` sizes SQLite's page cache for one process loading a lot at once
+        (``crmbridge ingest``, benchmarks) rather than for a long-running daemon.
+        """
+        cache = SQLITE_BULK_CACHE_MIB if bulk else SQLITE_CACHE_MIB
+        engine = make_engine(url, sqlite_cache_mib=cache)
         if migrate:
             upgrade(engine)
         return cls(engine)
