@@ -4,7 +4,7 @@ The sandbox adds 20 ms of latency per request and enforces a HubSpot Professiona
 private app's limit (190 requests per 10 s). The peer is what a user would otherwise
 write: for each contact, read it with the SDK, compute the same score in plain Python
 (the same scoring model), and update it with one call, pacing itself under the limit.
-Both start from the same CRM and events and must end with identical CRM state.
+Both start from the same CRM and events and must end with identical score properties.
 
     python -m benchmarks.hubspot_sync                 # 2,500 side by side + 25,000 alone
     python -m benchmarks.hubspot_sync --small         # a quick run (250 / 2,500)
@@ -40,7 +40,7 @@ from crmbridge.scoring import Contact, Event, ScoringEngine
 from crmbridge.settings import HubSpotSettings
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
-from crmbridge.sync.writeback import desired_values, own_fields
+from crmbridge.sync.writeback import desired_values, own_fields, score_property_names
 
 LATENCY_MS = 20
 BURST = 190
@@ -130,8 +130,12 @@ def _config(server: SandboxServer, database: str) -> CrmbridgeConfig:
 
 
 def _own_state(server: SandboxServer) -> dict[str, dict[str, str]]:
-    """What HubSpot holds of crmbridge's properties, by email (scored_at left out)."""
-    wanted = [f.name for f in own_fields("crmbridge") if f.name != "crmbridge_scored_at"]
+    """What HubSpot holds of the score properties, by email (scored_at left out).
+
+    The peer computes the score; crmbridge also writes the hand-off's properties (the
+    next profiling question), which the comparison leaves aside.
+    """
+    wanted = [n for n in score_property_names("crmbridge") if n != "crmbridge_scored_at"]
     return {
         c.properties.get("email", ""): {k: c.properties.get(k, "") for k in wanted}
         for c in server.state.contacts()

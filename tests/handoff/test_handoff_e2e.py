@@ -37,8 +37,8 @@ def test_a_hot_lead_gets_an_owner_and_exactly_one_task(tmp_path: Path) -> None:
         hot = w.lead("Hortensia")
         cold = w.lead("Claudio", cio=False)
         now = real_now()
-        for minutes in (0, 5, 10, 15):
-            w.cycle(now + timedelta(minutes=minutes))
+        actions = [w.cycle(now + timedelta(minutes=m)).actions for m in (0, 5, 10, 15)]
+        assert actions == [1, 0, 0, 0]  # the task, in the first cycle only
         assert w.owner_of(hot) == "11"
         assert w.owner_of(cold) is None and w.tasks_of(cold) == []
         (task,) = w.tasks_of(hot)

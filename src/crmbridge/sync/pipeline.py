@@ -56,6 +56,8 @@ class CycleSummary:
     scored: int = 0
     changed: int = 0
     written: int = 0
+    #: Hand-off actions carried out (tasks, enrollments, list additions, posts).
+    actions: int = 0
     failed: int = 0
     api_calls: int = 0
     duration_s: float = 0.0
@@ -251,6 +253,7 @@ class Pipeline:
     def _drain(self, drainer: Drainer, now: datetime, summary: CycleSummary) -> None:
         result = drainer.drain(now)
         summary.written += result.written
+        summary.actions += result.actions
         summary.written_ids.setdefault(drainer.connector.name, []).extend(result.written_ids)
         summary.failed += result.failed
         summary.api_calls += result.calls
