@@ -84,8 +84,14 @@ class HubSpotClient:
         path: str,
         body: Any = None,
         qs: Mapping[str, Any] | None = None,
+        *,
+        retry: bool = True,
     ) -> dict[str, Any]:
-        """An endpoint the SDK lacks, through its own ``api_request``; returns parsed JSON."""
+        """An endpoint the SDK lacks, through its own ``api_request``; returns parsed JSON.
+
+        ``retry=False`` for a call that is not idempotent (creating a task): a timeout
+        may hide a success, so the caller checks the CRM before sending it again.
+        """
 
         def attempt() -> dict[str, Any]:
             self._acquire(False)
@@ -104,7 +110,7 @@ class HubSpotClient:
             self._observe(response.headers)
             return parse_body(response.text)
 
-        return call_with_retries(attempt, attempts=self.attempts, sleep=self._sleep)
+        return call_with_retries(attempt, attempts=self.attempts if retry else 1, sleep=self._sleep)
 
     @property
     def total_calls(self) -> int:

@@ -14,7 +14,8 @@ that plainly instead of pretending.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ from crmbridge.clock import parse_instant
 from crmbridge.errors import CrmbridgeError, PermanentRecordError
 
 TASK_TO_CONTACT = 204
+#: How long HubSpot's search may take to show a new object.
+INDEX_LAG_S = 3.0
 OWNER_PAGE = 500
 SEQUENCES = "/automation/v4/sequences"
 CANNOT_PAUSE = (
@@ -47,8 +50,16 @@ class HubSpotHandoff:
 
     can_pause_sequences = False
 
-    def __init__(self, client: HubSpotClient) -> None:
+    def __init__(
+        self,
+        client: HubSpotClient,
+        *,
+        index_lag_s: float = INDEX_LAG_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
+        self.index_lag_s = index_lag_s
+        self._sleep = sleep
         self._user_ids: dict[str, str] = {}
         self._emails: dict[str, str] = {}
 
@@ -137,6 +148,7 @@ class HubSpotHandoff:
         }
         if payload.get("owner_id"):
             properties["hubspot_owner_id"] = str(payload["owner_id"])
+        # Not retried here: the drain asks the CRM (``performed``) before a next attempt.
         self.client.raw(
             "create task",
             "POST",
@@ -155,9 +167,20 @@ class HubSpotHandoff:
                     }
                 ],
             },
+            retry=False,
         )
 
     def _task_exists(self, action: Action) -> bool:
+        if self._find_task(action):
+            return True
+        # HubSpot's search index trails its writes by a few seconds: a task created
+        # just before a crash may not be found at once.
+        if self.index_lag_s > 0:
+            self._sleep(self.index_lag_s)
+            return self._find_task(action)
+        return False
+
+    def _find_task(self, action: Action) -> bool:
         filters = [
             {"propertyName": "associations.contact", "operator": "EQ", "value": action.crm_id},
             {

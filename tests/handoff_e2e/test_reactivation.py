@@ -66,8 +66,13 @@ def test_quiet_for_90_days_then_30_more(world: tuple[SandboxServer, Bridge, list
     bridge.cycle(QUIET + timedelta(days=1))
     assert prop(state, quiet, STAGE) == "reactivation"
     assert prop(state, replied, STAGE) == "reactivation"
-    # Enrolled once; the lead who replied is a person's to handle, never enrolled.
-    assert enrollments(state) == {(quiet, REACTIVATION_SEQUENCE): 1}
+    # Enrolled once each: the lead who replied has been silent for 90 days since, so
+    # the pause that its reply set is over (docs/handoff.md, "Pause on reply").
+    assert enrollments(state) == {
+        (quiet, REACTIVATION_SEQUENCE): 1,
+        (replied, REACTIVATION_SEQUENCE): 1,
+    }
+    assert prop(state, replied, "crmbridge_sequence_paused") == "false"
     enrollment = state.active_enrollment(quiet)
     assert enrollment is not None and enrollment.sender_email == OWNERS[0][1]
     assert members(state, QUARTERLY_LIST) == set()
@@ -79,7 +84,10 @@ def test_quiet_for_90_days_then_30_more(world: tuple[SandboxServer, Bridge, list
     assert prop(state, replied, STAGE) == "archived"
     assert members(state, QUARTERLY_LIST) == {quiet, replied}
     assert sorted(archive_rows(bridge)) == sorted([quiet, replied])  # once each
-    assert enrollments(state) == {(quiet, REACTIVATION_SEQUENCE): 1}
+    assert enrollments(state) == {
+        (quiet, REACTIVATION_SEQUENCE): 1,
+        (replied, REACTIVATION_SEQUENCE): 1,
+    }
 
 
 def test_a_lead_already_archived_when_first_seen_goes_to_the_list(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from crmbridge.sandbox.server import SandboxServer
+from crmbridge.store.tables import ContactRow
 
 from .harness import (
     DEMO_SEQUENCE,
@@ -88,6 +90,10 @@ def test_a_paused_lead_is_never_enrolled(crm: SandboxServer, bridge: Bridge) -> 
     for crm_id in (replied_first, replied_while_queued):
         assert prop(crm.state, crm_id, "crmbridge_sequence_paused") == "true"
     assert bridge.outbox_depth().get("pending", 0) == 0
+    # The dropped enrollment is not remembered as done: once resumed, it may happen.
+    with bridge.store.session() as session:
+        row = session.exec(select(ContactRow).where(ContactRow.crm_id == replied_while_queued))
+        assert not (row.one().handoff or {}).get("enrolled")
 
 
 def test_an_event_rule_fires_once_per_event(crm: SandboxServer, bridge: Bridge) -> None:

@@ -8,6 +8,7 @@ paused) and reactivation/archive.
 
 from __future__ import annotations
 
+import copy
 from typing import Protocol
 
 from crmbridge.actions.lead import HandoffPlan, Lead, OwnerPool, drop_fired_recheck
@@ -101,6 +102,7 @@ class HandoffPlanner:
     def plan(self, lead: Lead) -> HandoffPlan:
         """Everything the hand-off wants for ``lead`` (``lead.state`` is updated)."""
         plan = HandoffPlan()
+        before = copy.deepcopy(lead.state)
         drop_fired_recheck(lead.state, lead.now)
         for step in self.steps:
             step.plan(lead, plan)
@@ -110,4 +112,7 @@ class HandoffPlanner:
             kinds = sorted({action.kind for action in plan.actions})
             plan.notes.append(f"not done, the {lead.crm} connector cannot: {', '.join(kinds)}")
             plan.actions = []
+            # Nothing was done, so nothing is remembered as done (enrolled, notified...).
+            lead.state.clear()
+            lead.state.update(before)
         return plan

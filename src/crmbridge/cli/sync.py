@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -14,10 +15,11 @@ from connectors.registry import build_connectors
 from crmbridge.actions.enrichers import build_enricher
 from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, fail, load, now_for, out
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
-from crmbridge.sync.pipeline import Pipeline, summarize_changes
+from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
 from crmbridge.sync.writeback import own_fields
 
 
@@ -115,12 +117,21 @@ def run(
     except CrmbridgeError as exc:
         err.print(f"[red]✘[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    summary = pipeline.run_once(now_for(ctx, now))
+    summary = _once(pipeline, store, loaded.config, now_for(ctx, now))
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
         table = Table(title="Cycle", title_justify="left", show_header=False)
-        for name in ("read", "stored", "scored", "changed", "written", "failed", "api_calls"):
+        for name in (
+            "read",
+            "stored",
+            "scored",
+            "changed",
+            "written",
+            "actions",
+            "failed",
+            "api_calls",
+        ):
             table.add_row(name.replace("_", " "), f"{getattr(summary, name):,}")
         table.add_row("duration", f"{summary.duration_s:.2f} s")
         out.print(table)
@@ -128,6 +139,28 @@ def run(
             err.print(f"[red]✘[/] {message}", highlight=False)
     if not summary.ok:
         raise typer.Exit(EXIT_INPUT)
+
+
+def _once(pipeline: Pipeline, store: Store, config: CrmbridgeConfig, now: datetime) -> CycleSummary:
+    """One cycle that a running daemon (or another ``run --once``) cannot overlap.
+
+    SQLite: the daemon's lock file, refused while a daemon holds it. Postgres: the
+    replicas' advisory locks around each singleton step, in-flight rows by lease.
+    """
+    if not store.is_sqlite:
+        return pipeline.run_once(
+            now, guard=lambda name: singleton(store.engine, name), recover_all=False
+        )
+    guard = SqliteGuard(config.bridge.database_url)
+    try:
+        guard.acquire()
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    try:
+        return pipeline.run_once(now)
+    finally:
+        guard.release()
 
 
 def _daemon(config: CrmbridgeConfig, store: Store, connectors: dict[str, Connector]) -> None:

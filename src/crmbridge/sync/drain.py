@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from connectors.base import Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
+from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, utcnow
@@ -24,7 +25,9 @@ from crmbridge.sync.writeback import same_value
 CRM_ACTIONS = ("task", "enroll", "list_add")
 #: Why a queued enrollment is dropped: the lead replied after it was planned.
 PAUSED_SKIP = "not sent: the lead replied (sequences paused) after it was planned"
-ACTION_CLAIM = 20
+ALREADY_THERE = "not sent again: the CRM already holds it (an earlier attempt landed)"
+#: One at a time: a claim's lease must outlast the calls made under it.
+ACTION_CLAIM = 1
 
 
 @dataclass
@@ -74,9 +77,15 @@ class Drainer:
             if not found:
                 return 0
             actions = [row for row in found if not row.is_property]
-            settled = self._settle_actions(actions)
+            settled, unknown = self._settle_actions(actions)
             outbox.mark_done(session, settled)
-            outbox.release(session, [row for row in actions if row not in settled])
+            # Not found: sent again, but counted as attempted so the CRM is asked once
+            # more right before (see _drain_actions).
+            outbox.release(
+                session,
+                [row for row in actions if row not in settled and row not in unknown],
+                attempted=True,
+            )
             rows = [row for row in found if row.is_property]
             if not rows:
                 session.commit()
@@ -97,15 +106,33 @@ class Drainer:
             session.commit()
             return len(applied) + len(settled)
 
-    def _settle_actions(self, rows: list[outbox.Queued]) -> list[outbox.Queued]:
-        """Interrupted actions the CRM already holds (a webhook post cannot be asked)."""
-        if not rows or not isinstance(self.connector, HandoffConnector):
-            return []
-        return [
-            row
-            for row in rows
-            if row.kind in CRM_ACTIONS and self.connector.performed(row.action())
-        ]
+    def _settle_actions(
+        self, rows: list[outbox.Queued]
+    ) -> tuple[list[outbox.Queued], list[outbox.Queued]]:
+        """Interrupted actions the CRM already holds, and those it could not be asked
+        about now (left in flight for the next recovery). A webhook post cannot be asked.
+        """
+        settled: list[outbox.Queued] = []
+        unknown: list[outbox.Queued] = []
+        for row in rows:
+            answer = self._performed(row)
+            if answer is None and row.kind in CRM_ACTIONS:
+                unknown.append(row)
+            elif answer:
+                settled.append(row)
+        return settled, unknown
+
+    def _performed(self, row: outbox.Queued) -> bool | None:
+        """Does the CRM hold this action already? None when it cannot say."""
+        if row.kind not in CRM_ACTIONS or not isinstance(self.connector, HandoffConnector):
+            return False
+        try:
+            return self.connector.performed(row.action())
+        except CrmbridgeError as exc:
+            get_logger(connector=self.connector.name).warning(
+                "action.unverified", kind=row.kind, crm_id=row.crm_id, error=str(exc)
+            )
+            return None
 
     def drain(self, now: datetime) -> DrainResult:
         """Send every due row; stop early on auth or rate-limit trouble."""
@@ -128,6 +155,13 @@ class Drainer:
                 for index, row in enumerate(rows):
                     if row.kind == "enroll" and _paused(session, row.contact_id):
                         outbox.mark_skipped(session, [row], PAUSED_SKIP)
+                        _forget_enrollment(session, row)
+                        session.commit()
+                        continue
+                    if row.attempts > 0 and self._performed(row):
+                        # An earlier attempt failed ambiguously (a timeout after the
+                        # CRM had created the task): it is done, not to be sent again.
+                        outbox.mark_skipped(session, [row], ALREADY_THERE)
                         session.commit()
                         continue
                     try:
@@ -140,11 +174,16 @@ class Drainer:
                         result.stopped = f"rate limited: {exc}"
                         return
                     except AuthError as exc:
-                        outbox.release(session, rows[index:])
-                        session.commit()
-                        result.stopped = f"authentication failed: {exc}"
-                        result.errors.append(result.stopped)
-                        return
+                        if getattr(exc, "http_status", None) == 403:
+                            # A scope this action needs is missing: this action cannot
+                            # succeed, the others (and property writes) still can.
+                            outcome = WriteResult(row.crm_id, False, str(exc), retriable=False)
+                        else:
+                            outbox.release(session, rows[index:])
+                            session.commit()
+                            result.stopped = f"authentication failed: {exc}"
+                            result.errors.append(result.stopped)
+                            return
                     except CrmbridgeError as exc:
                         outcome = WriteResult(row.crm_id, False, str(exc), retriable=True)
                     if outcome.ok:
@@ -289,3 +328,22 @@ def _paused(session: Session, contact_id: int | None) -> bool:
         sa_select(table.c.handoff).where(table.c.id == contact_id)
     ).scalar_one_or_none()
     return isinstance(state, dict) and bool(state.get("paused"))
+
+
+def _forget_enrollment(session: Session, row: outbox.Queued) -> None:
+    """The lead was not enrolled after all: once it resumes, a trigger may enroll it."""
+    if row.contact_id is None:
+        return
+    table = ContactRow.__table__  # type: ignore[attr-defined]
+    state = session.execute(
+        sa_select(table.c.handoff).where(table.c.id == row.contact_id)
+    ).scalar_one_or_none()
+    if not isinstance(state, dict) or not isinstance(state.get("enrolled"), dict):
+        return
+    enrolled = dict(state["enrolled"])
+    enrolled.pop(str((row.payload or {}).get("sequence_id")), None)
+    session.execute(
+        update(table)
+        .where(table.c.id == row.contact_id)
+        .values(handoff={**state, "enrolled": enrolled})
+    )

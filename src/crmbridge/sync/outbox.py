@@ -427,12 +427,22 @@ def orphaned(session: Session, connector: str, older_than: datetime | None) -> l
 
 
 def release(
-    session: Session, rows: Sequence[Queued], *, not_before: datetime | None = None
+    session: Session,
+    rows: Sequence[Queued],
+    *,
+    not_before: datetime | None = None,
+    attempted: bool = False,
 ) -> None:
-    """Put rows back to pending (shutdown, rate limit, or reconciled as not applied)."""
+    """Put rows back to pending (shutdown, rate limit, or reconciled as not applied).
+
+    ``attempted`` counts the interrupted send as an attempt, so the row is checked
+    against the CRM again before it is sent.
+    """
     values: dict[str, Any] = {"status": PENDING, "claimed_by": None, "updated_at": utcnow()}
     if not_before is not None:
         values["next_attempt_at"] = not_before
+    if attempted:
+        values["attempts"] = _T.c.attempts + 1
     _set(session, [r.id for r in rows], **values)
 
 

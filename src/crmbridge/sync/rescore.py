@@ -20,6 +20,7 @@ from crmbridge.actions.lead import HandoffPlan, Lead, PreviousScore
 from crmbridge.actions.planner import HandoffPlanner
 from crmbridge.actions.store import apply_records
 from crmbridge.clock import parse_instant
+from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
 from crmbridge.scoring.types import Event
@@ -143,8 +144,11 @@ class Rescorer:
                 new_scores.append(values)
                 if old is not None:
                     superseded.append(old.id)
-            state = dict(row.handoff or {})
+            saved = row.handoff if isinstance(row.handoff, dict) else {}
+            state = dict(saved)
             handoff = self._handoff(row, score, old, contact_events, now, state)
+            if handoff is None:
+                state = dict(saved)  # a failed plan leaves the state as it was
             planned = self._plan(
                 row, score, queued.get((row.crm, row.crm_id), []), changes, handoff
             )
@@ -224,7 +228,15 @@ class Rescorer:
             now=now,
             state=state,
         )
-        return planner.plan(lead)
+        try:
+            return planner.plan(lead)
+        except Exception as exc:  # one lead's hand-off never stops the batch
+            # The score is still stored and written; the hand-off is tried again when
+            # the lead is next rescored (the error says what to fix).
+            get_logger(crm=row.crm, contact=row.crm_id).error(
+                "handoff.failed", error=f"{type(exc).__name__}: {exc}"
+            )
+            return None
 
     def _plan(
         self,
@@ -265,7 +277,10 @@ def _earliest(recheck: datetime | None, wanted: object) -> datetime | None:
     """The sooner of the scoring's recheck and a hand-off step's (an SLA deadline)."""
     if not isinstance(wanted, str) or not wanted:
         return recheck
-    moment = parse_instant(wanted)
+    try:
+        moment = parse_instant(wanted)
+    except ValueError:
+        return recheck
     return moment if recheck is None or moment < recheck else recheck
 
 
