@@ -23,3 +23,10 @@ def test_the_given_owner_stands_while_the_crm_field_is_empty() -> None:
     earlier = {"owner_id": "A", "assigned_at": (NOW - timedelta(hours=1)).isoformat()}
     assert lead(properties={"hubspot_owner_id": ""}, state=earlier).owner_id() == "A"
     assert lead(state={}).owner_id() is None
+
+
+def test_the_configured_owner_field_is_read_by_every_step() -> None:
+    one = lead(properties={"hubspot_owner_id": "H", "sf_owner": "S"})
+    one.owner_property = "sf_owner"
+    assert one.owner_id() == "S"
+    assert one.owner_id("hubspot_owner_id") == "H"

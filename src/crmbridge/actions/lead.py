@@ -64,6 +64,8 @@ class Lead:
     previous: PreviousScore
     now: datetime
     state: dict[str, Any]
+    #: The CRM's owner field (``[assignment] owner_property``), set by the planner.
+    owner_property: str = "hubspot_owner_id"
 
     @property
     def name(self) -> str:
@@ -77,7 +79,7 @@ class Lead:
         """A CRM property as the CRM last held it (ours included)."""
         return held_value(self.properties, self.crm_values, name)
 
-    def owner_id(self, owner_property: str = "hubspot_owner_id") -> str | None:
+    def owner_id(self, owner_property: str | None = None) -> str | None:
         """The lead's owner: the CRM's owner field, else the one crmbridge gave.
 
         The CRM wins so that a rep's manual reassignment is followed; an owner given in
@@ -86,7 +88,7 @@ class Lead:
         given = self.state.get("owner_id")
         if given and self.state.get("assigned_at") == self.now.isoformat():
             return str(given)
-        held = self.value(owner_property)
+        held = self.value(owner_property or self.owner_property)
         if held not in (None, ""):
             return str(held)
         return str(given) if given else None

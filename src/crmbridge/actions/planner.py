@@ -102,6 +102,7 @@ class HandoffPlanner:
     def plan(self, lead: Lead) -> HandoffPlan:
         """Everything the hand-off wants for ``lead`` (``lead.state`` is updated)."""
         plan = HandoffPlan()
+        lead.owner_property = self.config.assignment.owner_property
         before = copy.deepcopy(lead.state)
         drop_fired_recheck(lead.state, lead.now)
         for step in self.steps:
