@@ -405,7 +405,8 @@ class ConnectorConformance:
         results = connector.write([Write(crm_id, {f"{PREFIX}_score": "5"}) for crm_id in ids])
 
         assert all(result.ok for result in results)
-        assert harness.count_requests("write") - writes_before == 1
+        sent = harness.count_requests("write") - writes_before
+        assert sent == 1, f"{sent} write requests for one full batch"
         for crm_id in ids:
             self.assert_holds(harness, crm_id, {f"{PREFIX}_score": "5"})
 
