@@ -37,6 +37,19 @@ def parse_duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def known_timezone(name: str) -> str:
+    """``name`` if it is an IANA time zone; a path-labelled config error otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "bad_timezone",
+            'unknown timezone "{name}"',
+            {"name": name, "hint": 'use an IANA name such as "Europe/Madrid"'},
+        ) from None
+    return name
+
+
 class BridgeSettings(Strict):
     """``[bridge]``: storage and the business timezone."""
 
@@ -49,15 +62,7 @@ class BridgeSettings(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError(
-                "bad_timezone",
-                'unknown timezone "{name}"',
-                {"name": name, "hint": 'use an IANA name such as "Europe/Madrid"'},
-            ) from None
-        return name
+        return known_timezone(name)
 
 
 class DaemonSettings(Strict):

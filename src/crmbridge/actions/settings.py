@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crmbridge.scoring.model import STAGES, Condition, Conditions, Strict
 from crmbridge.scoring.objections import cue_pattern
-from crmbridge.settings import Duration
+from crmbridge.settings import Duration, known_timezone
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -142,17 +141,7 @@ class SlaSettings(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str | None) -> str | None:
-        if name is None:
-            return name
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError(
-                "bad_timezone",
-                'unknown timezone "{name}"',
-                {"name": name, "hint": 'use an IANA name such as "Europe/Madrid"'},
-            ) from None
-        return name
+        return name if name is None else known_timezone(name)
 
     @field_validator("stages")
     @classmethod
