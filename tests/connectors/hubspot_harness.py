@@ -7,8 +7,10 @@ with modification times a month in the past, one second apart unless they are ti
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -17,15 +19,20 @@ from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.client import DEFAULT_BURST
 from connectors.hubspot.connector import SEARCH_LIMIT
 from connectors.rate_governor import RateGovernor
+from crmbridge.config import example_config_text, parse_config
 from crmbridge.sandbox.records import ChangeSource
 from crmbridge.sandbox.server import SandboxServer, build
 from crmbridge.settings import HubSpotSettings
+from crmbridge.store.repository import Store
+from crmbridge.sync.pipeline import Pipeline
 from crmbridge.testing.conformance import RequestKind
 
 TOKEN = "pat-na1-5f1c2e7a-0b3d-4c8e-9a21-7d6e4f3b2a10"
 WRONG_TOKEN = "pat-na1-0e9d8c7b-6a5f-4e3d-2c1b-0a9f8e7d6c5b"
 TOKEN_SETTING = "connectors.hubspot.access_token"
 IMPORT = ChangeSource("IMPORT", "conformance-seed")
+#: The bundled example model, as the daemon would run it.
+CONFIG = parse_config(example_config_text(), source="bundled example").config
 USER = ChangeSource("CRM_UI", "userId:7")
 
 
@@ -135,3 +142,13 @@ class HubSpotSandboxHarness:
 
     def count_requests(self, kind: RequestKind = "all") -> int:
         return count_requests(self.server, kind)
+
+
+@contextmanager
+def pipeline_over(connector: HubSpotConnector, folder: Path) -> Iterator[Pipeline]:
+    """The daemon's pipeline: the bundled model, a fresh SQLite store, one connector."""
+    store = Store.open(f"sqlite:///{folder / 'crmbridge.db'}")
+    try:
+        yield Pipeline(store, CONFIG, {connector.name: connector})
+    finally:
+        store.engine.dispose()

@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from hubspot_harness import (
     USER,
     WRONG_TOKEN,
     connector_for,
+    pipeline_over,
     sandbox,
     set_rate_limit,
 )
@@ -35,12 +35,10 @@ from sqlmodel import col, func, select
 from connectors.base import Write
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.connector import BATCH_LIMIT, SEARCH_LIMIT
-from crmbridge.config import example_config_text, parse_config
 from crmbridge.errors import AuthError, ConfigError
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
 from crmbridge.settings import HubSpotSettings
-from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
@@ -51,7 +49,6 @@ OWN = own_property_names(PREFIX)
 #: Every field ensure_schema creates: crmbridge's own plus the ones sales fill in.
 FIELDS = [field.name for field in own_fields(PREFIX)]
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-CONFIG = parse_config(example_config_text(), source="bundled example").config
 #: Contacts of the storm and fault scenarios: 12 batches of 100, thousands of values.
 POPULATION = 1_200
 _TITLES = ("CIO", "Director de IT", "Analyst", "Responsable de Marketing", "CTO")
@@ -90,16 +87,6 @@ def crm_snapshot(state: SandboxState) -> dict[str, dict[str, str]]:
         contact.id: {k: v for k, v in contact.properties.items() if k not in _VOLATILE}
         for contact in state.contacts()
     }
-
-
-@contextmanager
-def pipeline_over(connector: HubSpotConnector, folder: Path) -> Iterator[Pipeline]:
-    """The daemon's pipeline: the bundled model, a fresh SQLite store, one connector."""
-    store = Store.open(f"sqlite:///{folder / 'crmbridge.db'}")
-    try:
-        yield Pipeline(store, CONFIG, {connector.name: connector})
-    finally:
-        store.engine.dispose()
 
 
 def outbox_depth(pipeline: Pipeline) -> dict[str, int]:

@@ -9,30 +9,26 @@ millisecond: ``crmbridge_scored_at`` is queued as ``…:00.123456Z`` and read ba
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hubspot_harness import IMPORT, connector_for, count_requests, sandbox
+from daemon.daemon_helpers import WriteLog
+from hubspot_harness import CONFIG, IMPORT, connector_for, count_requests, pipeline_over, sandbox
 from sqlalchemy import update
 
 from connectors.base import Write
-from connectors.hubspot import HubSpotConnector
-from crmbridge.config import example_config_text, parse_config
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
 from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
-from crmbridge.sync.pipeline import CycleSummary, Pipeline
+from crmbridge.sync.pipeline import CycleSummary
 
-CONFIG = parse_config(example_config_text(), source="bundled example").config
 #: Microseconds on purpose: HubSpot will keep only the milliseconds of scored_at.
 NOW = datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC)
 SCORED_AT = "crmbridge_scored_at"
@@ -41,38 +37,9 @@ _TITLES = ("CIO", "Director de IT", "Analyst", "Head of IT")
 _SIZES = ("20", "300", "600", "1500")
 
 
-class Updates:
-    """Every contact update the sandbox applies through its API (batch or single).
-
-    The property history drops a write of an unchanged value, so only a hook on the
-    state can prove that a value was not written a second time.
-    """
-
-    def __init__(self, state: SandboxState) -> None:
-        self._lock = threading.Lock()
-        self._applied: list[tuple[str, dict[str, str]]] = []
-        original = state.update_contacts
-
-        def recording(
-            inputs: Sequence[tuple[str, Mapping[str, Any]]], **options: Any
-        ) -> tuple[list[Any], list[str]]:
-            updated, missing = original(inputs, **options)
-            if not options.get("as_user"):
-                gone = set(missing)
-                with self._lock:
-                    self._applied.extend(
-                        (str(key), {k: str(v) for k, v in values.items()})
-                        for key, values in inputs
-                        if key not in gone
-                    )
-            return updated, missing
-
-        state.update_contacts = recording  # type: ignore[method-assign]
-
-    def per_contact(self) -> Counter[str]:
-        """How many updates each contact received."""
-        with self._lock:
-            return Counter(crm_id for crm_id, _ in self._applied)
+def per_contact(log: WriteLog) -> Counter[str]:
+    """How many updates each contact received (a write of an unchanged value counts)."""
+    return Counter(write.contact_id for write in log.writes())
 
 
 def seed(state: SandboxState) -> list[str]:
@@ -91,16 +58,6 @@ def seed(state: SandboxState) -> list[str]:
         )
         ids.append(contact.id)
     return ids
-
-
-@contextmanager
-def pipeline_over(connector: HubSpotConnector, folder: Path) -> Iterator[Pipeline]:
-    """The daemon's pipeline over a fresh SQLite store and the HubSpot connector."""
-    store = Store.open(f"sqlite:///{folder / 'crmbridge.db'}")
-    try:
-        yield Pipeline(store, CONFIG, {connector.name: connector})
-    finally:
-        store.engine.dispose()
 
 
 def property_rows(store: Store) -> list[Any]:
@@ -134,14 +91,14 @@ def test_rows_the_crm_applied_before_a_crash_are_settled_without_a_second_update
     server: SandboxServer, tmp_path: Path
 ) -> None:
     ids = seed(server.state)
-    updates = Updates(server.state)
+    updates = WriteLog(server.state)
     connector = connector_for(server)
     with pipeline_over(connector, tmp_path) as pipeline:
         pipeline.prepare()
         first = pipeline.run_once(NOW)
         assert first.ok, first.errors
         assert first.written == CONTACTS
-        assert updates.per_contact() == Counter(dict.fromkeys(ids, 1))
+        assert per_contact(updates) == Counter(dict.fromkeys(ids, 1))
         writes = count_requests(server, "write")
 
         rows = property_rows(pipeline.store)
@@ -168,7 +125,7 @@ def test_rows_the_crm_applied_before_a_crash_are_settled_without_a_second_update
     assert after.ok, after.errors
     assert after.written == 0
     assert count_requests(server, "write") == writes
-    assert updates.per_contact() == Counter(dict.fromkeys(ids, 1))
+    assert per_contact(updates) == Counter(dict.fromkeys(ids, 1))
 
 
 def test_a_crash_between_batches_sends_only_what_the_crm_did_not_apply(
@@ -190,7 +147,7 @@ def test_a_crash_between_batches_sends_only_what_the_crm_did_not_apply(
         applied = ids[: CONTACTS // 3]
         outcomes = connector.write([Write(crm_id, values[crm_id]) for crm_id in applied])
         assert all(outcome.ok for outcome in outcomes)
-        updates = Updates(server.state)
+        updates = WriteLog(server.state)
 
         drainer = Drainer(pipeline.store, connector, CONFIG.outbox)
         settled = drainer.recover(NOW, all_in_flight=True)
@@ -200,7 +157,7 @@ def test_a_crash_between_batches_sends_only_what_the_crm_did_not_apply(
     assert settled == sum(len(values[crm_id]) for crm_id in applied)
     assert drained.written == CONTACTS - len(applied)
     assert statuses == Counter({outbox.DONE: len(claimed)})
-    assert updates.per_contact() == Counter(dict.fromkeys(ids[len(applied) :], 1))
+    assert per_contact(updates) == Counter(dict.fromkeys(ids[len(applied) :], 1))
     for crm_id in ids:
         contact = server.state.get_contact(crm_id)
         assert contact is not None
