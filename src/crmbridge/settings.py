@@ -81,6 +81,11 @@ class DaemonSettings(Strict):
         description="How often queued writes and rescoring run between polls.",
     )
     ingest_token: SecretStr | None = None
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of /v1/writes (pause and resume); the ingest token "
+        "when unset.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
