@@ -148,6 +148,8 @@ def run(
             table.add_row(name.replace("_", " "), f"{getattr(summary, name):,}")
         table.add_row("duration", f"{summary.duration_s:.2f} s")
         out.print(table)
+        for note in summary.held:
+            err.print(f"[yellow]![/] writes held back: {note}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
     if not summary.ok:

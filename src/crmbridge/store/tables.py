@@ -205,3 +205,13 @@ class RateBudgetRow(SQLModel, table=True):
     connector: str = Field(primary_key=True, max_length=32)
     slice_start: int = Field(primary_key=True, sa_type=BigInteger)
     count: int = 0
+
+
+class ControlRow(SQLModel, table=True):
+    """An operating switch an admin set (e.g. ``writes_paused``), shared by every replica."""
+
+    __tablename__ = "controls"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = _json()
+    updated_at: datetime | None = _when()
