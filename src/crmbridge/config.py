@@ -43,6 +43,7 @@ from crmbridge.scoring.model import (
     model_problems,
 )
 from crmbridge.settings import (
+    AlertSettings,
     BridgeSettings,
     ConnectorsSettings,
     DaemonSettings,
@@ -86,6 +87,7 @@ class CrmbridgeConfig(BaseSettings):
     profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
     objections: ObjectionSettings = Field(default_factory=ObjectionSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @classmethod
     def settings_customise_sources(
