@@ -7,9 +7,10 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.text import Text
 
@@ -19,7 +20,21 @@ from crmbridge.config import LoadedConfig, config_json_schema, load_config, secr
 from crmbridge.errors import ConfigError
 from crmbridge.logging import configure_logging
 
+
+class _Commands(typer.core.TyperGroup):
+    """The root command group: a configuration problem met by any command (the file,
+    a store that cannot be opened, a missing secret) is printed and exits 2, untraced."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fail(str(exc))
+            raise typer.Exit(EXIT_CONFIG) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="crmbridge",
     help="Shared lead scoring, BANT and sales hand-off for HubSpot and Salesforce.",
     no_args_is_help=True,
@@ -145,6 +160,7 @@ def config_check(
     """
     try:
         loaded = load_config(path or state(ctx).config_path)
+        loaded.config.require_secrets()
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
