@@ -49,6 +49,7 @@ from crmbridge.scoring.model import (
     model_problems,
 )
 from crmbridge.settings import (
+    AlertSettings,
     BridgeSettings,
     ConnectorsSettings,
     DaemonSettings,
@@ -92,6 +93,7 @@ class CrmbridgeConfig(BaseSettings):
     profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
     objections: ObjectionSettings = Field(default_factory=ObjectionSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     # Secrets of enabled tables whose ${VAR} is unset: harmless offline, fatal for
     # whatever reaches a CRM (see require_secrets).

@@ -116,6 +116,11 @@ class BridgeSettings(Strict):
         description="sqlite:///path.db, or postgresql+psycopg://user@host/db in production.",
     )
     timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Madrid.")
+    write: bool = Field(
+        default=True,
+        description="false = shadow mode: read, score and plan as usual, log every write "
+        "crmbridge would make and send nothing to the CRM (queued writes wait).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -139,6 +144,11 @@ class DaemonSettings(Strict):
         description="How often queued writes and rescoring run between polls.",
     )
     ingest_token: SecretStr | None = None
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of /v1/writes (pause and resume); the ingest token "
+        "when unset.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
@@ -232,4 +242,23 @@ class IngestSettings(Strict):
 
     max_future_skew: Duration = Field(
         default=timedelta(minutes=5), description="Reject events dated further in the future."
+    )
+
+
+class AlertSettings(Strict):
+    """``[alerts]``: a Slack-compatible webhook told when the bridge needs a person."""
+
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description='Slack incoming webhook (or any URL taking {"text": ...}); a secret, '
+        'written as "${SLACK_WEBHOOK_URL}".',
+    )
+    stale_after: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Alert when no cycle has succeeded for this many drain intervals.",
+    )
+    timeout: Duration = Field(
+        default=timedelta(seconds=5), description="Give up on one alert post after this long."
     )
