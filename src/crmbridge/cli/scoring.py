@@ -13,7 +13,17 @@ import typer
 
 from crmbridge.actions.preview import as_dict as handoff_dict
 from crmbridge.actions.preview import preview
-from crmbridge.cli.app import EXIT_INPUT, NowOption, app, err, load, now_for, out
+from crmbridge.cli.app import (
+    EXIT_INPUT,
+    ConfigOption,
+    NowOption,
+    app,
+    err,
+    load,
+    now_for,
+    out,
+)
+from crmbridge.config import CrmbridgeConfig
 from crmbridge.console import explain_panel, lead_name, scores_table
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
 from crmbridge.records import ContactRecord
@@ -43,6 +53,7 @@ class _Scored:
     rows: list[tuple[ContactRecord, Score]]
     now: datetime
     engine: ScoringEngine
+    config: CrmbridgeConfig
 
 
 def _score_all(
@@ -51,8 +62,9 @@ def _score_all(
     events: Path | None,
     now_text: str | None,
     previous_stage: str | None,
+    config: Path | None,
 ) -> _Scored:
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     if contact is None:
         work = load_examples()
         now = now_for(ctx, now_text, default=EXAMPLES_AS_OF)
@@ -81,7 +93,7 @@ def _score_all(
         )
         for c in work.contacts
     ]
-    return _Scored(work, rows, now, engine)
+    return _Scored(work, rows, now, engine, loaded.config)
 
 
 def _finish(work: Workload) -> None:
@@ -98,6 +110,7 @@ def score(
     as_json: JsonOption = False,
     now: NowOption = None,
     previous_stage: StageOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Score leads offline: total, fit, engagement, grade, BANT, stage, hot, reasons.
 
@@ -106,7 +119,7 @@ def score(
 
     Example: [bold]crmbridge score --contact ana.json --events ana.jsonl --json[/]
     """
-    scored = _score_all(ctx, contact, events, now, previous_stage)
+    scored = _score_all(ctx, contact, events, now, previous_stage, config)
     rows = scored.rows
     if as_json:
         payload = [{"email": c.email, **s.as_dict()} for c, s in rows]
@@ -130,12 +143,13 @@ def explain(
     as_json: JsonOption = False,
     now: NowOption = None,
     previous_stage: StageOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Explain a score: every rule that fired, caps, decay, BANT letters and the stage move.
 
     Example: [bold]crmbridge explain --lead ana.garcia@logistica-iberica.es[/]
     """
-    scored = _score_all(ctx, contact, events, now, previous_stage)
+    scored = _score_all(ctx, contact, events, now, previous_stage, config)
     rows = scored.rows
     if lead:
         wanted = lead.strip().lower()
@@ -143,10 +157,9 @@ def explain(
         if not rows:
             err.print(f"[red]✘[/] no contact with id or email {lead!r}")
             raise typer.Exit(EXIT_INPUT)
-    config = load(ctx).config
     plans = [
         preview(
-            config,
+            scored.config,
             c,
             scored.work.events_for(c),
             s,
