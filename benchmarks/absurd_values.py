@@ -16,6 +16,7 @@ import platform
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,9 @@ def run(repeat: int) -> dict[str, Any]:
             value = build(length)
             contact = Contact("1", {"numemployees": value, "jobtitle": value})
             event = Event("webinar_attended", NOW, {"watched_percent": value}, "e1")
-            seconds = _timed(lambda c=contact, e=event: engine.score(c, [e], NOW), repeat)
+            seconds = _timed(partial(engine.score, contact, [event], NOW), repeat)
             body = '{"watched_percent": ' + ("1" + "0" * length) + "}"
-            decode_s = _timed(lambda b=body: loads(b), repeat)
+            decode_s = _timed(partial(loads, body), repeat)
             rows.append(
                 {
                     "length": length,
