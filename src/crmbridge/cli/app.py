@@ -7,12 +7,12 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer._click.core import ParameterSource
+from typer._click.core import Context, ParameterSource
 
 from crmbridge._version import __version__
 from crmbridge.cli.flags import FlagGroup
@@ -21,13 +21,26 @@ from crmbridge.config import LoadedConfig, config_json_schema, load_config, secr
 from crmbridge.errors import ConfigError
 from crmbridge.logging import configure_logging
 
+
+class _Commands(FlagGroup):
+    """The root command group: a configuration problem met by any command (the file,
+    a store that cannot be opened, a missing secret) is printed and exits 2, untraced."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fail(str(exc))
+            raise typer.Exit(EXIT_CONFIG) from None
+
+
 app = typer.Typer(
     name="crmbridge",
     help="Shared lead scoring, BANT and sales hand-off for HubSpot and Salesforce.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
-    cls=FlagGroup,
+    cls=_Commands,
 )
 config_app = typer.Typer(
     help="Check crmbridge.toml and export its JSON Schema.\n\n"
@@ -192,6 +205,7 @@ def config_check(
     """
     try:
         loaded = load_config(path or config_path(ctx, config))
+        loaded.config.require_secrets()
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None

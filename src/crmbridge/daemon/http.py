@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from crmbridge._version import __version__
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import webhooks
+from crmbridge.daemon.bearer import CHALLENGE, bearer_problem
 from crmbridge.daemon.metrics import CONTENT_TYPE, Metrics, install
 from crmbridge.daemon.profile import ProfileAnswer, profile_answer
 from crmbridge.daemon.webhooks import (
@@ -50,6 +51,7 @@ from crmbridge.daemon.webhooks import (
     WebhookChange,
     WebhookError,
 )
+from crmbridge.daemon.writes_http import writes_router
 from crmbridge.ingest import BATCH, MAX_ISSUES, Ingestor, IngestReport, LineIssue
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
@@ -443,6 +445,7 @@ def create_app(
             raise _HttpError(404, "no contact has this email")
         return answer
 
+    app.include_router(writes_router(store, config))
     return app
 
 
@@ -478,13 +481,9 @@ def _check_bearer(request: Request, config: CrmbridgeConfig) -> None:
             "event ingestion is disabled: no ingest token is configured "
             "(set daemon.ingest_token, e.g. CRMBRIDGE__DAEMON__INGEST_TOKEN)",
         )
-    challenge = {"WWW-Authenticate": 'Bearer realm="crmbridge"'}
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise _HttpError(401, "missing bearer token (Authorization: Bearer <token>)", challenge)
-    if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
-        raise _HttpError(401, "wrong bearer token", challenge)
+    problem = bearer_problem(request.headers.get("authorization", ""), token.get_secret_value())
+    if problem is not None:
+        raise _HttpError(401, problem, dict(CHALLENGE))
 
 
 def _signed_uris(request: Request, public_url: str | None) -> list[str]:

@@ -47,7 +47,7 @@ from sqlalchemy.engine import Connection
 from connectors.hubspot.activity import activity_events
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, CursorRow, WebhookReceiptRow
+from crmbridge.store.tables import CHANGED_PREFIX, ContactRow, CursorRow, WebhookReceiptRow
 
 HUBSPOT = "hubspot"
 SALESFORCE = "salesforce"
@@ -82,8 +82,6 @@ OUTBOUND_ACK = (
 SALESFORCE_PREFIXES = {"00Q": "Lead", "003": "Contact"}
 SALESFORCE_OBJECTS = frozenset(SALESFORCE_PREFIXES.values())
 
-#: Marker streams in the ``cursors`` table: ``changed:<crm id>``.
-CHANGED_PREFIX = "changed:"
 _STREAM_MAX = 64
 _RECEIPT_MAX = 128
 _CRM_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{_STREAM_MAX - len(CHANGED_PREFIX)}}}$")
