@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from crmbridge.contact_csv import is_csv, read_contacts
+from crmbridge.external import loads
 from crmbridge.records import CanonicalEvent, ContactRecord, validation_reason
 from crmbridge.scoring.types import Event
 
@@ -65,25 +66,35 @@ def _json_records(text: str, source: str) -> Iterator[tuple[int, Any | LineError
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield exc.lineno, LineError(source, exc.lineno, f"invalid JSON: {exc.msg}")
+            items = loads(text)
+        except (ValueError, RecursionError) as exc:
+            line = getattr(exc, "lineno", 1)
+            yield line, LineError(source, line, f"invalid JSON: {_reason(exc)}")
             return
         yield from ((i, item) for i, item in enumerate(items, start=1))
         return
     if stripped.startswith("{") and "\n{" not in stripped:
         try:
-            yield 1, json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield exc.lineno, LineError(source, exc.lineno, f"invalid JSON: {exc.msg}")
+            yield 1, loads(text)
+        except (ValueError, RecursionError) as exc:
+            line = getattr(exc, "lineno", 1)
+            yield line, LineError(source, line, f"invalid JSON: {_reason(exc)}")
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, LineError(source, number, f"invalid JSON: {exc.msg}")
+            yield number, loads(line)
+        except (ValueError, RecursionError) as exc:
+            yield number, LineError(source, number, f"invalid JSON: {_reason(exc)}")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
 
 
 def load_workload(

@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from connectors.hubspot.activity import activity_events
+from crmbridge.external import loads
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import CHANGED_PREFIX, ContactRow, CursorRow, WebhookReceiptRow
@@ -207,7 +208,7 @@ def verify_hubspot_v3(
 def parse_hubspot_payload(body: bytes) -> list[dict[str, Any]]:
     """The notifications of a (verified) delivery; WebhookError(400) if malformed."""
     try:
-        payload = json.loads(body)
+        payload = loads(body)
     except (ValueError, RecursionError):
         raise WebhookError(400, "body is not JSON") from None
     if not isinstance(payload, list):
@@ -308,7 +309,7 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
 def parse_salesforce_json(body: bytes) -> tuple[list[WebhookChange], set[str]]:
     """Changes from a JSON relay of CDC / platform events, and the org ids it names."""
     try:
-        payload = json.loads(body)
+        payload = loads(body)
     except (ValueError, RecursionError):
         raise WebhookError(400, "body is neither XML nor JSON") from None
     items = payload if isinstance(payload, list) else [payload]

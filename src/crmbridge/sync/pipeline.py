@@ -230,6 +230,12 @@ class Pipeline:
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
+                if rescored.failed:
+                    first = rescored.failed[0]
+                    summary.errors.append(
+                        f"{len(rescored.failed)} lead(s) could not be scored and keep their "
+                        f"last score (first: {first.crm}:{first.crm_id}: {first.error})"
+                    )
         for connector in chosen:
             drainer = Drainer(
                 self.store,
