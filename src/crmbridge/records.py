@@ -24,6 +24,8 @@ from pydantic import (
 from crmbridge.external import tame, without_nul
 from crmbridge.scoring.types import Contact, Event
 
+#: The longest email address (and the store's column for it).
+MAX_EMAIL_CHARS = 320
 #: Text the databases can store: PostgreSQL refuses NUL characters.
 NO_NUL = r"^[^\x00]*$"
 
@@ -34,7 +36,7 @@ class ContactRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Lengths are the store's column sizes (PostgreSQL refuses longer values).
-    email: str | None = Field(default=None, max_length=320, pattern=NO_NUL)
+    email: str | None = Field(default=None, max_length=MAX_EMAIL_CHARS, pattern=NO_NUL)
     crm: str | None = Field(default=None, max_length=32, pattern=NO_NUL)
     id: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
 
@@ -132,6 +134,8 @@ class ContactRecord(BaseModel):
     email: str | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     updated_at: datetime | None = None
+    #: Records the CRM merged into this one (their history now belongs to it).
+    merged_ids: tuple[str, ...] = ()
 
     @field_validator("id", mode="before")
     @classmethod
@@ -141,7 +145,10 @@ class ContactRecord(BaseModel):
     @field_validator("email")
     @classmethod
     def _clean_email(cls, value: str | None) -> str | None:
-        return normalize_email(without_nul(value)) if value else None
+        email = normalize_email(without_nul(value)) if value else None
+        # No address is longer (RFC 5321); the store's column is not either. The contact
+        # is still stored and scored, only not matched to events by this "email".
+        return email if email and len(email) <= MAX_EMAIL_CHARS else None
 
     @field_validator("properties")
     @classmethod

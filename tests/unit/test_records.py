@@ -80,3 +80,9 @@ def test_json_numbers_out_of_range_are_read_as_their_text(literal: str, kept: ob
         loads(json.dumps({**GOOD, "properties": {"n": 0}}).replace('"n": 0', f'"n": {literal}'))
     )
     assert event.properties == {"n": kept}
+
+
+def test_a_contact_with_an_impossible_email_is_kept_without_it() -> None:
+    contact = ContactRecord(id="1", email="a" * 400 + "@x.es", properties={"jobtitle": "CIO"})
+    assert contact.email is None
+    assert contact.properties == {"jobtitle": "CIO"}

@@ -26,6 +26,7 @@ from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.drain import Drainer
+from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.shadow import ShadowLog
@@ -180,6 +181,9 @@ class Pipeline:
             result = self.store.store_page(
                 connector.name, CONTACTS_STREAM, page.records, page.cursor, own
             )
+            merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
+            if merges:
+                follow_merges(self.store, connector.name, merges)
             summary.read += len(page.records)
             summary.stored += result.stored
             summary.api_calls += 1
