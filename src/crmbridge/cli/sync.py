@@ -13,7 +13,18 @@ from rich.table import Table
 from connectors.base import Connector
 from connectors.registry import build_connectors
 from crmbridge.actions.enrichers import build_enricher
-from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, fail, load, now_for, out
+from crmbridge.cli.app import (
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    ConfigOption,
+    NowOption,
+    app,
+    err,
+    fail,
+    load,
+    now_for,
+    out,
+)
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
@@ -28,6 +39,7 @@ def plan(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Dry run: what the next cycle would write to the CRM, per contact, old → new.
 
@@ -36,7 +48,7 @@ def plan(
 
     Example: [bold]crmbridge plan --json[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, {})
     changes = pipeline.plan(now_for(ctx, now))
@@ -92,6 +104,7 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the daemon: poll the CRMs, serve webhooks and events, write back scores.
 
@@ -101,7 +114,7 @@ def run(
 
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
@@ -135,6 +148,8 @@ def run(
             table.add_row(name.replace("_", " "), f"{getattr(summary, name):,}")
         table.add_row("duration", f"{summary.duration_s:.2f} s")
         out.print(table)
+        for note in summary.held:
+            err.print(f"[yellow]![/] writes held back: {note}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
     if not summary.ok:
@@ -193,7 +208,7 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
 
     Creates the crmbridge properties that are missing, and says plainly what the CRM's
@@ -201,7 +216,7 @@ def check(ctx: typer.Context) -> None:
 
     Example: [bold]crmbridge check[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     for warning in loaded.warnings:
         err.print(f"[yellow]![/] {warning}", highlight=False)
     try:
