@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from integration.helpers import cli
 
-from crmbridge.sandbox.config import DEFAULT_TOKEN
+from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 from crmbridge.store.repository import Store
 
 from .conftest import Figures, Sizes
@@ -46,6 +46,7 @@ def test_generated_events_through_crmbridge_ingest(
     contacts = 40 if sizes.long else 8
     sandbox = start_sandbox(contacts)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("HUBSPOT_APP_SECRET", DEFAULT_APP_SECRET)
     monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL", sandbox.url)
     database = f"sqlite:///{tmp_path / 'crmbridge.db'}"
     source = EventSource([contact_email(i) for i in range(contacts)], datetime.now(UTC))
