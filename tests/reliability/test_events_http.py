@@ -35,6 +35,7 @@ from .oracles import (
     Tally,
     assert_no_traceback,
     check_report,
+    not_kept_as_text,
     score_state,
     stored_event_ids,
     unnamed_poison,
@@ -146,6 +147,7 @@ def test_generated_events_through_the_daemon(
     figures.record("events_http", **tally.figures())
 
     missing = set(tally.accepted_ids) - stored_event_ids(store.engine, tally.accepted_ids)
+    assert not not_kept_as_text(store.engine, tally.poison_ids, "watched_percent")
     assert not missing, f"{len(missing)} accepted events are not stored, e.g. {sorted(missing)[:5]}"
 
     def settled() -> bool:

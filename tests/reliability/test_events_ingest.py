@@ -28,6 +28,7 @@ from .oracles import (
     assert_no_traceback,
     check_report,
     event_count,
+    not_kept_as_text,
     score_state,
     stored_event_ids,
     unnamed_poison,
@@ -91,6 +92,7 @@ def test_generated_events_through_crmbridge_ingest(
         assert event_count(store.engine) == ingested
         missing = set(tally.accepted_ids) - stored_event_ids(store.engine, tally.accepted_ids)
         assert not missing, f"{len(missing)} accepted events not stored: {sorted(missing)[:5]}"
+        assert not not_kept_as_text(store.engine, tally.poison_ids, "watched_percent")
 
         cycle = within(
             CYCLE_BOUND_S, "crmbridge run --once", lambda: cli(database, "run", "--once", "--json")
