@@ -45,6 +45,8 @@ class DrainResult:
     stopped: str | None = None
     #: Why nothing (more) was sent although nothing failed: shadow mode or a pause.
     held: str | None = None
+    #: The CRM refused crmbridge's credentials (the drain stopped).
+    auth_failed: bool = False
     errors: list[str] = field(default_factory=list)
     written_ids: list[str] = field(default_factory=list)
 
@@ -212,6 +214,7 @@ class Drainer:
                         else:
                             outbox.release(session, rows[index:])
                             session.commit()
+                            result.auth_failed = True
                             result.stopped = f"authentication failed: {exc}"
                             result.errors.append(result.stopped)
                             return
@@ -271,6 +274,7 @@ class Drainer:
                 except AuthError as exc:
                     outbox.release(session, rows)
                     session.commit()
+                    result.auth_failed = True
                     result.stopped = f"authentication failed: {exc}"
                     result.errors.append(result.stopped)
                     return result

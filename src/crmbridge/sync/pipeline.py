@@ -50,6 +50,16 @@ def _always(_name: str) -> Iterator[bool]:
 DISPLAY_PROPERTIES = ("email", "firstname", "lastname", "company", "lifecyclestage")
 
 
+@dataclass(frozen=True)
+class StageFailure:
+    """A stage of one connector that failed in a cycle, and of what kind."""
+
+    connector: str
+    stage: str
+    #: ``auth`` when the CRM refused the credentials, ``error`` otherwise.
+    kind: str
+
+
 @dataclass
 class CycleSummary:
     """What one cycle did (printed by ``run --once``, stored in ``sync_runs``)."""
@@ -67,6 +77,8 @@ class CycleSummary:
     errors: list[str] = field(default_factory=list)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
+    #: Stages that failed as a whole (not single records), typed for alerts and health.
+    stage_failures: list[StageFailure] = field(default_factory=list, repr=False)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
@@ -78,6 +90,7 @@ class CycleSummary:
         """JSON-ready form."""
         data = asdict(self)
         data.pop("written_ids")
+        data.pop("stage_failures")
         return {**data, "ok": self.ok}
 
 
@@ -297,6 +310,8 @@ class Pipeline:
         summary.errors.extend(result.errors)
         if result.held:
             summary.held.append(f"{drainer.connector.name}: {result.held}")
+        if result.auth_failed:
+            summary.stage_failures.append(StageFailure(drainer.connector.name, "write", "auth"))
         if result.stopped and result.stopped not in result.errors:
             summary.errors.append(f"{drainer.connector.name}: {result.stopped}")
 
@@ -308,6 +323,8 @@ class Pipeline:
             # "authentication" is what tells the daemon's readiness the connector is down.
             kind = " (authentication)" if isinstance(exc, AuthError) else ""
             summary.errors.append(f"{name}: {stage} failed{kind}: {exc}")
+            typed = "auth" if isinstance(exc, AuthError) else "error"
+            summary.stage_failures.append(StageFailure(name, stage, typed))
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:
