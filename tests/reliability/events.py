@@ -66,6 +66,8 @@ class GeneratedEvent:
     email: str | None = None
     poison: str | None = None  # the absurd watched_percent, when it is one
     event_id: str | None = None
+    #: Nested deeper than a JSON parser goes: a JSON array holding it is refused whole.
+    deep: bool = False
 
     def __repr__(self) -> str:  # failing examples print whole batches: keep them short
         return f"<{self.verdict} {self.line()[:160]}>"
@@ -303,4 +305,8 @@ class EventSource:
         verdict = worst(verdict, props.verdict, extra.verdict)
         email = contact.value.get("email") if isinstance(contact.value, dict) else None
         ident = event_id.value if isinstance(event_id.value, str) else None
-        return GeneratedEvent(body, verdict, email if isinstance(email, str) else None, None, ident)
+        deep = isinstance(props.value, dict) and any(
+            isinstance(v, Raw) and len(v.text) > 5_000 for v in props.value.values()
+        )
+        email = email if isinstance(email, str) else None
+        return GeneratedEvent(body, verdict, email, None, ident, deep)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from crmbridge.config import parse_config
 from crmbridge.errors import ConfigError
-from crmbridge.sandbox.config import DEFAULT_TOKEN
+from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 
 from .configs import KNOWN_BAD, KNOWN_BAD_AT_RUN, KNOWN_GOOD, GeneratedConfig, build, configs
 from .conftest import Figures, Sizes
@@ -113,6 +113,7 @@ def test_a_sample_of_configs_through_run_once(
             path.write_bytes(config.text.encode("utf-8", "surrogatepass"))
             env = clean_environment() | {
                 "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN,
+                "HUBSPOT_APP_SECRET": DEFAULT_APP_SECRET,
                 "CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL": sandbox.url,
                 **config.env,
             }
