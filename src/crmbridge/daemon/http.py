@@ -52,6 +52,7 @@ from crmbridge.daemon.webhooks import (
     WebhookError,
 )
 from crmbridge.daemon.writes_http import writes_router
+from crmbridge.external import loads
 from crmbridge.ingest import BATCH, MAX_ISSUES, Ingestor, IngestReport, LineIssue
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
@@ -549,7 +550,7 @@ def _ndjson(body: bytes) -> list[NumberedLine]:
 def _single_object(body: bytes) -> str | None:
     """The body re-serialized when it is exactly one JSON object (pretty-printed or not)."""
     try:
-        value = json.loads(body)
+        value = loads(body)
     except (ValueError, RecursionError):
         return None
     if not isinstance(value, dict):
@@ -562,7 +563,7 @@ def _single_object(body: bytes) -> str | None:
 
 def _array(body: bytes) -> tuple[list[NumberedLine], list[LineIssue]]:
     try:
-        items = json.loads(body)
+        items = loads(body)
     except RecursionError:
         raise _HttpError(400, "body is not a valid JSON array: nested too deeply") from None
     except json.JSONDecodeError as exc:
@@ -570,8 +571,10 @@ def _array(body: bytes) -> tuple[list[NumberedLine], list[LineIssue]]:
             400,
             f"body is not a valid JSON array: {exc.msg} (line {exc.lineno}, column {exc.colno})",
         ) from None
-    except ValueError:
+    except UnicodeDecodeError:
         raise _HttpError(400, "body is not a valid JSON array: not UTF-8 text") from None
+    except ValueError as exc:
+        raise _HttpError(400, f"body is not a valid JSON array: {exc}") from None
     if not isinstance(items, list):
         raise _HttpError(400, "body must be a JSON array of events")
     lines: list[NumberedLine] = []
@@ -627,7 +630,7 @@ def _storable(lines: list[NumberedLine]) -> tuple[list[NumberedLine], list[LineI
 
 def _has_nul(data: bytes) -> bool:
     try:
-        stack: list[Any] = [json.loads(data)]
+        stack: list[Any] = [loads(data)]
     except (ValueError, RecursionError):
         return False  # validation reports the line
     while stack:
