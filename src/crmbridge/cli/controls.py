@@ -10,14 +10,18 @@ from typing import Annotated
 import typer
 
 from crmbridge.cli.app import EXIT_INPUT, app, err, fail, load, out
+from crmbridge.cli.flags import FlagGroup
 from crmbridge.store.controls import WritesState, set_writes_paused, writes_state
 from crmbridge.store.erasure import Erased, find_person, forget
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 
 writes_app = typer.Typer(
-    help="Pause, resume or show CRM writes (every replica and restart honours it).",
+    help="Pause, resume or show CRM writes (every replica and restart honours it).\n\n"
+    "Example: [bold]crmbridge writes pause --reason 'model review'[/], later "
+    "[bold]crmbridge writes resume[/]",
     no_args_is_help=True,
+    cls=FlagGroup,
 )
 app.add_typer(writes_app, name="writes")
 
