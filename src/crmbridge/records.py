@@ -134,6 +134,8 @@ class ContactRecord(BaseModel):
     email: str | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     updated_at: datetime | None = None
+    #: Records the CRM merged into this one (their history now belongs to it).
+    merged_ids: tuple[str, ...] = ()
 
     @field_validator("id", mode="before")
     @classmethod

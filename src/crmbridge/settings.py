@@ -146,8 +146,7 @@ class DaemonSettings(Strict):
     ingest_token: SecretStr | None = None
     admin_token: SecretStr | None = Field(
         default=None,
-        description="Bearer token of /v1/writes (pause and resume); the ingest token "
-        "when unset.",
+        description="Bearer token of /v1/writes (pause and resume); the ingest token when unset.",
     )
     public_url: str | None = Field(
         default=None,

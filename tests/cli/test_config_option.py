@@ -106,6 +106,10 @@ def test_plan_uses_the_store_of_the_config_in_either_position(tmp_path: Path, wh
         ("outbox", "retry"),
         ("config", "check"),
         ("demo",),
+        ("writes", "status"),
+        ("writes", "pause"),
+        ("writes", "resume"),
+        ("forget", "ana@example.com", "--yes"),
     ],
     ids=lambda c: " ".join(c),
 )

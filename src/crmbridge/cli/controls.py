@@ -5,12 +5,12 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from crmbridge.cli.app import EXIT_INPUT, app, err, fail, load, out
-from crmbridge.cli.flags import FlagGroup
+from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, out
 from crmbridge.store.controls import WritesState, set_writes_paused, writes_state
 from crmbridge.store.erasure import Erased, find_person, forget
 from crmbridge.store.repository import Store
@@ -18,18 +18,16 @@ from crmbridge.store.tables import utcnow
 
 writes_app = typer.Typer(
     help="Pause, resume or show CRM writes (every replica and restart honours it).\n\n"
-    "Example: [bold]crmbridge writes pause --reason 'model review'[/], later "
-    "[bold]crmbridge writes resume[/]",
+    'Example: [bold]crmbridge writes pause --reason "HubSpot import running"[/]',
     no_args_is_help=True,
-    cls=FlagGroup,
 )
 app.add_typer(writes_app, name="writes")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _store(ctx: typer.Context) -> Store:
-    return Store.open(load(ctx).config.bridge.database_url)
+def _store(ctx: typer.Context, config: Path | None) -> Store:
+    return Store.open(load(ctx, config).config.bridge.database_url)
 
 
 def _who() -> str:
@@ -52,8 +50,10 @@ def _show(state: WritesState, as_json: bool) -> None:
     out.print(f"[yellow]![/] CRM writes are paused{since}{by}{reason}", highlight=False)
 
 
-def _switch(ctx: typer.Context, paused: bool, reason: str | None, as_json: bool) -> None:
-    store = _store(ctx)
+def _switch(
+    ctx: typer.Context, paused: bool, reason: str | None, as_json: bool, config: Path | None
+) -> None:
+    store = _store(ctx, config)
     with store.engine.begin() as connection:
         state = set_writes_paused(connection, paused, by=_who(), reason=reason, now=utcnow())
     _show(state, as_json)
@@ -66,6 +66,7 @@ def writes_pause(
         str | None, typer.Option("--reason", help="Shown by `writes status` and GET /v1/writes.")
     ] = None,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Stop sending writes to the CRMs; reading, scoring and planning go on.
 
@@ -74,25 +75,29 @@ def writes_pause(
 
     Example: [bold]crmbridge writes pause --reason "HubSpot import running"[/]
     """
-    _switch(ctx, True, reason, as_json)
+    _switch(ctx, True, reason, as_json, config)
 
 
 @writes_app.command("resume")
-def writes_resume(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def writes_resume(
+    ctx: typer.Context, as_json: JsonOption = False, config: ConfigOption = None
+) -> None:
     """Send CRM writes again, starting with what waited while paused.
 
     Example: [bold]crmbridge writes resume[/]
     """
-    _switch(ctx, False, None, as_json)
+    _switch(ctx, False, None, as_json, config)
 
 
 @writes_app.command("status")
-def writes_status(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def writes_status(
+    ctx: typer.Context, as_json: JsonOption = False, config: ConfigOption = None
+) -> None:
     """Whether CRM writes are paused, since when, by whom and why.
 
     Example: [bold]crmbridge writes status --json[/]
     """
-    with _store(ctx).session() as session:
+    with _store(ctx, config).session() as session:
         _show(writes_state(session), as_json)
 
 
@@ -124,6 +129,7 @@ def forget_command(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Erase a person from the store (GDPR erasure) and say what was removed.
 
@@ -136,7 +142,7 @@ def forget_command(
     if not who.strip() or len(who) > 320:
         fail("forget: give an email or a CRM record id (at most 320 characters)")
         raise typer.Exit(EXIT_INPUT)
-    store = _store(ctx)
+    store = _store(ctx, config)
     with store.engine.connect() as connection:
         person = find_person(connection, who, crm)
     if not yes:

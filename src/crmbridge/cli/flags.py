@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # typer carries its own copy of click; its groups and options are typed with it.
 from typer._click.core import Command, Context, Parameter
-from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperGroup, TyperOption
 
 
 def _bare(param: Parameter | None) -> None:
@@ -19,7 +19,11 @@ def _bare(param: Parameter | None) -> None:
 
 
 class FlagGroup(TyperGroup):
-    """A typer group whose flags, and its commands' flags, show no value placeholder."""
+    """A typer group whose flags, and those of every command under it, show no placeholder.
+
+    Only the root group needs this class: a command (or a nested group, with all its
+    commands) is fixed up when it is looked up, whichever module declared it.
+    """
 
     def get_params(self, ctx: Context) -> list[Parameter]:
         params = super().get_params(ctx)
@@ -29,7 +33,14 @@ class FlagGroup(TyperGroup):
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         command = super().get_command(ctx, cmd_name)
-        if isinstance(command, TyperCommand):
-            for param in command.get_params(ctx):
-                _bare(param)
+        if command is not None:
+            _bare_all(command, ctx)
         return command
+
+
+def _bare_all(command: Command, ctx: Context) -> None:
+    for param in command.get_params(ctx):
+        _bare(param)
+    if isinstance(command, TyperGroup):
+        for child in command.commands.values():
+            _bare_all(child, ctx)

@@ -33,8 +33,8 @@ ContactOption = Annotated[
     Path | None,
     typer.Option(
         "--contact",
-        help="Contact JSON (one object, an array, or JSON lines). "
-        "Default: the bundled example leads.",
+        help="Contacts: JSON (an object, an array, or JSON lines) or a CSV export from "
+        "HubSpot or Salesforce. Default: the bundled example leads.",
     ),
 ]
 EventsOption = Annotated[
@@ -75,6 +75,8 @@ def _score_all(
             err.print(f"[red]✘[/] cannot read {exc.filename}: {exc.strerror}")
             raise typer.Exit(EXIT_INPUT) from None
         now = now_for(ctx, now_text)
+    for warning in work.warnings:
+        err.print(f"[yellow]![/] {warning}", highlight=False)
     for problem in work.errors:
         err.print(f"[red]✘[/] {problem}", highlight=False)
     if work.unmatched_events:
@@ -114,8 +116,19 @@ def score(
 ) -> None:
     """Score leads offline: total, fit, engagement, grade, BANT, stage, hot, reasons.
 
-    With no --contact it scores the bundled example leads (as of their snapshot date,
-    2026-11-20, unless --now is given).
+    With no --contact it scores the bundled example leads
+    (as of their snapshot date, 2026-11-20, unless --now is given).
+
+    A JSON contact, one per line or in an array (properties by internal name; crm
+    defaults to "local", updated_at is optional):
+    {"crm": "hubspot", "id": "101", "email": "ana@example.com",
+     "properties": {"jobtitle": "CIO", "numemployees": "600"}}
+
+    Or a CSV export (known by its .csv name or its content; "," ";" or tab):
+    HubSpot ("Record ID", "Email", "First Name", "Job Title"... or internal
+    names) or Salesforce ("Id" or "Lead ID", "Email", API field names).
+    A bad row is reported with its line number; the others are scored.
+    Column mapping: docs/scoring.md.
 
     Example: [bold]crmbridge score --contact ana.json --events ana.jsonl --json[/]
     """
@@ -123,7 +136,7 @@ def score(
     rows = scored.rows
     if as_json:
         payload = [{"email": c.email, **s.as_dict()} for c, s in rows]
-        single = contact is not None and len(rows) == 1 and not _is_multi(contact)
+        single = contact is not None and len(rows) == 1 and scored.work.one_object
         sys.stdout.write(
             json.dumps(payload[0] if single else payload, indent=2, ensure_ascii=False) + "\n"
         )
@@ -205,8 +218,3 @@ def _explanation(contact: ContactRecord, score: Score) -> dict[str, object]:
             "timeline": score.bant.timeline,
         },
     }
-
-
-def _is_multi(path: Path) -> bool:
-    text = path.read_text("utf-8").strip()
-    return text.startswith("[") or text.count("\n{") > 0

@@ -20,6 +20,7 @@ from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
 from crmbridge.sync.notify import WEBHOOK, Notifier
+from crmbridge.sync.progress import SENT, WRITTEN, Progress
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import same_value
 
@@ -44,6 +45,8 @@ class DrainResult:
     stopped: str | None = None
     #: Why nothing (more) was sent although nothing failed: shadow mode or a pause.
     held: str | None = None
+    #: The CRM refused crmbridge's credentials (the drain stopped).
+    auth_failed: bool = False
     errors: list[str] = field(default_factory=list)
     written_ids: list[str] = field(default_factory=list)
 
@@ -60,6 +63,7 @@ class Drainer:
         stop: threading.Event | None = None,
         notifier: Notifier | None = None,
         shadow: ShadowLog | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -67,6 +71,7 @@ class Drainer:
         self.stop = stop
         self.notifier = notifier
         self.shadow = shadow
+        self.progress = progress
 
     def recover(self, now: datetime, *, all_in_flight: bool) -> int:
         """Settle rows a dead process left in flight, asking the CRM what it holds.
@@ -148,6 +153,9 @@ class Drainer:
         if self.shadow is not None:
             waiting = self.shadow.report(self.store, self.connector.name)
             return DrainResult(held=f"shadow mode ([bridge] write = false): {waiting} waiting")
+        if self.progress is not None:
+            with self.store.session() as session:
+                self.progress(SENT, 0, outbox.due_count(session, self.connector.name, now))
         result = self._drain_properties(now)
         if result.stopped is None and result.held is None:
             self._drain_actions(now, result)
@@ -206,6 +214,7 @@ class Drainer:
                         else:
                             outbox.release(session, rows[index:])
                             session.commit()
+                            result.auth_failed = True
                             result.stopped = f"authentication failed: {exc}"
                             result.errors.append(result.stopped)
                             return
@@ -219,6 +228,11 @@ class Drainer:
                     # Each outcome is committed at once: a crash loses at most the one
                     # action in flight, which recovery settles by asking the CRM.
                     session.commit()
+                    self._tell(SENT, 1)
+
+    def _tell(self, counter: str, done: int) -> None:
+        if self.progress is not None:
+            self.progress(counter, done, 0)
 
     def _perform(self, row: outbox.Queued) -> WriteResult:
         if row.kind == WEBHOOK:
@@ -260,6 +274,7 @@ class Drainer:
                 except AuthError as exc:
                     outbox.release(session, rows)
                     session.commit()
+                    result.auth_failed = True
                     result.stopped = f"authentication failed: {exc}"
                     result.errors.append(result.stopped)
                     return result
@@ -270,8 +285,10 @@ class Drainer:
                     session.commit()
                     result.failed += len(by_record)
                     result.errors.append(f"{name}: batch failed: {exc}")
+                    self._tell(SENT, len(rows))
                     continue
                 done: list[outbox.Queued] = []
+                written_before = result.written
                 for outcome in outcomes:
                     group = by_record.pop(outcome.crm_id, [])
                     if outcome.ok:
@@ -293,6 +310,8 @@ class Drainer:
                 outbox.mark_done(session, done)
                 self._remember(session, done)
                 session.commit()
+                self._tell(SENT, len(rows))
+                self._tell(WRITTEN, result.written - written_before)
 
     def _refused(
         self,

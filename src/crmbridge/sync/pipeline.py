@@ -26,7 +26,9 @@ from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.drain import Drainer
+from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
+from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names
@@ -48,6 +50,16 @@ def _always(_name: str) -> Iterator[bool]:
 DISPLAY_PROPERTIES = ("email", "firstname", "lastname", "company", "lifecyclestage")
 
 
+@dataclass(frozen=True)
+class StageFailure:
+    """A stage of one connector that failed in a cycle, and of what kind."""
+
+    connector: str
+    stage: str
+    #: ``auth`` when the CRM refused the credentials, ``error`` otherwise.
+    kind: str
+
+
 @dataclass
 class CycleSummary:
     """What one cycle did (printed by ``run --once``, stored in ``sync_runs``)."""
@@ -65,6 +77,8 @@ class CycleSummary:
     errors: list[str] = field(default_factory=list)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
+    #: Stages that failed as a whole (not single records), typed for alerts and health.
+    stage_failures: list[StageFailure] = field(default_factory=list, repr=False)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
@@ -76,6 +90,7 @@ class CycleSummary:
         """JSON-ready form."""
         data = asdict(self)
         data.pop("written_ids")
+        data.pop("stage_failures")
         return {**data, "ok": self.ok}
 
 
@@ -163,7 +178,11 @@ class Pipeline:
             connector.ensure_schema(fields)
 
     def read(
-        self, connector: Connector, summary: CycleSummary, stop: threading.Event | None = None
+        self,
+        connector: Connector,
+        summary: CycleSummary,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> None:
         """Store every page changed since the cursor, moving the cursor with each page.
 
@@ -180,7 +199,12 @@ class Pipeline:
             result = self.store.store_page(
                 connector.name, CONTACTS_STREAM, page.records, page.cursor, own
             )
+            merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
+            if merges:
+                follow_merges(self.store, connector.name, merges)
             summary.read += len(page.records)
+            if progress is not None:
+                progress(READ, len(page.records), 0)
             summary.stored += result.stored
             summary.api_calls += 1
             if stop is not None and stop.is_set():
@@ -201,13 +225,15 @@ class Pipeline:
         read: bool = True,
         guard: Guard | None = None,
         stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> CycleSummary:
         """One cycle; every failure is recorded, none stops the other connectors.
 
         ``only`` limits it to one connector, ``read=False`` skips reading the CRM (a
         drain tick), ``guard`` wraps the singleton steps (each connector's read, and
         rescoring) in a lock shared by replicas, and ``stop`` ends writing between
-        batches for a graceful shutdown.
+        batches for a graceful shutdown. ``progress`` is told how far the cycle has got
+        (see :mod:`crmbridge.sync.progress`).
         """
         started = time.monotonic()
         summary = CycleSummary()
@@ -223,12 +249,12 @@ class Pipeline:
                             summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, summary, stop),
+                            lambda c=connector: self.read(c, summary, stop, progress),
                         )
         with lock("rescore") as held:
             if held:
                 self.rescorer.planners = self.planners()
-                rescored = self.rescorer.run(now)
+                rescored = self.rescorer.run(now, progress=progress)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
                 if rescored.failed:
                     first = rescored.failed[0]
@@ -244,6 +270,7 @@ class Pipeline:
                 stop=stop,
                 notifier=self.notifier,
                 shadow=self.shadow,
+                progress=progress,
             )
             # One recovery at a time (replicas, and this process's jobs): two would both
             # put an orphaned row back while the first one's drain already resent it.
@@ -283,6 +310,8 @@ class Pipeline:
         summary.errors.extend(result.errors)
         if result.held:
             summary.held.append(f"{drainer.connector.name}: {result.held}")
+        if result.auth_failed:
+            summary.stage_failures.append(StageFailure(drainer.connector.name, "write", "auth"))
         if result.stopped and result.stopped not in result.errors:
             summary.errors.append(f"{drainer.connector.name}: {result.stopped}")
 
@@ -294,6 +323,8 @@ class Pipeline:
             # "authentication" is what tells the daemon's readiness the connector is down.
             kind = " (authentication)" if isinstance(exc, AuthError) else ""
             summary.errors.append(f"{name}: {stage} failed{kind}: {exc}")
+            typed = "auth" if isinstance(exc, AuthError) else "error"
+            summary.stage_failures.append(StageFailure(name, stage, typed))
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:
