@@ -142,3 +142,16 @@ def test_run_once_on_a_terminal_shows_a_progress_bar_with_counts(
     assert any(int(n) > 200 for n in re.findall(r"(?<!\d)(\d+)/\1(?!\d)", terminal))
     assert "contacts read" not in stdout  # the bar is on stderr; stdout keeps the table
     assert "written" in stdout
+
+
+def test_run_once_json_on_a_terminal_prints_no_progress_bar(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    config = _config(tmp_path, sandbox)
+    code, stdout, terminal = _run_on_a_terminal(
+        "--config", str(config), "run", "--once", "--json", cwd=tmp_path
+    )
+    assert code == 0, terminal
+    assert json.loads(stdout)["written"] == 200
+    for label in LABELS.values():
+        assert label not in terminal
