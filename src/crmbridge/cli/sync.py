@@ -45,8 +45,8 @@ def plan(
 ) -> None:
     """Dry run: what the next cycle would write to the CRM, per contact, old → new.
 
-    Reads only the local store (what earlier cycles read from the CRM and the ingested
-    events) and writes nothing anywhere.
+    Reads only the local store (what earlier cycles read from the CRM and the
+    ingested events) and writes nothing anywhere.
 
     Example: [bold]crmbridge plan --json[/]
     """
@@ -228,8 +228,8 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
 def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
 
-    Creates the crmbridge properties that are missing, and says plainly what the CRM's
-    API cannot do. Exit code 2 when something must be fixed.
+    Creates the crmbridge properties that are missing, and says plainly what the
+    CRM's API cannot do. Exit code 2 when something must be fixed.
 
     Example: [bold]crmbridge check[/]
     """
