@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
@@ -68,12 +68,28 @@ class BridgeSettings(Strict):
 class DaemonSettings(Strict):
     """``[daemon]``: the HTTP listener and polling cadence."""
 
-    host: str = "0.0.0.0"  # a container listens on every interface
+    host: str = Field(
+        default="127.0.0.1",
+        description='Address to listen on; "0.0.0.0" for every interface (the Docker image '
+        "sets it).",
+    )
     port: int = Field(default=8080, ge=1, le=65535)
     poll_interval: Duration = Field(default=timedelta(minutes=5))
     drain_interval: Duration = Field(
         default=timedelta(seconds=15),
         description="How often queued writes and rescoring run between polls.",
+    )
+    unhealthy_after_cycles: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="GET /healthz answers 503 when a connector has had no successful cycle "
+        "for this many poll intervals.",
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description='Log lines of "crmbridge run": "json" (one object per line), "console" '
+        '(readable), or "auto" (console on a terminal, JSON otherwise).',
     )
     ingest_token: SecretStr | None = None
     public_url: str | None = Field(

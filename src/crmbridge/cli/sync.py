@@ -13,10 +13,22 @@ from rich.table import Table
 from connectors.base import Connector
 from connectors.registry import build_connectors
 from crmbridge.actions.enrichers import build_enricher
-from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, fail, load, now_for, out
-from crmbridge.config import CrmbridgeConfig
+from crmbridge.cli.app import (
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    NowOption,
+    app,
+    err,
+    fail,
+    load,
+    now_for,
+    out,
+    state,
+)
+from crmbridge.config import CrmbridgeConfig, secret_values
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
+from crmbridge.logging import configure_logging
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
@@ -102,6 +114,11 @@ def run(
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
     loaded = load(ctx)
+    configure_logging(
+        level=state(ctx).log_level,
+        secrets=secret_values(loaded.config),
+        log_format=loaded.config.daemon.log_format,
+    )
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
