@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -51,8 +52,13 @@ METRIC_NAMES = (
 
 
 def broken_store(tmp_path: Path) -> Store:
-    """A store whose database cannot be opened (its directory does not exist)."""
-    return Store(make_engine(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}"))
+    """A store whose database cannot be opened (its directory went away)."""
+    folder = tmp_path / "missing"
+    folder.mkdir()
+    engine = make_engine(f"sqlite:///{folder / 'nowhere.db'}")
+    engine.dispose()
+    shutil.rmtree(folder)
+    return Store(engine)
 
 
 def test_readyz_is_503_when_the_database_fails_while_metrics_still_answer(

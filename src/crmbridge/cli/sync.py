@@ -16,6 +16,7 @@ from crmbridge.actions.enrichers import build_enricher
 from crmbridge.cli.app import (
     EXIT_CONFIG,
     EXIT_INPUT,
+    ConfigOption,
     NowOption,
     app,
     err,
@@ -40,6 +41,7 @@ def plan(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Dry run: what the next cycle would write to the CRM, per contact, old → new.
 
@@ -48,7 +50,7 @@ def plan(
 
     Example: [bold]crmbridge plan --json[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, {})
     changes = pipeline.plan(now_for(ctx, now))
@@ -104,6 +106,7 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the daemon: poll the CRMs, serve webhooks and events, write back scores.
 
@@ -113,7 +116,7 @@ def run(
 
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     configure_logging(
         level=state(ctx).log_level,
         secrets=secret_values(loaded.config),
@@ -152,6 +155,8 @@ def run(
             table.add_row(name.replace("_", " "), f"{getattr(summary, name):,}")
         table.add_row("duration", f"{summary.duration_s:.2f} s")
         out.print(table)
+        for note in summary.held:
+            err.print(f"[yellow]![/] writes held back: {note}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
     if not summary.ok:
@@ -210,7 +215,7 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
 
     Creates the crmbridge properties that are missing, and says plainly what the CRM's
@@ -218,7 +223,7 @@ def check(ctx: typer.Context) -> None:
 
     Example: [bold]crmbridge check[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     for warning in loaded.warnings:
         err.print(f"[yellow]![/] {warning}", highlight=False)
     try:

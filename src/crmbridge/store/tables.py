@@ -127,6 +127,11 @@ class OutboxRow(SQLModel, table=True):
     updated_at: datetime | None = _when()
 
 
+#: Marker streams in the ``cursors`` table: ``changed:<crm id>``, a record a webhook
+#: named, to be re-read.
+CHANGED_PREFIX = "changed:"
+
+
 class CursorRow(SQLModel, table=True):
     """Where incremental reading of one stream of one connector stands."""
 
@@ -205,3 +210,13 @@ class RateBudgetRow(SQLModel, table=True):
     connector: str = Field(primary_key=True, max_length=32)
     slice_start: int = Field(primary_key=True, sa_type=BigInteger)
     count: int = 0
+
+
+class ControlRow(SQLModel, table=True):
+    """An operating switch an admin set (e.g. ``writes_paused``), shared by every replica."""
+
+    __tablename__ = "controls"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = _json()
+    updated_at: datetime | None = _when()

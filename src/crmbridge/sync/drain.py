@@ -15,11 +15,13 @@ from connectors.base import Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
+from crmbridge.store.controls import writes_state
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
 from crmbridge.sync.failures import CycleFailure, failure_kind
 from crmbridge.sync.notify import WEBHOOK, Notifier
+from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import same_value
 
 #: Action kinds a CRM connector performs (and can be asked about after a crash).
@@ -45,6 +47,8 @@ class DrainResult:
     calls: int = 0
     reconciled: int = 0
     stopped: str | None = None
+    #: Why nothing (more) was sent although nothing failed: shadow mode or a pause.
+    held: str | None = None
     errors: list[str] = field(default_factory=list)
     written_ids: list[str] = field(default_factory=list)
     #: Failures of the connector as a whole (not of one record), typed.
@@ -66,12 +70,14 @@ class Drainer:
         *,
         stop: threading.Event | None = None,
         notifier: Notifier | None = None,
+        shadow: ShadowLog | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
         self.settings = settings
         self.stop = stop
         self.notifier = notifier
+        self.shadow = shadow
 
     def recover(self, now: datetime, *, all_in_flight: bool) -> int:
         """Settle rows a dead process left in flight, asking the CRM what it holds.
@@ -146,18 +152,37 @@ class Drainer:
             return None
 
     def drain(self, now: datetime) -> DrainResult:
-        """Send every due row; stop early on auth or rate-limit trouble."""
+        """Send every due row; stop early on auth or rate-limit trouble, or a pause.
+
+        In shadow mode nothing is sent: the waiting rows are logged and stay pending.
+        """
+        if self.shadow is not None:
+            waiting = self.shadow.report(self.store, self.connector.name)
+            return DrainResult(held=f"shadow mode ([bridge] write = false): {waiting} waiting")
         result = self._drain_properties(now)
-        if result.stopped is None:
+        if result.stopped is None and result.held is None:
             self._drain_actions(now, result)
         return result
+
+    def _halted(self, result: DrainResult) -> bool:
+        """Stop before the next batch: shutting down, or writes paused (checked each time,
+        so a pause takes effect between two batches of a long drain)."""
+        if self.stop is not None and self.stop.is_set():
+            result.stopped = SHUTTING_DOWN
+            return True
+        with self.store.session() as session:
+            state = writes_state(session)
+        if state.paused:
+            by = f" by {state.by}" if state.by else ""
+            result.held = f"writes paused{by}" + (f": {state.reason}" if state.reason else "")
+            return True
+        return False
 
     def _drain_actions(self, now: datetime, result: DrainResult) -> None:
         """Send due hand-off actions one by one (each is its own CRM call)."""
         name = self.connector.name
         while True:
-            if self.stop is not None and self.stop.is_set():
-                result.stopped = SHUTTING_DOWN
+            if self._halted(result):
                 return
             with self.store.session() as session:
                 rows = outbox.claim_actions(session, name, ACTION_CLAIM, now)
@@ -224,8 +249,7 @@ class Drainer:
         name = self.connector.name
         after = 0
         while True:
-            if self.stop is not None and self.stop.is_set():
-                result.stopped = SHUTTING_DOWN
+            if self._halted(result):
                 return result
             with self.store.session() as session:
                 rows = outbox.claim(session, name, self.connector.max_batch_size, now, after)

@@ -27,8 +27,10 @@ from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import CycleFailure
+from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.rescore import PlannedChange, Rescorer
+from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names
 
 CONTACTS_STREAM = "contacts"
@@ -65,6 +67,8 @@ class CycleSummary:
     api_calls: int = 0
     duration_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    #: Why writes were held back (shadow mode, paused), per connector; not a failure.
+    held: list[str] = field(default_factory=list)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: Record writes by connector and outcome (done, failed, dead), for the metrics.
     writes_by_status: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
@@ -120,6 +124,8 @@ class Pipeline:
         notifications = config.notifications
         self._owner_cache: dict[str, tuple[float, tuple[Owner, ...]]] = {}
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
+        #: Set in shadow mode: the drain logs the writes instead of sending them.
+        self.shadow = None if config.bridge.write else ShadowLog()
 
     def planners(self, *, fetch_owners: bool = True) -> dict[str, HandoffPlanner]:
         """A hand-off planner per connector, with the owners the CRM lists now.
@@ -156,7 +162,14 @@ class Pipeline:
         return owners
 
     def prepare(self) -> None:
-        """Create crmbridge's custom properties in every CRM (idempotent)."""
+        """Create crmbridge's custom properties in every CRM (idempotent).
+
+        Not in shadow mode, which sends nothing to a CRM: the properties are created
+        when writes are turned on (the next start, or ``crmbridge check``).
+        """
+        if self.shadow is not None:
+            get_logger().info("schema.skipped", reason="shadow mode ([bridge] write = false)")
+            return
         fields = own_fields(self.prefix)
         for connector in self.connectors.values():
             connector.ensure_schema(fields)
@@ -179,6 +192,9 @@ class Pipeline:
             result = self.store.store_page(
                 connector.name, CONTACTS_STREAM, page.records, page.cursor, own
             )
+            merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
+            if merges:
+                follow_merges(self.store, connector.name, merges)
             summary.read += len(page.records)
             summary.stored += result.stored
             summary.api_calls += 1
@@ -252,9 +268,20 @@ class Pipeline:
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
+                if rescored.failed:
+                    first = rescored.failed[0]
+                    summary.errors.append(
+                        f"{len(rescored.failed)} lead(s) could not be scored and keep their "
+                        f"last score (first: {first.crm}:{first.crm_id}: {first.error})"
+                    )
         for connector in chosen:
             drainer = Drainer(
-                self.store, connector, self.config.outbox, stop=stop, notifier=self.notifier
+                self.store,
+                connector,
+                self.config.outbox,
+                stop=stop,
+                notifier=self.notifier,
+                shadow=self.shadow,
             )
             # One recovery at a time (replicas, and this process's jobs): two would both
             # put an orphaned row back while the first one's drain already resent it.
@@ -304,6 +331,8 @@ class Pipeline:
             ("dead", result.dead),
         ):
             counts[status] = counts.get(status, 0) + count
+        if result.held:
+            summary.held.append(f"{drainer.connector.name}: {result.held}")
         if result.stopped == SHUTTING_DOWN:
             # A graceful stop leaves the rest to the next start: not a failure.
             summary.interrupted = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -30,6 +30,8 @@ from crmbridge.sync.notify import WEBHOOK
 from crmbridge.sync.writeback import desired_values, diff, same_value
 
 BATCH = 500
+#: How long a lead whose scoring failed waits before it is tried again.
+FAILED_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,16 @@ class PlannedChange:
     new: str
 
 
+@dataclass(frozen=True)
+class ScoreFailure:
+    """A lead whose scoring raised: it keeps its last score and is tried again later."""
+
+    crm: str
+    crm_id: str
+    email: str | None
+    error: str
+
+
 @dataclass
 class RescoreResult:
     """Counts and the planned changes of one rescoring pass."""
@@ -51,6 +63,7 @@ class RescoreResult:
     scored: int = 0
     changed: int = 0
     changes: list[PlannedChange] = field(default_factory=list)
+    failed: list[ScoreFailure] = field(default_factory=list)
 
 
 def _score_values(contact_id: int, score: Score) -> dict[str, Any]:
@@ -136,7 +149,18 @@ class Rescorer:
         handoffs: list[tuple[int, HandoffPlan]] = []
         for row in batch:
             contact_events = events.get(row.id, [])
-            score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
+            try:
+                score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
+                recheck = next_change_at(
+                    model.scoring,
+                    model.lifecycle_model,
+                    contact_events,
+                    score.last_engagement_at,
+                    now,
+                )
+            except Exception as exc:  # one lead never stops its batch, nor the cycle
+                updates.append(self._failed(row, now, exc, result))
+                continue
             result.scored += 1
             values = _score_values(row.id, score)
             old = current.get(row.id)
@@ -183,9 +207,6 @@ class Rescorer:
             if planned:
                 result.changed += 1
                 result.changes.extend(planned)
-            recheck = next_change_at(
-                model.scoring, model.lifecycle_model, contact_events, score.last_engagement_at, now
-            )
             updates.append(
                 {
                     "cid": row.id,
@@ -197,6 +218,23 @@ class Rescorer:
         self.store.save_scores(session, new_scores, superseded, updates)
         changes.apply(session)
         apply_records(session, handoffs, now)
+
+    @staticmethod
+    def _failed(row: Any, now: datetime, exc: Exception, result: RescoreResult) -> dict[str, Any]:
+        """Record a lead that could not be scored; it is tried again after a pause.
+
+        Its stored score, stage and hand-off state stay as they were, so nothing is
+        written for it meanwhile; the error names it for whoever reads the log.
+        """
+        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        get_logger(crm=row.crm, contact=row.crm_id).error("score.failed", error=error)
+        result.failed.append(ScoreFailure(row.crm, row.crm_id, row.email, error))
+        return {
+            "cid": row.id,
+            "stage": row.stage,
+            "recheck_at": now + FAILED_RETRY,
+            "handoff": row.handoff,
+        }
 
     def _handoff(
         self,
