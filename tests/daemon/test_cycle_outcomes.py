@@ -8,7 +8,9 @@ test's SQLite file and the jobs are the daemon's own ``poll``/``drain``:
   as kind ``other`` in the health report and the metrics;
 - writes the CRM refuses for now are counted as ``failed`` in ``crmbridge_writes_total``
   and the connector's poll still counts as a success;
-- "running" rows left by a dead process are closed as "aborted" at start.
+- "running" rows left by a dead process are closed as "aborted" at start;
+- a cycle already running when the SQLite file is deleted fails rather than leave a
+  new, empty file behind; the next job does not start.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from connectors.base import Page, Write, WriteResult
 from crmbridge.daemon.service import Daemon
@@ -132,3 +135,23 @@ def test_running_rows_of_a_dead_process_are_aborted_at_start(
     assert warned and warned[0]["runs"] == rows, json.dumps(logs, default=str)
     if daemon.guard is not None:
         daemon.guard.release()
+
+
+def test_a_deleted_sqlite_file_is_never_created_again(sqlite_store: Store, tmp_path: Path) -> None:
+    daemon = _daemon(sqlite_store, FakeConnector(tmp_path / "crm", name="hubspot"))
+    database = sqlite_store.engine.url.database
+    assert database is not None
+    path = Path(database)
+    daemon.poll("hubspot")
+    assert _statuses(sqlite_store) == ["ok"]
+
+    path.unlink()
+    sqlite_store.engine.dispose()  # the next session needs a new connection
+
+    with pytest.raises(OperationalError):
+        daemon.pipeline.run_once(daemon.clock())  # a cycle that had already started
+    assert not path.exists(), "a new, empty store file was created"
+    with structlog.testing.capture_logs() as logs:
+        daemon.drain()
+    assert [line["event"] for line in logs] == ["store.gone", "cycle.skipped"]
+    assert not path.exists()

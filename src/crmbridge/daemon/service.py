@@ -42,7 +42,7 @@ from connectors.rate_governor import RateGovernor
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import metrics
 from crmbridge.daemon.locks import SqliteGuard, singleton
-from crmbridge.daemon.store_probe import StoreProbe
+from crmbridge.daemon.store_probe import StoreProbe, forbid_recreation
 from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
@@ -156,6 +156,7 @@ class Daemon:
         self.scheduler = BackgroundScheduler(timezone=config.bridge.timezone)
         self.guard = SqliteGuard(config.bridge.database_url) if store.is_sqlite else None
         self.probe = StoreProbe(store)
+        forbid_recreation(store)
         self.health = SyncHealth(
             connectors,
             poll_interval=config.daemon.poll_interval,

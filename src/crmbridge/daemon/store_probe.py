@@ -12,6 +12,10 @@ Two questions of different cost:
   Postgres: the session is not read-only, e.g. a standby).
 
 Answers never contain the database's path or URL (they are served over HTTP).
+
+While the daemon runs, a new connection to its SQLite store never creates the file
+(:func:`forbid_recreation`): a cycle that was already running when the file was deleted
+fails instead of leaving a new, empty store behind for the next start to adopt.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import threading
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from crmbridge.logging import get_logger
 from crmbridge.store.repository import Store
@@ -64,6 +69,23 @@ def sqlite_file(store: Store) -> tuple[str, bool] | None:
     if database in ("", ":memory:") or str(query.get("mode", "")) == "memory":
         return None
     return str(Path(database).absolute()), str(query.get("mode", "")) == "ro"
+
+
+def forbid_recreation(store: Store) -> None:
+    """Open the store's SQLite file read-write from now on, never creating it."""
+    found = sqlite_file(store)
+    if found is None or found[1]:
+        return
+    path = found[0]
+
+    def existing_file_only(
+        _dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
+        if not cparams.get("uri"):
+            cargs[:] = [f"file:{quote(path)}?mode=rw"]
+            cparams["uri"] = True
+
+    event.listen(store.engine, "do_connect", existing_file_only)
 
 
 class StoreProbe:
