@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from connectors.base import (
     Action,
@@ -36,6 +37,7 @@ from crmbridge.errors import (
     CrmbridgeError,
     PermanentRecordError,
     SchemaError,
+    TransientError,
 )
 from crmbridge.records import ContactRecord
 from crmbridge.settings import HubSpotSettings
@@ -66,6 +68,14 @@ LIMITATIONS = (
     "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
     "crmbridge confirms it, sets crmbridge_sequence_paused and gives the owner a task.",
 )
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message may show it: scheme, host, port and path, no user or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url
 
 
 class HubSpotConnector:
@@ -156,15 +166,21 @@ class HubSpotConnector:
             )
         except AuthError as exc:
             problems.append(str(exc))
-        except CrmbridgeError:
-            # Not a private-app token (or an older account): a read proves the token works.
-            try:
-                self.client.call(
-                    "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
-                )
-                account = "HubSpot account (scopes not listable with this token)"
-            except CrmbridgeError as exc:
-                problems.append(str(exc))
+        except CrmbridgeError as exc:
+            if isinstance(exc, TransientError) and exc.http_status is None:
+                # Nothing answered at all: say where crmbridge knocked, and why it failed.
+                problems.append(f"{exc} (tried {shown_url(self.client.base_url)})")
+            else:
+                # Not a private-app token (or an older account): a read proves the token works.
+                try:
+                    self.client.call(
+                        "list properties",
+                        self.client.properties_api.get_all_with_http_info,
+                        "contacts",
+                    )
+                    account = "HubSpot account (scopes not listable with this token)"
+                except CrmbridgeError as exc:
+                    problems.append(str(exc))
         return CheckReport(
             ok=not problems,
             account=account,

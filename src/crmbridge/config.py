@@ -40,6 +40,7 @@ from crmbridge.actions.settings import (
     SlaSettings,
     Trigger,
 )
+from crmbridge.config_upgrades import apply_renames
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.scoring.model import (
     BantModel,
@@ -182,9 +183,10 @@ def parse_config(text: str, *, source: str = "<string>") -> LoadedConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem("", f"not valid TOML: {exc}")], source=source) from None
+    renamed, problems = apply_renames(raw)
     unset: list[tuple[tuple[str | int, ...], str]] = []
     data = _substitute(raw, (), environ, unset)
-    problems = _unknown_overrides(environ)
+    problems.extend(_unknown_overrides(environ))
     problems.extend(_overrides_not_json(environ))
     config: CrmbridgeConfig | None = None
     scoring: ScoringModel | None = None
@@ -199,7 +201,7 @@ def parse_config(text: str, *, source: str = "<string>") -> LoadedConfig:
             problems.append(ConfigProblem(ENV_PREFIX + "*", f"unusable override: {exc}"))
     if scoring is not None:
         problems.extend(model_problems(scoring))
-    warnings: list[str] = []
+    warnings: list[str] = list(renamed)
     missing: list[ConfigProblem] = []
     for path, name in unset:
         if _override_name(path, environ) is not None:

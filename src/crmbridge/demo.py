@@ -64,7 +64,8 @@ def demo_config(
     """A model (default: the bundled example) pointed at the sandbox and a local database.
 
     Only the sandbox is reached: the model's own CRM accounts, database and notification
-    webhooks are replaced, so trying a model never writes to a real account or channel.
+    webhooks are replaced, so trying a model never writes to a real account or channel
+    (and shadow mode, ``[bridge] write = false``, does not apply to the sandbox).
     """
     config = model or parse_config(example_config_text()).config
     connectors = config.connectors.model_copy(
@@ -82,7 +83,10 @@ def demo_config(
         update={
             "connectors": connectors,
             "notifications": notifications,
-            "bridge": config.bridge.model_copy(update={"database_url": database_url}),
+            # The sandbox is no CRM: a model in shadow mode is still shown at work.
+            "bridge": config.bridge.model_copy(
+                update={"database_url": database_url, "write": True}
+            ),
         }
     )
 

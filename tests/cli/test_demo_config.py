@@ -16,6 +16,8 @@ def test_demo_scores_with_the_model_of_config(tmp_path: Path) -> None:
     model = example_with(
         tmp_path / "acme.toml",
         ("hot_threshold = 100 ", "hot_threshold = 9999 "),
+        # Shadow mode guards a real CRM; the demo's sandbox is still written to.
+        ("[bridge]\n", "[bridge]\nwrite = false\n"),
         extra='\n[writeback]\nprefix = "acme"\n',
     )
     result = invoke("demo", "--config", str(model), "--db", str(tmp_path / "demo.db"))

@@ -139,6 +139,12 @@ def test_a_synced_demo_reads_as_a_rep_sees_it() -> None:
         # The request log shows crmbridge's batch writes, newest first.
         log = tables.tables[3][1:]
         assert any(r[1] == "POST" and r[2].endswith("/batch/update") for r in log)
+        # Every enrollment the hand-off made, active ones marked so.
+        enrollments = tables.tables[2][1:]
+        made = state.enrollments()
+        assert made and len(enrollments) == len(made)
+        active = sum(1 for e in made if e.active)
+        assert sum(1 for row in enrollments if row[4] == "active") == active
         # The reply became a "take over" task for the lead's owner.
         tasks = tables.tables[1][1:]
         name = " ".join(

@@ -26,6 +26,7 @@ from crmbridge.cli.app import (
     out,
     state,
 )
+from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.config import CrmbridgeConfig, secret_values
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
@@ -33,6 +34,7 @@ from crmbridge.logging import configure_logging
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
+from crmbridge.sync.progress import Progress
 from crmbridge.sync.writeback import own_fields
 
 
@@ -45,8 +47,8 @@ def plan(
 ) -> None:
     """Dry run: what the next cycle would write to the CRM, per contact, old → new.
 
-    Reads only the local store (what earlier cycles read from the CRM and the ingested
-    events) and writes nothing anywhere.
+    Reads only the local store (what earlier cycles read from the CRM and the
+    ingested events) and writes nothing anywhere.
 
     Example: [bold]crmbridge plan --json[/]
     """
@@ -110,9 +112,13 @@ def run(
 ) -> None:
     """Run the daemon: poll the CRMs, serve webhooks and events, write back scores.
 
-    Start-up validates the config, migrates the database and checks every connector;
-    it refuses to start with a clear message when something is wrong. With --once: one
-    full cycle, a summary, exit code 1 if anything failed (see [bold]crmbridge outbox list[/]).
+    Start-up validates the config, migrates the database and checks every
+    connector; it refuses to start with a clear message when something is wrong.
+
+    With --once: one full cycle, a summary, exit code 1 if anything failed
+    (see [bold]crmbridge outbox list[/]). On a terminal a progress bar on stderr counts
+    contacts read, scored and written and outbox rows sent, with the time left;
+    piped output and --json carry no progress bar.
 
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
@@ -137,7 +143,9 @@ def run(
     except CrmbridgeError as exc:
         err.print(f"[red]✘[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    summary = _once(pipeline, store, loaded.config, now_for(ctx, now))
+    moment = now_for(ctx, now)
+    with cycle_progress(err, enabled=not as_json and err.is_terminal) as progress:
+        summary = _once(pipeline, store, loaded.config, moment, progress)
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
@@ -163,7 +171,13 @@ def run(
         raise typer.Exit(EXIT_INPUT)
 
 
-def _once(pipeline: Pipeline, store: Store, config: CrmbridgeConfig, now: datetime) -> CycleSummary:
+def _once(
+    pipeline: Pipeline,
+    store: Store,
+    config: CrmbridgeConfig,
+    now: datetime,
+    progress: Progress | None = None,
+) -> CycleSummary:
     """One cycle that a running daemon (or another ``run --once``) cannot overlap.
 
     SQLite: the daemon's lock file, refused while a daemon holds it. Postgres: the
@@ -171,7 +185,10 @@ def _once(pipeline: Pipeline, store: Store, config: CrmbridgeConfig, now: dateti
     """
     if not store.is_sqlite:
         return pipeline.run_once(
-            now, guard=lambda name: singleton(store.engine, name), recover_all=False
+            now,
+            guard=lambda name: singleton(store.engine, name),
+            recover_all=False,
+            progress=progress,
         )
     guard = SqliteGuard(config.bridge.database_url)
     try:
@@ -180,7 +197,7 @@ def _once(pipeline: Pipeline, store: Store, config: CrmbridgeConfig, now: dateti
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     try:
-        return pipeline.run_once(now)
+        return pipeline.run_once(now, progress=progress)
     finally:
         guard.release()
 
@@ -218,8 +235,8 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
 def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
 
-    Creates the crmbridge properties that are missing, and says plainly what the CRM's
-    API cannot do. Exit code 2 when something must be fixed.
+    Creates the crmbridge properties that are missing, and says plainly what the
+    CRM's API cannot do. Exit code 2 when something must be fixed.
 
     Example: [bold]crmbridge check[/]
     """

@@ -41,6 +41,7 @@ from connectors.base import Connector
 from connectors.rate_governor import RateGovernor
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import metrics
+from crmbridge.daemon.alerts import Alerts
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.daemon.store_probe import StoreProbe, forbid_recreation
 from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
@@ -48,6 +49,7 @@ from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.repository import Store
+from crmbridge.sync import outbox
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
@@ -163,6 +165,7 @@ class Daemon:
             unhealthy_after_cycles=config.daemon.unhealthy_after_cycles,
             started_at=_wall_clock(),
         )
+        self.alerts = Alerts(config.alerts, list(connectors), config.daemon.poll_interval, clock())
         self.server: uvicorn.Server | None = None
         self.serve_http = serve_http
         self.listener: socket.socket | None = None
@@ -238,6 +241,13 @@ class Daemon:
             **common,
         )
         self.scheduler.add_job(self.drain, "cron", hour=3, id="rescore", **common)
+        self.scheduler.add_job(
+            self.check_alerts,
+            "interval",
+            seconds=self.config.daemon.drain_interval.total_seconds(),
+            id="alerts",
+            **common,
+        )
 
     # -- jobs -----------------------------------------------------------------------
 
@@ -287,6 +297,20 @@ class Daemon:
             self.health.record(_wall_clock(), [failure], polled=polled, involved=self.connectors)
             return
         self._observe(summary, polled)
+        self._alert(summary, polled=polled[0] if polled else None)
+
+    def _alert(self, summary: CycleSummary, *, polled: str | None) -> None:
+        """Tell the alert hook what the cycle found; an alert never fails a cycle."""
+        try:
+            with self.store.session() as session:
+                dead = outbox.depth(session).get(outbox.DEAD, 0)
+            self.alerts.after_cycle(summary, polled=polled, dead=dead, now=self.clock())
+        except Exception as exc:
+            log.warning("alert.check_failed", error=type(exc).__name__)
+
+    def check_alerts(self) -> None:
+        """Open a stale-sync incident even when no cycle finishes at all."""
+        self.alerts.check_stale(self.clock())
 
     def _observe(self, summary: CycleSummary, polled: Iterable[str]) -> None:
         metrics.observe_cycle(summary.duration_s)

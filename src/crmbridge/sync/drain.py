@@ -21,6 +21,7 @@ from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
 from crmbridge.sync.failures import CycleFailure, failure_kind
 from crmbridge.sync.notify import WEBHOOK, Notifier
+from crmbridge.sync.progress import SENT, WRITTEN, Progress
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import same_value
 
@@ -71,6 +72,7 @@ class Drainer:
         stop: threading.Event | None = None,
         notifier: Notifier | None = None,
         shadow: ShadowLog | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -78,6 +80,7 @@ class Drainer:
         self.stop = stop
         self.notifier = notifier
         self.shadow = shadow
+        self.progress = progress
 
     def recover(self, now: datetime, *, all_in_flight: bool) -> int:
         """Settle rows a dead process left in flight, asking the CRM what it holds.
@@ -159,6 +162,9 @@ class Drainer:
         if self.shadow is not None:
             waiting = self.shadow.report(self.store, self.connector.name)
             return DrainResult(held=f"shadow mode ([bridge] write = false): {waiting} waiting")
+        if self.progress is not None:
+            with self.store.session() as session:
+                self.progress(SENT, 0, outbox.due_count(session, self.connector.name, now))
         result = self._drain_properties(now)
         if result.stopped is None and result.held is None:
             self._drain_actions(now, result)
@@ -232,6 +238,11 @@ class Drainer:
                     # Each outcome is committed at once: a crash loses at most the one
                     # action in flight, which recovery settles by asking the CRM.
                     session.commit()
+                    self._tell(SENT, 1)
+
+    def _tell(self, counter: str, done: int) -> None:
+        if self.progress is not None:
+            self.progress(counter, done, 0)
 
     def _perform(self, row: outbox.Queued) -> WriteResult:
         if row.kind == WEBHOOK:
@@ -287,8 +298,10 @@ class Drainer:
                     result.dead += len(dead)
                     result.errors.append(f"{name}: batch failed: {exc}")
                     result.fail(name, exc, f"batch failed: {exc}")
+                    self._tell(SENT, len(rows))
                     continue
                 done: list[outbox.Queued] = []
+                written_before = result.written
                 for outcome in outcomes:
                     group = by_record.pop(outcome.crm_id, [])
                     if outcome.ok:
@@ -313,6 +326,8 @@ class Drainer:
                 outbox.mark_done(session, done)
                 self._remember(session, done)
                 session.commit()
+                self._tell(SENT, len(rows))
+                self._tell(WRITTEN, result.written - written_before)
 
     def _refused(
         self,

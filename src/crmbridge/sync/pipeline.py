@@ -29,6 +29,7 @@ from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import CycleFailure
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
+from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names
@@ -175,7 +176,11 @@ class Pipeline:
             connector.ensure_schema(fields)
 
     def read(
-        self, connector: Connector, summary: CycleSummary, stop: threading.Event | None = None
+        self,
+        connector: Connector,
+        summary: CycleSummary,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> None:
         """Store every page changed since the cursor, moving the cursor with each page.
 
@@ -196,6 +201,8 @@ class Pipeline:
             if merges:
                 follow_merges(self.store, connector.name, merges)
             summary.read += len(page.records)
+            if progress is not None:
+                progress(READ, len(page.records), 0)
             summary.stored += result.stored
             summary.api_calls += 1
             if stop is not None and stop.is_set():
@@ -216,19 +223,21 @@ class Pipeline:
         read: bool = True,
         guard: Guard | None = None,
         stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> CycleSummary:
         """One cycle; every failure is recorded, none stops the other connectors.
 
         ``only`` limits it to one connector, ``read=False`` skips reading the CRM (a
         drain tick), ``guard`` wraps the singleton steps (each connector's read, and
         rescoring) in a lock shared by replicas, and ``stop`` ends writing between
-        batches for a graceful shutdown.
+        batches for a graceful shutdown. ``progress`` is told how far the cycle has got
+        (see :mod:`crmbridge.sync.progress`).
         """
         started = time.monotonic()
         summary = CycleSummary()
         run_id = self.store.start_run(utcnow())
         try:
-            self._cycle(summary, now, recover_all, only, read, guard, stop)
+            self._cycle(summary, now, recover_all, only, read, guard, stop, progress)
         except BaseException as exc:
             # Whatever ends the cycle (a bug, a signal), its row must not stay "running".
             summary.errors.append(f"cycle aborted: {type(exc).__name__}: {exc}")
@@ -249,6 +258,7 @@ class Pipeline:
         read: bool,
         guard: Guard | None,
         stop: threading.Event | None,
+        progress: Progress | None,
     ) -> None:
         recover_everything = self.store.is_sqlite if recover_all is None else recover_all
         lock = guard or _always
@@ -261,12 +271,12 @@ class Pipeline:
                             summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, summary, stop),
+                            lambda c=connector: self.read(c, summary, stop, progress),
                         )
         with lock("rescore") as held:
             if held:
                 self.rescorer.planners = self.planners()
-                rescored = self.rescorer.run(now)
+                rescored = self.rescorer.run(now, progress=progress)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
                 if rescored.failed:
                     first = rescored.failed[0]
@@ -282,6 +292,7 @@ class Pipeline:
                 stop=stop,
                 notifier=self.notifier,
                 shadow=self.shadow,
+                progress=progress,
             )
             # One recovery at a time (replicas, and this process's jobs): two would both
             # put an orphaned row back while the first one's drain already resent it.

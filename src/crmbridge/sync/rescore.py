@@ -27,6 +27,7 @@ from crmbridge.scoring.types import Event
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.notify import WEBHOOK
+from crmbridge.sync.progress import SCORED, Progress
 from crmbridge.sync.writeback import desired_values, diff, same_value
 
 BATCH = 500
@@ -111,8 +112,13 @@ class Rescorer:
         #: For a CRM without its own planner (``plan`` runs with no connector built).
         self.default_planner: HandoffPlanner | None = None
 
-    def run(self, now: datetime, *, dry_run: bool = False) -> RescoreResult:
-        """Rescore every due contact; with ``dry_run`` compute the plan and store nothing."""
+    def run(
+        self, now: datetime, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> RescoreResult:
+        """Rescore every due contact; with ``dry_run`` compute the plan and store nothing.
+
+        ``progress`` is told the contacts of each batch once it is stored.
+        """
         result = RescoreResult()
         after = 0
         while True:
@@ -129,6 +135,8 @@ class Rescorer:
                     session.rollback()
                 else:
                     session.commit()
+                if progress is not None:
+                    progress(SCORED, len(batch), 0)
 
     def _score_batch(
         self, session: Session, batch: list[Any], now: datetime, result: RescoreResult
