@@ -134,5 +134,9 @@ def configure_logging(
 
 
 def get_logger(**bound: Any) -> Any:
-    """A logger with context bound (connector, contact id, cycle id, ...)."""
-    return structlog.get_logger().bind(**bound)
+    """A logger with context bound (connector, contact id, cycle id, ...).
+
+    It reads the configuration at each call, so a logger made at import time follows a
+    later :func:`configure_logging` (format, level, the secrets to mask).
+    """
+    return structlog.get_logger(**bound)
