@@ -61,6 +61,7 @@ REQUIRED_SCOPES = (
 HANDOFF_SCOPES = {
     "automation.sequences.read": "read sequence enrollments (confirm a reply ended one)",
     "automation.sequences.enrollments.write": "enroll leads in sequences (triggers, reactivation)",
+    "crm.lists.read": "read lists (HubSpot also asks for it to add members to a list)",
     "crm.lists.write": "add leads to lists (triggers, the quarterly-contact list)",
 }
 LIMITATIONS = (

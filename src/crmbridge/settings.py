@@ -275,6 +275,6 @@ class AlertSettings(Strict):
         le=1000,
         description="Alert when no cycle has succeeded for this many drain intervals.",
     )
-    timeout: Duration = Field(
+    timeout: Annotated[Duration, at_least(timedelta(milliseconds=100))] = Field(
         default=timedelta(seconds=5), description="Give up on one alert post after this long."
     )

@@ -164,7 +164,9 @@ class Drainer:
             return DrainResult(held=f"shadow mode ([bridge] write = false): {waiting} waiting")
         if self.progress is not None:
             with self.store.session() as session:
-                self.progress(SENT, 0, outbox.due_count(session, self.connector.name, now))
+                rows, records = outbox.due_counts(session, self.connector.name, now)
+            self.progress(SENT, 0, rows)
+            self.progress(WRITTEN, 0, records)
         result = self._drain_properties(now)
         if result.stopped is None and result.held is None:
             self._drain_actions(now, result)

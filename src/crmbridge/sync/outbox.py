@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, distinct, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from tenacity import RetryCallState, wait_random_exponential
 
@@ -425,14 +425,19 @@ def mark_failed(
     return dead_records
 
 
-def due_count(session: Session, connector: str, now: datetime) -> int:
-    """How many rows of ``connector`` a drain at ``now`` would send (for a progress bar)."""
-    query = select(func.count()).where(
+def due_counts(session: Session, connector: str, now: datetime) -> tuple[int, int]:
+    """How many rows of ``connector`` a drain at ``now`` would send, and to how many
+    records it would write properties (for a progress bar)."""
+    query = select(
+        func.count(),
+        func.count(distinct(case((_T.c.kind == PROPERTY, _T.c.crm_id)))),
+    ).where(
         _T.c.connector == connector,
         _T.c.status.in_(RETRYABLE),
         or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
     )
-    return int(session.execute(query).scalar_one())
+    rows, records = session.execute(query).one()
+    return int(rows), int(records)
 
 
 def orphaned(session: Session, connector: str, older_than: datetime | None) -> list[Queued]:
