@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from crmbridge.records import normalize_email
-from crmbridge.store.tables import ContactRow, EventRow, ScoreRow
+from crmbridge.store.tables import ContactRow, EventRow, ScoreRow, SyncRunRow
 
 from .events import ACCEPT, REJECT, GeneratedEvent
 
@@ -21,6 +21,7 @@ T = TypeVar("T")
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
 _EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 _SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
+_RUNS = SyncRunRow.__table__  # type: ignore[attr-defined]
 
 
 class HungError(AssertionError):
@@ -141,6 +142,13 @@ def stored_event_ids(engine: Engine, wanted: Iterable[str]) -> set[str]:
 def event_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(_EVENTS)).scalar_one())
+
+
+def runs_left_running(engine: Engine) -> int:
+    """``sync_runs`` rows still "running" (once no cycle is: a cycle that never ended)."""
+    with engine.connect() as connection:
+        query = select(func.count()).select_from(_RUNS).where(_RUNS.c.status == "running")
+        return int(connection.execute(query).scalar_one())
 
 
 def not_kept_as_text(engine: Engine, poison_ids: dict[str, str], name: str) -> list[str]:

@@ -36,6 +36,7 @@ from .oracles import (
     assert_no_traceback,
     check_report,
     not_kept_as_text,
+    runs_left_running,
     score_state,
     stored_event_ids,
     unnamed_poison,
@@ -167,6 +168,7 @@ def test_generated_events_through_the_daemon(
         )
     figures.record("events_http", contacts_scored=len(score_state(store.engine).current), hung=0)
     code = process.stop()
+    assert runs_left_running(store.engine) == 0, "a cycle of the daemon never ended"
     output = process.output()
     assert_no_traceback(output, "the daemon's output")
     errors = [line for line in output.splitlines() if '"level": "error"' in line]

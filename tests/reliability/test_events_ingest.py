@@ -29,6 +29,7 @@ from .oracles import (
     check_report,
     event_count,
     not_kept_as_text,
+    runs_left_running,
     score_state,
     stored_event_ids,
     unnamed_poison,
@@ -103,6 +104,7 @@ def test_generated_events_through_crmbridge_ingest(
         assert_no_traceback(cycle.output, "crmbridge run --once")
         assert cycle.exit_code == 0, cycle.output[-3000:]
         summary = json.loads(cycle.stdout)
+        assert runs_left_running(store.engine) == 0, "the cycle never ended"
         state = score_state(store.engine)
         assert not state.unscored(), f"contacts without a score: {state.unscored()[:5]}"
         assert not state.pending, f"{len(state.pending)} contacts still due after the cycle"

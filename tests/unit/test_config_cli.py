@@ -19,6 +19,9 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
+import connectors.hubspot.client as hubspot_client
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.connector import HubSpotConnector
 from crmbridge.cli import app
 
 TOKEN = "pat-eu1-config-cli-SECRET-token"
@@ -211,3 +214,43 @@ def test_check_and_run_refuse_an_enabled_connector_without_its_secret(tmp_path: 
     for result in (check, config_check, run):
         assert_refused(result, "connectors.hubspot.access_token", "HUBSPOT_ACCESS_TOKEN is not set")
     assert offline.returncode == 0, offline.stderr  # reads only the local store
+
+
+def _connector(url: str) -> HubSpotConnector:
+    client = HubSpotClient(TOKEN, url, attempts=1)
+    return HubSpotConnector(client, access_token=TOKEN)
+
+
+def test_check_names_a_host_name_that_does_not_resolve() -> None:
+    report = _connector("https://crm.no-such-host.invalid").check()
+
+    [problem] = report.problems
+    assert "the host name could not be resolved (DNS)" in problem
+    assert "(tried https://crm.no-such-host.invalid)" in problem
+
+
+def test_check_names_a_crm_that_accepts_but_never_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hubspot_client, "TIMEOUT", (1.0, 1.0))  # the real one waits 60 s
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+
+        report = _connector(url).check()
+
+    [problem] = report.problems
+    assert "no answer in time (read timeout)" in problem
+    assert f"(tried {url})" in problem
+    assert TOKEN not in problem
+
+
+def test_check_never_shows_credentials_written_in_the_url() -> None:
+    port = _closed_port()
+
+    report = _connector(f"http://admin:{PASSWORD}@127.0.0.1:{port}/?key={PASSWORD}").check()
+
+    [problem] = report.problems
+    assert f"(tried http://127.0.0.1:{port}/)" in problem
+    assert PASSWORD not in problem

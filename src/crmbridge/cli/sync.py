@@ -24,11 +24,13 @@ from crmbridge.cli.app import (
     load,
     now_for,
     out,
+    state,
 )
 from crmbridge.cli.cycle_progress import cycle_progress
-from crmbridge.config import CrmbridgeConfig
+from crmbridge.config import CrmbridgeConfig, secret_values
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
+from crmbridge.logging import configure_logging
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
@@ -121,6 +123,11 @@ def run(
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
     loaded = load(ctx, config)
+    configure_logging(
+        level=state(ctx).log_level,
+        secrets=secret_values(loaded.config),
+        log_format=loaded.config.daemon.log_format,
+    )
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:

@@ -383,18 +383,24 @@ def mark_failed(
     retriable: bool,
     settings: OutboxSettings,
     now: datetime,
-) -> None:
-    """Record a failed attempt; schedule a retry or declare the row dead."""
+) -> set[str]:
+    """Record a failed attempt; schedule a retry or declare the row dead.
+
+    Returns the CRM ids of the records a row of which is now dead.
+    """
     if not rows:
-        return
+        return set()
     params = []
+    dead_records: set[str] = set()
     # One jittered delay per attempt count: the rows of a record (or of a batch) that
     # failed together are retried together, in one call, not property by property.
     delays: dict[int, timedelta] = {}
     for row in rows:
         attempts = row.attempts + 1
         dead = not retriable or attempts >= settings.max_attempts
-        if not dead and attempts not in delays:
+        if dead:
+            dead_records.add(row.crm_id)
+        elif attempts not in delays:
             delays[attempts] = backoff(attempts, settings)
         params.append(
             {
@@ -416,6 +422,7 @@ def mark_failed(
         ),
         params,
     )
+    return dead_records
 
 
 def due_counts(session: Session, connector: str, now: datetime) -> tuple[int, int]:
