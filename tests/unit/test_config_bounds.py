@@ -425,3 +425,25 @@ def test_integer_too_long_for_python_to_read_is_a_toml_problem() -> None:
 
     assert problem.path == ""
     assert problem.message == "not valid TOML: a number has more than 4,300 digits"
+
+
+def test_access_token_is_not_required_of_an_app_installed_with_oauth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("UNSET_OAUTH_SECRET", "client-secret")
+    monkeypatch.setenv("UNSET_REFRESH", "refresh-token")
+    oauth = HUBSPOT_ON + (
+        'client_id = "abc"\n'
+        'client_secret = "${UNSET_OAUTH_SECRET}"\n'
+        'refresh_token = "${UNSET_REFRESH}"\n'
+    )
+
+    parse_config(oauth).config.require_secrets()
+
+    monkeypatch.delenv("UNSET_REFRESH")  # half an OAuth setup signs nobody in
+    with pytest.raises(ConfigError) as caught:
+        parse_config(oauth).config.require_secrets()
+    assert [p.path for p in caught.value.problems] == [
+        "connectors.hubspot.access_token",
+        "connectors.hubspot.refresh_token",
+    ]
