@@ -241,7 +241,7 @@ def parse_config(text: str, *, source: str = "<string>") -> LoadedConfig:
                     "set it, or remove the key to use the default",
                 )
             )
-        elif path not in OPTIONAL_SECRETS and (table := _enabled_table(path, config, data)):
+        elif not _optional(path, config) and (table := _enabled_table(path, config, data)):
             missing.append(
                 ConfigProblem(
                     where,
@@ -352,6 +352,24 @@ _UNSET = object()
 #: Secrets an enabled table works without, so an unset ${VAR} only warns: without an app
 #: secret HubSpot webhooks are answered 503 and polling alone keeps the bridge in sync.
 OPTIONAL_SECRETS = frozenset({("connectors", "hubspot", "app_secret")})
+#: Secrets another way of signing in replaces: optional when those keys are all set
+#: (an app installed with OAuth keeps the example's access_token line unset).
+ALTERNATIVES: dict[tuple[str | int, ...], tuple[str, ...]] = {
+    ("connectors", "hubspot", "access_token"): ("client_id", "client_secret", "refresh_token")
+}
+
+
+def _optional(path: tuple[str | int, ...], config: CrmbridgeConfig | None) -> bool:
+    """May the secret at ``path`` stay empty in an enabled table?"""
+    if path in OPTIONAL_SECRETS:
+        return True
+    instead = ALTERNATIVES.get(path)
+    if instead is None or config is None:
+        return False
+    table: Any = config
+    for part in path[:-1]:
+        table = getattr(table, str(part))
+    return all(getattr(table, key, None) is not None for key in instead)
 
 
 def _is_secret(path: tuple[str | int, ...]) -> bool:
@@ -502,6 +520,8 @@ _SELF_DESCRIBING = {
 }
 #: How much of a rejected value an error shows: enough to recognise it, never a page.
 _SHOWN = 60
+#: The longest message of one problem.
+_LONGEST = 200
 
 
 def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
@@ -525,6 +545,8 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
     if kind not in _SELF_DESCRIBING and "input" in error:
         shown = _shown(error["input"])
         message = f"{message} (got {shown})"
+    if len(message) > _LONGEST:  # a self-describing message quotes the value whole
+        message = message[: _LONGEST - 1] + "…"
     return ConfigProblem(format_path(loc), message, ctx.get("hint"))
 
 

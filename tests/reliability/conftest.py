@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,12 @@ def figures(sizes: Sizes, pytestconfig: pytest.Config) -> Iterator[Figures]:
     collected = pytestconfig.stash.setdefault(_FIGURES, Figures())
     yield collected
     if sizes.long and collected.sections:
+        # A --long run of some of the tests replaces their sections only.
+        saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
+        saved.update({k: {**v, "recorded_at": stamp} for k, v in collected.sections.items()})
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(collected.sections, indent=2, sort_keys=True) + "\n")
+        RESULTS.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -259,22 +259,24 @@ class EventSource:
         )
 
     def _poison(self) -> st.SearchStrategy[GeneratedEvent]:
-        """A webinar view of a known contact with an absurd ``watched_percent``."""
+        """A webinar view of a known contact with an absurd ``watched_percent``: a JSON
+        number, or the same text in a JSON string (as a form tool would send it)."""
 
-        def make(email: str, number: str, days: float) -> GeneratedEvent:
+        def make(email: str, number: str, days: float, quoted: bool) -> GeneratedEvent:
             moment = (self.now - timedelta(days=days)).isoformat().replace("+00:00", "Z")
             body = {
                 "event_id": self.fresh_id(),
                 "type": "webinar_attended",
                 "occurred_at": moment,
                 "contact": {"email": email},
-                "properties": {"watched_percent": Raw(number)},
+                "properties": {"watched_percent": number if quoted else Raw(number)},
             }
             return GeneratedEvent(body, NON_FINITE, email, number, body["event_id"])
 
         numbers = st.sampled_from(NOT_FINITE_NUMBERS)
         days = st.floats(min_value=0, max_value=60)
-        return st.builds(make, st.sampled_from(list(self.emails)), numbers, days)
+        contacts = st.sampled_from(list(self.emails))
+        return st.builds(make, contacts, numbers, days, st.booleans())
 
     def _mixed(self) -> st.SearchStrategy[GeneratedEvent]:
         extra = st.sampled_from([Part(_MISSING)] * 6 + [Part("x", REJECT), Part(None, REJECT)])

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from crmbridge.records import normalize_email
-from crmbridge.store.tables import ContactRow, EventRow, ScoreRow
+from crmbridge.store.tables import ContactRow, EventRow, ScoreRow, SyncRunRow
 
 from .events import ACCEPT, REJECT, GeneratedEvent
 
@@ -21,6 +21,7 @@ T = TypeVar("T")
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
 _EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 _SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
+_RUNS = SyncRunRow.__table__  # type: ignore[attr-defined]
 
 
 class HungError(AssertionError):
@@ -65,6 +66,7 @@ class Tally:
 
     generated: int = 0
     accepted: int = 0  # stored, or a duplicate of a stored event
+    stored: int = 0  # reported as ingested (new events)
     rejected: int = 0  # refused with a line number and a reason
     refused_bodies: int = 0  # whole JSON arrays refused with a 400 and a reason
     poison: int = 0
@@ -78,6 +80,7 @@ class Tally:
         return {
             "generated": self.generated,
             "accepted": self.accepted,
+            "stored": self.stored,
             "rejected_with_reason": self.rejected,
             "refused_bodies_400": self.refused_bodies,
             "warnings": self.warnings,
@@ -124,6 +127,7 @@ def check_report(report: dict[str, Any], sent: Sequence[GeneratedEvent], tally: 
             if event.event_id is not None:
                 tally.poison_ids[event.event_id] = event.poison
     tally.warnings += report["warnings"]
+    tally.stored += report["ingested"]
 
 
 def stored_event_ids(engine: Engine, wanted: Iterable[str]) -> set[str]:
@@ -141,6 +145,13 @@ def stored_event_ids(engine: Engine, wanted: Iterable[str]) -> set[str]:
 def event_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(_EVENTS)).scalar_one())
+
+
+def runs_left_running(engine: Engine) -> int:
+    """``sync_runs`` rows still "running" (once no cycle is: a cycle that never ended)."""
+    with engine.connect() as connection:
+        query = select(func.count()).select_from(_RUNS).where(_RUNS.c.status == "running")
+        return int(connection.execute(query).scalar_one())
 
 
 def not_kept_as_text(engine: Engine, poison_ids: dict[str, str], name: str) -> list[str]:

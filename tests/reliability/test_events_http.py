@@ -35,7 +35,9 @@ from .oracles import (
     Tally,
     assert_no_traceback,
     check_report,
+    event_count,
     not_kept_as_text,
+    runs_left_running,
     score_state,
     stored_event_ids,
     unnamed_poison,
@@ -146,6 +148,7 @@ def test_generated_events_through_the_daemon(
     post()
     figures.record("events_http", **tally.figures())
 
+    assert event_count(store.engine) == tally.stored
     missing = set(tally.accepted_ids) - stored_event_ids(store.engine, tally.accepted_ids)
     assert not not_kept_as_text(store.engine, tally.poison_ids, "watched_percent")
     assert not missing, f"{len(missing)} accepted events are not stored, e.g. {sorted(missing)[:5]}"
@@ -163,10 +166,11 @@ def test_generated_events_through_the_daemon(
         pytest.fail(
             f"the daemon did not score every contact: {len(state.pending)} still due, "
             f"unscored {state.unscored()[:5]}, absurd numbers not named: "
-            f"{unnamed_poison(state, tally.poisoned, 'watched_percent')[:3]}\n{process.tail(30)}"
+            f"{unnamed_poison(state, tally.poisoned, 'watched_percent')[:3]}\n{process.tail(8)}"
         )
     figures.record("events_http", contacts_scored=len(score_state(store.engine).current), hung=0)
     code = process.stop()
+    assert runs_left_running(store.engine) == 0, "a cycle of the daemon never ended"
     output = process.output()
     assert_no_traceback(output, "the daemon's output")
     errors = [line for line in output.splitlines() if '"level": "error"' in line]

@@ -170,9 +170,11 @@ def test_bad_value_is_one_problem_at_its_path(text: str, path: str, words: str) 
 
 def test_shown_values_are_short_and_a_database_password_never_shows() -> None:
     [huge] = problems_of("[daemon]\nport = 1" + "0" * 400)
+    [zone] = problems_of('[bridge]\ntimezone = "' + "Europe/" * 1000 + '"')
     [url] = problems_of('[bridge]\ndatabase_url = "postgresql://crm:hunter2@db:notaport/crm"')
 
-    assert len(str(huge)) < 200, str(huge)
+    assert "a number of about 401 digits" in huge.message
+    assert len(huge.message) <= 200 and len(zone.message) <= 200, (huge, zone)
     assert "hunter2" not in str(url)
     assert url.path == "bridge.database_url"
 
@@ -425,3 +427,25 @@ def test_integer_too_long_for_python_to_read_is_a_toml_problem() -> None:
 
     assert problem.path == ""
     assert problem.message == "not valid TOML: a number has more than 4,300 digits"
+
+
+def test_access_token_is_not_required_of_an_app_installed_with_oauth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("UNSET_OAUTH_SECRET", "client-secret")
+    monkeypatch.setenv("UNSET_REFRESH", "refresh-token")
+    oauth = HUBSPOT_ON + (
+        'client_id = "abc"\n'
+        'client_secret = "${UNSET_OAUTH_SECRET}"\n'
+        'refresh_token = "${UNSET_REFRESH}"\n'
+    )
+
+    parse_config(oauth).config.require_secrets()
+
+    monkeypatch.delenv("UNSET_REFRESH")  # half an OAuth setup signs nobody in
+    with pytest.raises(ConfigError) as caught:
+        parse_config(oauth).config.require_secrets()
+    assert [p.path for p in caught.value.problems] == [
+        "connectors.hubspot.access_token",
+        "connectors.hubspot.refresh_token",
+    ]

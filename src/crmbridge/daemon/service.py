@@ -165,7 +165,7 @@ class Daemon:
             unhealthy_after_cycles=config.daemon.unhealthy_after_cycles,
             started_at=_wall_clock(),
         )
-        self.alerts = Alerts(config.alerts, list(connectors), config.daemon.poll_interval, clock())
+        self.alerts = Alerts(config.alerts, self.health, wall=_wall_clock)
         self.server: uvicorn.Server | None = None
         self.serve_http = serve_http
         self.listener: socket.socket | None = None
@@ -304,13 +304,13 @@ class Daemon:
         try:
             with self.store.session() as session:
                 dead = outbox.depth(session).get(outbox.DEAD, 0)
-            self.alerts.after_cycle(summary, polled=polled, dead=dead, now=self.clock())
+            self.alerts.after_cycle(summary, polled=polled, dead=dead)
         except Exception as exc:
             log.warning("alert.check_failed", error=type(exc).__name__)
 
     def check_alerts(self) -> None:
         """Open a stale-sync incident even when no cycle finishes at all."""
-        self.alerts.check_stale(self.clock())
+        self.alerts.check_stale()
 
     def _observe(self, summary: CycleSummary, polled: Iterable[str]) -> None:
         metrics.observe_cycle(summary.duration_s)
