@@ -12,7 +12,8 @@ keys, wrong types for every field, far-past and far-future dates, duplicate ids:
   ``crmbridge ingest`` into SQLite and PostgreSQL, then ``run --once`` scores every
   contact;
 - ``test_crm_properties``: property values put into the sandbox's contacts, then
-  synced and scored by the daemon's pipeline (``run --once``'s cycle);
+  synced and scored by the daemon's pipeline (``run --once``'s cycle) into SQLite and
+  PostgreSQL;
 - ``test_configs``: generated ``crmbridge.toml`` files (and ``CRMBRIDGE__*``
   overrides) through ``parse_config``, and a sample through ``crmbridge run --once``.
 

@@ -2,9 +2,9 @@
 
 Each file is ingested by the CLI (in-process) with ``--json``: every refused line is
 named with its number and a reason, every valid one is stored, on SQLite and on
-PostgreSQL (which refuses NUL characters). Then ``crmbridge run
---once`` against the local HubSpot sandbox must score every contact and name the
-absurd numbers in the notes. Nothing may print a traceback.
+PostgreSQL (which refuses NUL characters). Then ``crmbridge run --once`` against the
+local HubSpot sandbox must score every contact and name the absurd numbers in the
+notes. Nothing may print a traceback.
 """
 
 from __future__ import annotations
