@@ -14,13 +14,40 @@ from connectors.base import Connector
 from connectors.registry import build_connectors
 from crmbridge.actions.enrichers import build_enricher
 from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, fail, load, now_for, out
-from crmbridge.config import CrmbridgeConfig
+from crmbridge.cli.safety import example_refusal, remote_crms_on_example
+from crmbridge.config import CrmbridgeConfig, LoadedConfig
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
+from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
 from crmbridge.sync.writeback import own_fields
+
+HELD_HELP = (
+    "their crmbridge values were written by another crmbridge store (a deleted or "
+    "replaced database, a restored backup, or a second working directory); nothing is "
+    "written for them until you adopt them: crmbridge adopt (or run --once --adopt)"
+)
+
+
+def _held_lines(held: dict[str, int]) -> list[str]:
+    return [f"{name}: {count:,} contacts held: {HELD_HELP}" for name, count in held.items()]
+
+
+def _refuse_example(loaded: LoadedConfig) -> None:
+    """Exit 2 when the bundled example would write into a CRM other than the sandbox."""
+    crms = remote_crms_on_example(loaded)
+    if crms:
+        fail(example_refusal(crms))
+        raise typer.Exit(EXIT_CONFIG)
+
+
+def _print_adoption(report: AdoptionReport) -> None:
+    for line in report.lines():
+        mark = "[yellow]![/]" if line.startswith("not recovered") else "[green]✔[/]"
+        err.print(f"{mark} {line}", highlight=False)
 
 
 @app.command()
@@ -42,8 +69,10 @@ def plan(
     changes = pipeline.plan(now_for(ctx, now))
     with store.session() as session:
         queued = outbox.list_rows(session, list(outbox.RETRYABLE), 10_000)
+    held = store.held_counts()
     if as_json:
         payload = {
+            "held": {name: {"contacts": n, "reason": HELD_HELP} for name, n in held.items()},
             "changes": [
                 {
                     "crm": c.crm,
@@ -84,6 +113,8 @@ def plan(
         f"{len(grouped):,} contacts would change ({len(changes) - actions:,} property "
         f"writes, {actions:,} hand-off actions); {len(queued):,} writes already queued."
     )
+    for line in _held_lines(held):
+        err.print(f"[yellow]![/] {line}", highlight=False)
 
 
 @app.command()
@@ -91,6 +122,14 @@ def run(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+    adopt_held: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="With --once: take over the contacts another crmbridge store wrote "
+            "(see crmbridge adopt).",
+        ),
+    ] = False,
     now: NowOption = None,
 ) -> None:
     """Run the daemon: poll the CRMs, serve webhooks and events, write back scores.
@@ -102,6 +141,10 @@ def run(
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
     loaded = load(ctx)
+    _refuse_example(loaded)
+    if adopt_held and not once:
+        fail("--adopt works with --once (or use crmbridge adopt before starting the daemon)")
+        raise typer.Exit(EXIT_CONFIG)
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
@@ -113,11 +156,15 @@ def run(
         return
     pipeline = Pipeline(store, loaded.config, connectors)
     try:
+        _bind_accounts(store, connectors)
         pipeline.prepare()
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
     except CrmbridgeError as exc:
         err.print(f"[red]✘[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    summary = _once(pipeline, store, loaded.config, now_for(ctx, now))
+    summary = _once(pipeline, store, loaded.config, now_for(ctx, now), adopt_held=adopt_held)
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
@@ -137,11 +184,31 @@ def run(
         out.print(table)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
+        if summary.adoption is not None:
+            _print_adoption(summary.adoption)
+        for line in _held_lines(summary.held):
+            err.print(f"[yellow]![/] {line}", highlight=False)
     if not summary.ok:
         raise typer.Exit(EXIT_INPUT)
 
 
-def _once(pipeline: Pipeline, store: Store, config: CrmbridgeConfig, now: datetime) -> CycleSummary:
+def _bind_accounts(store: Store, connectors: dict[str, Connector]) -> None:
+    """Bind each connector to the CRM account its credentials reach (ConfigError when
+    this store belongs to another account)."""
+    for name, connector in connectors.items():
+        report = connector.check()
+        if report.account_id:
+            bind_account(store.engine, name, report.account_id, report.account)
+
+
+def _once(
+    pipeline: Pipeline,
+    store: Store,
+    config: CrmbridgeConfig,
+    now: datetime,
+    *,
+    adopt_held: bool = False,
+) -> CycleSummary:
     """One cycle that a running daemon (or another ``run --once``) cannot overlap.
 
     SQLite: the daemon's lock file, refused while a daemon holds it. Postgres: the
@@ -149,7 +216,10 @@ def _once(pipeline: Pipeline, store: Store, config: CrmbridgeConfig, now: dateti
     """
     if not store.is_sqlite:
         return pipeline.run_once(
-            now, guard=lambda name: singleton(store.engine, name), recover_all=False
+            now,
+            guard=lambda name: singleton(store.engine, name),
+            recover_all=False,
+            adopt_held=adopt_held,
         )
     guard = SqliteGuard(config.bridge.database_url)
     try:
@@ -158,7 +228,7 @@ def _once(pipeline: Pipeline, store: Store, config: CrmbridgeConfig, now: dateti
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     try:
-        return pipeline.run_once(now)
+        return pipeline.run_once(now, adopt_held=adopt_held)
     finally:
         guard.release()
 
@@ -204,6 +274,7 @@ def check(ctx: typer.Context) -> None:
     loaded = load(ctx)
     for warning in loaded.warnings:
         err.print(f"[yellow]![/] {warning}", highlight=False)
+    _refuse_example(loaded)
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
@@ -222,6 +293,18 @@ def check(ctx: typer.Context) -> None:
             continue
         for problem in report.problems:
             err.print(f"[red]✘[/] {name}: {problem}", highlight=False)
+        if report.ok and report.account_id:
+            try:
+                bind_account(
+                    Store.open(loaded.config.bridge.database_url).engine,
+                    name,
+                    report.account_id,
+                    report.account,
+                )
+            except ConfigError as exc:
+                fail(str(exc))
+                failed = True
+                continue
         if report.ok:
             out.print(f"[green]✔[/] {name}: {report.account or 'connected'}", highlight=False)
             try:
@@ -237,3 +320,32 @@ def check(ctx: typer.Context) -> None:
             out.print(f"[yellow]i[/] {name}: {limitation}", highlight=False)
     if failed:
         raise typer.Exit(EXIT_CONFIG)
+
+
+@app.command("adopt")
+def adopt_command(
+    ctx: typer.Context,
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="Only this connector's contacts.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+) -> None:
+    """Take over contacts whose crmbridge values another crmbridge store wrote.
+
+    A store holds such contacts (writes nothing for them) so that a new, restored or
+    second store never overwrites what the other one knew. Adopting takes the CRM's
+    crmbridge values (as the last cycle read them) as the baseline, recovers what the
+    CRM shows of the hand-off (hot leads already notified, paused sequences) and says
+    what it could not recover. Works on the store only; the next cycle writes.
+
+    Example: [bold]crmbridge adopt[/]  then  [bold]crmbridge run[/]
+    """
+    loaded = load(ctx)
+    store = Store.open(loaded.config.bridge.database_url)
+    report = adopt(store, loaded.config.writeback.prefix, connector)
+    if as_json:
+        sys.stdout.write(
+            json.dumps({**report.as_dict(), "summary": report.lines()}, indent=2) + "\n"
+        )
+        return
+    _print_adoption(report)

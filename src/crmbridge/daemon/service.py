@@ -37,6 +37,7 @@ from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
@@ -102,6 +103,9 @@ class Daemon:
         for name, connector in self.connectors.items():
             report = connector.check()
             problems.extend(ConfigProblem(f"connectors.{name}", p) for p in report.problems)
+            if report.account_id:
+                # A store serves one CRM account per connector: refused before any write.
+                bind_account(self.store.engine, name, report.account_id, report.account)
             self.ready[name] = report.ok
             for limitation in report.limitations:
                 log.info("connector.limitation", connector=name, note=limitation)

@@ -25,6 +25,7 @@ from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
+from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import Drainer
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.rescore import PlannedChange, Rescorer
@@ -59,9 +60,13 @@ class CycleSummary:
     #: Hand-off actions carried out (tasks, enrollments, list additions, posts).
     actions: int = 0
     failed: int = 0
+    #: Contacts held because another store wrote their crmbridge values (by connector).
+    held: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     duration_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    #: What ``run --adopt`` took over and could not recover.
+    adoption: AdoptionReport | None = field(default=None, repr=False)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
@@ -73,6 +78,9 @@ class CycleSummary:
         """JSON-ready form."""
         data = asdict(self)
         data.pop("written_ids")
+        data.pop("adoption")
+        if self.adoption is not None:
+            data["adoption"] = {**self.adoption.as_dict(), "summary": self.adoption.lines()}
         return {**data, "ok": self.ok}
 
 
@@ -189,13 +197,15 @@ class Pipeline:
         read: bool = True,
         guard: Guard | None = None,
         stop: threading.Event | None = None,
+        adopt_held: bool = False,
     ) -> CycleSummary:
         """One cycle; every failure is recorded, none stops the other connectors.
 
         ``only`` limits it to one connector, ``read=False`` skips reading the CRM (a
         drain tick), ``guard`` wraps the singleton steps (each connector's read, and
         rescoring) in a lock shared by replicas, and ``stop`` ends writing between
-        batches for a graceful shutdown.
+        batches for a graceful shutdown. ``adopt_held`` takes over, after reading,
+        the contacts another store wrote (see :mod:`crmbridge.sync.adopt`).
         """
         started = time.monotonic()
         summary = CycleSummary()
@@ -215,6 +225,8 @@ class Pipeline:
                         )
         with lock("rescore") as held:
             if held:
+                if adopt_held:
+                    summary.adoption = adopt(self.store, self.prefix, only)
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
@@ -235,10 +247,22 @@ class Pipeline:
             self._guard(
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
             )
+        summary.held = {
+            name: count
+            for name, count in self.store.held_counts().items()
+            if name in {c.name for c in chosen}
+        }
         summary.duration_s = round(time.monotonic() - started, 3)
         log = get_logger(cycle=run_id)
         for message in summary.errors[:20]:
             log.warning("cycle.error", error=message)
+        for name, count in summary.held.items():
+            log.warning(
+                "contacts.held",
+                connector=name,
+                contacts=count,
+                reason="written by another crmbridge store; crmbridge adopt takes them over",
+            )
         log.info("cycle.done", **{k: v for k, v in summary.as_dict().items() if k != "errors"})
         counts = {k: getattr(summary, k) for k in RUN_COUNTS}
         self.store.finish_run(
