@@ -8,7 +8,11 @@ from crmbridge.errors import ConfigError, ConfigProblem
 
 
 def build_connectors(config: CrmbridgeConfig) -> dict[str, Connector]:
-    """One connector per enabled ``[connectors.*]`` table, keyed by its name."""
+    """One connector per enabled ``[connectors.*]`` table, keyed by its name.
+
+    Refuses (ConfigError) while a secret of an enabled table is an unset ``${VAR}``.
+    """
+    config.require_secrets()
     built: dict[str, Connector] = {}
     if config.connectors.hubspot.enabled:
         from connectors.hubspot.connector import HubSpotConnector

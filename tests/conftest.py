@@ -167,6 +167,14 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A migrated, empty database of this test only on the session's cluster."""
+    name = postgres_cluster.migrated_database()
+    yield postgres_cluster.url(name)
+    postgres_cluster.give_back(name)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The store backends every store test runs on."""

@@ -44,6 +44,8 @@ SEARCH_LIMIT = 200
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
 #: or each echo of our own writes would look like a change worth rescoring.
 VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
+#: On a surviving contact: the ids of the contacts merged into it, ";"-separated.
+MERGED_IDS = "hs_merged_object_ids"
 BATCH_LIMIT = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REQUIRED_SCOPES = (
@@ -218,7 +220,9 @@ class HubSpotConnector:
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         """Contacts modified since ``cursor``, oldest first, 200 per search call."""
         position = TieCursor.decode(cursor)
-        wanted = sorted({*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate"})
+        wanted = sorted(
+            {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
+        )
         start, strict = position.at, False
         after_id: int | None = None  # paging a block of ties at ``start``: last id read
         while True:
@@ -265,6 +269,7 @@ class HubSpotConnector:
                     email=props.get("email") or None,
                     properties=props,
                     updated_at=at,
+                    merged_ids=tuple(i for i in str(props.get(MERGED_IDS, "")).split(";") if i),
                 )
             )
             events.extend(activity_events(rid, props, at))

@@ -8,6 +8,7 @@ TOML path, as a :class:`~crmbridge.errors.ConfigError`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -20,8 +21,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, TypeAdapter, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from crmbridge.actions.settings import (
     AssignmentSettings,
@@ -44,6 +50,7 @@ from crmbridge.scoring.model import (
 )
 from crmbridge.settings import (
     DEFAULT_DATABASE_URL,
+    AlertSettings,
     BridgeSettings,
     ConnectorsSettings,
     DaemonSettings,
@@ -90,6 +97,22 @@ class CrmbridgeConfig(BaseSettings):
     profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
     objections: ObjectionSettings = Field(default_factory=ObjectionSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    # Secrets of enabled tables whose ${VAR} is unset: harmless offline, fatal for
+    # whatever reaches a CRM (see require_secrets).
+    _missing_secrets: list[ConfigProblem] = PrivateAttr(default_factory=list)
+    _source: str | None = PrivateAttr(default=None)
+
+    def require_secrets(self) -> None:
+        """Raise :class:`ConfigError` naming each secret an enabled table needs but lacks.
+
+        A secret written as ``"${VAR}"`` whose variable is unset only warns when the file
+        is loaded, so offline commands (``score``, ``explain``) work without credentials;
+        ``config check`` and every command that talks to a CRM call this first.
+        """
+        if self._missing_secrets:
+            raise ConfigError(self._missing_secrets, source=self._source)
 
     @classmethod
     def settings_customise_sources(
@@ -184,11 +207,12 @@ def parse_config(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem("", f"not valid TOML: {exc}")], source=source) from None
-    warnings: list[str] = []
-    data = _substitute(raw, (), environ, warnings)
+    unset: list[tuple[tuple[str | int, ...], str]] = []
+    data = _substitute(raw, (), environ, unset)
     if base_dir is not None:
         _resolve_database(data, base_dir)
     problems = _unknown_overrides(environ)
+    problems.extend(_overrides_not_json(environ))
     config: CrmbridgeConfig | None = None
     scoring: ScoringModel | None = None
     try:
@@ -197,8 +221,41 @@ def parse_config(
     except ValidationError as exc:
         problems.extend(_translate(exc, environ))
         scoring = _scoring_despite(exc, data)
+    except SettingsError as exc:
+        if not problems:  # _overrides_not_json names the variable when it can
+            problems.append(ConfigProblem(ENV_PREFIX + "*", f"unusable override: {exc}"))
     if scoring is not None:
         problems.extend(model_problems(scoring))
+    warnings: list[str] = []
+    missing: list[ConfigProblem] = []
+    for path, name in unset:
+        if _override_name(path, environ) is not None:
+            continue  # CRMBRIDGE__A__B sets the value: the reference is not used
+        where = format_path(path)
+        if not _is_secret(path):
+            problems.append(
+                ConfigProblem(
+                    where,
+                    f"environment variable {name} is not set",
+                    "set it, or remove the key to use the default",
+                )
+            )
+        elif (table := _enabled_table(path, config, data)) is not None:
+            missing.append(
+                ConfigProblem(
+                    where,
+                    f"environment variable {name} is not set",
+                    f"{table} is enabled: set {name}, or set {table}.enabled = false",
+                )
+            )
+            warnings.append(
+                f"{where}: environment variable {name} is not set; commands that reach the "
+                "CRM (check, run) refuse to start until it is"
+            )
+        else:
+            warnings.append(
+                f"{where}: environment variable {name} is not set; the setting is left empty"
+            )
     if problems:
         raise ConfigError(problems, source=source)
     assert config is not None
@@ -208,6 +265,8 @@ def parse_config(
         if url != config.bridge.database_url:
             bridge = config.bridge.model_copy(update={"database_url": url})
             config = config.model_copy(update={"bridge": bridge})
+    config._missing_secrets = missing
+    config._source = source
     return LoadedConfig(config=config, source=source, warnings=warnings)
 
 
@@ -230,7 +289,7 @@ def _scoring_despite(exc: ValidationError, data: dict[str, Any]) -> ScoringModel
         return None
     try:
         return CrmbridgeConfig(**{k: v for k, v in data.items() if k not in broken}).scoring
-    except ValidationError:
+    except (ValidationError, SettingsError):
         return None
 
 
@@ -275,31 +334,60 @@ def _durations_as_written(node: Any) -> None:
 
 
 def _substitute(
-    value: Any, path: tuple[str | int, ...], environ: Mapping[str, str], warnings: list[str]
+    value: Any,
+    path: tuple[str | int, ...],
+    environ: Mapping[str, str],
+    unset: list[tuple[tuple[str | int, ...], str]],
 ) -> Any:
-    """Replace ``${NAME}`` with the environment's value; unset ones drop the key."""
+    """Replace ``${NAME}`` with the environment's value; a key naming an unset one is
+    dropped and recorded in ``unset`` (path, variable) for :func:`parse_config` to judge."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            resolved = _substitute(item, (*path, key), environ, warnings)
+            resolved = _substitute(item, (*path, key), environ, unset)
             if resolved is not _UNSET:
                 out[key] = resolved
         return out
     if isinstance(value, list):
-        return [_substitute(item, (*path, i), environ, warnings) for i, item in enumerate(value)]
+        return [_substitute(item, (*path, i), environ, unset) for i, item in enumerate(value)]
     if isinstance(value, str) and "${" in value:
         missing = [name for name in _ENV_REF.findall(value) if name not in environ]
         if missing:
-            warnings.append(
-                f"{format_path(path)}: environment variable {missing[0]} is not set; "
-                "the setting is left empty"
-            )
+            unset.append((path, missing[0]))
             return _UNSET
         return _ENV_REF.sub(lambda m: environ[m.group(1)], value)
     return value
 
 
 _UNSET = object()
+
+
+def _is_secret(path: tuple[str | int, ...]) -> bool:
+    """Is the setting at ``path`` a secret (a SecretStr field)?"""
+    annotation: Any = CrmbridgeConfig
+    for part in path:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return False
+    return SecretStr in _members(annotation)
+
+
+def _enabled_table(
+    path: tuple[str | int, ...], config: CrmbridgeConfig | None, data: Mapping[str, Any]
+) -> str | None:
+    """The TOML path of the table holding ``path`` when that table is ``enabled``."""
+    table = path[:-1]
+    if config is not None:
+        node: Any = config
+        for part in table:
+            node = node[part] if isinstance(part, int) else getattr(node, part, None)
+        enabled = getattr(node, "enabled", False)
+    else:  # the config is invalid anyway: judge by what the file says
+        node = data
+        for part in table:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        enabled = node.get("enabled", False) if isinstance(node, dict) else False
+    return format_path(table) if enabled is True else None
 
 
 def _unknown_overrides(environ: Mapping[str, str]) -> list[ConfigProblem]:
@@ -314,6 +402,41 @@ def _unknown_overrides(environ: Mapping[str, str]) -> list[ConfigProblem]:
                 ConfigProblem(name, f'unknown section "{section}"', did_you_mean(section, sections))
             )
     return problems
+
+
+def _overrides_not_json(environ: Mapping[str, str]) -> list[ConfigProblem]:
+    """``CRMBRIDGE__DAEMON=notjson``: an override of a whole table or list must be JSON."""
+    problems = []
+    for name, value in environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        annotation: Any = CrmbridgeConfig
+        for part in name[len(ENV_PREFIX) :].lower().split("__"):
+            annotation = _step(annotation, part)
+            if annotation is None:
+                break
+        if annotation is None or not _structured(annotation):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            problems.append(
+                ConfigProblem(
+                    name,
+                    "is not valid JSON (a table or list is overridden with JSON)",
+                    "e.g. CRMBRIDGE__DAEMON='{\"port\": 8081}', or set one key: "
+                    "CRMBRIDGE__DAEMON__PORT=8081",
+                )
+            )
+    return problems
+
+
+def _structured(annotation: Any) -> bool:
+    """Does every form of ``annotation`` (``None`` aside) take a table or a list?"""
+    members = [m for m in _members(annotation) if m is not type(None)]
+    return bool(members) and all(
+        _as_model(m) is not None or typing.get_origin(m) in (list, dict, tuple) for m in members
+    )
 
 
 def format_path(loc: tuple[str | int, ...]) -> str:
@@ -364,7 +487,13 @@ _SELF_DESCRIBING = {
     "bad_timezone",
     "bad_duration",
     "grades_order",
+    "bad_database_url",
+    "backoff_order",
+    "bool_not_number",
+    "not_finite",
 }
+#: How much of a rejected value an error shows: enough to recognise it, never a page.
+_SHOWN = 60
 
 
 def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
@@ -386,8 +515,18 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
         message = message[len("Value error, ") :]
     message = message[0].lower() + message[1:]
     if kind not in _SELF_DESCRIBING and "input" in error:
-        message = f"{message} (got {error['input']!r})"
+        shown = _shown(error["input"])
+        message = f"{message} (got {shown})"
     return ConfigProblem(format_path(loc), message, ctx.get("hint"))
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut to _SHOWN characters (a 400-digit number stays readable)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**_SHOWN:
+        # str() of a huge int is quadratic (and refused past 4,300 digits).
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
 def _keys_at(loc: tuple[str | int, ...]) -> list[str]:

@@ -2,8 +2,8 @@
 
 No account and no network: a HubSpot-compatible sandbox is started in-process with
 ~200 synthetic leads and 120 days of their activity, and the real pipeline — the
-official HubSpot SDK, the store, the scoring model of ``config.example.toml``, the
-outbox — runs against it for a few cycles.
+official HubSpot SDK, the store, the scoring model of ``config.example.toml`` (or the
+one given with ``--config``), the outbox — runs against it for a few cycles.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
 Say = Callable[[str], None]
-PREFIX = "crmbridge"
 SHOWN = ("score", "grade", "bant", "stage", "hot", "reasons")
 
 
@@ -59,16 +58,35 @@ class DemoReport:
     seconds: float = 0.0
 
 
-def demo_config(base_url: str, database_url: str) -> CrmbridgeConfig:
-    """The example model, pointed at the sandbox and a local database."""
-    config = parse_config(example_config_text()).config
-    hubspot = config.connectors.hubspot.model_copy(
-        update={"enabled": True, "base_url": base_url, "access_token": _secret(DEFAULT_TOKEN)}
+def demo_config(
+    base_url: str, database_url: str, model: CrmbridgeConfig | None = None
+) -> CrmbridgeConfig:
+    """A model (default: the bundled example) pointed at the sandbox and a local database.
+
+    Only the sandbox is reached: the model's own CRM accounts, database and notification
+    webhooks are replaced, so trying a model never writes to a real account or channel
+    (and shadow mode, ``[bridge] write = false``, does not apply to the sandbox).
+    """
+    config = model or parse_config(example_config_text()).config
+    connectors = config.connectors.model_copy(
+        update={
+            "hubspot": type(config.connectors.hubspot)(
+                enabled=True, base_url=base_url, access_token=_secret(DEFAULT_TOKEN)
+            ),
+            "salesforce": type(config.connectors.salesforce)(),
+        }
+    )
+    notifications = config.notifications.model_copy(
+        update={"slack_webhook_url": None, "webhook_url": None}
     )
     return config.model_copy(
         update={
-            "connectors": config.connectors.model_copy(update={"hubspot": hubspot}),
-            "bridge": config.bridge.model_copy(update={"database_url": database_url}),
+            "connectors": connectors,
+            "notifications": notifications,
+            # The sandbox is no CRM: a model in shadow mode is still shown at work.
+            "bridge": config.bridge.model_copy(
+                update={"database_url": database_url, "write": True}
+            ),
         }
     )
 
@@ -90,22 +108,30 @@ def _database(db: str | None) -> Iterator[str]:
 
 @contextmanager
 def running_demo(
-    db: str | None = None,
+    db: str | None = None, model: CrmbridgeConfig | None = None
 ) -> Iterator[tuple[SandboxServer, Pipeline, HubSpotConnector]]:
     """A started sandbox and a pipeline wired to it (for the demo and --keep-running)."""
     state, settings = build("demo")
     with SandboxServer(state, settings) as server, _database(db) as database_url:
-        config = demo_config(server.url, database_url)
+        config = demo_config(server.url, database_url, model)
         connector = HubSpotConnector.from_settings(config.connectors.hubspot)
         store = Store.open(database_url)
         yield server, Pipeline(store, config, {"hubspot": connector}), connector
 
 
-def run_demo(db: str | None = None, say: Say = print, keep_running: bool = False) -> DemoReport:
-    """Run the demo end to end; ``keep_running`` serves until interrupted afterwards."""
+def run_demo(
+    db: str | None = None,
+    say: Say = print,
+    keep_running: bool = False,
+    model: CrmbridgeConfig | None = None,
+) -> DemoReport:
+    """Run the demo end to end; ``keep_running`` serves until interrupted afterwards.
+
+    ``model``: the scoring and hand-off configuration to try (default: the example).
+    """
     started = time.monotonic()
     report = DemoReport()
-    with running_demo(db) as (server, pipeline, connector):
+    with running_demo(db, model) as (server, pipeline, connector):
         state = server.state
         say(f"HubSpot sandbox on {server.url} with {state.contact_count()} synthetic leads")
         report.events = _ingest(pipeline, state.demo_events)
@@ -122,7 +148,7 @@ def run_demo(db: str | None = None, say: Say = print, keep_running: bool = False
             _cycle(pipeline, now + timedelta(seconds=1), say, "after new activity")
         )
         report.cycles.append(_cycle(pipeline, now + timedelta(seconds=2), say, "nothing new"))
-        report.leads = _leads(server, connector)
+        report.leads = _leads(server, connector, pipeline.prefix)
         report.api_calls = dict(connector.client.calls)
         report.seconds = round(time.monotonic() - started, 1)
         if keep_running:
@@ -168,27 +194,27 @@ def _activity(server: SandboxServer, pipeline: Pipeline, now: datetime, say: Say
     say(f"Meanwhile {len(warm)} leads visited the pricing page and one replied to a sales email")
 
 
-def _leads(server: SandboxServer, connector: HubSpotConnector) -> list[DemoLead]:
+def _leads(server: SandboxServer, connector: HubSpotConnector, prefix: str) -> list[DemoLead]:
     owners = {o.id: f"{o.first_name} {o.last_name}" for o in server.state.owners()}
     names = ["firstname", "lastname", "company", "hubspot_owner_id"]
-    names += [f"{PREFIX}_{k}" for k in SHOWN]
+    names += [f"{prefix}_{k}" for k in SHOWN]
     ids = [c.id for c in server.state.contacts()]
     values = connector.read_values(ids, names)
     leads = []
     for props in values.values():
-        if not props.get(f"{PREFIX}_score"):
+        if not props.get(f"{prefix}_score"):
             continue
-        reasons = props.get(f"{PREFIX}_reasons") or ""
+        reasons = props.get(f"{prefix}_reasons") or ""
         leads.append(
             DemoLead(
                 name=" ".join(filter(None, (props.get("firstname"), props.get("lastname")))) or "?",
                 company=props.get("company") or "",
-                score=int(float(props.get(f"{PREFIX}_score") or 0)),
-                grade=props.get(f"{PREFIX}_grade") or "",
-                bant=props.get(f"{PREFIX}_bant") or "",
-                stage=props.get(f"{PREFIX}_stage") or "",
+                score=int(float(props.get(f"{prefix}_score") or 0)),
+                grade=props.get(f"{prefix}_grade") or "",
+                bant=props.get(f"{prefix}_bant") or "",
+                stage=props.get(f"{prefix}_stage") or "",
                 owner=owners.get(props.get("hubspot_owner_id") or "", ""),
-                hot=props.get(f"{PREFIX}_hot") == "true",
+                hot=props.get(f"{prefix}_hot") == "true",
                 reason=reasons.split("; ")[0],
             )
         )

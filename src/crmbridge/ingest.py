@@ -6,6 +6,7 @@ reported with its number and reason and never stops the others; nothing good is 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -15,6 +16,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
+from crmbridge.external import loads
 from crmbridge.records import CanonicalEvent, validation_reason
 from crmbridge.scoring.model import CANONICAL_EVENT_TYPES
 from crmbridge.store.repository import EventValues, Store, event_row
@@ -100,7 +102,15 @@ def check_event(
 ) -> tuple[CanonicalEvent | None, list[LineIssue]]:
     """Validate one line; the event (or None) and any issues about it."""
     try:
-        event = CanonicalEvent.model_validate_json(raw)
+        data = loads(raw)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8 text
+        return None, [LineIssue(number, f"Invalid JSON: {_decode_reason(exc)}")]
+    except RecursionError:
+        return None, [LineIssue(number, "Invalid JSON: nested too deeply")]
+    if not isinstance(data, dict):
+        return None, [LineIssue(number, "record: an event must be a JSON object")]
+    try:
+        event = CanonicalEvent.model_validate(data)
     except ValidationError as exc:
         return None, [LineIssue(number, validation_reason(exc))]
     issues = []
@@ -112,6 +122,14 @@ def check_event(
             LineIssue(number, f"occurred_at {moment} is in the future (beyond {max_skew})")
         ]
     return event, issues
+
+
+def _decode_reason(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start})"
+    return str(exc)
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -22,8 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from crmbridge.external import tame, without_nul
 from crmbridge.scoring.types import Contact, Event
 
+#: The longest email address (and the store's column for it).
+MAX_EMAIL_CHARS = 320
 #: Text the databases can store: PostgreSQL refuses NUL characters.
 NO_NUL = r"^[^\x00]*$"
 
@@ -34,7 +36,7 @@ class ContactRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Lengths are the store's column sizes (PostgreSQL refuses longer values).
-    email: str | None = Field(default=None, max_length=320, pattern=NO_NUL)
+    email: str | None = Field(default=None, max_length=MAX_EMAIL_CHARS, pattern=NO_NUL)
     crm: str | None = Field(default=None, max_length=32, pattern=NO_NUL)
     id: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
 
@@ -84,7 +86,9 @@ class CanonicalEvent(BaseModel):
 
     @field_validator("properties")
     @classmethod
-    def _finite_numbers(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # An unrepresentable number is kept as text: scoring reads it as "not a number".
+        value = _tamed(value)
         problem = _storage_problem(value)
         if problem:
             raise ValueError(problem)
@@ -130,6 +134,8 @@ class ContactRecord(BaseModel):
     email: str | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     updated_at: datetime | None = None
+    #: Records the CRM merged into this one (their history now belongs to it).
+    merged_ids: tuple[str, ...] = ()
 
     @field_validator("id", mode="before")
     @classmethod
@@ -139,17 +145,44 @@ class ContactRecord(BaseModel):
     @field_validator("email")
     @classmethod
     def _clean_email(cls, value: str | None) -> str | None:
-        return normalize_email(value) if value else None
+        email = normalize_email(without_nul(value)) if value else None
+        # No address is longer (RFC 5321); the store's column is not either. The contact
+        # is still stored and scored, only not matched to events by this "email".
+        return email if email and len(email) <= MAX_EMAIL_CHARS else None
+
+    @field_validator("properties")
+    @classmethod
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # A CRM record is never refused for its values: what no database can store (an
+        # unrepresentable number, a NUL character) is kept as text the store accepts.
+        return {without_nul(key): _text_safe(item) for key, item in _tamed(value).items()}
 
     def to_contact(self) -> Contact:
         """The engine's view of this contact."""
         return Contact(self.id, self.properties, self.email, self.crm, self.updated_at)
 
 
+def _tamed(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        tamed: dict[str, Any] = tame(value)
+    except RecursionError:
+        raise ValueError("properties are nested too deeply") from None
+    return tamed
+
+
+def _text_safe(value: Any) -> Any:
+    """``value`` with NUL characters replaced in every string it holds."""
+    if isinstance(value, str):
+        return without_nul(value)
+    if isinstance(value, dict):
+        return {without_nul(str(k)): _text_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text_safe(item) for item in value]
+    return value
+
+
 def _storage_problem(value: Any) -> str | None:
     """Why ``value`` cannot be stored as JSON text in every database, if it cannot."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN and Infinity are not JSON numbers"
     if isinstance(value, str) and "\x00" in value:
         return "text contains a NUL character"
     if isinstance(value, dict):

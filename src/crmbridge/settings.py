@@ -6,35 +6,93 @@ written in TOML as ``"${ENV_NAME}"``, so they never sit in the file nor show in 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from crmbridge.database_url import check_database_url
 from crmbridge.scoring.model import Strict
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_HINT = 'write a number and a unit, e.g. "90s", "5m", "2h", "1d"'
+#: The longest duration any setting takes. Every interval, lease and deadline is far
+#: shorter; the bound keeps date arithmetic downstream (now + duration) from overflowing.
+MAX_DURATION = timedelta(days=365)
+SECOND = timedelta(seconds=1)
 
 
-def parse_duration(value: Any) -> Any:
-    """Accept ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"`` or a number of seconds."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
+def format_duration(value: timedelta) -> str:
+    """``timedelta(minutes=5)`` → ``"5m"``: a duration as an admin writes it."""
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Accept ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"`` or a number of seconds.
+
+    Negative, non-finite and longer-than-a-year values are refused here, before a
+    :class:`timedelta` is built (a huge one would overflow).
+    """
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            seconds = math.inf
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        shown = value if isinstance(value, str) else str(value).lower()
+        raise PydanticCustomError(
+            "bad_duration",
+            'invalid duration "{value}"',
+            {"value": shown[:40], "hint": _DURATION_HINT},
+        )
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        raise PydanticCustomError(
+            "bad_duration", "must be at most {most}", {"most": format_duration(MAX_DURATION)}
+        )
+    if seconds < 0:
+        raise PydanticCustomError("bad_duration", "must not be negative")
+    return timedelta(seconds=seconds)
+
+
+def at_least(minimum: timedelta) -> AfterValidator:
+    """A validator refusing a duration shorter than ``minimum`` (zero often means "spin")."""
+
+    def check(value: timedelta) -> timedelta:
+        if value < minimum:
             raise PydanticCustomError(
                 "bad_duration",
-                'invalid duration "{value}"',
-                {"value": value, "hint": 'write a number and a unit, e.g. "90s", "5m", "2h", "1d"'},
+                "must be at least {least} (got {value})",
+                {"least": format_duration(minimum), "value": format_duration(value)},
             )
-        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    return value
+        return value
+
+    return AfterValidator(check)
 
 
+#: A duration from zero to MAX_DURATION; fields with a floor add ``at_least(...)``.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+#: A duration of at least one second: an interval of zero would run continuously.
+Interval = Annotated[Duration, at_least(SECOND)]
 
 
 def known_timezone(name: str) -> str:
@@ -63,6 +121,16 @@ class BridgeSettings(Strict):
         "or postgresql+psycopg://user@host/db in production.",
     )
     timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Madrid.")
+    write: bool = Field(
+        default=True,
+        description="false = shadow mode: read, score and plan as usual, log every write "
+        "crmbridge would make and send nothing to the CRM (queued writes wait).",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        return check_database_url(url)
 
     @field_validator("timezone")
     @classmethod
@@ -73,14 +141,18 @@ class BridgeSettings(Strict):
 class DaemonSettings(Strict):
     """``[daemon]``: the HTTP listener and polling cadence."""
 
-    host: str = "0.0.0.0"  # a container listens on every interface
+    host: str = Field(default="0.0.0.0", min_length=1)  # a container listens everywhere
     port: int = Field(default=8080, ge=1, le=65535)
-    poll_interval: Duration = Field(default=timedelta(minutes=5))
-    drain_interval: Duration = Field(
+    poll_interval: Interval = Field(default=timedelta(minutes=5))
+    drain_interval: Interval = Field(
         default=timedelta(seconds=15),
         description="How often queued writes and rescoring run between polls.",
     )
     ingest_token: SecretStr | None = None
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of /v1/writes (pause and resume); the ingest token when unset.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
@@ -146,12 +218,27 @@ class OutboxSettings(Strict):
     """``[outbox]``: retries of CRM writes across cycles."""
 
     max_attempts: int = Field(default=8, ge=1, le=100)
-    backoff_initial: Duration = Field(default=timedelta(seconds=30))
-    backoff_max: Duration = Field(default=timedelta(hours=1))
-    lease: Duration = Field(
+    backoff_initial: Interval = Field(default=timedelta(seconds=30))
+    backoff_max: Interval = Field(default=timedelta(hours=1))
+    # A lease near zero would hand every write still in flight to a second worker.
+    lease: Annotated[Duration, at_least(timedelta(seconds=10))] = Field(
         default=timedelta(minutes=10),
         description="An in-flight write older than this is presumed orphaned by a crash.",
     )
+
+    @model_validator(mode="after")
+    def _backoff_ordered(self) -> OutboxSettings:
+        if self.backoff_initial > self.backoff_max:
+            raise PydanticCustomError(
+                "backoff_order",
+                "outbox.backoff_initial ({initial}) is longer than outbox.backoff_max ({most})",
+                {
+                    "initial": format_duration(self.backoff_initial),
+                    "most": format_duration(self.backoff_max),
+                    "hint": "the first retry cannot wait longer than the longest one",
+                },
+            )
+        return self
 
 
 class IngestSettings(Strict):
@@ -159,4 +246,23 @@ class IngestSettings(Strict):
 
     max_future_skew: Duration = Field(
         default=timedelta(minutes=5), description="Reject events dated further in the future."
+    )
+
+
+class AlertSettings(Strict):
+    """``[alerts]``: a Slack-compatible webhook told when the bridge needs a person."""
+
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description='Slack incoming webhook (or any URL taking {"text": ...}); a secret, '
+        'written as "${SLACK_WEBHOOK_URL}".',
+    )
+    stale_after: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Alert when no cycle has succeeded for this many drain intervals.",
+    )
+    timeout: Duration = Field(
+        default=timedelta(seconds=5), description="Give up on one alert post after this long."
     )

@@ -348,6 +348,20 @@ class DaemonProcess:
             self.process.wait(10)
 
 
+def outbox_rows(database_url: str, status_condition: str) -> int:
+    """Outbox rows of a daemon's database whose status matches ``status_condition``
+    (SQL, e.g. ``= 'pending'``)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            query = text(f"SELECT count(*) FROM outbox WHERE status {status_condition}")
+            return int(connection.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
 # -- waiting ----------------------------------------------------------------------------------
 
 

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from crmbridge.sandbox.server import SandboxServer
 
@@ -40,6 +39,7 @@ from .daemon_helpers import (
     contact_email,
     daemon_environment,
     free_port,
+    outbox_rows,
     pricing_view,
     scored,
     start_sandbox,
@@ -88,13 +88,7 @@ def _ids_by_email(server: SandboxServer) -> dict[str, str]:
 
 
 def _in_flight(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            query = text("SELECT count(*) FROM outbox WHERE status <> 'done'")
-            return int(connection.execute(query).scalar_one())
-    finally:
-        engine.dispose()
+    return outbox_rows(url, "<> 'done'")
 
 
 def test_postgres_outage(

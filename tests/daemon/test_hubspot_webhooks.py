@@ -21,7 +21,7 @@ from crmbridge.sandbox.records import ChangeSource
 from crmbridge.sandbox.state import SandboxState
 from crmbridge.sandbox.webhooks import WebhookDispatcher, sign_v3
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import EventRow
+from crmbridge.store.tables import ContactRow, EventRow
 
 from .conftest import (
     APP_SECRET,
@@ -29,6 +29,7 @@ from .conftest import (
     NOW,
     NOW_MS,
     Harness,
+    count,
     dirty_ids,
     dumps,
     events,
@@ -234,8 +235,10 @@ def test_a_sales_email_reply_becomes_the_pollers_email_reply_event(harness: Harn
     assert dirty_ids(harness.store, "hubspot") == {"101"}
 
 
-def test_deletions_and_other_objects_get_a_receipt_but_change_nothing(harness: Harness) -> None:
-    seed_contacts(harness.store, "hubspot", ["101"])
+def test_a_deletion_forgets_the_contact_and_other_objects_only_get_a_receipt(
+    harness: Harness,
+) -> None:
+    seed_contacts(harness.store, "hubspot", ["101", "102"])
     body = dumps(
         [
             notification(1, 101, kind="contact.deletion"),
@@ -246,6 +249,7 @@ def test_deletions_and_other_objects_get_a_receipt_but_change_nothing(harness: H
     assert response.status_code == 200
     assert receipts(harness.store) == 2
     assert dirty_ids(harness.store, "hubspot") == set()
+    assert count(harness.store, ContactRow) == 1  # 101 is forgotten, 102 stays
     assert webhooks.pending_changes(harness.store, "hubspot") == []
 
 

@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -43,14 +42,6 @@ CONTACTS = 600
 REPLICAS = 3
 LIMIT = 30  # requests per rolling 10 s, for the sandbox's one token
 SETTLE_S = 4.0  # after the work looks done: time for a late duplicate to show up
-
-
-@pytest.fixture
-def postgres_url(postgres_cluster: Any) -> Iterator[str]:
-    """A migrated, empty database of this test only on the session's cluster."""
-    name = postgres_cluster.migrated_database()
-    yield postgres_cluster.url(name)
-    postgres_cluster.give_back(name)
 
 
 @pytest.fixture

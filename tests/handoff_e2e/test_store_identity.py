@@ -110,7 +110,7 @@ def test_a_deleted_store_holds_every_contact_until_adopted_and_never_duplicates_
         assert fresh_id != first_id
         held = fresh.cycle(t0 + timedelta(minutes=20))
         # Every contact carries the first store's mark: nothing is written over it.
-        assert held.held == {"hubspot": LEADS}
+        assert held.held_contacts == {"hubspot": LEADS}
         assert (held.written, held.actions) == (0, 0)
         assert _crm_values(state, ids) == written
         assert len(state.tasks()) == tasks_before
@@ -126,7 +126,7 @@ def test_a_deleted_store_holds_every_contact_until_adopted_and_never_duplicates_
         # The pricing visits lived only in the first store: said, not hidden.
         assert report.engagement_missing == len(engaged)
         assert any("engagement points" in line for line in report.lines())
-        assert adopted.held == {}
+        assert adopted.held_contacts == {}
         after = _crm_values(state, ids)
 
     # The fresh store now owns the contacts, and no hand-off was done twice.
@@ -188,7 +188,7 @@ def test_a_restored_backup_holds_what_its_original_wrote_after_the_copy(
         # The backup never saw the pricing visits; a new event makes the lead due.
         restored.post_events([event("page_view", later, t0 + timedelta(minutes=15))])
         summary = restored.cycle(t0 + timedelta(minutes=20))
-        assert summary.held == {"hubspot": 1}
+        assert summary.held_contacts == {"hubspot": 1}
         assert summary.written == 0
     # The score the original computed with the visits is not overwritten by the backup.
     assert _crm_values(state, [later])[later] == newer
@@ -207,10 +207,10 @@ def test_a_second_store_on_the_same_account_writes_nothing_over_the_first(
         first.cycle(t0)
         written = _crm_values(state, ids)
         summary = second.cycle(t0 + timedelta(minutes=5))
-        assert summary.held == {"hubspot": LEADS}
+        assert summary.held_contacts == {"hubspot": LEADS}
         assert summary.written == 0
         assert _crm_values(state, ids) == written
         # The first store goes on as before.
         first.post_events(pricing_visits(ids[0], t0 + timedelta(minutes=6)))
         assert first.cycle(t0 + timedelta(minutes=10)).written == 1
-        assert first.cycle(t0 + timedelta(minutes=10)).held == {}
+        assert first.cycle(t0 + timedelta(minutes=10)).held_contacts == {}

@@ -174,7 +174,7 @@ def test_run_plan_and_adopt_tell_the_admin_about_held_contacts(
 
     ran = cli(second, "--config", config, "run", "--once", "--json")
     assert ran.exit_code == 0, ran.output
-    assert '"held": {\n    "hubspot": 1\n  }' in ran.stdout
+    assert '"held_contacts": {\n    "hubspot": 1\n  }' in ran.stdout
     planned = cli(second, "--config", config, "plan")
     said = " ".join(planned.output.split())
     assert "hubspot: 1 contacts held" in said and "crmbridge adopt" in said

@@ -56,7 +56,7 @@ def test_unknown_paths_and_methods_are_json(server: SandboxServer) -> None:
     missing = requests.get(f"{server.url}/crm/v3/objects/deals", timeout=5)
     assert missing.status_code == 404
     assert missing.headers["Content-Type"] == "application/json;charset=utf-8"
-    wrong = requests.delete(f"{server.url}/crm/v3/objects/contacts/search", timeout=5)
+    wrong = requests.put(f"{server.url}/crm/v3/objects/contacts/search", timeout=5)
     assert wrong.status_code == 405 and wrong.json()["status"] == "error"
 
 

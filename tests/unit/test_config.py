@@ -8,7 +8,6 @@ or else the bundled example.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tomllib
 from datetime import timedelta
@@ -30,13 +29,7 @@ from crmbridge.scoring.model import OPERATORS
 SECRET = "pat-eu1-7f3a9c41-SECRET-d00dfeed"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No CRMBRIDGE*/CRM secrets from the outer environment; cwd without a crmbridge.toml."""
-    for name in list(os.environ):
-        if name.upper().startswith(("CRMBRIDGE", "HUBSPOT_", "SALESFORCE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("config_env")
 
 
 def problems_of(text: str) -> list[ConfigProblem]:

@@ -83,8 +83,12 @@ def contact(**props: Any) -> Contact:
     return Contact("c-1", props)
 
 
-def score(engine: ScoringEngine, props: dict[str, Any] | None = None,
-          events: Sequence[Event] = (), **kwargs: Any) -> Score:
+def score(
+    engine: ScoringEngine,
+    props: dict[str, Any] | None = None,
+    events: Sequence[Event] = (),
+    **kwargs: Any,
+) -> Score:
     return engine.score(contact(**(props or {})), events, NOW, **kwargs)
 
 
@@ -176,7 +180,10 @@ def test_points_per_matching_event() -> None:
     assert result.total == 30
     (only,) = result.contributions
     assert (only.kind, only.rule, only.points, only.events) == (
-        "engagement", "Pricing page visit", 30, 2,
+        "engagement",
+        "Pricing page visit",
+        30,
+        2,
     )
     assert result.last_engagement_at == ago(1)
 
@@ -268,7 +275,9 @@ def test_group_cap_is_shared_by_its_rules() -> None:
     ]
     result = score(engine, events=events)
     assert by_rule(result) == {
-        "Guide download": 20, "Webinar watched": 20, "Pricing page visit": 15,
+        "Guide download": 20,
+        "Webinar watched": 20,
+        "Pricing page visit": 15,
     }
     assert result.engagement == 55
     full = result.contributions[1]
@@ -488,8 +497,17 @@ def points_engine(points: float, **scoring: Any) -> ScoringEngine:
 
 @pytest.mark.parametrize(
     ("fit", "grade"),
-    [(80, "A"), (50, "A"), (49, "B"), (30, "B"), (29, "C"), (15, "C"), (14, "D"), (0, "D"),
-     (-5, "D")],
+    [
+        (80, "A"),
+        (50, "A"),
+        (49, "B"),
+        (30, "B"),
+        (29, "C"),
+        (15, "C"),
+        (14, "D"),
+        (0, "D"),
+        (-5, "D"),
+    ],
 )
 def test_grade_from_default_fit_thresholds(fit: int, grade: str) -> None:
     assert score(points_engine(fit), {"x": 1}).grade == grade
@@ -546,14 +564,22 @@ def test_hot_threshold_is_configurable() -> None:
             "economic_buyer",
         ),
         (
-            {"crmbridge_budget": "in_estimation", "crmbridge_need": "", "crmbridge_timeline":
-             "next_year", "hs_buying_role": "TECHNICAL_EVALUATOR"},
+            {
+                "crmbridge_budget": "in_estimation",
+                "crmbridge_need": "",
+                "crmbridge_timeline": "next_year",
+                "hs_buying_role": "TECHNICAL_EVALUATOR",
+            },
             "- - - -",
             0,
             "technical",
         ),
-        ({"crmbridge_timeline": "within_30_days", "hs_buying_role": "END_USER;CHAMPION"},
-         "- - - T", 1, "user"),
+        (
+            {"crmbridge_timeline": "within_30_days", "hs_buying_role": "END_USER;CHAMPION"},
+            "- - - T",
+            1,
+            "user",
+        ),
         ({"hs_buying_role": "UNKNOWN;champion"}, "- - - -", 0, "influencer"),
         ({"hs_buying_role": "someone"}, "- - - -", 0, None),
     ],
@@ -717,10 +743,7 @@ def test_worked_example(example_engine: ScoringEngine) -> None:
         [],
         [Event("content_download", now - 8 * day, {"asset_type": "guide"})],
         [Event("webinar_attended", now - 7 * day, {"watched_percent": 100})],
-        [
-            Event("email_open", now - d * day, {"campaign": "nurture-logistics"})
-            for d in (6, 4, 2)
-        ],
+        [Event("email_open", now - d * day, {"campaign": "nurture-logistics"}) for d in (6, 4, 2)],
         [
             Event(
                 "email_click",
@@ -745,7 +768,10 @@ def test_worked_example(example_engine: ScoringEngine) -> None:
         events.extend(new_events)
         result = example_engine.score(lead, events, now, previous_stage=previous)
         assert (result.total, result.fit, result.engagement, result.inactivity) == (
-            total, 50, engagement, 0,
+            total,
+            50,
+            engagement,
+            0,
         )
         assert result.hot is hot
         assert (result.stage.stage, result.stage.transition) == (stage, transition)

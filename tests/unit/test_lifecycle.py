@@ -52,8 +52,15 @@ def test_unknown_previous_stage_counts_as_new() -> None:
 
 @pytest.mark.parametrize(
     ("previous", "target"),
-    [("subscriber", "lead"), ("lead", "mql"), ("mql", "sql"), ("subscriber", "sql"),
-     ("sql", "opportunity"), ("opportunity", "customer"), ("lead", "customer")],
+    [
+        ("subscriber", "lead"),
+        ("lead", "mql"),
+        ("mql", "sql"),
+        ("subscriber", "sql"),
+        ("sql", "opportunity"),
+        ("opportunity", "customer"),
+        ("lead", "customer"),
+    ],
 )
 def test_advanced(previous: str, target: str) -> None:
     assert decide(previous, target=target) == (target, "advanced")
@@ -66,8 +73,15 @@ def test_unchanged(stage: str) -> None:
 
 @pytest.mark.parametrize(
     ("previous", "target"),
-    [("lead", "subscriber"), ("mql", "lead"), ("sql", "mql"), ("sql", "subscriber"),
-     ("opportunity", "sql"), ("customer", "opportunity"), ("customer", "lead")],
+    [
+        ("lead", "subscriber"),
+        ("mql", "lead"),
+        ("sql", "mql"),
+        ("sql", "subscriber"),
+        ("opportunity", "sql"),
+        ("customer", "opportunity"),
+        ("customer", "lead"),
+    ],
 )
 def test_held(previous: str, target: str) -> None:
     assert decide(previous, target=target) == (previous, "held")
@@ -89,7 +103,8 @@ def test_nurture_stays_while_the_feedback_stands() -> None:
 
 def test_requalified_by_engagement_after_the_feedback() -> None:
     assert decide("nurture", target="mql", feedback="bad_timing", engaged_after=True) == (
-        "mql", "requalified",
+        "mql",
+        "requalified",
     )
 
 
@@ -109,7 +124,8 @@ def test_not_quiet_before_reactivation_after_days() -> None:
 
 def test_quiet_beats_sales_feedback() -> None:
     assert decide("mql", target="mql", inactive=95, feedback="bad_timing") == (
-        "reactivation", "went_quiet",
+        "reactivation",
+        "went_quiet",
     )
 
 
@@ -123,8 +139,11 @@ def test_no_response() -> None:
 
 @pytest.mark.parametrize(
     ("previous", "inactive", "stage"),
-    [("reactivation", 95, "reactivation"), ("archived", 95, "archived"),
-     ("archived", 500, "archived")],
+    [
+        ("reactivation", 95, "reactivation"),
+        ("archived", 95, "archived"),
+        ("archived", 500, "archived"),
+    ],
 )
 def test_quiet_side_states_stay(previous: str, inactive: float, stage: str) -> None:
     assert decide(previous, target="mql", inactive=inactive) == (stage, "unchanged")
@@ -135,7 +154,8 @@ def test_reengaged(previous: str) -> None:
     assert decide(previous, target="mql", inactive=2) == ("mql", "reengaged")
     # A re-engaged lead the sales team still said no to goes back to nurture.
     assert decide(previous, target="mql", inactive=2, feedback="no_budget") == (
-        "nurture", "reengaged",
+        "nurture",
+        "reengaged",
     )
 
 
@@ -146,8 +166,15 @@ def test_no_engagement_at_all_is_not_reengagement(previous: str) -> None:
 
 def test_every_transition_is_described() -> None:
     assert set(TRANSITIONS) == {
-        "entered", "advanced", "unchanged", "held", "sales_feedback", "requalified",
-        "went_quiet", "no_response", "reengaged",
+        "entered",
+        "advanced",
+        "unchanged",
+        "held",
+        "sales_feedback",
+        "requalified",
+        "went_quiet",
+        "no_response",
+        "reengaged",
     }
     assert set(TRANSITIONS) >= EXPLICIT
     assert {"entered", "advanced", "unchanged", "held"}.isdisjoint(EXPLICIT)
@@ -174,7 +201,8 @@ def test_opportunity_and_customer_are_never_left(previous: str, kwargs: dict[str
 @pytest.mark.parametrize("target", ["opportunity", "customer"])
 def test_crm_stage_wins_over_quiet_and_feedback(target: str) -> None:
     assert decide("mql", target=target, inactive=500, feedback="bad_timing") == (
-        target, "advanced",
+        target,
+        "advanced",
     )
 
 
@@ -226,8 +254,12 @@ def feedback(days_ago: float, status: str | None) -> Event:
     return Event("sales_feedback", at(days_ago), {} if status is None else {"status": status})
 
 
-def stage_of(props: dict[str, Any], events: list[Event], previous: str | None = None,
-             scorer: ScoringEngine = ENGINE) -> tuple[str, str, bool]:
+def stage_of(
+    props: dict[str, Any],
+    events: list[Event],
+    previous: str | None = None,
+    scorer: ScoringEngine = ENGINE,
+) -> tuple[str, str, bool]:
     result = scorer.score(Contact("c-1", props), events, NOW, previous_stage=previous)
     return result.stage.stage, result.stage.transition, result.stage.needs_nurture
 
@@ -241,8 +273,11 @@ def stage_of(props: dict[str, Any], events: list[Event], previous: str | None = 
         (DIRECTOR, [download(1)], "mql"),  # 60 = mql_threshold
         ({**BANT3, "crmbridge_timeline": "this_quarter"}, [], "sql"),
         ({"lifecyclestage": "opportunity"}, [], "opportunity"),
-        ({"lifecyclestage": "Opportunity", **BANT3, "crmbridge_timeline": "this_quarter"}, [],
-         "opportunity"),
+        (
+            {"lifecyclestage": "Opportunity", **BANT3, "crmbridge_timeline": "this_quarter"},
+            [],
+            "opportunity",
+        ),
         ({"lifecyclestage": "customer"}, [], "customer"),
         ({"lifecyclestage": "lead"}, [], "subscriber"),
     ],
@@ -279,7 +314,9 @@ def test_mql_by_score_alone_needs_no_nurture() -> None:
 
 def test_bant_four_of_four_is_sql() -> None:
     assert stage_of({**BANT3, "crmbridge_timeline": "this_quarter"}, [], "mql") == (
-        "sql", "advanced", False,
+        "sql",
+        "advanced",
+        False,
     )
 
 
@@ -289,22 +326,32 @@ def test_bant_three_held_at_sql_needs_no_nurture() -> None:
 
 def test_opportunity_comes_from_the_crm_and_stays() -> None:
     assert stage_of({"lifecyclestage": "opportunity"}, [], "sql") == (
-        "opportunity", "advanced", False,
+        "opportunity",
+        "advanced",
+        False,
     )
     # The deal went away in the CRM, the lead went quiet, sales gave feedback: still held.
     events = [download(400), feedback(1, "not_qualified")]
     assert stage_of({"lifecyclestage": "lead"}, events, "opportunity") == (
-        "opportunity", "held", False,
+        "opportunity",
+        "held",
+        False,
     )
     assert stage_of({"lifecyclestage": "customer"}, events, "opportunity") == (
-        "customer", "advanced", False,
+        "customer",
+        "advanced",
+        False,
     )
     assert stage_of({}, events, "customer") == ("customer", "held", False)
 
 
 def test_custom_crm_conditions() -> None:
-    scorer = engine({"opportunity_when": {"hs_deal_stage": ["appointmentscheduled"]},
-                     "customer_when": {"closed_won": True}})
+    scorer = engine(
+        {
+            "opportunity_when": {"hs_deal_stage": ["appointmentscheduled"]},
+            "customer_when": {"closed_won": True},
+        }
+    )
     assert stage_of({"hs_deal_stage": "AppointmentScheduled"}, [], None, scorer)[0] == (
         "opportunity"
     )
@@ -340,10 +387,14 @@ def test_feedback_property_is_configurable() -> None:
 def test_quiet_reactivation_archive_and_reengagement() -> None:
     assert stage_of(DIRECTOR, [download(95)], "mql") == ("reactivation", "went_quiet", False)
     assert stage_of(DIRECTOR, [download(125)], "reactivation") == (
-        "archived", "no_response", False,
+        "archived",
+        "no_response",
+        False,
     )
     assert stage_of(DIRECTOR, [download(125), download(1)], "archived") == (
-        "mql", "reengaged", False,
+        "mql",
+        "reengaged",
+        False,
     )
 
 
@@ -359,7 +410,8 @@ def test_quiet_timings_are_configurable() -> None:
     assert stage_of({}, [download(9)], "lead", scorer)[:2] == ("lead", "unchanged")
     assert stage_of({}, [download(10)], "lead", scorer)[:2] == ("reactivation", "went_quiet")
     assert stage_of({}, [download(15)], "reactivation", scorer)[:2] == (
-        "archived", "no_response",
+        "archived",
+        "no_response",
     )
 
 

@@ -267,7 +267,16 @@ def test_missing_property_matches_exists_false() -> None:
 def test_every_operator_is_covered_here() -> None:
     # If an operator is added to the model, this file must learn about it.
     assert set(OPERATORS) == {
-        "eq", "in", "contains", "contains_any", "gt", "gte", "lt", "lte", "exists", "regex",
+        "eq",
+        "in",
+        "contains",
+        "contains_any",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "exists",
+        "regex",
     }
 
 

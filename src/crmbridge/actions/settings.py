@@ -14,9 +14,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from crmbridge.scoring.model import STAGES, Condition, Conditions, Strict
+from crmbridge.scoring.model import STAGES, Condition, Conditions, Points, Strict, WholeDays
 from crmbridge.scoring.objections import cue_pattern
-from crmbridge.settings import Duration, known_timezone
+from crmbridge.settings import Duration, at_least, known_timezone
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -26,7 +26,7 @@ class OwnerEntry(Strict):
     """One owner of the pool, by the CRM's owner id."""
 
     id: str = Field(min_length=1)
-    weight: int = Field(default=1, ge=1, description="Share of leads under `weighted`.")
+    weight: int = Field(default=1, ge=1, le=1000, description="Share of leads under `weighted`.")
     available: bool = Field(default=True, description="false skips this owner (holiday, full).")
     manager: str | None = Field(default=None, description="Owner id told when an SLA breaches.")
 
@@ -82,7 +82,7 @@ class NotificationSettings(Strict):
 class StageSla(Strict):
     """Time-to-contact commitment for one stage, counted in business time."""
 
-    within: Duration = Field(
+    within: Annotated[Duration, at_least(timedelta(minutes=1))] = Field(
         description='Business time, e.g. "4h" or "2d" (a day = a business day of the hours).'
     )
 
@@ -184,7 +184,7 @@ class EventCondition(Strict):
 
     type: str = Field(min_length=1)
     where: Conditions = Field(default_factory=dict)
-    within_days: int | None = Field(default=None, gt=0)
+    within_days: WholeDays | None = None
 
 
 class TriggerWhen(Strict):
@@ -242,8 +242,8 @@ class ProfilingStep(Strict):
     """Ask ``ask`` (first one not yet known) when ``stages`` / score band / hot match."""
 
     stages: list[str] = Field(default_factory=list)
-    min_score: float | None = None
-    max_score: float | None = None
+    min_score: Points | None = None
+    max_score: Points | None = None
     hot: bool | None = None
     ask: list[str] = Field(min_length=1, description="CRM property names, in order.")
 
@@ -291,7 +291,7 @@ class ObjectionClass(Strict):
     """Cue phrases (any language) and the points each adds to a class."""
 
     cues: list[str] = Field(min_length=1)
-    points: float = Field(default=1.0, gt=0)
+    points: Points = Field(default=1.0, gt=0)
 
     @field_validator("cues")
     @classmethod
@@ -319,7 +319,7 @@ class ObjectionSettings(Strict):
     min_confidence: int = Field(
         default=0, ge=0, le=100, description="Below this confidence the verdict is none."
     )
-    bant_authority_points: float = Field(
+    bant_authority_points: Points = Field(
         default=0.5,
         ge=0,
         description="Added to authority when BANT's authority letter is missing (0: never).",

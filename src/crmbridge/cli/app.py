@@ -7,17 +7,32 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer._click.core import Context, ParameterSource
 
 from crmbridge._version import __version__
+from crmbridge.cli.flags import FlagGroup
 from crmbridge.clock import resolve_now
 from crmbridge.config import LoadedConfig, config_json_schema, load_config, secret_values
 from crmbridge.errors import ConfigError
 from crmbridge.logging import configure_logging
+
+
+class _Commands(FlagGroup):
+    """The root command group: a configuration problem met by any command (the file,
+    a store that cannot be opened, a missing secret) is printed and exits 2, untraced."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fail(str(exc))
+            raise typer.Exit(EXIT_CONFIG) from None
+
 
 app = typer.Typer(
     name="crmbridge",
@@ -25,9 +40,13 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
 config_app = typer.Typer(
-    help="Check crmbridge.toml and export its JSON Schema.", no_args_is_help=True
+    help="Check crmbridge.toml and export its JSON Schema.\n\n"
+    "Example: [bold]crmbridge config check crmbridge.toml[/]",
+    no_args_is_help=True,
+    cls=FlagGroup,
 )
 app.add_typer(config_app, name="config")
 
@@ -52,6 +71,16 @@ NowOption = Annotated[
 ]
 
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="crmbridge.toml to use (may also be given before the command).",
+    ),
+]
+
+
 @dataclass
 class State:
     """Global options shared by every command."""
@@ -59,6 +88,8 @@ class State:
     config_path: Path | None = None
     now: str | None = None
     log_level: str = "INFO"
+    #: The global --config came from CRMBRIDGE_CONFIG rather than the command line.
+    config_from_env: bool = False
 
 
 def _version(value: bool) -> None:
@@ -94,7 +125,8 @@ def main(
 
     Example: [bold]crmbridge score[/] scores the bundled example leads offline.
     """
-    ctx.obj = State(config_path=config, now=now, log_level=log_level)
+    from_env = ctx.get_parameter_source("config") == ParameterSource.ENVIRONMENT
+    ctx.obj = State(config_path=config, now=now, log_level=log_level, config_from_env=from_env)
     configure_logging(level=log_level)
 
 
@@ -104,10 +136,37 @@ def state(ctx: typer.Context) -> State:
     return state if isinstance(state, State) else State()
 
 
-def load(ctx: typer.Context) -> LoadedConfig:
-    """The active config; unset secrets are not mentioned (offline commands need none)."""
+def config_path(ctx: typer.Context, local: Path | None = None) -> Path | None:
+    """The config file of this invocation: ``--config`` after the command or before it.
+
+    ``crmbridge --config a.toml plan`` and ``crmbridge plan --config a.toml`` are the
+    same; a file named on the command line wins over CRMBRIDGE_CONFIG; two different
+    files on one command line are refused (exit 2) rather than one silently ignored.
+    ``None``: ./crmbridge.toml, else the bundled example (see ``load_config``).
+    """
+    before = state(ctx)
+    if local is None:
+        return before.config_path
+    if (
+        before.config_path is not None
+        and not before.config_from_env
+        and before.config_path.resolve() != local.resolve()
+    ):
+        fail(
+            f"--config is given twice, {before.config_path} before the command and "
+            f"{local} after it; give one"
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    return local
+
+
+def load(ctx: typer.Context, local: Path | None = None) -> LoadedConfig:
+    """The active config; unset secrets are not mentioned (offline commands need none).
+
+    ``local`` is the command's own ``--config`` (see :func:`config_path`).
+    """
     try:
-        loaded = load_config(state(ctx).config_path)
+        loaded = load_config(config_path(ctx, local))
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
@@ -136,6 +195,7 @@ def config_check(
     path: Annotated[
         Path | None, typer.Argument(help="File to check (default: the active config).")
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Validate a configuration and list every problem at once, each with its TOML path.
 
@@ -144,7 +204,8 @@ def config_check(
     Example: [bold]crmbridge config check crmbridge.toml[/]
     """
     try:
-        loaded = load_config(path or state(ctx).config_path)
+        loaded = load_config(path or config_path(ctx, config))
+        loaded.config.require_secrets()
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None

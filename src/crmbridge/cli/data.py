@@ -12,32 +12,52 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crmbridge.cli.app import EXIT_INPUT, NowOption, app, err, load, now_for, out
+from crmbridge.cli.app import (
+    EXIT_INPUT,
+    ConfigOption,
+    NowOption,
+    app,
+    err,
+    load,
+    now_for,
+    out,
+)
+from crmbridge.cli.flags import FlagGroup
 from crmbridge.ingest import Ingestor
 from crmbridge.store.db import current_revision, upgrade
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 
-db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Inspect and retry queued CRM writes.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema management.\n\nExample: [bold]crmbridge db upgrade[/]",
+    no_args_is_help=True,
+    cls=FlagGroup,
+)
+outbox_app = typer.Typer(
+    help="Inspect and retry queued CRM writes.\n\n"
+    "Example: [bold]crmbridge outbox list --status dead[/], then "
+    "[bold]crmbridge outbox retry[/]",
+    no_args_is_help=True,
+    cls=FlagGroup,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
 
 SHOWN_ISSUES = 20
 
 
-def open_store(ctx: typer.Context) -> Store:
+def open_store(ctx: typer.Context, config: Path | None) -> Store:
     """The configured store, migrated to the current schema."""
-    return Store.open(load(ctx).config.bridge.database_url)
+    return Store.open(load(ctx, config).config.bridge.database_url)
 
 
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context) -> None:
+def db_upgrade(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Apply pending schema migrations (the daemon also does this on start).
 
     Example: [bold]crmbridge db upgrade[/]
     """
-    store = Store.open(load(ctx).config.bridge.database_url, migrate=False)
+    store = Store.open(load(ctx, config).config.bridge.database_url, migrate=False)
     before = current_revision(store.engine)
     upgrade(store.engine)
     after = current_revision(store.engine)
@@ -52,6 +72,7 @@ def ingest(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Store canonical events; bad lines are reported by number and the rest ingested.
 
@@ -61,7 +82,7 @@ def ingest(
     Example: [bold]crmbridge ingest events.jsonl[/], or from stdin:
     [bold]cat events.jsonl | crmbridge ingest -[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     moment = now_for(ctx, now)
     store = Store.open(loaded.config.bridge.database_url, bulk=True)
     ingestor = Ingestor(store, loaded.config.ingest.max_future_skew)
@@ -122,7 +143,8 @@ def outbox_list(
         typer.Option("--status", "-s", help="pending, in_flight, done, failed, dead (repeatable)."),
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Show queued CRM writes; by default the ones that need attention (failed, dead).
 
@@ -135,7 +157,7 @@ def outbox_list(
             f"[red]✘[/] unknown status {unknown[0]!r}; use one of {', '.join(outbox.STATUSES)}"
         )
         raise typer.Exit(EXIT_INPUT)
-    store = open_store(ctx)
+    store = open_store(ctx, config)
     with store.session() as session:
         rows = outbox.list_rows(session, wanted, limit)
         counts = outbox.depth(session)
@@ -183,12 +205,13 @@ def outbox_retry(
         list[int] | None, typer.Argument(help="Row ids (default: every dead/failed row).")
     ] = None,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Queue dead or failed writes again, now, with a fresh attempt budget.
 
     Example: [bold]crmbridge outbox retry 17 18[/]  or  [bold]crmbridge outbox retry[/]
     """
-    store = open_store(ctx)
+    store = open_store(ctx, config)
     with store.session() as session:
         count = outbox.retry_dead(session, ids or None, now_for(ctx, now))
     out.print(f"[green]✔[/] {count} write(s) queued again; the next cycle sends them")

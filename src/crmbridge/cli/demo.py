@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crmbridge.cli.app import app, out
+from crmbridge.cli.app import ConfigOption, app, config_path, load, out
 from crmbridge.console import stage_text
 
 SHOWN_LEADS = 25
@@ -15,27 +15,40 @@ SHOWN_LEADS = 25
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     db: Annotated[
         str | None, typer.Option("--db", help="Keep the store here (a path or database URL).")
     ] = None,
     keep_running: Annotated[
         bool, typer.Option("--keep-running", help="Leave the sandbox and pipeline up to explore.")
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """See the whole product in one command: a local HubSpot sandbox, ~200 leads, real syncs.
 
-    Example: [bold]crmbridge demo[/]
+    It scores with the bundled example model, or with the model of --config (or
+    CRMBRIDGE_CONFIG): its scoring, BANT, lifecycle and hand-off run against the sandbox.
+    Only the sandbox is written to: the file's CRM accounts, database and notification
+    webhooks are not used.
+
+    Example: [bold]crmbridge demo[/]  or  [bold]crmbridge demo --config crmbridge.toml[/]
     """
     from crmbridge.demo import run_demo
     from crmbridge.logging import configure_logging
 
+    def say(line: str) -> None:
+        out.print(f"[dim]›[/] {line}", highlight=False)
+
+    model = None
+    if config_path(ctx, config) is not None:
+        loaded = load(ctx, config)
+        model = loaded.config
+        say(f"Model: {loaded.source}, against the sandbox (its CRM accounts are not used)")
+    else:
+        say("Model: the bundled example (config.example.toml); try yours with --config")
     configure_logging(level="WARNING")  # the demo narrates itself; logs would only clutter
 
-    report = run_demo(
-        db,
-        say=lambda line: out.print(f"[dim]›[/] {line}", highlight=False),
-        keep_running=keep_running,
-    )
+    report = run_demo(db, say=say, keep_running=keep_running, model=model)
     table = Table(
         title=f"What HubSpot now shows the reps (top {SHOWN_LEADS} of {len(report.leads)})",
         title_justify="left",

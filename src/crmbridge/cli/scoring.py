@@ -13,7 +13,17 @@ import typer
 
 from crmbridge.actions.preview import as_dict as handoff_dict
 from crmbridge.actions.preview import preview
-from crmbridge.cli.app import EXIT_INPUT, NowOption, app, err, load, now_for, out
+from crmbridge.cli.app import (
+    EXIT_INPUT,
+    ConfigOption,
+    NowOption,
+    app,
+    err,
+    load,
+    now_for,
+    out,
+)
+from crmbridge.config import CrmbridgeConfig
 from crmbridge.console import explain_panel, lead_name, scores_table
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
 from crmbridge.records import ContactRecord
@@ -23,8 +33,8 @@ ContactOption = Annotated[
     Path | None,
     typer.Option(
         "--contact",
-        help="Contact JSON (one object, an array, or JSON lines). "
-        "Default: the bundled example leads.",
+        help="Contacts: JSON (an object, an array, or JSON lines) or a CSV export from "
+        "HubSpot or Salesforce. Default: the bundled example leads.",
     ),
 ]
 EventsOption = Annotated[
@@ -43,6 +53,7 @@ class _Scored:
     rows: list[tuple[ContactRecord, Score]]
     now: datetime
     engine: ScoringEngine
+    config: CrmbridgeConfig
 
 
 def _score_all(
@@ -51,8 +62,9 @@ def _score_all(
     events: Path | None,
     now_text: str | None,
     previous_stage: str | None,
+    config: Path | None,
 ) -> _Scored:
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     if contact is None:
         work = load_examples()
         now = now_for(ctx, now_text, default=EXAMPLES_AS_OF)
@@ -63,6 +75,8 @@ def _score_all(
             err.print(f"[red]✘[/] cannot read {exc.filename}: {exc.strerror}")
             raise typer.Exit(EXIT_INPUT) from None
         now = now_for(ctx, now_text)
+    for warning in work.warnings:
+        err.print(f"[yellow]![/] {warning}", highlight=False)
     for problem in work.errors:
         err.print(f"[red]✘[/] {problem}", highlight=False)
     if work.unmatched_events:
@@ -81,7 +95,7 @@ def _score_all(
         )
         for c in work.contacts
     ]
-    return _Scored(work, rows, now, engine)
+    return _Scored(work, rows, now, engine, loaded.config)
 
 
 def _finish(work: Workload) -> None:
@@ -98,19 +112,31 @@ def score(
     as_json: JsonOption = False,
     now: NowOption = None,
     previous_stage: StageOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Score leads offline: total, fit, engagement, grade, BANT, stage, hot, reasons.
 
-    With no --contact it scores the bundled example leads (as of their snapshot date,
-    2026-11-20, unless --now is given).
+    With no --contact it scores the bundled example leads
+    (as of their snapshot date, 2026-11-20, unless --now is given).
+
+    A JSON contact, one per line or in an array (properties by internal name; crm
+    defaults to "local", updated_at is optional):
+    {"crm": "hubspot", "id": "101", "email": "ana@example.com",
+     "properties": {"jobtitle": "CIO", "numemployees": "600"}}
+
+    Or a CSV export (known by its .csv name or its content; "," ";" or tab):
+    HubSpot ("Record ID", "Email", "First Name", "Job Title"... or internal
+    names) or Salesforce ("Id" or "Lead ID", "Email", API field names).
+    A bad row is reported with its line number; the others are scored.
+    Column mapping: docs/scoring.md.
 
     Example: [bold]crmbridge score --contact ana.json --events ana.jsonl --json[/]
     """
-    scored = _score_all(ctx, contact, events, now, previous_stage)
+    scored = _score_all(ctx, contact, events, now, previous_stage, config)
     rows = scored.rows
     if as_json:
         payload = [{"email": c.email, **s.as_dict()} for c, s in rows]
-        single = contact is not None and len(rows) == 1 and not _is_multi(contact)
+        single = contact is not None and len(rows) == 1 and scored.work.one_object
         sys.stdout.write(
             json.dumps(payload[0] if single else payload, indent=2, ensure_ascii=False) + "\n"
         )
@@ -130,12 +156,13 @@ def explain(
     as_json: JsonOption = False,
     now: NowOption = None,
     previous_stage: StageOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Explain a score: every rule that fired, caps, decay, BANT letters and the stage move.
 
     Example: [bold]crmbridge explain --lead ana.garcia@logistica-iberica.es[/]
     """
-    scored = _score_all(ctx, contact, events, now, previous_stage)
+    scored = _score_all(ctx, contact, events, now, previous_stage, config)
     rows = scored.rows
     if lead:
         wanted = lead.strip().lower()
@@ -143,10 +170,9 @@ def explain(
         if not rows:
             err.print(f"[red]✘[/] no contact with id or email {lead!r}")
             raise typer.Exit(EXIT_INPUT)
-    config = load(ctx).config
     plans = [
         preview(
-            config,
+            scored.config,
             c,
             scored.work.events_for(c),
             s,
@@ -192,8 +218,3 @@ def _explanation(contact: ContactRecord, score: Score) -> dict[str, object]:
             "timeline": score.bant.timeline,
         },
     }
-
-
-def _is_multi(path: Path) -> bool:
-    text = path.read_text("utf-8").strip()
-    return text.startswith("[") or text.count("\n{") > 0

@@ -13,7 +13,19 @@ from rich.table import Table
 from connectors.base import Connector
 from connectors.registry import build_connectors
 from crmbridge.actions.enrichers import build_enricher
-from crmbridge.cli.app import EXIT_CONFIG, EXIT_INPUT, NowOption, app, err, fail, load, now_for, out
+from crmbridge.cli.app import (
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    ConfigOption,
+    NowOption,
+    app,
+    err,
+    fail,
+    load,
+    now_for,
+    out,
+)
+from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
 from crmbridge.config import CrmbridgeConfig, LoadedConfig
 from crmbridge.daemon.locks import SqliteGuard, singleton
@@ -23,6 +35,7 @@ from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
+from crmbridge.sync.progress import Progress
 from crmbridge.sync.writeback import own_fields
 
 HELD_HELP = (
@@ -55,6 +68,7 @@ def plan(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Dry run: what the next cycle would write to the CRM, per contact, old → new.
 
@@ -63,7 +77,7 @@ def plan(
 
     Example: [bold]crmbridge plan --json[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, {})
     changes = pipeline.plan(now_for(ctx, now))
@@ -131,16 +145,21 @@ def run(
         ),
     ] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the daemon: poll the CRMs, serve webhooks and events, write back scores.
 
-    Start-up validates the config, migrates the database and checks every connector;
-    it refuses to start with a clear message when something is wrong. With --once: one
-    full cycle, a summary, exit code 1 if anything failed (see [bold]crmbridge outbox list[/]).
+    Start-up validates the config, migrates the database and checks every
+    connector; it refuses to start with a clear message when something is wrong.
+
+    With --once: one full cycle, a summary, exit code 1 if anything failed
+    (see [bold]crmbridge outbox list[/]). On a terminal a progress bar on stderr counts
+    contacts read, scored and written and outbox rows sent, with the time left;
+    piped output and --json carry no progress bar.
 
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     _refuse_example(loaded)
     if adopt_held and not once:
         fail("--adopt works with --once (or use crmbridge adopt before starting the daemon)")
@@ -164,7 +183,9 @@ def run(
     except CrmbridgeError as exc:
         err.print(f"[red]✘[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    summary = _once(pipeline, store, loaded.config, now_for(ctx, now), adopt_held=adopt_held)
+    moment = now_for(ctx, now)
+    with cycle_progress(err, enabled=not as_json and err.is_terminal) as progress:
+        summary = _once(pipeline, store, loaded.config, moment, progress, adopt_held=adopt_held)
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
@@ -182,11 +203,13 @@ def run(
             table.add_row(name.replace("_", " "), f"{getattr(summary, name):,}")
         table.add_row("duration", f"{summary.duration_s:.2f} s")
         out.print(table)
+        for note in summary.held:
+            err.print(f"[yellow]![/] writes held back: {note}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
         if summary.adoption is not None:
             _print_adoption(summary.adoption)
-        for line in _held_lines(summary.held):
+        for line in _held_lines(summary.held_contacts):
             err.print(f"[yellow]![/] {line}", highlight=False)
     if not summary.ok:
         raise typer.Exit(EXIT_INPUT)
@@ -206,6 +229,7 @@ def _once(
     store: Store,
     config: CrmbridgeConfig,
     now: datetime,
+    progress: Progress | None = None,
     *,
     adopt_held: bool = False,
 ) -> CycleSummary:
@@ -219,6 +243,7 @@ def _once(
             now,
             guard=lambda name: singleton(store.engine, name),
             recover_all=False,
+            progress=progress,
             adopt_held=adopt_held,
         )
     guard = SqliteGuard(config.bridge.database_url)
@@ -228,7 +253,7 @@ def _once(
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     try:
-        return pipeline.run_once(now, adopt_held=adopt_held)
+        return pipeline.run_once(now, progress=progress, adopt_held=adopt_held)
     finally:
         guard.release()
 
@@ -263,7 +288,7 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
 
     Creates the crmbridge properties that are missing, and says plainly what the CRM's
@@ -271,7 +296,7 @@ def check(ctx: typer.Context) -> None:
 
     Example: [bold]crmbridge check[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     for warning in loaded.warnings:
         err.print(f"[yellow]![/] {warning}", highlight=False)
     _refuse_example(loaded)

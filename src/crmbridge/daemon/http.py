@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from crmbridge._version import __version__
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import webhooks
+from crmbridge.daemon.bearer import CHALLENGE, bearer_problem
 from crmbridge.daemon.metrics import CONTENT_TYPE, Metrics, install
 from crmbridge.daemon.profile import ProfileAnswer, profile_answer
 from crmbridge.daemon.webhooks import (
@@ -50,6 +51,8 @@ from crmbridge.daemon.webhooks import (
     WebhookChange,
     WebhookError,
 )
+from crmbridge.daemon.writes_http import writes_router
+from crmbridge.external import loads
 from crmbridge.ingest import BATCH, MAX_ISSUES, Ingestor, IngestReport, LineIssue
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
@@ -443,6 +446,7 @@ def create_app(
             raise _HttpError(404, "no contact has this email")
         return answer
 
+    app.include_router(writes_router(store, config))
     return app
 
 
@@ -478,13 +482,9 @@ def _check_bearer(request: Request, config: CrmbridgeConfig) -> None:
             "event ingestion is disabled: no ingest token is configured "
             "(set daemon.ingest_token, e.g. CRMBRIDGE__DAEMON__INGEST_TOKEN)",
         )
-    challenge = {"WWW-Authenticate": 'Bearer realm="crmbridge"'}
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise _HttpError(401, "missing bearer token (Authorization: Bearer <token>)", challenge)
-    if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
-        raise _HttpError(401, "wrong bearer token", challenge)
+    problem = bearer_problem(request.headers.get("authorization", ""), token.get_secret_value())
+    if problem is not None:
+        raise _HttpError(401, problem, dict(CHALLENGE))
 
 
 def _signed_uris(request: Request, public_url: str | None) -> list[str]:
@@ -550,7 +550,7 @@ def _ndjson(body: bytes) -> list[NumberedLine]:
 def _single_object(body: bytes) -> str | None:
     """The body re-serialized when it is exactly one JSON object (pretty-printed or not)."""
     try:
-        value = json.loads(body)
+        value = loads(body)
     except (ValueError, RecursionError):
         return None
     if not isinstance(value, dict):
@@ -563,7 +563,7 @@ def _single_object(body: bytes) -> str | None:
 
 def _array(body: bytes) -> tuple[list[NumberedLine], list[LineIssue]]:
     try:
-        items = json.loads(body)
+        items = loads(body)
     except RecursionError:
         raise _HttpError(400, "body is not a valid JSON array: nested too deeply") from None
     except json.JSONDecodeError as exc:
@@ -571,8 +571,10 @@ def _array(body: bytes) -> tuple[list[NumberedLine], list[LineIssue]]:
             400,
             f"body is not a valid JSON array: {exc.msg} (line {exc.lineno}, column {exc.colno})",
         ) from None
-    except ValueError:
+    except UnicodeDecodeError:
         raise _HttpError(400, "body is not a valid JSON array: not UTF-8 text") from None
+    except ValueError as exc:
+        raise _HttpError(400, f"body is not a valid JSON array: {exc}") from None
     if not isinstance(items, list):
         raise _HttpError(400, "body must be a JSON array of events")
     lines: list[NumberedLine] = []
@@ -628,7 +630,7 @@ def _storable(lines: list[NumberedLine]) -> tuple[list[NumberedLine], list[LineI
 
 def _has_nul(data: bytes) -> bool:
     try:
-        stack: list[Any] = [json.loads(data)]
+        stack: list[Any] = [loads(data)]
     except (ValueError, RecursionError):
         return False  # validation reports the line
     while stack:

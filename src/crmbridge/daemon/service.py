@@ -33,12 +33,14 @@ from connectors.base import Connector
 from connectors.rate_governor import RateGovernor
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import metrics
+from crmbridge.daemon.alerts import Alerts
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
+from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
 SHUTDOWN_GRACE_S = 30.0
@@ -73,6 +75,7 @@ class Daemon:
         self.scheduler = BackgroundScheduler(timezone=config.bridge.timezone)
         self.guard = SqliteGuard(config.bridge.database_url) if store.is_sqlite else None
         self.ready: dict[str, bool] = dict.fromkeys(connectors, False)
+        self.alerts = Alerts(config.alerts, list(connectors), config.daemon.poll_interval, clock())
         self.server: uvicorn.Server | None = None
         self.serve_http = serve_http
         self._signals = 0
@@ -142,6 +145,13 @@ class Daemon:
             **common,
         )
         self.scheduler.add_job(self.drain, "cron", hour=3, id="rescore", **common)
+        self.scheduler.add_job(
+            self.check_alerts,
+            "interval",
+            seconds=self.config.daemon.drain_interval.total_seconds(),
+            id="alerts",
+            **common,
+        )
 
     # -- jobs -----------------------------------------------------------------------
 
@@ -162,6 +172,7 @@ class Daemon:
             recover_all=False,
         )
         self.ready[name] = not any("authentication" in e for e in summary.errors)
+        self._alert(summary, polled=name)
 
     def drain(self) -> None:
         """Rescore what is due and send the outbox, without reading the CRMs."""
@@ -171,6 +182,20 @@ class Daemon:
             self.clock(), read=False, guard=self._lock, stop=self.stopping, recover_all=False
         )
         self._observe(summary)
+        self._alert(summary, polled=None)
+
+    def _alert(self, summary: CycleSummary, *, polled: str | None) -> None:
+        """Tell the alert hook what the cycle found; an alert never fails a cycle."""
+        try:
+            with self.store.session() as session:
+                dead = outbox.depth(session).get(outbox.DEAD, 0)
+            self.alerts.after_cycle(summary, polled=polled, dead=dead, now=self.clock())
+        except Exception as exc:
+            log.warning("alert.check_failed", error=type(exc).__name__)
+
+    def check_alerts(self) -> None:
+        """Open a stale-sync incident even when no cycle finishes at all."""
+        self.alerts.check_stale(self.clock())
 
     def _observe(self, summary: CycleSummary) -> None:
         metrics.observe_cycle(summary.duration_s)

@@ -45,9 +45,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from connectors.hubspot.activity import activity_events
+from crmbridge.external import loads
+from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
+from crmbridge.store.erasure import find_person, follow_merge, forget
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, CursorRow, WebhookReceiptRow
+from crmbridge.store.tables import CHANGED_PREFIX, ContactRow, CursorRow, WebhookReceiptRow
 
 HUBSPOT = "hubspot"
 SALESFORCE = "salesforce"
@@ -82,10 +85,10 @@ OUTBOUND_ACK = (
 SALESFORCE_PREFIXES = {"00Q": "Lead", "003": "Contact"}
 SALESFORCE_OBJECTS = frozenset(SALESFORCE_PREFIXES.values())
 
-#: Marker streams in the ``cursors`` table: ``changed:<crm id>``.
-CHANGED_PREFIX = "changed:"
 _STREAM_MAX = 64
 _RECEIPT_MAX = 128
+#: Notifications of a contact deleted in HubSpot: crmbridge forgets it.
+DELETIONS = frozenset({"contact.deletion", "contact.privacyDeletion"})
 _CRM_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{_STREAM_MAX - len(CHANGED_PREFIX)}}}$")
 _ESCAPES = re.compile(r"%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)", re.IGNORECASE)
 
@@ -111,6 +114,8 @@ class WebhookChange:
     crm_ids: tuple[str, ...] = ()
     events: tuple[CanonicalEvent, ...] = ()
     kind: str = ""
+    #: Records that no longer exist in the CRM: deleted, or merged into ``crm_ids[0]``.
+    gone: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +214,7 @@ def verify_hubspot_v3(
 def parse_hubspot_payload(body: bytes) -> list[dict[str, Any]]:
     """The notifications of a (verified) delivery; WebhookError(400) if malformed."""
     try:
-        payload = json.loads(body)
+        payload = loads(body)
     except (ValueError, RecursionError):
         raise WebhookError(400, "body is not JSON") from None
     if not isinstance(payload, list):
@@ -241,7 +246,12 @@ def _hubspot_change(item: Mapping[str, Any]) -> WebhookChange:
         ids = _ids([item.get("objectId")])
     elif kind == "contact.merge":
         ids = _ids([item.get("primaryObjectId"), item.get("newObjectId"), item.get("objectId")])
-    else:  # deletions, privacy deletions, association changes, other objects
+        merged = item.get("mergedObjectIds")
+        gone = _ids(merged if isinstance(merged, list) else [])
+        return WebhookChange(receipt, ids, kind=kind, gone=tuple(i for i in gone if i not in ids))
+    elif kind in DELETIONS:
+        return WebhookChange(receipt, kind=kind, gone=_ids([item.get("objectId")]))
+    else:  # association changes, other objects
         return WebhookChange(receipt, kind=kind)
     events: tuple[CanonicalEvent, ...] = ()
     if kind == "contact.propertyChange" and ids and item.get("propertyName") == REPLY_PROPERTY:
@@ -310,7 +320,7 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
 def parse_salesforce_json(body: bytes) -> tuple[list[WebhookChange], set[str]]:
     """Changes from a JSON relay of CDC / platform events, and the org ids it names."""
     try:
-        payload = json.loads(body)
+        payload = loads(body)
     except (ValueError, RecursionError):
         raise WebhookError(400, "body is neither XML nor JSON") from None
     items = payload if isinstance(payload, list) else [payload]
@@ -479,6 +489,9 @@ def record_changes(
     stored = store.insert_events(events).inserted if events else 0
     with store.engine.begin() as connection:
         fresh = _insert_receipts(connection, store.dialect, connector, keys, known, now)
+        for key in keys:
+            if key in fresh and unique[key].gone:
+                _follow_identity(connection, connector, unique[key])
         ids = tuple(dict.fromkeys(i for k in keys if k in fresh for i in unique[k].crm_ids))
         marked = _mark_dirty(connection, connector, ids)
         _note_pending(connection, store.dialect, connector, ids, now)
@@ -489,6 +502,18 @@ def record_changes(
         contacts_marked=marked,
         events_stored=stored,
     )
+
+
+def _follow_identity(connection: Connection, connector: str, change: WebhookChange) -> None:
+    """A record merged into another is folded into it; a deleted one is forgotten."""
+    log = get_logger(connector=connector)
+    if change.kind in DELETIONS:
+        for crm_id in change.gone:
+            erased = forget(connection, find_person(connection, crm_id, connector))
+            log.info("contact.forgotten", crm_id=crm_id, reason=change.kind, **erased.as_dict())
+    elif change.crm_ids:
+        folded = follow_merge(connection, connector, change.crm_ids[0], change.gone)
+        log.info("contact.merged", survivor=change.crm_ids[0], merged=change.gone, folded=folded)
 
 
 def _insert_receipts(

@@ -1,7 +1,7 @@
 """The sandbox's own control panel under ``/_sandbox/`` (no authentication).
 
 ======  ==========================================  ==============================================
-GET     /_sandbox                                   this list
+GET     /_sandbox                                   this list (JSON); a browser gets the page below
 GET     /_sandbox/requests?limit=N                  the request log (method, path, status, ms)
 GET     /_sandbox/counters                          counters, rate-limit usage, webhook totals
 POST    /_sandbox/reset                             clear log, counters and rate-limit windows
@@ -19,6 +19,10 @@ GET     /_sandbox/webhooks                          webhook delivery attempts
 GET     /_sandbox/seed-events[?format=jsonl]        the demo's canonical events
 ======  ==========================================  ==============================================
 
+``GET /_sandbox`` asked for HTML (a browser's ``Accept: text/html``, or ``?format=html``)
+answers a page a person can read (:mod:`crmbridge.sandbox.panel`): the contacts as a
+rep sees them, tasks, enrollments, the latest requests and webhook deliveries.
+
 User edits may set HubSpot-calculated values (``hs_sales_email_last_replied``...),
 bypass the forward-only rule of ``lifecyclestage`` and are announced to webhooks with
 ``changeSource`` ``CRM_UI`` (or the ``source`` given in the body).
@@ -31,9 +35,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from crmbridge.sandbox import panel
 from crmbridge.sandbox.pipeline import Services, error_response
 from crmbridge.sandbox.records import AlreadyExistsError, ChangeSource, Contact, InvalidValuesError
 from crmbridge.sandbox.state import REPLY_PROPERTY
@@ -50,7 +55,7 @@ from crmbridge.sandbox.wire import (
 AdminHandler = Callable[[Request, Any], Reply]
 
 ENDPOINTS = [
-    "GET /_sandbox",
+    "GET /_sandbox?format=json|html",
     "GET /_sandbox/requests?limit=N",
     "GET /_sandbox/counters",
     "POST /_sandbox/reset",
@@ -122,6 +127,20 @@ def routes(services: Services) -> list[Route]:
 
     def index(request: Request, body: Any) -> Reply:
         return Reply(200, {"endpoints": ENDPOINTS, "docs": "crmbridge.sandbox.admin"})
+
+    index_json = _admin(index)
+
+    async def index_page(request: Request) -> Response:
+        query = request.query_params
+        if not panel.wants_html(request.headers.get("accept", ""), query.get("format")):
+            return await index_json(request)
+        limit = query.get("limit", "")
+        page = panel.render(
+            services,
+            prefix=query.get("prefix"),
+            limit=int(limit) if limit.isdigit() and len(limit) < 6 else None,
+        )
+        return HTMLResponse(page)
 
     def requests_log(request: Request, body: Any) -> Reply:
         limit = request.query_params.get("limit", "")
@@ -253,7 +272,7 @@ def routes(services: Services) -> list[Route]:
 
     c = "/_sandbox/contacts/{contact_id}"
     return [
-        Route("/_sandbox", _admin(index), methods=["GET"]),
+        Route("/_sandbox", index_page, methods=["GET"]),
         Route("/_sandbox/requests", _admin(requests_log), methods=["GET"]),
         Route("/_sandbox/counters", _admin(counters), methods=["GET"]),
         Route("/_sandbox/reset", _admin(reset), methods=["POST"]),

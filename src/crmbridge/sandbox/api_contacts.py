@@ -242,6 +242,24 @@ def routes(services: Services) -> list[Route]:
         results = [contact_json(c, sorted(written)) for c in updated]
         return _batch_body(results, missing, started, iso_ms(state.now()))
 
+    def delete_contact(call: Call) -> Reply:
+        # HubSpot answers 204 whether or not the record existed.
+        state.delete_contact(call.path("contact_id"), source=services.api_source)
+        return Reply(204, None)
+
+    def merge(call: Call) -> Reply:
+        body = call.json_object()
+        primary, merged = body.get("primaryObjectId"), body.get("objectIdToMerge")
+        if not all(isinstance(v, str | int) and str(v).isdigit() for v in (primary, merged)):
+            raise bad_request("primaryObjectId and objectIdToMerge must be record ids.")
+        try:
+            survivor = state.merge_contacts(str(primary), str(merged), source=services.api_source)
+        except KeyError as exc:
+            raise HubSpotError(
+                404, "OBJECT_NOT_FOUND", "Object not found.", context={"id": [str(exc.args[0])]}
+            ) from None
+        return Reply(200, contact_json(survivor))
+
     base = "/crm/v3/objects/contacts"
     return [
         Route(
@@ -251,6 +269,7 @@ def routes(services: Services) -> list[Route]:
         Route(
             f"{base}/batch/update", endpoint(services, batch_update, scopes=WRITE), methods=["POST"]
         ),
+        Route(f"{base}/merge", endpoint(services, merge, scopes=WRITE), methods=["POST"]),
         Route(base, endpoint(services, list_contacts, scopes=READ), methods=["GET"]),
         Route(base, endpoint(services, create_contact, scopes=WRITE), methods=["POST"]),
         Route(
@@ -260,5 +279,10 @@ def routes(services: Services) -> list[Route]:
             f"{base}/{{contact_id}}",
             endpoint(services, update_contact, scopes=WRITE),
             methods=["PATCH"],
+        ),
+        Route(
+            f"{base}/{{contact_id}}",
+            endpoint(services, delete_contact, scopes=WRITE),
+            methods=["DELETE"],
         ),
     ]

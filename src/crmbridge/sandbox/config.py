@@ -60,7 +60,12 @@ class SandboxConfig:
     latency_ms: int = 0
     lifecycle_forward_only: bool = True
     webhook_url: str | None = None
-    webhook_subscriptions: tuple[str, ...] = ("contact.creation", "contact.propertyChange")
+    webhook_subscriptions: tuple[str, ...] = (
+        "contact.creation",
+        "contact.propertyChange",
+        "contact.deletion",
+        "contact.merge",
+    )
     #: Properties whose changes are delivered; ``None`` means every property.
     webhook_properties: frozenset[str] | None = None
     webhook_max_attempts: int = 4

@@ -98,11 +98,14 @@ class ContactChange:
     """One contact event for webhook subscribers."""
 
     object_id: int
-    kind: Literal["creation", "propertyChange"]
+    kind: Literal["creation", "propertyChange", "deletion", "merge"]
     occurred_at: datetime
     source: ChangeSource
     property_name: str | None = None
     property_value: str | None = None
+    #: A merge: the records folded into ``object_id`` (the survivor) and values moved.
+    merged_ids: tuple[int, ...] = ()
+    properties_moved: int = 0
 
 
 @dataclass(frozen=True, slots=True)

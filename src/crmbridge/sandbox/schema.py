@@ -362,6 +362,15 @@ def default_contact_properties() -> list[PropertyDef]:
         _hs("createdate", "Create Date", "datetime", "date", info, read_only=True),
         _hs("lastmodifieddate", "Last Modified Date", "datetime", "date", info, read_only=True),
         _hs("hs_object_id", "Record ID", "number", "number", info, read_only=True),
+        _hs(
+            "hs_merged_object_ids",
+            "Merged Contact IDs",
+            "enumeration",
+            "checkbox",
+            info,
+            read_only=True,
+        ),
+        _hs("hs_additional_emails", "Additional email addresses", "string", "text", info),
     ]
 
 

@@ -52,6 +52,17 @@ from crmbridge.sandbox.timeutil import iso_ms, truncate_ms, utc_now
 HISTORY_DEPTH = 20
 REQUEST_LOG_SIZE = 10_000
 _LIFECYCLE_ORDER = {o.value: o.display_order for o in LIFECYCLE_STAGES}
+#: What a merge never copies from the merged record (identity and bookkeeping).
+_MERGE_KEEPS = frozenset(
+    {
+        "hs_object_id",
+        "createdate",
+        "lastmodifieddate",
+        "email",
+        "hs_merged_object_ids",
+        "hs_additional_emails",
+    }
+)
 #: Writing a value here counts as "the contact replied" (HubSpot unenrolls them).
 REPLY_PROPERTY = "hs_sales_email_last_replied"
 
@@ -389,6 +400,72 @@ class SandboxState:
         row.updated_at = now
         row.properties["lastmodifieddate"] = iso_ms(now)
         return changes
+
+    def delete_contact(self, contact_id: str, *, source: ChangeSource) -> bool:
+        """Archive a contact (the API's DELETE): it is gone from reads and searches."""
+        with self._lock:
+            row = self._find(contact_id, None)
+            if row is None:
+                return False
+            del self._contacts[row.id]
+            for email, number in list(self._by_email.items()):
+                if number == row.id:
+                    del self._by_email[email]
+            self._counters["contacts_deleted"] += 1
+        self._announce([ContactChange(row.id, "deletion", self.now(), source)])
+        return True
+
+    def merge_contacts(self, primary_id: str, merged_id: str, *, source: ChangeSource) -> Contact:
+        """Fold ``merged_id`` into ``primary_id``, as HubSpot's merge does.
+
+        The primary keeps its id and its values; an empty one takes the merged record's
+        value; ``hs_merged_object_ids`` lists every id folded into it; the merged
+        record's email becomes an additional email; the merged record is gone.
+        KeyError when either is missing or they are the same record.
+        """
+        with self._lock:
+            primary, merged = self._find(primary_id, None), self._find(merged_id, None)
+            if primary is None or merged is None or primary is merged:
+                raise KeyError(merged_id if primary is not None else primary_id)
+            now = max(self.now(), primary.updated_at + timedelta(milliseconds=1))
+            moved = 0
+            for name, value in merged.properties.items():
+                if name not in _MERGE_KEEPS and value and not primary.properties.get(name):
+                    primary.properties[name] = value
+                    moved += 1
+            ids = [primary.properties.get("hs_merged_object_ids", ""), str(merged.id)]
+            ids.append(merged.properties.get("hs_merged_object_ids", ""))
+            primary.properties["hs_merged_object_ids"] = ";".join(
+                part for text in ids for part in text.split(";") if part
+            )
+            email = merged.properties.get("email", "")
+            if email and not primary.properties.get("email"):
+                primary.properties["email"] = email
+            elif email and email != primary.properties["email"]:
+                extra = primary.properties.get("hs_additional_emails", "")
+                primary.properties["hs_additional_emails"] = ";".join(
+                    p for p in (extra, email) if p
+                )
+            if email:
+                self._by_email[email.strip().lower()] = primary.id
+            del self._contacts[merged.id]
+            primary.updated_at = now
+            primary.properties["lastmodifieddate"] = iso_ms(now)
+            self._counters["contacts_merged"] += 1
+            snapshot = primary.snapshot()
+        self._announce(
+            [
+                ContactChange(
+                    primary.id,
+                    "merge",
+                    now,
+                    source,
+                    merged_ids=(merged.id,),
+                    properties_moved=moved,
+                )
+            ]
+        )
+        return snapshot
 
     # ── owners ───────────────────────────────────────────────────────────────────
 

@@ -237,6 +237,12 @@ class WebhookDispatcher:
         if change.kind == "propertyChange":
             event["propertyName"] = change.property_name
             event["propertyValue"] = change.property_value
+        elif change.kind == "merge":
+            event["changeFlag"] = "MERGED"
+            event["primaryObjectId"] = change.object_id
+            event["newObjectId"] = change.object_id
+            event["mergedObjectIds"] = list(change.merged_ids)
+            event["numberOfPropertiesMoved"] = change.properties_moved
         else:
-            event["changeFlag"] = "CREATED"
+            event["changeFlag"] = "DELETED" if change.kind == "deletion" else "CREATED"
         return event

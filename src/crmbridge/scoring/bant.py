@@ -8,7 +8,7 @@ from typing import Any
 
 from crmbridge.scoring.conditions import CompiledCondition, compile_condition
 from crmbridge.scoring.model import BantModel
-from crmbridge.scoring.text import to_text
+from crmbridge.scoring.text import MAX_SCORED_CHARS, plain_text, to_text
 from crmbridge.scoring.types import BantResult
 
 _LETTERS = ("budget", "authority", "need", "timeline")
@@ -54,7 +54,7 @@ class BantEvaluator:
         if raw is None:
             return None
         # HubSpot multi-selects arrive as "A;B"; the first mapped value wins.
-        values = [to_text(part) for part in str(raw).split(";")]
+        values = [to_text(part) for part in plain_text(raw)[:MAX_SCORED_CHARS].split(";")]
         for value in values:
             for role, accepted in self.committee_roles:
                 if value in accepted:

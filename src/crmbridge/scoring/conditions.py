@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmbridge.scoring.model import Condition, Scalar
-from crmbridge.scoring.text import normalize_text, parse_number, to_text
+from crmbridge.scoring.text import (
+    MAX_SCORED_CHARS,
+    normalize_text,
+    parse_number,
+    plain_text,
+    shown,
+    to_text,
+)
 
 Check = Callable[[Any], bool]
 
@@ -41,7 +48,8 @@ def _equals(expected: Scalar) -> Check:
             return False
         if isinstance(value, str) and ";" in value:
             # HubSpot multi-select values arrive as "A;B": equal to any selected option.
-            return any(to_text(part) == text for part in value.split(";"))
+            options = value[:MAX_SCORED_CHARS].split(";")
+            return any(to_text(part) == text for part in options)
         return to_text(value) == text
 
     return check
@@ -97,7 +105,7 @@ def _regex(pattern: str) -> Check:
     def check(value: Any) -> bool:
         if not _present(value):
             return False
-        raw = str(value)
+        raw = plain_text(value)[:MAX_SCORED_CHARS]
         return compiled.search(raw) is not None or folded.search(to_text(raw)) is not None
 
     return check
@@ -153,6 +161,11 @@ class CompiledWhen:
 
     items: tuple[tuple[str, CompiledCondition], ...]
 
+    @property
+    def numeric(self) -> bool:
+        """True when some condition compares numbers (only those can find a value unreadable)."""
+        return any(cond.numeric for _, cond in self.items)
+
     def __call__(self, properties: Mapping[str, Any]) -> bool:
         get = properties.get
         return all(cond(get(name)) for name, cond in self.items)
@@ -160,7 +173,7 @@ class CompiledWhen:
     def unreadable(self, properties: Mapping[str, Any]) -> list[str]:
         """Properties that could not be read as numbers, formatted for the reasons."""
         return [
-            f"{name} {properties.get(name)!r} is not a number"
+            f"{name} {shown(properties.get(name))} is not a number"
             for name, cond in self.items
             if cond.unreadable(properties.get(name))
         ]

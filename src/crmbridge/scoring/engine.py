@@ -21,6 +21,8 @@ from crmbridge.scoring.text import to_text
 from crmbridge.scoring.types import BantResult, Contact, Contribution, Event, Score
 
 _DAY = 86400.0
+#: Notes about unreadable event values kept per lead (one bad sender can send thousands).
+_MAX_EVENT_NOTES = 5
 
 
 def round_points(value: float) -> int:
@@ -45,6 +47,7 @@ class _Engagement:
     group: str | None
     window_days: float | None
     half_life_days: float | None
+    numeric_where: bool = False
 
 
 @dataclass(slots=True)
@@ -71,14 +74,17 @@ class ScoringEngine:
             _Engagement(
                 i,
                 r.name,
-                compile_when(r.where),
+                where,
                 r.points,
                 r.max_points,
                 r.group,
                 r.window_days,
                 r.half_life_days,
+                where.numeric,
             )
-            for i, r in enumerate(scoring.engagement)
+            for i, (r, where) in enumerate(
+                (rule, compile_when(rule.where)) for rule in scoring.engagement
+            )
         )
         by_type: dict[str, list[_Engagement]] = {}
         for rule, source in zip(self._engagement, scoring.engagement, strict=True):
@@ -107,7 +113,7 @@ class ScoringEngine:
         """Score ``contact`` as of ``now``; events after ``now`` are ignored."""
         props = contact.properties
         fit, notes = self._score_fit(props)
-        tallies, last_engagement, feedback = self._tally_events(events, now)
+        tallies, last_engagement, feedback = self._tally_events(events, now, notes)
         engagement = self._engagement_contributions(tallies)
         fit_points = sum(c.points for c in fit)
         engagement_points = sum(c.points for c in engagement)
@@ -160,8 +166,12 @@ class ScoringEngine:
         return hits, notes
 
     def _tally_events(
-        self, events: Iterable[Event], now: datetime
+        self, events: Iterable[Event], now: datetime, notes: list[str]
     ) -> tuple[list[_Tally], datetime | None, tuple[str | None, datetime | None]]:
+        """Points per rule, the last engagement and sales' latest feedback.
+
+        An event property a rule could not read as a number is named in ``notes``.
+        """
         tallies = [_Tally() for _ in self._engagement]
         last: datetime | None = None
         feedback: tuple[str | None, datetime | None] = (None, None)
@@ -180,6 +190,11 @@ class ScoringEngine:
             age = (now - when).total_seconds() / _DAY
             for rule in rules:
                 if not rule.where(event.properties):
+                    if rule.numeric_where and len(notes) < _MAX_EVENT_NOTES:
+                        for problem in rule.where.unreadable(event.properties):
+                            note = f"{event.type} event: {problem}"
+                            if note not in notes:
+                                notes.append(note)
                     continue
                 if rule.points > 0 and (last is None or when > last):
                     last = when

@@ -8,10 +8,20 @@ predicates once and scores with them.
 from __future__ import annotations
 
 import difflib
+import math
 import re
-from typing import Any, Literal
+import types
+import typing
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from crmbridge.errors import ConfigProblem
@@ -34,6 +44,22 @@ STAGES = LADDER + SIDE_STATES
 COMMITTEE_ROLES = ("economic_buyer", "technical", "user", "influencer")
 
 Scalar = str | int | float | bool
+
+#: The largest number of points, threshold or cap a model may hold, either sign. Far
+#: above any real model (scores live in the tens and hundreds) and far below where sums
+#: of floats lose whole points; it also keeps ``inf`` and ``1e308`` out of the engine.
+MAX_POINTS = 1_000_000
+#: The longest period, in days, a rule may look back or wait: ten years.
+MAX_DAYS = 3650
+
+#: Points, thresholds and caps: finite and within ±MAX_POINTS.
+Points = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_POINTS, le=MAX_POINTS)]
+#: A number of days: finite, more than zero and at most MAX_DAYS.
+Days = Annotated[float, Field(allow_inf_nan=False, gt=0, le=MAX_DAYS)]
+#: A whole number of days: at least one and at most MAX_DAYS.
+WholeDays = Annotated[int, Field(ge=1, le=MAX_DAYS)]
+#: A value a condition compares with: any finite number (NaN never compares true).
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 # Words admins reach for instead of an operator; difflib alone maps "greater" to "gte".
 _OPERATOR_SYNONYMS = {
@@ -81,10 +107,36 @@ def _operator_hint(word: str) -> str:
     return did_you_mean(word.lower(), OPERATORS)
 
 
+def _flat(annotation: Any) -> set[Any]:
+    """Every type an annotation admits, through unions, ``Annotated`` and ``| None``."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _flat(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_flat(arg) for arg in typing.get_args(annotation)))
+    return {annotation}
+
+
 class Strict(BaseModel):
-    """Base for every config model: unknown keys are errors, values are immutable."""
+    """Base for every config model: unknown keys are errors, values are immutable.
+
+    A boolean is never taken for a number: pydantic would read ``port = true`` as 1.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            admitted = _flat(cls.model_fields[info.field_name].annotation)
+            if bool not in admitted and admitted & {int, float}:
+                raise PydanticCustomError(
+                    "bool_not_number",
+                    "should be a number, not {value}",
+                    {"value": str(value).lower()},
+                )
+        return value
 
 
 class Condition(Strict):
@@ -94,10 +146,10 @@ class Condition(Strict):
     in_: list[Scalar] | None = Field(default=None, alias="in")
     contains: str | None = None
     contains_any: list[str] | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
+    gt: Finite | None = None
+    gte: Finite | None = None
+    lt: Finite | None = None
+    lte: Finite | None = None
     exists: bool | None = None
     regex: str | None = None
 
@@ -131,6 +183,16 @@ class Condition(Strict):
             )
         return data
 
+    @field_validator("eq", "in_")
+    @classmethod
+    def _finite(cls, value: Scalar | list[Scalar] | None) -> Scalar | list[Scalar] | None:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise PydanticCustomError(
+                    "not_finite", "should be a finite number (got {value})", {"value": item}
+                )
+        return value
+
     @field_validator("regex")
     @classmethod
     def _valid_regex(cls, pattern: str | None) -> str | None:
@@ -156,7 +218,7 @@ class FitRule(Strict):
 
     name: str = Field(min_length=1, description="Shown to reps in the score reasons.")
     when: Conditions = Field(min_length=1, description="Contact property -> condition; all hold.")
-    points: float
+    points: Points
 
 
 class EngagementRule(Strict):
@@ -165,12 +227,12 @@ class EngagementRule(Strict):
     name: str = Field(min_length=1)
     event: str | list[str] = Field(description="Event type(s) this rule counts.")
     where: Conditions = Field(default_factory=dict, description="Event property -> condition.")
-    points: float
-    max_points: float | None = Field(default=None, gt=0, description="Cap for this rule.")
+    points: Points
+    max_points: Points | None = Field(default=None, gt=0, description="Cap for this rule.")
     group: str | None = Field(default=None, description="Name of a [scoring.groups] cap.")
-    window_days: float | None = Field(default=None, gt=0, description="Only events this recent.")
-    half_life_days: float | None = Field(
-        default=None, gt=0, description="Points halve every this many days."
+    window_days: Days | None = Field(default=None, description="Only events this recent.")
+    half_life_days: Days | None = Field(
+        default=None, description="Points halve every this many days."
     )
 
     @property
@@ -182,23 +244,23 @@ class EngagementRule(Strict):
 class GroupCap(Strict):
     """A cap shared by every engagement rule that names this group."""
 
-    max_points: float = Field(gt=0)
+    max_points: Points = Field(gt=0)
 
 
 class Inactivity(Strict):
     """Negative points for each full ``after_days`` period without engagement."""
 
-    after_days: int = Field(gt=0)
-    points: float = Field(lt=0)
-    floor: float = Field(default=0, description="Inactivity never pulls the total below this.")
+    after_days: WholeDays
+    points: Points = Field(lt=0)
+    floor: Points = Field(default=0, description="Inactivity never pulls the total below this.")
 
 
 class Grades(Strict):
     """Minimum fit points for each grade; anything lower is D."""
 
-    A: float = 50
-    B: float = 30
-    C: float = 15
+    A: Points = 50
+    B: Points = 30
+    C: Points = 15
 
     @model_validator(mode="after")
     def _ordered(self) -> Grades:
@@ -219,8 +281,8 @@ class Grades(Strict):
 class ScoringModel(Strict):
     """The ``[scoring]`` table: thresholds and every fit and engagement rule."""
 
-    mql_threshold: float = 60
-    hot_threshold: float = 100
+    mql_threshold: Points = 60
+    hot_threshold: Points = 100
     grades: Grades = Field(default_factory=Grades)
     groups: dict[str, GroupCap] = Field(default_factory=dict)
     custom_events: list[str] = Field(
@@ -273,8 +335,8 @@ class LifecycleModel(Strict):
     nurture_feedback: list[str] = Field(
         default_factory=lambda: ["not_qualified", "bad_timing", "no_budget"]
     )
-    reactivation_after_days: int = Field(default=90, gt=0)
-    archive_after_days: int = Field(default=30, gt=0)
+    reactivation_after_days: WholeDays = 90
+    archive_after_days: WholeDays = 30
 
 
 def model_problems(scoring: ScoringModel) -> list[ConfigProblem]:

@@ -8,10 +8,16 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import create_engine
 
+from crmbridge.database_url import describe, sqlite_path
+from crmbridge.errors import ConfigError, ConfigProblem
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: How long opening a PostgreSQL store waits for the server (unless the URL says).
+POSTGRES_CONNECT_TIMEOUT_S = 10
 #: SQLite page cache per connection. Small by default: the daemon holds several pooled
 #: connections for as long as it runs, each filling its cache up to this size, while
 #: the operating system caches the file anyway.
@@ -26,8 +32,19 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys.
+
+    The engine connects once before it is returned: a store that cannot be opened (a
+    missing folder, a refused or unknown host, a wrong password) is a :class:`ConfigError`
+    naming where it is and why, never a driver traceback; the password is never shown.
+    """
+    where = make_url(url)
     if is_sqlite(url):
+        path = sqlite_path(where)
+        if path is not None and not path.parent.is_dir():
+            raise _cannot_open(
+                where, f"the folder {path.parent} does not exist", "create it, or change the path"
+            )
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
@@ -36,8 +53,42 @@ def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB, **kwargs:
             _sqlite_pragmas(dbapi_connection, sqlite_cache_mib)
 
         event.listen(engine, "connect", pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        # An unanswering host must not hang a start for the TCP timeout (minutes).
+        if "connect_timeout" not in where.query:
+            kwargs.setdefault("connect_args", {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S})
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        engine.dispose()
+        hint = (
+            "check the path and its permissions"
+            if is_sqlite(url)
+            else "check the host, the port, that the server is running and the credentials"
+        )
+        raise _cannot_open(where, _cause(exc, where), hint) from None
+    return engine
+
+
+def _cannot_open(where: URL, cause: str, hint: str) -> ConfigError:
+    return ConfigError(
+        [
+            ConfigProblem(
+                "bridge.database_url", f"cannot open the store ({describe(where)}): {cause}", hint
+            )
+        ]
+    )
+
+
+def _cause(exc: DBAPIError, where: URL) -> str:
+    """The driver's own words, first line only, with the password scrubbed if echoed."""
+    lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+    cause = lines[0]
+    if where.password:
+        cause = cause.replace(str(where.password), "***")
+    return cause
 
 
 def _sqlite_pragmas(dbapi_connection: Any, cache_mib: int) -> None:

@@ -1,6 +1,6 @@
 """Which store this is, and which CRM account each of its connectors syncs.
 
-A store is born with an id (migration 0005). Everything it writes into a CRM carries a
+A store is born with an id (migration 0006). Everything it writes into a CRM carries a
 *mark* — ``<store id>:<generation>`` in the ``<prefix>_store`` property — and the
 generation grows with every rescoring pass that plans writes. Reading a contact's mark
 back tells three things apart:

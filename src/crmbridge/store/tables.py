@@ -133,6 +133,11 @@ class OutboxRow(SQLModel, table=True):
     updated_at: datetime | None = _when()
 
 
+#: Marker streams in the ``cursors`` table: ``changed:<crm id>``, a record a webhook
+#: named, to be re-read.
+CHANGED_PREFIX = "changed:"
+
+
 class CursorRow(SQLModel, table=True):
     """Where incremental reading of one stream of one connector stands."""
 
@@ -237,3 +242,13 @@ class ConnectorAccountRow(SQLModel, table=True):
     account_id: str = Field(max_length=64)
     label: str = Field(default="", max_length=200)
     bound_at: datetime | None = _when()
+
+
+class ControlRow(SQLModel, table=True):
+    """An operating switch an admin set (e.g. ``writes_paused``), shared by every replica."""
+
+    __tablename__ = "controls"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = _json()
+    updated_at: datetime | None = _when()

@@ -15,10 +15,13 @@ from connectors.base import Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
+from crmbridge.store.controls import writes_state
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
 from crmbridge.sync.notify import WEBHOOK, Notifier
+from crmbridge.sync.progress import SENT, WRITTEN, Progress
+from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import same_value
 
 #: Action kinds a CRM connector performs (and can be asked about after a crash).
@@ -42,6 +45,10 @@ class DrainResult:
     calls: int = 0
     reconciled: int = 0
     stopped: str | None = None
+    #: Why nothing (more) was sent although nothing failed: shadow mode or a pause.
+    held: str | None = None
+    #: The CRM refused crmbridge's credentials (the drain stopped).
+    auth_failed: bool = False
     errors: list[str] = field(default_factory=list)
     written_ids: list[str] = field(default_factory=list)
 
@@ -57,12 +64,16 @@ class Drainer:
         *,
         stop: threading.Event | None = None,
         notifier: Notifier | None = None,
+        shadow: ShadowLog | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.store = store
         self.connector = connector
         self.settings = settings
         self.stop = stop
         self.notifier = notifier
+        self.shadow = shadow
+        self.progress = progress
 
     def recover(self, now: datetime, *, all_in_flight: bool) -> int:
         """Settle rows a dead process left in flight, asking the CRM what it holds.
@@ -137,18 +148,40 @@ class Drainer:
             return None
 
     def drain(self, now: datetime) -> DrainResult:
-        """Send every due row; stop early on auth or rate-limit trouble."""
+        """Send every due row; stop early on auth or rate-limit trouble, or a pause.
+
+        In shadow mode nothing is sent: the waiting rows are logged and stay pending.
+        """
+        if self.shadow is not None:
+            waiting = self.shadow.report(self.store, self.connector.name)
+            return DrainResult(held=f"shadow mode ([bridge] write = false): {waiting} waiting")
+        if self.progress is not None:
+            with self.store.session() as session:
+                self.progress(SENT, 0, outbox.due_count(session, self.connector.name, now))
         result = self._drain_properties(now)
-        if result.stopped is None:
+        if result.stopped is None and result.held is None:
             self._drain_actions(now, result)
         return result
+
+    def _halted(self, result: DrainResult) -> bool:
+        """Stop before the next batch: shutting down, or writes paused (checked each time,
+        so a pause takes effect between two batches of a long drain)."""
+        if self.stop is not None and self.stop.is_set():
+            result.stopped = "shutting down"
+            return True
+        with self.store.session() as session:
+            state = writes_state(session)
+        if state.paused:
+            by = f" by {state.by}" if state.by else ""
+            result.held = f"writes paused{by}" + (f": {state.reason}" if state.reason else "")
+            return True
+        return False
 
     def _drain_actions(self, now: datetime, result: DrainResult) -> None:
         """Send due hand-off actions one by one (each is its own CRM call)."""
         name = self.connector.name
         while True:
-            if self.stop is not None and self.stop.is_set():
-                result.stopped = "shutting down"
+            if self._halted(result):
                 return
             with self.store.session() as session:
                 rows = outbox.claim_actions(session, name, ACTION_CLAIM, now)
@@ -192,6 +225,7 @@ class Drainer:
                         else:
                             outbox.release(session, rows[index:])
                             session.commit()
+                            result.auth_failed = True
                             result.stopped = f"authentication failed: {exc}"
                             result.errors.append(result.stopped)
                             return
@@ -205,6 +239,11 @@ class Drainer:
                     # Each outcome is committed at once: a crash loses at most the one
                     # action in flight, which recovery settles by asking the CRM.
                     session.commit()
+                    self._tell(SENT, 1)
+
+    def _tell(self, counter: str, done: int) -> None:
+        if self.progress is not None:
+            self.progress(counter, done, 0)
 
     def _perform(self, row: outbox.Queued) -> WriteResult:
         if row.kind == WEBHOOK:
@@ -222,8 +261,7 @@ class Drainer:
         name = self.connector.name
         after = 0
         while True:
-            if self.stop is not None and self.stop.is_set():
-                result.stopped = "shutting down"
+            if self._halted(result):
                 return result
             with self.store.session() as session:
                 rows = outbox.claim(session, name, self.connector.max_batch_size, now, after)
@@ -247,6 +285,7 @@ class Drainer:
                 except AuthError as exc:
                     outbox.release(session, rows)
                     session.commit()
+                    result.auth_failed = True
                     result.stopped = f"authentication failed: {exc}"
                     result.errors.append(result.stopped)
                     return result
@@ -257,8 +296,10 @@ class Drainer:
                     session.commit()
                     result.failed += len(by_record)
                     result.errors.append(f"{name}: batch failed: {exc}")
+                    self._tell(SENT, len(rows))
                     continue
                 done: list[outbox.Queued] = []
+                written_before = result.written
                 for outcome in outcomes:
                     group = by_record.pop(outcome.crm_id, [])
                     if outcome.ok:
@@ -280,6 +321,8 @@ class Drainer:
                 outbox.mark_done(session, done)
                 self._remember(session, done)
                 session.commit()
+                self._tell(SENT, len(rows))
+                self._tell(WRITTEN, result.written - written_before)
 
     def _refused(
         self,

@@ -418,6 +418,16 @@ def mark_failed(
     )
 
 
+def due_count(session: Session, connector: str, now: datetime) -> int:
+    """How many rows of ``connector`` a drain at ``now`` would send (for a progress bar)."""
+    query = select(func.count()).where(
+        _T.c.connector == connector,
+        _T.c.status.in_(RETRYABLE),
+        or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
+    )
+    return int(session.execute(query).scalar_one())
+
+
 def orphaned(session: Session, connector: str, older_than: datetime | None) -> list[Queued]:
     """In-flight rows left by a process that died (all of them when ``older_than`` is None)."""
     query = select(_T).where(_T.c.connector == connector, _T.c.status == IN_FLIGHT)

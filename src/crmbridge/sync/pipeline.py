@@ -27,8 +27,11 @@ from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import Drainer
+from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
+from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer
+from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names
 
 CONTACTS_STREAM = "contacts"
@@ -48,6 +51,16 @@ def _always(_name: str) -> Iterator[bool]:
 DISPLAY_PROPERTIES = ("email", "firstname", "lastname", "company", "lifecyclestage")
 
 
+@dataclass(frozen=True)
+class StageFailure:
+    """A stage of one connector that failed in a cycle, and of what kind."""
+
+    connector: str
+    stage: str
+    #: ``auth`` when the CRM refused the credentials, ``error`` otherwise.
+    kind: str
+
+
 @dataclass
 class CycleSummary:
     """What one cycle did (printed by ``run --once``, stored in ``sync_runs``)."""
@@ -61,12 +74,16 @@ class CycleSummary:
     actions: int = 0
     failed: int = 0
     #: Contacts held because another store wrote their crmbridge values (by connector).
-    held: dict[str, int] = field(default_factory=dict)
+    held_contacts: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     duration_s: float = 0.0
     errors: list[str] = field(default_factory=list)
     #: What ``run --adopt`` took over and could not recover.
     adoption: AdoptionReport | None = field(default=None, repr=False)
+    #: Why writes were held back (shadow mode, paused), per connector; not a failure.
+    held: list[str] = field(default_factory=list)
+    #: Stages that failed as a whole (not single records), typed for alerts and health.
+    stage_failures: list[StageFailure] = field(default_factory=list, repr=False)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
@@ -81,6 +98,7 @@ class CycleSummary:
         data.pop("adoption")
         if self.adoption is not None:
             data["adoption"] = {**self.adoption.as_dict(), "summary": self.adoption.lines()}
+        data.pop("stage_failures")
         return {**data, "ok": self.ok}
 
 
@@ -117,6 +135,8 @@ class Pipeline:
         notifications = config.notifications
         self._owner_cache: dict[str, tuple[float, tuple[Owner, ...]]] = {}
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
+        #: Set in shadow mode: the drain logs the writes instead of sending them.
+        self.shadow = None if config.bridge.write else ShadowLog()
 
     def planners(self, *, fetch_owners: bool = True) -> dict[str, HandoffPlanner]:
         """A hand-off planner per connector, with the owners the CRM lists now.
@@ -153,13 +173,24 @@ class Pipeline:
         return owners
 
     def prepare(self) -> None:
-        """Create crmbridge's custom properties in every CRM (idempotent)."""
+        """Create crmbridge's custom properties in every CRM (idempotent).
+
+        Not in shadow mode, which sends nothing to a CRM: the properties are created
+        when writes are turned on (the next start, or ``crmbridge check``).
+        """
+        if self.shadow is not None:
+            get_logger().info("schema.skipped", reason="shadow mode ([bridge] write = false)")
+            return
         fields = own_fields(self.prefix)
         for connector in self.connectors.values():
             connector.ensure_schema(fields)
 
     def read(
-        self, connector: Connector, summary: CycleSummary, stop: threading.Event | None = None
+        self,
+        connector: Connector,
+        summary: CycleSummary,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> None:
         """Store every page changed since the cursor, moving the cursor with each page.
 
@@ -176,7 +207,12 @@ class Pipeline:
             result = self.store.store_page(
                 connector.name, CONTACTS_STREAM, page.records, page.cursor, own
             )
+            merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
+            if merges:
+                follow_merges(self.store, connector.name, merges)
             summary.read += len(page.records)
+            if progress is not None:
+                progress(READ, len(page.records), 0)
             summary.stored += result.stored
             summary.api_calls += 1
             if stop is not None and stop.is_set():
@@ -197,6 +233,7 @@ class Pipeline:
         read: bool = True,
         guard: Guard | None = None,
         stop: threading.Event | None = None,
+        progress: Progress | None = None,
         adopt_held: bool = False,
     ) -> CycleSummary:
         """One cycle; every failure is recorded, none stops the other connectors.
@@ -204,7 +241,8 @@ class Pipeline:
         ``only`` limits it to one connector, ``read=False`` skips reading the CRM (a
         drain tick), ``guard`` wraps the singleton steps (each connector's read, and
         rescoring) in a lock shared by replicas, and ``stop`` ends writing between
-        batches for a graceful shutdown. ``adopt_held`` takes over, after reading,
+        batches for a graceful shutdown. ``progress`` is told how far the cycle has got
+        (see :mod:`crmbridge.sync.progress`). ``adopt_held`` takes over, after reading,
         the contacts another store wrote (see :mod:`crmbridge.sync.adopt`).
         """
         started = time.monotonic()
@@ -221,18 +259,30 @@ class Pipeline:
                             summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, summary, stop),
+                            lambda c=connector: self.read(c, summary, stop, progress),
                         )
         with lock("rescore") as held:
             if held:
                 if adopt_held:
                     summary.adoption = adopt(self.store, self.prefix, only)
                 self.rescorer.planners = self.planners()
-                rescored = self.rescorer.run(now)
+                rescored = self.rescorer.run(now, progress=progress)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
+                if rescored.failed:
+                    first = rescored.failed[0]
+                    summary.errors.append(
+                        f"{len(rescored.failed)} lead(s) could not be scored and keep their "
+                        f"last score (first: {first.crm}:{first.crm_id}: {first.error})"
+                    )
         for connector in chosen:
             drainer = Drainer(
-                self.store, connector, self.config.outbox, stop=stop, notifier=self.notifier
+                self.store,
+                connector,
+                self.config.outbox,
+                stop=stop,
+                notifier=self.notifier,
+                shadow=self.shadow,
+                progress=progress,
             )
             # One recovery at a time (replicas, and this process's jobs): two would both
             # put an orphaned row back while the first one's drain already resent it.
@@ -247,7 +297,7 @@ class Pipeline:
             self._guard(
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
             )
-        summary.held = {
+        summary.held_contacts = {
             name: count
             for name, count in self.store.held_counts().items()
             if name in {c.name for c in chosen}
@@ -256,7 +306,7 @@ class Pipeline:
         log = get_logger(cycle=run_id)
         for message in summary.errors[:20]:
             log.warning("cycle.error", error=message)
-        for name, count in summary.held.items():
+        for name, count in summary.held_contacts.items():
             log.warning(
                 "contacts.held",
                 connector=name,
@@ -282,6 +332,10 @@ class Pipeline:
         summary.failed += result.failed
         summary.api_calls += result.calls
         summary.errors.extend(result.errors)
+        if result.held:
+            summary.held.append(f"{drainer.connector.name}: {result.held}")
+        if result.auth_failed:
+            summary.stage_failures.append(StageFailure(drainer.connector.name, "write", "auth"))
         if result.stopped and result.stopped not in result.errors:
             summary.errors.append(f"{drainer.connector.name}: {result.stopped}")
 
@@ -293,6 +347,8 @@ class Pipeline:
             # "authentication" is what tells the daemon's readiness the connector is down.
             kind = " (authentication)" if isinstance(exc, AuthError) else ""
             summary.errors.append(f"{name}: {stage} failed{kind}: {exc}")
+            typed = "auth" if isinstance(exc, AuthError) else "error"
+            summary.stage_failures.append(StageFailure(name, stage, typed))
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:

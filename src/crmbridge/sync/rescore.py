@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -28,9 +28,12 @@ from crmbridge.store.identity import Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.notify import WEBHOOK
+from crmbridge.sync.progress import SCORED, Progress
 from crmbridge.sync.writeback import desired_values, diff, same_value, store_property
 
 BATCH = 500
+#: How long a lead whose scoring failed waits before it is tried again.
+FAILED_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,16 @@ class PlannedChange:
     new: str
 
 
+@dataclass(frozen=True)
+class ScoreFailure:
+    """A lead whose scoring raised: it keeps its last score and is tried again later."""
+
+    crm: str
+    crm_id: str
+    email: str | None
+    error: str
+
+
 @dataclass
 class RescoreResult:
     """Counts and the planned changes of one rescoring pass."""
@@ -54,6 +67,7 @@ class RescoreResult:
     #: Contacts found written by another store in this pass (held, not scored).
     held: int = 0
     changes: list[PlannedChange] = field(default_factory=list)
+    failed: list[ScoreFailure] = field(default_factory=list)
 
 
 def _score_values(contact_id: int, score: Score) -> dict[str, Any]:
@@ -102,8 +116,13 @@ class Rescorer:
         self.default_planner: HandoffPlanner | None = None
         self._issued = self._writing = Identity("", 0)
 
-    def run(self, now: datetime, *, dry_run: bool = False) -> RescoreResult:
-        """Rescore every due contact; with ``dry_run`` compute the plan and store nothing."""
+    def run(
+        self, now: datetime, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> RescoreResult:
+        """Rescore every due contact; with ``dry_run`` compute the plan and store nothing.
+
+        ``progress`` is told the contacts of each batch once it is stored.
+        """
         result = RescoreResult()
         after = 0
         with self.store.engine.begin() as connection:
@@ -125,6 +144,8 @@ class Rescorer:
                     session.rollback()
                 else:
                     session.commit()
+                if progress is not None:
+                    progress(SCORED, len(batch), 0)
 
     def _score_batch(
         self, session: Session, batch: list[Any], now: datetime, result: RescoreResult
@@ -154,7 +175,18 @@ class Rescorer:
                 result.held += not row.held_by
                 continue
             contact_events = events.get(row.id, [])
-            score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
+            try:
+                score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
+                recheck = next_change_at(
+                    model.scoring,
+                    model.lifecycle_model,
+                    contact_events,
+                    score.last_engagement_at,
+                    now,
+                )
+            except Exception as exc:  # one lead never stops its batch, nor the cycle
+                updates.append(self._failed(row, now, exc, result))
+                continue
             result.scored += 1
             values = _score_values(row.id, score)
             old = current.get(row.id)
@@ -201,9 +233,6 @@ class Rescorer:
             if planned:
                 result.changed += 1
                 result.changes.extend(planned)
-            recheck = next_change_at(
-                model.scoring, model.lifecycle_model, contact_events, score.last_engagement_at, now
-            )
             updates.append(
                 {
                     "cid": row.id,
@@ -219,6 +248,23 @@ class Rescorer:
             self._issued = advance_generation(session.connection(), self._issued)
         changes.apply(session)
         apply_records(session, handoffs, now)
+
+    @staticmethod
+    def _failed(row: Any, now: datetime, exc: Exception, result: RescoreResult) -> dict[str, Any]:
+        """Record a lead that could not be scored; it is tried again after a pause.
+
+        Its stored score, stage and hand-off state stay as they were, so nothing is
+        written for it meanwhile; the error names it for whoever reads the log.
+        """
+        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        get_logger(crm=row.crm, contact=row.crm_id).error("score.failed", error=error)
+        result.failed.append(ScoreFailure(row.crm, row.crm_id, row.email, error))
+        return {
+            "cid": row.id,
+            "stage": row.stage,
+            "recheck_at": now + FAILED_RETRY,
+            "handoff": row.handoff,
+        }
 
     def _handoff(
         self,

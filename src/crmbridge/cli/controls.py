@@ -1,0 +1,168 @@
+"""``writes`` and ``forget``: the operating controls of a running bridge."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, out
+from crmbridge.store.controls import WritesState, set_writes_paused, writes_state
+from crmbridge.store.erasure import Erased, find_person, forget
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import utcnow
+
+writes_app = typer.Typer(
+    help="Pause, resume or show CRM writes (every replica and restart honours it).\n\n"
+    'Example: [bold]crmbridge writes pause --reason "HubSpot import running"[/]',
+    no_args_is_help=True,
+)
+app.add_typer(writes_app, name="writes")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _store(ctx: typer.Context, config: Path | None) -> Store:
+    return Store.open(load(ctx, config).config.bridge.database_url)
+
+
+def _who() -> str:
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):  # no user name in a bare container
+        return "cli"
+
+
+def _show(state: WritesState, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(state.as_dict()) + "\n")
+        return
+    if not state.paused:
+        out.print("[green]✔[/] CRM writes are on", highlight=False)
+        return
+    since = f" since {state.changed_at:%Y-%m-%d %H:%M} UTC" if state.changed_at else ""
+    by = f" by {state.by}" if state.by else ""
+    reason = f": {state.reason}" if state.reason else ""
+    out.print(f"[yellow]![/] CRM writes are paused{since}{by}{reason}", highlight=False)
+
+
+def _switch(
+    ctx: typer.Context, paused: bool, reason: str | None, as_json: bool, config: Path | None
+) -> None:
+    store = _store(ctx, config)
+    with store.engine.begin() as connection:
+        state = set_writes_paused(connection, paused, by=_who(), reason=reason, now=utcnow())
+    _show(state, as_json)
+
+
+@writes_app.command("pause")
+def writes_pause(
+    ctx: typer.Context,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Shown by `writes status` and GET /v1/writes.")
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Stop sending writes to the CRMs; reading, scoring and planning go on.
+
+    Planned writes wait in the outbox and are sent once writes resume. A running daemon
+    notices before its next batch (every replica: the switch is kept in the store).
+
+    Example: [bold]crmbridge writes pause --reason "HubSpot import running"[/]
+    """
+    _switch(ctx, True, reason, as_json, config)
+
+
+@writes_app.command("resume")
+def writes_resume(
+    ctx: typer.Context, as_json: JsonOption = False, config: ConfigOption = None
+) -> None:
+    """Send CRM writes again, starting with what waited while paused.
+
+    Example: [bold]crmbridge writes resume[/]
+    """
+    _switch(ctx, False, None, as_json, config)
+
+
+@writes_app.command("status")
+def writes_status(
+    ctx: typer.Context, as_json: JsonOption = False, config: ConfigOption = None
+) -> None:
+    """Whether CRM writes are paused, since when, by whom and why.
+
+    Example: [bold]crmbridge writes status --json[/]
+    """
+    with _store(ctx, config).session() as session:
+        _show(writes_state(session), as_json)
+
+
+_LABELS = (
+    ("contacts", "contact"),
+    ("events", "event"),
+    ("scores", "score"),
+    ("outbox", "outbox row"),
+    ("assignments", "assignment"),
+    ("sla_clocks", "SLA clock"),
+    ("rereads", "pending re-read"),
+)
+
+
+def _counts(erased: Erased) -> str:
+    parts = []
+    for name, label in _LABELS:
+        count = getattr(erased, name)
+        parts.append(f"{count:,} {label}{'' if count == 1 else 's'}")
+    return ", ".join(parts)
+
+
+@app.command("forget")
+def forget_command(
+    ctx: typer.Context,
+    who: Annotated[str, typer.Argument(help="The person's email, or a CRM record id.")],
+    crm: Annotated[
+        str | None, typer.Option("--crm", help="Only this connector's record (an id is ambiguous).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Erase a person from the store (GDPR erasure) and say what was removed.
+
+    Removes their contact rows, events, scores and score history, queued and sent
+    writes, assignments, SLA clocks and pending re-reads. Nothing is changed in the CRM:
+    erase the person there too, or crmbridge reads them again when they change there.
+
+    Example: [bold]crmbridge forget ana@acme.es --yes[/]
+    """
+    if not who.strip() or len(who) > 320:
+        fail("forget: give an email or a CRM record id (at most 320 characters)")
+        raise typer.Exit(EXIT_INPUT)
+    store = _store(ctx, config)
+    with store.engine.connect() as connection:
+        person = find_person(connection, who, crm)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("forget: add --yes to erase without a question (no terminal to ask on)")
+            raise typer.Exit(EXIT_INPUT)
+        found = len(person.contact_ids)
+        typer.confirm(f"Erase everything stored about {who} ({found} contact rows)?", abort=True)
+    with store.engine.begin() as connection:
+        erased = forget(connection, find_person(connection, who, crm))
+    if as_json:
+        sys.stdout.write(json.dumps({"who": who, "removed": erased.as_dict()}) + "\n")
+        return
+    if erased.total == 0:
+        out.print(f"[yellow]![/] nothing is stored about {who}", highlight=False)
+        return
+    out.print(f"[green]✔[/] forgot {who}: removed {_counts(erased)}", highlight=False)
+    if erased.contacts:
+        err.print(
+            "[yellow]i[/] the CRM still holds this person; erase them there too, or crmbridge "
+            "reads them again when they change",
+            highlight=False,
+        )

@@ -1,0 +1,128 @@
+"""``/v1/writes``: pause and resume CRM writes on a running bridge, over HTTP.
+
+=========================  =============================================================
+``GET /v1/writes``          whether writes are paused, since when, by whom and why
+``POST /v1/writes/pause``   stop sending writes (optional JSON body ``{"reason": ...}``)
+``POST /v1/writes/resume``  send again, starting with what waited
+=========================  =============================================================
+
+The switch lives in the store (see :mod:`crmbridge.store.controls`), so every replica
+and every restart honours it; the drain reads it before each batch. The endpoints take
+``daemon.admin_token`` as a bearer token, or ``daemon.ingest_token`` when no admin
+token is set.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from crmbridge.config import CrmbridgeConfig
+from crmbridge.daemon.bearer import CHALLENGE, bearer_problem
+from crmbridge.logging import get_logger
+from crmbridge.store.controls import MAX_REASON, WritesState, set_writes_paused, writes_state
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import utcnow
+
+#: A pause request body is a reason at most.
+MAX_BODY = 4096
+
+log = get_logger(component="http")
+
+
+class WritesAnswer(BaseModel):
+    """The state of the writes switch."""
+
+    paused: bool
+    changed_at: str | None
+    by: str | None
+    reason: str | None
+
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong bearer token."},
+    503: {"description": "No admin or ingest token is configured."},
+}
+
+
+def writes_router(store: Store, config: CrmbridgeConfig) -> APIRouter:
+    """The ``/v1/writes`` routes over ``store``, guarded by the configured token."""
+    router = APIRouter(prefix="/v1/writes", tags=["writes"])
+    security: dict[str, Any] = {"security": [{"ingestToken": []}]}
+
+    def authorize(request: Request) -> None:
+        token = config.daemon.admin_token or config.daemon.ingest_token
+        if token is None or not token.get_secret_value():
+            raise HTTPException(
+                503,
+                "the writes switch is disabled: no token is configured "
+                "(set daemon.admin_token, e.g. CRMBRIDGE__DAEMON__ADMIN_TOKEN)",
+            )
+        problem = bearer_problem(request.headers.get("authorization", ""), token.get_secret_value())
+        if problem is not None:
+            raise HTTPException(401, problem, dict(CHALLENGE))
+
+    def answer(state: WritesState) -> WritesAnswer:
+        return WritesAnswer(**state.as_dict())
+
+    def switch(paused: bool, reason: str | None, client: str) -> WritesState:
+        with store.engine.begin() as connection:
+            return set_writes_paused(
+                connection, paused, by=f"http ({client})", reason=reason, now=utcnow()
+            )
+
+    @router.get(
+        "", summary="Are CRM writes paused?", responses=_AUTH_ERRORS, openapi_extra=security
+    )
+    def status(request: Request) -> WritesAnswer:
+        """Whether writes are paused, since when, by whom and why."""
+        authorize(request)
+        with store.session() as session:
+            return answer(writes_state(session))
+
+    @router.post(
+        "/pause", summary="Pause CRM writes", responses=_AUTH_ERRORS, openapi_extra=security
+    )
+    async def pause(request: Request) -> WritesAnswer:
+        """Stop sending writes; reading, scoring and planning go on, writes wait."""
+        authorize(request)
+        reason = _reason(await request.body())
+        state = await run_in_threadpool(switch, True, reason, _client(request))
+        log.info("writes.paused", by=state.by, reason=state.reason)
+        return answer(state)
+
+    @router.post(
+        "/resume", summary="Resume CRM writes", responses=_AUTH_ERRORS, openapi_extra=security
+    )
+    async def resume(request: Request) -> WritesAnswer:
+        """Send writes again, starting with what waited while paused."""
+        authorize(request)
+        state = await run_in_threadpool(switch, False, None, _client(request))
+        log.info("writes.resumed", by=state.by)
+        return answer(state)
+
+    return router
+
+
+def _reason(body: bytes) -> str | None:
+    """The optional ``{"reason": "..."}`` of a pause request (400 when malformed)."""
+    if not body.strip():
+        return None
+    if len(body) > MAX_BODY:
+        raise HTTPException(413, f"the body is larger than {MAX_BODY} bytes")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        raise HTTPException(400, 'the body must be JSON: {"reason": "..."}') from None
+    reason = payload.get("reason") if isinstance(payload, dict) else None
+    if reason is not None and not isinstance(reason, str):
+        raise HTTPException(400, "reason must be a string")
+    return reason[:MAX_REASON] if reason else None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,136 @@
+"""Operating switches kept in the store, so every replica and every restart honours them.
+
+Today one switch: ``writes_paused`` — set by ``crmbridge writes pause`` or
+``POST /v1/writes/pause`` and read by the outbox drain before each batch. Also the
+read-only view of the writes waiting in the outbox that shadow mode logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from crmbridge.store.tables import ContactRow, ControlRow, OutboxRow
+
+WRITES_PAUSED = "writes_paused"
+#: Longest reason kept with a pause (it is shown by ``writes status`` and the endpoint).
+MAX_REASON = 500
+
+_CONTROLS = ControlRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class WritesState:
+    """Whether CRM writes are paused, since when, by whom and why."""
+
+    paused: bool
+    changed_at: datetime | None = None
+    by: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what ``GET /v1/writes`` answers)."""
+        return {
+            "paused": self.paused,
+            "changed_at": self.changed_at.isoformat() if self.changed_at else None,
+            "by": self.by,
+            "reason": self.reason,
+        }
+
+
+def writes_state(connection: Connection | Session) -> WritesState:
+    """The current state of the writes switch (not paused when never set)."""
+    row = connection.execute(
+        select(_CONTROLS.c.value, _CONTROLS.c.updated_at).where(_CONTROLS.c.name == WRITES_PAUSED)
+    ).first()
+    if row is None or not isinstance(row.value, dict):
+        return WritesState(paused=False)
+    value = row.value
+    return WritesState(
+        paused=bool(value.get("paused")),
+        changed_at=row.updated_at,
+        by=_text(value.get("by")),
+        reason=_text(value.get("reason")),
+    )
+
+
+def set_writes_paused(
+    connection: Connection, paused: bool, *, by: str, reason: str | None, now: datetime
+) -> WritesState:
+    """Pause or resume CRM writes for every replica; the caller commits."""
+    kept_by, kept_reason = by[:100], (reason or "")[:MAX_REASON] or None
+    value = {"paused": paused, "by": kept_by, "reason": kept_reason}
+    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+    statement = insert(_CONTROLS).values(name=WRITES_PAUSED, value=value, updated_at=now)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["name"], set_={"value": value, "updated_at": now}
+        )
+    )
+    return WritesState(paused, now, kept_by, kept_reason)
+
+
+@dataclass(frozen=True)
+class WaitingWrite:
+    """An outbox row not yet sent, with what the CRM held before (for shadow logs)."""
+
+    id: int
+    crm_id: str
+    kind: str
+    target: str
+    value: dict[str, Any]
+    old: Any
+    email: str | None
+
+
+def waiting_writes(
+    session: Session, connector: str, statuses: Sequence[str], after_id: int, limit: int
+) -> list[WaitingWrite]:
+    """Unsent rows of one connector (in ``statuses``) after ``after_id``, oldest first."""
+    query = (
+        select(
+            _OUTBOX.c.id,
+            _OUTBOX.c.crm_id,
+            _OUTBOX.c.kind,
+            _OUTBOX.c.target,
+            _OUTBOX.c.value,
+            _CONTACTS.c.crm_values,
+            _CONTACTS.c.email,
+        )
+        .select_from(_OUTBOX.outerjoin(_CONTACTS, _CONTACTS.c.id == _OUTBOX.c.contact_id))
+        .where(
+            _OUTBOX.c.connector == connector,
+            _OUTBOX.c.status.in_(list(statuses)),
+            _OUTBOX.c.id > after_id,
+        )
+        .order_by(_OUTBOX.c.id)
+        .limit(limit)
+    )
+    found = []
+    for row in session.execute(query):
+        held = row.crm_values if isinstance(row.crm_values, dict) else {}
+        found.append(
+            WaitingWrite(
+                row.id,
+                row.crm_id,
+                row.kind,
+                row.target,
+                dict(row.value or {}),
+                held.get(row.target) if row.kind == "property" else None,
+                row.email,
+            )
+        )
+    return found
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

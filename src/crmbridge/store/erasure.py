@@ -1,0 +1,236 @@
+"""Erasing a person from the store, and following CRM merges and deletions.
+
+``forget`` (GDPR erasure, ``crmbridge forget``) removes everything the store holds
+about a person, found by email or by CRM record id: the contact rows, their events
+(also those that only name the email or the record id), scores and score history,
+outbox rows of every status, assignments, SLA clocks and pending webhook re-reads.
+What stays holds no personal data: webhook receipts (a CRM's event ids), cycle history
+(counts), cursors of whole streams, the rate budget and the operating switches.
+:data:`KEPT_TABLES` names them, so a new table must be placed on one side or the other.
+
+A record merged in the CRM is folded into the surviving record (its events are moved
+to the survivor, which is rescored; its own scores, queued writes and hand-off state
+go), and a record deleted in the CRM is forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.engine import Connection
+
+from crmbridge.store.tables import (
+    CHANGED_PREFIX,
+    AssignmentRow,
+    ContactRow,
+    CursorRow,
+    EventRow,
+    OutboxRow,
+    ScoreRow,
+    SlaClockRow,
+)
+
+_CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
+_EVENTS = EventRow.__table__  # type: ignore[attr-defined]
+_SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
+_SLA = SlaClockRow.__table__  # type: ignore[attr-defined]
+_CURSORS = CursorRow.__table__  # type: ignore[attr-defined]
+
+#: Tables ``forget`` erases from (each row about one person).
+ERASED_TABLES = frozenset(
+    {"contacts", "events", "scores", "outbox", "assignments", "sla_clocks", "cursors"}
+)
+#: Tables that hold nothing about a person (``cursors`` is in both: only its
+#: per-record re-read markers are personal).
+KEPT_TABLES = frozenset({"webhook_receipts", "sync_runs", "rate_budget", "controls", "cursors"})
+
+
+@dataclass
+class Erased:
+    """How many rows ``forget`` removed from each table."""
+
+    contacts: int = 0
+    events: int = 0
+    scores: int = 0
+    outbox: int = 0
+    assignments: int = 0
+    sla_clocks: int = 0
+    rereads: int = 0
+
+    @property
+    def total(self) -> int:
+        """Rows removed in all."""
+        return sum(asdict(self).values())
+
+    def as_dict(self) -> dict[str, int]:
+        """JSON-ready counts."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who to erase: the contact rows found, and the references events may carry."""
+
+    contact_ids: tuple[int, ...]
+    records: tuple[tuple[str, str], ...]
+    emails: tuple[str, ...]
+
+
+def find_person(connection: Connection, who: str, crm: str | None = None) -> Person:
+    """The contacts an email (any case) or a CRM record id names (``crm`` narrows an id)."""
+    text = who.strip()
+    if "@" in text:
+        email = text.lower()
+        condition: Any = func.lower(_CONTACTS.c.email) == email
+        emails: list[str] = [email]
+    else:
+        condition = _CONTACTS.c.crm_id == text
+        if crm is not None:
+            condition = and_(condition, _CONTACTS.c.crm == crm)
+        emails = []
+    rows = connection.execute(
+        select(_CONTACTS.c.id, _CONTACTS.c.crm, _CONTACTS.c.crm_id, _CONTACTS.c.email).where(
+            condition
+        )
+    ).all()
+    records = {(row.crm, row.crm_id) for row in rows}
+    if not rows and "@" not in text and crm is not None:
+        records.add((crm, text))  # events and markers may name a record never read
+    emails.extend(row.email.lower() for row in rows if row.email)
+    return Person(
+        tuple(row.id for row in rows), tuple(sorted(records)), tuple(dict.fromkeys(emails))
+    )
+
+
+def forget(connection: Connection, person: Person) -> Erased:
+    """Delete every row about ``person``; the caller commits (one transaction)."""
+    ids = list(person.contact_ids)
+    erased = Erased()
+    event_refs: list[Any] = [_EVENTS.c.contact_id.in_(ids)] if ids else []
+    if person.emails:
+        event_refs.append(func.lower(_EVENTS.c.contact_email).in_(list(person.emails)))
+    event_refs.extend(
+        and_(_EVENTS.c.contact_crm == crm, _EVENTS.c.contact_crm_id == crm_id)
+        for crm, crm_id in person.records
+    )
+    if event_refs:
+        erased.events = _count(connection.execute(delete(_EVENTS).where(or_(*event_refs))))
+    outbox_refs: list[Any] = [_OUTBOX.c.contact_id.in_(ids)] if ids else []
+    outbox_refs.extend(
+        and_(_OUTBOX.c.connector == crm, _OUTBOX.c.crm_id == crm_id)
+        for crm, crm_id in person.records
+    )
+    if outbox_refs:
+        erased.outbox = _count(connection.execute(delete(_OUTBOX).where(or_(*outbox_refs))))
+    erased.rereads = _forget_rereads(connection, person.records)
+    if ids:
+        erased.scores = _by_contact(connection, _SCORES, ids)
+        erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
+        erased.sla_clocks = _by_contact(connection, _SLA, ids)
+        erased.contacts = _count(
+            connection.execute(delete(_CONTACTS).where(_CONTACTS.c.id.in_(ids)))
+        )
+    return erased
+
+
+def follow_merge(
+    connection: Connection, crm: str, survivor_id: str, merged_ids: Sequence[str]
+) -> int:
+    """Fold records merged in the CRM into the survivor; how many were folded.
+
+    The merged records' events move to the survivor (which is marked for rescoring);
+    their scores, queued writes, assignments and SLA clocks go — the survivor's own
+    state continues. When the survivor was never read, the first merged record becomes
+    it (same contact row, new id) so its history is kept until the next read.
+    """
+    folded = 0
+    for old_id in dict.fromkeys(i for i in merged_ids if i and i != survivor_id):
+        survivor = _contact_id(connection, crm, survivor_id)
+        merged = _contact_id(connection, crm, old_id)
+        if merged is not None and survivor is None:
+            connection.execute(
+                update(_CONTACTS)
+                .where(_CONTACTS.c.id == merged)
+                .values(crm_id=survivor_id, dirty=True)
+            )
+            _relink_events(connection, crm, old_id, survivor_id, merged)
+            _drop_derived(connection, crm, old_id, [])
+            folded += 1
+            continue
+        _relink_events(connection, crm, old_id, survivor_id, survivor)
+        if merged is not None:
+            # Events linked by the contact row (email matches) follow it too.
+            connection.execute(
+                update(_EVENTS).where(_EVENTS.c.contact_id == merged).values(contact_id=survivor)
+            )
+            _drop_derived(connection, crm, old_id, [merged])
+            connection.execute(delete(_CONTACTS).where(_CONTACTS.c.id == merged))
+            folded += 1
+        if survivor is not None:
+            connection.execute(
+                update(_CONTACTS).where(_CONTACTS.c.id == survivor).values(dirty=True)
+            )
+    return folded
+
+
+def _relink_events(
+    connection: Connection, crm: str, old_id: str, new_id: str, contact_id: int | None
+) -> None:
+    values: dict[str, Any] = {"contact_crm_id": new_id}
+    if contact_id is not None:
+        values["contact_id"] = contact_id
+    connection.execute(
+        update(_EVENTS)
+        .where(_EVENTS.c.contact_crm == crm, _EVENTS.c.contact_crm_id == old_id)
+        .values(**values)
+    )
+
+
+def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int]) -> None:
+    """A merged record's own state: scores, writes queued for its id, hand-off rows."""
+    connection.execute(
+        delete(_OUTBOX).where(
+            or_(
+                and_(_OUTBOX.c.connector == crm, _OUTBOX.c.crm_id == crm_id),
+                _OUTBOX.c.contact_id.in_(ids),
+            )
+        )
+    )
+    _forget_rereads(connection, ((crm, crm_id),))
+    for table in (_SCORES, _ASSIGNMENTS, _SLA):
+        _by_contact(connection, table, ids)
+
+
+def _forget_rereads(connection: Connection, records: Sequence[tuple[str, str]]) -> int:
+    removed = 0
+    for crm, crm_id in records:
+        removed += _count(
+            connection.execute(
+                delete(_CURSORS).where(
+                    _CURSORS.c.connector == crm, _CURSORS.c.stream == CHANGED_PREFIX + crm_id
+                )
+            )
+        )
+    return removed
+
+
+def _contact_id(connection: Connection, crm: str, crm_id: str) -> int | None:
+    found = connection.execute(
+        select(_CONTACTS.c.id).where(_CONTACTS.c.crm == crm, _CONTACTS.c.crm_id == crm_id)
+    ).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+def _by_contact(connection: Connection, table: Any, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    return _count(connection.execute(delete(table).where(table.c.contact_id.in_(ids))))
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

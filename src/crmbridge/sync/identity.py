@@ -1,0 +1,28 @@
+"""Following the CRM's own changes of identity: merged records fold into the survivor.
+
+A poll reads a surviving record with the ids merged into it (HubSpot's
+``hs_merged_object_ids``); a webhook says the same at once (``contact.merge``) or that a
+record was deleted. The store's work is in :mod:`crmbridge.store.erasure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crmbridge.logging import get_logger
+from crmbridge.store.erasure import follow_merge
+from crmbridge.store.repository import Store
+
+
+def follow_merges(store: Store, connector: str, merges: Sequence[tuple[str, Sequence[str]]]) -> int:
+    """Fold each survivor's merged records into it (idempotent); how many were folded."""
+    folded = 0
+    with store.engine.begin() as connection:
+        for survivor, merged in merges:
+            count = follow_merge(connection, connector, survivor, merged)
+            if count:
+                get_logger(connector=connector).info(
+                    "contact.merged", survivor=survivor, merged=list(merged), folded=count
+                )
+            folded += count
+    return folded

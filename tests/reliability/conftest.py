@@ -1,0 +1,79 @@
+"""``--long`` (full fuzz sizes) and the figures the suite reports."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "reliability.json"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each fuzz test generates."""
+
+    long: bool
+    http_events: int
+    ingest_events: int
+    property_values: int
+    configs: int
+    config_runs: int
+
+
+SHORT = Sizes(False, 300, 300, 300, 200, 3)
+LONG = Sizes(True, 10_000, 10_000, 10_000, 1_000, 20)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="reliability fuzz suite at full size (tests/reliability; writes "
+        "benchmarks/results/reliability.json)",
+    )
+
+
+@pytest.fixture(scope="session")
+def sizes(request: pytest.FixtureRequest) -> Sizes:
+    """The sizes of this run: short by default, full with ``--long``."""
+    return LONG if request.config.getoption("--long") else SHORT
+
+
+class Figures:
+    """Counts gathered by the fuzz tests, by test; printed, and saved with ``--long``."""
+
+    def __init__(self) -> None:
+        self.sections: dict[str, dict[str, Any]] = {}
+
+    def record(self, section: str, **counts: Any) -> None:
+        """Set counts of one test (a later call adds to or replaces earlier ones)."""
+        self.sections.setdefault(section, {}).update(counts)
+
+
+@pytest.fixture(scope="session")
+def figures(sizes: Sizes) -> Iterator[Figures]:
+    """Where tests put their counts; written to the results file after a ``--long`` run."""
+    collected = Figures()
+    yield collected
+    if not collected.sections:
+        return
+    print("\nreliability figures:\n" + json.dumps(collected.sections, indent=2))
+    if sizes.long:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(collected.sections, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No crmbridge settings or CRM secrets from the outer environment; no ./crmbridge.toml."""
+    for name in list(os.environ):
+        if name.upper().startswith(("CRMBRIDGE", "HUBSPOT_", "SALESFORCE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
