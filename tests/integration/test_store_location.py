@@ -59,6 +59,7 @@ def test_a_relative_sqlite_path_is_relative_to_the_config_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, expected: str
 ) -> None:
     config = _config(tmp_path / "etc", f'[bridge]\ndatabase_url = "{written}"\n')
+    (tmp_path / expected).parent.mkdir(parents=True, exist_ok=True)
     _elsewhere(tmp_path, monkeypatch)
     assert load_config(config).config.bridge.database_url == f"sqlite:///{tmp_path / expected}"
 
@@ -77,7 +78,7 @@ def test_an_environment_override_is_resolved_like_the_file(
 @pytest.mark.parametrize(
     "url",
     [
-        "sqlite:////var/lib/crmbridge/crmbridge.db",
+        "sqlite:////tmp/crmbridge.db",
         "sqlite://",
         "sqlite:///:memory:",
         "postgresql+psycopg://crmbridge@db/crmbridge",
@@ -161,6 +162,7 @@ def test_the_sandbox_walkthrough_still_runs_on_the_bundled_example(
 ) -> None:
     with sandbox() as server:
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
+        monkeypatch.setenv("HUBSPOT_APP_SECRET", "sandbox-secret")
         monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL", server.url)
         monkeypatch.setenv(DB_ENV, f"sqlite:///{tmp_path / 'x.db'}")
         result = CliRunner().invoke(app, ["run", "--once"])

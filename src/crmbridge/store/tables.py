@@ -33,7 +33,16 @@ class ContactRow(SQLModel, table=True):
     """A CRM contact/lead: its properties, what the CRM holds of ours, scoring state."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("crm", "crm_id", name="uq_contacts_crm_id"),)
+    __table_args__ = (
+        UniqueConstraint("crm", "crm_id", name="uq_contacts_crm_id"),
+        # Partial: every cycle counts the held contacts, normally none.
+        Index(
+            "ix_contacts_held",
+            "held_by",
+            sqlite_where=text("held_by IS NOT NULL"),
+            postgresql_where=text("held_by IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     crm: str = Field(max_length=32)

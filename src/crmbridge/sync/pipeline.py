@@ -306,7 +306,8 @@ class Pipeline:
         log = get_logger(cycle=run_id)
         for message in summary.errors[:20]:
             log.warning("cycle.error", error=message)
-        for name, count in summary.held_contacts.items():
+        # Said once per poll, not on every drain tick in between.
+        for name, count in summary.held_contacts.items() if read else ():
             log.warning(
                 "contacts.held",
                 connector=name,

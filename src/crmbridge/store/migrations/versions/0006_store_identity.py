@@ -50,9 +50,17 @@ def upgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("held_by", sa.String(length=80), nullable=True))
         batch.add_column(sa.Column("adopted_from", sa.String(length=80), nullable=True))
+    op.create_index(
+        "ix_contacts_held",
+        "contacts",
+        ["held_by"],
+        sqlite_where=sa.text("held_by IS NOT NULL"),
+        postgresql_where=sa.text("held_by IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contacts_held", table_name="contacts")
     with op.batch_alter_table("contacts") as batch:
         batch.drop_column("adopted_from")
         batch.drop_column("held_by")
