@@ -101,9 +101,9 @@ class Action:
     def describe(self) -> str:
         """One line for ``crmbridge plan``."""
         if self.kind == "task":
-            return (
-                f'task "{self.payload.get("subject", "")}" for owner {self.payload.get("owner_id")}'
-            )
+            owner = self.payload.get("owner_id")
+            whom = f"for owner {owner}" if owner else "unassigned (the lead has no owner)"
+            return f'task "{self.payload.get("subject", "")}" {whom}'
         if self.kind == "enroll":
             return f"enroll in sequence {self.payload.get('sequence_id')}"
         if self.kind == "pause":

@@ -6,7 +6,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import requests
 from hubspot import HubSpot
+from hubspot.utils.requests.http_request_builder import Request
 from urllib3 import Retry
 
 from connectors.hubspot.errors import from_exception, parse_body, translate
@@ -35,6 +37,8 @@ class HubSpotClient:
         attempts: int = 6,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        #: Where the calls go (shown when HubSpot does not answer; it holds no secret).
+        self.base_url = base_url.rstrip("/")
         # urllib3 must not retry on its own: every retry goes through our governor.
         self.sdk = HubSpot(
             access_token=access_token,
@@ -87,7 +91,9 @@ class HubSpotClient:
         *,
         retry: bool = True,
     ) -> dict[str, Any]:
-        """An endpoint the SDK lacks, through its own ``api_request``; returns parsed JSON.
+        """An endpoint the SDK lacks, built as the SDK's ``api_request`` builds it; returns
+        parsed JSON. Sent here rather than by ``api_request``, which waits without a
+        timeout and prints every connection failure on stdout.
 
         ``retry=False`` for a call that is not idempotent (creating a task): a timeout
         may hide a success, so the caller checks the CRM before sending it again.
@@ -102,7 +108,13 @@ class HubSpotClient:
             if qs:
                 options["qs"] = dict(qs)
             try:
-                response = self.sdk.api_request(options)
+                request = Request(self.sdk.config, options)
+                response = requests.request(
+                    request.get_method(),
+                    request.get_url(),
+                    timeout=TIMEOUT,
+                    **request.get_options_for_sending(),
+                )
             except Exception as exc:
                 raise self._failed(from_exception(exc, what=what), what) from None
             if response.status_code >= 400:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from connectors.base import (
     Action,
@@ -36,6 +37,7 @@ from crmbridge.errors import (
     CrmbridgeError,
     PermanentRecordError,
     SchemaError,
+    TransientError,
 )
 from crmbridge.records import ContactRecord
 from crmbridge.settings import HubSpotSettings
@@ -59,6 +61,7 @@ REQUIRED_SCOPES = (
 HANDOFF_SCOPES = {
     "automation.sequences.read": "read sequence enrollments (confirm a reply ended one)",
     "automation.sequences.enrollments.write": "enroll leads in sequences (triggers, reactivation)",
+    "crm.lists.read": "read lists (HubSpot also asks for it to add members to a list)",
     "crm.lists.write": "add leads to lists (triggers, the quarterly-contact list)",
 }
 LIMITATIONS = (
@@ -66,6 +69,14 @@ LIMITATIONS = (
     "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
     "crmbridge confirms it, sets crmbridge_sequence_paused and gives the owner a task.",
 )
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message may show it: scheme, host, port and path, no user or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url
 
 
 class HubSpotConnector:
@@ -157,16 +168,21 @@ class HubSpotConnector:
             )
         except AuthError as exc:
             problems.append(str(exc))
-        except CrmbridgeError:
-            # Not a private-app token (or an older account): a read proves the token works.
-            try:
-                details = self.client.raw("account details", "GET", "/account-info/v3/details")
-                account_id = str(details.get("portalId") or "")
-                account = (
-                    f"HubSpot account {account_id or '?'} (scopes not listable with this token)"
-                )
-            except CrmbridgeError as exc:
-                problems.append(str(exc))
+        except CrmbridgeError as exc:
+            if isinstance(exc, TransientError) and exc.http_status is None:
+                # Nothing answered at all: say where crmbridge knocked, and why it failed.
+                problems.append(f"{exc} (tried {shown_url(self.client.base_url)})")
+            else:
+                # Not a private-app token (or an older account): the account's details
+                # prove the token works and name the account.
+                try:
+                    details = self.client.raw("account details", "GET", "/account-info/v3/details")
+                    account_id = str(details.get("portalId") or "")
+                    account = (
+                        f"HubSpot account {account_id or '?'} (scopes not listable with this token)"
+                    )
+                except CrmbridgeError as exc:
+                    problems.append(str(exc))
         return CheckReport(
             ok=not problems,
             account=account,

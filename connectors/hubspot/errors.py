@@ -99,6 +99,56 @@ def _required_scopes(data: dict[str, Any]) -> list[str]:
     return scopes
 
 
+def transport_cause(exc: BaseException) -> str:
+    """Why a request got no answer, in a few words ("connection refused", ...).
+
+    requests and urllib3 wrap the socket's error several layers deep (``args``,
+    ``reason``, ``__cause__``); the first recognisable layer names the cause.
+    """
+    seen: list[BaseException] = []
+    pending = [exc]
+    while pending and len(seen) < 20:
+        current = pending.pop(0)
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        for name, cause in _CAUSES:
+            if type(current).__name__ == name or isinstance(current, _BUILTIN.get(name, ())):
+                return cause
+        nested = [*current.args, getattr(current, "reason", None)]
+        nested += [current.__cause__, current.__context__]
+        pending.extend(item for item in nested if isinstance(item, BaseException))
+    text = str(exc).lower()
+    for words, cause in _CAUSE_WORDS:
+        if words in text:
+            return cause
+    return f"no answer ({type(exc).__name__})"
+
+
+#: Exception class names (requests, urllib3, socket) and what they mean, first match wins.
+_CAUSES = (
+    ("NameResolutionError", "the host name could not be resolved (DNS)"),
+    ("gaierror", "the host name could not be resolved (DNS)"),
+    ("ConnectionRefusedError", "connection refused"),
+    ("ConnectTimeout", "connection timed out"),
+    ("ConnectTimeoutError", "connection timed out"),
+    ("ReadTimeout", "no answer in time (read timeout)"),
+    ("ReadTimeoutError", "no answer in time (read timeout)"),
+    ("SSLError", "TLS handshake failed"),
+    ("ConnectionResetError", "connection reset"),
+)
+_BUILTIN: dict[str, tuple[type[BaseException], ...]] = {
+    "ConnectionRefusedError": (ConnectionRefusedError,),
+    "ConnectionResetError": (ConnectionResetError,),
+}
+_CAUSE_WORDS = (
+    ("name or service not known", "the host name could not be resolved (DNS)"),
+    ("temporary failure in name resolution", "the host name could not be resolved (DNS)"),
+    ("connection refused", "connection refused"),
+    ("timed out", "connection timed out"),
+)
+
+
 def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
     """Map an SDK exception (any module's ApiException) or a transport error."""
     if isinstance(exc, CrmbridgeError):
@@ -107,5 +157,7 @@ def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
     body = getattr(exc, "body", None)
     if status is None and body is None:
         # urllib3/requests transport failures: connection refused, timeouts, resets.
-        return TransientError(f"HubSpot did not answer {what}", detail=type(exc).__name__)
+        return TransientError(
+            f"HubSpot did not answer {what}: {transport_cause(exc)}", detail=type(exc).__name__
+        )
     return translate(int(status) if status is not None else None, body, what=what)

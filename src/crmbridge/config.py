@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -40,6 +42,7 @@ from crmbridge.actions.settings import (
     SlaSettings,
     Trigger,
 )
+from crmbridge.config_upgrades import apply_renames
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.scoring.model import (
     BantModel,
@@ -125,7 +128,25 @@ class CrmbridgeConfig(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Earlier sources win: CRMBRIDGE__* environment overrides beat the TOML file,
         # which arrives as init arguments.
-        return (env_settings, init_settings)
+        return (_Overrides(settings_cls), init_settings)
+
+
+class _Overrides(EnvSettingsSource):
+    """``CRMBRIDGE__*`` variables, read so that a bad one is a problem, not an exception.
+
+    A value that is not UTF-8 is left out and a table that is not JSON is passed on as
+    text: :func:`parse_config` names both variables (pydantic-settings would raise).
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.env_vars = {k: v for k, v in self.env_vars.items() if v is None or _is_text(v)}
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except (ValueError, RecursionError):
+            return value
 
 
 @dataclass(frozen=True)
@@ -207,32 +228,39 @@ def parse_config(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem("", f"not valid TOML: {exc}")], source=source) from None
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        problem = ConfigProblem("", "not valid TOML: a number has more than 4,300 digits")
+        raise ConfigError([problem], source=source) from None
+    renamed, problems = apply_renames(raw)
     unset: list[tuple[tuple[str | int, ...], str]] = []
     data = _substitute(raw, (), environ, unset)
     if base_dir is not None:
         _resolve_database(data, base_dir)
-    problems = _unknown_overrides(environ)
-    problems.extend(_overrides_not_json(environ))
+    problems.extend(_unknown_overrides(environ))
+    unusable = _unusable_overrides(environ)
+    problems.extend(unusable)
     config: CrmbridgeConfig | None = None
     scoring: ScoringModel | None = None
     try:
         config = CrmbridgeConfig(**data)
         scoring = config.scoring
     except ValidationError as exc:
-        problems.extend(_translate(exc, environ))
+        named = {problem.path for problem in unusable}  # said better already
+        problems.extend(p for p in _translate(exc, environ) if p.path not in named)
         scoring = _scoring_despite(exc, data)
-    except SettingsError as exc:
-        if not problems:  # _overrides_not_json names the variable when it can
-            problems.append(ConfigProblem(ENV_PREFIX + "*", f"unusable override: {exc}"))
+    except SettingsError as exc:  # not expected (see _Overrides): still no traceback
+        problems.append(ConfigProblem(ENV_PREFIX + "*", f"unusable override: {exc}"))
     if scoring is not None:
         problems.extend(model_problems(scoring))
-    warnings: list[str] = []
+    warnings: list[str] = list(renamed)
     missing: list[ConfigProblem] = []
     for path, name in unset:
         if _override_name(path, environ) is not None:
             continue  # CRMBRIDGE__A__B sets the value: the reference is not used
         where = format_path(path)
-        if not _is_secret(path):
+        if name in environ:  # set, but not to text
+            problems.append(ConfigProblem(where, f"environment variable {name} {_NOT_TEXT}"))
+        elif not _is_secret(path):
             problems.append(
                 ConfigProblem(
                     where,
@@ -240,7 +268,7 @@ def parse_config(
                     "set it, or remove the key to use the default",
                 )
             )
-        elif (table := _enabled_table(path, config, data)) is not None:
+        elif not _optional(path, config) and (table := _enabled_table(path, config, data)):
             missing.append(
                 ConfigProblem(
                     where,
@@ -339,8 +367,9 @@ def _substitute(
     environ: Mapping[str, str],
     unset: list[tuple[tuple[str | int, ...], str]],
 ) -> Any:
-    """Replace ``${NAME}`` with the environment's value; a key naming an unset one is
-    dropped and recorded in ``unset`` (path, variable) for :func:`parse_config` to judge."""
+    """Replace ``${NAME}`` with the environment's value; a key naming an unset one (or
+    one that is not UTF-8 text) is dropped and recorded in ``unset`` (path, variable) for
+    :func:`parse_config` to judge."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
@@ -351,7 +380,11 @@ def _substitute(
     if isinstance(value, list):
         return [_substitute(item, (*path, i), environ, unset) for i, item in enumerate(value)]
     if isinstance(value, str) and "${" in value:
-        missing = [name for name in _ENV_REF.findall(value) if name not in environ]
+        missing = [
+            name
+            for name in _ENV_REF.findall(value)
+            if name not in environ or not _is_text(environ[name])
+        ]
         if missing:
             unset.append((path, missing[0]))
             return _UNSET
@@ -360,6 +393,28 @@ def _substitute(
 
 
 _UNSET = object()
+
+#: Secrets an enabled table works without, so an unset ${VAR} only warns: without an app
+#: secret HubSpot webhooks are answered 503 and polling alone keeps the bridge in sync.
+OPTIONAL_SECRETS = frozenset({("connectors", "hubspot", "app_secret")})
+#: Secrets another way of signing in replaces: optional when those keys are all set
+#: (an app installed with OAuth keeps the example's access_token line unset).
+ALTERNATIVES: dict[tuple[str | int, ...], tuple[str, ...]] = {
+    ("connectors", "hubspot", "access_token"): ("client_id", "client_secret", "refresh_token")
+}
+
+
+def _optional(path: tuple[str | int, ...], config: CrmbridgeConfig | None) -> bool:
+    """May the secret at ``path`` stay empty in an enabled table?"""
+    if path in OPTIONAL_SECRETS:
+        return True
+    instead = ALTERNATIVES.get(path)
+    if instead is None or config is None:
+        return False
+    table: Any = config
+    for part in path[:-1]:
+        table = getattr(table, str(part))
+    return all(getattr(table, key, None) is not None for key in instead)
 
 
 def _is_secret(path: tuple[str | int, ...]) -> bool:
@@ -404,11 +459,27 @@ def _unknown_overrides(environ: Mapping[str, str]) -> list[ConfigProblem]:
     return problems
 
 
-def _overrides_not_json(environ: Mapping[str, str]) -> list[ConfigProblem]:
-    """``CRMBRIDGE__DAEMON=notjson``: an override of a whole table or list must be JSON."""
+_NOT_TEXT = "is not UTF-8 text (the environment holds bytes that cannot be decoded)"
+
+
+def _is_text(value: str) -> bool:
+    """False for environment values holding undecodable bytes (as surrogate escapes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unusable_overrides(environ: Mapping[str, str]) -> list[ConfigProblem]:
+    """Overrides that cannot be read at all: bytes that are not UTF-8, and a table or
+    list (``CRMBRIDGE__DAEMON=notjson``) that is not JSON."""
     problems = []
     for name, value in environ.items():
         if not name.upper().startswith(ENV_PREFIX):
+            continue
+        if not _is_text(value):
+            problems.append(ConfigProblem(name, _NOT_TEXT, "set it to UTF-8 text"))
             continue
         annotation: Any = CrmbridgeConfig
         for part in name[len(ENV_PREFIX) :].lower().split("__"):
@@ -419,7 +490,7 @@ def _overrides_not_json(environ: Mapping[str, str]) -> list[ConfigProblem]:
             continue
         try:
             json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             problems.append(
                 ConfigProblem(
                     name,

@@ -3,6 +3,10 @@
 Every log line passes through :class:`Redactor`, which masks the values of keys that
 name secrets (token, password, secret, authorization, ...) and any configured secret
 value wherever it appears, so a token pasted into an error message is masked too.
+
+Libraries that log through the standard library (the scheduler, the HTTP server) are
+routed through the same processors, so with JSON output every line on stderr is one
+JSON object, their tracebacks included (in an ``exception`` field).
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
 MASK = "***"
+#: ``auto``: JSON unless stderr is a terminal.
+LogFormat = Literal["auto", "json", "console"]
 _SECRET_KEYS = re.compile(r"token|password|passwd|secret|authorization|api[_-]?key|cookie", re.I)
 
 
@@ -57,31 +63,80 @@ class _Stderr:
         sys.stderr.flush()
 
 
+def wants_json(log_format: LogFormat = "auto") -> bool:
+    """Whether ``log_format`` means JSON lines here (``auto``: unless stderr is a terminal)."""
+    if log_format == "auto":
+        return not sys.stderr.isatty()
+    return log_format == "json"
+
+
+class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root handler crmbridge installs (found again and replaced on reconfiguring)."""
+
+
 def configure_logging(
-    *, json_output: bool | None = None, level: str = "INFO", secrets: Iterable[str] = ()
+    *,
+    json_output: bool | None = None,
+    level: str = "INFO",
+    secrets: Iterable[str] = (),
+    log_format: LogFormat = "auto",
 ) -> None:
-    """Set up structlog for the process; JSON unless stderr is a terminal."""
-    as_json = (not sys.stderr.isatty()) if json_output is None else json_output
+    """Set up structlog, and the standard library's logging through it, for the process.
+
+    ``json_output`` (when given) overrides ``log_format``.
+    """
+    as_json = wants_json(log_format) if json_output is None else json_output
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    redactor = Redactor(secrets)
+    stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    numeric_level = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            stamp,
             structlog.processors.format_exc_info,
-            Redactor(secrets),
+            redactor,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+    handler = _StdlibHandler(_Stderr())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                stamp,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redactor,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StdlibHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    # Libraries' INFO lines are routine (a line per scheduler job, per migration step):
+    # their warnings and errors show, everything only at DEBUG.
+    chatty = isinstance(numeric_level, int) and numeric_level <= logging.DEBUG
+    root.setLevel(logging.DEBUG if chatty else logging.WARNING)
 
 
 def get_logger(**bound: Any) -> Any:
-    """A logger with context bound (connector, contact id, cycle id, ...)."""
-    return structlog.get_logger().bind(**bound)
+    """A logger with context bound (connector, contact id, cycle id, ...).
+
+    It reads the configuration at each call, so a logger made at import time follows a
+    later :func:`configure_logging` (format, level, the secrets to mask).
+    """
+    return structlog.get_logger(**bound)

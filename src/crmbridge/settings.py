@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -141,12 +141,29 @@ class BridgeSettings(Strict):
 class DaemonSettings(Strict):
     """``[daemon]``: the HTTP listener and polling cadence."""
 
-    host: str = Field(default="0.0.0.0", min_length=1)  # a container listens everywhere
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description='Address to listen on; "0.0.0.0" for every interface (the Docker image '
+        "sets it).",
+    )
     port: int = Field(default=8080, ge=1, le=65535)
     poll_interval: Interval = Field(default=timedelta(minutes=5))
     drain_interval: Interval = Field(
         default=timedelta(seconds=15),
         description="How often queued writes and rescoring run between polls.",
+    )
+    unhealthy_after_cycles: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="GET /healthz answers 503 when a connector has had no successful cycle "
+        "for this many poll intervals.",
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description='Log lines of "crmbridge run": "json" (one object per line), "console" '
+        '(readable), or "auto" (console on a terminal, JSON otherwise).',
     )
     ingest_token: SecretStr | None = None
     admin_token: SecretStr | None = Field(
@@ -263,6 +280,6 @@ class AlertSettings(Strict):
         le=1000,
         description="Alert when no cycle has succeeded for this many drain intervals.",
     )
-    timeout: Duration = Field(
+    timeout: Annotated[Duration, at_least(timedelta(milliseconds=100))] = Field(
         default=timedelta(seconds=5), description="Give up on one alert post after this long."
     )

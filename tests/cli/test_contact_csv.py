@@ -201,3 +201,13 @@ def test_reading_is_linear_in_the_size_of_the_file() -> None:
 
     small, large = seconds(2_000), seconds(20_000)
     assert large < small * 10 * 3  # ten times the rows, at most ~ten times the time
+
+
+def test_explain_reads_the_same_export(tmp_path: Path) -> None:
+    exported = tmp_path / "hubspot-contacts.csv"
+    exported.write_text(HUBSPOT_EXPORT, "utf-8")
+    result = invoke("explain", "--json", *NOW, "--contact", str(exported), "--lead", "101")
+    assert result.exit_code == 0, result.output
+    (lead,) = json.loads(result.stdout)
+    assert lead["lead"] == "Ana García"
+    assert lead["bant_detail"]["authority"] is True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -65,3 +67,19 @@ def test_json_is_a_plain_flag() -> None:
     refused = invoke("score", "--json", "true")
     assert refused.exit_code == 2
     assert "true" in refused.output
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "crmbridge")
+def test_help_paragraphs_are_not_broken_mid_line_on_an_80_column_terminal(
+    path: tuple[str, ...],
+) -> None:
+    """Rich help keeps a docstring's line breaks: a line longer than the terminal wraps
+    and leaves a stub before the next line. A one-line paragraph may be long."""
+    command = dict(_commands())[path]
+    for paragraph in inspect.cleandoc(command.help or "").split("\n\n"):
+        lines = paragraph.splitlines()
+        if len(lines) < 2:
+            continue
+        for line in lines:
+            shown = re.sub(r"\[/?[a-z ]*\]", "", line)  # rich markup takes no room
+            assert len(shown) <= 78, f"crmbridge {' '.join(path)}: {line!r}"

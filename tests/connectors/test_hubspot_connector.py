@@ -545,4 +545,6 @@ def test_check_names_the_handoff_scopes_a_token_lacks_without_failing() -> None:
     assert any("automation.sequences.enrollments.write" in line for line in lacking)
     assert any("automation.sequences.read" in line for line in lacking)
     assert not any("crm.lists.write" in line for line in lacking)
+    # HubSpot needs both list scopes to add a member: write alone is named as lacking read.
+    assert any("crm.lists.read" in line for line in lacking)
     assert any("cannot pause or unenroll" in line for line in report.limitations)

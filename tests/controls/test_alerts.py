@@ -190,9 +190,7 @@ def test_dead_writes_alert_once_and_recover_when_none_is_left(
     with store.engine.begin() as connection:
         forget(connection, find_person(connection, gone, "hubspot"))
     daemon.drain()
-    assert receiver.texts[1:] == [
-        ":white_check_mark: no dead CRM writes are left in the outbox"
-    ]
+    assert receiver.texts[1:] == [":white_check_mark: no dead CRM writes are left in the outbox"]
     assert kept
 
 

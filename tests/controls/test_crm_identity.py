@@ -109,9 +109,7 @@ def test_a_merge_read_by_the_poll_folds_the_merged_record_into_the_survivor(
 def test_deletion_and_merge_webhooks_forget_and_fold_at_once(
     crm: SandboxServer, tmp_path: Path
 ) -> None:
-    survivor, merged, deleted = add_leads(
-        crm.state, [LeadSpec(1), LeadSpec(2), LeadSpec(3)], T0
-    )
+    survivor, merged, deleted = add_leads(crm.state, [LeadSpec(1), LeadSpec(2), LeadSpec(3)], T0)
     with bridge_on(crm, tmp_path, config_with()) as bridge:
         # The sandbox's own dispatcher signs and delivers to the daemon's HTTP app.
         config = SandboxConfig(

@@ -81,6 +81,9 @@ def test_shadow_mode_sends_nothing_and_turning_writes_on_sends_each_write_once(
     kinds = {line.get("action") for line in logged if line["crm_id"] == hot}
     assert {"task", "enroll", "list_add"} <= kinds
     assert any(line["crm_id"] == quiet for line in logged)
+    # Record ids only: no email or name of the lead in the logs (they outlive `forget`).
+    assert "handoff-e2e.example" not in json.dumps(logged)
+    assert "Lead1" not in json.dumps(logged)
 
     # Writes on: everything still wanted lands once, and a second cycle adds nothing.
     with bridge_on(crm, tmp_path, config_with(write=True)) as bridge:

@@ -22,7 +22,9 @@ from sqlalchemy import func, select, update
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.daemon.http import create_app
 from crmbridge.daemon.metrics import Metrics
+from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.records import ContactRecord
+from crmbridge.sandbox.server import SandboxServer
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, EventRow, WebhookReceiptRow
 
@@ -73,6 +75,16 @@ def make_config(
     return base.model_copy(update={"daemon": daemon, "connectors": connectors})
 
 
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """An empty HubSpot sandbox serving on a free port (process-level tests)."""
+    from .daemon_helpers import start_sandbox
+
+    server = start_sandbox(0)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test gets a copy (migrating costs more than copying)."""
@@ -105,13 +117,14 @@ class Harness:
 
 @pytest.fixture
 def build(sqlite_store: Store) -> Callable[..., Harness]:
-    """Build an app on the test's store: ``build(config=..., readiness=...)``."""
+    """Build an app on the test's store: ``build(config=..., health=..., stopping=...)``."""
 
     def make(
         config: CrmbridgeConfig | None = None,
         *,
         store: Store | None = None,
-        readiness: Callable[[], dict[str, bool]] | None = None,
+        health: SyncHealth | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> Harness:
         target = store or sqlite_store
         chosen = config or make_config()
@@ -121,7 +134,8 @@ def build(sqlite_store: Store) -> Callable[..., Harness]:
         app = create_app(
             target,
             chosen,
-            readiness=readiness,
+            health=health,
+            stopping=stopping,
             clock=lambda: clock[0],
             on_change=lambda: nudges.append(1),
             metrics=metrics,

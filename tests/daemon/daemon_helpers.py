@@ -6,7 +6,8 @@
   so it cannot prove that nothing was written twice; this log can);
 - :class:`DaemonProcess`: ``python -m crmbridge run`` as a subprocess configured by its
   environment only, with its stdout/stderr captured in files, always killed at the end;
-- small probes: free ports, the request log's busiest rolling window, waiting.
+- small probes: free ports, the request log's busiest rolling window, metric values,
+  waiting.
 """
 
 from __future__ import annotations
@@ -390,6 +391,29 @@ def wait_for(
             details = "\n".join(f"--- {d.name}:\n{d.tail(15)}" for d in watch)
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{details}")
         time.sleep(every)
+
+
+def status_counts(db: Path, table: str) -> dict[str, int]:
+    """Rows of ``table`` (``outbox``, ``sync_runs``) in a SQLite store, by status."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(db)) as connection:
+        rows = connection.execute(f"SELECT status, count(*) FROM {table} GROUP BY status")
+        return {str(status): int(count) for status, count in rows.fetchall()}
+
+
+_NO_DEFAULT = float("nan")
+
+
+def metric_value(text: str, series: str, *, default: float = _NO_DEFAULT) -> float:
+    """The value of one series (``name{labels}``) in a Prometheus text exposition."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    if default == default:  # not NaN: a default was given
+        return default
+    raise AssertionError(f"{series} not exposed")
 
 
 def pricing_view(email: str, at: datetime, event_id: str) -> dict[str, Any]:

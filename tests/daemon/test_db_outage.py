@@ -5,8 +5,8 @@ Postgres server is stopped (``pg_ctl stop``) at the worst moment: the CRM has ap
 their new scores but has not answered yet, so the daemon cannot record the write. It
 stays down for about 30 s. Meanwhile:
 
-- ``/healthz`` keeps answering 200 (the process is alive) and ``/readyz`` answers 503
-  naming the database;
+- the process stays alive; ``/readyz`` answers 503 naming the database and
+  ``/healthz`` answers 503 saying the store cannot take writes;
 - events posted to ``/v1/events`` are refused with 503 and ``Retry-After`` (the sender
   keeps them and retries; nothing is half-stored).
 
@@ -133,7 +133,8 @@ def test_postgres_outage(
         while time.monotonic() - down_at < OUTAGE_S:
             assert daemon.alive(), f"the daemon died during the outage:\n{daemon.tail()}"
             health = daemon.get("/healthz")
-            assert health.status_code == 200, health.text
+            assert health.status_code == 503, health.text
+            assert health.json()["store"]["writable"] is False, health.text
             ready = daemon.get("/readyz")
             assert ready.status_code == 503, ready.text
             assert "database" in ready.json()["down"], ready.text

@@ -19,14 +19,9 @@ SQLite (one daemon; its start settles whatever a killed one left in flight).
 from __future__ import annotations
 
 import signal
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
-
-import pytest
 
 from crmbridge.sandbox.server import SandboxServer
 
@@ -39,25 +34,12 @@ from .daemon_helpers import (
     daemon_environment,
     free_port,
     scored,
-    start_sandbox,
+    status_counts,
     wait_for,
 )
 
 GRACE_S = 30.0
 BATCH = 100  # HubSpot's batch update size
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = start_sandbox(0)
-    yield server
-    server.stop()
-
-
-def _outbox_statuses(db: Path) -> dict[str, int]:
-    with closing(sqlite3.connect(db)) as connection:
-        rows = connection.execute("SELECT status, count(*) FROM outbox GROUP BY status")
-        return {str(status): int(count) for status, count in rows.fetchall()}
 
 
 def _slow_after_first_batch(server: SandboxServer, latency_ms: int) -> WriteLog:
@@ -81,7 +63,10 @@ def _finish(
     try:
         daemon.wait_ready(60)
         wait_for(
-            lambda: len(scored(server.state)) == contacts and set(_outbox_statuses(db)) <= {"done"},
+            lambda: (
+                len(scored(server.state)) == contacts
+                and set(status_counts(db, "outbox")) <= {"done"}
+            ),
             90,
             "the restarted daemon to finish the work",
             watch=[daemon],

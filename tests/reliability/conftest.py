@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +58,32 @@ class Figures:
         self.sections.setdefault(section, {}).update(counts)
 
 
+_FIGURES = pytest.StashKey[Figures]()
+
+
 @pytest.fixture(scope="session")
-def figures(sizes: Sizes) -> Iterator[Figures]:
+def figures(sizes: Sizes, pytestconfig: pytest.Config) -> Iterator[Figures]:
     """Where tests put their counts; written to the results file after a ``--long`` run."""
-    collected = Figures()
+    collected = pytestconfig.stash.setdefault(_FIGURES, Figures())
     yield collected
-    if not collected.sections:
-        return
-    print("\nreliability figures:\n" + json.dumps(collected.sections, indent=2))
-    if sizes.long:
+    if sizes.long and collected.sections:
+        # A --long run of some of the tests replaces their sections only.
+        saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
+        saved.update({k: {**v, "recorded_at": stamp} for k, v in collected.sections.items()})
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(collected.sections, indent=2, sort_keys=True) + "\n")
+        RESULTS.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The counts in the run's summary (output captured during tests would hide them)."""
+    collected = config.stash.get(_FIGURES, None)
+    if collected is None or not collected.sections:
+        return
+    terminalreporter.section("reliability figures")
+    for section, counts in sorted(collected.sections.items()):
+        shown = ", ".join(f"{name} {value:,}" for name, value in counts.items())
+        terminalreporter.write_line(f"{section}: {shown}")
 
 
 @pytest.fixture(autouse=True)

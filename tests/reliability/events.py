@@ -66,6 +66,8 @@ class GeneratedEvent:
     email: str | None = None
     poison: str | None = None  # the absurd watched_percent, when it is one
     event_id: str | None = None
+    #: Nested deeper than a JSON parser goes: a JSON array holding it is refused whole.
+    deep: bool = False
 
     def __repr__(self) -> str:  # failing examples print whole batches: keep them short
         return f"<{self.verdict} {self.line()[:160]}>"
@@ -242,7 +244,8 @@ class EventSource:
 
     def events(self) -> st.SearchStrategy[GeneratedEvent]:
         """Any event: mostly valid, often absurd."""
-        return st.one_of(self._mixed(), self._poison(), self._valid())
+        mixed = self._mixed()
+        return st.one_of(mixed, mixed, mixed, self._poison(), self._valid(), self._valid())
 
     def _valid(self) -> st.SearchStrategy[GeneratedEvent]:
         return st.builds(
@@ -256,22 +259,24 @@ class EventSource:
         )
 
     def _poison(self) -> st.SearchStrategy[GeneratedEvent]:
-        """A webinar view of a known contact with an absurd ``watched_percent``."""
+        """A webinar view of a known contact with an absurd ``watched_percent``: a JSON
+        number, or the same text in a JSON string (as a form tool would send it)."""
 
-        def make(email: str, number: str, days: float) -> GeneratedEvent:
+        def make(email: str, number: str, days: float, quoted: bool) -> GeneratedEvent:
             moment = (self.now - timedelta(days=days)).isoformat().replace("+00:00", "Z")
             body = {
                 "event_id": self.fresh_id(),
                 "type": "webinar_attended",
                 "occurred_at": moment,
                 "contact": {"email": email},
-                "properties": {"watched_percent": Raw(number)},
+                "properties": {"watched_percent": number if quoted else Raw(number)},
             }
             return GeneratedEvent(body, NON_FINITE, email, number, body["event_id"])
 
         numbers = st.sampled_from(NOT_FINITE_NUMBERS)
         days = st.floats(min_value=0, max_value=60)
-        return st.builds(make, st.sampled_from(list(self.emails)), numbers, days)
+        contacts = st.sampled_from(list(self.emails))
+        return st.builds(make, contacts, numbers, days, st.booleans())
 
     def _mixed(self) -> st.SearchStrategy[GeneratedEvent]:
         extra = st.sampled_from([Part(_MISSING)] * 6 + [Part("x", REJECT), Part(None, REJECT)])
@@ -303,4 +308,8 @@ class EventSource:
         verdict = worst(verdict, props.verdict, extra.verdict)
         email = contact.value.get("email") if isinstance(contact.value, dict) else None
         ident = event_id.value if isinstance(event_id.value, str) else None
-        return GeneratedEvent(body, verdict, email if isinstance(email, str) else None, None, ident)
+        deep = isinstance(props.value, dict) and any(
+            isinstance(v, Raw) and len(v.text) > 5_000 for v in props.value.values()
+        )
+        email = email if isinstance(email, str) else None
+        return GeneratedEvent(body, verdict, email, None, ident, deep)

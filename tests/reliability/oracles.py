@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from crmbridge.records import normalize_email
-from crmbridge.store.tables import ContactRow, EventRow, ScoreRow
+from crmbridge.store.tables import ContactRow, EventRow, ScoreRow, SyncRunRow
 
 from .events import ACCEPT, REJECT, GeneratedEvent
 
@@ -21,6 +21,7 @@ T = TypeVar("T")
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
 _EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 _SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
+_RUNS = SyncRunRow.__table__  # type: ignore[attr-defined]
 
 
 class HungError(AssertionError):
@@ -72,6 +73,7 @@ class Tally:
     verdicts: dict[str, int] = field(default_factory=dict)
     accepted_ids: set[str] = field(default_factory=set)
     poisoned: dict[str, set[str]] = field(default_factory=dict)  # email → absurd numbers
+    poison_ids: dict[str, str] = field(default_factory=dict)  # event id → absurd number
 
     def figures(self) -> dict[str, int]:
         return {
@@ -120,6 +122,8 @@ def check_report(report: dict[str, Any], sent: Sequence[GeneratedEvent], tally: 
         if event.poison is not None and event.email is not None:
             tally.poison += 1
             tally.poisoned.setdefault(normalize_email(event.email), set()).add(event.poison)
+            if event.event_id is not None:
+                tally.poison_ids[event.event_id] = event.poison
     tally.warnings += report["warnings"]
 
 
@@ -140,11 +144,23 @@ def event_count(engine: Engine) -> int:
         return int(connection.execute(select(func.count()).select_from(_EVENTS)).scalar_one())
 
 
-def stored_event_properties(engine: Engine, event_id: str) -> dict[str, Any]:
+def runs_left_running(engine: Engine) -> int:
+    """``sync_runs`` rows still "running" (once no cycle is: a cycle that never ended)."""
     with engine.connect() as connection:
-        query = select(_EVENTS.c.properties).where(_EVENTS.c.dedupe_key == event_id)
-        value = connection.execute(query).scalar_one()
-    return dict(value)
+        query = select(func.count()).select_from(_RUNS).where(_RUNS.c.status == "running")
+        return int(connection.execute(query).scalar_one())
+
+
+def not_kept_as_text(engine: Engine, poison_ids: dict[str, str], name: str) -> list[str]:
+    """Stored events whose absurd number ``name`` is not the text that was sent."""
+    wrong = []
+    with engine.connect() as connection:
+        for event_id, sent in poison_ids.items():
+            query = select(_EVENTS.c.properties).where(_EVENTS.c.dedupe_key == event_id)
+            kept = connection.execute(query).scalar_one().get(name)
+            if kept != sent:
+                wrong.append(f"{event_id}: sent {sent[:20]!r}, stored {str(kept)[:20]!r}")
+    return wrong
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.daemon_helpers import clean_environment, start_sandbox
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from crmbridge.config import parse_config
 from crmbridge.errors import ConfigError
-from crmbridge.sandbox.config import DEFAULT_TOKEN
+from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 
 from .configs import KNOWN_BAD, KNOWN_BAD_AT_RUN, KNOWN_GOOD, GeneratedConfig, build, configs
 from .conftest import Figures, Sizes
@@ -83,78 +84,124 @@ def test_generated_configs_load_or_are_refused_by_path(sizes: Sizes, figures: Fi
             if not any(label.startswith(path) for label in labelled):
                 failures.append(f"{config!r}: no problem labelled {path}: {refused}")
         assert all(str(p).strip() for p in refused.problems)
+        # Only text that is not TOML at all has no path to name.
+        unparsable = any(p.message.startswith("not valid TOML") for p in refused.problems)
+        if not any(labelled) and not unparsable:
+            failures.append(f"{config!r}: no problem labelled with a path: {refused}")
 
     load()
-    figures.record("configs", **dict(outcomes), failures=len(failures))
+    figures.record("configs", **({"crashed": 0} | dict(outcomes)), failures=len(failures))
     assert not failures, f"{len(failures)} generated configs misbehaved:\n" + "\n".join(
         sorted(set(failures))[:40]
     )
 
 
-def _samples(count: int) -> list[tuple[str, GeneratedConfig]]:
-    """Good configs and known-bad ones (including those only a run can find)."""
+def _known_samples(count: int) -> list[GeneratedConfig]:
+    """A good config and known-bad ones (first those only a run can find)."""
     bad = [*KNOWN_BAD_AT_RUN, *KNOWN_BAD]
-    chosen: list[tuple[str, GeneratedConfig]] = [("valid", build([KNOWN_GOOD[0]], "valid"))]
-    chosen += [("invalid", build([m], "invalid")) for m in bad[: max(0, count - 1)]]
+    chosen = [build([KNOWN_GOOD[0]], "valid")]
+    chosen += [build([m], "invalid") for m in bad[: max(0, count - 1)]]
     return chosen[:count]
+
+
+@dataclass
+class RunOnce:
+    """Runs ``crmbridge run --once`` on generated configs and judges each exit."""
+
+    folder: Path
+    sandbox_url: str
+    results: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    def __call__(self, config: GeneratedConfig) -> None:
+        expected = self.expectation(config)
+        folder = self.folder / f"run-{sum(self.results.values())}"
+        folder.mkdir()
+        path = folder / "crmbridge.toml"
+        path.write_bytes(config.text.encode("utf-8", "surrogatepass"))
+        env = clean_environment() | {
+            "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN,
+            "HUBSPOT_APP_SECRET": DEFAULT_APP_SECRET,
+            "CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL": self.sandbox_url,
+            **config.env,
+        }
+        command = [sys.executable, "-m", "crmbridge", "--config", str(path), "run", "--once"]
+        try:
+            done = subprocess.run(
+                command,
+                cwd=folder,
+                env=env,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=RUN_BOUND_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self.results["hung"] += 1
+            self.failures.append(f"{config!r}: run --once still running after {RUN_BOUND_S:g} s")
+            return
+        self.results[f"{config.verdict}_exit_{done.returncode}"] += 1
+        output = done.stdout + done.stderr
+        try:
+            assert_no_traceback(output, f"run --once with {config!r}")
+        except AssertionError as exc:
+            self.results["tracebacks"] += 1
+            self.failures.append(str(exc)[:1500])
+            return
+        codes, paths = expected
+        named = all(path in done.stderr for path in paths)
+        if done.returncode not in codes or not named:
+            self.failures.append(
+                f"{config!r}: exit {done.returncode} ({codes} and {paths} on stderr "
+                f"expected)\n{output[-800:]}"
+            )
+
+    @staticmethod
+    def expectation(config: GeneratedConfig) -> tuple[set[int], list[str]]:
+        """The exit codes allowed, and the paths a refusal must name on stderr."""
+        if config.verdict == "valid":
+            return {0}, []
+        if config.verdict == "invalid":
+            return {2}, config.must_name()
+        try:
+            refused = _load(config)
+        except Exception:  # the in-process test reports the crash; the run must not show one
+            return {0, 1, 2}, []
+        if refused is None:  # loads, but a run may still refuse it (e.g. its database)
+            return {0, 1, 2}, []
+        return {2}, [p.path for p in refused.problems if p.path][:1]
+
+    def figures(self) -> dict[str, int]:
+        runs = sum(v for k, v in self.results.items() if "_exit_" in k or k == "hung")
+        counts = {"tracebacks": 0, "hung": 0} | dict(self.results)
+        return {"runs": runs, **counts, "failures": len(self.failures)}
 
 
 def test_a_sample_of_configs_through_run_once(
     tmp_path: Path, sizes: Sizes, figures: Figures
 ) -> None:
     sandbox = start_sandbox(5)
-    results: Counter[str] = Counter()
-    failures: list[str] = []
+    run = RunOnce(tmp_path, sandbox.url)
+    known = _known_samples((sizes.config_runs + 1) // 2)
+
+    @settings(
+        max_examples=max(1, sizes.config_runs - len(known)),
+        deadline=None,
+        database=None,
+        derandomize=not sizes.long,
+        phases=NO_SHRINKING,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(configs())
+    def generated(config: GeneratedConfig) -> None:
+        run(config)
+
     try:
-        for number, (verdict, config) in enumerate(_samples(sizes.config_runs)):
-            folder = tmp_path / f"run-{number}"
-            folder.mkdir()
-            path = folder / "crmbridge.toml"
-            path.write_bytes(config.text.encode("utf-8", "surrogatepass"))
-            env = clean_environment() | {
-                "HUBSPOT_ACCESS_TOKEN": DEFAULT_TOKEN,
-                "CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL": sandbox.url,
-                **config.env,
-            }
-            command = [sys.executable, "-m", "crmbridge", "--config", str(path), "run", "--once"]
-            try:
-                done = subprocess.run(
-                    command,
-                    cwd=folder,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    errors="replace",
-                    timeout=RUN_BOUND_S,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                results["hung"] += 1
-                failures.append(f"{config!r}: run --once still running after {RUN_BOUND_S:g} s")
-                continue
-            results[f"{verdict}_exit_{done.returncode}"] += 1
-            output = done.stdout + done.stderr
-            try:
-                assert_no_traceback(output, f"run --once with {config!r}")
-            except AssertionError as exc:
-                results["tracebacks"] += 1
-                failures.append(str(exc)[:1500])
-                continue
-            if verdict == "valid" and done.returncode != 0:
-                failures.append(f"{config!r}: exit {done.returncode}\n{output[-1500:]}")
-            if verdict == "invalid":
-                named = all(path in done.stderr for path in config.must_name())
-                if done.returncode != 2 or not named:
-                    failures.append(
-                        f"{config!r}: exit {done.returncode} (2 and {config.must_name()} "
-                        f"on stderr expected)\n{output[-800:]}"
-                    )
+        for config in known:
+            run(config)
+        generated()
     finally:
         sandbox.stop()
-    figures.record(
-        "config_runs",
-        runs=sum(v for k, v in results.items() if "_exit_" in k or k == "hung"),
-        **({"tracebacks": 0, "hung": 0} | dict(results)),
-        failures=len(failures),
-    )
-    assert not failures, "\n\n".join(failures)
+    figures.record("config_runs", **run.figures())
+    assert not run.failures, "\n\n".join(run.failures)

@@ -29,7 +29,13 @@ from crmbridge.sync.pipeline import Pipeline
 
 from .absurd import SPACED_60K
 from .conftest import Figures, Sizes
-from .oracles import assert_no_traceback, score_state, unnamed_poison, within
+from .oracles import (
+    assert_no_traceback,
+    runs_left_running,
+    score_state,
+    unnamed_poison,
+    within,
+)
 from .properties import FREE_TEXT, NOT_A_NUMBER, contacts
 
 PER_EXAMPLE = 20
@@ -105,6 +111,7 @@ def test_generated_property_values_are_synced_and_scored(
         errors = [e for e in logs if e.get("log_level") in ("error", "critical")]
         assert not errors, f"error log entries: {errors[:3]}"
         assert summary.ok, summary.errors[:5]
+        assert runs_left_running(store.engine) == 0, "the cycle never ended"
 
         state = score_state(store.engine, started)
         stored = set(state.contacts)

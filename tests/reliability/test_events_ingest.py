@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from integration.helpers import cli
 
-from crmbridge.sandbox.config import DEFAULT_TOKEN
+from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 from crmbridge.store.repository import Store
 
 from .conftest import Figures, Sizes
@@ -28,6 +28,8 @@ from .oracles import (
     assert_no_traceback,
     check_report,
     event_count,
+    not_kept_as_text,
+    runs_left_running,
     score_state,
     stored_event_ids,
     unnamed_poison,
@@ -46,6 +48,7 @@ def test_generated_events_through_crmbridge_ingest(
     contacts = 40 if sizes.long else 8
     sandbox = start_sandbox(contacts)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("HUBSPOT_APP_SECRET", DEFAULT_APP_SECRET)
     monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL", sandbox.url)
     database = f"sqlite:///{tmp_path / 'crmbridge.db'}"
     source = EventSource([contact_email(i) for i in range(contacts)], datetime.now(UTC))
@@ -90,6 +93,7 @@ def test_generated_events_through_crmbridge_ingest(
         assert event_count(store.engine) == ingested
         missing = set(tally.accepted_ids) - stored_event_ids(store.engine, tally.accepted_ids)
         assert not missing, f"{len(missing)} accepted events not stored: {sorted(missing)[:5]}"
+        assert not not_kept_as_text(store.engine, tally.poison_ids, "watched_percent")
 
         cycle = within(
             CYCLE_BOUND_S, "crmbridge run --once", lambda: cli(database, "run", "--once", "--json")
@@ -100,6 +104,7 @@ def test_generated_events_through_crmbridge_ingest(
         assert_no_traceback(cycle.output, "crmbridge run --once")
         assert cycle.exit_code == 0, cycle.output[-3000:]
         summary = json.loads(cycle.stdout)
+        assert runs_left_running(store.engine) == 0, "the cycle never ended"
         state = score_state(store.engine)
         assert not state.unscored(), f"contacts without a score: {state.unscored()[:5]}"
         assert not state.pending, f"{len(state.pending)} contacts still due after the cycle"

@@ -280,11 +280,16 @@ def test_unset_secret_of_an_enabled_connector_is_refused_where_the_crm_is_reache
 
     assert [(p.path, p.message) for p in caught.value.problems] == [
         ("connectors.hubspot.access_token", "environment variable UNSET_TOKEN is not set"),
-        ("connectors.hubspot.app_secret", "environment variable UNSET_APP_SECRET is not set"),
     ]
     assert "connectors.hubspot.enabled = false" in (caught.value.problems[0].hint or "")
     assert caught.value.source == "test.toml"
-    assert any("UNSET_TOKEN" in warning for warning in loaded.warnings)
+    assert loaded.warnings == [
+        "connectors.hubspot.access_token: environment variable UNSET_TOKEN is not set; "
+        "commands that reach the CRM (check, run) refuse to start until it is",
+        # Without it webhooks are answered 503; polling keeps working.
+        "connectors.hubspot.app_secret: environment variable UNSET_APP_SECRET is not set; "
+        "the setting is left empty",
+    ]
 
 
 def test_unset_secret_of_a_disabled_connector_only_warns() -> None:
@@ -376,4 +381,69 @@ def test_loaded_file_with_bad_values_names_the_file(tmp_path: Path) -> None:
     assert sorted(p.path for p in caught.value.problems) == [
         "daemon.poll_interval",
         "daemon.port",
+    ]
+
+
+def test_override_that_is_not_json_does_not_hide_the_files_problems(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CRMBRIDGE__DAEMON", "notjson")
+
+    problems = problems_of("[outbox]\nlease = -1\n")
+
+    assert sorted(p.path for p in problems) == ["CRMBRIDGE__DAEMON", "outbox.lease"]
+
+
+def test_override_nested_too_deep_for_json_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRMBRIDGE__TRIGGERS", "[" * 100_000)
+
+    assert the_problem("").path == "CRMBRIDGE__TRIGGERS"
+
+
+def test_environment_bytes_that_are_not_utf8_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    undecodable = b"Europe/\xff".decode("utf-8", "surrogateescape")  # as os.environ holds it
+    monkeypatch.setenv("CRMBRIDGE__BRIDGE__TIMEZONE", undecodable)
+    monkeypatch.setenv("UNSET_NOT_TEXT", undecodable)
+
+    problems = problems_of('[bridge]\ndatabase_url = "${UNSET_NOT_TEXT}"\n')
+
+    assert sorted((p.path, p.message) for p in problems) == [
+        (
+            "CRMBRIDGE__BRIDGE__TIMEZONE",
+            "is not UTF-8 text (the environment holds bytes that cannot be decoded)",
+        ),
+        (
+            "bridge.database_url",
+            "environment variable UNSET_NOT_TEXT is not UTF-8 text "
+            "(the environment holds bytes that cannot be decoded)",
+        ),
+    ]
+
+
+def test_integer_too_long_for_python_to_read_is_a_toml_problem() -> None:
+    problem = the_problem("[daemon]\nport = " + "9" * 5000 + "\n")
+
+    assert problem.path == ""
+    assert problem.message == "not valid TOML: a number has more than 4,300 digits"
+
+
+def test_access_token_is_not_required_of_an_app_installed_with_oauth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("UNSET_OAUTH_SECRET", "client-secret")
+    monkeypatch.setenv("UNSET_REFRESH", "refresh-token")
+    oauth = HUBSPOT_ON + (
+        'client_id = "abc"\n'
+        'client_secret = "${UNSET_OAUTH_SECRET}"\n'
+        'refresh_token = "${UNSET_REFRESH}"\n'
+    )
+
+    parse_config(oauth).config.require_secrets()
+
+    monkeypatch.delenv("UNSET_REFRESH")  # half an OAuth setup signs nobody in
+    with pytest.raises(ConfigError) as caught:
+        parse_config(oauth).config.require_secrets()
+    assert [p.path for p in caught.value.problems] == [
+        "connectors.hubspot.access_token",
+        "connectors.hubspot.refresh_token",
     ]

@@ -7,12 +7,11 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer._click.core import Context, ParameterSource
 
 from crmbridge._version import __version__
 from crmbridge.cli.flags import FlagGroup
@@ -20,6 +19,9 @@ from crmbridge.clock import resolve_now
 from crmbridge.config import LoadedConfig, config_json_schema, load_config, secret_values
 from crmbridge.errors import ConfigError
 from crmbridge.logging import configure_logging
+
+if TYPE_CHECKING:
+    from typer._click.core import Context
 
 
 class _Commands(FlagGroup):
@@ -125,7 +127,8 @@ def main(
 
     Example: [bold]crmbridge score[/] scores the bundled example leads offline.
     """
-    from_env = ctx.get_parameter_source("config") == ParameterSource.ENVIRONMENT
+    source = ctx.get_parameter_source("config")
+    from_env = source is not None and source.name == "ENVIRONMENT"
     ctx.obj = State(config_path=config, now=now, log_level=log_level, config_from_env=from_env)
     configure_logging(level=log_level)
 

@@ -70,8 +70,9 @@ def writes_pause(
 ) -> None:
     """Stop sending writes to the CRMs; reading, scoring and planning go on.
 
-    Planned writes wait in the outbox and are sent once writes resume. A running daemon
-    notices before its next batch (every replica: the switch is kept in the store).
+    Planned writes wait in the outbox and are sent once writes resume. A running
+    daemon notices before its next batch (every replica: the switch is kept in
+    the store).
 
     Example: [bold]crmbridge writes pause --reason "HubSpot import running"[/]
     """
@@ -133,9 +134,10 @@ def forget_command(
 ) -> None:
     """Erase a person from the store (GDPR erasure) and say what was removed.
 
-    Removes their contact rows, events, scores and score history, queued and sent
-    writes, assignments, SLA clocks and pending re-reads. Nothing is changed in the CRM:
-    erase the person there too, or crmbridge reads them again when they change there.
+    Removes their contact rows, events, scores and score history, queued and
+    sent writes, assignments, SLA clocks and pending re-reads. Nothing is changed
+    in the CRM: erase the person there too, or crmbridge reads them again when
+    they change there.
 
     Example: [bold]crmbridge forget ana@acme.es --yes[/]
     """

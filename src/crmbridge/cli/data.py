@@ -76,8 +76,8 @@ def ingest(
 ) -> None:
     """Store canonical events; bad lines are reported by number and the rest ingested.
 
-    Exit code 1 if any line failed. Events are deduplicated by event_id (or a content
-    hash), and matched to contacts by email, case-insensitively.
+    Exit code 1 if any line failed. Events are deduplicated by event_id (or a
+    content hash), and matched to contacts by email, case-insensitively.
 
     Example: [bold]crmbridge ingest events.jsonl[/], or from stdin:
     [bold]cat events.jsonl | crmbridge ingest -[/]

@@ -26,10 +26,10 @@ def demo(
 ) -> None:
     """See the whole product in one command: a local HubSpot sandbox, ~200 leads, real syncs.
 
-    It scores with the bundled example model, or with the model of --config (or
-    CRMBRIDGE_CONFIG): its scoring, BANT, lifecycle and hand-off run against the sandbox.
-    Only the sandbox is written to: the file's CRM accounts, database and notification
-    webhooks are not used.
+    It scores with the bundled example model, or with the model of --config
+    (or CRMBRIDGE_CONFIG): its scoring, BANT, lifecycle and hand-off run against
+    the sandbox. Only the sandbox is written to: the file's CRM accounts,
+    database and notification webhooks are not used.
 
     Example: [bold]crmbridge demo[/]  or  [bold]crmbridge demo --config crmbridge.toml[/]
     """
@@ -112,7 +112,8 @@ def sandbox(
 ) -> None:
     """Run the local HubSpot-compatible sandbox until Ctrl-C.
 
-    Point crmbridge at it with CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL=http://127.0.0.1:8765
+    Point crmbridge at it with
+    CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL=http://127.0.0.1:8765
     and HUBSPOT_ACCESS_TOKEN=sandbox-token.
 
     Example: [bold]crmbridge sandbox --port 8765 --seed demo[/]

@@ -7,9 +7,14 @@ refused, because a flag takes none. The groups below show such options bare.
 
 from __future__ import annotations
 
-# typer carries its own copy of click; its groups and options are typed with it.
-from typer._click.core import Command, Context, Parameter
+from typing import TYPE_CHECKING
+
 from typer.core import TyperGroup, TyperOption
+
+if TYPE_CHECKING:
+    # Recent typer carries its own copy of click; only the types are taken from it, so
+    # the module also runs on a typer built on click itself.
+    from typer._click.core import Command, Context, Parameter
 
 
 def _bare(param: Parameter | None) -> None:

@@ -24,12 +24,14 @@ from crmbridge.cli.app import (
     load,
     now_for,
     out,
+    state,
 )
 from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
-from crmbridge.config import CrmbridgeConfig, LoadedConfig
+from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
+from crmbridge.logging import configure_logging
 from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
@@ -72,8 +74,8 @@ def plan(
 ) -> None:
     """Dry run: what the next cycle would write to the CRM, per contact, old → new.
 
-    Reads only the local store (what earlier cycles read from the CRM and the ingested
-    events) and writes nothing anywhere.
+    Reads only the local store (what earlier cycles read from the CRM and the
+    ingested events) and writes nothing anywhere.
 
     Example: [bold]crmbridge plan --json[/]
     """
@@ -164,6 +166,11 @@ def run(
     if adopt_held and not once:
         fail("--adopt works with --once (or use crmbridge adopt before starting the daemon)")
         raise typer.Exit(EXIT_CONFIG)
+    configure_logging(
+        level=state(ctx).log_level,
+        secrets=secret_values(loaded.config),
+        log_format=loaded.config.daemon.log_format,
+    )
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
@@ -291,8 +298,8 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
 def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
 
-    Creates the crmbridge properties that are missing, and says plainly what the CRM's
-    API cannot do. Exit code 2 when something must be fixed.
+    Creates the crmbridge properties that are missing, and says plainly what the
+    CRM's API cannot do. Exit code 2 when something must be fixed.
 
     Example: [bold]crmbridge check[/]
     """

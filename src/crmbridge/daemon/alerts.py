@@ -70,7 +70,7 @@ class Alerts:
         self, summary: CycleSummary, *, polled: str | None, dead: int, now: datetime
     ) -> None:
         """Update the incidents from one cycle (``polled``: the connector a poll read)."""
-        refused = {f.connector for f in summary.stage_failures if f.kind == "auth"}
+        refused = {f.connector for f in summary.failures if f.kind == "auth"}
         for name in refused:
             self._start(
                 f"auth:{name}",
@@ -79,7 +79,7 @@ class Alerts:
             )
         if polled is not None and polled not in refused:
             self._end(f"auth:{polled}", f"crmbridge authenticates with {polled} again")
-            if not any(f.connector == polled for f in summary.stage_failures):
+            if not any(f.connector == polled for f in summary.failures):
                 with self._lock:
                     self._last_ok[polled] = now
                 self._end(f"stale:{polled}", f"{polled} syncs again: a cycle succeeded")

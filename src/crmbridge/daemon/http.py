@@ -5,8 +5,12 @@
 ``POST /webhooks/salesforce``  Outbound Message (SOAP, acknowledged) or a JSON CDC relay
 ``POST /v1/events``            canonical events (JSON array or NDJSON, ≤ 10 MB), bearer token
 ``GET /v1/profile/{email}``     the next question a form should ask a lead, bearer token
-``GET /healthz``               liveness: 200 whenever the process serves
-``GET /readyz``                the database answers ``SELECT 1`` and every connector is ready
+``GET /healthz``               sync health per connector; 503 when a connector has had no
+                               successful cycle for ``daemon.unhealthy_after_cycles`` poll
+                               intervals, or the store cannot take writes
+``GET /readyz``                intake can be accepted: the store answers and takes writes
+                               (the SQLite file is the one opened at start), not stopping;
+                               a CRM that is down or rate limited does not matter here
 ``GET /metrics``               Prometheus text exposition (see :mod:`crmbridge.daemon.metrics`)
 ``GET /openapi.json``          the OpenAPI document (``/docs`` renders it)
 =========================  =================================================================
@@ -15,14 +19,14 @@ Handlers never call a CRM: a webhook is stored in one short transaction and answ
 and ``on_change`` nudges the scheduler to poll and drain at once. Secrets — the ingest
 token, HubSpot's app secret, the Salesforce shared secret, ``Authorization`` headers —
 are never logged nor echoed. No input makes an endpoint answer 5xx; only an unreachable
-database does (503, so the sender retries).
+database does (503, so the sender retries) — or a SQLite file deleted or replaced while
+the daemon runs (503 rather than accepting what would be written into a lost file).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,7 +35,6 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -41,6 +44,8 @@ from crmbridge.daemon import webhooks
 from crmbridge.daemon.bearer import CHALLENGE, bearer_problem
 from crmbridge.daemon.metrics import CONTENT_TYPE, Metrics, install
 from crmbridge.daemon.profile import ProfileAnswer, profile_answer
+from crmbridge.daemon.store_probe import StoreProbe
+from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.daemon.webhooks import (
     HUBSPOT,
     HUBSPOT_SIGNATURE_HEADER,
@@ -64,7 +69,8 @@ MAX_EVENTS_BODY = 10 * 1024 * 1024
 MAX_HUBSPOT_BODY = 1024 * 1024
 #: 100 Outbound Message notifications with many fields, or a batch of CDC events.
 MAX_SALESFORCE_BODY = 4 * 1024 * 1024
-READY_TIMEOUT_S = 2.0
+#: How long a sender is asked to wait before retrying when the store cannot take writes.
+RETRY_AFTER_S = "30"
 NDJSON_TYPES = frozenset(
     {
         "application/x-ndjson",
@@ -80,7 +86,6 @@ NDJSON_TYPES = frozenset(
 _BOM_AND_SPACE = b"\xef\xbb\xbf \t\r\n"
 
 Clock = Callable[[], datetime]
-Readiness = Callable[[], dict[str, bool]]
 
 log = get_logger(component="http")
 
@@ -198,21 +203,25 @@ def create_app(
     store: Store,
     config: CrmbridgeConfig,
     *,
-    readiness: Readiness | None = None,
     clock: Clock = _utcnow,
     on_change: Callable[[], None] | None = None,
     metrics: Metrics | None = None,
+    health: SyncHealth | None = None,
+    probe: StoreProbe | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> FastAPI:
     """The daemon's HTTP app.
 
-    ``readiness`` returns each connector's ready flag for ``/readyz``; ``clock`` is the
-    time used for signature freshness and event validation; ``on_change`` is called
-    (in a worker thread) after a webhook recorded new changes or new events were
-    stored, to nudge the scheduler. ``metrics`` (a fresh registry by default) becomes
-    the process's current metrics set and is served at ``/metrics``.
+    ``clock`` is the time used for signature freshness and event validation;
+    ``on_change`` is called (in a worker thread) after a webhook recorded new changes or
+    new events were stored, to nudge the scheduler. ``metrics`` (a fresh registry by
+    default) becomes the process's current metrics set and is served at ``/metrics``.
+    ``health`` is the daemon's sync health (``/healthz`` reports it), ``probe`` watches
+    the store (one is made from ``store`` when not given: create the app when the store
+    is opened), and ``stopping`` tells ``/readyz`` that the daemon is shutting down.
     """
     app_metrics = install(metrics or Metrics().with_process_metrics()).watch_outbox(store)
-    probe = _DatabaseProbe(store, READY_TIMEOUT_S)
+    store_probe = probe or StoreProbe(store)
     app = _BridgeApp(
         title="crmbridge",
         version=__version__,
@@ -246,7 +255,14 @@ def create_app(
         except Exception as exc:  # the change is stored; the next tick picks it up
             log.warning("http.on_change_failed", error=type(exc).__name__)
 
+    def accepting() -> None:
+        """Refuse intake (503, retry later) when the store's file is gone."""
+        gone = store_probe.gone()
+        if gone is not None:
+            raise _HttpError(503, gone, {"Retry-After": RETRY_AFTER_S})
+
     async def record(connector: str, changes: list[WebhookChange]) -> RecordResult:
+        accepting()
         result = await run_in_threadpool(
             webhooks.record_changes, store, connector, changes, clock()
         )
@@ -270,33 +286,51 @@ def create_app(
 
     # -- health ------------------------------------------------------------------------
 
-    @app.get("/healthz", tags=["health"], summary="Liveness")
-    def healthz() -> dict[str, str]:
-        """200 whenever the process serves requests."""
-        return {"status": "ok"}
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Sync health",
+        responses={503: {"description": "A connector is not syncing, or the store is unwritable."}},
+    )
+    def healthz() -> Response:
+        """Per connector: last successful cycle, consecutive failures by kind, auth and
+        rate-limit state. 503 when a connector has had no successful cycle for
+        ``daemon.unhealthy_after_cycles`` poll intervals, or the store takes no writes."""
+        state = store_probe.check()
+        body: dict[str, Any] = {"status": "ok", "store": {"writable": state.ok}}
+        if state.error:
+            body["store"]["error"] = state.error
+        unhealthy: list[str] = [] if state.ok else ["store"]
+        if health is not None:
+            report = health.report(_utcnow())
+            body.update(report)
+            unhealthy += [name for name, c in report["connectors"].items() if not c["healthy"]]
+        if unhealthy:
+            body["status"] = "unhealthy"
+            body["unhealthy"] = unhealthy
+        return JSONResponse(body, 503 if unhealthy else 200)
 
     @app.get(
         "/readyz",
         tags=["health"],
-        summary="Readiness",
-        responses={503: {"description": "Something is down; the body names it."}},
+        summary="Readiness for intake",
+        responses={503: {"description": "Intake cannot be accepted; the body says why."}},
     )
     def readyz() -> Response:
-        """The database answers and every connector reports ready."""
-        checks: dict[str, bool] = {}
+        """Webhooks and events can be accepted: the store answers and takes writes and
+        the daemon is not shutting down. The CRMs' state does not matter here."""
+        state = store_probe.check()
+        checks = {
+            "database": state.reachable,
+            "writable": state.writable,
+            "accepting": not (stopping is not None and stopping()),
+        }
         errors: dict[str, str] = {}
-        ok, error = probe.check()
-        checks["database"] = ok
-        if error:
-            errors["database"] = error
-        if readiness is not None:
-            try:
-                flags = readiness()
-                checks.update({str(name): bool(up) for name, up in flags.items()})
-            except Exception as exc:
-                checks["connectors"] = False
-                errors["connectors"] = f"readiness check failed: {type(exc).__name__}"
-        down = sorted(name for name, up in checks.items() if not up)
+        if state.error:
+            errors["database" if not state.reachable else "writable"] = state.error
+        if not checks["accepting"]:
+            errors["accepting"] = "shutting down"
+        down = [name for name, up in checks.items() if not up]
         body: dict[str, Any] = {"status": "not ready" if down else "ready", "checks": checks}
         if down:
             body["down"] = down
@@ -408,6 +442,7 @@ def create_app(
     async def ingest_events(request: Request) -> Response:
         """Validate each event like ``crmbridge ingest``; store the good ones."""
         _check_bearer(request, config)
+        accepting()
         body = await _read_body(request, MAX_EVENTS_BODY)
         lines, unreadable = _numbered_events(body, request.headers.get("content-type", ""))
         now = clock()
@@ -644,36 +679,3 @@ def _has_nul(data: bytes) -> bool:
         elif isinstance(value, list):
             stack.extend(value)
     return False
-
-
-class _DatabaseProbe:
-    """``SELECT 1`` with a deadline; a hung check is waited on by at most one thread."""
-
-    def __init__(self, store: Store, timeout_s: float) -> None:
-        self.store = store
-        self.timeout_s = timeout_s
-        self._hung: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def check(self) -> tuple[bool, str | None]:
-        with self._lock:
-            if self._hung is not None and self._hung.is_alive():
-                return False, "a previous check is still waiting for the database"
-            outcome: dict[str, str | None] = {}
-
-            def run() -> None:
-                try:
-                    with self.store.engine.connect() as connection:
-                        connection.execute(text("SELECT 1")).scalar()
-                    outcome["error"] = None
-                except Exception as exc:
-                    outcome["error"] = f"unreachable ({type(exc).__name__})"
-
-            worker = threading.Thread(target=run, name="readyz-database", daemon=True)
-            worker.start()
-            worker.join(self.timeout_s)
-            if worker.is_alive():
-                self._hung = worker
-                return False, f"no answer within {self.timeout_s:g} s"
-            error = outcome.get("error", "check did not finish")
-            return error is None, error

@@ -17,10 +17,14 @@ default set nobody scrapes.
 | ``crmbridge_outbox_depth``                      | gauge     | status            |
 | ``crmbridge_cycle_duration_seconds``            | histogram |                   |
 | ``crmbridge_webhook_to_write_seconds``          | histogram | connector         |
+| ``crmbridge_last_success_timestamp_seconds``    | gauge     | connector         |
+| ``crmbridge_cycle_failures_total``              | counter   | connector, kind   |
 
 The outbox depth is read from the store at scrape time. The webhook-to-write latency
 is measured from :func:`note_webhook_change` (a webhook named a record) to
-:func:`observe_written` (a write of that record landed in the CRM).
+:func:`observe_written` (a write of that record landed in the CRM). Writes are counted
+by status: ``done``, ``failed`` (to be retried) and ``dead`` (given up); cycle failures
+by kind: ``auth``, ``rate_limit``, ``transient`` and ``other``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -129,6 +134,18 @@ class Metrics:
             "Time from a webhook naming a record to crmbridge's write of it landing.",
             ["connector"],
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "crmbridge_last_success_timestamp_seconds",
+            "When a cycle of the connector last succeeded (Unix time).",
+            ["connector"],
+            registry=r,
+        )
+        self.cycle_failures = Counter(
+            "crmbridge_cycle_failures",
+            "Failed cycle stages by kind (auth, rate_limit, transient, other).",
+            ["connector", "kind"],
             registry=r,
         )
         self._pending: OrderedDict[tuple[str, str], float] = OrderedDict()
@@ -243,3 +260,13 @@ def note_webhook_change(connector: str, crm_ids: Sequence[str]) -> None:
 def observe_written(connector: str, crm_ids: Sequence[str]) -> int:
     """Writes of these records landed: stop their clocks (records no webhook named are skipped)."""
     return _current.observe_written(connector, crm_ids)
+
+
+def record_cycle_failure(connector: str, kind: str) -> None:
+    """A cycle stage of ``connector`` failed with a failure of ``kind``."""
+    _current.cycle_failures.labels(connector, kind).inc()
+
+
+def set_last_success(connector: str, when: datetime) -> None:
+    """A cycle of ``connector`` succeeded at ``when``."""
+    _current.last_success.labels(connector).set(when.timestamp())

@@ -10,19 +10,27 @@ Jobs (APScheduler 3, in-process, coalescing, one instance each, with a misfire g
   periods, decay, reactivation) are also checked on every drain, this is the backstop.
 
 A webhook or an event batch nudges ``poll``/``drain`` to run at once. SIGTERM/SIGINT stop
-intake, let the in-flight batch finish (or release it) and exit within 30 s; a second
-signal exits at once — the outbox guarantees nothing is lost either way.
+intake, let the in-flight batch finish (or release it) and exit within 30 s of the
+signal, even when a CRM call hangs (the process then exits 1); a second signal exits at
+once — the outbox guarantees nothing is lost either way. A signal during the start-up
+checks ends the start at once (exit 0).
+
+The listening socket is bound before the start-up checks, so a host or port it cannot
+use is refused like any other bad setting (exit 2) rather than after minutes of work.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -35,16 +43,25 @@ from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import metrics
 from crmbridge.daemon.alerts import Alerts
 from crmbridge.daemon.locks import SqliteGuard, singleton
+from crmbridge.daemon.store_probe import StoreProbe, forbid_recreation
+from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
+from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
 SHUTDOWN_GRACE_S = 30.0
+#: Left of the grace period for closing the store and flushing the logs.
+EXIT_MARGIN_S = 2.0
+#: The HTTP server's share of the grace period for requests in progress.
+HTTP_GRACE_S = 5
 MISFIRE_GRACE_S = 60
+#: On Postgres, another replica may be running a cycle: only older "running" rows are stale.
+STALE_RUN_AFTER = timedelta(hours=6)
 
 log = get_logger(component="daemon")
 
@@ -52,6 +69,73 @@ log = get_logger(component="daemon")
 def _budget_of(governor: RateGovernor) -> Callable[[], int]:
     """The governor's current budget (the CRM's advertised limit once it answered)."""
     return lambda: governor.budget
+
+
+class _StartInterrupted(BaseException):
+    """A signal arrived during the start-up checks.
+
+    A BaseException, like KeyboardInterrupt: the CRM clients turn every Exception of a
+    call into a retriable error, and this must end the call instead.
+    """
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (listening starts when the server serves).
+
+    A host that does not resolve or is not this machine's, a port in use or reserved:
+    a :class:`ConfigError` naming the setting.
+    """
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise _listen_error("daemon.host", f"cannot listen on {host!r}: {reason}") from None
+    family, kind, proto, _name, address = found[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise _listen_error("daemon.port", f"port {port} is already in use") from None
+        if exc.errno == errno.EACCES:
+            raise _listen_error(
+                "daemon.port", f"not allowed to listen on port {port} (below 1024 needs root)"
+            ) from None
+        raise _listen_error(
+            "daemon.host", f"cannot listen on {host!r}: {exc.strerror or exc}"
+        ) from None
+    return listener
+
+
+def _listen_error(path: str, message: str) -> ConfigError:
+    hint = 'an address of this machine: "127.0.0.1" for local use, "0.0.0.0" for all'
+    return ConfigError([ConfigProblem(path, message, hint)], source="start-up checks")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, telling the daemon about signals at once and when it listens."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_signal: Callable[[int], None],
+        on_listening: Callable[[], None],
+    ) -> None:
+        super().__init__(config)
+        self._on_signal = on_signal
+        self._on_listening = on_listening
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Not re-raised after serving (uvicorn's default): the daemon handled it here.
+        self._on_signal(sig)
+        self.should_exit = True
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self._on_listening()
 
 
 class Daemon:
@@ -74,11 +158,21 @@ class Daemon:
         self.pipeline = Pipeline(store, config, connectors)
         self.scheduler = BackgroundScheduler(timezone=config.bridge.timezone)
         self.guard = SqliteGuard(config.bridge.database_url) if store.is_sqlite else None
-        self.ready: dict[str, bool] = dict.fromkeys(connectors, False)
+        self.probe = StoreProbe(store)
+        forbid_recreation(store)
+        self.health = SyncHealth(
+            connectors,
+            poll_interval=config.daemon.poll_interval,
+            unhealthy_after_cycles=config.daemon.unhealthy_after_cycles,
+            started_at=_wall_clock(),
+        )
         self.alerts = Alerts(config.alerts, list(connectors), config.daemon.poll_interval, clock())
         self.server: uvicorn.Server | None = None
         self.serve_http = serve_http
+        self.listener: socket.socket | None = None
         self._signals = 0
+        self._signalled_at: float | None = None
+        self._starting = True
         # The HTTP app adds the outbox gauge to this registry when it starts.
         self.metrics = metrics.install(metrics.Metrics().with_process_metrics())
         if not store.is_sqlite:
@@ -102,6 +196,11 @@ class Daemon:
         """Refuse to start when something is wrong: replicas on SQLite, CRM access, schema."""
         if self.guard is not None:
             self.guard.acquire()
+        # A cycle that was running when the previous process died is over.
+        stale_before = None if self.store.is_sqlite else self.clock() - STALE_RUN_AFTER
+        closed = close_stale_runs(self.store, stale_before)
+        if closed:
+            log.warning("cycle.aborted_by_previous_process", runs=closed)
         problems: list[ConfigProblem] = []
         for name, connector in self.connectors.items():
             report = connector.check()
@@ -109,7 +208,8 @@ class Daemon:
             if report.account_id:
                 # A store serves one CRM account per connector: refused before any write.
                 bind_account(self.store.engine, name, report.account_id, report.account)
-            self.ready[name] = report.ok
+            if report.ok:
+                self.health.authenticated(name)
             for limitation in report.limitations:
                 log.info("connector.limitation", connector=name, note=limitation)
         if problems:
@@ -162,27 +262,46 @@ class Daemon:
 
     def poll(self, name: str) -> None:
         """Read one connector's changes, rescore, write back."""
-        if self.stopping.is_set():
-            return
-        summary = self.pipeline.run_once(
-            self.clock(),
-            only=name,
-            guard=self._lock,
-            stop=self.stopping,
-            recover_all=False,
+        self._job(
+            lambda: self.pipeline.run_once(
+                self.clock(),
+                only=name,
+                guard=self._lock,
+                stop=self.stopping,
+                recover_all=False,
+            ),
+            polled=[name],
         )
-        self.ready[name] = not any("authentication" in e for e in summary.errors)
-        self._alert(summary, polled=name)
 
     def drain(self) -> None:
         """Rescore what is due and send the outbox, without reading the CRMs."""
+        self._job(
+            lambda: self.pipeline.run_once(
+                self.clock(), read=False, guard=self._lock, stop=self.stopping, recover_all=False
+            ),
+            polled=[],
+        )
+
+    def _job(self, cycle: Callable[[], CycleSummary], polled: list[str]) -> None:
+        """Run a cycle unless stopping or the store is gone; record how it went."""
         if self.stopping.is_set():
             return
-        summary = self.pipeline.run_once(
-            self.clock(), read=False, guard=self._lock, stop=self.stopping, recover_all=False
-        )
-        self._observe(summary)
-        self._alert(summary, polled=None)
+        gone = self.probe.gone()
+        if gone is not None:
+            # Cycles on a deleted store would send writes nobody remembers.
+            log.error("cycle.skipped", reason=gone)
+            return
+        try:
+            summary = cycle()
+        except Exception as exc:
+            # The scheduler would print a bare traceback; this is a log line, and the
+            # failure counts against the connectors' health.
+            log.exception("cycle.crashed", error=f"{type(exc).__name__}: {exc}")
+            failure = CycleFailure.of(ALL_CONNECTORS, "cycle", exc)
+            self.health.record(_wall_clock(), [failure], polled=polled, involved=self.connectors)
+            return
+        self._observe(summary, polled)
+        self._alert(summary, polled=polled[0] if polled else None)
 
     def _alert(self, summary: CycleSummary, *, polled: str | None) -> None:
         """Tell the alert hook what the cycle found; an alert never fails a cycle."""
@@ -197,12 +316,18 @@ class Daemon:
         """Open a stale-sync incident even when no cycle finishes at all."""
         self.alerts.check_stale(self.clock())
 
-    def _observe(self, summary: CycleSummary) -> None:
+    def _observe(self, summary: CycleSummary, polled: Iterable[str]) -> None:
         metrics.observe_cycle(summary.duration_s)
         metrics.record_scores_computed(summary.scored)
+        for name, counts in summary.writes_by_status.items():
+            for status, count in counts.items():
+                metrics.record_writes(name, status, count)
         for name, ids in summary.written_ids.items():
-            metrics.record_writes(name, "done", len(ids))
             self.metrics.observe_written(name, ids)
+        if not summary.interrupted:
+            self.health.record(
+                _wall_clock(), summary.failures, polled=polled, involved=summary.writes_by_status
+            )
         for name, connector in self.connectors.items():
             client = getattr(connector, "client", None)
             governor = getattr(client, "governor", None)
@@ -220,19 +345,42 @@ class Daemon:
 
     def run(self) -> None:
         """Start everything and block until a signal stops the daemon."""
-        self.preflight()
-        self.schedule()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            if self.serve_http:
+                self.listener = bind_listener(self.config.daemon.host, self.config.daemon.port)
+            self.preflight()
+        except _StartInterrupted:
+            self._close_listener()
+            self.shutdown()
+            return
+        except BaseException:
+            self._close_listener()
+            raise
+        self.schedule()
         self.scheduler.start()
-        log.info("daemon.started", connectors=sorted(self.connectors), pid=os.getpid())
+        self._starting = False
         try:
             if self.serve_http:
                 self._serve_http()
             else:
+                self._announce()
                 self.stopping.wait()
         finally:
             self.shutdown()
+
+    def _announce(self) -> None:
+        """The one line saying the daemon is up (and where it listens)."""
+        listening = None
+        if self.serve_http:
+            listening = f"http://{_url_host(self.config.daemon.host)}:{self.config.daemon.port}"
+        log.info(
+            "daemon.started",
+            listening_on=listening,
+            connectors=sorted(self.connectors),
+            pid=os.getpid(),
+        )
 
     def _serve_http(self) -> None:
         from crmbridge.daemon.http import create_app
@@ -240,21 +388,30 @@ class Daemon:
         app = create_app(
             self.store,
             self.config,
-            readiness=lambda: dict(self.ready),
             on_change=lambda: self.nudge(poll=True),
             metrics=self.metrics,
+            health=self.health,
+            probe=self.probe,
+            stopping=self.stopping.is_set,
         )
         config = uvicorn.Config(
             app,
             host=self.config.daemon.host,
             port=self.config.daemon.port,
             log_level="warning",
+            # uvicorn's loggers propagate to the root logger, which crmbridge renders.
+            log_config=None,
             access_log=False,
+            timeout_graceful_shutdown=HTTP_GRACE_S,
         )
-        self.server = uvicorn.Server(config)
-        # uvicorn captures SIGTERM/SIGINT while serving, stops accepting requests, then
-        # re-raises the signal to our handler, which stops the scheduler.
-        self.server.run()
+        self.server = _Server(config, lambda sig: self._on_signal(sig, None), self._announce)
+        assert self.listener is not None
+        self.server.run(sockets=[self.listener])
+
+    def _close_listener(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._signals += 1
@@ -262,9 +419,13 @@ class Daemon:
             log.warning("daemon.killed", signal=signum)
             os._exit(1)
         log.info("daemon.stopping", signal=signum)
+        self._signalled_at = time.monotonic()
         self.stopping.set()
         if self.server is not None:
             self.server.should_exit = True
+        if self._starting:
+            # The start-up checks may be waiting on a CRM: do not wait for them.
+            raise _StartInterrupted
 
     def shutdown(self) -> None:
         """Stop intake, let running jobs finish their batch (bounded), release locks."""
@@ -277,7 +438,10 @@ class Daemon:
             finished.set()
 
         threading.Thread(target=stop_scheduler, name="scheduler-stop", daemon=True).start()
-        timed_out = not finished.wait(SHUTDOWN_GRACE_S - 2)
+        # The grace period runs from the signal, not from when the HTTP server let go.
+        since = self._signalled_at if self._signalled_at is not None else time.monotonic()
+        left = since + SHUTDOWN_GRACE_S - EXIT_MARGIN_S - time.monotonic()
+        timed_out = not finished.wait(max(0.0, left))
         if timed_out:
             log.warning("daemon.shutdown_timeout", grace_s=SHUTDOWN_GRACE_S)
         if self.guard is not None:
@@ -289,3 +453,12 @@ class Daemon:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(1)
+
+
+def _wall_clock() -> datetime:
+    """Health is measured in real time (``Daemon.clock`` may be fixed for scoring)."""
+    return datetime.now(UTC)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

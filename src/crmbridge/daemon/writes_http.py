@@ -31,8 +31,6 @@ from crmbridge.store.tables import utcnow
 #: A pause request body is a reason at most.
 MAX_BODY = 4096
 
-log = get_logger(component="http")
-
 
 class WritesAnswer(BaseModel):
     """The state of the writes switch."""
@@ -92,7 +90,7 @@ def writes_router(store: Store, config: CrmbridgeConfig) -> APIRouter:
         authorize(request)
         reason = _reason(await request.body())
         state = await run_in_threadpool(switch, True, reason, _client(request))
-        log.info("writes.paused", by=state.by, reason=state.reason)
+        get_logger(component="http").info("writes.paused", by=state.by, reason=state.reason)
         return answer(state)
 
     @router.post(
@@ -102,7 +100,7 @@ def writes_router(store: Store, config: CrmbridgeConfig) -> APIRouter:
         """Send writes again, starting with what waited while paused."""
         authorize(request)
         state = await run_in_threadpool(switch, False, None, _client(request))
-        log.info("writes.resumed", by=state.by)
+        get_logger(component="http").info("writes.resumed", by=state.by)
         return answer(state)
 
     return router

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from crmbridge.config_upgrades import renamed_operator
 from crmbridge.errors import ConfigProblem
 
 OPERATORS = ("eq", "in", "contains", "contains_any", "gt", "gte", "lt", "lte", "exists", "regex")
@@ -101,6 +102,9 @@ def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
 
 
 def _operator_hint(word: str) -> str:
+    renamed = renamed_operator(word)
+    if renamed:
+        return renamed
     synonym = _OPERATOR_SYNONYMS.get(word.lower())
     if synonym:
         return f'did you mean "{synonym}"?'

@@ -89,7 +89,6 @@ class WaitingWrite:
     target: str
     value: dict[str, Any]
     old: Any
-    email: str | None
 
 
 def waiting_writes(
@@ -104,7 +103,6 @@ def waiting_writes(
             _OUTBOX.c.target,
             _OUTBOX.c.value,
             _CONTACTS.c.crm_values,
-            _CONTACTS.c.email,
         )
         .select_from(_OUTBOX.outerjoin(_CONTACTS, _CONTACTS.c.id == _OUTBOX.c.contact_id))
         .where(
@@ -126,7 +124,6 @@ def waiting_writes(
                 row.target,
                 dict(row.value or {}),
                 held.get(row.target) if row.kind == "property" else None,
-                row.email,
             )
         )
     return found

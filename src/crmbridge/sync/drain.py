@@ -19,6 +19,7 @@ from crmbridge.store.controls import writes_state
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
+from crmbridge.sync.failures import CycleFailure, failure_kind
 from crmbridge.sync.notify import WEBHOOK, Notifier
 from crmbridge.sync.progress import SENT, WRITTEN, Progress
 from crmbridge.sync.shadow import ShadowLog
@@ -31,6 +32,8 @@ PAUSED_SKIP = "not sent: the lead replied (sequences paused) after it was planne
 ALREADY_THERE = "not sent again: the CRM already holds it (an earlier attempt or store made it)"
 #: Why a task waits: it is never created before the CRM was asked for one with its Ref.
 UNCHECKED = "not created yet: the CRM could not be asked whether the task already exists"
+#: Why draining stopped when the process is stopping (a graceful stop, not a failure).
+SHUTTING_DOWN = "shutting down"
 #: One at a time: a claim's lease must outlast the calls made under it.
 ACTION_CLAIM = 1
 
@@ -41,16 +44,22 @@ class DrainResult:
 
     written: int = 0
     actions: int = 0
+    #: Records (or actions) whose write failed, ``dead`` of them for good.
     failed: int = 0
+    dead: int = 0
     calls: int = 0
     reconciled: int = 0
     stopped: str | None = None
     #: Why nothing (more) was sent although nothing failed: shadow mode or a pause.
     held: str | None = None
-    #: The CRM refused crmbridge's credentials (the drain stopped).
-    auth_failed: bool = False
     errors: list[str] = field(default_factory=list)
     written_ids: list[str] = field(default_factory=list)
+    #: Failures of the connector as a whole (not of one record), typed.
+    failures: list[CycleFailure] = field(default_factory=list)
+
+    def fail(self, connector: str, exc: BaseException, message: str) -> None:
+        """Record a connector-wide failure: typed, and as text when it is an error."""
+        self.failures.append(CycleFailure(connector, "write", failure_kind(exc), message))
 
 
 class Drainer:
@@ -157,7 +166,9 @@ class Drainer:
             return DrainResult(held=f"shadow mode ([bridge] write = false): {waiting} waiting")
         if self.progress is not None:
             with self.store.session() as session:
-                self.progress(SENT, 0, outbox.due_count(session, self.connector.name, now))
+                rows, records = outbox.due_counts(session, self.connector.name, now)
+            self.progress(SENT, 0, rows)
+            self.progress(WRITTEN, 0, records)
         result = self._drain_properties(now)
         if result.stopped is None and result.held is None:
             self._drain_actions(now, result)
@@ -167,7 +178,7 @@ class Drainer:
         """Stop before the next batch: shutting down, or writes paused (checked each time,
         so a pause takes effect between two batches of a long drain)."""
         if self.stop is not None and self.stop.is_set():
-            result.stopped = "shutting down"
+            result.stopped = SHUTTING_DOWN
             return True
         with self.store.session() as session:
             state = writes_state(session)
@@ -216,6 +227,7 @@ class Drainer:
                             session, rows[index:], now + timedelta(seconds=exc.retry_after)
                         )
                         result.stopped = f"rate limited: {exc}"
+                        result.fail(name, exc, result.stopped)
                         return
                     except AuthError as exc:
                         if getattr(exc, "http_status", None) == 403:
@@ -225,9 +237,9 @@ class Drainer:
                         else:
                             outbox.release(session, rows[index:])
                             session.commit()
-                            result.auth_failed = True
                             result.stopped = f"authentication failed: {exc}"
                             result.errors.append(result.stopped)
+                            result.fail(name, exc, result.stopped)
                             return
                     except CrmbridgeError as exc:
                         outcome = WriteResult(row.crm_id, False, str(exc), retriable=True)
@@ -281,21 +293,24 @@ class Drainer:
                 except RateLimited as exc:
                     self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
                     result.stopped = f"rate limited: {exc}"
+                    result.fail(name, exc, result.stopped)
                     return result
                 except AuthError as exc:
                     outbox.release(session, rows)
                     session.commit()
-                    result.auth_failed = True
                     result.stopped = f"authentication failed: {exc}"
                     result.errors.append(result.stopped)
+                    result.fail(name, exc, result.stopped)
                     return result
                 except CrmbridgeError as exc:
-                    outbox.mark_failed(
+                    dead = outbox.mark_failed(
                         session, rows, str(exc), retriable=True, settings=self.settings, now=now
                     )
                     session.commit()
                     result.failed += len(by_record)
+                    result.dead += len(dead)
                     result.errors.append(f"{name}: batch failed: {exc}")
+                    result.fail(name, exc, f"batch failed: {exc}")
                     self._tell(SENT, len(rows))
                     continue
                 done: list[outbox.Queued] = []
@@ -310,14 +325,17 @@ class Drainer:
                         self._refused(session, group, outcome, now, result, f"{name} record")
                 # A record the connector did not report on is not known to be written.
                 leftover = [row for group in by_record.values() for row in group]
-                outbox.mark_failed(
-                    session,
-                    leftover,
-                    "no result reported",
-                    retriable=True,
-                    settings=self.settings,
-                    now=now,
+                result.dead += len(
+                    outbox.mark_failed(
+                        session,
+                        leftover,
+                        "no result reported",
+                        retriable=True,
+                        settings=self.settings,
+                        now=now,
+                    )
                 )
+                result.failed += len({row.crm_id for row in leftover})
                 outbox.mark_done(session, done)
                 self._remember(session, done)
                 session.commit()
@@ -334,7 +352,7 @@ class Drainer:
         label: str,
     ) -> None:
         """The CRM refused a record or an action: retry later or declare it dead."""
-        outbox.mark_failed(
+        dead = outbox.mark_failed(
             session,
             rows,
             outcome.error or "rejected",
@@ -343,6 +361,7 @@ class Drainer:
             now=now,
         )
         result.failed += 1
+        result.dead += 1 if dead else 0
         result.errors.append(f"{label} {outcome.crm_id}: {outcome.error}")
 
     def _postpone(self, session: Session, rows: list[outbox.Queued], when: datetime) -> None:

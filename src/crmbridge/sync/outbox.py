@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, distinct, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from tenacity import RetryCallState, wait_random_exponential
 
@@ -383,18 +383,24 @@ def mark_failed(
     retriable: bool,
     settings: OutboxSettings,
     now: datetime,
-) -> None:
-    """Record a failed attempt; schedule a retry or declare the row dead."""
+) -> set[str]:
+    """Record a failed attempt; schedule a retry or declare the row dead.
+
+    Returns the CRM ids of the records a row of which is now dead.
+    """
     if not rows:
-        return
+        return set()
     params = []
+    dead_records: set[str] = set()
     # One jittered delay per attempt count: the rows of a record (or of a batch) that
     # failed together are retried together, in one call, not property by property.
     delays: dict[int, timedelta] = {}
     for row in rows:
         attempts = row.attempts + 1
         dead = not retriable or attempts >= settings.max_attempts
-        if not dead and attempts not in delays:
+        if dead:
+            dead_records.add(row.crm_id)
+        elif attempts not in delays:
             delays[attempts] = backoff(attempts, settings)
         params.append(
             {
@@ -416,16 +422,22 @@ def mark_failed(
         ),
         params,
     )
+    return dead_records
 
 
-def due_count(session: Session, connector: str, now: datetime) -> int:
-    """How many rows of ``connector`` a drain at ``now`` would send (for a progress bar)."""
-    query = select(func.count()).where(
+def due_counts(session: Session, connector: str, now: datetime) -> tuple[int, int]:
+    """How many rows of ``connector`` a drain at ``now`` would send, and to how many
+    records it would write properties (for a progress bar)."""
+    query = select(
+        func.count(),
+        func.count(distinct(case((_T.c.kind == PROPERTY, _T.c.crm_id)))),
+    ).where(
         _T.c.connector == connector,
         _T.c.status.in_(RETRYABLE),
         or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
     )
-    return int(session.execute(query).scalar_one())
+    rows, records = session.execute(query).one()
+    return int(rows), int(records)
 
 
 def orphaned(session: Session, connector: str, older_than: datetime | None) -> list[Queued]:

@@ -26,7 +26,8 @@ from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.adopt import AdoptionReport, adopt
-from crmbridge.sync.drain import Drainer
+from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
+from crmbridge.sync.failures import CycleFailure
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
@@ -51,16 +52,6 @@ def _always(_name: str) -> Iterator[bool]:
 DISPLAY_PROPERTIES = ("email", "firstname", "lastname", "company", "lifecyclestage")
 
 
-@dataclass(frozen=True)
-class StageFailure:
-    """A stage of one connector that failed in a cycle, and of what kind."""
-
-    connector: str
-    stage: str
-    #: ``auth`` when the CRM refused the credentials, ``error`` otherwise.
-    kind: str
-
-
 @dataclass
 class CycleSummary:
     """What one cycle did (printed by ``run --once``, stored in ``sync_runs``)."""
@@ -73,6 +64,8 @@ class CycleSummary:
     #: Hand-off actions carried out (tasks, enrollments, list additions, posts).
     actions: int = 0
     failed: int = 0
+    #: Of the failed writes, those declared dead (no more retries).
+    dead: int = 0
     #: Contacts held because another store wrote their crmbridge values (by connector).
     held_contacts: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
@@ -82,9 +75,13 @@ class CycleSummary:
     adoption: AdoptionReport | None = field(default=None, repr=False)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
-    #: Stages that failed as a whole (not single records), typed for alerts and health.
-    stage_failures: list[StageFailure] = field(default_factory=list, repr=False)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: Record writes by connector and outcome (done, failed, dead), for the metrics.
+    writes_by_status: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    #: The connector-wide failures behind ``errors``, typed (for health and metrics).
+    failures: list[CycleFailure] = field(default_factory=list, repr=False)
+    #: The cycle ended early because the process is stopping (not a failure).
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -95,10 +92,11 @@ class CycleSummary:
         """JSON-ready form."""
         data = asdict(self)
         data.pop("written_ids")
+        data.pop("failures")
+        data.pop("writes_by_status")
         data.pop("adoption")
         if self.adoption is not None:
             data["adoption"] = {**self.adoption.as_dict(), "summary": self.adoption.lines()}
-        data.pop("stage_failures")
         return {**data, "ok": self.ok}
 
 
@@ -248,6 +246,31 @@ class Pipeline:
         started = time.monotonic()
         summary = CycleSummary()
         run_id = self.store.start_run(utcnow())
+        try:
+            self._cycle(summary, now, recover_all, only, read, guard, stop, progress, adopt_held)
+        except BaseException as exc:
+            # Whatever ends the cycle (a bug, a signal), its row must not stay "running".
+            summary.errors.append(f"cycle aborted: {type(exc).__name__}: {exc}")
+            self._finish(run_id, summary, started, "aborted")
+            raise
+        if stop is not None and stop.is_set():
+            summary.interrupted = True
+        status = "ok" if summary.ok else "failed"
+        self._finish(run_id, summary, started, "stopped" if summary.interrupted else status)
+        return summary
+
+    def _cycle(
+        self,
+        summary: CycleSummary,
+        now: datetime,
+        recover_all: bool | None,
+        only: str | None,
+        read: bool,
+        guard: Guard | None,
+        stop: threading.Event | None,
+        progress: Progress | None,
+        adopt_held: bool = False,
+    ) -> None:
         recover_everything = self.store.is_sqlite if recover_all is None else recover_all
         lock = guard or _always
         chosen = [c for name, c in self.connectors.items() if only in (None, name)]
@@ -297,33 +320,39 @@ class Pipeline:
             self._guard(
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
             )
-        summary.held_contacts = {
-            name: count
-            for name, count in self.store.held_counts().items()
-            if name in {c.name for c in chosen}
-        }
+        self._count_held(summary, chosen, tell=read)
+
+    def _count_held(
+        self, summary: CycleSummary, chosen: Sequence[Connector], *, tell: bool
+    ) -> None:
+        """Count the contacts held for another store; ``tell`` logs them (once per poll,
+        not on every drain tick in between)."""
+        names = {connector.name for connector in chosen}
+        held = {n: count for n, count in self.store.held_counts().items() if n in names}
+        summary.held_contacts = held
+        for name, count in held.items() if tell else ():
+            get_logger(connector=name).warning(
+                "contacts.held",
+                contacts=count,
+                reason="written by another crmbridge store; crmbridge adopt takes them over",
+            )
+
+    def _finish(self, run_id: int, summary: CycleSummary, started: float, status: str) -> None:
+        """Log the cycle's outcome and close its ``sync_runs`` row with ``status``."""
         summary.duration_s = round(time.monotonic() - started, 3)
         log = get_logger(cycle=run_id)
         for message in summary.errors[:20]:
             log.warning("cycle.error", error=message)
-        # Said once per poll, not on every drain tick in between.
-        for name, count in summary.held_contacts.items() if read else ():
-            log.warning(
-                "contacts.held",
-                connector=name,
-                contacts=count,
-                reason="written by another crmbridge store; crmbridge adopt takes them over",
-            )
-        log.info("cycle.done", **{k: v for k, v in summary.as_dict().items() if k != "errors"})
+        done = {k: v for k, v in summary.as_dict().items() if k != "errors"}
+        log.info("cycle.done", status=status, **done)
         counts = {k: getattr(summary, k) for k in RUN_COUNTS}
         self.store.finish_run(
             run_id,
             finished_at=utcnow(),
-            status="ok" if summary.ok else "failed",
+            status=status,
             errors={"messages": summary.errors[:100]},
             **counts,
         )
-        return summary
 
     def _drain(self, drainer: Drainer, now: datetime, summary: CycleSummary) -> None:
         result = drainer.drain(now)
@@ -331,13 +360,23 @@ class Pipeline:
         summary.actions += result.actions
         summary.written_ids.setdefault(drainer.connector.name, []).extend(result.written_ids)
         summary.failed += result.failed
+        summary.dead += result.dead
         summary.api_calls += result.calls
         summary.errors.extend(result.errors)
+        summary.failures.extend(result.failures)
+        counts = summary.writes_by_status.setdefault(drainer.connector.name, {})
+        for status, count in (
+            ("done", result.written),
+            ("failed", result.failed - result.dead),
+            ("dead", result.dead),
+        ):
+            counts[status] = counts.get(status, 0) + count
         if result.held:
             summary.held.append(f"{drainer.connector.name}: {result.held}")
-        if result.auth_failed:
-            summary.stage_failures.append(StageFailure(drainer.connector.name, "write", "auth"))
-        if result.stopped and result.stopped not in result.errors:
+        if result.stopped == SHUTTING_DOWN:
+            # A graceful stop leaves the rest to the next start: not a failure.
+            summary.interrupted = True
+        elif result.stopped and result.stopped not in result.errors:
             summary.errors.append(f"{drainer.connector.name}: {result.stopped}")
 
     @staticmethod
@@ -345,11 +384,9 @@ class Pipeline:
         try:
             action()
         except CrmbridgeError as exc:
-            # "authentication" is what tells the daemon's readiness the connector is down.
             kind = " (authentication)" if isinstance(exc, AuthError) else ""
             summary.errors.append(f"{name}: {stage} failed{kind}: {exc}")
-            typed = "auth" if isinstance(exc, AuthError) else "error"
-            summary.stage_failures.append(StageFailure(name, stage, typed))
+            summary.failures.append(CycleFailure.of(name, stage, exc))
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:

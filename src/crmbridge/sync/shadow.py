@@ -56,8 +56,9 @@ class ShadowLog:
 
 
 def _fields(row: WaitingWrite) -> dict[str, Any]:
-    """What a shadow log line says about one write (values only, never a URL)."""
-    common: dict[str, Any] = {"crm_id": row.crm_id, "email": row.email}
+    """What a shadow log line says about one write: the record id, not the person's
+    email (logs outlive ``crmbridge forget``), and never a URL."""
+    common: dict[str, Any] = {"crm_id": row.crm_id}
     if row.kind == outbox.PROPERTY:
         return {
             **common,
@@ -65,8 +66,11 @@ def _fields(row: WaitingWrite) -> dict[str, Any]:
             "old": _short(row.old),
             "new": _short(row.value.get("value")),
         }
-    summary = {k: _short(v) for k, v in row.value.items() if k not in {"body", "url"}}
-    return {**common, "action": row.kind, "key": row.target, "detail": summary}
+    # Ids say what the action targets; free text (a task's subject naming the lead, a
+    # post's body) is left out of logs.
+    ids = {k: _short(v) for k, v in row.value.items() if k.endswith("_id") or k == "channel"}
+    other = sorted(k for k in row.value if k not in ids)
+    return {**common, "action": row.kind, "key": row.target, "detail": ids, "fields": other}
 
 
 def _short(value: Any) -> Any:
