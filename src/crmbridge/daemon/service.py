@@ -347,6 +347,7 @@ class Daemon:
             if self.serve_http:
                 self.listener = bind_listener(self.config.daemon.host, self.config.daemon.port)
             self.preflight()
+            self._starting = False
         except _StartInterrupted:
             self._close_listener()
             self.shutdown()
@@ -356,7 +357,6 @@ class Daemon:
             raise
         self.schedule()
         self.scheduler.start()
-        self._starting = False
         try:
             if self.serve_http:
                 self._serve_http()
@@ -401,6 +401,8 @@ class Daemon:
             timeout_graceful_shutdown=HTTP_GRACE_S,
         )
         self.server = _Server(config, lambda sig: self._on_signal(sig, None), self._announce)
+        # A signal since the start-up checks (before there was a server to tell) counts.
+        self.server.should_exit = self.stopping.is_set()
         assert self.listener is not None
         self.server.run(sockets=[self.listener])
 
