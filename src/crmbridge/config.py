@@ -565,6 +565,8 @@ _SELF_DESCRIBING = {
 }
 #: How much of a rejected value an error shows: enough to recognise it, never a page.
 _SHOWN = 60
+#: The longest message of one problem.
+_LONGEST = 200
 
 
 def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
@@ -588,6 +590,8 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
     if kind not in _SELF_DESCRIBING and "input" in error:
         shown = _shown(error["input"])
         message = f"{message} (got {shown})"
+    if len(message) > _LONGEST:  # a self-describing message quotes the value whole
+        message = message[: _LONGEST - 1] + "…"
     return ConfigProblem(format_path(loc), message, ctx.get("hint"))
 
 

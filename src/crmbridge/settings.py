@@ -274,12 +274,6 @@ class AlertSettings(Strict):
         description='Slack incoming webhook (or any URL taking {"text": ...}); a secret, '
         'written as "${SLACK_WEBHOOK_URL}".',
     )
-    stale_after: int = Field(
-        default=3,
-        ge=1,
-        le=1000,
-        description="Alert when no cycle has succeeded for this many drain intervals.",
-    )
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=100))] = Field(
         default=timedelta(seconds=5), description="Give up on one alert post after this long."
     )

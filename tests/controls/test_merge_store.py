@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crmbridge.records import CanonicalEvent, ContactRecord
 from crmbridge.store.erasure import follow_merge
@@ -19,6 +19,8 @@ def _contacts(store: Store, *ids: str) -> None:
         ContactRecord(crm="hubspot", id=i, email=f"p{i}@acme.example", properties={}) for i in ids
     ]
     store.store_page("hubspot", "contacts", records, "c1", own_properties=[])
+    with store.engine.begin() as connection:  # scored already
+        connection.execute(update(ContactRow.__table__).values(dirty=False))  # type: ignore[attr-defined]
 
 
 def _visit(crm_id: str, n: int) -> CanonicalEvent:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli.helpers import crmbridge
+from daemon.daemon_helpers import daemon_environment, free_port, start_sandbox
 from handoff_e2e.harness import (
     DEMO_SEQUENCE,
     NURTURE_LIST,
@@ -100,3 +102,22 @@ def test_shadow_mode_sends_nothing_and_turning_writes_on_sends_each_write_once(
     planned_tasks = [line for line in logged if line.get("action") == "task"]
     assert len(tasks_by_contact(crm.state)[hot]) == len(planned_tasks) == 2
     assert set(depth) == {"done"}
+
+
+def test_run_once_in_shadow_mode_says_writes_were_held_and_sends_none(tmp_path: Path) -> None:
+    """The real command line, as an admin trying shadow mode first would run it."""
+    server = start_sandbox(5)
+    try:
+        env = daemon_environment(
+            f"sqlite:///{tmp_path / 'crmbridge.db'}",
+            server.url,
+            free_port(),
+            extra={"CRMBRIDGE__BRIDGE__WRITE": "false"},
+        )
+        done = crmbridge("run", "--once", cwd=tmp_path, env=env)
+        writes = crm_writes(server)
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert "writes held back: hubspot: shadow mode ([bridge] write = false)" in done.stderr
+    assert writes == []

@@ -9,9 +9,11 @@ keys, wrong types for every field, far-past and far-future dates, duplicate ids:
 - ``test_events_http``: events POSTed to a running daemon's ``/v1/events`` (real HTTP,
   a ``crmbridge run`` subprocess against the local HubSpot sandbox);
 - ``test_events_ingest``: the same kind of events in JSON-lines files through
-  ``crmbridge ingest``, then a pipeline cycle scores every contact;
+  ``crmbridge ingest`` into SQLite and PostgreSQL, then ``run --once`` scores every
+  contact;
 - ``test_crm_properties``: property values put into the sandbox's contacts, then
-  synced and scored by the daemon's pipeline (``run --once``'s cycle);
+  synced and scored by the daemon's pipeline (``run --once``'s cycle) into SQLite and
+  PostgreSQL;
 - ``test_configs``: generated ``crmbridge.toml`` files (and ``CRMBRIDGE__*``
   overrides) through ``parse_config``, and a sample through ``crmbridge run --once``.
 

@@ -66,6 +66,7 @@ class Tally:
 
     generated: int = 0
     accepted: int = 0  # stored, or a duplicate of a stored event
+    stored: int = 0  # reported as ingested (new events)
     rejected: int = 0  # refused with a line number and a reason
     refused_bodies: int = 0  # whole JSON arrays refused with a 400 and a reason
     poison: int = 0
@@ -79,6 +80,7 @@ class Tally:
         return {
             "generated": self.generated,
             "accepted": self.accepted,
+            "stored": self.stored,
             "rejected_with_reason": self.rejected,
             "refused_bodies_400": self.refused_bodies,
             "warnings": self.warnings,
@@ -125,6 +127,7 @@ def check_report(report: dict[str, Any], sent: Sequence[GeneratedEvent], tally: 
             if event.event_id is not None:
                 tally.poison_ids[event.event_id] = event.poison
     tally.warnings += report["warnings"]
+    tally.stored += report["ingested"]
 
 
 def stored_event_ids(engine: Engine, wanted: Iterable[str]) -> set[str]:

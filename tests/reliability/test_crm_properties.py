@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from daemon.daemon_helpers import start_sandbox
@@ -51,7 +50,7 @@ HUGE = 100_000
 
 
 def test_generated_property_values_are_synced_and_scored(
-    tmp_path: Path, sizes: Sizes, figures: Figures, capfd: pytest.CaptureFixture[str]
+    store_url: str, sizes: Sizes, figures: Figures, capfd: pytest.CaptureFixture[str]
 ) -> None:
     sandbox = start_sandbox(0)
     existing = {d.name for d in sandbox.state.contact_properties()}
@@ -82,7 +81,8 @@ def test_generated_property_values_are_synced_and_scored(
             seeded[email] = values
 
     config = parse_config(example_config_text(), source="bundled example").config
-    store = Store.open(f"sqlite:///{tmp_path / 'crmbridge.db'}")
+    store = Store.open(store_url)  # SQLite, and PostgreSQL (which refuses NUL characters)
+    section = "crm_properties" if store.is_sqlite else "crm_properties_postgres"
     try:
         seed()
         settings_ = HubSpotSettings(
@@ -96,7 +96,7 @@ def test_generated_property_values_are_synced_and_scored(
             summary = within(bound, "a pipeline cycle", lambda: pipeline.run_once(started))
         values = len(seeded) * per_contact
         figures.record(
-            "crm_properties",
+            section,
             contacts=len(seeded),
             values=values,
             cycle_read=summary.read,
@@ -125,7 +125,7 @@ def test_generated_property_values_are_synced_and_scored(
         unnamed = unnamed_poison(state, poisoned, "numemployees")
         assert not unnamed, "numemployees not named as not a number:\n" + "\n".join(unnamed[:3])
         figures.record(
-            "crm_properties",
+            section,
             contacts_stored=len(stored),
             contacts_scored=len(state.current),
             not_a_number_named=len(poisoned),

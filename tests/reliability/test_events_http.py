@@ -9,6 +9,7 @@ absurd numbers in the notes, and wrote no traceback.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from .oracles import (
     Tally,
     assert_no_traceback,
     check_report,
+    event_count,
     not_kept_as_text,
     runs_left_running,
     score_state,
@@ -113,6 +115,19 @@ def _post(process: DaemonProcess, part: list[GeneratedEvent], as_array: bool) ->
         raise HungError(f"POST /v1/events of {len(part)} events: no answer") from None
 
 
+def _cycle_durations(output: str) -> list[float]:
+    """How long each of the daemon's cycles took, from its JSON log lines."""
+    durations = []
+    for line in output.splitlines():
+        if '"cycle.done"' not in line:
+            continue
+        try:
+            durations.append(float(json.loads(line)["duration_s"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return durations
+
+
 def test_generated_events_through_the_daemon(
     daemon: tuple[DaemonProcess, Store, list[str]], sizes: Sizes, figures: Figures
 ) -> None:
@@ -147,6 +162,7 @@ def test_generated_events_through_the_daemon(
     post()
     figures.record("events_http", **tally.figures())
 
+    assert event_count(store.engine) == tally.stored
     missing = set(tally.accepted_ids) - stored_event_ids(store.engine, tally.accepted_ids)
     assert not not_kept_as_text(store.engine, tally.poison_ids, "watched_percent")
     assert not missing, f"{len(missing)} accepted events are not stored, e.g. {sorted(missing)[:5]}"
@@ -164,7 +180,7 @@ def test_generated_events_through_the_daemon(
         pytest.fail(
             f"the daemon did not score every contact: {len(state.pending)} still due, "
             f"unscored {state.unscored()[:5]}, absurd numbers not named: "
-            f"{unnamed_poison(state, tally.poisoned, 'watched_percent')[:3]}\n{process.tail(30)}"
+            f"{unnamed_poison(state, tally.poisoned, 'watched_percent')[:3]}\n{process.tail(8)}"
         )
     figures.record("events_http", contacts_scored=len(score_state(store.engine).current), hung=0)
     code = process.stop()
@@ -172,6 +188,13 @@ def test_generated_events_through_the_daemon(
     output = process.output()
     assert_no_traceback(output, "the daemon's output")
     errors = [line for line in output.splitlines() if '"level": "error"' in line]
-    figures.record("events_http", tracebacks=0, error_log_lines=len(errors))
+    cycles = _cycle_durations(output)
+    figures.record(
+        "events_http",
+        tracebacks=0,
+        error_log_lines=len(errors),
+        daemon_cycles=len(cycles),
+        longest_cycle_seconds=max(cycles, default=0.0),
+    )
     assert code == 0, process.tail()
     assert not errors, "\n".join(errors[:5])

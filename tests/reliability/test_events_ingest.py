@@ -1,9 +1,10 @@
 """Generated events in JSON-lines files through ``crmbridge ingest``, then one cycle.
 
 Each file is ingested by the CLI (in-process) with ``--json``: every refused line is
-named with its number and a reason, every valid one is stored. Then ``crmbridge run
---once`` against the local HubSpot sandbox must score every contact and name the
-absurd numbers in the notes. Nothing may print a traceback.
+named with its number and a reason, every valid one is stored, on SQLite and on
+PostgreSQL (which refuses NUL characters). Then ``crmbridge run --once`` against the
+local HubSpot sandbox must score every contact and name the absurd numbers in the
+notes. Nothing may print a traceback.
 """
 
 from __future__ import annotations
@@ -43,17 +44,17 @@ NO_SHRINKING = (Phase.explicit, Phase.generate)
 
 
 def test_generated_events_through_crmbridge_ingest(
-    tmp_path: Path, sizes: Sizes, figures: Figures, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store_url: str, sizes: Sizes, figures: Figures, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     contacts = 40 if sizes.long else 8
     sandbox = start_sandbox(contacts)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", DEFAULT_TOKEN)
     monkeypatch.setenv("HUBSPOT_APP_SECRET", DEFAULT_APP_SECRET)
     monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL", sandbox.url)
-    database = f"sqlite:///{tmp_path / 'crmbridge.db'}"
+    database = store_url  # SQLite, and PostgreSQL (which refuses NUL characters)
     source = EventSource([contact_email(i) for i in range(contacts)], datetime.now(UTC))
     tally = Tally()
-    ingested = 0
+    section = "events_ingest" if store_url.startswith("sqlite") else "events_ingest_postgres"
     files: list[Path] = []
 
     @settings(
@@ -67,7 +68,6 @@ def test_generated_events_through_crmbridge_ingest(
     )
     @given(st.lists(source.events(), min_size=PER_FILE, max_size=PER_FILE))
     def ingest(batch: list[GeneratedEvent]) -> None:
-        nonlocal ingested
         path = tmp_path / f"events-{len(files)}.jsonl"
         files.append(path)
         text = "".join(event.line() + "\n" for event in batch)
@@ -84,13 +84,12 @@ def test_generated_events_through_crmbridge_ingest(
         report = json.loads(result.stdout)
         assert result.exit_code == (1 if report["failed"] else 0), result.output[-2000:]
         check_report(report, batch, tally)
-        ingested += report["ingested"]
 
     try:
         ingest()
-        figures.record("events_ingest", **tally.figures())
+        figures.record(section, **tally.figures())
         store = Store.open(database, migrate=False)
-        assert event_count(store.engine) == ingested
+        assert event_count(store.engine) == tally.stored
         missing = set(tally.accepted_ids) - stored_event_ids(store.engine, tally.accepted_ids)
         assert not missing, f"{len(missing)} accepted events not stored: {sorted(missing)[:5]}"
         assert not not_kept_as_text(store.engine, tally.poison_ids, "watched_percent")
@@ -113,7 +112,7 @@ def test_generated_events_through_crmbridge_ingest(
             unnamed[:3]
         )
         figures.record(
-            "events_ingest",
+            section,
             files=len(files),
             contacts_scored=len(state.current),
             cycle_scored=summary["scored"],

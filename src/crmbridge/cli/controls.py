@@ -27,7 +27,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 
 def _store(ctx: typer.Context, config: Path | None) -> Store:
-    return Store.open(load(ctx, config).config.bridge.database_url)
+    return _open(ctx, config)[0]
+
+
+def _open(ctx: typer.Context, config: Path | None) -> tuple[Store, bool]:
+    """The store, and whether the configuration runs in shadow mode."""
+    settings = load(ctx, config).config.bridge
+    return Store.open(settings.database_url), not settings.write
 
 
 def _who() -> str:
@@ -37,10 +43,16 @@ def _who() -> str:
         return "cli"
 
 
-def _show(state: WritesState, as_json: bool) -> None:
+def _show(state: WritesState, as_json: bool, shadow: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(state.as_dict()) + "\n")
+        sys.stdout.write(json.dumps({**state.as_dict(), "shadow": shadow}) + "\n")
         return
+    if shadow:
+        out.print(
+            "[yellow]![/] shadow mode (\\[bridge] write = false): no write is sent "
+            "whatever this switch says",
+            highlight=False,
+        )
     if not state.paused:
         out.print("[green]✔[/] CRM writes are on", highlight=False)
         return
@@ -53,10 +65,10 @@ def _show(state: WritesState, as_json: bool) -> None:
 def _switch(
     ctx: typer.Context, paused: bool, reason: str | None, as_json: bool, config: Path | None
 ) -> None:
-    store = _store(ctx, config)
+    store, shadow = _open(ctx, config)
     with store.engine.begin() as connection:
         state = set_writes_paused(connection, paused, by=_who(), reason=reason, now=utcnow())
-    _show(state, as_json)
+    _show(state, as_json, shadow)
 
 
 @writes_app.command("pause")
@@ -98,8 +110,9 @@ def writes_status(
 
     Example: [bold]crmbridge writes status --json[/]
     """
-    with _store(ctx, config).session() as session:
-        _show(writes_state(session), as_json)
+    store, shadow = _open(ctx, config)
+    with store.session() as session:
+        _show(writes_state(session), as_json, shadow)
 
 
 _LABELS = (

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.base import Connector
@@ -211,7 +212,7 @@ def run(
         table.add_row("duration", f"{summary.duration_s:.2f} s")
         out.print(table)
         for note in summary.held:
-            err.print(f"[yellow]![/] writes held back: {note}", highlight=False)
+            err.print(f"[yellow]![/] writes held back: {escape(note)}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
         if summary.adoption is not None:

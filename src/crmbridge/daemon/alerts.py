@@ -7,7 +7,9 @@ Three incidents, each announced once when it starts and once when it ends:
 - ``dead`` — outbox rows gave up (``dead``); over when none is left (``outbox retry``
   or ``forget``);
 - ``stale:<connector>`` — no poll of that connector has succeeded for
-  ``[alerts] stale_after`` poll intervals; over at the next successful poll.
+  ``daemon.unhealthy_after_cycles`` poll intervals (when ``/healthz`` turns 503: the
+  same measure, :class:`~crmbridge.daemon.sync_health.SyncHealth`); over at the next
+  successful poll.
 
 A post is ``{"text": ...}`` (Slack's incoming webhooks, and most chat tools, take it),
 with a timeout. A failed post is logged and not retried — the incident stays announced
@@ -18,11 +20,12 @@ only the kind of failure.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import requests
 
+from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.logging import get_logger
 from crmbridge.settings import AlertSettings
 from crmbridge.sync.pipeline import CycleSummary
@@ -42,20 +45,18 @@ class Alerts:
     def __init__(
         self,
         settings: AlertSettings,
-        connectors: Sequence[str],
-        poll_interval: timedelta,
-        started: datetime,
+        health: SyncHealth,
         *,
         post: Post = post_text,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._url = settings.webhook_url
         self._timeout = settings.timeout.total_seconds()
-        self._stale_after = poll_interval * settings.stale_after
-        self._intervals = settings.stale_after
+        self._health = health
         self._post = post
+        self._wall = wall
         self._lock = threading.Lock()
         self._open: set[str] = set()
-        self._last_ok = dict.fromkeys(connectors, started)
 
     def __repr__(self) -> str:
         return f"Alerts(open={sorted(self._open)})"
@@ -66,12 +67,10 @@ class Alerts:
         with self._lock:
             return sorted(self._open)
 
-    def after_cycle(
-        self, summary: CycleSummary, *, polled: str | None, dead: int, now: datetime
-    ) -> None:
+    def after_cycle(self, summary: CycleSummary, *, polled: str | None, dead: int) -> None:
         """Update the incidents from one cycle (``polled``: the connector a poll read)."""
         refused = {f.connector for f in summary.failures if f.kind == "auth"}
-        for name in refused:
+        for name in sorted(refused):
             self._start(
                 f"auth:{name}",
                 f"crmbridge cannot authenticate with {name}: renew or check its token "
@@ -79,10 +78,6 @@ class Alerts:
             )
         if polled is not None and polled not in refused:
             self._end(f"auth:{polled}", f"crmbridge authenticates with {polled} again")
-            if not any(f.connector == polled for f in summary.failures):
-                with self._lock:
-                    self._last_ok[polled] = now
-                self._end(f"stale:{polled}", f"{polled} syncs again: a cycle succeeded")
         if dead:
             rows = "1 CRM write" if dead == 1 else f"{dead:,} CRM writes"
             self._start(
@@ -92,19 +87,22 @@ class Alerts:
             )
         else:
             self._end("dead", "no dead CRM writes are left in the outbox")
-        self.check_stale(now)
+        self.check_stale()
 
-    def check_stale(self, now: datetime) -> None:
-        """Open a ``stale`` incident for each connector without a recent successful poll."""
-        with self._lock:
-            late = [(n, at) for n, at in self._last_ok.items() if now - at >= self._stale_after]
-        for name, at in late:
-            minutes = int((now - at).total_seconds() // 60)
-            self._start(
-                f"stale:{name}",
-                f"no sync cycle of {name} has succeeded for {minutes} min "
-                f"({self._intervals} poll intervals)",
-            )
+    def check_stale(self) -> None:
+        """Open or close a ``stale`` incident per connector, as the sync health says."""
+        health = self._health
+        late = set(health.stale(self._wall()))
+        for name in health.report(self._wall())["connectors"]:
+            if name in late:
+                self._start(
+                    f"stale:{name}",
+                    f"no sync cycle of {name} has succeeded for "
+                    f"{health.unhealthy_after_cycles} poll intervals "
+                    f"({_minutes(health.allowed_gap.total_seconds())})",
+                )
+            else:
+                self._end(f"stale:{name}", f"{name} syncs again: a cycle succeeded")
 
     def _start(self, key: str, text: str) -> None:
         with self._lock:
@@ -133,3 +131,7 @@ class Alerts:
             return
         if status >= 300:
             log.warning("alert.post_failed", incident=key, error=f"HTTP {status}")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"

@@ -166,7 +166,7 @@ class Daemon:
             unhealthy_after_cycles=config.daemon.unhealthy_after_cycles,
             started_at=_wall_clock(),
         )
-        self.alerts = Alerts(config.alerts, list(connectors), config.daemon.poll_interval, clock())
+        self.alerts = Alerts(config.alerts, self.health, wall=_wall_clock)
         self.server: uvicorn.Server | None = None
         self.serve_http = serve_http
         self.listener: socket.socket | None = None
@@ -308,13 +308,13 @@ class Daemon:
         try:
             with self.store.session() as session:
                 dead = outbox.depth(session).get(outbox.DEAD, 0)
-            self.alerts.after_cycle(summary, polled=polled, dead=dead, now=self.clock())
+            self.alerts.after_cycle(summary, polled=polled, dead=dead)
         except Exception as exc:
             log.warning("alert.check_failed", error=type(exc).__name__)
 
     def check_alerts(self) -> None:
         """Open a stale-sync incident even when no cycle finishes at all."""
-        self.alerts.check_stale(self.clock())
+        self.alerts.check_stale()
 
     def _observe(self, summary: CycleSummary, polled: Iterable[str]) -> None:
         metrics.observe_cycle(summary.duration_s)
@@ -351,6 +351,7 @@ class Daemon:
             if self.serve_http:
                 self.listener = bind_listener(self.config.daemon.host, self.config.daemon.port)
             self.preflight()
+            self._starting = False
         except _StartInterrupted:
             self._close_listener()
             self.shutdown()
@@ -360,7 +361,6 @@ class Daemon:
             raise
         self.schedule()
         self.scheduler.start()
-        self._starting = False
         try:
             if self.serve_http:
                 self._serve_http()
@@ -405,6 +405,8 @@ class Daemon:
             timeout_graceful_shutdown=HTTP_GRACE_S,
         )
         self.server = _Server(config, lambda sig: self._on_signal(sig, None), self._announce)
+        # A signal since the start-up checks (before there was a server to tell) counts.
+        self.server.should_exit = self.stopping.is_set()
         assert self.listener is not None
         self.server.run(sockets=[self.listener])
 
