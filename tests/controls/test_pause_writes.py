@@ -8,8 +8,6 @@ paused is written once after the resume.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from cli.helpers import crmbridge
 from daemon.daemon_helpers import (
     DaemonProcess,
     WriteLog,
@@ -50,15 +49,7 @@ def _waiting(url: str) -> int:
 
 
 def _cli(env: dict[str, str], folder: Path, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "crmbridge", "writes", *args, "--json"],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = crmbridge("writes", *args, "--json", cwd=folder, env=env)
     assert done.returncode == 0, done.stderr
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer

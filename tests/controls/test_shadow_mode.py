@@ -4,13 +4,12 @@ turning writes on afterwards sends what is still wanted, once."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli.helpers import crmbridge
 from daemon.daemon_helpers import daemon_environment, free_port, start_sandbox
 from handoff_e2e.harness import (
     DEMO_SEQUENCE,
@@ -115,15 +114,7 @@ def test_run_once_in_shadow_mode_says_writes_were_held_and_sends_none(tmp_path: 
             free_port(),
             extra={"CRMBRIDGE__BRIDGE__WRITE": "false"},
         )
-        done = subprocess.run(
-            [sys.executable, "-m", "crmbridge", "run", "--once"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = crmbridge("run", "--once", cwd=tmp_path, env=env)
         writes = crm_writes(server)
     finally:
         server.stop()
