@@ -216,8 +216,15 @@ class Daemon:
             raise ConfigError(problems, source="start-up checks")
         self.pipeline.prepare()
         if self.store.is_sqlite:
-            # Single replica: whatever is in flight was left by a previous process.
-            self.pipeline.run_once(self.clock(), read=False, recover_all=True, stop=self.stopping)
+            # Single replica: whatever is in flight was left by a previous process. A
+            # cycle that crashes here is logged and counted like any other; it does not
+            # stop the start (intake keeps working, the jobs retry).
+            self._job(
+                lambda: self.pipeline.run_once(
+                    self.clock(), read=False, recover_all=True, stop=self.stopping
+                ),
+                polled=[],
+            )
 
     def schedule(self) -> None:
         """Register the jobs."""
