@@ -9,6 +9,7 @@ absurd numbers in the notes, and wrote no traceback.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,6 +115,19 @@ def _post(process: DaemonProcess, part: list[GeneratedEvent], as_array: bool) ->
         raise HungError(f"POST /v1/events of {len(part)} events: no answer") from None
 
 
+def _cycle_durations(output: str) -> list[float]:
+    """How long each of the daemon's cycles took, from its JSON log lines."""
+    durations = []
+    for line in output.splitlines():
+        if '"cycle.done"' not in line:
+            continue
+        try:
+            durations.append(float(json.loads(line)["duration_s"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return durations
+
+
 def test_generated_events_through_the_daemon(
     daemon: tuple[DaemonProcess, Store, list[str]], sizes: Sizes, figures: Figures
 ) -> None:
@@ -174,6 +188,13 @@ def test_generated_events_through_the_daemon(
     output = process.output()
     assert_no_traceback(output, "the daemon's output")
     errors = [line for line in output.splitlines() if '"level": "error"' in line]
-    figures.record("events_http", tracebacks=0, error_log_lines=len(errors))
+    cycles = _cycle_durations(output)
+    figures.record(
+        "events_http",
+        tracebacks=0,
+        error_log_lines=len(errors),
+        daemon_cycles=len(cycles),
+        longest_cycle_seconds=max(cycles, default=0.0),
+    )
     assert code == 0, process.tail()
     assert not errors, "\n".join(errors[:5])
