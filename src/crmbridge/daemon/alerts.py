@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import requests
 
+from crmbridge.clock import resolve_now
 from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.logging import get_logger
 from crmbridge.settings import AlertSettings
 from crmbridge.sync.pipeline import CycleSummary
-
-#: Posts ``{"text": ...}`` to the URL with a timeout (seconds); the HTTP status.
-Post = Callable[[str, str, float], int]
 
 
 def post_text(url: str, text: str, timeout: float) -> int:
@@ -47,13 +45,11 @@ class Alerts:
         settings: AlertSettings,
         health: SyncHealth,
         *,
-        post: Post = post_text,
-        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall: Callable[[], datetime] = lambda: resolve_now(None),
     ) -> None:
         self._url = settings.webhook_url
         self._timeout = settings.timeout.total_seconds()
         self._health = health
-        self._post = post
         self._wall = wall
         self._lock = threading.Lock()
         self._open: set[str] = set()
@@ -124,7 +120,7 @@ class Alerts:
         if self._url is None:
             return
         try:
-            status = self._post(self._url.get_secret_value(), text, self._timeout)
+            status = post_text(self._url.get_secret_value(), text, self._timeout)
         except requests.RequestException as exc:
             # The exception's text can hold the URL, which is a secret.
             log.warning("alert.post_failed", incident=key, error=type(exc).__name__)
