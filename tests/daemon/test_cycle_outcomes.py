@@ -9,6 +9,7 @@ test's SQLite file and the jobs are the daemon's own ``poll``/``drain``:
 - writes the CRM refuses for now are counted as ``failed`` in ``crmbridge_writes_total``
   and the connector's poll still counts as a success;
 - "running" rows left by a dead process are closed as "aborted" at start;
+- a cycle that crashes during the start-up checks does not stop the start;
 - a cycle already running when the SQLite file is deleted fails rather than leave a
   new, empty file behind; the next job does not start.
 """
@@ -50,6 +51,13 @@ class BrokenCrm(FakeConnector):
 
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         raise RuntimeError("the CRM client broke")
+
+
+class CrashingWriter(FakeConnector):
+    """Reads normally; writing fails in a way no CRM error describes."""
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        raise ValueError("the CRM client broke while writing")
 
 
 class RefusingCrm(FakeConnector):
@@ -155,3 +163,26 @@ def test_a_deleted_sqlite_file_is_never_created_again(sqlite_store: Store, tmp_p
         daemon.drain()
     assert [line["event"] for line in logs] == ["store.gone", "cycle.skipped"]
     assert not path.exists()
+
+
+def test_a_cycle_crashing_at_start_does_not_stop_the_start(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    first = _daemon(sqlite_store, CrashingWriter(tmp_path / "crm", name="hubspot"))
+    first.poll("hubspot")  # scores are queued; sending them crashes
+    assert _statuses(sqlite_store) == ["aborted"]
+
+    second = _daemon(sqlite_store, CrashingWriter(tmp_path / "crm", name="hubspot"))
+    with structlog.testing.capture_logs() as logs:
+        second.preflight()  # settles the outbox, whose drain crashes again
+
+    try:
+        assert [line["event"] for line in logs if line["event"] == "cycle.crashed"] == [
+            "cycle.crashed"
+        ]
+        assert _statuses(sqlite_store) == ["aborted", "aborted"]
+        report = second.health.report(second.clock())["connectors"]["hubspot"]
+        assert report["consecutive_failures"]["other"] == 1
+    finally:
+        if second.guard is not None:
+            second.guard.release()

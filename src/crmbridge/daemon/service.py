@@ -48,6 +48,7 @@ from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure
@@ -204,6 +205,9 @@ class Daemon:
         for name, connector in self.connectors.items():
             report = connector.check()
             problems.extend(ConfigProblem(f"connectors.{name}", p) for p in report.problems)
+            if report.account_id:
+                # A store serves one CRM account per connector: refused before any write.
+                bind_account(self.store.engine, name, report.account_id, report.account)
             if report.ok:
                 self.health.authenticated(name)
             for limitation in report.limitations:
@@ -212,8 +216,15 @@ class Daemon:
             raise ConfigError(problems, source="start-up checks")
         self.pipeline.prepare()
         if self.store.is_sqlite:
-            # Single replica: whatever is in flight was left by a previous process.
-            self.pipeline.run_once(self.clock(), read=False, recover_all=True, stop=self.stopping)
+            # Single replica: whatever is in flight was left by a previous process. A
+            # cycle that crashes here is logged and counted like any other; it does not
+            # stop the start (intake keeps working, the jobs retry).
+            self._job(
+                lambda: self.pipeline.run_once(
+                    self.clock(), read=False, recover_all=True, stop=self.stopping
+                ),
+                polled=[],
+            )
 
     def schedule(self) -> None:
         """Register the jobs."""
