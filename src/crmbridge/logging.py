@@ -74,6 +74,9 @@ class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The root handler crmbridge installs (found again and replaced on reconfiguring)."""
 
 
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def configure_logging(
     *,
     json_output: bool | None = None,
@@ -127,6 +130,12 @@ def configure_logging(
     for old in [h for h in root.handlers if isinstance(h, _StdlibHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
+    # uvicorn's own logging setup (an in-process server started with its defaults, such
+    # as the sandbox) stops its lines short of the root logger: they come here too.
+    for name in _UVICORN_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
     # Libraries' INFO lines are routine (a line per scheduler job, per migration step):
     # their warnings and errors show, everything only at DEBUG.
     chatty = isinstance(numeric_level, int) and numeric_level <= logging.DEBUG
