@@ -45,10 +45,16 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class CheckReport:
-    """What ``check()`` found: problems to fix and what the CRM's API cannot do."""
+    """What ``check()`` found: problems to fix and what the CRM's API cannot do.
+
+    ``account`` describes the CRM account for a person; ``account_id`` identifies it
+    (e.g. HubSpot's portal id; empty when the CRM did not say): a store is bound to the
+    account it first synced and refuses another.
+    """
 
     ok: bool
     account: str = ""
+    account_id: str = ""
     problems: tuple[str, ...] = ()
     limitations: tuple[str, ...] = ()
     #: False when the CRM did not answer (network, 5xx, rate limit): the problems may
@@ -131,10 +137,11 @@ class EnrollmentState:
 class HandoffConnector(Protocol):
     """The hand-off operations: owners, tasks, sequences, lists.
 
-    ``perform`` applies one action; ``performed`` answers, for an action interrupted by
-    a crash, whether the CRM already holds it (a task carrying the key, an enrollment
-    in that sequence, a list membership). ``can_pause_sequences`` is False where the
-    CRM's API offers no pause/unenroll (HubSpot): the planner then says so in the task.
+    ``perform`` applies one action; ``performed`` answers, before a task is first
+    created and for an action interrupted by a crash, whether the CRM already holds it
+    (a task carrying the key, an enrollment in that sequence, a list membership).
+    ``can_pause_sequences`` is False where the CRM's API offers no pause/unenroll
+    (HubSpot): the planner then says so in the task.
     """
 
     can_pause_sequences: bool
@@ -147,8 +154,13 @@ class HandoffConnector(Protocol):
         """Apply one action; failures are reported in the result, not raised, per record."""
         ...
 
-    def performed(self, action: Action) -> bool:
-        """Does the CRM already hold the effect of ``action``?"""
+    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
+        """Does the CRM already hold the effect of ``action``?
+
+        ``wait_for_index=False`` asks once, without waiting for a CRM's search index to
+        catch up: enough before a first attempt, where only an older copy (another
+        store's, a previous life's) could exist.
+        """
         ...
 
     def active_enrollment(self, crm_id: str) -> EnrollmentState | None:

@@ -126,9 +126,9 @@ class HubSpotConnector:
         """Create a task, enroll in a sequence or add to a list."""
         return self.handoff.perform(action)
 
-    def performed(self, action: Action) -> bool:
-        """Does HubSpot already hold ``action`` (after a crash)?"""
-        return self.handoff.performed(action)
+    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
+        """Does HubSpot already hold ``action`` (a task with its Ref, an enrollment)?"""
+        return self.handoff.performed(action, wait_for_index=wait_for_index)
 
     def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
         """The contact's active sequence enrollment."""
@@ -144,7 +144,7 @@ class HubSpotConnector:
         """Verify the token and its scopes; list what is missing and what HubSpot cannot do."""
         problems: list[str] = []
         limitations = list(LIMITATIONS)
-        account = ""
+        account = account_id = ""
         unreachable = False
         try:
             info = self.client.raw(
@@ -153,7 +153,8 @@ class HubSpotConnector:
                 "/oauth/v2/private-apps/get/access-token-info",
                 body={"tokenKey": self._token},
             )
-            account = f"HubSpot account {info.get('hubId', '?')}"
+            account_id = str(info.get("hubId") or "")
+            account = f"HubSpot account {account_id or '?'}"
             scopes = set(info.get("scopes") or [])
             missing = [s for s in REQUIRED_SCOPES if s not in scopes]
             if missing:
@@ -175,20 +176,21 @@ class HubSpotConnector:
                 problems.append(f"{exc} (tried {shown_url(self.client.base_url)})")
                 unreachable = True
             else:
-                # Not a private-app token (or an older account): a read proves the token works.
+                # Not a private-app token (or an older account): the account's details
+                # prove the token works and name the account.
                 try:
-                    self.client.call(
-                        "list properties",
-                        self.client.properties_api.get_all_with_http_info,
-                        "contacts",
+                    details = self.client.raw("account details", "GET", "/account-info/v3/details")
+                    account_id = str(details.get("portalId") or "")
+                    account = (
+                        f"HubSpot account {account_id or '?'} (scopes not listable with this token)"
                     )
-                    account = "HubSpot account (scopes not listable with this token)"
                 except CrmbridgeError as exc:
                     problems.append(str(exc))
                     unreachable = isinstance(exc, TransientError | RateLimited)
         return CheckReport(
             ok=not problems,
             account=account,
+            account_id=account_id,
             problems=tuple(problems),
             limitations=tuple(limitations),
             reachable=not unreachable,

@@ -1,10 +1,11 @@
 """HubSpot hand-off operations: owners, tasks, sequence enrollments, list memberships.
 
-Idempotency after a crash: a task carries a one-word reference derived from the
-action's key at the end of its body, so ``performed`` finds it with one task search
-(``associations.contact`` + ``CONTAINS_TOKEN``); an enrollment is confirmed through the
-contact's enrollment status; adding to a static list twice is harmless, so an
-interrupted addition is simply sent again.
+Idempotency: a task carries a one-word reference derived from the action's key at the
+end of its body (``Ref: crmbridgeref…``), so ``performed`` finds it with one task search
+(``associations.contact`` + ``CONTAINS_TOKEN``) — before every first creation (a new
+or restored store never tasks the same hand-off twice) and after a crash; an
+enrollment is confirmed through the contact's enrollment status; adding to a static
+list twice is harmless, so an interrupted addition is simply sent again.
 
 HubSpot's public API has no endpoint to pause or unenroll a sequence enrollment (see
 ../shared CRM facts and ``LIMITATIONS`` in the connector): ``pause_sequences`` reports
@@ -106,10 +107,14 @@ class HubSpotHandoff:
             return WriteResult(action.crm_id, False, str(exc))
         return WriteResult(action.crm_id, True)
 
-    def performed(self, action: Action) -> bool:
-        """Does HubSpot already hold this action's effect?"""
+    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
+        """Does HubSpot already hold this action's effect?
+
+        A task is looked up by its Ref; ``wait_for_index`` looks again after the
+        search index's lag when the first search finds nothing.
+        """
         if action.kind == "task":
-            return self._task_exists(action)
+            return self._task_exists(action) if wait_for_index else self._find_task(action)
         if action.kind == "enroll":
             current = self.active_enrollment(action.crm_id)
             return current is not None and current.sequence_id == str(

@@ -52,6 +52,7 @@ from crmbridge.scoring.model import (
     model_problems,
 )
 from crmbridge.settings import (
+    DEFAULT_DATABASE_URL,
     AlertSettings,
     BridgeSettings,
     ConnectorsSettings,
@@ -60,10 +61,13 @@ from crmbridge.settings import (
     OutboxSettings,
     WritebackSettings,
 )
+from crmbridge.store.location import resolve_sqlite_path
 
 ENV_PREFIX = "CRMBRIDGE__"
 CONFIG_ENV = "CRMBRIDGE_CONFIG"
 DEFAULT_FILE = "crmbridge.toml"
+#: ``LoadedConfig.source`` when no file was found and the bundled example model is used.
+EXAMPLE_SOURCE = "bundled config.example.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -170,12 +174,27 @@ def resolve_config_path(explicit: Path | None) -> Path | None:
     return local if local.exists() else None
 
 
+def data_dir() -> Path:
+    """Where the store lives when crmbridge runs on its bundled example (created on use)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("crmbridge", appauthor=False))
+
+
 def load_config(path: Path | None = None) -> LoadedConfig:
-    """Read, substitute, override and validate; raise ConfigError listing every problem."""
+    """Read, substitute, override and validate; raise ConfigError listing every problem.
+
+    A relative SQLite path in ``bridge.database_url`` (the default one included) is
+    resolved against the config file's directory, or against the platform's data
+    directory for the bundled example — never against the current working directory.
+    """
     resolved = resolve_config_path(path)
     if resolved is None:
-        source, text = "bundled config.example.toml", example_config_text()
+        source, text = EXAMPLE_SOURCE, example_config_text()
+        base = data_dir()
+        base.mkdir(parents=True, exist_ok=True)
     else:
+        base = resolved.resolve().parent
         source = str(resolved)
         try:
             text = resolved.read_text("utf-8")
@@ -193,11 +212,17 @@ def load_config(path: Path | None = None) -> LoadedConfig:
                 "save the file with UTF-8 encoding",
             )
             raise ConfigError([problem], source=source) from None
-    return parse_config(text, source=source)
+    return parse_config(text, source=source, base_dir=base)
 
 
-def parse_config(text: str, *, source: str = "<string>") -> LoadedConfig:
-    """Validate TOML text as a crmbridge configuration (environment: ``os.environ``)."""
+def parse_config(
+    text: str, *, source: str = "<string>", base_dir: Path | None = None
+) -> LoadedConfig:
+    """Validate TOML text as a crmbridge configuration (environment: ``os.environ``).
+
+    ``base_dir``: where a relative SQLite ``database_url`` lives (see :func:`load_config`);
+    None keeps it as written.
+    """
     environ = os.environ
     try:
         raw = tomllib.loads(text)
@@ -209,6 +234,8 @@ def parse_config(text: str, *, source: str = "<string>") -> LoadedConfig:
     renamed, problems = apply_renames(raw)
     unset: list[tuple[tuple[str | int, ...], str]] = []
     data = _substitute(raw, (), environ, unset)
+    if base_dir is not None:
+        _resolve_database(data, base_dir)
     problems.extend(_unknown_overrides(environ))
     unusable = _unusable_overrides(environ)
     problems.extend(unusable)
@@ -260,9 +287,27 @@ def parse_config(text: str, *, source: str = "<string>") -> LoadedConfig:
     if problems:
         raise ConfigError(problems, source=source)
     assert config is not None
+    if base_dir is not None:
+        # An environment override is resolved against the same directory as the file.
+        url = resolve_sqlite_path(config.bridge.database_url, base_dir)
+        if url != config.bridge.database_url:
+            bridge = config.bridge.model_copy(update={"database_url": url})
+            config = config.model_copy(update={"bridge": bridge})
     config._missing_secrets = missing
     config._source = source
     return LoadedConfig(config=config, source=source, warnings=warnings)
+
+
+def _resolve_database(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the TOML's (or the default) relative SQLite path absolute, before validation."""
+    bridge = data.get("bridge")
+    if bridge is None:
+        bridge = data["bridge"] = {}
+    if not isinstance(bridge, dict):
+        return
+    url = bridge.get("database_url", DEFAULT_DATABASE_URL)
+    if isinstance(url, str):
+        bridge["database_url"] = resolve_sqlite_path(url, base_dir)
 
 
 def _scoring_despite(exc: ValidationError, data: dict[str, Any]) -> ScoringModel | None:

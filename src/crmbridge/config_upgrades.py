@@ -73,9 +73,7 @@ def apply_renames(raw: dict[str, Any]) -> tuple[list[str], list[ConfigProblem]]:
     return notes, problems
 
 
-def _parent(
-    raw: dict[str, Any], dotted: str, *, create: bool
-) -> tuple[dict[str, Any] | None, str]:
+def _parent(raw: dict[str, Any], dotted: str, *, create: bool) -> tuple[dict[str, Any] | None, str]:
     *tables, key = dotted.split(".")
     node: Any = raw
     for table in tables:

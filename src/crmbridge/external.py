@@ -42,9 +42,7 @@ def loads(data: str | bytes) -> Any:
     has no such numbers) become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
     Raises ``ValueError`` (``json.JSONDecodeError`` for bad syntax) like ``json.loads``.
     """
-    return json.loads(
-        data, parse_int=_int_or_text, parse_float=_float_or_text, parse_constant=str
-    )
+    return json.loads(data, parse_int=_int_or_text, parse_float=_float_or_text, parse_constant=str)
 
 
 def tame(value: Any) -> Any:

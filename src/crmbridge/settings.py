@@ -108,12 +108,17 @@ def known_timezone(name: str) -> str:
     return name
 
 
+#: A file named crmbridge.db next to the config file (see ``config.load_config``).
+DEFAULT_DATABASE_URL = "sqlite:///crmbridge.db"
+
+
 class BridgeSettings(Strict):
     """``[bridge]``: storage and the business timezone."""
 
     database_url: str = Field(
-        default="sqlite:///crmbridge.db",
-        description="sqlite:///path.db, or postgresql+psycopg://user@host/db in production.",
+        default=DEFAULT_DATABASE_URL,
+        description="sqlite:///path.db (a relative path is relative to the config file), "
+        "or postgresql+psycopg://user@host/db in production.",
     )
     timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Madrid.")
     write: bool = Field(

@@ -54,7 +54,8 @@ POPULATION = 1_200
 _TITLES = ("CIO", "Director de IT", "Analyst", "Responsable de Marketing", "CTO")
 _SIZES = ("20", "300", "600", "1500")
 #: Not CRM state: they move with the wall clock (or with every write).
-_VOLATILE = ("createdate", "lastmodifieddate")
+#: Wall-clock timestamps, and the writing store's mark (each run has its own store).
+_VOLATILE = ("createdate", "lastmodifieddate", "crmbridge_store")
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -82,7 +83,8 @@ def seed_population(state: SandboxState, count: int = POPULATION) -> list[str]:
 
 
 def crm_snapshot(state: SandboxState) -> dict[str, dict[str, str]]:
-    """Every contact's properties, by id (timestamps of the wall clock left out)."""
+    """Every contact's properties, by id (timestamps of the wall clock and the store's
+    mark left out)."""
     return {
         contact.id: {k: v for k, v in contact.properties.items() if k not in _VOLATILE}
         for contact in state.contacts()

@@ -15,6 +15,7 @@ from sqlmodel import col, func, select
 
 from connectors.base import Write
 from crmbridge.records import CanonicalEvent
+from crmbridge.store.identity import read_identity
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, ScoreRow
 from crmbridge.sync.pipeline import CycleSummary
@@ -211,8 +212,11 @@ def test_time_alone_rescores_those_whose_inactivity_crossed_a_boundary(
         (crm_id, name, value) for crm_id, props in changed.items() for name, value in props.items()
     }
     # ... and only what changed: every value is new, plus the time of scoring beside it.
+    store_id = read_identity(pipe.store.engine).store_id
     for crm_id, props in changed.items():
         assert props.pop("crmbridge_scored_at") == "2026-12-21T10:00:00Z"
+        # The store's mark rides along with every change, at this pass's generation.
+        assert props.pop("crmbridge_store") == f"{store_id}:2"
         assert props, crm_id
         assert all(before[crm_id].get(name) != value for name, value in props.items())
     assert any(

@@ -28,15 +28,42 @@ from crmbridge.cli.app import (
     state,
 )
 from crmbridge.cli.cycle_progress import cycle_progress
-from crmbridge.config import CrmbridgeConfig, secret_values
+from crmbridge.cli.safety import example_refusal, remote_crms_on_example
+from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.logging import configure_logging
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
+from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
 from crmbridge.sync.progress import Progress
 from crmbridge.sync.writeback import own_fields
+
+HELD_HELP = (
+    "their crmbridge values were written by another crmbridge store (a deleted or "
+    "replaced database, a restored backup, or a second working directory); nothing is "
+    "written for them until you adopt them: crmbridge adopt (or run --once --adopt)"
+)
+
+
+def _held_lines(held: dict[str, int]) -> list[str]:
+    return [f"{name}: {count:,} contacts held: {HELD_HELP}" for name, count in held.items()]
+
+
+def _refuse_example(loaded: LoadedConfig) -> None:
+    """Exit 2 when the bundled example would write into a CRM other than the sandbox."""
+    crms = remote_crms_on_example(loaded)
+    if crms:
+        fail(example_refusal(crms))
+        raise typer.Exit(EXIT_CONFIG)
+
+
+def _print_adoption(report: AdoptionReport) -> None:
+    for line in report.lines():
+        mark = "[yellow]![/]" if line.startswith("not recovered") else "[green]✔[/]"
+        err.print(f"{mark} {line}", highlight=False)
 
 
 @app.command()
@@ -59,8 +86,10 @@ def plan(
     changes = pipeline.plan(now_for(ctx, now))
     with store.session() as session:
         queued = outbox.list_rows(session, list(outbox.RETRYABLE), 10_000)
+    held = store.held_counts()
     if as_json:
         payload = {
+            "held": {name: {"contacts": n, "reason": HELD_HELP} for name, n in held.items()},
             "changes": [
                 {
                     "crm": c.crm,
@@ -101,6 +130,8 @@ def plan(
         f"{len(grouped):,} contacts would change ({len(changes) - actions:,} property "
         f"writes, {actions:,} hand-off actions); {len(queued):,} writes already queued."
     )
+    for line in _held_lines(held):
+        err.print(f"[yellow]![/] {line}", highlight=False)
 
 
 @app.command()
@@ -108,6 +139,14 @@ def run(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+    adopt_held: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="With --once: take over the contacts another crmbridge store wrote "
+            "(see crmbridge adopt).",
+        ),
+    ] = False,
     now: NowOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -124,6 +163,10 @@ def run(
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
     loaded = load(ctx, config)
+    _refuse_example(loaded)
+    if adopt_held and not once:
+        fail("--adopt works with --once (or use crmbridge adopt before starting the daemon)")
+        raise typer.Exit(EXIT_CONFIG)
     configure_logging(
         level=state(ctx).log_level,
         secrets=secret_values(loaded.config),
@@ -140,13 +183,17 @@ def run(
         return
     pipeline = Pipeline(store, loaded.config, connectors)
     try:
+        _bind_accounts(store, connectors)
         pipeline.prepare()
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
     except CrmbridgeError as exc:
         err.print(f"[red]✘[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
     moment = now_for(ctx, now)
     with cycle_progress(err, enabled=not as_json and err.is_terminal) as progress:
-        summary = _once(pipeline, store, loaded.config, moment, progress)
+        summary = _once(pipeline, store, loaded.config, moment, progress, adopt_held=adopt_held)
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
@@ -168,8 +215,21 @@ def run(
             err.print(f"[yellow]![/] writes held back: {escape(note)}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
+        if summary.adoption is not None:
+            _print_adoption(summary.adoption)
+        for line in _held_lines(summary.held_contacts):
+            err.print(f"[yellow]![/] {line}", highlight=False)
     if not summary.ok:
         raise typer.Exit(EXIT_INPUT)
+
+
+def _bind_accounts(store: Store, connectors: dict[str, Connector]) -> None:
+    """Bind each connector to the CRM account its credentials reach (ConfigError when
+    this store belongs to another account)."""
+    for name, connector in connectors.items():
+        report = connector.check()
+        if report.account_id:
+            bind_account(store.engine, name, report.account_id, report.account)
 
 
 def _once(
@@ -178,6 +238,8 @@ def _once(
     config: CrmbridgeConfig,
     now: datetime,
     progress: Progress | None = None,
+    *,
+    adopt_held: bool = False,
 ) -> CycleSummary:
     """One cycle that a running daemon (or another ``run --once``) cannot overlap.
 
@@ -190,6 +252,7 @@ def _once(
             guard=lambda name: singleton(store.engine, name),
             recover_all=False,
             progress=progress,
+            adopt_held=adopt_held,
         )
     guard = SqliteGuard(config.bridge.database_url)
     try:
@@ -198,7 +261,7 @@ def _once(
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     try:
-        return pipeline.run_once(now, progress=progress)
+        return pipeline.run_once(now, progress=progress, adopt_held=adopt_held)
     finally:
         guard.release()
 
@@ -244,6 +307,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     loaded = load(ctx, config)
     for warning in loaded.warnings:
         err.print(f"[yellow]![/] {warning}", highlight=False)
+    _refuse_example(loaded)
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:
@@ -262,6 +326,18 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
             continue
         for problem in report.problems:
             err.print(f"[red]✘[/] {name}: {problem}", highlight=False)
+        if report.ok and report.account_id:
+            try:
+                bind_account(
+                    Store.open(loaded.config.bridge.database_url).engine,
+                    name,
+                    report.account_id,
+                    report.account,
+                )
+            except ConfigError as exc:
+                fail(str(exc))
+                failed = True
+                continue
         if report.ok:
             out.print(f"[green]✔[/] {name}: {report.account or 'connected'}", highlight=False)
             try:
@@ -277,3 +353,32 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
             out.print(f"[yellow]i[/] {name}: {limitation}", highlight=False)
     if failed:
         raise typer.Exit(EXIT_CONFIG)
+
+
+@app.command("adopt")
+def adopt_command(
+    ctx: typer.Context,
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="Only this connector's contacts.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+) -> None:
+    """Take over contacts whose crmbridge values another crmbridge store wrote.
+
+    A store holds such contacts (writes nothing for them) so that a new, restored or
+    second store never overwrites what the other one knew. Adopting takes the CRM's
+    crmbridge values (as the last cycle read them) as the baseline, recovers what the
+    CRM shows of the hand-off (hot leads already notified, paused sequences) and says
+    what it could not recover. Works on the store only; the next cycle writes.
+
+    Example: [bold]crmbridge adopt[/]  then  [bold]crmbridge run[/]
+    """
+    loaded = load(ctx)
+    store = Store.open(loaded.config.bridge.database_url)
+    report = adopt(store, loaded.config.writeback.prefix, connector)
+    if as_json:
+        sys.stdout.write(
+            json.dumps({**report.as_dict(), "summary": report.lines()}, indent=2) + "\n"
+        )
+        return
+    _print_adoption(report)

@@ -49,6 +49,7 @@ from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
 from crmbridge.errors import ConfigError, ConfigProblem, RateLimited, TransientError
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, FailureKind, failure_kind
@@ -213,6 +214,9 @@ class Daemon:
                 self._unreachable(name, report.problems)
                 continue
             problems.extend(ConfigProblem(f"connectors.{name}", p) for p in report.problems)
+            if report.account_id:
+                # A store serves one CRM account per connector: refused before any write.
+                bind_account(self.store.engine, name, report.account_id, report.account)
             if report.ok:
                 self.health.authenticated(name)
             for limitation in report.limitations:
@@ -298,8 +302,17 @@ class Daemon:
             return False
         try:
             report = self.connectors[name].check()
+            if report.reachable and report.account_id:
+                # As at start: a store serves one CRM account per connector.
+                bind_account(self.store.engine, name, report.account_id, report.account)
             if report.ok:
                 self.pipeline.prepare(only=[name])
+        except ConfigError as exc:
+            # Another account than the store's: this connector stays stopped.
+            log.error("connector.refused", connector=name, problems=[str(exc)])
+            failure = CycleFailure(name, "check", "auth", str(exc))
+            self.health.record(_wall_clock(), [failure], polled=[name])
+            return False
         except (TransientError, RateLimited) as exc:
             self._unreachable(name, [str(exc)], failure_kind(exc))
             return False

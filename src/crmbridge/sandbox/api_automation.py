@@ -1,5 +1,6 @@
-"""Sequences (``/automation/v4/sequences``), list memberships (``/crm/v3/lists``) and
-private-app token introspection.
+"""Sequences (``/automation/v4/sequences``), list memberships (``/crm/v3/lists``),
+private-app token introspection and the account's details (``/account-info/v3/details``,
+whose ``portalId`` is the account a connector syncs).
 
 Mirroring HubSpot, there is no endpoint to unenroll a contact or pause a sequence:
 HubSpot ends an enrollment itself when the contact replies (the state does the same
@@ -201,6 +202,23 @@ def routes(services: Services) -> list[Route]:
             }
         )
 
+    def account_details(call: Call) -> Reply:
+        # Any valid token may read it (HubSpot asks for no scope).
+        return Reply(
+            200,
+            {
+                "portalId": config.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": "Europe/Madrid",
+                "companyCurrency": "EUR",
+                "additionalCurrencies": [],
+                "utcOffset": "+01:00",
+                "utcOffsetMilliseconds": 3_600_000,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            },
+        )
+
     seq = "/automation/v4/sequences"
     lists = "/crm/v3/lists/{list_id}/memberships"
     return [
@@ -219,4 +237,9 @@ def routes(services: Services) -> list[Route]:
         Route(f"{lists}/add", endpoint(services, add_members, scopes=LISTS_WRITE), methods=["PUT"]),
         Route(lists, endpoint(services, list_members, scopes=LISTS_READ), methods=["GET"]),
         Route("/oauth/v2/private-apps/get/access-token-info", token_info, methods=["POST"]),
+        Route(
+            "/account-info/v3/details",
+            endpoint(services, account_details, scopes=()),
+            methods=["GET"],
+        ),
     ]

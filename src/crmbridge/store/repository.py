@@ -462,6 +462,53 @@ class Store:
                 list(contact_updates),
             )
 
+    # -- contacts held for another store ---------------------------------------------
+
+    @staticmethod
+    def hold_contacts(session: Session, held: Sequence[dict[str, Any]]) -> None:
+        """Mark contacts written by another store (``cid``, ``held_by``): not due again
+        until their inputs change, and never written until adopted."""
+        _update_contacts(session, held, held_by=bindparam("held_by"), recheck_at=None)
+
+    def held_counts(self) -> dict[str, int]:
+        """How many contacts are held, by connector."""
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        with self.session() as session:
+            query = (
+                sa_select(table.c.crm, func.count())
+                .where(table.c.held_by.is_not(None))
+                .group_by(table.c.crm)
+            )
+            return {str(crm): int(count) for crm, count in session.execute(query)}
+
+    @staticmethod
+    def adopt_contacts(session: Session, adopted: Sequence[dict[str, Any]]) -> None:
+        """Take held contacts over (``cid``, ``mark``, ``handoff``): the other store's
+        mark becomes acceptable, the recovered hand-off state is kept, and they are
+        rescored against the CRM's values as the baseline."""
+        _update_contacts(
+            session,
+            adopted,
+            held_by=None,
+            adopted_from=bindparam("mark"),
+            handoff=bindparam("handoff"),
+            dirty=True,
+        )
+
+    def event_counts(self, session: Session, contact_ids: Sequence[int]) -> dict[int, int]:
+        """How many events each contact has (contacts without any are left out)."""
+        table = EventRow.__table__  # type: ignore[attr-defined]
+        counts: dict[int, int] = {}
+        for start in range(0, len(contact_ids), _CHUNK):
+            chunk = contact_ids[start : start + _CHUNK]
+            query = (
+                sa_select(table.c.contact_id, func.count())
+                .where(table.c.contact_id.in_(chunk))
+                .group_by(table.c.contact_id)
+            )
+            counts.update({int(cid): int(n) for cid, n in session.execute(query)})
+        return counts
+
     # -- run history ----------------------------------------------------------------
 
     def start_run(self, started_at: datetime) -> int:
@@ -483,3 +530,13 @@ class Store:
                 setattr(run, key, value)
             session.add(run)
             session.commit()
+
+
+def _update_contacts(session: Session, rows: Sequence[dict[str, Any]], **values: Any) -> None:
+    """One UPDATE of ``values`` for each row's contact (``cid``), in a single statement."""
+    if not rows:
+        return
+    table = ContactRow.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(table).where(table.c.id == bindparam("cid")).values(**values), list(rows)
+    )

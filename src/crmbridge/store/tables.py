@@ -1,7 +1,8 @@
 """The store's tables (SQLModel). Schema changes go through alembic migrations.
 
 contacts, events, scores (current + history), outbox, cursors, webhook_receipts,
-assignments, sla_clocks and sync_runs. Timestamps are UTC-aware everywhere.
+assignments, sla_clocks, sync_runs, and the store's identity (its id, and the CRM
+account each connector syncs). Timestamps are UTC-aware everywhere.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ class ContactRow(SQLModel, table=True):
     """A CRM contact/lead: its properties, what the CRM holds of ours, scoring state."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("crm", "crm_id", name="uq_contacts_crm_id"),)
+    __table_args__ = (
+        UniqueConstraint("crm", "crm_id", name="uq_contacts_crm_id"),
+        # Partial: every cycle counts the held contacts, normally none.
+        Index(
+            "ix_contacts_held",
+            "held_by",
+            sqlite_where=text("held_by IS NOT NULL"),
+            postgresql_where=text("held_by IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     crm: str = Field(max_length=32)
@@ -48,6 +58,11 @@ class ContactRow(SQLModel, table=True):
     updated_at: datetime | None = _when()
     #: Hand-off state (owner given, hot since, replies handled, enrollments, ...).
     handoff: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: The store mark the CRM showed when this contact was found written by another
+    #: store: nothing is written for it until an admin adopts it.
+    held_by: str | None = Field(default=None, max_length=80)
+    #: The other store's mark this store took over (``crmbridge adopt``).
+    adopted_from: str | None = Field(default=None, max_length=80)
 
 
 class EventRow(SQLModel, table=True):
@@ -210,6 +225,32 @@ class RateBudgetRow(SQLModel, table=True):
     connector: str = Field(primary_key=True, max_length=32)
     slice_start: int = Field(primary_key=True, sa_type=BigInteger)
     count: int = 0
+
+
+class StoreIdentityRow(SQLModel, table=True):
+    """The store's one identity row: its id, and the last write generation it issued.
+
+    The id is created with the store; every write carries it with the generation
+    (``<prefix>_store``), so values written by another store, or by a later state of
+    this one that a restored backup no longer remembers, are recognised.
+    """
+
+    __tablename__ = "store_identity"
+
+    id: str = Field(primary_key=True, max_length=36)
+    generation: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime | None = _when()
+
+
+class ConnectorAccountRow(SQLModel, table=True):
+    """The CRM account a connector of this store syncs (bound on its first start)."""
+
+    __tablename__ = "connector_accounts"
+
+    connector: str = Field(primary_key=True, max_length=32)
+    account_id: str = Field(max_length=64)
+    label: str = Field(default="", max_length=200)
+    bound_at: datetime | None = _when()
 
 
 class ControlRow(SQLModel, table=True):

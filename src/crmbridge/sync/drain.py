@@ -29,7 +29,9 @@ from crmbridge.sync.writeback import same_value
 CRM_ACTIONS = ("task", "enroll", "list_add")
 #: Why a queued enrollment is dropped: the lead replied after it was planned.
 PAUSED_SKIP = "not sent: the lead replied (sequences paused) after it was planned"
-ALREADY_THERE = "not sent again: the CRM already holds it (an earlier attempt landed)"
+ALREADY_THERE = "not sent again: the CRM already holds it (an earlier attempt or store made it)"
+#: Why a task waits: it is never created before the CRM was asked for one with its Ref.
+UNCHECKED = "not created yet: the CRM could not be asked whether the task already exists"
 #: Why draining stopped when the process is stopping (a graceful stop, not a failure).
 SHUTTING_DOWN = "shutting down"
 #: One at a time: a claim's lease must outlast the calls made under it.
@@ -142,12 +144,12 @@ class Drainer:
                 settled.append(row)
         return settled, unknown
 
-    def _performed(self, row: outbox.Queued) -> bool | None:
+    def _performed(self, row: outbox.Queued, *, wait_for_index: bool = True) -> bool | None:
         """Does the CRM hold this action already? None when it cannot say."""
         if row.kind not in CRM_ACTIONS or not isinstance(self.connector, HandoffConnector):
             return False
         try:
-            return self.connector.performed(row.action())
+            return self.connector.performed(row.action(), wait_for_index=wait_for_index)
         except CrmbridgeError as exc:
             get_logger(connector=self.connector.name).warning(
                 "action.unverified", kind=row.kind, crm_id=row.crm_id, error=str(exc)
@@ -202,12 +204,21 @@ class Drainer:
                         _forget_enrollment(session, row)
                         session.commit()
                         continue
-                    if row.attempts > 0 and self._performed(row):
-                        # An earlier attempt failed ambiguously (a timeout after the
-                        # CRM had created the task): it is done, not to be sent again.
-                        outbox.mark_skipped(session, [row], ALREADY_THERE)
-                        session.commit()
-                        continue
+                    if row.attempts > 0 or row.kind == "task":
+                        # Before a task's first creation: another store (a deleted or
+                        # restored one) may have created it already. After an attempt
+                        # that failed ambiguously (a timeout after the CRM had created
+                        # it), the search index is given time to show it.
+                        there = self._performed(row, wait_for_index=row.attempts > 0)
+                        if there:
+                            outbox.mark_skipped(session, [row], ALREADY_THERE)
+                            session.commit()
+                            continue
+                        if there is None and row.kind == "task":
+                            unchecked = WriteResult(row.crm_id, False, UNCHECKED, retriable=True)
+                            self._refused(session, [row], unchecked, now, result, f"{name} task")
+                            session.commit()
+                            continue
                     try:
                         result.calls += 1
                         outcome = self._perform(row)

@@ -25,6 +25,7 @@ from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
+from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import CycleFailure
 from crmbridge.sync.identity import follow_merges
@@ -65,9 +66,13 @@ class CycleSummary:
     failed: int = 0
     #: Of the failed writes, those declared dead (no more retries).
     dead: int = 0
+    #: Contacts held because another store wrote their crmbridge values (by connector).
+    held_contacts: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     duration_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    #: What ``run --adopt`` took over and could not recover.
+    adoption: AdoptionReport | None = field(default=None, repr=False)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
@@ -89,6 +94,9 @@ class CycleSummary:
         data.pop("written_ids")
         data.pop("failures")
         data.pop("writes_by_status")
+        data.pop("adoption")
+        if self.adoption is not None:
+            data["adoption"] = {**self.adoption.as_dict(), "summary": self.adoption.lines()}
         return {**data, "ok": self.ok}
 
 
@@ -225,6 +233,7 @@ class Pipeline:
         guard: Guard | None = None,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        adopt_held: bool = False,
     ) -> CycleSummary:
         """One cycle; every failure is recorded, none stops the other connectors.
 
@@ -232,13 +241,14 @@ class Pipeline:
         drain tick), ``guard`` wraps the singleton steps (each connector's read, and
         rescoring) in a lock shared by replicas, and ``stop`` ends writing between
         batches for a graceful shutdown. ``progress`` is told how far the cycle has got
-        (see :mod:`crmbridge.sync.progress`).
+        (see :mod:`crmbridge.sync.progress`). ``adopt_held`` takes over, after reading,
+        the contacts another store wrote (see :mod:`crmbridge.sync.adopt`).
         """
         started = time.monotonic()
         summary = CycleSummary()
         run_id = self.store.start_run(utcnow())
         try:
-            self._cycle(summary, now, recover_all, only, read, guard, stop, progress)
+            self._cycle(summary, now, recover_all, only, read, guard, stop, progress, adopt_held)
         except BaseException as exc:
             # Whatever ends the cycle (a bug, a signal), its row must not stay "running".
             summary.errors.append(f"cycle aborted: {type(exc).__name__}: {exc}")
@@ -260,6 +270,7 @@ class Pipeline:
         guard: Guard | None,
         stop: threading.Event | None,
         progress: Progress | None,
+        adopt_held: bool = False,
     ) -> None:
         recover_everything = self.store.is_sqlite if recover_all is None else recover_all
         lock = guard or _always
@@ -276,6 +287,8 @@ class Pipeline:
                         )
         with lock("rescore") as held:
             if held:
+                if adopt_held:
+                    summary.adoption = adopt(self.store, self.prefix, only)
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now, progress=progress)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
@@ -307,6 +320,22 @@ class Pipeline:
                     )
             self._guard(
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
+            )
+        self._count_held(summary, chosen, tell=read)
+
+    def _count_held(
+        self, summary: CycleSummary, chosen: Sequence[Connector], *, tell: bool
+    ) -> None:
+        """Count the contacts held for another store; ``tell`` logs them (once per poll,
+        not on every drain tick in between)."""
+        names = {connector.name for connector in chosen}
+        held = {n: count for n, count in self.store.held_counts().items() if n in names}
+        summary.held_contacts = held
+        for name, count in held.items() if tell else ():
+            get_logger(connector=name).warning(
+                "contacts.held",
+                contacts=count,
+                reason="written by another crmbridge store; crmbridge adopt takes them over",
             )
 
     def _finish(self, run_id: int, summary: CycleSummary, started: float, status: str) -> None:

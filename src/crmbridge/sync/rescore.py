@@ -24,11 +24,12 @@ from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
 from crmbridge.scoring.types import Event
+from crmbridge.store.identity import Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.notify import WEBHOOK
 from crmbridge.sync.progress import SCORED, Progress
-from crmbridge.sync.writeback import desired_values, diff, same_value
+from crmbridge.sync.writeback import desired_values, diff, same_value, store_property
 
 BATCH = 500
 #: How long a lead whose scoring failed waits before it is tried again.
@@ -63,6 +64,8 @@ class RescoreResult:
 
     scored: int = 0
     changed: int = 0
+    #: Contacts found written by another store in this pass (held, not scored).
+    held: int = 0
     changes: list[PlannedChange] = field(default_factory=list)
     failed: list[ScoreFailure] = field(default_factory=list)
 
@@ -111,6 +114,7 @@ class Rescorer:
         self.planners = dict(planners or {})
         #: For a CRM without its own planner (``plan`` runs with no connector built).
         self.default_planner: HandoffPlanner | None = None
+        self._issued = self._writing = Identity("", 0)
 
     def run(
         self, now: datetime, *, dry_run: bool = False, progress: Progress | None = None
@@ -121,6 +125,11 @@ class Rescorer:
         """
         result = RescoreResult()
         after = 0
+        with self.store.engine.begin() as connection:
+            issued = read_identity(connection)
+        #: Writes planned in this pass carry the next generation; it is issued (stored)
+        #: with the first batch that plans one.
+        self._issued, self._writing = issued, Identity(issued.store_id, issued.generation + 1)
         while True:
             with self.store.session() as session:
                 if dry_run:
@@ -155,7 +164,16 @@ class Rescorer:
         superseded: list[int] = []
         updates: list[dict[str, Any]] = []
         handoffs: list[tuple[int, HandoffPlan]] = []
+        held: list[dict[str, Any]] = []
+        mark_name = store_property(self.prefix)
         for row in batch:
+            mark = (row.crm_values or {}).get(mark_name)
+            if row.held_by or self._issued.is_foreign(mark, row.adopted_from):
+                # Another store wrote this contact's crmbridge values: writing ours over
+                # them would drop what that store knew (events, hand-off state).
+                held.append({"cid": row.id, "held_by": row.held_by or str(mark)[:80]})
+                result.held += not row.held_by
+                continue
             contact_events = events.get(row.id, [])
             try:
                 score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
@@ -224,6 +242,10 @@ class Rescorer:
                 }
             )
         self.store.save_scores(session, new_scores, superseded, updates)
+        self.store.hold_contacts(session, held)
+        writes = changes.inserts or changes.updates or changes.actions
+        if writes and self._issued.generation < self._writing.generation:
+            self._issued = advance_generation(session.connection(), self._issued)
         changes.apply(session)
         apply_records(session, handoffs, now)
 
@@ -293,6 +315,7 @@ class Rescorer:
         handoff: HandoffPlan | None,
     ) -> list[PlannedChange]:
         desired = desired_values(score, self.prefix)
+        desired[store_property(self.prefix)] = self._writing.mark()
         if handoff is not None:
             desired.update(handoff.properties)
         # Fields crmbridge does not own (an owner, enriched facts) are held in properties.

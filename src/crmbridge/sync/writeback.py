@@ -10,7 +10,11 @@ from connectors.base import FieldSpec
 from crmbridge.clock import parse_instant
 from crmbridge.scoring.model import STAGES
 from crmbridge.scoring.types import Score
+from crmbridge.store.identity import same_store
 
+#: The property naming the store that wrote a contact's crmbridge values (see
+#: :mod:`crmbridge.store.identity`); written in the same batch as the values.
+STORE_SUFFIX = "store"
 #: (suffix, label, type, options) of every property crmbridge owns.
 _FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("score", "Lead score", "number", ()),
@@ -27,6 +31,7 @@ _FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("objection", "Objection type", "enumeration", ("price", "trust", "authority", "none")),
     ("objection_confidence", "Objection confidence", "number", ()),
     ("enrichment_source", "Enrichment source", "string", ()),
+    (STORE_SUFFIX, "crmbridge store (which store wrote these values)", "string", ()),
 )
 #: Fields crmbridge creates for sales to fill in: inputs, so they are never echo-suppressed.
 _INPUT_FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
@@ -70,6 +75,11 @@ def own_property_names(prefix: str) -> list[str]:
 def score_property_names(prefix: str) -> list[str]:
     """The properties every scoring writes (the hand-off's own are written when needed)."""
     return [f"{prefix}_{suffix}" for suffix in _SCORE_SUFFIXES]
+
+
+def store_property(prefix: str) -> str:
+    """The property that carries the writing store's mark."""
+    return f"{prefix}_{STORE_SUFFIX}"
 
 
 def desired_values(score: Score, prefix: str) -> dict[str, str]:
@@ -125,13 +135,21 @@ def _to_ms(moment: datetime) -> datetime:
 
 
 def diff(desired: Mapping[str, str], held: Mapping[str, object], prefix: str) -> dict[str, str]:
-    """Properties to write: those the CRM does not hold, plus passengers if any change."""
+    """Properties to write: those the CRM does not hold, plus passengers if any change.
+
+    The store mark rides along with every change (so the CRM always names the store
+    that wrote its values) and is written alone only when the CRM names no store or
+    another one; a newer generation of the same store is not a change.
+    """
     passengers = {f"{prefix}_{p}" for p in _PASSENGERS}
+    mark = store_property(prefix)
     changes = {
         name: value
         for name, value in desired.items()
-        if name not in passengers and not same_value(value, held.get(name))
+        if name not in passengers and name != mark and not same_value(value, held.get(name))
     }
+    if mark in desired and (changes or not same_store(desired[mark], held.get(mark))):
+        changes[mark] = desired[mark]
     if changes:
         changes.update({p: desired[p] for p in passengers if p in desired})
     return changes

@@ -1,0 +1,175 @@
+"""Which store this is, and which CRM account each of its connectors syncs.
+
+A store is born with an id (migration 0006). Everything it writes into a CRM carries a
+*mark* — ``<store id>:<generation>`` in the ``<prefix>_store`` property — and the
+generation grows with every rescoring pass that plans writes. Reading a contact's mark
+back tells three things apart:
+
+- no mark, or this store's id at a generation it has issued: ours, go on;
+- another store's id (a deleted store replaced by an empty one, a second working
+  directory): *foreign*;
+- this store's id at a generation it never issued (a restored backup, whose original
+  kept writing after the copy was taken): *foreign* too.
+
+A foreign contact is held — nothing is written for it — until an admin adopts it.
+
+Each connector is bound to the CRM account it first synced; a store started against a
+different account refuses, so one store's state never leaks into another CRM.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlalchemy.engine import Connection, Engine
+
+from crmbridge.errors import ConfigError, ConfigProblem
+from crmbridge.store.tables import ConnectorAccountRow, StoreIdentityRow, utcnow
+
+MARK_SEPARATOR = ":"
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A parsed ``<prefix>_store`` value: which store wrote, at which generation."""
+
+    store_id: str
+    generation: int
+
+    def text(self) -> str:
+        """The value written into the CRM."""
+        return f"{self.store_id}{MARK_SEPARATOR}{self.generation}"
+
+
+def parse_mark(value: object) -> Mark | None:
+    """A CRM value as a mark; None when empty. A value that is not ``id:number`` is
+    kept whole as the store id (someone else's writing, never ours)."""
+    if value is None:
+        return None
+    text = str(value).strip()[:80]
+    if not text:
+        return None
+    store_id, _, generation = text.rpartition(MARK_SEPARATOR)
+    if store_id and generation.isdigit() and len(generation) <= 18:
+        return Mark(store_id, int(generation))
+    return Mark(text, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """This store's id and the highest write generation it has issued."""
+
+    store_id: str
+    generation: int
+
+    def is_foreign(self, value: object, adopted_from: str | None = None) -> bool:
+        """Was ``value`` (a CRM ``<prefix>_store``) written by someone other than us?
+
+        A mark this store adopted is ours from then on.
+        """
+        mark = parse_mark(value)
+        if mark is None:
+            return False
+        if adopted_from and mark.text() == adopted_from:
+            return False
+        if mark.store_id != self.store_id:
+            return True
+        return mark.generation > self.generation
+
+    def mark(self, generation: int | None = None) -> str:
+        """The mark for writes planned at ``generation`` (default: the current one)."""
+        return Mark(self.store_id, self.generation if generation is None else generation).text()
+
+
+def same_store(desired: str, held: object) -> bool:
+    """Does the CRM's mark name the same store as ``desired`` (any generation)?"""
+    wanted, found = parse_mark(desired), parse_mark(held)
+    return found is not None and wanted is not None and wanted.store_id == found.store_id
+
+
+def read_identity(connection: Connection | Engine) -> Identity:
+    """The store's identity row (created by the migrations; re-created if lost)."""
+    table = StoreIdentityRow.__table__  # type: ignore[attr-defined]
+    if isinstance(connection, Engine):
+        with connection.begin() as conn:
+            return read_identity(conn)
+    row = connection.execute(sa_select(table.c.id, table.c.generation)).first()
+    if row is None:
+        # Only a hand-edited database lacks it: a new id is the honest answer (every
+        # contact in the CRM then shows another store's mark and is held).
+        created = Identity(str(uuid.uuid4()), 0)
+        connection.execute(
+            table.insert().values(id=created.store_id, generation=0, created_at=utcnow())
+        )
+        return created
+    return Identity(str(row.id), int(row.generation))
+
+
+def advance_generation(connection: Connection, identity: Identity) -> Identity:
+    """Issue the next generation (called once by a rescoring pass that plans writes)."""
+    table = StoreIdentityRow.__table__  # type: ignore[attr-defined]
+    following = identity.generation + 1
+    connection.execute(
+        update(table)
+        .where(table.c.id == identity.store_id, table.c.generation < following)
+        .values(generation=following)
+    )
+    return Identity(identity.store_id, following)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBinding:
+    """The outcome of binding a connector to the account its CRM reports."""
+
+    connector: str
+    account_id: str
+    label: str
+    new: bool
+
+
+def bind_account(engine: Engine, connector: str, account_id: str, label: str) -> AccountBinding:
+    """Record the CRM account ``connector`` syncs; refuse a different one.
+
+    The first start records it. Later starts must see the same account, or a
+    :class:`ConfigError` names both: scores, events and hand-off state of one CRM
+    account must never be written into another.
+    """
+    table = ConnectorAccountRow.__table__  # type: ignore[attr-defined]
+    account_id = account_id.strip()[:64]
+    with engine.begin() as connection:
+        row = connection.execute(
+            sa_select(table.c.account_id, table.c.label).where(table.c.connector == connector)
+        ).first()
+        if row is None:
+            connection.execute(
+                table.insert().values(
+                    connector=connector, account_id=account_id, label=label[:200], bound_at=utcnow()
+                )
+            )
+            return AccountBinding(connector, account_id, label, new=True)
+    if str(row.account_id) == account_id:
+        return AccountBinding(connector, account_id, str(row.label), new=False)
+    bound = str(row.label) or f"account {row.account_id}"
+    now_seen = label or f"account {account_id}"
+    raise ConfigError(
+        [
+            ConfigProblem(
+                f"connectors.{connector}",
+                f"this store syncs {bound} (id {row.account_id}), but the configured "
+                f"credentials reach {now_seen} (id {account_id})",
+                "use the store that belongs to this account (bridge.database_url), or a "
+                "new database for it; crmbridge never mixes two CRM accounts in one store",
+            )
+        ]
+    )
+
+
+def bound_accounts(engine: Engine) -> dict[str, str]:
+    """Each connector's bound account id."""
+    table = ConnectorAccountRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        rows = connection.execute(sa_select(table.c.connector, table.c.account_id))
+        return {str(name): str(account) for name, account in rows}

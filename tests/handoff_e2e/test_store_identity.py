@@ -1,0 +1,216 @@
+"""A vanished, restored or second store never silently replaces the one that wrote the CRM.
+
+Every write carries the writing store's mark (``crmbridge_store``). A store that reads
+another store's mark holds that contact — no score, no task — until an admin adopts
+it; adopting keeps what the CRM shows of the hand-off, says what it cannot recover, and
+never creates a "replied — take over" task twice: a task's Ref is searched for before
+it is first created.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crmbridge.sandbox.server import SandboxServer
+from crmbridge.sandbox.state import SandboxState
+from crmbridge.store.identity import read_identity
+from crmbridge.sync import outbox
+from crmbridge.sync.drain import ALREADY_THERE
+
+from .harness import (
+    OWNERS,
+    PAUSED,
+    LeadSpec,
+    add_leads,
+    bridge_over,
+    event,
+    make_sandbox,
+    pricing_visits,
+    prop,
+    reply,
+    reply_tasks,
+)
+
+MARK = "crmbridge_store"
+SCORE = "crmbridge_score"
+LEADS = 6
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    started = make_sandbox().start()
+    yield started
+    started.stop()
+
+
+def _leads(server: SandboxServer) -> tuple[SandboxState, datetime, list[str]]:
+    """The CRM, the first cycle's instant (in the past, for the event API's clock), and
+    :data:`LEADS` leads imported a week before it."""
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    specs = [LeadSpec(i, owner=OWNERS[i % 3][0]) for i in range(LEADS)]
+    return server.state, t0, add_leads(server.state, specs, t0 - timedelta(days=7))
+
+
+def _crm_values(state: SandboxState, ids: list[str]) -> dict[str, dict[str, str]]:
+    """crmbridge's properties of each contact as HubSpot holds them."""
+    found = {}
+    for crm_id in ids:
+        contact = state.get_contact(crm_id)
+        assert contact is not None
+        found[crm_id] = {k: v for k, v in contact.properties.items() if k.startswith("crmbridge_")}
+    return found
+
+
+def _delete_store(folder: Path) -> None:
+    for path in folder.glob("crmbridge.db*"):
+        path.unlink()
+
+
+def _copy_store(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite store (what a backup tool makes)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def _restore(backup: Path, folder: Path) -> None:
+    _delete_store(folder)
+    _copy_store(backup, folder / "crmbridge.db")
+
+
+def _task_searches(state: SandboxState) -> int:
+    return sum(1 for r in state.requests() if r.path.endswith("/tasks/search"))
+
+
+def test_a_deleted_store_holds_every_contact_until_adopted_and_never_duplicates_a_task(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, t0, ids = _leads(server)
+    engaged, replied = ids[:3], ids[3:]
+    with bridge_over(server, tmp_path) as first:
+        first_id = read_identity(first.store.engine).store_id
+        first.post_events([e for crm_id in engaged for e in pricing_visits(crm_id, t0)])
+        first.cycle(t0)
+        for crm_id in replied:
+            reply(state, crm_id, t0 + timedelta(minutes=1))
+        first.cycle(t0 + timedelta(minutes=10))
+    written = _crm_values(state, ids)
+    tasks_before = len(state.tasks())
+    assert all(values[MARK].startswith(f"{first_id}:") for values in written.values())
+    assert all(len(reply_tasks(state, crm_id)) == 1 for crm_id in replied)
+    assert all(int(written[crm_id]["crmbridge_engagement_score"]) > 0 for crm_id in engaged)
+
+    _delete_store(tmp_path)
+    with bridge_over(server, tmp_path) as fresh:
+        fresh_id = read_identity(fresh.store.engine).store_id
+        assert fresh_id != first_id
+        held = fresh.cycle(t0 + timedelta(minutes=20))
+        # Every contact carries the first store's mark: nothing is written over it.
+        assert held.held_contacts == {"hubspot": LEADS}
+        assert (held.written, held.actions) == (0, 0)
+        assert _crm_values(state, ids) == written
+        assert len(state.tasks()) == tasks_before
+        assert fresh.pipeline.plan(t0 + timedelta(minutes=25)) == []
+
+        adopted = fresh.pipeline.run_once(t0 + timedelta(minutes=30), adopt_held=True)
+        assert adopted.ok, adopted.errors
+        report = adopted.adoption
+        assert report is not None
+        assert report.adopted == LEADS
+        assert report.from_stores == {first_id: LEADS}
+        assert report.paused_recovered == len(replied)
+        # The pricing visits lived only in the first store: said, not hidden.
+        assert report.engagement_missing == len(engaged)
+        assert any("engagement points" in line for line in report.lines())
+        assert adopted.held_contacts == {}
+        after = _crm_values(state, ids)
+
+    # The fresh store now owns the contacts, and no hand-off was done twice.
+    assert all(values[MARK].startswith(f"{fresh_id}:") for values in after.values())
+    assert all(len(reply_tasks(state, crm_id)) == 1 for crm_id in replied)
+    assert len(state.tasks()) == tasks_before
+    assert all(prop(state, crm_id, PAUSED) == "true" for crm_id in replied)
+
+
+def test_a_task_whose_ref_is_in_the_crm_is_never_created_again(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """A backup taken after the tasks were planned, restored after they were created."""
+    state, t0, ids = _leads(server)
+    backup = tmp_path / "backup.db"
+    with bridge_over(server, tmp_path) as original:
+        original.cycle(t0)
+        # The replies reach crmbridge through the event API; the tasks are planned only.
+        at = t0 + timedelta(minutes=1)
+        original.post_events([event("email_reply", crm_id, at) for crm_id in ids])
+        original.plan_only(t0 + timedelta(minutes=5))
+        _copy_store(tmp_path / "crmbridge.db", backup)
+        original.cycle(t0 + timedelta(minutes=10))
+    assert all(len(reply_tasks(state, crm_id)) == 1 for crm_id in ids)
+    searches = _task_searches(state)
+
+    _restore(backup, tmp_path)
+    with bridge_over(server, tmp_path) as restored:
+        with restored.store.session() as session:
+            waiting = [r for r in outbox.list_rows(session, ["pending"], 100) if r.kind == "task"]
+        assert len(waiting) == LEADS and all(r.attempts == 0 for r in waiting)
+        summary = restored.cycle(t0 + timedelta(minutes=20))
+        with restored.store.session() as session:
+            settled = outbox.list_rows(session, [outbox.DONE], 100)
+
+    assert all(len(reply_tasks(state, crm_id)) == 1 for crm_id in ids)
+    assert summary.actions == 0
+    skipped = [r for r in settled if r.kind == "task" and r.last_error == ALREADY_THERE]
+    assert sorted(r.crm_id for r in skipped) == sorted(ids)
+    # One search per task, before its creation would have been attempted.
+    assert _task_searches(state) - searches == LEADS
+
+
+def test_a_restored_backup_holds_what_its_original_wrote_after_the_copy(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, t0, ids = _leads(server)
+    backup = tmp_path / "backup.db"
+    later = ids[0]
+    with bridge_over(server, tmp_path) as original:
+        original.cycle(t0)
+        _copy_store(tmp_path / "crmbridge.db", backup)
+        original.post_events(pricing_visits(later, t0 + timedelta(minutes=5), count=3))
+        original.cycle(t0 + timedelta(minutes=10))
+    newer = _crm_values(state, [later])[later]
+
+    _restore(backup, tmp_path)
+    with bridge_over(server, tmp_path) as restored:
+        # The backup never saw the pricing visits; a new event makes the lead due.
+        restored.post_events([event("page_view", later, t0 + timedelta(minutes=15))])
+        summary = restored.cycle(t0 + timedelta(minutes=20))
+        assert summary.held_contacts == {"hubspot": 1}
+        assert summary.written == 0
+    # The score the original computed with the visits is not overwritten by the backup.
+    assert _crm_values(state, [later])[later] == newer
+
+
+def test_a_second_store_on_the_same_account_writes_nothing_over_the_first(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, t0, ids = _leads(server)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        bridge_over(server, tmp_path / "a") as first,
+        bridge_over(server, tmp_path / "b") as second,
+    ):
+        first.cycle(t0)
+        written = _crm_values(state, ids)
+        summary = second.cycle(t0 + timedelta(minutes=5))
+        assert summary.held_contacts == {"hubspot": LEADS}
+        assert summary.written == 0
+        assert _crm_values(state, ids) == written
+        # The first store goes on as before.
+        first.post_events(pricing_visits(ids[0], t0 + timedelta(minutes=6)))
+        assert first.cycle(t0 + timedelta(minutes=10)).written == 1
+        assert first.cycle(t0 + timedelta(minutes=10)).held_contacts == {}

@@ -1,0 +1,186 @@
+"""A store's identity on SQLite and PostgreSQL: an id born with the store, marks that tell
+this store's writes from another's, and the one CRM account each connector syncs.
+
+The commands refuse a store bound to another HubSpot account (exit 2, both accounts
+named), before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from connectors.hubspot.connector import HubSpotConnector
+from crmbridge.errors import ConfigError
+from crmbridge.sandbox.server import SandboxServer
+from crmbridge.settings import HubSpotSettings
+from crmbridge.store.db import make_engine, upgrade
+from crmbridge.store.identity import (
+    Identity,
+    bind_account,
+    bound_accounts,
+    parse_mark,
+    read_identity,
+)
+from crmbridge.store.repository import Store
+from tests.connectors.hubspot_harness import IMPORT, TOKEN, sandbox
+
+from .helpers import cli
+
+
+def test_each_store_is_born_with_its_own_id_and_keeps_it(store_url: str, store: Store) -> None:
+    first = read_identity(store.engine)
+    assert str(uuid.UUID(first.store_id)) == first.store_id
+    assert first.generation == 0
+
+    again = Store.open(store_url)
+    try:
+        assert read_identity(again.engine) == first
+    finally:
+        again.engine.dispose()
+
+
+def test_two_stores_never_share_an_id(tmp_path: Path) -> None:
+    ids = set()
+    for name in ("a", "b", "c"):
+        store = Store.open(f"sqlite:///{tmp_path / name}.db")
+        ids.add(read_identity(store.engine).store_id)
+        store.engine.dispose()
+    assert len(ids) == 3
+
+
+def test_an_existing_store_gets_its_id_when_upgraded(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO contacts (crm, crm_id, properties, crm_values, dirty)"
+                    " VALUES ('hubspot', '101', '{}', '{\"crmbridge_score\": \"40\"}', false)"
+                )
+            )
+        upgrade(engine)
+        identity = read_identity(engine)
+        with engine.connect() as conn:
+            held = conn.execute(text("SELECT held_by, adopted_from FROM contacts")).one()
+    finally:
+        engine.dispose()
+    assert uuid.UUID(identity.store_id)
+    # Values written before marks existed belong to nobody else: never held.
+    assert tuple(held) == (None, None)
+
+
+def test_a_connector_is_bound_to_the_first_account_it_syncs(store: Store) -> None:
+    first = bind_account(store.engine, "hubspot", "4200017", "HubSpot account 4200017")
+    again = bind_account(store.engine, "hubspot", "4200017", "HubSpot account 4200017")
+    assert (first.new, again.new) == (True, False)
+
+    with pytest.raises(ConfigError) as refused:
+        bind_account(store.engine, "hubspot", "9100001", "HubSpot account 9100001")
+
+    message = str(refused.value)
+    assert "connectors.hubspot" in message
+    assert "4200017" in message and "9100001" in message
+    assert bound_accounts(store.engine) == {"hubspot": "4200017"}
+
+
+@pytest.mark.parametrize(
+    ("value", "foreign"),
+    [
+        (None, False),
+        ("", False),
+        ("S1:3", False),  # this store, a generation it issued
+        ("S1:7", False),
+        ("S1:8", True),  # this store's id, a generation it never issued: a restored backup
+        ("S2:1", True),  # another store
+        ("typed by a person", True),
+        ("S1:" + "9" * 40, True),  # not a generation: kept whole, not ours
+    ],
+)
+def test_a_mark_is_foreign_unless_this_store_issued_it(value: str | None, foreign: bool) -> None:
+    assert Identity("S1", 7).is_foreign(value) is foreign
+
+
+def test_an_adopted_mark_is_ours_from_then_on() -> None:
+    identity = Identity("S1", 7)
+    assert identity.is_foreign("S2:4")
+    assert not identity.is_foreign("S2:4", adopted_from="S2:4")
+    assert identity.is_foreign("S2:5", adopted_from="S2:4")
+    assert parse_mark("  S2:4  ") == parse_mark("S2:4")
+
+
+# -- the commands -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crm() -> Iterator[SandboxServer]:
+    with sandbox() as server:
+        yield server
+
+
+def _config(folder: Path, server: SandboxServer) -> str:
+    path = folder / "crmbridge.toml"
+    path.write_text(
+        f'[connectors.hubspot]\nenabled = true\naccess_token = "{TOKEN}"\n'
+        f'base_url = "{server.url}"\n',
+        "utf-8",
+    )
+    return str(path)
+
+
+def test_run_check_and_the_daemon_refuse_a_store_of_another_account(
+    tmp_path: Path, store_url: str, crm: SandboxServer
+) -> None:
+    config = _config(tmp_path, crm)
+    assert cli(store_url, "--config", config, "run", "--once").exit_code == 0
+    writes = sum(1 for r in crm.state.requests() if r.path.endswith("/batch/update"))
+
+    # The same credentials now reach another portal (a token of another account).
+    crm.config.update({"portal_id": 9_100_001})
+    for command in (["run", "--once"], ["check"], ["run"]):
+        result = cli(store_url, "--config", config, *command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "4200017" in result.output and "9100001" in result.output, result.output
+    assert sum(1 for r in crm.state.requests() if r.path.endswith("/batch/update")) == writes
+
+
+def test_check_reports_the_portal_the_token_reaches(crm: SandboxServer) -> None:
+    settings = HubSpotSettings(enabled=True, access_token=SecretStr(TOKEN), base_url=crm.url)
+    connector = HubSpotConnector.from_settings(settings)
+    assert connector.check().account_id == "4200017"
+    crm.config.update({"portal_id": 9_100_001})
+    assert connector.check().account_id == "9100001"
+    details = connector.client.raw("account details", "GET", "/account-info/v3/details")
+    assert details["portalId"] == 9_100_001
+
+
+def test_run_plan_and_adopt_tell_the_admin_about_held_contacts(
+    tmp_path: Path, crm: SandboxServer
+) -> None:
+    crm.state.create_contact(
+        {"email": "ana@acme.example", "jobtitle": "CIO", "numemployees": "900"},
+        source=IMPORT,
+        notify=False,
+    )
+    config = _config(tmp_path, crm)
+    first, second = (f"sqlite:///{tmp_path / name}.db" for name in ("first", "second"))
+    assert cli(first, "--config", config, "run", "--once").exit_code == 0
+
+    ran = cli(second, "--config", config, "run", "--once", "--json")
+    assert ran.exit_code == 0, ran.output
+    assert '"held_contacts": {\n    "hubspot": 1\n  }' in ran.stdout
+    planned = cli(second, "--config", config, "plan")
+    said = " ".join(planned.output.split())
+    assert "hubspot: 1 contacts held" in said and "crmbridge adopt" in said
+
+    adopted = cli(second, "--config", config, "adopt")
+    assert adopted.exit_code == 0, adopted.output
+    assert "adopted 1 contacts" in adopted.output
+    assert "not recovered" in adopted.output
+    assert "held" not in " ".join(cli(second, "--config", config, "plan").output.split())
