@@ -104,6 +104,8 @@ KNOWN_BAD = (
     bad(("bridge", "database_url"), "not a url"),
     bad(("bridge", "database_url"), "${" + UNSET + "}"),
     bad(("bridge", "timezone"), "Mars/Olympus_Mons"),
+    bad(("bridge", "timezone"), "America"),  # a folder of the time zone database
+    bad(("bridge", "timezone"), "x" * 300),  # longer than a file name may be
     bad(("scoring", "fit", 0, "points"), math.nan),
     bad(("scoring", "fit", 0, "points"), math.inf),
     bad(("scoring", "fit", 0, "points"), 1e308),

@@ -167,7 +167,7 @@ class Daemon:
             unhealthy_after_cycles=config.daemon.unhealthy_after_cycles,
             started_at=_wall_clock(),
         )
-        self.alerts = Alerts(config.alerts, self.health, wall=_wall_clock)
+        self.alerts = Alerts(config.alerts, self.health, store, wall=_wall_clock)
         self.server: uvicorn.Server | None = None
         self.serve_http = serve_http
         self.listener: socket.socket | None = None
