@@ -13,8 +13,8 @@ from crmbridge.config import CrmbridgeConfig
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.store.repository import Store
 
-#: POSTs that only read (HubSpot's search and batch read endpoints).
-READ_POSTS = ("/search", "/batch/read")
+#: POSTs that only read (HubSpot's search and batch read endpoints, the token's info).
+READ_POSTS = ("/search", "/batch/read", "/access-token-info")
 
 
 def crm_writes(server: SandboxServer) -> list[str]:

@@ -173,7 +173,7 @@ def test_auth_failure_and_a_stale_sync_alert_once_each_then_recover(
     assert daemon.alerts.open_incidents == []
 
 
-def test_dead_writes_alert_once_and_recover_when_none_is_left(
+def test_dead_writes_alert_once_across_a_restart_and_recover_when_none_is_left(
     crm: SandboxServer, receiver: Receiver, make_daemon: object, store: Store
 ) -> None:
     gone, kept = add_leads(crm.state, [LeadSpec(1), LeadSpec(2)], T0 - timedelta(days=3))
@@ -196,8 +196,17 @@ def test_dead_writes_alert_once_and_recover_when_none_is_left(
     assert len(receiver.texts) == 1, receiver.texts
     assert "CRM writes gave up after retries (dead outbox rows)" in receiver.texts[0]
 
+    # A restart (or another replica) knows the incident was announced.
+    assert daemon.guard is not None
+    daemon.guard.release()
+    restarted = make_daemon(_config(receiver.url))  # type: ignore[operator]
+    restarted.drain()
+    assert len(receiver.texts) == 1, receiver.texts
+    assert restarted.alerts.open_incidents == ["dead"]
+
     with store.engine.begin() as connection:
         forget(connection, find_person(connection, gone, "hubspot"))
+    restarted.drain()
     daemon.drain()
     assert receiver.texts[1:] == [":white_check_mark: no dead CRM writes are left in the outbox"]
     assert kept

@@ -72,30 +72,32 @@ def _mentions(bridge: Bridge, crm_id: str) -> list[str]:
     ]
 
 
-def test_a_merge_read_by_the_poll_folds_the_merged_record_into_the_survivor(
+def test_a_merge_read_by_the_poll_folds_both_records_into_the_new_one(
     crm: SandboxServer, tmp_path: Path
 ) -> None:
-    survivor, merged = add_leads(
+    primary, merged = add_leads(
         crm.state, [LeadSpec(1, jobtitle="Analyst", employees="20"), LeadSpec(2)], T0
     )
     writes = WriteLog(crm.state)
     with bridge_on(crm, tmp_path, config_with()) as bridge:
         bridge.post_events(pricing_visits(merged, T0, count=3))
         bridge.cycle(T0 + timedelta(minutes=1))
-        before = int(prop(crm.state, survivor, SCORE) or 0)
+        before = int(prop(crm.state, primary, SCORE) or 0)
         assert int(prop(crm.state, merged, SCORE) or 0) > before
 
-        answer = _api(crm, "POST", "/merge", primaryObjectId=survivor, objectIdToMerge=merged)
+        # HubSpot merges into a new record; both old ids now read as it.
+        answer = _api(crm, "POST", "/merge", primaryObjectId=primary, objectIdToMerge=merged)
         assert answer.status_code == 200, answer.text
-        assert answer.json()["id"] == survivor
-        held = _api(crm, "GET", f"/{survivor}?properties=hs_merged_object_ids").json()
-        assert held["properties"]["hs_merged_object_ids"] == merged
-        assert _api(crm, "GET", f"/{merged}").status_code == 404
+        survivor = answer.json()["id"]
+        assert survivor not in (primary, merged)
+        held = _api(crm, "GET", f"/{merged}?properties=hs_merged_object_ids").json()
+        assert held["id"] == survivor
+        assert held["properties"]["hs_merged_object_ids"] == f"{primary};{merged}"
         written_before = len(writes.writes())
         bridge.cycle(T0 + timedelta(minutes=6))
         stored = _stored(bridge)
 
-    # The merged record's pricing visits now count for the survivor, in the CRM too.
+    # Both records' history is the new record's: the merged one's pricing visits count.
     assert [crm_id for crm_id, _ in stored["contacts"]] == [survivor]
     survivor_row = stored["contacts"][0][1]
     assert {ref for ref, _ in stored["events"]} == {survivor}
@@ -109,7 +111,7 @@ def test_a_merge_read_by_the_poll_folds_the_merged_record_into_the_survivor(
 def test_deletion_and_merge_webhooks_forget_and_fold_at_once(
     crm: SandboxServer, tmp_path: Path
 ) -> None:
-    survivor, merged, deleted = add_leads(crm.state, [LeadSpec(1), LeadSpec(2), LeadSpec(3)], T0)
+    primary, merged, deleted = add_leads(crm.state, [LeadSpec(1), LeadSpec(2), LeadSpec(3)], T0)
     with bridge_on(crm, tmp_path, config_with()) as bridge:
         # The sandbox's own dispatcher signs and delivers to the daemon's HTTP app.
         config = SandboxConfig(
@@ -129,8 +131,9 @@ def test_deletion_and_merge_webhooks_forget_and_fold_at_once(
         dispatcher.start()
         try:
             assert _api(crm, "DELETE", f"/{deleted}").status_code == 204
-            merge = _api(crm, "POST", "/merge", primaryObjectId=survivor, objectIdToMerge=merged)
+            merge = _api(crm, "POST", "/merge", primaryObjectId=primary, objectIdToMerge=merged)
             assert merge.status_code == 200, merge.text
+            survivor = merge.json()["id"]
             assert dispatcher.wait_idle(10)
         finally:
             dispatcher.stop()

@@ -11,6 +11,9 @@ Three incidents, each announced once when it starts and once when it ends:
   same measure, :class:`~crmbridge.daemon.sync_health.SyncHealth`); over at the next
   successful poll.
 
+The authentication and dead-writes incidents are kept in the store, so replicas and
+restarts announce each one once; a stale sync is judged by each replica's own health.
+
 A post is ``{"text": ...}`` (Slack's incoming webhooks, and most chat tools, take it),
 with a timeout. A failed post is logged and not retried — the incident stays announced
 — and never stops a cycle. The URL is a secret: it is never logged, and an error names
@@ -21,17 +24,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import requests
 
+from crmbridge.clock import resolve_now
 from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.logging import get_logger
 from crmbridge.settings import AlertSettings
+from crmbridge.store.controls import close_incident, incidents, open_incident
+from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import CycleSummary
 
-#: Posts ``{"text": ...}`` to the URL with a timeout (seconds); the HTTP status.
-Post = Callable[[str, str, float], int]
+#: Incidents every replica sees alike, kept in the store (a stale sync is each one's own).
+SHARED = ("auth:", "dead")
 
 
 def post_text(url: str, text: str, timeout: float) -> int:
@@ -46,14 +52,14 @@ class Alerts:
         self,
         settings: AlertSettings,
         health: SyncHealth,
+        store: Store,
         *,
-        post: Post = post_text,
-        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall: Callable[[], datetime] = lambda: resolve_now(None),
     ) -> None:
         self._url = settings.webhook_url
         self._timeout = settings.timeout.total_seconds()
         self._health = health
-        self._post = post
+        self._store = store
         self._wall = wall
         self._lock = threading.Lock()
         self._open: set[str] = set()
@@ -64,8 +70,10 @@ class Alerts:
     @property
     def open_incidents(self) -> list[str]:
         """The incidents announced and not yet over."""
+        with self._store.session() as session:
+            shared = incidents(session)
         with self._lock:
-            return sorted(self._open)
+            return sorted({*shared, *self._open})
 
     def after_cycle(self, summary: CycleSummary, *, polled: str | None, dead: int) -> None:
         """Update the incidents from one cycle (``polled``: the connector a poll read)."""
@@ -105,17 +113,29 @@ class Alerts:
                 self._end(f"stale:{name}", f"{name} syncs again: a cycle succeeded")
 
     def _start(self, key: str, text: str) -> None:
-        with self._lock:
-            if key in self._open:
+        if key.startswith(SHARED):
+            with self._store.engine.begin() as connection:
+                opened = open_incident(connection, key, self._wall())
+            if not opened:
                 return
-            self._open.add(key)
+        else:
+            with self._lock:
+                if key in self._open:
+                    return
+                self._open.add(key)
         self._send(key, "opened", f":rotating_light: {text}")
 
     def _end(self, key: str, text: str) -> None:
-        with self._lock:
-            if key not in self._open:
+        if key.startswith(SHARED):
+            with self._store.engine.begin() as connection:
+                closed = close_incident(connection, key)
+            if not closed:
                 return
-            self._open.discard(key)
+        else:
+            with self._lock:
+                if key not in self._open:
+                    return
+                self._open.discard(key)
         self._send(key, "closed", f":white_check_mark: {text}")
 
     def _send(self, key: str, change: str, text: str) -> None:
@@ -124,7 +144,7 @@ class Alerts:
         if self._url is None:
             return
         try:
-            status = self._post(self._url.get_secret_value(), text, self._timeout)
+            status = post_text(self._url.get_secret_value(), text, self._timeout)
         except requests.RequestException as exc:
             # The exception's text can hold the URL, which is a secret.
             log.warning("alert.post_failed", incident=key, error=type(exc).__name__)

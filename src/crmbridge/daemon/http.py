@@ -5,6 +5,8 @@
 ``POST /webhooks/salesforce``  Outbound Message (SOAP, acknowledged) or a JSON CDC relay
 ``POST /v1/events``            canonical events (JSON array or NDJSON, ≤ 10 MB), bearer token
 ``GET /v1/profile/{email}``     the next question a form should ask a lead, bearer token
+``/v1/writes``                 pause, resume or show CRM writes, admin (or ingest) bearer
+                               token (see :mod:`crmbridge.daemon.writes_http`)
 ``GET /healthz``               sync health per connector; 503 when a connector has had no
                                successful cycle for ``daemon.unhealthy_after_cycles`` poll
                                intervals, or the store cannot take writes

@@ -245,10 +245,14 @@ def _hubspot_change(item: Mapping[str, Any]) -> WebhookChange:
     if kind in {"contact.creation", "contact.propertyChange", "contact.restore"}:
         ids = _ids([item.get("objectId")])
     elif kind == "contact.merge":
-        ids = _ids([item.get("primaryObjectId"), item.get("newObjectId"), item.get("objectId")])
+        # HubSpot merges contacts into a new record (``newObjectId``); the primary and
+        # the merged ones are gone. Older merges kept the primary's id.
+        ids = _ids([item.get("newObjectId"), item.get("primaryObjectId"), item.get("objectId")])
         merged = item.get("mergedObjectIds")
-        gone = _ids(merged if isinstance(merged, list) else [])
-        return WebhookChange(receipt, ids, kind=kind, gone=tuple(i for i in gone if i not in ids))
+        gone = _ids([*ids[1:], *(merged if isinstance(merged, list) else [])])
+        return WebhookChange(
+            receipt, ids[:1], kind=kind, gone=tuple(i for i in gone if i not in ids[:1])
+        )
     elif kind in DELETIONS:
         return WebhookChange(receipt, kind=kind, gone=_ids([item.get("objectId")]))
     else:  # association changes, other objects

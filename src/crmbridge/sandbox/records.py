@@ -103,9 +103,11 @@ class ContactChange:
     source: ChangeSource
     property_name: str | None = None
     property_value: str | None = None
-    #: A merge: the records folded into ``object_id`` (the survivor) and values moved.
+    #: A merge: ``object_id`` is the new record, ``primary_id`` the primary one, and
+    #: ``merged_ids`` the other records folded in.
     merged_ids: tuple[int, ...] = ()
     properties_moved: int = 0
+    primary_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

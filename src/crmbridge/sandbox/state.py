@@ -114,6 +114,8 @@ class SandboxState:
         self._next_list = 1
         self._contacts: dict[int, _Row] = {}
         self._by_email: dict[str, int] = {}
+        #: Ids of records merged away → the record they now are.
+        self._aliases: dict[int, int] = {}
         self._properties: dict[str, PropertyDef] = {d.name: d for d in default_contact_properties()}
         self._groups: dict[str, PropertyGroup] = {g.name: g for g in default_groups()}
         self._task_properties = task_properties()
@@ -294,7 +296,9 @@ class SandboxState:
             return self._contacts.get(number) if number is not None else None
         if not key.strip().isdigit():
             return None
-        return self._contacts.get(int(key))
+        number = int(key)
+        # A merged record's id finds the record it was merged into.
+        return self._contacts.get(self._aliases.get(number, number))
 
     def contacts(self) -> list[Contact]:
         """Every contact, by id."""
@@ -416,55 +420,63 @@ class SandboxState:
         return True
 
     def merge_contacts(self, primary_id: str, merged_id: str, *, source: ChangeSource) -> Contact:
-        """Fold ``merged_id`` into ``primary_id``, as HubSpot's merge does.
+        """Merge two contacts into a new record, as HubSpot's merge does today.
 
-        The primary keeps its id and its values; an empty one takes the merged record's
-        value; ``hs_merged_object_ids`` lists every id folded into it; the merged
-        record's email becomes an additional email; the merged record is gone.
-        KeyError when either is missing or they are the same record.
+        The result gets a new id; it takes the primary's values, and the other record's
+        where the primary has none; ``hs_merged_object_ids`` lists every id folded into
+        it (both records', and what they had folded before); the other record's email
+        becomes an additional email. Both old ids still find the result (a read by an
+        old id answers the new record). KeyError when either is missing or they are the
+        same record.
         """
         with self._lock:
             primary, merged = self._find(primary_id, None), self._find(merged_id, None)
             if primary is None or merged is None or primary is merged:
                 raise KeyError(merged_id if primary is not None else primary_id)
             now = max(self.now(), primary.updated_at + timedelta(milliseconds=1))
+            values = dict(primary.properties)
             moved = 0
             for name, value in merged.properties.items():
-                if name not in _MERGE_KEEPS and value and not primary.properties.get(name):
-                    primary.properties[name] = value
+                if name not in _MERGE_KEEPS and value and not values.get(name):
+                    values[name] = value
                     moved += 1
-            ids = [primary.properties.get("hs_merged_object_ids", ""), str(merged.id)]
-            ids.append(merged.properties.get("hs_merged_object_ids", ""))
-            primary.properties["hs_merged_object_ids"] = ";".join(
-                part for text in ids for part in text.split(";") if part
+            folded = [values.get("hs_merged_object_ids", ""), str(primary.id), str(merged.id)]
+            folded.append(merged.properties.get("hs_merged_object_ids", ""))
+            values["hs_merged_object_ids"] = ";".join(
+                part for text in folded for part in text.split(";") if part
             )
             email = merged.properties.get("email", "")
-            if email and not primary.properties.get("email"):
-                primary.properties["email"] = email
-            elif email and email != primary.properties["email"]:
-                extra = primary.properties.get("hs_additional_emails", "")
-                primary.properties["hs_additional_emails"] = ";".join(
-                    p for p in (extra, email) if p
-                )
-            if email:
-                self._by_email[email.strip().lower()] = primary.id
-            del self._contacts[merged.id]
-            primary.updated_at = now
-            primary.properties["lastmodifieddate"] = iso_ms(now)
+            if email and not values.get("email"):
+                values["email"] = email
+            elif email and email != values["email"]:
+                extra = values.get("hs_additional_emails", "")
+                values["hs_additional_emails"] = ";".join(p for p in (extra, email) if p)
+            row = _Row(self._next_contact, values, primary.created_at, now, dict(primary.history))
+            self._next_contact += 1
+            row.properties["hs_object_id"] = str(row.id)
+            row.properties["lastmodifieddate"] = iso_ms(now)
+            for old in (primary, merged):
+                del self._contacts[old.id]
+                self._aliases[old.id] = row.id
+            for old_id, target in self._aliases.items():
+                if target in (primary.id, merged.id):
+                    self._aliases[old_id] = row.id
+            self._contacts[row.id] = row
+            for address, number in list(self._by_email.items()):
+                if number in (primary.id, merged.id):
+                    self._by_email[address] = row.id
             self._counters["contacts_merged"] += 1
-            snapshot = primary.snapshot()
-        self._announce(
-            [
-                ContactChange(
-                    primary.id,
-                    "merge",
-                    now,
-                    source,
-                    merged_ids=(merged.id,),
-                    properties_moved=moved,
-                )
-            ]
+            snapshot = row.snapshot()
+        change = ContactChange(
+            row.id,
+            "merge",
+            now,
+            source,
+            merged_ids=(merged.id,),
+            properties_moved=moved,
+            primary_id=primary.id,
         )
+        self._announce([change])
         return snapshot
 
     # ── owners ───────────────────────────────────────────────────────────────────

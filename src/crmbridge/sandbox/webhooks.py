@@ -238,8 +238,10 @@ class WebhookDispatcher:
             event["propertyName"] = change.property_name
             event["propertyValue"] = change.property_value
         elif change.kind == "merge":
+            primary = change.primary_id if change.primary_id is not None else change.object_id
+            event["objectId"] = primary
             event["changeFlag"] = "MERGED"
-            event["primaryObjectId"] = change.object_id
+            event["primaryObjectId"] = primary
             event["newObjectId"] = change.object_id
             event["mergedObjectIds"] = list(change.merged_ids)
             event["numberOfPropertiesMoved"] = change.properties_moved

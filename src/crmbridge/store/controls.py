@@ -1,8 +1,10 @@
 """Operating switches kept in the store, so every replica and every restart honours them.
 
-Today one switch: ``writes_paused`` — set by ``crmbridge writes pause`` or
-``POST /v1/writes/pause`` and read by the outbox drain before each batch. Also the
-read-only view of the writes waiting in the outbox that shadow mode logs.
+The ``writes_paused`` switch — set by ``crmbridge writes pause`` or
+``POST /v1/writes/pause`` and read by the outbox drain before each batch — and the open
+alert incidents, so that one incident is announced once, whatever the replicas and
+restarts. Also the read-only view of the writes waiting in the outbox that shadow mode
+logs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -131,3 +133,27 @@ def waiting_writes(
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+#: An open alert incident is a row named ``incident:<key>`` (see daemon/alerts.py).
+INCIDENT_PREFIX = "incident:"
+
+
+def open_incident(connection: Connection, key: str, now: datetime) -> bool:
+    """Mark an incident open; True when this call opened it (it was not open before)."""
+    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+    statement = insert(_CONTROLS).values(name=INCIDENT_PREFIX + key, value={}, updated_at=now)
+    result = connection.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
+    return bool(result.rowcount)
+
+
+def close_incident(connection: Connection, key: str) -> bool:
+    """Mark an incident over; True when this call closed it (it was open)."""
+    result = connection.execute(delete(_CONTROLS).where(_CONTROLS.c.name == INCIDENT_PREFIX + key))
+    return bool(result.rowcount)
+
+
+def incidents(connection: Connection | Session) -> list[str]:
+    """The keys of the open incidents."""
+    query = select(_CONTROLS.c.name).where(_CONTROLS.c.name.startswith(INCIDENT_PREFIX))
+    return sorted(name[len(INCIDENT_PREFIX) :] for name in connection.execute(query).scalars())

@@ -5,7 +5,8 @@ about a person, found by email or by CRM record id: the contact rows, their even
 (also those that only name the email or the record id), scores and score history,
 outbox rows of every status, assignments, SLA clocks and pending webhook re-reads.
 What stays holds no personal data: webhook receipts (a CRM's event ids), cycle history
-(counts), cursors of whole streams, the rate budget and the operating switches.
+(counts), cursors of whole streams, the rate budget, the operating switches, the store's
+identity and the CRM account each connector syncs.
 :data:`KEPT_TABLES` names them, so a new table must be placed on one side or the other.
 
 A record merged in the CRM is folded into the surviving record (its events are moved
@@ -47,7 +48,17 @@ ERASED_TABLES = frozenset(
 )
 #: Tables that hold nothing about a person (``cursors`` is in both: only its
 #: per-record re-read markers are personal).
-KEPT_TABLES = frozenset({"webhook_receipts", "sync_runs", "rate_budget", "controls", "cursors"})
+KEPT_TABLES = frozenset(
+    {
+        "webhook_receipts",
+        "sync_runs",
+        "rate_budget",
+        "controls",
+        "cursors",
+        "store_identity",  # the store's own id
+        "connector_accounts",  # the CRM account (portal, org) each connector syncs
+    }
+)
 
 
 @dataclass

@@ -170,8 +170,8 @@ class Pipeline:
         self._owner_cache[name] = (time.monotonic(), owners)
         return owners
 
-    def prepare(self) -> None:
-        """Create crmbridge's custom properties in every CRM (idempotent).
+    def prepare(self, only: Sequence[str] | None = None) -> None:
+        """Create crmbridge's custom properties in every CRM (or those named; idempotent).
 
         Not in shadow mode, which sends nothing to a CRM: the properties are created
         when writes are turned on (the next start, or ``crmbridge check``).
@@ -180,8 +180,9 @@ class Pipeline:
             get_logger().info("schema.skipped", reason="shadow mode ([bridge] write = false)")
             return
         fields = own_fields(self.prefix)
-        for connector in self.connectors.values():
-            connector.ensure_schema(fields)
+        for name, connector in self.connectors.items():
+            if only is None or name in only:
+                connector.ensure_schema(fields)
 
     def read(
         self,
