@@ -27,6 +27,7 @@ from crmbridge.store.identity import (
     Identity,
     bind_account,
     bound_accounts,
+    fork_if_restored,
     parse_mark,
     read_identity,
 )
@@ -117,6 +118,20 @@ def test_a_connector_is_bound_to_the_first_account_it_syncs(store: Store) -> Non
 )
 def test_a_mark_is_foreign_unless_this_store_issued_it(value: str | None, foreign: bool) -> None:
     assert Identity("S1", 7).is_foreign(value) is foreign
+
+
+def test_a_restored_copy_keeps_its_former_id_frozen_where_the_copy_stood(store: Store) -> None:
+    before = read_identity(store.engine)
+    assert fork_if_restored(store.engine, [None, f"{before.store_id}:0", "other:9"]) is None
+
+    forked = fork_if_restored(store.engine, [f"{before.store_id}:4"])
+
+    assert forked is not None and forked == read_identity(store.engine)
+    assert forked.store_id != before.store_id
+    assert forked.former == ((before.store_id, 0),)
+    assert not forked.is_foreign(f"{before.store_id}:0")  # written by the copy itself
+    assert forked.is_foreign(f"{before.store_id}:1")  # by the original, after the copy
+    assert not forked.is_foreign(f"{forked.store_id}:0")
 
 
 def test_an_adopted_mark_is_ours_from_then_on() -> None:
