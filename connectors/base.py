@@ -57,6 +57,9 @@ class CheckReport:
     account_id: str = ""
     problems: tuple[str, ...] = ()
     limitations: tuple[str, ...] = ()
+    #: False when the CRM did not answer (network, 5xx, rate limit): the problems may
+    #: go away by themselves, unlike a refused token or a missing scope.
+    reachable: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from crmbridge.errors import (
     ConfigProblem,
     CrmbridgeError,
     PermanentRecordError,
+    RateLimited,
     SchemaError,
     TransientError,
 )
@@ -144,6 +145,7 @@ class HubSpotConnector:
         problems: list[str] = []
         limitations = list(LIMITATIONS)
         account = account_id = ""
+        unreachable = False
         try:
             info = self.client.raw(
                 "token info",
@@ -172,6 +174,7 @@ class HubSpotConnector:
             if isinstance(exc, TransientError) and exc.http_status is None:
                 # Nothing answered at all: say where crmbridge knocked, and why it failed.
                 problems.append(f"{exc} (tried {shown_url(self.client.base_url)})")
+                unreachable = True
             else:
                 # Not a private-app token (or an older account): the account's details
                 # prove the token works and name the account.
@@ -183,12 +186,14 @@ class HubSpotConnector:
                     )
                 except CrmbridgeError as exc:
                     problems.append(str(exc))
+                    unreachable = isinstance(exc, TransientError | RateLimited)
         return CheckReport(
             ok=not problems,
             account=account,
             account_id=account_id,
             problems=tuple(problems),
             limitations=tuple(limitations),
+            reachable=not unreachable,
         )
 
     def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:

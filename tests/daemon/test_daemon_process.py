@@ -263,6 +263,40 @@ def test_sigterm_with_a_hanging_crm_ends_in_time_and_the_next_start_closes_its_c
     assert not text.lstrip().startswith("{"), text[:200]
 
 
+def test_a_crm_out_of_quota_at_start_does_not_keep_intake_down(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "crmbridge.db"
+    add_contacts(sandbox.state, CONTACTS)
+    sandbox.config.update({"daily_limit": 1})  # every call but the token check: 429
+    daemon = DaemonProcess.start("daemon", tmp_path, _env(db, sandbox))
+    try:
+        daemon.wait_ready(60)
+        assert _events(daemon, "early", range(3)) == 202
+        wait_for(
+            lambda: _hubspot(daemon)["consecutive_failures"]["rate_limit"] >= 1,
+            30,
+            "the rate limit reported",
+            watch=[daemon],
+        )
+        assert not scored(sandbox.state), "nothing can have been written"
+
+        sandbox.config.update({"daily_limit": 650_000})
+        wait_for(
+            lambda: len(scored(sandbox.state)) == CONTACTS,
+            60,
+            "the sync once the CRM answers",
+            watch=[daemon],
+        )
+        wait_for(lambda: _health(daemon)[0] == 200, 30, "/healthz 200", watch=[daemon])
+        assert daemon.stop() == 0, daemon.tail()
+    finally:
+        daemon.kill()
+    events = [line["event"] for line in _json_lines(daemon.stderr())]
+    assert "connector.unreachable" in events
+    assert "connector.checked" in events
+
+
 class _Silent:
     """A TCP server that accepts connections and never answers (a hung CRM)."""
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -45,13 +46,13 @@ from crmbridge.daemon.alerts import Alerts
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.daemon.store_probe import StoreProbe, forbid_recreation
 from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
-from crmbridge.errors import ConfigError, ConfigProblem
+from crmbridge.errors import ConfigError, ConfigProblem, RateLimited, TransientError
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
-from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure
+from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, FailureKind, failure_kind
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
 SHUTDOWN_GRACE_S = 30.0
@@ -171,6 +172,8 @@ class Daemon:
         self.serve_http = serve_http
         self.listener: socket.socket | None = None
         self._signals = 0
+        #: Connectors whose CRM did not answer the start-up check (checked by their poll).
+        self._unchecked: set[str] = set()
         self._signalled_at: float | None = None
         self._starting = True
         # The HTTP app adds the outbox gauge to this registry when it starts.
@@ -204,6 +207,12 @@ class Daemon:
         problems: list[ConfigProblem] = []
         for name, connector in self.connectors.items():
             report = connector.check()
+            if not report.reachable:
+                # A CRM that does not answer now must not keep intake down: start, and
+                # let its polls check and prepare it once it answers.
+                self._unchecked.add(name)
+                self._unreachable(name, report.problems)
+                continue
             problems.extend(ConfigProblem(f"connectors.{name}", p) for p in report.problems)
             if report.account_id:
                 # A store serves one CRM account per connector: refused before any write.
@@ -214,17 +223,18 @@ class Daemon:
                 log.info("connector.limitation", connector=name, note=limitation)
         if problems:
             raise ConfigError(problems, source="start-up checks")
-        self.pipeline.prepare()
+        for name in [n for n in self.connectors if n not in self._unchecked]:
+            try:
+                self.pipeline.prepare(only=[name])
+            except (TransientError, RateLimited) as exc:
+                self._unchecked.add(name)
+                self._unreachable(name, [str(exc)], failure_kind(exc))
         if self.store.is_sqlite:
             # Single replica: whatever is in flight was left by a previous process. A
             # cycle that crashes here is logged and counted like any other; it does not
             # stop the start (intake keeps working, the jobs retry).
-            self._job(
-                lambda: self.pipeline.run_once(
-                    self.clock(), read=False, recover_all=True, stop=self.stopping
-                ),
-                polled=[],
-            )
+            for only in self._drain_targets():
+                self._job(partial(self._drain_once, only, recover_all=True), polled=[])
 
     def schedule(self) -> None:
         """Register the jobs."""
@@ -269,6 +279,8 @@ class Daemon:
 
     def poll(self, name: str) -> None:
         """Read one connector's changes, rescore, write back."""
+        if name in self._unchecked and not self._late_check(name):
+            return
         self._job(
             lambda: self.pipeline.run_once(
                 self.clock(),
@@ -280,13 +292,80 @@ class Daemon:
             polled=[name],
         )
 
+    def _late_check(self, name: str) -> bool:
+        """The start-up check of a connector whose CRM did not answer then; True once passed.
+
+        A CRM that answers and refuses the token is an auth failure, not a refusal to
+        run: intake goes on and ``/healthz`` says so.
+        """
+        if self.stopping.is_set():
+            return False
+        try:
+            report = self.connectors[name].check()
+            if report.reachable and report.account_id:
+                # As at start: a store serves one CRM account per connector.
+                bind_account(self.store.engine, name, report.account_id, report.account)
+            if report.ok:
+                self.pipeline.prepare(only=[name])
+        except ConfigError as exc:
+            # Another account than the store's: this connector stays stopped.
+            log.error("connector.refused", connector=name, problems=[str(exc)])
+            failure = CycleFailure(name, "check", "auth", str(exc))
+            self.health.record(_wall_clock(), [failure], polled=[name])
+            return False
+        except (TransientError, RateLimited) as exc:
+            self._unreachable(name, [str(exc)], failure_kind(exc))
+            return False
+        except Exception as exc:
+            log.exception("connector.check_failed", connector=name, error=type(exc).__name__)
+            failure = CycleFailure.of(name, "check", exc)
+            self.health.record(_wall_clock(), [failure], polled=[name])
+            return False
+        if not report.reachable:
+            self._unreachable(name, report.problems)
+            return False
+        if not report.ok:
+            message = "; ".join(report.problems)
+            log.error("connector.refused", connector=name, problems=list(report.problems))
+            failure = CycleFailure(name, "check", "auth", message)
+            self.health.record(_wall_clock(), [failure], polled=[name])
+            return False
+        self._unchecked.discard(name)
+        self.health.authenticated(name)
+        log.info("connector.checked", connector=name)
+        return True
+
+    def _unreachable(
+        self, name: str, problems: Iterable[str], kind: FailureKind = "transient"
+    ) -> None:
+        message = "; ".join(problems) or "no answer"
+        log.warning("connector.unreachable", connector=name, error=message)
+        failure = CycleFailure(name, "check", kind, message)
+        self.health.record(_wall_clock(), [failure], polled=[name])
+
     def drain(self) -> None:
-        """Rescore what is due and send the outbox, without reading the CRMs."""
-        self._job(
-            lambda: self.pipeline.run_once(
-                self.clock(), read=False, guard=self._lock, stop=self.stopping, recover_all=False
-            ),
-            polled=[],
+        """Rescore what is due and send the outbox, without reading the CRMs.
+
+        A connector not checked yet (its CRM did not answer at start) is left out: its
+        properties may not exist until its poll has checked and prepared it.
+        """
+        for only in self._drain_targets():
+            self._job(partial(self._drain_once, only), polled=[])
+
+    def _drain_targets(self) -> list[str | None]:
+        """One drain of every connector (None), or one per checked connector."""
+        if not self._unchecked:
+            return [None]
+        return [name for name in self.connectors if name not in self._unchecked]
+
+    def _drain_once(self, only: str | None, *, recover_all: bool = False) -> CycleSummary:
+        return self.pipeline.run_once(
+            self.clock(),
+            only=only,
+            read=False,
+            guard=None if recover_all else self._lock,
+            stop=self.stopping,
+            recover_all=recover_all,
         )
 
     def _job(self, cycle: Callable[[], CycleSummary], polled: list[str]) -> None:
