@@ -253,6 +253,22 @@ def test_a_deletion_forgets_the_contact_and_other_objects_only_get_a_receipt(
     assert webhooks.pending_changes(harness.store, "hubspot") == []
 
 
+def test_deletions_of_one_delivery_are_all_forgotten_and_a_replay_changes_nothing(
+    harness: Harness,
+) -> None:
+    seed_contacts(harness.store, "hubspot", ["101", "102", "103"])
+    body = dumps(
+        [
+            notification(1, 101, kind="contact.deletion"),
+            notification(2, 102, kind="contact.privacyDeletion"),
+        ]
+    )
+    assert post(harness, body, hubspot_headers(body)).status_code == 200
+    seed_contacts(harness.store, "hubspot", ["101"])  # read again meanwhile (restored)
+    assert post(harness, body, hubspot_headers(body)).json()["replayed"] == 2
+    assert count(harness.store, ContactRow) == 2  # 103, and 101 as read again
+
+
 def test_a_merge_marks_the_surviving_contact(harness: Harness) -> None:
     item = notification(4, 101, kind="contact.merge") | {
         "primaryObjectId": 101,

@@ -48,7 +48,7 @@ from connectors.hubspot.activity import activity_events
 from crmbridge.external import loads
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
-from crmbridge.store.erasure import find_person, follow_merge, forget
+from crmbridge.store.erasure import find_records, follow_merge, forget
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import CHANGED_PREFIX, ContactRow, CursorRow, WebhookReceiptRow
 
@@ -493,9 +493,7 @@ def record_changes(
     stored = store.insert_events(events).inserted if events else 0
     with store.engine.begin() as connection:
         fresh = _insert_receipts(connection, store.dialect, connector, keys, known, now)
-        for key in keys:
-            if key in fresh and unique[key].gone:
-                _follow_identity(connection, connector, unique[key])
+        _follow_identity(connection, connector, [unique[k] for k in keys if k in fresh])
         ids = tuple(dict.fromkeys(i for k in keys if k in fresh for i in unique[k].crm_ids))
         marked = _mark_dirty(connection, connector, ids)
         _note_pending(connection, store.dialect, connector, ids, now)
@@ -508,16 +506,22 @@ def record_changes(
     )
 
 
-def _follow_identity(connection: Connection, connector: str, change: WebhookChange) -> None:
-    """A record merged into another is folded into it; a deleted one is forgotten."""
+def _follow_identity(
+    connection: Connection, connector: str, changes: Sequence[WebhookChange]
+) -> None:
+    """Records merged into another are folded into it; deleted ones are forgotten (all
+    of a delivery at once: one pass over the outbox however many were deleted)."""
     log = get_logger(connector=connector)
-    if change.kind in DELETIONS:
-        for crm_id in change.gone:
-            erased = forget(connection, find_person(connection, crm_id, connector))
-            log.info("contact.forgotten", crm_id=crm_id, reason=change.kind, **erased.as_dict())
-    elif change.crm_ids:
-        folded = follow_merge(connection, connector, change.crm_ids[0], change.gone)
-        log.info("contact.merged", survivor=change.crm_ids[0], merged=change.gone, folded=folded)
+    for change in changes:
+        if change.kind == "contact.merge" and change.crm_ids and change.gone:
+            folded = follow_merge(connection, connector, change.crm_ids[0], change.gone)
+            log.info(
+                "contact.merged", survivor=change.crm_ids[0], merged=change.gone, folded=folded
+            )
+    deleted = [i for change in changes if change.kind in DELETIONS for i in change.gone]
+    if deleted:
+        erased = forget(connection, find_records(connection, connector, deleted))
+        log.info("contact.forgotten", crm_ids=deleted, **erased.as_dict())
 
 
 def _insert_receipts(

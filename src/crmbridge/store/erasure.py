@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
+from crmbridge.records import normalize_email
 from crmbridge.store.tables import (
     CHANGED_PREFIX,
     AssignmentRow,
@@ -96,8 +97,9 @@ def find_person(connection: Connection, who: str, crm: str | None = None) -> Per
     """The contacts an email (any case) or a CRM record id names (``crm`` narrows an id)."""
     text = who.strip()
     if "@" in text:
-        email = text.lower()
-        condition: Any = func.lower(_CONTACTS.c.email) == email
+        # Stored emails are normalized the same way: the indexed column is compared as is.
+        email = normalize_email(text)
+        condition: Any = _CONTACTS.c.email == email
         emails: list[str] = [email]
     else:
         condition = _CONTACTS.c.crm_id == text
@@ -112,10 +114,22 @@ def find_person(connection: Connection, who: str, crm: str | None = None) -> Per
     records = {(row.crm, row.crm_id) for row in rows}
     if not rows and "@" not in text and crm is not None:
         records.add((crm, text))  # events and markers may name a record never read
-    emails.extend(row.email.lower() for row in rows if row.email)
+    emails.extend(normalize_email(row.email) for row in rows if row.email)
     return Person(
         tuple(row.id for row in rows), tuple(sorted(records)), tuple(dict.fromkeys(emails))
     )
+
+
+def find_records(connection: Connection, crm: str, crm_ids: Sequence[str]) -> Person:
+    """Everything stored under some records of one CRM (deleted there), as one person."""
+    wanted = list(dict.fromkeys(crm_ids))
+    rows = connection.execute(
+        select(_CONTACTS.c.id, _CONTACTS.c.email).where(
+            _CONTACTS.c.crm == crm, _CONTACTS.c.crm_id.in_(wanted)
+        )
+    ).all()
+    emails = tuple(dict.fromkeys(normalize_email(row.email) for row in rows if row.email))
+    return Person(tuple(row.id for row in rows), tuple((crm, i) for i in wanted), emails)
 
 
 def forget(connection: Connection, person: Person) -> Erased:
@@ -124,7 +138,7 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased = Erased()
     event_refs: list[Any] = [_EVENTS.c.contact_id.in_(ids)] if ids else []
     if person.emails:
-        event_refs.append(func.lower(_EVENTS.c.contact_email).in_(list(person.emails)))
+        event_refs.append(_EVENTS.c.contact_email.in_(list(person.emails)))
     event_refs.extend(
         and_(_EVENTS.c.contact_crm == crm, _EVENTS.c.contact_crm_id == crm_id)
         for crm, crm_id in person.records
