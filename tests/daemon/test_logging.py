@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn.config
 
 from crmbridge.logging import configure_logging, get_logger
 
@@ -48,6 +50,10 @@ def test_a_logger_made_before_configuring_follows_the_configuration(
 
 
 def test_library_lines_are_json_with_their_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    # uvicorn's own logging setup (handlers of its own, no propagation), as an earlier
+    # server in the process may have installed it, is taken over.
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     configure_logging(log_format="json", secrets=[SECRET])
     scheduler = logging.getLogger("apscheduler.executors.default")
 
