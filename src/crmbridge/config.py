@@ -192,7 +192,16 @@ def load_config(path: Path | None = None) -> LoadedConfig:
     if resolved is None:
         source, text = EXAMPLE_SOURCE, example_config_text()
         base = data_dir()
-        base.mkdir(parents=True, exist_ok=True)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = ConfigProblem(
+                "bridge.database_url",
+                f"cannot create the data directory {base}: {exc.strerror}",
+                "use a config file (the store then lives next to it), or set "
+                "CRMBRIDGE__BRIDGE__DATABASE_URL to an absolute path",
+            )
+            raise ConfigError([problem], source=source) from None
     else:
         base = resolved.resolve().parent
         source = str(resolved)

@@ -132,8 +132,8 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     for name in _OWN_HANDLERS:
-        # Their own handlers and levels (uvicorn's default logging config, an earlier
-        # server in this process) would bypass this configuration.
+        # Their own handlers and levels (uvicorn's default logging config, as an
+        # in-process server such as the sandbox sets up) would bypass this one.
         library = logging.getLogger(name)
         library.handlers.clear()
         library.setLevel(logging.NOTSET)

@@ -50,10 +50,6 @@ def test_a_logger_made_before_configuring_follows_the_configuration(
 
 
 def test_library_lines_are_json_with_their_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    # uvicorn's own logging setup (handlers of its own, no propagation), as an earlier
-    # server in the process may have installed it, is taken over.
-    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
-    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     configure_logging(log_format="json", secrets=[SECRET])
     scheduler = logging.getLogger("apscheduler.executors.default")
 
@@ -87,3 +83,18 @@ def test_console_format_is_not_json(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().err
     assert "daemon.started" in text and "a warning" in text
     assert not any(line.lstrip().startswith("{") for line in text.splitlines())
+
+
+def test_uvicorns_lines_come_through_after_uvicorn_configured_its_own_logging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An in-process server started with uvicorn's defaults (the sandbox) configured
+    its loggers not to propagate; configuring crmbridge's logging afterwards wins."""
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)  # as log_level="critical"
+    configure_logging(log_format="json")
+
+    logging.getLogger("uvicorn.error").error("[Errno 98] address already in use")
+
+    [line] = _lines(capsys.readouterr().err)
+    assert line["logger"] == "uvicorn.error"

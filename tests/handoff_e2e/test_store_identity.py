@@ -175,9 +175,10 @@ def test_a_restored_backup_holds_what_its_original_wrote_after_the_copy(
 ) -> None:
     state, t0, ids = _leads(server)
     backup = tmp_path / "backup.db"
-    later = ids[0]
+    later, other = ids[0], ids[1]
     with bridge_over(server, tmp_path) as original:
         original.cycle(t0)
+        original_id = read_identity(original.store.engine).store_id
         _copy_store(tmp_path / "crmbridge.db", backup)
         original.post_events(pricing_visits(later, t0 + timedelta(minutes=5), count=3))
         original.cycle(t0 + timedelta(minutes=10))
@@ -185,12 +186,21 @@ def test_a_restored_backup_holds_what_its_original_wrote_after_the_copy(
 
     _restore(backup, tmp_path)
     with bridge_over(server, tmp_path) as restored:
-        # The backup never saw the pricing visits; a new event makes the lead due.
-        restored.post_events([event("page_view", later, t0 + timedelta(minutes=15))])
-        summary = restored.cycle(t0 + timedelta(minutes=20))
+        # The first read finds the original's later write: the copy takes its own id.
+        restored.cycle(t0 + timedelta(minutes=15))
+        identity = read_identity(restored.store.engine)
+        assert identity.store_id != original_id
+        assert [store_id for store_id, _ in identity.former] == [original_id]
+        # The copy writes other leads for a while (its generations move on) ...
+        for minutes in (20, 25, 30):
+            at = t0 + timedelta(minutes=minutes)
+            restored.post_events(pricing_visits(other, at, count=1))
+            assert restored.cycle(at).written == 1
+        # ... and the lead the backup never saw engage is still not its to overwrite.
+        restored.post_events([event("page_view", later, t0 + timedelta(minutes=35))])
+        summary = restored.cycle(t0 + timedelta(minutes=40))
         assert summary.held_contacts == {"hubspot": 1}
         assert summary.written == 0
-    # The score the original computed with the visits is not overwritten by the backup.
     assert _crm_values(state, [later])[later] == newer
 
 

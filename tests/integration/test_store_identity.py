@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from connectors.hubspot.connector import HubSpotConnector
 from crmbridge.errors import ConfigError
+from crmbridge.records import CanonicalEvent
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.settings import HubSpotSettings
 from crmbridge.store.db import make_engine, upgrade
@@ -24,13 +27,23 @@ from crmbridge.store.identity import (
     Identity,
     bind_account,
     bound_accounts,
+    fork_if_restored,
     parse_mark,
     read_identity,
 )
 from crmbridge.store.repository import Store
+from crmbridge.sync.adopt import adopt
 from tests.connectors.hubspot_harness import IMPORT, TOKEN, sandbox
 
-from .helpers import cli
+from .helpers import (
+    NOW,
+    cli,
+    crm_properties,
+    example_events,
+    example_leads,
+    pipeline,
+    seed_crm,
+)
 
 
 def test_each_store_is_born_with_its_own_id_and_keeps_it(store_url: str, store: Store) -> None:
@@ -107,6 +120,20 @@ def test_a_mark_is_foreign_unless_this_store_issued_it(value: str | None, foreig
     assert Identity("S1", 7).is_foreign(value) is foreign
 
 
+def test_a_restored_copy_keeps_its_former_id_frozen_where_the_copy_stood(store: Store) -> None:
+    before = read_identity(store.engine)
+    assert fork_if_restored(store.engine, [None, f"{before.store_id}:0", "other:9"]) is None
+
+    forked = fork_if_restored(store.engine, [f"{before.store_id}:4"])
+
+    assert forked is not None and forked == read_identity(store.engine)
+    assert forked.store_id != before.store_id
+    assert forked.former == ((before.store_id, 0),)
+    assert not forked.is_foreign(f"{before.store_id}:0")  # written by the copy itself
+    assert forked.is_foreign(f"{before.store_id}:1")  # by the original, after the copy
+    assert not forked.is_foreign(f"{forked.store_id}:0")
+
+
 def test_an_adopted_mark_is_ours_from_then_on() -> None:
     identity = Identity("S1", 7)
     assert identity.is_foreign("S2:4")
@@ -143,9 +170,9 @@ def test_run_check_and_the_daemon_refuse_a_store_of_another_account(
 
     # The same credentials now reach another portal (a token of another account).
     crm.config.update({"portal_id": 9_100_001})
-    for command in (["run", "--once"], ["check"], ["run"]):
-        result = cli(store_url, "--config", config, *command)
-        assert result.exit_code == 2, (command, result.output)
+    for args in (["run", "--once"], ["check"], ["run"]):
+        result = cli(store_url, "--config", config, *args)
+        assert result.exit_code == 2, (args, result.output)
         assert "4200017" in result.output and "9100001" in result.output, result.output
     assert sum(1 for r in crm.state.requests() if r.path.endswith("/batch/update")) == writes
 
@@ -184,3 +211,43 @@ def test_run_plan_and_adopt_tell_the_admin_about_held_contacts(
     assert "adopted 1 contacts" in adopted.output
     assert "not recovered" in adopted.output
     assert "held" not in " ".join(cli(second, "--config", config, "plan").output.split())
+
+
+def test_a_recreated_store_holds_the_old_ones_contacts_until_adopted(
+    store_url: str, store: Store, tmp_path: Path
+) -> None:
+    """The store's database is emptied and created again (a deleted SQLite file, a
+    dropped Postgres database): the new store writes nothing over the old one's values."""
+    crm = seed_crm(tmp_path / "crm", example_leads())
+    store.insert_events([CanonicalEvent.model_validate(e) for e in example_events()])
+    assert pipeline(store, crm).run_once(NOW).written == len(example_leads())
+    old_id = read_identity(store.engine).store_id
+    written, writes = crm_properties(crm), len(crm.applied_writes())
+    SQLModel.metadata.drop_all(store.engine)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    store.engine.dispose()
+
+    fresh = Store.open(store_url)
+    try:
+        pipe = pipeline(fresh, crm)
+        held = pipe.run_once(NOW + timedelta(hours=1))
+        assert held.held_contacts == {crm.name: len(example_leads())}
+        assert (held.written, len(crm.applied_writes())) == (0, writes)
+        assert pipe.plan(NOW + timedelta(hours=1)) == []
+
+        report = adopt(fresh, "crmbridge")
+        assert (report.adopted, report.from_stores) == (
+            len(example_leads()),
+            {old_id: len(example_leads())},
+        )
+        # The example's events lived only in the old store.
+        engaged = [i for i, p in written.items() if int(p["crmbridge_engagement_score"]) > 0]
+        assert report.engagement_missing == len(engaged) > 0
+        after = pipe.run_once(NOW + timedelta(hours=1))
+        new_id = read_identity(fresh.engine).store_id
+    finally:
+        fresh.engine.dispose()
+    assert after.held_contacts == {}
+    marks = {p["crmbridge_store"].split(":")[0] for p in crm_properties(crm).values()}
+    assert marks == {new_id} != {old_id}

@@ -102,6 +102,19 @@ def test_the_bundled_example_keeps_its_store_in_the_data_directory(
     assert (tmp_path / "data" / "crmbridge").is_dir()
 
 
+def test_an_unwritable_data_directory_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory", "utf-8")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocked))
+    _elsewhere(tmp_path, monkeypatch)
+    result = CliRunner().invoke(app, ["plan"])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"bridge.database_url: cannot create the data directory {blocked}" in said
+
+
 def test_two_working_directories_open_one_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -57,7 +57,8 @@ class GeneratedConfig:
     verdict: str = "either"  # "valid", "invalid" or "either"
 
     def __repr__(self) -> str:
-        return f"<{self.verdict} config: {self.mutations}>"
+        shown = self.mutations or f"{self.text[:60]!r} ({len(self.text)} characters)"
+        return f"<{self.verdict} config: {shown}>"
 
     def must_name(self) -> list[str]:
         """Paths that a refusal must label (the known-bad mutations')."""
@@ -140,13 +141,26 @@ KNOWN_GOOD = (
     Mutation(("bridge", "timezone"), "UTC"),
     Mutation(("outbox", "max_attempts"), 3),
 )
-BROKEN_TOML = ("[[[", "a = ", "key = 1\nkey = 2", "\x00", "[scoring]\nfit = [", '"\\ud800" = 1')
+DEEP_ARRAY = Toml("[" * 5_000 + "]" * 5_000)
+DEEP_TABLE = Toml("{a = " * 3_000 + "1" + "}" * 3_000)
+BROKEN_TOML = (
+    "[[[",
+    "a = ",
+    "key = 1\nkey = 2",
+    "\x00",
+    "[scoring]\nfit = [",
+    '"\\ud800" = 1',
+    f"[daemon]\nport = {DEEP_ARRAY.text}",
+    f"[scoring]\nfit = {DEEP_TABLE.text}",
+)
 
 _absurd_values = st.sampled_from(
     [
         Toml(HUGE_400),
         Toml("-" + HUGE_400),
         Toml(HUGE_5000),
+        DEEP_ARRAY,
+        DEEP_TABLE,
         math.nan,
         math.inf,
         -math.inf,

@@ -13,6 +13,11 @@ back tells three things apart:
 
 A foreign contact is held — nothing is written for it — until an admin adopts it.
 
+A store that reads its own id at a generation it never issued is a restored copy: it
+takes a new id at once (:func:`fork_if_restored`), so the generations it issues from
+then on can never catch up with the ones its original wrote. Its former id stays known,
+frozen at the generation the copy had reached: marks up to it are still its own.
+
 Each connector is bound to the CRM account it first synced; a store started against a
 different account refuses, so one store's state never leaks into another CRM.
 """
@@ -20,6 +25,7 @@ different account refuses, so one store's state never leaks into another CRM.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select as sa_select
@@ -27,6 +33,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection, Engine
 
 from crmbridge.errors import ConfigError, ConfigProblem
+from crmbridge.logging import get_logger
 from crmbridge.store.tables import ConnectorAccountRow, StoreIdentityRow, utcnow
 
 MARK_SEPARATOR = ":"
@@ -60,10 +67,12 @@ def parse_mark(value: object) -> Mark | None:
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """This store's id and the highest write generation it has issued."""
+    """This store's id and the highest write generation it has issued; ``former`` are
+    the ids it had before it found it was a restored copy, with their last generation."""
 
     store_id: str
     generation: int
+    former: tuple[tuple[str, int], ...] = ()
 
     def is_foreign(self, value: object, adopted_from: str | None = None) -> bool:
         """Was ``value`` (a CRM ``<prefix>_store``) written by someone other than us?
@@ -75,9 +84,19 @@ class Identity:
             return False
         if adopted_from and mark.text() == adopted_from:
             return False
-        if mark.store_id != self.store_id:
-            return True
-        return mark.generation > self.generation
+        issued = dict(self.former)
+        issued[self.store_id] = self.generation
+        last = issued.get(mark.store_id)
+        return last is None or mark.generation > last
+
+    def is_restored_copy(self, value: object) -> bool:
+        """Does ``value`` carry this store's current id at a generation it never issued?"""
+        mark = parse_mark(value)
+        return (
+            mark is not None
+            and mark.store_id == self.store_id
+            and (mark.generation > self.generation)
+        )
 
     def mark(self, generation: int | None = None) -> str:
         """The mark for writes planned at ``generation`` (default: the current one)."""
@@ -91,21 +110,61 @@ def same_store(desired: str, held: object) -> bool:
 
 
 def read_identity(connection: Connection | Engine) -> Identity:
-    """The store's identity row (created by the migrations; re-created if lost)."""
+    """The store's identity (created by the migrations; re-created if lost).
+
+    The newest row is the current id; older rows are ids the store had before it
+    found it was a restored copy (see :func:`fork_if_restored`).
+    """
     table = StoreIdentityRow.__table__  # type: ignore[attr-defined]
     if isinstance(connection, Engine):
         with connection.begin() as conn:
             return read_identity(conn)
-    row = connection.execute(sa_select(table.c.id, table.c.generation)).first()
-    if row is None:
+    rows = list(
+        connection.execute(
+            sa_select(table.c.id, table.c.generation).order_by(
+                table.c.created_at.desc(), table.c.id
+            )
+        )
+    )
+    if not rows:
         # Only a hand-edited database lacks it: a new id is the honest answer (every
         # contact in the CRM then shows another store's mark and is held).
-        created = Identity(str(uuid.uuid4()), 0)
-        connection.execute(
-            table.insert().values(id=created.store_id, generation=0, created_at=utcnow())
-        )
-        return created
-    return Identity(str(row.id), int(row.generation))
+        return _new_id(connection, ())
+    current, *older = rows
+    former = tuple((str(row.id), int(row.generation)) for row in older)
+    return Identity(str(current.id), int(current.generation), former)
+
+
+def _new_id(connection: Connection, former: tuple[tuple[str, int], ...]) -> Identity:
+    table = StoreIdentityRow.__table__  # type: ignore[attr-defined]
+    created = Identity(str(uuid.uuid4()), 0, former)
+    connection.execute(
+        table.insert().values(id=created.store_id, generation=0, created_at=utcnow())
+    )
+    return created
+
+
+def fork_if_restored(engine: Engine, marks: Iterable[object]) -> Identity | None:
+    """Take a new id when a mark shows this store is a restored copy; the new identity,
+    or None when nothing was found.
+
+    Called with the marks of every page read, so the first read after a restore finds
+    it: the original went on writing after the copy was taken, and those contacts are
+    exactly the ones changed since the copy's cursor.
+    """
+    with engine.begin() as connection:
+        identity = read_identity(connection)
+        if not any(identity.is_restored_copy(mark) for mark in marks):
+            return None
+        forked = _new_id(connection, ((identity.store_id, identity.generation), *identity.former))
+    get_logger(component="store").warning(
+        "store.restored_copy",
+        former_id=identity.store_id,
+        generation=identity.generation,
+        store_id=forked.store_id,
+        note="a later state of this store wrote the CRM: this copy now has its own id",
+    )
+    return forked
 
 
 def advance_generation(connection: Connection, identity: Identity) -> Identity:
@@ -117,7 +176,7 @@ def advance_generation(connection: Connection, identity: Identity) -> Identity:
         .where(table.c.id == identity.store_id, table.c.generation < following)
         .values(generation=following)
     )
-    return Identity(identity.store_id, following)
+    return Identity(identity.store_id, following, identity.former)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import AuthError, CrmbridgeError
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
+from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.adopt import AdoptionReport, adopt
@@ -33,7 +34,7 @@ from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer
 from crmbridge.sync.shadow import ShadowLog
-from crmbridge.sync.writeback import own_fields, own_property_names
+from crmbridge.sync.writeback import own_fields, own_property_names, store_property
 
 CONTACTS_STREAM = "contacts"
 #: How long the CRM's owner list is reused (owners change rarely; planners every tick).
@@ -197,12 +198,15 @@ class Pipeline:
         """
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         own = own_property_names(self.prefix)
+        mark = store_property(self.prefix)
         status_key = self.config.lifecycle.feedback_property
         for page in connector.read_changes(cursor, model_properties(self.config)):
             events = [*page.events, *feedback_events(page.records, self.config.sla, status_key)]
             if events:
                 # Before the page: once its cursor is stored these would not be read again.
                 self.store.insert_events(events)
+            # Before the page: a restored copy takes its own id before anything is planned.
+            fork_if_restored(self.store.engine, (r.properties.get(mark) for r in page.records))
             result = self.store.store_page(
                 connector.name, CONTACTS_STREAM, page.records, page.cursor, own
             )

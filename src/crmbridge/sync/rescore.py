@@ -129,7 +129,8 @@ class Rescorer:
             issued = read_identity(connection)
         #: Writes planned in this pass carry the next generation; it is issued (stored)
         #: with the first batch that plans one.
-        self._issued, self._writing = issued, Identity(issued.store_id, issued.generation + 1)
+        self._issued = issued
+        self._writing = Identity(issued.store_id, issued.generation + 1, issued.former)
         while True:
             with self.store.session() as session:
                 if dry_run:
