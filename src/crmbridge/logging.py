@@ -70,6 +70,10 @@ def wants_json(log_format: LogFormat = "auto") -> bool:
     return log_format == "json"
 
 
+#: Libraries that may have installed handlers of their own.
+_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "apscheduler")
+
+
 class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The root handler crmbridge installs (found again and replaced on reconfiguring)."""
 
@@ -127,6 +131,13 @@ def configure_logging(
     for old in [h for h in root.handlers if isinstance(h, _StdlibHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
+    for name in _OWN_HANDLERS:
+        # Their own handlers and levels (uvicorn's default logging config, as an
+        # in-process server such as the sandbox sets up) would bypass this one.
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.setLevel(logging.NOTSET)
+        library.propagate = True
     # Libraries' INFO lines are routine (a line per scheduler job, per migration step):
     # their warnings and errors show, everything only at DEBUG.
     chatty = isinstance(numeric_level, int) and numeric_level <= logging.DEBUG

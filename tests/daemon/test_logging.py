@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn.config
 
 from crmbridge.logging import configure_logging, get_logger
 
@@ -81,3 +83,18 @@ def test_console_format_is_not_json(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().err
     assert "daemon.started" in text and "a warning" in text
     assert not any(line.lstrip().startswith("{") for line in text.splitlines())
+
+
+def test_uvicorns_lines_come_through_after_uvicorn_configured_its_own_logging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An in-process server started with uvicorn's defaults (the sandbox) configured
+    its loggers not to propagate; configuring crmbridge's logging afterwards wins."""
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)  # as log_level="critical"
+    configure_logging(log_format="json")
+
+    logging.getLogger("uvicorn.error").error("[Errno 98] address already in use")
+
+    [line] = _lines(capsys.readouterr().err)
+    assert line["logger"] == "uvicorn.error"
