@@ -70,11 +70,12 @@ def wants_json(log_format: LogFormat = "auto") -> bool:
     return log_format == "json"
 
 
+#: Libraries that may have installed handlers of their own.
+_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "apscheduler")
+
+
 class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The root handler crmbridge installs (found again and replaced on reconfiguring)."""
-
-
-_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def configure_logging(
@@ -130,11 +131,12 @@ def configure_logging(
     for old in [h for h in root.handlers if isinstance(h, _StdlibHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    # uvicorn's own logging setup (an in-process server started with its defaults, such
-    # as the sandbox) stops its lines short of the root logger: they come here too.
-    for name in _UVICORN_LOGGERS:
+    for name in _OWN_HANDLERS:
+        # Their own handlers and levels (uvicorn's default logging config, as an
+        # in-process server such as the sandbox sets up) would bypass this one.
         library = logging.getLogger(name)
         library.handlers.clear()
+        library.setLevel(logging.NOTSET)
         library.propagate = True
     # Libraries' INFO lines are routine (a line per scheduler job, per migration step):
     # their warnings and errors show, everything only at DEBUG.

@@ -91,6 +91,7 @@ def test_uvicorns_lines_come_through_after_uvicorn_configured_its_own_logging(
     """An in-process server started with uvicorn's defaults (the sandbox) configured
     its loggers not to propagate; configuring crmbridge's logging afterwards wins."""
     logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)  # as log_level="critical"
     configure_logging(log_format="json")
 
     logging.getLogger("uvicorn.error").error("[Errno 98] address already in use")
