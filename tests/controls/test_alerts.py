@@ -17,6 +17,7 @@ from handoff_e2e.harness import TOKEN, LeadSpec, add_leads, connector_for, make_
 
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon.service import Daemon
+from crmbridge.errors import ConfigError
 from crmbridge.logging import configure_logging
 from crmbridge.records import CanonicalEvent
 from crmbridge.sandbox.server import SandboxServer
@@ -245,3 +246,29 @@ def test_a_failing_receiver_is_logged_without_the_url_and_never_stops_a_cycle(
     assert failures[0]["error"] == ("HTTP 500" if trouble == "error" else "ReadTimeout")
     assert "T0SECRET" not in logged and "xoxsecretpart" not in logged
     assert daemon.alerts.open_incidents == ["auth:hubspot"]
+
+
+def test_a_refused_start_alerts_once_across_restarts_and_recovers_when_one_passes(
+    crm: SandboxServer, receiver: Receiver, store: Store
+) -> None:
+    config = _config(receiver.url)
+    crm.config.update({"tokens": {}})
+
+    for _ in range(2):  # a container restarting in a loop
+        daemon = Daemon(config, store, {"hubspot": connector_for(crm)}, serve_http=False)
+        with pytest.raises(ConfigError):
+            daemon.preflight()
+        assert daemon.guard is not None
+        daemon.guard.release()
+    assert len(receiver.texts) == 1, receiver.texts
+    assert receiver.texts[0].startswith(":rotating_light: crmbridge refuses to start: ")
+    assert TOKEN not in receiver.texts[0]
+
+    crm.config.update({"tokens": {TOKEN: None}})
+    daemon = Daemon(config, store, {"hubspot": connector_for(crm)}, serve_http=False)
+    daemon.preflight()
+    assert daemon.guard is not None
+    daemon.guard.release()
+    assert receiver.texts[1:] == [
+        ":white_check_mark: crmbridge started: its start-up checks pass again"
+    ]

@@ -1,7 +1,9 @@
 """Alerts for the person on call: a Slack-compatible webhook (``[alerts] webhook_url``).
 
-Three incidents, each announced once when it starts and once when it ends:
+Four incidents, each announced once when it starts and once when it ends:
 
+- ``start`` — the start-up checks refused to start the daemon (a token refused, a
+  scope missing, another CRM account); over when a start passes them;
 - ``auth:<connector>`` — the CRM refused crmbridge's credentials (a read or a write);
   over when a poll of that connector gets through;
 - ``dead`` — outbox rows gave up (``dead``); over when none is left (``outbox retry``
@@ -11,8 +13,9 @@ Three incidents, each announced once when it starts and once when it ends:
   same measure, :class:`~crmbridge.daemon.sync_health.SyncHealth`); over at the next
   successful poll.
 
-The authentication and dead-writes incidents are kept in the store, so replicas and
-restarts announce each one once; a stale sync is judged by each replica's own health.
+All but the stale sync are kept in the store, so replicas and restarts (a container
+restarting in a loop) announce each one once; a stale sync is judged by each replica's
+own health.
 
 A post is ``{"text": ...}`` (Slack's incoming webhooks, and most chat tools, take it),
 with a timeout. A failed post is logged and not retried — the incident stays announced
@@ -37,7 +40,9 @@ from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import CycleSummary
 
 #: Incidents every replica sees alike, kept in the store (a stale sync is each one's own).
-SHARED = ("auth:", "dead")
+SHARED = ("auth:", "dead", "start")
+#: How much of the start-up problems a post quotes.
+MAX_PROBLEMS_TEXT = 600
 
 
 def post_text(url: str, text: str, timeout: float) -> int:
@@ -96,6 +101,15 @@ class Alerts:
         else:
             self._end("dead", "no dead CRM writes are left in the outbox")
         self.check_stale()
+
+    def start_refused(self, problems: list[str]) -> None:
+        """The start-up checks refused to start (a restart loop posts this once)."""
+        shown = "; ".join(problems[:3])[:MAX_PROBLEMS_TEXT]
+        self._start("start", f"crmbridge refuses to start: {shown}")
+
+    def started(self) -> None:
+        """The start-up checks passed."""
+        self._end("start", "crmbridge started: its start-up checks pass again")
 
     def check_stale(self) -> None:
         """Open or close a ``stale`` incident per connector, as the sync health says."""

@@ -222,7 +222,9 @@ class Daemon:
             for limitation in report.limitations:
                 log.info("connector.limitation", connector=name, note=limitation)
         if problems:
+            self.alerts.start_refused([str(p) for p in problems])
             raise ConfigError(problems, source="start-up checks")
+        self.alerts.started()
         for name in [n for n in self.connectors if n not in self._unchecked]:
             try:
                 self.pipeline.prepare(only=[name])
