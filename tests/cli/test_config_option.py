@@ -88,7 +88,8 @@ def test_plan_uses_the_store_of_the_config_in_either_position(tmp_path: Path, wh
         args = ("plan", "--json", "--config", str(named))
     result = crmbridge(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"changes": [], "queued": []}
+    planned = json.loads(result.stdout)
+    assert (planned["changes"], planned["queued"]) == ([], [])
     assert database.exists()
     assert not (tmp_path / "crmbridge.db").exists()
 

@@ -175,7 +175,8 @@ def test_store_that_cannot_be_opened_exits_2_naming_it(
 
     assert_refused(postgres, "bridge.database_url", f"127.0.0.1:{port}", "refused")
     assert PASSWORD not in postgres.stderr + postgres.stdout
-    assert_refused(sqlite, "bridge.database_url", "the folder gone does not exist")
+    # Relative to the config file's folder, named in full: tmp_path/gone does not exist.
+    assert_refused(sqlite, "bridge.database_url", "does not exist", str(tmp_path / "gone"))
 
 
 HUBSPOT = """

@@ -365,11 +365,12 @@ def adopt_command(
 ) -> None:
     """Take over contacts whose crmbridge values another crmbridge store wrote.
 
-    A store holds such contacts (writes nothing for them) so that a new, restored or
-    second store never overwrites what the other one knew. Adopting takes the CRM's
-    crmbridge values (as the last cycle read them) as the baseline, recovers what the
-    CRM shows of the hand-off (hot leads already notified, paused sequences) and says
-    what it could not recover. Works on the store only; the next cycle writes.
+    A store holds such contacts (writes nothing for them) so that a new, restored
+    or second store never overwrites what the other one knew. Adopting takes the
+    CRM's crmbridge values (as the last cycle read them) as the baseline, recovers
+    what the CRM shows of the hand-off (hot leads already notified, paused
+    sequences) and says what it could not recover. Works on the store only; the
+    next cycle writes.
 
     Example: [bold]crmbridge adopt[/]  then  [bold]crmbridge run[/]
     """
