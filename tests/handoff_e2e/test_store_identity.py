@@ -15,10 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import create_engine
 
+from crmbridge.sandbox.records import ChangeSource
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
-from crmbridge.store.identity import read_identity
+from crmbridge.store.db import alembic_config
+from crmbridge.store.identity import UNMARKED, read_identity
 from crmbridge.sync import outbox
 from crmbridge.sync.drain import ALREADY_THERE
 
@@ -224,3 +228,65 @@ def test_a_second_store_on_the_same_account_writes_nothing_over_the_first(
         first.post_events(pricing_visits(ids[0], t0 + timedelta(minutes=6)))
         assert first.cycle(t0 + timedelta(minutes=10)).written == 1
         assert first.cycle(t0 + timedelta(minutes=10)).held_contacts == {}
+
+
+#: crmbridge's writes through the API, as HubSpot records their source.
+_INTEGRATION = ChangeSource("INTEGRATION", "crmbridge")
+
+
+def _as_an_earlier_release_left_it(state: SandboxState, ids: list[str], folder: Path) -> None:
+    """The CRM and the store as a release before marks left them: crmbridge values in
+    the CRM without ``crmbridge_store``, and a store at the schema before identities."""
+    state.update_contacts([(crm_id, {MARK: ""}) for crm_id in ids], source=_INTEGRATION)
+    # Without crmbridge's foreign-key pragma: SQLite rebuilds the contacts table to drop
+    # the identity columns, which its events' foreign keys would refuse.
+    engine = create_engine(f"sqlite:///{folder / 'crmbridge.db'}")
+    try:
+        command.downgrade(alembic_config(engine), "0005")
+    finally:
+        engine.dispose()
+
+
+def test_values_written_before_marks_belong_to_the_upgraded_store_and_no_other(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, t0, ids = _leads(server)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    with bridge_over(server, tmp_path / "old") as before:
+        before.post_events(pricing_visits(ids[0], t0))
+        before.cycle(t0)
+    _as_an_earlier_release_left_it(state, ids, tmp_path / "old")
+    unmarked = _crm_values(state, ids)
+    assert all(MARK not in values and values[SCORE] for values in unmarked.values())
+
+    with (
+        bridge_over(server, tmp_path / "old") as upgraded,
+        bridge_over(server, tmp_path / "new") as second,
+    ):
+        assert read_identity(upgraded.store.engine).legacy_unmarked
+        assert not read_identity(second.store.engine).legacy_unmarked
+        # A store created after marks existed never wrote without one: another store
+        # (this one's predecessor in another directory, or a deleted one) wrote them.
+        summary = second.cycle(t0 + timedelta(minutes=5))
+        assert summary.held_contacts == {"hubspot": LEADS}
+        assert (summary.written, summary.actions) == (0, 0)
+        assert _crm_values(state, ids) == unmarked
+
+        # The upgraded store wrote them: it goes on, and marks what it writes.
+        upgraded_id = read_identity(upgraded.store.engine).store_id
+        upgraded.post_events(pricing_visits(ids[1], t0 + timedelta(minutes=6)))
+        ran = upgraded.cycle(t0 + timedelta(minutes=10))
+        assert ran.held_contacts == {}
+        assert ran.written >= 1
+        assert prop(state, ids[1], MARK) == f"{upgraded_id}:1"
+
+        adopted = second.pipeline.run_once(t0 + timedelta(minutes=15), adopt_held=True)
+        assert adopted.ok, adopted.errors
+        assert adopted.adoption is not None
+        # Each contact under the mark the CRM shows now: one was written since it was held.
+        assert adopted.adoption.from_stores == {UNMARKED: LEADS - 1, upgraded_id: 1}
+        assert any("without a store mark" in line for line in adopted.adoption.lines())
+        second_id = read_identity(second.store.engine).store_id
+        assert second.cycle(t0 + timedelta(minutes=20)).held_contacts == {}
+    assert all(v[MARK].startswith(f"{second_id}:") for v in _crm_values(state, ids).values())

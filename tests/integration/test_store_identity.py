@@ -85,8 +85,35 @@ def test_an_existing_store_gets_its_id_when_upgraded(empty_db_url: str) -> None:
     finally:
         engine.dispose()
     assert uuid.UUID(identity.store_id)
-    # Values written before marks existed belong to nobody else: never held.
+    # Values written before marks existed are this store's own: never held.
     assert tuple(held) == (None, None)
+    assert identity.legacy_unmarked
+    assert not identity.holds({"crmbridge_score": "40"}, "crmbridge_store", None)
+
+
+def test_a_store_created_by_this_release_holds_values_without_a_mark(store: Store) -> None:
+    identity = read_identity(store.engine)
+    assert not identity.legacy_unmarked
+    assert identity.holds({"crmbridge_score": "40"}, "crmbridge_store", None)
+
+
+@pytest.mark.parametrize(
+    ("values", "adopted_from", "held"),
+    [
+        ({}, None, False),  # nothing of crmbridge's: free to write
+        ({"crmbridge_score": None, "crmbridge_store": ""}, None, False),
+        ({"crmbridge_score": "40"}, None, True),  # written before marks, by another store
+        ({"crmbridge_score": "40", "crmbridge_store": " "}, None, True),
+        ({"crmbridge_score": "40"}, "unmarked", False),  # adopted
+        ({"crmbridge_score": "40", "crmbridge_store": "S1:3"}, None, False),
+        ({"crmbridge_score": "40", "crmbridge_store": "S2:3"}, None, True),
+        ({"crmbridge_store": "typed by a person"}, "typed by a person", False),
+    ],
+)
+def test_a_contact_is_held_when_another_writer_left_its_crmbridge_values(
+    values: dict[str, str | None], adopted_from: str | None, held: bool
+) -> None:
+    assert Identity("S1", 7).holds(values, "crmbridge_store", adopted_from) is held
 
 
 def test_a_connector_is_bound_to_the_first_account_it_syncs(store: Store) -> None:

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from crmbridge.cli import app
-from crmbridge.cli.safety import is_loopback_url
-from crmbridge.config import load_config
+from crmbridge.cli.safety import is_local_sandbox_url, is_loopback_url, remote_crms_on_example
+from crmbridge.config import example_config_text, load_config
 from crmbridge.store.identity import read_identity
 from crmbridge.store.repository import Store
 from tests.connectors.hubspot_harness import TOKEN, sandbox
@@ -179,4 +179,70 @@ def test_the_sandbox_walkthrough_still_runs_on_the_bundled_example(
         monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL", server.url)
         monkeypatch.setenv(DB_ENV, f"sqlite:///{tmp_path / 'x.db'}")
         result = CliRunner().invoke(app, ["run", "--once"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:8765", True),
+        ("http://sandbox:8765", True),  # compose.yaml's sandbox service
+        ("http://SANDBOX:8765", True),
+        ("http://sandbox.acme.example", False),
+        ("https://api.hubapi.com", False),
+        ("http://10.0.0.5:8765", False),
+    ],
+)
+def test_the_local_sandbox_is_this_machine_or_the_compose_service(url: str, local: bool) -> None:
+    assert is_local_sandbox_url(url) is local
+
+
+def _copied_example(folder: Path, old: str = "", new: str = "") -> Path:
+    """``cp config.example.toml crmbridge.toml``, with one edit when given."""
+    text = example_config_text()
+    assert old in text
+    return _config(folder, text.replace(old, new, 1) if old else text)
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["run"], ["check"]])
+def test_a_copied_unedited_example_refuses_to_write_a_real_crm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    config = _copied_example(tmp_path / "etc")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("HUBSPOT_APP_SECRET", "s")
+    monkeypatch.setenv(DB_ENV, f"sqlite:///{tmp_path / 'x.db'}")
+    result = CliRunner().invoke(app, ["--config", str(config), *command])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "bundled example model" in said
+    assert f"{config} holds the example's scoring model unchanged" in said
+    assert "https://api.hubapi.com" in said
+    assert TOKEN not in said
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_an_edited_copy_of_the_example_or_the_sandbox_is_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("HUBSPOT_APP_SECRET", "s")
+    unedited = load_config(_copied_example(tmp_path / "a"))
+    assert remote_crms_on_example(unedited) == ["hubspot (https://api.hubapi.com)"]
+    edited = load_config(_copied_example(tmp_path / "b", "points = 50", "points = 45"))
+    assert remote_crms_on_example(edited) == []
+    # The compose walkthrough: the unedited copy, mounted, against the sandbox service.
+    monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL", "http://sandbox:8765")
+    assert remote_crms_on_example(load_config(_copied_example(tmp_path / "c"))) == []
+
+
+def test_the_sandbox_walkthrough_runs_on_a_copied_unedited_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _copied_example(tmp_path / "etc")
+    with sandbox() as server:
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
+        monkeypatch.setenv("HUBSPOT_APP_SECRET", "sandbox-secret")
+        monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL", server.url)
+        result = CliRunner().invoke(app, ["--config", str(config), "run", "--once"])
     assert result.exit_code == 0, result.output

@@ -43,7 +43,8 @@ from crmbridge.sync.writeback import own_fields
 
 HELD_HELP = (
     "their crmbridge values were written by another crmbridge store (a deleted or "
-    "replaced database, a restored backup, or a second working directory); nothing is "
+    "replaced database, a restored backup, or a second working directory; values "
+    "without a crmbridge_store mark come from a release before marks); nothing is "
     "written for them until you adopt them: crmbridge adopt (or run --once --adopt)"
 )
 
@@ -56,7 +57,7 @@ def _refuse_example(loaded: LoadedConfig) -> None:
     """Exit 2 when the bundled example would write into a CRM other than the sandbox."""
     crms = remote_crms_on_example(loaded)
     if crms:
-        fail(example_refusal(crms))
+        fail(example_refusal(crms, loaded.source))
         raise typer.Exit(EXIT_CONFIG)
 
 

@@ -5,11 +5,17 @@ A store is born with an id (migration 0006). Everything it writes into a CRM car
 generation grows with every rescoring pass that plans writes. Reading a contact's mark
 back tells three things apart:
 
-- no mark, or this store's id at a generation it has issued: ours, go on;
+- no crmbridge values at all: nobody's, go on;
+- this store's id at a generation it has issued: ours, go on;
 - another store's id (a deleted store replaced by an empty one, a second working
   directory): *foreign*;
 - this store's id at a generation it never issued (a restored backup, whose original
-  kept writing after the copy was taken): *foreign* too.
+  kept writing after the copy was taken): *foreign* too;
+- crmbridge values without a mark: written by a release before marks existed. They are
+  ours only in a store that was upgraded from such a release while holding contacts
+  (``legacy_unmarked``, set by migration 0006); a store created since never wrote
+  without its mark, so to it they are *foreign* (the store that wrote them was
+  deleted, or works from another directory).
 
 A foreign contact is held — nothing is written for it — until an admin adopts it.
 
@@ -25,8 +31,8 @@ different account refuses, so one store's state never leaks into another CRM.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
@@ -37,6 +43,8 @@ from crmbridge.logging import get_logger
 from crmbridge.store.tables import ConnectorAccountRow, StoreIdentityRow, utcnow
 
 MARK_SEPARATOR = ":"
+#: ``held_by`` / ``adopted_from`` of a contact whose crmbridge values carry no mark.
+UNMARKED = "unmarked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +81,37 @@ class Identity:
     store_id: str
     generation: int
     former: tuple[tuple[str, int], ...] = ()
+    #: Upgraded from a release before marks while holding contacts: crmbridge values
+    #: without a mark are this store's own.
+    legacy_unmarked: bool = False
+
+    def holds(self, values: Mapping[str, object], mark_name: str, adopted_from: str | None) -> bool:
+        """Must a contact whose crmbridge values in the CRM are ``values`` be held?
+
+        ``mark_name`` is the ``<prefix>_store`` property among them. A contact holding
+        no crmbridge value is free to write; one holding values without a mark is held
+        unless this store wrote before marks existed (or adopted it).
+        """
+        mark = values.get(mark_name)
+        if parse_mark(mark) is not None:
+            return self.is_foreign(mark, adopted_from)
+        written = any(
+            value is not None and str(value).strip()
+            for name, value in values.items()
+            if name != mark_name
+        )
+        return written and not self.legacy_unmarked and adopted_from != UNMARKED
 
     def is_foreign(self, value: object, adopted_from: str | None = None) -> bool:
-        """Was ``value`` (a CRM ``<prefix>_store``) written by someone other than us?
+        """Was the mark ``value`` (a CRM ``<prefix>_store``) written by another store?
 
+        An empty mark names no store (:meth:`holds` judges the values it comes with).
         A mark this store adopted is ours from then on.
         """
         mark = parse_mark(value)
         if mark is None:
             return False
-        if adopted_from and mark.text() == adopted_from:
+        if adopted_from and parse_mark(adopted_from) == mark:
             return False
         issued = dict(self.former)
         issued[self.store_id] = self.generation
@@ -121,7 +150,7 @@ def read_identity(connection: Connection | Engine) -> Identity:
             return read_identity(conn)
     rows = list(
         connection.execute(
-            sa_select(table.c.id, table.c.generation).order_by(
+            sa_select(table.c.id, table.c.generation, table.c.legacy_unmarked).order_by(
                 table.c.created_at.desc(), table.c.id
             )
         )
@@ -129,17 +158,26 @@ def read_identity(connection: Connection | Engine) -> Identity:
     if not rows:
         # Only a hand-edited database lacks it: a new id is the honest answer (every
         # contact in the CRM then shows another store's mark and is held).
-        return _new_id(connection, ())
+        return _new_id(connection, (), legacy_unmarked=False)
     current, *older = rows
     former = tuple((str(row.id), int(row.generation)) for row in older)
-    return Identity(str(current.id), int(current.generation), former)
+    # A restored copy of an upgraded store keeps knowing its unmarked values.
+    legacy = any(bool(row.legacy_unmarked) for row in rows)
+    return Identity(str(current.id), int(current.generation), former, legacy)
 
 
-def _new_id(connection: Connection, former: tuple[tuple[str, int], ...]) -> Identity:
+def _new_id(
+    connection: Connection, former: tuple[tuple[str, int], ...], *, legacy_unmarked: bool
+) -> Identity:
     table = StoreIdentityRow.__table__  # type: ignore[attr-defined]
-    created = Identity(str(uuid.uuid4()), 0, former)
+    created = Identity(str(uuid.uuid4()), 0, former, legacy_unmarked)
     connection.execute(
-        table.insert().values(id=created.store_id, generation=0, created_at=utcnow())
+        table.insert().values(
+            id=created.store_id,
+            generation=0,
+            created_at=utcnow(),
+            legacy_unmarked=legacy_unmarked,
+        )
     )
     return created
 
@@ -156,7 +194,11 @@ def fork_if_restored(engine: Engine, marks: Iterable[object]) -> Identity | None
         identity = read_identity(connection)
         if not any(identity.is_restored_copy(mark) for mark in marks):
             return None
-        forked = _new_id(connection, ((identity.store_id, identity.generation), *identity.former))
+        forked = _new_id(
+            connection,
+            ((identity.store_id, identity.generation), *identity.former),
+            legacy_unmarked=identity.legacy_unmarked,
+        )
     get_logger(component="store").warning(
         "store.restored_copy",
         former_id=identity.store_id,
@@ -176,7 +218,7 @@ def advance_generation(connection: Connection, identity: Identity) -> Identity:
         .where(table.c.id == identity.store_id, table.c.generation < following)
         .values(generation=following)
     )
-    return Identity(identity.store_id, following, identity.former)
+    return replace(identity, generation=following)
 
 
 @dataclass(frozen=True, slots=True)

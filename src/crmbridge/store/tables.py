@@ -240,6 +240,9 @@ class StoreIdentityRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     generation: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime | None = _when()
+    #: Upgraded from a release before marks while holding contacts: crmbridge values
+    #: without a mark were written by this store (see :mod:`crmbridge.store.identity`).
+    legacy_unmarked: bool = Field(default=False)
 
 
 class ConnectorAccountRow(SQLModel, table=True):

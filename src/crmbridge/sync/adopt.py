@@ -16,7 +16,7 @@ from typing import Any
 
 from crmbridge.actions.notification import HOT_SINCE, NOTIFIED
 from crmbridge.actions.replies import REPLY
-from crmbridge.store.identity import parse_mark, read_identity
+from crmbridge.store.identity import UNMARKED, parse_mark, read_identity
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow
 from crmbridge.sync.writeback import store_property
@@ -52,7 +52,7 @@ class AdoptionReport:
         """The report as sentences for a person."""
         if not self.adopted:
             return ["no contact is held: nothing to adopt"]
-        stores = ", ".join(f"{n:,} from store {sid}" for sid, n in self.from_stores.items())
+        stores = ", ".join(_origin(sid, n) for sid, n in self.from_stores.items())
         found = [f"adopted {self.adopted:,} contacts ({stores})"]
         if self.hot_recovered:
             found.append(
@@ -103,8 +103,7 @@ def adopt(store: Store, prefix: str, crm: str | None = None) -> AdoptionReport:
             foreign = [
                 row
                 for row in rows
-                if row.held_by
-                or identity.is_foreign((row.crm_values or {}).get(mark_name), row.adopted_from)
+                if row.held_by or identity.holds(row.crm_values or {}, mark_name, row.adopted_from)
             ]
             events = store.events_for(session, [row.id for row in foreign])
             adopted = [
@@ -120,10 +119,12 @@ def _adopt_one(
 ) -> dict[str, Any]:
     """The adoption of one contact: its accepted mark and recovered hand-off state."""
     held = row.crm_values or {}
-    mark_text = str(row.held_by or held.get(mark_name) or "")[:80]
-    mark = parse_mark(mark_text)
+    # The mark the CRM shows now (as last read), not the one seen when it was held: the
+    # other store may have written since, and adopting an older mark would keep it held.
+    mark_text = str(held.get(mark_name) or "").strip()[:80] or UNMARKED
+    mark = parse_mark(mark_text) if mark_text != UNMARKED else None
     report.adopted += 1
-    origin = mark.store_id if mark is not None else "?"
+    origin = mark.store_id if mark is not None else UNMARKED
     report.from_stores[origin] = report.from_stores.get(origin, 0) + 1
     state = dict(row.handoff) if isinstance(row.handoff, dict) else {}
     if str(held.get(f"{prefix}_hot", "")).lower() == "true" and HOT_SINCE not in state:
@@ -141,6 +142,12 @@ def _adopt_one(
         report.engagement_missing += 1
         report.engagement_points += engagement
     return {"cid": row.id, "mark": mark_text or None, "handoff": state or None}
+
+
+def _origin(store_id: str, count: int) -> str:
+    if store_id == UNMARKED:
+        return f"{count:,} written without a store mark (by a release before marks)"
+    return f"{count:,} from store {store_id}"
 
 
 def _iso(moment: datetime) -> str:

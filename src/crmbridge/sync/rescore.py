@@ -10,7 +10,7 @@ against what the CRM holds and what is already queued — all in one transaction
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
 from crmbridge.scoring.types import Event
-from crmbridge.store.identity import Identity, advance_generation, read_identity
+from crmbridge.store.identity import UNMARKED, Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.notify import WEBHOOK
@@ -130,7 +130,7 @@ class Rescorer:
         #: Writes planned in this pass carry the next generation; it is issued (stored)
         #: with the first batch that plans one.
         self._issued = issued
-        self._writing = Identity(issued.store_id, issued.generation + 1, issued.former)
+        self._writing = replace(issued, generation=issued.generation + 1)
         while True:
             with self.store.session() as session:
                 if dry_run:
@@ -168,11 +168,12 @@ class Rescorer:
         held: list[dict[str, Any]] = []
         mark_name = store_property(self.prefix)
         for row in batch:
-            mark = (row.crm_values or {}).get(mark_name)
-            if row.held_by or self._issued.is_foreign(mark, row.adopted_from):
+            ours = row.crm_values or {}
+            if row.held_by or self._issued.holds(ours, mark_name, row.adopted_from):
                 # Another store wrote this contact's crmbridge values: writing ours over
                 # them would drop what that store knew (events, hand-off state).
-                held.append({"cid": row.id, "held_by": row.held_by or str(mark)[:80]})
+                mark = str(ours.get(mark_name) or "").strip()[:80] or UNMARKED
+                held.append({"cid": row.id, "held_by": row.held_by or mark})
                 result.held += not row.held_by
                 continue
             contact_events = events.get(row.id, [])

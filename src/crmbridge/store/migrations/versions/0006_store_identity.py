@@ -25,8 +25,13 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("generation", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=True),
+        sa.Column("legacy_unmarked", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.PrimaryKeyConstraint("id"),
     )
+    # A store upgraded while holding contacts wrote their crmbridge values before marks
+    # existed: unmarked values are its own. A store created by this release never
+    # wrote without its mark, so unmarked crmbridge values are someone else's.
+    legacy = op.get_bind().execute(sa.text("SELECT 1 FROM contacts LIMIT 1")).first() is not None
     # An existing store gets its id here, a new one as it is created: either way the
     # id is born with the database file (or Postgres database) and dies with it.
     op.bulk_insert(
@@ -36,6 +41,7 @@ def upgrade() -> None:
                 "id": str(uuid.uuid4()),
                 "generation": 0,
                 "created_at": datetime.now(UTC).replace(tzinfo=None),
+                "legacy_unmarked": legacy,
             }
         ],
     )
