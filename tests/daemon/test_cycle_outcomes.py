@@ -174,7 +174,9 @@ def test_a_cycle_crashing_at_start_does_not_stop_the_start(
 
     second = _daemon(sqlite_store, CrashingWriter(tmp_path / "crm", name="hubspot"))
     with structlog.testing.capture_logs() as logs:
-        second.preflight()  # settles the outbox, whose drain crashes again
+        second.preflight()
+        # The first poll reads, then settles the outbox, whose drain crashes again.
+        second.poll("hubspot")
 
     try:
         assert [line["event"] for line in logs if line["event"] == "cycle.crashed"] == [

@@ -18,6 +18,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine
 
+from crmbridge.daemon.service import Daemon
 from crmbridge.sandbox.records import ChangeSource
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
@@ -32,7 +33,9 @@ from .harness import (
     LeadSpec,
     add_leads,
     bridge_over,
+    connector_for,
     event,
+    load_config,
     make_sandbox,
     pricing_visits,
     prop,
@@ -290,3 +293,44 @@ def test_values_written_before_marks_belong_to_the_upgraded_store_and_no_other(
         second_id = read_identity(second.store.engine).store_id
         assert second.cycle(t0 + timedelta(minutes=20)).held_contacts == {}
     assert all(v[MARK].startswith(f"{second_id}:") for v in _crm_values(state, ids).values())
+
+
+def test_a_restored_backup_started_as_a_daemon_reads_the_crm_before_it_writes(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, t0, ids = _leads(server)
+    backup = tmp_path / "backup.db"
+    later = ids[0]
+    with bridge_over(server, tmp_path) as original:
+        original.cycle(t0)
+        original_id = read_identity(original.store.engine).store_id
+        # Events the backup holds but had not scored yet: a drain of the restored copy
+        # would score and write them at once.
+        original.post_events(pricing_visits(later, t0 + timedelta(minutes=5), count=3))
+        _copy_store(tmp_path / "crmbridge.db", backup)
+        original.cycle(t0 + timedelta(minutes=10))
+    newer = _crm_values(state, [later])[later]
+    assert newer[MARK].startswith(f"{original_id}:")
+
+    _restore(backup, tmp_path)
+    url = f"sqlite:///{tmp_path / 'crmbridge.db'}"
+    config = load_config()
+    config = config.model_copy(
+        update={"bridge": config.bridge.model_copy(update={"database_url": url})}
+    )
+    with bridge_over(server, tmp_path) as restored:
+        daemon = Daemon(
+            config, restored.store, {"hubspot": connector_for(server)}, serve_http=False
+        )
+        try:
+            daemon.preflight()
+            daemon.drain()  # a webhook's nudge, or the drain interval, before the poll
+            assert _crm_values(state, [later])[later] == newer
+            daemon.poll("hubspot")
+        finally:
+            if daemon.guard is not None:
+                daemon.guard.release()
+        identity = read_identity(restored.store.engine)
+        assert [store_id for store_id, _ in identity.former] == [original_id]
+        assert restored.store.held_counts() == {"hubspot": 1}
+    assert _crm_values(state, [later])[later] == newer

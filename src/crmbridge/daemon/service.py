@@ -174,6 +174,10 @@ class Daemon:
         self._signals = 0
         #: Connectors whose CRM did not answer the start-up check (checked by their poll).
         self._unchecked: set[str] = set()
+        #: Connectors not yet read by a poll of this process. Their drains wait: a
+        #: restored backup must read the CRM's newer marks (and take its own id) before
+        #: it rescores and writes anything.
+        self._unpolled: set[str] = set(connectors)
         self._signalled_at: float | None = None
         self._starting = True
         # The HTTP app adds the outbox gauge to this registry when it starts.
@@ -231,12 +235,10 @@ class Daemon:
             except (TransientError, RateLimited) as exc:
                 self._unchecked.add(name)
                 self._unreachable(name, [str(exc)], failure_kind(exc))
-        if self.store.is_sqlite:
-            # Single replica: whatever is in flight was left by a previous process. A
-            # cycle that crashes here is logged and counted like any other; it does not
-            # stop the start (intake keeps working, the jobs retry).
-            for only in self._drain_targets():
-                self._job(partial(self._drain_once, only, recover_all=True), polled=[])
+        # What a previous process left in flight is recovered by each connector's first
+        # poll (see :meth:`poll`), not by a drain here: a drain rescores and writes, and
+        # must not before the CRM was read (a restored backup would write its own mark
+        # over the newer ones its original wrote, and no longer know them).
 
     def schedule(self) -> None:
         """Register the jobs."""
@@ -280,19 +282,30 @@ class Daemon:
             yield held
 
     def poll(self, name: str) -> None:
-        """Read one connector's changes, rescore, write back."""
+        """Read one connector's changes, rescore, write back.
+
+        The first poll of this process on SQLite (one replica) also puts back whatever
+        a previous process left in flight; until one has read the CRM, the connector's
+        drains wait.
+        """
         if name in self._unchecked and not self._late_check(name):
             return
-        self._job(
-            lambda: self.pipeline.run_once(
+        first = name in self._unpolled
+
+        def cycle() -> CycleSummary:
+            summary = self.pipeline.run_once(
                 self.clock(),
                 only=name,
                 guard=self._lock,
                 stop=self.stopping,
-                recover_all=False,
-            ),
-            polled=[name],
-        )
+                recover_all=first and self.store.is_sqlite,
+            )
+            read_failed = any(f.connector == name and f.stage == "read" for f in summary.failures)
+            if not (read_failed or summary.interrupted):
+                self._unpolled.discard(name)
+            return summary
+
+        self._job(cycle, polled=[name])
 
     def _late_check(self, name: str) -> bool:
         """The start-up check of a connector whose CRM did not answer then; True once passed.
@@ -349,25 +362,27 @@ class Daemon:
         """Rescore what is due and send the outbox, without reading the CRMs.
 
         A connector not checked yet (its CRM did not answer at start) is left out: its
-        properties may not exist until its poll has checked and prepared it.
+        properties may not exist until its poll has checked and prepared it. So is one
+        no poll of this process has read yet (see :attr:`_unpolled`).
         """
         for only in self._drain_targets():
             self._job(partial(self._drain_once, only), polled=[])
 
     def _drain_targets(self) -> list[str | None]:
-        """One drain of every connector (None), or one per checked connector."""
-        if not self._unchecked:
+        """One drain of every connector (None), or one per checked and polled connector."""
+        waiting = self._unchecked | self._unpolled
+        if not waiting:
             return [None]
-        return [name for name in self.connectors if name not in self._unchecked]
+        return [name for name in self.connectors if name not in waiting]
 
-    def _drain_once(self, only: str | None, *, recover_all: bool = False) -> CycleSummary:
+    def _drain_once(self, only: str | None) -> CycleSummary:
         return self.pipeline.run_once(
             self.clock(),
             only=only,
             read=False,
-            guard=None if recover_all else self._lock,
+            guard=self._lock,
             stop=self.stopping,
-            recover_all=recover_all,
+            recover_all=False,
         )
 
     def _job(self, cycle: Callable[[], CycleSummary], polled: list[str]) -> None:

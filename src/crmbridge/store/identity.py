@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
@@ -240,17 +241,24 @@ def bind_account(engine: Engine, connector: str, account_id: str, label: str) ->
     """
     table = ConnectorAccountRow.__table__  # type: ignore[attr-defined]
     account_id = account_id.strip()[:64]
-    with engine.begin() as connection:
-        row = connection.execute(
-            sa_select(table.c.account_id, table.c.label).where(table.c.connector == connector)
-        ).first()
-        if row is None:
-            connection.execute(
-                table.insert().values(
-                    connector=connector, account_id=account_id, label=label[:200], bound_at=utcnow()
+    query = sa_select(table.c.account_id, table.c.label).where(table.c.connector == connector)
+    try:
+        with engine.begin() as connection:
+            row = connection.execute(query).first()
+            if row is None:
+                connection.execute(
+                    table.insert().values(
+                        connector=connector,
+                        account_id=account_id,
+                        label=label[:200],
+                        bound_at=utcnow(),
+                    )
                 )
-            )
-            return AccountBinding(connector, account_id, label, new=True)
+                return AccountBinding(connector, account_id, label, new=True)
+    except IntegrityError:
+        # Another replica starting at the same moment bound it first: compare with its.
+        with engine.connect() as connection:
+            row = connection.execute(query).one()
     if str(row.account_id) == account_id:
         return AccountBinding(connector, account_id, str(row.label), new=False)
     bound = str(row.label) or f"account {row.account_id}"
