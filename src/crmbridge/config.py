@@ -433,7 +433,12 @@ def _is_secret(path: tuple[str | int, ...]) -> bool:
         annotation = _step(annotation, part)
         if annotation is None:
             return False
-    return SecretStr in _members(annotation)
+    # A constrained secret is Annotated[SecretStr, ...]: look through the annotation.
+    return any(
+        member is SecretStr or typing.get_args(member)[:1] == (SecretStr,)
+        for member in _members(annotation)
+        if typing.get_origin(member) is typing.Annotated or member is SecretStr
+    )
 
 
 def _enabled_table(
@@ -571,6 +576,8 @@ _SELF_DESCRIBING = {
     "backoff_order",
     "bool_not_number",
     "not_finite",
+    "bad_webhook_url",
+    "bad_host",
 }
 #: How much of a rejected value an error shows: enough to recognise it, never a page.
 _SHOWN = 60
