@@ -136,14 +136,22 @@ Interval = Annotated[Duration, at_least(SECOND)]
 def known_timezone(name: str) -> str:
     """``name`` if it is an IANA time zone; a path-labelled config error otherwise."""
     try:
+        if len(name) > _MAX_ZONE_CHARS:
+            raise ValueError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: the name reaches the file system ("America" is a folder; a very long
+    # name is a path the system refuses).
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise PydanticCustomError(
             "bad_timezone",
             'unknown timezone "{name}"',
-            {"name": name, "hint": 'use an IANA name such as "Europe/Madrid"'},
+            {"name": name[:60], "hint": 'use an IANA name such as "Europe/Madrid"'},
         ) from None
     return name
+
+
+#: The longest IANA zone name is about 30 characters.
+_MAX_ZONE_CHARS = 64
 
 
 #: A file named crmbridge.db next to the config file (see ``config.load_config``).

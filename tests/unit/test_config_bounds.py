@@ -69,6 +69,9 @@ BAD_VALUES = [
     ("[daemon]\nport = 0", "daemon.port", "greater than or equal to 1"),
     ("[outbox]\nmax_attempts = false", "outbox.max_attempts", "not false"),
     ('[daemon]\nhost = ""', "daemon.host", "must not be empty"),
+    ('[bridge]\ntimezone = "America"', "bridge.timezone", 'unknown timezone "America"'),
+    ('[bridge]\ntimezone = "' + "é" * 300 + '"', "bridge.timezone", "unknown timezone"),
+    ("[daemon]\nport = " + "[" * 5000, "", "nested too deeply"),
     ('[daemon]\nhost = "999.1.1.1"', "daemon.host", 'not an IP address or host name: "999.1.1.1"'),
     ('[daemon]\nhost = "my host"', "daemon.host", "not an IP address or host name"),
     # webhook URLs crmbridge posts to: http(s) with a host, and never echoed (a secret)
