@@ -28,6 +28,17 @@ POSTGRES_SWITCH = "CRMBRIDGE_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgres"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--long``: heavy suites at full size (``python -m pytest --long`` or a folder)."""
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="reliability fuzz suite at full size (tests/reliability; writes "
+        "benchmarks/results/reliability.json)",
+    )
+
+
 def _postgres_bin_dir() -> Path | None:
     """Where initdb and pg_ctl live: PATH first, else the newest Debian/Ubuntu install."""
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")

@@ -232,11 +232,29 @@ def parse_config(
     ``base_dir``: where a relative SQLite ``database_url`` lives (see :func:`load_config`);
     None keeps it as written.
     """
+    try:
+        return _parse_config(text, source, base_dir)
+    except RecursionError:
+        # Arrays or tables nested thousands deep (in the file or an override): no
+        # crmbridge setting nests more than a few levels.
+        problem = ConfigProblem("", "values nested too deeply to read", _NESTING_HINT)
+        raise ConfigError([problem], source=source) from None
+
+
+_NESTING_HINT = "no crmbridge setting nests more than a few tables or arrays"
+
+
+def _parse_config(text: str, source: str, base_dir: Path | None) -> LoadedConfig:
     environ = os.environ
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem("", f"not valid TOML: {exc}")], source=source) from None
+    except RecursionError:
+        problem = ConfigProblem(
+            "", "not valid TOML: arrays or tables nested too deeply to read", _NESTING_HINT
+        )
+        raise ConfigError([problem], source=source) from None
     except ValueError:  # Python refuses to read an integer of more than 4,300 digits
         problem = ConfigProblem("", "not valid TOML: a number has more than 4,300 digits")
         raise ConfigError([problem], source=source) from None
@@ -433,7 +451,12 @@ def _is_secret(path: tuple[str | int, ...]) -> bool:
         annotation = _step(annotation, part)
         if annotation is None:
             return False
-    return SecretStr in _members(annotation)
+    # A constrained secret is Annotated[SecretStr, ...]: look through the annotation.
+    return any(
+        member is SecretStr or typing.get_args(member)[:1] == (SecretStr,)
+        for member in _members(annotation)
+        if typing.get_origin(member) is typing.Annotated or member is SecretStr
+    )
 
 
 def _enabled_table(
@@ -571,6 +594,8 @@ _SELF_DESCRIBING = {
     "backoff_order",
     "bool_not_number",
     "not_finite",
+    "bad_webhook_url",
+    "bad_host",
 }
 #: How much of a rejected value an error shows: enough to recognise it, never a page.
 _SHOWN = 60

@@ -81,3 +81,25 @@ class PermanentRecordError(CrmbridgeError):
 
 class SchemaError(CrmbridgeError):
     """The CRM lacks a property/field crmbridge needs, or it has the wrong type."""
+
+
+#: Top-level modules whose exceptions come from the database layer. Their text quotes
+#: SQL, bound values (emails) and connection details (host, user), so it is never shown.
+_DATABASE_MODULES = frozenset({"sqlalchemy", "sqlmodel", "psycopg", "psycopg2", "sqlite3"})
+
+
+def safe_description(exc: BaseException) -> str:
+    """What an exception may say where anyone can read it: ``/healthz``, warning logs,
+    the cycle history.
+
+    crmbridge's own errors are written for people and never carry a secret: their
+    message. Anything else is named by its type and a fixed phrase ("database error:
+    OperationalError", "unexpected error: ValueError"); the full text stays in the
+    traceback of the error log line, for whoever debugs.
+    """
+    if isinstance(exc, CrmbridgeError):
+        return str(exc) or type(exc).__name__
+    name = type(exc).__name__
+    if type(exc).__module__.split(".", 1)[0] in _DATABASE_MODULES:
+        return f"database error: {name}"
+    return f"unexpected error: {name}"

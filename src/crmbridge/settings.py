@@ -6,10 +6,12 @@ written in TOML as ``"${ENV_NAME}"``, so they never sit in the file nor show in 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -89,6 +91,42 @@ def at_least(minimum: timedelta) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _http_url(value: SecretStr) -> SecretStr:
+    """A secret URL that crmbridge will POST to: http(s) with a host, never echoed."""
+    parsed = urlsplit(value.get_secret_value().strip())
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise PydanticCustomError(
+            "bad_webhook_url",
+            "must be an http:// or https:// URL with a host (the value is a secret: not shown)",
+            {"hint": 'e.g. "${SLACK_WEBHOOK_URL}" holding https://hooks.slack.com/services/...'},
+        )
+    return value
+
+
+#: A webhook crmbridge posts to; its URL usually carries a token, so it is a secret.
+WebhookUrl = Annotated[SecretStr, AfterValidator(_http_url)]
+
+
+def _listen_address(value: str) -> str:
+    """An IP address or a host name uvicorn can bind; a bad one is named, not tried."""
+    text = value.strip()
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        looks_numeric = all(part.isdigit() for part in text.split(".")) and "." in text
+        if looks_numeric or not _HOSTNAME.fullmatch(text):
+            raise PydanticCustomError(
+                "bad_host",
+                'not an IP address or host name: "{value}"',
+                {"value": text[:60], "hint": '"127.0.0.1" (this machine), "0.0.0.0" (all)'},
+            ) from None
+    return text
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
+
+
 #: A duration from zero to MAX_DURATION; fields with a floor add ``at_least(...)``.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 #: A duration of at least one second: an interval of zero would run continuously.
@@ -98,14 +136,22 @@ Interval = Annotated[Duration, at_least(SECOND)]
 def known_timezone(name: str) -> str:
     """``name`` if it is an IANA time zone; a path-labelled config error otherwise."""
     try:
+        if len(name) > _MAX_ZONE_CHARS:
+            raise ValueError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: the name reaches the file system ("America" is a folder; a very long
+    # name is a path the system refuses).
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise PydanticCustomError(
             "bad_timezone",
             'unknown timezone "{name}"',
-            {"name": name, "hint": 'use an IANA name such as "Europe/Madrid"'},
+            {"name": name[:60], "hint": 'use an IANA name such as "Europe/Madrid"'},
         ) from None
     return name
+
+
+#: The longest IANA zone name is about 30 characters.
+_MAX_ZONE_CHARS = 64
 
 
 #: A file named crmbridge.db next to the config file (see ``config.load_config``).
@@ -141,7 +187,7 @@ class BridgeSettings(Strict):
 class DaemonSettings(Strict):
     """``[daemon]``: the HTTP listener and polling cadence."""
 
-    host: str = Field(
+    host: Annotated[str, AfterValidator(_listen_address)] = Field(
         default="127.0.0.1",
         min_length=1,
         description='Address to listen on; "0.0.0.0" for every interface (the Docker image '
@@ -269,7 +315,7 @@ class IngestSettings(Strict):
 class AlertSettings(Strict):
     """``[alerts]``: a Slack-compatible webhook told when the bridge needs a person."""
 
-    webhook_url: SecretStr | None = Field(
+    webhook_url: WebhookUrl | None = Field(
         default=None,
         description='Slack incoming webhook (or any URL taking {"text": ...}); a secret, '
         'written as "${SLACK_WEBHOOK_URL}".',

@@ -97,8 +97,10 @@ def test_plan_uses_the_store_of_the_config_in_either_position(tmp_path: Path, wh
 @pytest.mark.parametrize(
     "command",
     [
+        ("score",),
         ("explain",),
         ("plan",),
+        ("adopt",),
         ("run", "--once"),
         ("check",),
         ("ingest", "-"),

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from crmbridge.sandbox.config import SandboxConfig
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.webhooks import WebhookDispatcher
+from crmbridge.store.identity import bind_account
 from crmbridge.store.tables import ContactRow, EventRow, OutboxRow
 
 from .helpers import bridge_on, config_with
@@ -121,6 +122,9 @@ def test_deletion_and_merge_webhooks_forget_and_fold_at_once(
         def via_app(url: str, *, data: bytes, headers: dict[str, str], timeout: float) -> Any:
             return bridge.http.post(url, content=data, headers=headers)
 
+        # As the daemon's start does: the connector is bound to the portal it reaches
+        # (only that portal's notifications may erase or fold).
+        bind_account(bridge.store.engine, "hubspot", str(config.portal_id), "sandbox")
         dispatcher = WebhookDispatcher(config, post=via_app)
         crm.state.subscribe(dispatcher.notify)
         bridge.post_events(

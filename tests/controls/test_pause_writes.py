@@ -44,6 +44,10 @@ def sandbox() -> Iterator[SandboxServer]:
     server.stop()
 
 
+#: The daemons' ``daemon.admin_token`` (the writes switch takes no other token).
+ADMIN = "pause-tests-admin-token"
+
+
 def _waiting(url: str) -> int:
     return outbox_rows(url, "= 'pending'")
 
@@ -70,7 +74,9 @@ def test_pause_holds_writes_across_a_restart_and_resume_sends_them_once(
     state = sandbox.state
     database = postgres_url
     writes = WriteLog(state)
-    env = daemon_environment(database, sandbox.url, free_port())
+    env = daemon_environment(
+        database, sandbox.url, free_port(), extra={"CRMBRIDGE__DAEMON__ADMIN_TOKEN": ADMIN}
+    )
     ids = {c.properties["email"]: c.id for c in state.contacts()}
     first = DaemonProcess.start("first", tmp_path, env)
     second: DaemonProcess | None = None
@@ -78,11 +84,12 @@ def test_pause_holds_writes_across_a_restart_and_resume_sends_them_once(
         first.wait_ready(60)
         wait_for(lambda: len(scored(state)) == CONTACTS, 60, "the first sync", watch=[first])
         baseline = scored(state)
-        token = first.ingest_token
+        token = ADMIN
 
         # Refused without the token, or with a wrong one.
         assert _switch(first, "pause", None).status_code == 401
         assert _switch(first, "pause", "not-the-token").status_code == 401
+        assert _switch(first, "pause", first.ingest_token).status_code == 401
         assert first.get("/v1/writes").status_code == 401
 
         paused = _switch(first, "pause", token, reason="HubSpot import running")

@@ -70,15 +70,32 @@ def test_without_any_token_the_switch_is_unavailable(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/writes"), ("POST", "/v1/writes/pause"), ("POST", "/v1/writes/resume")],
+)
+def test_the_ingest_token_never_switches_writes(store: Store, method: str, path: str) -> None:
+    """The ingest token sits in public web forms: without an admin token every
+    ``/v1/writes`` endpoint is unavailable, whatever the bearer."""
+    client = _client(store, ingest=INGEST, admin=None)
+
+    answer = client.request(method, path, headers=_bearer(INGEST))
+
+    assert answer.status_code == 503, answer.text
+    assert "daemon.admin_token" in answer.json()["detail"]
+    with store.session() as session:
+        assert writes_state(session).paused is False
+
+
+@pytest.mark.parametrize(
     ("body", "status"),
     [(b"not json", 400), (b'{"reason": 7}', 400), (b"x" * 5000, 413), (b"[]", 200)],
 )
 def test_a_bad_pause_body_is_refused_and_changes_nothing(
     store: Store, body: bytes, status: int
 ) -> None:
-    client = _client(store, ingest=INGEST, admin=None)
+    client = _client(store, ingest=INGEST, admin=ADMIN)
 
-    answer = client.post("/v1/writes/pause", content=body, headers=_bearer(INGEST))
+    answer = client.post("/v1/writes/pause", content=body, headers=_bearer(ADMIN))
 
     assert answer.status_code == status, answer.text
     with store.session() as session:
@@ -86,9 +103,9 @@ def test_a_bad_pause_body_is_refused_and_changes_nothing(
 
 
 def test_a_long_reason_is_kept_shortened(store: Store) -> None:
-    client = _client(store, ingest=INGEST, admin=None)
+    client = _client(store, ingest=INGEST, admin=ADMIN)
 
-    answer = client.post("/v1/writes/pause", json={"reason": "r" * 2000}, headers=_bearer(INGEST))
+    answer = client.post("/v1/writes/pause", json={"reason": "r" * 2000}, headers=_bearer(ADMIN))
 
     assert answer.status_code == 200
     assert len(answer.json()["reason"]) == 500

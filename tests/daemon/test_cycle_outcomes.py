@@ -23,11 +23,14 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from connectors.base import Page, Write, WriteResult
+from crmbridge.daemon.http import create_app
 from crmbridge.daemon.service import Daemon
+from crmbridge.logging import configure_logging
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import SyncRunRow, utcnow
 from crmbridge.testing.fake import FakeConnector
@@ -51,6 +54,24 @@ class BrokenCrm(FakeConnector):
 
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         raise RuntimeError("the CRM client broke")
+
+
+#: A person's email that a failing statement carries as a bound value.
+PRIVATE_EMAIL = "private.person@example.org"
+
+
+class FailingStatement(FakeConnector):
+    """Reading runs a statement the database refuses, with an email as a bound value."""
+
+    store: Store
+
+    def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
+        with self.store.engine.connect() as connection:
+            connection.execute(
+                text("SELECT id FROM no_such_table WHERE email = :email"),
+                {"email": PRIVATE_EMAIL},
+            )
+        yield from ()
 
 
 class CrashingWriter(FakeConnector):
@@ -94,7 +115,8 @@ def test_a_crashed_cycle_is_closed_as_aborted_and_counted(
     assert _statuses(sqlite_store) == ["aborted"]
     crashed = [line for line in logs if line["event"] == "cycle.crashed"]
     assert len(crashed) == 1
-    assert "the CRM client broke" in crashed[0]["error"]
+    # The line names the type only; the exception's text stays in the traceback.
+    assert crashed[0]["error"] == "unexpected error: RuntimeError"
     assert crashed[0].get("exc_info"), "the traceback is part of the log line"
     report = daemon.health.report(daemon.clock())["connectors"]["hubspot"]
     assert report["consecutive_failures"]["other"] == 1
@@ -102,6 +124,33 @@ def test_a_crashed_cycle_is_closed_as_aborted_and_counted(
     text = daemon.metrics.render().decode()
     series = 'crmbridge_cycle_failures_total{connector="hubspot",kind="other"}'
     assert metric_value(text, series) == 1.0
+
+
+def test_a_database_error_shows_no_bound_value_in_healthz_or_the_log(
+    sqlite_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``/healthz`` is unauthenticated: a failing statement's SQL and bound values (an
+    email here) never reach it, nor any log line (tracebacks included)."""
+    crm = FailingStatement(tmp_path / "crm", name="hubspot")
+    crm.store = sqlite_store
+    daemon = _daemon(sqlite_store, crm)
+    configure_logging(log_format="json")
+    try:
+        daemon.poll("hubspot")
+        client = TestClient(create_app(sqlite_store, daemon.config, health=daemon.health))
+        health = client.get("/healthz")
+    finally:
+        configure_logging(level="INFO")
+    log = capsys.readouterr().err
+
+    last_error = health.json()["connectors"]["hubspot"]["last_error"]
+    assert last_error == "cycle: database error: OperationalError"
+    assert PRIVATE_EMAIL not in health.text and "no_such_table" not in health.text
+    assert "cycle.crashed" in log and "no_such_table" in log, "the traceback is logged"
+    assert PRIVATE_EMAIL not in log
+    with sqlite_store.session() as session:
+        runs = session.exec(select(SyncRunRow.errors)).all()  # type: ignore[call-overload]
+    assert PRIVATE_EMAIL not in json.dumps([row[0] for row in runs])
 
 
 def test_refused_writes_are_counted_as_failed(sqlite_store: Store, tmp_path: Path) -> None:

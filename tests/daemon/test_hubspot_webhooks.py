@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import structlog
 import uvicorn
 from sqlalchemy import select
 
@@ -20,6 +21,8 @@ from crmbridge.sandbox.config import SandboxConfig
 from crmbridge.sandbox.records import ChangeSource
 from crmbridge.sandbox.state import SandboxState
 from crmbridge.sandbox.webhooks import WebhookDispatcher, sign_v3
+from crmbridge.store.erasure import find_person, forget
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, EventRow
 
@@ -40,9 +43,61 @@ from .conftest import (
     seed_contacts,
 )
 
+#: The HubSpot account of :func:`notification`'s ``portalId``.
+PORTAL = "4200017"
+
 
 def post(harness: Harness, body: bytes, headers: dict[str, Any], url: str = HUBSPOT_URL) -> Any:
     return harness.client.post(url, content=body, headers=headers)
+
+
+def bind_portal(store: Store, portal: str = PORTAL) -> None:
+    """What the daemon's start does: bind the connector to the account it reaches."""
+    bind_account(store.engine, "hubspot", portal, f"HubSpot account {portal}")
+
+
+def deliver(harness: Harness, items: list[dict[str, Any]]) -> Any:
+    body = dumps(items)
+    response = post(harness, body, hubspot_headers(body))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def contact_ids(store: Store) -> set[tuple[str, str]]:
+    with store.engine.connect() as connection:
+        return {
+            (r.crm, r.crm_id) for r in connection.execute(select(ContactRow.crm, ContactRow.crm_id))
+        }
+
+
+def event_keys(store: Store) -> set[str]:
+    with store.engine.connect() as connection:
+        return set(connection.execute(select(EventRow.dedupe_key)).scalars())
+
+
+def add_events(store: Store, refs: dict[str, dict[str, Any]]) -> None:
+    """Events by key: linked to a contact row, or naming an email or a record id."""
+    with store.session() as session:
+        for key, ref in refs.items():
+            session.add(
+                EventRow(
+                    dedupe_key=key,
+                    type="page_view",
+                    occurred_at=NOW - timedelta(hours=1),
+                    properties={"url": "https://acme.example/pricing"},
+                    **ref,
+                )
+            )
+        session.commit()
+
+
+def contact_row(store: Store, crm: str, crm_id: str) -> int:
+    with store.engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(ContactRow.id).where(ContactRow.crm == crm, ContactRow.crm_id == crm_id)
+            ).scalar_one()
+        )
 
 
 def test_valid_signature_is_accepted_and_the_contact_marked(harness: Harness) -> None:
@@ -238,6 +293,7 @@ def test_a_sales_email_reply_becomes_the_pollers_email_reply_event(harness: Harn
 def test_a_deletion_forgets_the_contact_and_other_objects_only_get_a_receipt(
     harness: Harness,
 ) -> None:
+    bind_portal(harness.store)
     seed_contacts(harness.store, "hubspot", ["101", "102"])
     body = dumps(
         [
@@ -256,6 +312,7 @@ def test_a_deletion_forgets_the_contact_and_other_objects_only_get_a_receipt(
 def test_deletions_of_one_delivery_are_all_forgotten_and_a_replay_changes_nothing(
     harness: Harness,
 ) -> None:
+    bind_portal(harness.store)
     seed_contacts(harness.store, "hubspot", ["101", "102", "103"])
     body = dumps(
         [
@@ -270,6 +327,7 @@ def test_deletions_of_one_delivery_are_all_forgotten_and_a_replay_changes_nothin
 
 
 def test_a_merge_marks_the_surviving_contact(harness: Harness) -> None:
+    bind_portal(harness.store)
     item = notification(4, 101, kind="contact.merge") | {
         "primaryObjectId": 101,
         "mergedObjectIds": [102],
@@ -356,3 +414,128 @@ def test_a_delivery_over_the_network_to_uvicorn(sqlite_store: Store) -> None:
 
     assert [d.status for d in dispatcher.deliveries()] == [200]
     assert receipts(sqlite_store) == 2  # creation + the email property
+
+
+@pytest.mark.parametrize("kind", ["contact.deletion", "contact.privacyDeletion", "contact.merge"])
+def test_a_notification_of_another_portal_erases_nothing(harness: Harness, kind: str) -> None:
+    """A public app installed in two portals: portal B deleting (or merging) the id that
+    portal A's contact has leaves portal A's contact alone."""
+    bind_portal(harness.store)
+    seed_contacts(harness.store, "hubspot", ["101", "102"])
+    add_events(harness.store, {"a-101": {"contact_crm": "hubspot", "contact_crm_id": "101"}})
+    item = notification(1, 101, kind=kind) | {"portalId": 9900001}
+    if kind == "contact.merge":
+        item |= {"primaryObjectId": 102, "mergedObjectIds": [101], "newObjectId": 102}
+
+    with structlog.testing.capture_logs() as logs:
+        answer = deliver(harness, [item])
+
+    assert answer["ignored"] == 1 and answer["accepted"] == 0
+    assert contact_ids(harness.store) == {("hubspot", "101"), ("hubspot", "102")}
+    assert event_keys(harness.store) == {"a-101"}
+    assert receipts(harness.store) == 1  # a redelivery is a replay
+    assert dirty_ids(harness.store, "hubspot") == set()
+    assert webhooks.pending_changes(harness.store, "hubspot") == []
+    [line] = [line for line in logs if line["event"] == "webhook.foreign_account"]
+    assert line["accounts"] == ["9900001"] and line["bound_account"] == PORTAL
+    assert line["log_level"] == "warning"
+
+
+def test_other_notifications_of_another_portal_store_no_event(harness: Harness) -> None:
+    bind_portal(harness.store)
+    seed_contacts(harness.store, "hubspot", ["101"])
+    replied = notification(3, 101, prop="hs_sales_email_last_replied", value=str(NOW_MS - 9))
+
+    answer = deliver(harness, [replied | {"portalId": 9900001}])
+
+    assert (answer["ignored"], answer["events_stored"], answer["records"]) == (1, 0, 0)
+    assert events(harness.store) == 0
+    assert dirty_ids(harness.store, "hubspot") == set()
+
+
+def test_a_deletion_of_the_bound_portal_still_erases_and_the_rest_of_the_batch_counts(
+    harness: Harness,
+) -> None:
+    bind_portal(harness.store)
+    seed_contacts(harness.store, "hubspot", ["101", "102"])
+
+    answer = deliver(
+        harness,
+        [
+            notification(1, 101, kind="contact.deletion"),
+            notification(2, 102, kind="contact.deletion") | {"portalId": 9900001},
+        ],
+    )
+
+    assert (answer["accepted"], answer["ignored"]) == (1, 1)
+    assert contact_ids(harness.store) == {("hubspot", "102")}
+
+
+@pytest.mark.parametrize("bound", [False, True], ids=["no-account-bound", "no-portal-id"])
+def test_an_unverifiable_deletion_keeps_the_contact_and_marks_it_for_a_re_read(
+    harness: Harness, bound: bool
+) -> None:
+    """Before the connector's first start no account is bound, and a notification
+    without ``portalId`` names none: neither can prove it is this store's portal."""
+    if bound:
+        bind_portal(harness.store)
+    seed_contacts(harness.store, "hubspot", ["101"])
+    add_events(harness.store, {"a-101": {"contact_crm": "hubspot", "contact_crm_id": "101"}})
+    item = notification(1, 101, kind="contact.deletion")
+    if bound:
+        del item["portalId"]
+
+    with structlog.testing.capture_logs() as logs:
+        answer = deliver(harness, [item])
+
+    assert answer["accepted"] == 1
+    assert contact_ids(harness.store) == {("hubspot", "101")}
+    assert event_keys(harness.store) == {"a-101"}
+    assert dirty_ids(harness.store, "hubspot") == {"101"}
+    assert [p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")] == ["101"]
+    assert "contact.identity_unverified" in [line["event"] for line in logs]
+
+
+def test_a_deletion_keeps_the_events_of_another_crms_contact_with_the_same_email(
+    harness: Harness,
+) -> None:
+    """HubSpot's 101 and Salesforce's 003A have one email: deleting 101 in HubSpot
+    erases 101's rows only; ``crmbridge forget EMAIL`` still erases both."""
+    bind_portal(harness.store)
+    seed_contacts(harness.store, "hubspot", ["101"])
+    seed_contacts(harness.store, "salesforce", ["003A"])
+    with harness.store.engine.begin() as connection:
+        connection.execute(
+            ContactRow.__table__.update().values(email="shared@example.com")  # type: ignore[attr-defined]
+        )
+    seed_contacts(harness.store, "hubspot", ["102"])  # its own email, c102@example.com
+    hubspot, salesforce = (
+        contact_row(harness.store, "hubspot", "101"),
+        contact_row(harness.store, "salesforce", "003A"),
+    )
+    add_events(
+        harness.store,
+        {
+            "hs-linked": {"contact_id": hubspot},
+            "hs-named": {"contact_crm": "hubspot", "contact_crm_id": "101"},
+            "sf-linked": {"contact_id": salesforce},
+            "web-shared": {"contact_email": "shared@example.com"},
+            "web-102": {"contact_email": "c102@example.com"},
+        },
+    )
+
+    deliver(
+        harness,
+        [
+            notification(1, 101, kind="contact.deletion"),
+            notification(2, 102, kind="contact.deletion"),
+        ],
+    )
+
+    assert contact_ids(harness.store) == {("salesforce", "003A")}
+    # 102's email is nobody else's: its web event goes with it.
+    assert event_keys(harness.store) == {"sf-linked", "web-shared"}
+    with harness.store.engine.begin() as connection:
+        erased = forget(connection, find_person(connection, "Shared@Example.com"))
+    assert (erased.contacts, erased.events) == (1, 2)
+    assert event_keys(harness.store) == set()

@@ -21,10 +21,13 @@ from pydantic import SecretStr
 
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.daemon.http import create_app
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SECRET = "private-app-client-secret-3c1d"
+#: The HubSpot account the test daemon's connector is bound to.
+PORTAL = "4200017"
 
 
 def block_after(document: str, marker: str, language: str) -> str:
@@ -47,6 +50,7 @@ def config() -> CrmbridgeConfig:
 def daemon_url(tmp_path: Path) -> Iterator[str]:
     """The daemon's HTTP app served by uvicorn on a free port (the real clock)."""
     store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    bind_account(store.engine, "hubspot", PORTAL, f"HubSpot account {PORTAL}")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -68,6 +72,7 @@ def daemon_url(tmp_path: Path) -> Iterator[str]:
 
 def run(command: list[str], url: str) -> str:
     env = {**os.environ, "CRMBRIDGE_URL": url, "HUBSPOT_APP_SECRET": SECRET}
+    env["HUBSPOT_PORTAL_ID"] = PORTAL
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -92,6 +97,7 @@ def test_the_curl_and_openssl_signed_webhook_is_accepted(daemon_url: str) -> Non
 def test_a_wrong_secret_is_refused_so_the_snippets_prove_something(daemon_url: str) -> None:
     code = block_after("hubspot.md", "To send a signed test notification", "python")
     env = {**os.environ, "CRMBRIDGE_URL": daemon_url, "HUBSPOT_APP_SECRET": "not-the-secret"}
+    env["HUBSPOT_PORTAL_ID"] = PORTAL
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )

@@ -1,4 +1,4 @@
-"""``--long`` (full fuzz sizes) and the figures the suite reports."""
+"""Fuzz sizes (``--long``, declared in tests/conftest.py) and the figures the suite reports."""
 
 from __future__ import annotations
 
@@ -29,16 +29,6 @@ class Sizes:
 
 SHORT = Sizes(False, 300, 300, 300, 200, 3)
 LONG = Sizes(True, 10_000, 10_000, 10_000, 1_000, 20)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--long",
-        action="store_true",
-        default=False,
-        help="reliability fuzz suite at full size (tests/reliability; writes "
-        "benchmarks/results/reliability.json)",
-    )
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ _strange = st.sampled_from(
         "6\x0000",
         "name with a NUL \x00 inside",
         "600" + " " * 10_000,
+        "a lone surrogate \ud800 inside",
+        "\udfff600",
     ]
 )
 

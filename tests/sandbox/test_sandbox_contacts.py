@@ -73,6 +73,21 @@ def test_get_by_id_404_and_by_email(client: HubSpot, state: SandboxState) -> Non
     assert body_of(caught.value)["category"] == "OBJECT_NOT_FOUND"
 
 
+def test_a_lone_surrogate_is_answered_as_an_escape_and_search_keeps_working(
+    client: HubSpot, state: SandboxState
+) -> None:
+    (contact_id,) = add_contacts(state, 1, jobtitle="x \ud800")
+    api = client.crm.contacts.basic_api
+
+    read = api.get_by_id(contact_id, properties=["jobtitle"])
+
+    assert read.properties["jobtitle"] == "x \ud800"
+    found = client.crm.contacts.search_api.do_search(
+        public_object_search_request={"filterGroups": [], "properties": ["jobtitle"], "limit": 10}
+    )
+    assert [r.id for r in found.results] == [contact_id]
+
+
 def test_create_is_201_and_duplicate_email_409(client: HubSpot) -> None:
     api = client.crm.contacts.basic_api
     payload = SimplePublicObjectInputForCreate(

@@ -69,6 +69,20 @@ BAD_VALUES = [
     ("[daemon]\nport = 0", "daemon.port", "greater than or equal to 1"),
     ("[outbox]\nmax_attempts = false", "outbox.max_attempts", "not false"),
     ('[daemon]\nhost = ""', "daemon.host", "must not be empty"),
+    ('[bridge]\ntimezone = "America"', "bridge.timezone", 'unknown timezone "America"'),
+    ('[bridge]\ntimezone = "' + "é" * 300 + '"', "bridge.timezone", "unknown timezone"),
+    ("[daemon]\nport = " + "[" * 5000, "", "nested too deeply"),
+    ('[daemon]\nhost = "999.1.1.1"', "daemon.host", 'not an IP address or host name: "999.1.1.1"'),
+    ('[daemon]\nhost = "my host"', "daemon.host", "not an IP address or host name"),
+    # webhook URLs crmbridge posts to: http(s) with a host, and never echoed (a secret)
+    ('[alerts]\nwebhook_url = "ftp://hooks.example/T0K3N"', "alerts.webhook_url", "http://"),
+    ('[alerts]\nwebhook_url = "T0K3N"', "alerts.webhook_url", "not shown"),
+    (
+        '[notifications]\nslack_webhook_url = "https:///T0K3N"',
+        "notifications.slack_webhook_url",
+        "with a host",
+    ),
+    ('[notifications]\nwebhook_url = "file:///T0K3N"', "notifications.webhook_url", "http://"),
     (
         '[assignment]\nowners = [{ id = "1", weight = 1000000000 }]',
         "assignment.owners[0].weight",
@@ -166,6 +180,7 @@ def test_bad_value_is_one_problem_at_its_path(text: str, path: str, words: str) 
 
     assert problem.path == path, str(problem)
     assert words in problem.message, str(problem)
+    assert "T0K3N" not in str(problem)  # a refused secret is never echoed
 
 
 def test_shown_values_are_short_and_a_database_password_never_shows() -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crmbridge.scoring.model import STAGES, Condition, Conditions, Points, Strict, WholeDays
 from crmbridge.scoring.objections import cue_pattern
-from crmbridge.settings import Duration, at_least, known_timezone
+from crmbridge.settings import Duration, WebhookUrl, at_least, known_timezone
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -71,10 +71,10 @@ class NotificationSettings(Strict):
 
     enabled: bool = False
     task: TaskTemplate = Field(default_factory=TaskTemplate)
-    slack_webhook_url: SecretStr | None = Field(
+    slack_webhook_url: WebhookUrl | None = Field(
         default=None, description="A Slack-compatible incoming webhook (secret)."
     )
-    webhook_url: SecretStr | None = Field(
+    webhook_url: WebhookUrl | None = Field(
         default=None, description="A generic webhook receiving a JSON body (secret)."
     )
 

@@ -363,6 +363,7 @@ def adopt_command(
         str | None, typer.Option("--connector", help="Only this connector's contacts.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Take over contacts whose crmbridge values another crmbridge store wrote.
 
@@ -375,7 +376,7 @@ def adopt_command(
 
     Example: [bold]crmbridge adopt[/]  then  [bold]crmbridge run[/]
     """
-    loaded = load(ctx)
+    loaded = load(ctx, config)
     store = Store.open(loaded.config.bridge.database_url)
     report = adopt(store, loaded.config.writeback.prefix, connector)
     if as_json:

@@ -156,6 +156,11 @@ class _BridgeApp(FastAPI):
             "scheme": "bearer",
             "description": "daemon.ingest_token (CRMBRIDGE__DAEMON__INGEST_TOKEN).",
         }
+        components["securitySchemes"]["adminToken"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "daemon.admin_token (CRMBRIDGE__DAEMON__ADMIN_TOKEN).",
+        }
         return schema
 
 

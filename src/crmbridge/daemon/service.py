@@ -46,7 +46,13 @@ from crmbridge.daemon.alerts import Alerts
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.daemon.store_probe import StoreProbe, forbid_recreation
 from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
-from crmbridge.errors import ConfigError, ConfigProblem, RateLimited, TransientError
+from crmbridge.errors import (
+    ConfigError,
+    ConfigProblem,
+    RateLimited,
+    TransientError,
+    safe_description,
+)
 from crmbridge.logging import get_logger
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.identity import bind_account
@@ -399,7 +405,7 @@ class Daemon:
         except Exception as exc:
             # The scheduler would print a bare traceback; this is a log line, and the
             # failure counts against the connectors' health.
-            log.exception("cycle.crashed", error=f"{type(exc).__name__}: {exc}")
+            log.exception("cycle.crashed", error=safe_description(exc))
             failure = CycleFailure.of(ALL_CONNECTORS, "cycle", exc)
             self.health.record(_wall_clock(), [failure], polled=polled, involved=self.connectors)
             return

@@ -35,7 +35,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,7 @@ from crmbridge.external import loads
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.erasure import find_records, follow_merge, forget
+from crmbridge.store.identity import bound_account
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import CHANGED_PREFIX, ContactRow, CursorRow, WebhookReceiptRow
 
@@ -116,6 +117,8 @@ class WebhookChange:
     kind: str = ""
     #: Records that no longer exist in the CRM: deleted, or merged into ``crm_ids[0]``.
     gone: tuple[str, ...] = ()
+    #: The CRM account the notification says it comes from (HubSpot's ``portalId``).
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +130,15 @@ class RecordResult:
     crm_ids: tuple[str, ...] = ()
     contacts_marked: int = 0
     events_stored: int = 0
+    #: Notifications from another CRM account than the connector's: receipted only.
+    ignored: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """JSON-ready counts (the webhook response body)."""
         return {
             "accepted": self.accepted,
             "replayed": self.replayed,
+            "ignored": self.ignored,
             "records": len(self.crm_ids),
             "contacts_marked": self.contacts_marked,
             "events_stored": self.events_stored,
@@ -234,6 +240,14 @@ def hubspot_changes(notifications: Sequence[Mapping[str, Any]]) -> list[WebhookC
 
 
 def _hubspot_change(item: Mapping[str, Any]) -> WebhookChange:
+    change = _hubspot_contact_change(item)
+    portal = item.get("portalId")
+    if isinstance(portal, str | int) and not isinstance(portal, bool) and str(portal).strip():
+        return replace(change, account=str(portal).strip()[:64])
+    return change
+
+
+def _hubspot_contact_change(item: Mapping[str, Any]) -> WebhookChange:
     kind = str(item.get("subscriptionType") or item.get("eventType") or "")
     receipt = _receipt(
         item.get("eventId"),
@@ -489,29 +503,70 @@ def record_changes(
                 )
             ).scalars()
         )
-    events = [e for k in keys if k not in known for e in unique[k].events]
+        bound = bound_account(connection, connector)
+    foreign = {k for k in keys if _foreign(unique[k], bound)}
+    kept = [k for k in keys if k not in foreign]
+    events = [e for k in kept if k not in known for e in unique[k].events]
     stored = store.insert_events(events).inserted if events else 0
     with store.engine.begin() as connection:
         fresh = _insert_receipts(connection, store.dialect, connector, keys, known, now)
-        _follow_identity(connection, connector, [unique[k] for k in keys if k in fresh])
-        ids = tuple(dict.fromkeys(i for k in keys if k in fresh for i in unique[k].crm_ids))
+        followed = [unique[k] for k in kept if k in fresh]
+        rereads = _follow_identity(connection, connector, followed, bound)
+        named = (i for change in followed for i in change.crm_ids)
+        ids = tuple(dict.fromkeys([*named, *rereads]))
         marked = _mark_dirty(connection, connector, ids)
         _note_pending(connection, store.dialect, connector, ids, now)
+    ignored = len(foreign & fresh)
+    if ignored:
+        get_logger(connector=connector).warning(
+            "webhook.foreign_account",
+            notifications=ignored,
+            accounts=sorted({str(unique[k].account) for k in foreign}),
+            bound_account=bound,
+            note="notifications of another CRM account are receipted and ignored",
+        )
     return RecordResult(
-        accepted=len(fresh),
+        accepted=len(fresh) - ignored,
         replayed=len(changes) - len(fresh),
         crm_ids=ids,
         contacts_marked=marked,
         events_stored=stored,
+        ignored=ignored,
     )
 
 
+def _foreign(change: WebhookChange, bound: str | None) -> bool:
+    """Does the notification name another CRM account than the connector's?"""
+    return change.account is not None and bound is not None and change.account != bound
+
+
 def _follow_identity(
-    connection: Connection, connector: str, changes: Sequence[WebhookChange]
-) -> None:
+    connection: Connection, connector: str, changes: Sequence[WebhookChange], bound: str | None
+) -> list[str]:
     """Records merged into another are folded into it; deleted ones are forgotten (all
-    of a delivery at once: one pass over the outbox however many were deleted)."""
+    of a delivery at once: one pass over the outbox however many were deleted).
+
+    Only a notification that names the connector's bound account may erase or fold:
+    without a bound account (the connector never started) or without an account in
+    the notification, the records are kept and returned, to be marked for a re-read.
+    """
     log = get_logger(connector=connector)
+    unverified = [
+        change
+        for change in changes
+        if (change.kind in DELETIONS or change.kind == "contact.merge")
+        and (bound is None or change.account != bound)
+    ]
+    if unverified:
+        log.warning(
+            "contact.identity_unverified",
+            kinds=sorted({change.kind for change in unverified}),
+            crm_ids=[i for change in unverified for i in change.gone],
+            bound_account=bound,
+            note="kept and marked for a re-read: the notification's account is not "
+            "the connector's bound account",
+        )
+    changes = [change for change in changes if change not in unverified]
     for change in changes:
         if change.kind == "contact.merge" and change.crm_ids and change.gone:
             folded = follow_merge(connection, connector, change.crm_ids[0], change.gone)
@@ -522,6 +577,7 @@ def _follow_identity(
     if deleted:
         erased = forget(connection, find_records(connection, connector, deleted))
         log.info("contact.forgotten", crm_ids=deleted, **erased.as_dict())
+    return [i for change in unverified for i in (*change.crm_ids, *change.gone)]
 
 
 def _insert_receipts(

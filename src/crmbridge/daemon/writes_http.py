@@ -8,8 +8,8 @@
 
 The switch lives in the store (see :mod:`crmbridge.store.controls`), so every replica
 and every restart honours it; the drain reads it before each batch. The endpoints take
-``daemon.admin_token`` as a bearer token, or ``daemon.ingest_token`` when no admin
-token is set.
+``daemon.admin_token`` as a bearer token and answer 503 when it is not set: the ingest
+token is never accepted, because it is embedded in public web forms.
 """
 
 from __future__ import annotations
@@ -43,22 +43,22 @@ class WritesAnswer(BaseModel):
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong bearer token."},
-    503: {"description": "No admin or ingest token is configured."},
+    503: {"description": "daemon.admin_token is not configured."},
 }
 
 
 def writes_router(store: Store, config: CrmbridgeConfig) -> APIRouter:
     """The ``/v1/writes`` routes over ``store``, guarded by the configured token."""
     router = APIRouter(prefix="/v1/writes", tags=["writes"])
-    security: dict[str, Any] = {"security": [{"ingestToken": []}]}
+    security: dict[str, Any] = {"security": [{"adminToken": []}]}
 
     def authorize(request: Request) -> None:
-        token = config.daemon.admin_token or config.daemon.ingest_token
+        token = config.daemon.admin_token
         if token is None or not token.get_secret_value():
             raise HTTPException(
                 503,
-                "the writes switch is disabled: no token is configured "
-                "(set daemon.admin_token, e.g. CRMBRIDGE__DAEMON__ADMIN_TOKEN)",
+                "the writes switch over HTTP is disabled: set daemon.admin_token "
+                "(e.g. CRMBRIDGE__DAEMON__ADMIN_TOKEN); the ingest token is not accepted",
             )
         problem = bearer_problem(request.headers.get("authorization", ""), token.get_secret_value())
         if problem is not None:

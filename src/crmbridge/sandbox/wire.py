@@ -32,7 +32,13 @@ class HubSpotJSON(Response):
         """Serialise ``content``; None gives an empty body."""
         if content is None:
             return b""
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (stored from a "\ud800" escape) has no UTF-8 form; escaped
+            # it is still valid JSON, as HubSpot answers it.
+            return json.dumps(content, separators=(",", ":")).encode("ascii")
 
 
 def correlation_id() -> str:

@@ -37,8 +37,11 @@ def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB, **kwargs:
     The engine connects once before it is returned: a store that cannot be opened (a
     missing folder, a refused or unknown host, a wrong password) is a :class:`ConfigError`
     naming where it is and why, never a driver traceback; the password is never shown.
+    Error texts never carry bound values (``hide_parameters``).
     """
     where = make_url(url)
+    # Errors never quote bound values (emails, scores): their text reaches logs.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         path = sqlite_path(where)
         if path is not None and not path.parent.is_dir():

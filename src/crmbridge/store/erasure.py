@@ -11,7 +11,8 @@ identity and the CRM account each connector syncs.
 
 A record merged in the CRM is folded into the surviving record (its events are moved
 to the survivor, which is rescored; its own scores, queued writes and hand-off state
-go), and a record deleted in the CRM is forgotten.
+go), and a record deleted in the CRM is forgotten (:func:`find_records`): its own rows
+and events, but not the events of another contact (another CRM's) with its email.
 """
 
 from __future__ import annotations
@@ -121,15 +122,31 @@ def find_person(connection: Connection, who: str, crm: str | None = None) -> Per
 
 
 def find_records(connection: Connection, crm: str, crm_ids: Sequence[str]) -> Person:
-    """Everything stored under some records of one CRM (deleted there), as one person."""
+    """What a deletion in one CRM erases: those records' rows and the events linked to
+    them, and events found by email only when no other contact has that email.
+
+    Unlike :func:`find_person` (a person's erasure), a record deleted in one CRM says
+    nothing about a contact with the same email in another CRM (or another record of
+    the same CRM): its events stay.
+    """
     wanted = list(dict.fromkeys(crm_ids))
     rows = connection.execute(
         select(_CONTACTS.c.id, _CONTACTS.c.email).where(
             _CONTACTS.c.crm == crm, _CONTACTS.c.crm_id.in_(wanted)
         )
     ).all()
-    emails = tuple(dict.fromkeys(normalize_email(row.email) for row in rows if row.email))
-    return Person(tuple(row.id for row in rows), tuple((crm, i) for i in wanted), emails)
+    ids = [row.id for row in rows]
+    emails = list(dict.fromkeys(normalize_email(row.email) for row in rows if row.email))
+    if emails:
+        shared = set(
+            connection.execute(
+                select(_CONTACTS.c.email).where(
+                    _CONTACTS.c.email.in_(emails), _CONTACTS.c.id.not_in(ids)
+                )
+            ).scalars()
+        )
+        emails = [email for email in emails if email not in shared]
+    return Person(tuple(ids), tuple((crm, i) for i in wanted), tuple(emails))
 
 
 def forget(connection: Connection, person: Person) -> Erased:

@@ -282,3 +282,12 @@ def bound_accounts(engine: Engine) -> dict[str, str]:
     with engine.connect() as connection:
         rows = connection.execute(sa_select(table.c.connector, table.c.account_id))
         return {str(name): str(account) for name, account in rows}
+
+
+def bound_account(connection: Connection, connector: str) -> str | None:
+    """The account id ``connector`` is bound to; None before its first start."""
+    table = ConnectorAccountRow.__table__  # type: ignore[attr-defined]
+    found = connection.execute(
+        sa_select(table.c.account_id).where(table.c.connector == connector)
+    ).scalar_one_or_none()
+    return None if found is None else str(found)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from crmbridge.errors import AuthError, RateLimited, TransientError
+from crmbridge.errors import AuthError, RateLimited, TransientError, safe_description
 
 FailureKind = Literal["auth", "rate_limit", "transient", "other"]
 #: Every kind, in the order reports list them.
@@ -40,5 +40,5 @@ class CycleFailure:
 
     @classmethod
     def of(cls, connector: str, stage: str, exc: BaseException) -> CycleFailure:
-        """The failure ``exc`` stands for."""
-        return cls(connector, stage, failure_kind(exc), str(exc) or type(exc).__name__)
+        """The failure ``exc`` stands for; its message is safe to show (``/healthz``)."""
+        return cls(connector, stage, failure_kind(exc), safe_description(exc))

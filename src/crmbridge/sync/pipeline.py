@@ -20,7 +20,7 @@ from crmbridge.actions.lead import OwnerPool
 from crmbridge.actions.planner import HandoffPlanner, handoff_properties
 from crmbridge.actions.store import assignment_counts
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.errors import AuthError, CrmbridgeError
+from crmbridge.errors import AuthError, CrmbridgeError, safe_description
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.store.identity import fork_if_restored
@@ -255,7 +255,7 @@ class Pipeline:
             self._cycle(summary, now, recover_all, only, read, guard, stop, progress, adopt_held)
         except BaseException as exc:
             # Whatever ends the cycle (a bug, a signal), its row must not stay "running".
-            summary.errors.append(f"cycle aborted: {type(exc).__name__}: {exc}")
+            summary.errors.append(f"cycle aborted: {safe_description(exc)}")
             self._finish(run_id, summary, started, "aborted")
             raise
         if stop is not None and stop.is_set():

@@ -20,6 +20,7 @@ from crmbridge.actions.lead import HandoffPlan, Lead, PreviousScore
 from crmbridge.actions.planner import HandoffPlanner
 from crmbridge.actions.store import apply_records
 from crmbridge.clock import parse_instant
+from crmbridge.errors import safe_description
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
@@ -258,7 +259,7 @@ class Rescorer:
         Its stored score, stage and hand-off state stay as they were, so nothing is
         written for it meanwhile; the error names it for whoever reads the log.
         """
-        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        error = safe_description(exc)
         get_logger(crm=row.crm, contact=row.crm_id).error("score.failed", error=error)
         result.failed.append(ScoreFailure(row.crm, row.crm_id, row.email, error))
         return {
