@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
 from crmbridge.store.db import alembic_config
 from crmbridge.store.identity import UNMARKED, read_identity
+from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.drain import ALREADY_THERE
 
@@ -295,9 +297,11 @@ def test_values_written_before_marks_belong_to_the_upgraded_store_and_no_other(
     assert all(v[MARK].startswith(f"{second_id}:") for v in _crm_values(state, ids).values())
 
 
-def test_a_restored_backup_started_as_a_daemon_reads_the_crm_before_it_writes(
+def _restored_after_its_original_wrote(
     server: SandboxServer, tmp_path: Path
-) -> None:
+) -> tuple[SandboxState, str, str, dict[str, str]]:
+    """A backup of a store that held unscored events of one lead, restored after the
+    original scored and wrote them; the CRM, the lead, the original's id, its values."""
     state, t0, ids = _leads(server)
     backup = tmp_path / "backup.db"
     later = ids[0]
@@ -313,24 +317,58 @@ def test_a_restored_backup_started_as_a_daemon_reads_the_crm_before_it_writes(
     assert newer[MARK].startswith(f"{original_id}:")
 
     _restore(backup, tmp_path)
+    return state, later, original_id, newer
+
+
+@contextmanager
+def _daemon_over(server: SandboxServer, tmp_path: Path) -> Iterator[Daemon]:
+    """The daemon (no HTTP) on the store in ``tmp_path``, past its start-up checks."""
     url = f"sqlite:///{tmp_path / 'crmbridge.db'}"
     config = load_config()
     config = config.model_copy(
         update={"bridge": config.bridge.model_copy(update={"database_url": url})}
     )
-    with bridge_over(server, tmp_path) as restored:
-        daemon = Daemon(
-            config, restored.store, {"hubspot": connector_for(server)}, serve_http=False
-        )
-        try:
-            daemon.preflight()
-            daemon.drain()  # a webhook's nudge, or the drain interval, before the poll
-            assert _crm_values(state, [later])[later] == newer
-            daemon.poll("hubspot")
-        finally:
-            if daemon.guard is not None:
-                daemon.guard.release()
-        identity = read_identity(restored.store.engine)
+    store = Store.open(url)
+    daemon = Daemon(config, store, {"hubspot": connector_for(server)}, serve_http=False)
+    try:
+        daemon.preflight()
+        yield daemon
+    finally:
+        if daemon.guard is not None:
+            daemon.guard.release()
+        store.engine.dispose()
+
+
+def test_a_restored_backup_started_as_a_daemon_reads_the_crm_before_it_writes(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, later, original_id, newer = _restored_after_its_original_wrote(server, tmp_path)
+    with _daemon_over(server, tmp_path) as daemon:
+        daemon.drain()  # a webhook's nudge, or the drain interval, before the poll
+        assert _crm_values(state, [later])[later] == newer
+        daemon.poll("hubspot")
+        identity = read_identity(daemon.store.engine)
         assert [store_id for store_id, _ in identity.former] == [original_id]
-        assert restored.store.held_counts() == {"hubspot": 1}
+        assert daemon.store.held_counts() == {"hubspot": 1}
+    assert _crm_values(state, [later])[later] == newer
+
+
+def test_a_restored_daemon_whose_first_read_fails_plans_no_write(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, later, original_id, newer = _restored_after_its_original_wrote(server, tmp_path)
+    with _daemon_over(server, tmp_path) as daemon:
+        before = read_identity(daemon.store.engine)
+        with daemon.store.session() as session:
+            rows = dict(outbox.depth(session))
+        server.config.update({"fault_rate": 1.0, "fault_statuses": [400]})
+        daemon.poll("hubspot")  # the read fails: nothing is rescored, no mark issued
+        server.config.update({"fault_rate": 0.0})
+        assert read_identity(daemon.store.engine) == before
+        with daemon.store.session() as session:
+            assert outbox.depth(session) == rows
+        daemon.poll("hubspot")
+        identity = read_identity(daemon.store.engine)
+        assert [store_id for store_id, _ in identity.former] == [original_id]
+        assert daemon.store.held_counts() == {"hubspot": 1}
     assert _crm_values(state, [later])[later] == newer

@@ -291,8 +291,8 @@ class Daemon:
         """Read one connector's changes, rescore, write back.
 
         The first poll of this process on SQLite (one replica) also puts back whatever
-        a previous process left in flight; until one has read the CRM, the connector's
-        drains wait.
+        a previous process left in flight; until a poll has read the CRM, the
+        connector's drains wait and a poll whose read fails rescores and writes nothing.
         """
         if name in self._unchecked and not self._late_check(name):
             return
@@ -305,6 +305,7 @@ class Daemon:
                 guard=self._lock,
                 stop=self.stopping,
                 recover_all=first and self.store.is_sqlite,
+                must_read=first,
             )
             read_failed = any(f.connector == name and f.stage == "read" for f in summary.failures)
             if not (read_failed or summary.interrupted):

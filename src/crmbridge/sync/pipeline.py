@@ -238,6 +238,7 @@ class Pipeline:
         stop: threading.Event | None = None,
         progress: Progress | None = None,
         adopt_held: bool = False,
+        must_read: bool = False,
     ) -> CycleSummary:
         """One cycle; every failure is recorded, none stops the other connectors.
 
@@ -246,13 +247,27 @@ class Pipeline:
         rescoring) in a lock shared by replicas, and ``stop`` ends writing between
         batches for a graceful shutdown. ``progress`` is told how far the cycle has got
         (see :mod:`crmbridge.sync.progress`). ``adopt_held`` takes over, after reading,
-        the contacts another store wrote (see :mod:`crmbridge.sync.adopt`).
+        the contacts another store wrote (see :mod:`crmbridge.sync.adopt`). With
+        ``must_read`` a failed read ends the cycle before anything is rescored or
+        written (a daemon's first poll: a restored backup must see the CRM's newer
+        marks before it writes).
         """
         started = time.monotonic()
         summary = CycleSummary()
         run_id = self.store.start_run(utcnow())
         try:
-            self._cycle(summary, now, recover_all, only, read, guard, stop, progress, adopt_held)
+            self._cycle(
+                summary,
+                now,
+                recover_all,
+                only,
+                read,
+                guard,
+                stop,
+                progress,
+                adopt_held,
+                must_read=must_read,
+            )
         except BaseException as exc:
             # Whatever ends the cycle (a bug, a signal), its row must not stay "running".
             summary.errors.append(f"cycle aborted: {safe_description(exc)}")
@@ -275,6 +290,8 @@ class Pipeline:
         stop: threading.Event | None,
         progress: Progress | None,
         adopt_held: bool = False,
+        *,
+        must_read: bool = False,
     ) -> None:
         recover_everything = self.store.is_sqlite if recover_all is None else recover_all
         lock = guard or _always
@@ -289,6 +306,8 @@ class Pipeline:
                             "read",
                             lambda c=connector: self.read(c, summary, stop, progress),
                         )
+            if must_read and any(f.stage == "read" for f in summary.failures):
+                return
         with lock("rescore") as held:
             if held:
                 if adopt_held:
