@@ -47,7 +47,9 @@ from .harness import (
 )
 
 WORKER = Path(__file__).with_name("handoff_worker.py")
-PER_KIND, TRIALS, SEED = 30, 8, 7_2026
+PER_KIND, SEED = 30, 7_2026
+#: Kill trials: a short run in every suite, all of them with ``--long``.
+TRIALS, LONG_TRIALS = 5, 8
 MAX_RESUMES = 3
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 SETTLED = ("pending", "in_flight", "failed")
@@ -190,12 +192,13 @@ def test_the_reference_run_does_each_thing_once(reference: tuple[Outcome, list[s
 
 
 def test_a_killed_cycle_resumes_to_the_same_crm(
-    reference: tuple[Outcome, list[str]], tmp_path: Path
+    reference: tuple[Outcome, list[str]], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     expected, replied = reference
     rng = random.Random(SEED)
     at_kill: list[int] = []
-    for trial in range(TRIALS):
+    trials = LONG_TRIALS if request.config.getoption("--long") else TRIALS
+    for trial in range(trials):
         delay = rng.uniform(0.05, max(expected.seconds, 0.5))
         found, _, tasks_then = run(tmp_path / f"trial{trial}", delay)
         if tasks_then is not None:
@@ -208,8 +211,8 @@ def test_a_killed_cycle_resumes_to_the_same_crm(
         assert found.paused == frozenset(replied), f"trial {trial}: a pause was missed"
     total = sum(expected.tasks.values())
     print(
-        f"{len(at_kill)}/{TRIALS} runs killed; tasks in HubSpot at the kill: {at_kill} of {total}"
+        f"{len(at_kill)}/{trials} runs killed; tasks in HubSpot at the kill: {at_kill} of {total}"
     )
-    assert len(at_kill) >= TRIALS // 2
+    assert len(at_kill) >= trials // 2
     # Some kills landed in the middle of the actions, not only before or after them.
     assert any(0 < n < total for n in at_kill)

@@ -39,7 +39,8 @@ from .helpers import (
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 CONTACTS, EVENTS = 150, 600
-TRIALS = 20
+#: Kill trials on SQLite: a short run in every suite, all of them with ``--long``.
+TRIALS, LONG_TRIALS = 8, 20
 SEED = 1234
 #: Runs after the interrupted one before the outbox must be settled.
 MAX_RESUMES = 2
@@ -205,10 +206,11 @@ def _assert_same(trial: Outcome, reference: Outcome, label: str) -> None:
 
 @pytest.mark.slow
 def test_a_run_killed_at_any_moment_resumes_to_the_reference_outcome(
-    scenario: Path, reference: Outcome, tmp_path: Path
+    scenario: Path, reference: Outcome, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     rng = random.Random(SEED)
-    delays = [rng.uniform(0, reference.seconds) for _ in range(TRIALS)]
+    trials = LONG_TRIALS if request.config.getoption("--long") else TRIALS
+    delays = [rng.uniform(0, reference.seconds) for _ in range(trials)]
     crashes = []
     for number, delay in enumerate(delays):
         folder = tmp_path / f"trial-{number}"
@@ -218,7 +220,7 @@ def test_a_run_killed_at_any_moment_resumes_to_the_reference_outcome(
     # The kills really interrupted runs, before any write and in the middle of writing
     # (a late delay may find a run already finished).
     killed = [c for c in crashes if c.killed]
-    assert len(killed) >= TRIALS // 2, crashes
+    assert len(killed) >= trials // 2, crashes
     assert any(c.applied == 0 for c in killed), crashes
     assert any(0 < c.applied < reference.log_entries for c in killed), crashes
 
