@@ -1,7 +1,7 @@
 """The two records that cross crmbridge's edges: the canonical event and the contact.
 
 Both are validated here once (pydantic) and turned into the engine's frozen
-dataclasses. See DESIGN.md, "Canonical event" and "Contact record".
+dataclasses. The formats are described in docs/events.md and docs/scoring.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The scoring model an admin writes in TOML: rule types and their validation.
 
-These pydantic models are the admin-facing contract of DESIGN.md ("TOML model"). They
+These pydantic models are the admin-facing contract (docs/scoring.md describes it). They
 only describe and validate; :mod:`crmbridge.scoring.engine` compiles them into fast
 predicates once and scores with them.
 """
