@@ -216,7 +216,8 @@ def apply(data: dict[str, Any], mutation: Mutation) -> None:
     target[mutation.path[-1]] = mutation.value
 
 
-def _key(name: str | int) -> str:
+def toml_key(name: str | int) -> str:
+    """A table key as TOML (always quoted, so any text is a key)."""
     return _string(str(name))
 
 
@@ -251,13 +252,13 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no TOML for {value!r}")
 
 
 def to_toml(data: dict[str, Any]) -> str:
     """A document of one inline table per top-level key."""
-    return "".join(f"{_key(k)} = {toml_value(v)}\n" for k, v in data.items())
+    return "".join(f"{toml_key(k)} = {toml_value(v)}\n" for k, v in data.items())
 
 
 def build(mutations: list[Mutation], verdict: str) -> GeneratedConfig:

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, parse_config
 from crmbridge.errors import ConfigError
+from tests.reliability.configs import toml_key, toml_value
 
 pytestmark = pytest.mark.usefixtures("config_env")
 
@@ -134,32 +135,6 @@ def _for(path: Path) -> st.SearchStrategy[tuple[Path, Any]]:
 assignment = (st.sampled_from(KNOWN) | st.sampled_from(NUMERIC)).flatmap(_for)
 
 
-def _string(text: str) -> str:
-    escaped = "".join(
-        f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F or c in '"\\' else c for c in text
-    )
-    return f'"{escaped}"'
-
-
-def _toml(value: Any) -> str:
-    """``value`` as a TOML inline value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
-    return "{" + ", ".join(f"{_string(k)} = {_toml(v)}" for k, v in value.items()) + "}"
-
-
 def _place(root: dict[str, Any], path: Path, value: Any) -> None:
     """Set ``path`` in ``root``, creating tables and one-item lists on the way; dropped
     when a value set earlier sits on the way."""
@@ -182,7 +157,7 @@ def _document(assignments: list[tuple[Path, Any]]) -> str:
     root: dict[str, Any] = {}
     for path, value in assignments:
         _place(root, path, value)
-    return "".join(f"{_string(key)} = {_toml(value)}\n" for key, value in root.items())
+    return "".join(f"{toml_key(key)} = {toml_value(value)}\n" for key, value in root.items())
 
 
 @settings(
