@@ -113,15 +113,17 @@ def parse_number(value: object) -> float | None:
         return value if in_range(value) else None
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    if len(text) > MAX_NUMBER_CHARS:
-        return None
-    return _parse_text_number(text)
+    if len(value) > MAX_NUMBER_CHARS:
+        # Only a long value is trimmed here: a short one is the cache's key as it is.
+        value = value.strip()
+        if len(value) > MAX_NUMBER_CHARS:
+            return None
+    return _parse_text_number(value)
 
 
 @lru_cache(maxsize=65536)
 def _parse_text_number(raw: str) -> float | None:
-    text = raw.lower().rstrip("+").strip()
+    text = raw.strip().lower().rstrip("+").strip()
     if not text:
         return None
     multiplier = 1
