@@ -20,7 +20,7 @@ from crmbridge.cli.cycle_progress import LABELS
 from crmbridge.demo import running_demo
 from crmbridge.sandbox.config import DEFAULT_TOKEN
 from crmbridge.sandbox.server import SandboxServer, build
-from crmbridge.sync import outbox
+from crmbridge.store import outbox
 from crmbridge.sync.progress import READ, SCORED, SENT, WRITTEN
 
 from .helpers import crmbridge, example_with

@@ -21,9 +21,9 @@ from connectors.base import Action
 from connectors.hubspot import HubSpotConnector
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.settings import OutboxSettings
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
-from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

@@ -39,8 +39,8 @@ from crmbridge.errors import AuthError, ConfigError
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
 from crmbridge.settings import HubSpotSettings
+from crmbridge.store import outbox
 from crmbridge.store.tables import ContactRow
-from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge.sync.writeback import own_fields, own_property_names
 

@@ -23,9 +23,9 @@ from sqlalchemy import update
 from connectors.base import Write
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
-from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
 from crmbridge.sync.pipeline import CycleSummary
 

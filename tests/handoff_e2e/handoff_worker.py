@@ -22,8 +22,8 @@ from connectors.hubspot import HubSpotConnector
 from crmbridge.clock import parse_instant
 from crmbridge.logging import configure_logging
 from crmbridge.settings import HubSpotSettings
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import Pipeline
 from handoff_e2e.harness import TOKEN, load_config
 

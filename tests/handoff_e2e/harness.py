@@ -33,8 +33,8 @@ from crmbridge.sandbox.state import SandboxState
 from crmbridge.sandbox.timeutil import iso_ms
 from crmbridge.sandbox.webhooks import sign_v3
 from crmbridge.settings import HubSpotSettings
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
 TOKEN = "pat-na1-3c9e1f20-7a4b-4d6e-8f1a-2b3c4d5e6f70"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crmbridge.sandbox.server import SandboxServer
-from crmbridge.sync import outbox
+from crmbridge.store import outbox
 
 from .harness import (
     OWNERS,

@@ -23,10 +23,10 @@ from crmbridge.daemon.service import Daemon
 from crmbridge.sandbox.records import ChangeSource
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
+from crmbridge.store import outbox
 from crmbridge.store.db import alembic_config
 from crmbridge.store.identity import UNMARKED, read_identity
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.drain import ALREADY_THERE
 
 from .harness import (

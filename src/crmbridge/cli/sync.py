@@ -33,9 +33,9 @@ from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
 from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.logging import configure_logging
+from crmbridge.store import outbox
 from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
 from crmbridge.sync.progress import Progress

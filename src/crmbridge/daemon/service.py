@@ -54,10 +54,10 @@ from crmbridge.errors import (
     safe_description,
 )
 from crmbridge.logging import get_logger
+from crmbridge.store import outbox
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, FailureKind, failure_kind
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 

@@ -7,18 +7,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
-from sqlalchemy import select as sa_select
-from sqlmodel import Session
-
-from connectors.base import Connector, HandoffConnector, Write, WriteResult
+from connectors.base import Action, Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
+from crmbridge.store import outbox
 from crmbridge.store.controls import writes_state
+from crmbridge.store.crm_values import remember_crm_values
+from crmbridge.store.handoff_state import handoff_state, save_handoff_state
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, utcnow
-from crmbridge.sync import outbox
+from crmbridge.store.session import Session
+from crmbridge.store.tables import utcnow
+from crmbridge.sync.attempts import mark_failed
 from crmbridge.sync.failures import CycleFailure, failure_kind
 from crmbridge.sync.notify import WEBHOOK, Notifier
 from crmbridge.sync.progress import SENT, WRITTEN, Progress
@@ -149,7 +149,7 @@ class Drainer:
         if row.kind not in CRM_ACTIONS or not isinstance(self.connector, HandoffConnector):
             return False
         try:
-            return self.connector.performed(row.action(), wait_for_index=wait_for_index)
+            return self.connector.performed(_action(row), wait_for_index=wait_for_index)
         except CrmbridgeError as exc:
             get_logger(connector=self.connector.name).warning(
                 "action.unverified", kind=row.kind, crm_id=row.crm_id, error=str(exc)
@@ -266,7 +266,7 @@ class Drainer:
             return WriteResult(
                 row.crm_id, False, f"the {self.connector.name} connector has no hand-off actions"
             )
-        return self.connector.perform(row.action())
+        return self.connector.perform(_action(row))
 
     def _drain_properties(self, now: datetime) -> DrainResult:
         result = DrainResult()
@@ -303,7 +303,7 @@ class Drainer:
                     result.fail(name, exc, result.stopped)
                     return result
                 except CrmbridgeError as exc:
-                    dead = outbox.mark_failed(
+                    dead = mark_failed(
                         session, rows, str(exc), retriable=True, settings=self.settings, now=now
                     )
                     session.commit()
@@ -326,7 +326,7 @@ class Drainer:
                 # A record the connector did not report on is not known to be written.
                 leftover = [row for group in by_record.values() for row in group]
                 result.dead += len(
-                    outbox.mark_failed(
+                    mark_failed(
                         session,
                         leftover,
                         "no result reported",
@@ -352,7 +352,7 @@ class Drainer:
         label: str,
     ) -> None:
         """The CRM refused a record or an action: retry later or declare it dead."""
-        dead = outbox.mark_failed(
+        dead = mark_failed(
             session,
             rows,
             outcome.error or "rejected",
@@ -374,18 +374,13 @@ class Drainer:
         for row in rows:
             if row.contact_id is not None and row.kind == "property":
                 written.setdefault(row.contact_id, {})[row.target] = row.value
-        if not written:
-            return
-        table = ContactRow.__table__  # type: ignore[attr-defined]
-        current = session.execute(
-            sa_select(table.c.id, table.c.crm_values).where(table.c.id.in_(list(written)))
-        )
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("cid"))
-            .values(crm_values=bindparam("values")),
-            [{"cid": cid, "values": {**(held or {}), **written[cid]}} for cid, held in current],
-        )
+        remember_crm_values(session, written)
+
+
+def _action(row: outbox.Queued) -> Action:
+    """The hand-off action an outbox row stands for (kind ``task``, ``enroll``, ...)."""
+    payload = dict(row.payload or {})
+    return Action(kind=row.kind, crm_id=row.crm_id, key=row.target, payload=payload)  # type: ignore[arg-type]
 
 
 def _paused(session: Session, contact_id: int | None) -> bool:
@@ -396,10 +391,7 @@ def _paused(session: Session, contact_id: int | None) -> bool:
     """
     if contact_id is None:
         return False
-    table = ContactRow.__table__  # type: ignore[attr-defined]
-    state = session.execute(
-        sa_select(table.c.handoff).where(table.c.id == contact_id)
-    ).scalar_one_or_none()
+    state = handoff_state(session, contact_id)
     return isinstance(state, dict) and bool(state.get("paused"))
 
 
@@ -407,16 +399,9 @@ def _forget_enrollment(session: Session, row: outbox.Queued) -> None:
     """The lead was not enrolled after all: once it resumes, a trigger may enroll it."""
     if row.contact_id is None:
         return
-    table = ContactRow.__table__  # type: ignore[attr-defined]
-    state = session.execute(
-        sa_select(table.c.handoff).where(table.c.id == row.contact_id)
-    ).scalar_one_or_none()
+    state = handoff_state(session, row.contact_id)
     if not isinstance(state, dict) or not isinstance(state.get("enrolled"), dict):
         return
     enrolled = dict(state["enrolled"])
     enrolled.pop(str((row.payload or {}).get("sequence_id")), None)
-    session.execute(
-        update(table)
-        .where(table.c.id == row.contact_id)
-        .values(handoff={**state, "enrolled": enrolled})
-    )
+    save_handoff_state(session, row.contact_id, {**state, "enrolled": enrolled})

@@ -18,11 +18,11 @@ from connectors.base import Connector, HandoffConnector, Owner
 from crmbridge.actions.feedback import feedback_events
 from crmbridge.actions.lead import OwnerPool
 from crmbridge.actions.planner import HandoffPlanner, handoff_properties
-from crmbridge.actions.store import assignment_counts
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import AuthError, CrmbridgeError, safe_description
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
+from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow

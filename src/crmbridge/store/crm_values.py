@@ -1,0 +1,30 @@
+"""What the CRM holds of each contact's crmbridge properties (``contacts.crm_values``).
+
+It is the baseline the diff-only writer compares the wanted values with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from crmbridge.store.tables import ContactRow
+
+_CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
+
+
+def remember_crm_values(session: Session, written: Mapping[int, Mapping[str, str]]) -> None:
+    """Merge the values just written into each contact's ``crm_values`` (by contact id)."""
+    if not written:
+        return
+    current = session.execute(
+        select(_CONTACTS.c.id, _CONTACTS.c.crm_values).where(_CONTACTS.c.id.in_(list(written)))
+    )
+    session.execute(
+        update(_CONTACTS)
+        .where(_CONTACTS.c.id == bindparam("cid"))
+        .values(crm_values=bindparam("values")),
+        [{"cid": cid, "values": {**(held or {}), **written[cid]}} for cid, held in current],
+    )
