@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from connectors.hubspot.connector import HubSpotConnector
+from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
 from crmbridge.sandbox.config import DEFAULT_TOKEN
@@ -141,7 +142,7 @@ def run_demo(
             say(f"check: {problem}")
         pipeline.prepare()
         say("Created the crmbridge properties in HubSpot")
-        now = datetime.now(UTC)
+        now = clock.now()
         report.cycles.append(_cycle(pipeline, now, say, "first sync"))
         _activity(server, pipeline, now, say)
         report.cycles.append(
@@ -159,7 +160,7 @@ def run_demo(
 def _ingest(pipeline: Pipeline, events: list[dict[str, Any]]) -> int:
     ingestor = Ingestor(pipeline.store, timedelta(minutes=5))
     lines = ((i, json.dumps(e).encode()) for i, e in enumerate(events, start=1))
-    result = ingestor.ingest_lines(lines, datetime.now(UTC))
+    result = ingestor.ingest_lines(lines, clock.now())
     return result.ingested
 
 
@@ -229,6 +230,6 @@ def _serve(server: SandboxServer, pipeline: Pipeline, say: Say) -> None:
     try:
         while True:
             time.sleep(10)
-            _cycle(pipeline, datetime.now(UTC), say, "periodic")
+            _cycle(pipeline, clock.now(), say, "periodic")
     except KeyboardInterrupt:
         say("stopped")

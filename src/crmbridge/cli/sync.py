@@ -30,11 +30,11 @@ from crmbridge.cli.app import (
 from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
-from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.logging import configure_logging
 from crmbridge.store import outbox
 from crmbridge.store.identity import bind_account
+from crmbridge.store.locks import SqliteGuard, singleton
 from crmbridge.store.repository import Store
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes

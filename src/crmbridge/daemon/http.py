@@ -30,7 +30,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -41,12 +41,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from crmbridge._version import __version__
+from crmbridge.clock import now as wall_clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon import webhooks
 from crmbridge.daemon.bearer import CHALLENGE, bearer_problem
 from crmbridge.daemon.metrics import CONTENT_TYPE, Metrics, install
 from crmbridge.daemon.profile import ProfileAnswer, profile_answer
-from crmbridge.daemon.store_probe import StoreProbe
 from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.daemon.webhooks import (
     HUBSPOT,
@@ -63,6 +63,7 @@ from crmbridge.external import loads
 from crmbridge.ingest import BATCH, MAX_ISSUES, Ingestor, IngestReport, LineIssue
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
+from crmbridge.store.probe import StoreProbe
 from crmbridge.store.repository import Store
 
 #: ``POST /v1/events`` refuses larger bodies (413) before reading them whole.
@@ -90,10 +91,6 @@ _BOM_AND_SPACE = b"\xef\xbb\xbf \t\r\n"
 Clock = Callable[[], datetime]
 
 log = get_logger(component="http")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- response models (for the OpenAPI document) -------------------------------------------
@@ -210,7 +207,7 @@ def create_app(
     store: Store,
     config: CrmbridgeConfig,
     *,
-    clock: Clock = _utcnow,
+    clock: Clock = wall_clock,
     on_change: Callable[[], None] | None = None,
     metrics: Metrics | None = None,
     health: SyncHealth | None = None,
@@ -309,7 +306,7 @@ def create_app(
             body["store"]["error"] = state.error
         unhealthy: list[str] = [] if state.ok else ["store"]
         if health is not None:
-            report = health.report(_utcnow())
+            report = health.report(wall_clock())
             body.update(report)
             unhealthy += [name for name, c in report["connectors"].items() if not c["healthy"]]
         if unhealthy:

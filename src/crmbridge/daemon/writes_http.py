@@ -21,12 +21,12 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon.bearer import CHALLENGE, bearer_problem
 from crmbridge.logging import get_logger
 from crmbridge.store.controls import MAX_REASON, WritesState, set_writes_paused, writes_state
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import utcnow
 
 #: A pause request body is a reason at most.
 MAX_BODY = 4096
@@ -70,7 +70,7 @@ def writes_router(store: Store, config: CrmbridgeConfig) -> APIRouter:
     def switch(paused: bool, reason: str | None, client: str) -> WritesState:
         with store.engine.begin() as connection:
             return set_writes_paused(
-                connection, paused, by=f"http ({client})", reason=reason, now=utcnow()
+                connection, paused, by=f"http ({client})", reason=reason, now=clock.now()
             )
 
     @router.get(

@@ -6,6 +6,7 @@ It is the baseline the diff-only writer compares the wanted values with.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -28,3 +29,11 @@ def remember_crm_values(session: Session, written: Mapping[int, Mapping[str, str
         .values(crm_values=bindparam("values")),
         [{"cid": cid, "values": {**(held or {}), **written[cid]}} for cid, held in current],
     )
+
+
+def crm_values_by_record(session: Session, crm: str) -> dict[str, dict[str, Any]]:
+    """What the store believes ``crm`` holds of crmbridge's fields, by CRM record id."""
+    rows = session.execute(
+        select(_CONTACTS.c.crm_id, _CONTACTS.c.crm_values).where(_CONTACTS.c.crm == crm)
+    )
+    return {crm_id: dict(values or {}) for crm_id, values in rows}

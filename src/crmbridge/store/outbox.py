@@ -28,7 +28,8 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, distinct, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from crmbridge.store.tables import OutboxRow, utcnow
+from crmbridge import clock
+from crmbridge.store.tables import OutboxRow
 
 PENDING, IN_FLIGHT, DONE, FAILED, DEAD = "pending", "in_flight", "done", "failed", "dead"
 PROPERTY = "property"
@@ -312,7 +313,7 @@ def _take(session: Session, query: Any) -> list[Queued]:
 
 
 def _mark_claimed(session: Session, rows: Sequence[Queued]) -> None:
-    stamp = utcnow()
+    stamp = clock.now()
     _set(
         session,
         [r.id for r in rows],
@@ -350,12 +351,14 @@ def _set(session: Session, ids: Sequence[int], **values: Any) -> None:
 
 def mark_done(session: Session, rows: Sequence[Queued]) -> None:
     """The CRM applied these rows."""
-    _set(session, [r.id for r in rows], status=DONE, last_error=None, updated_at=utcnow())
+    _set(session, [r.id for r in rows], status=DONE, last_error=None, updated_at=clock.now())
 
 
 def mark_skipped(session: Session, rows: Sequence[Queued], reason: str) -> None:
     """Settled without a call: the action is no longer wanted (``reason`` is kept)."""
-    _set(session, [r.id for r in rows], status=DONE, last_error=reason[:2000], updated_at=utcnow())
+    _set(
+        session, [r.id for r in rows], status=DONE, last_error=reason[:2000], updated_at=clock.now()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +383,7 @@ def record_attempts(session: Session, outcomes: Sequence[Attempt], error: str) -
             status=bindparam("status"),
             next_attempt_at=bindparam("next_at"),
             last_error=error[:2000],
-            updated_at=utcnow(),
+            updated_at=clock.now(),
         ),
         [
             {"row_id": o.row_id, "attempts": o.attempts, "status": o.status, "next_at": o.next_at}
@@ -424,7 +427,7 @@ def release(
     ``attempted`` counts the interrupted send as an attempt, so the row is checked
     against the CRM again before it is sent.
     """
-    values: dict[str, Any] = {"status": PENDING, "claimed_by": None, "updated_at": utcnow()}
+    values: dict[str, Any] = {"status": PENDING, "claimed_by": None, "updated_at": clock.now()}
     if not_before is not None:
         values["next_attempt_at"] = not_before
     if attempted:
@@ -438,7 +441,7 @@ def retry_dead(session: Session, ids: Sequence[int] | None, now: datetime) -> in
     if ids:
         query = query.where(_T.c.id.in_(list(ids)))
     result = session.execute(
-        query.values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=utcnow())
+        query.values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=clock.now())
     )
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.base import Action, Connector, HandoffConnector, Write, WriteResult
+from crmbridge import clock
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
@@ -17,7 +18,6 @@ from crmbridge.store.crm_values import remember_crm_values
 from crmbridge.store.handoff_state import handoff_state, save_handoff_state
 from crmbridge.store.repository import Store
 from crmbridge.store.session import Session
-from crmbridge.store.tables import utcnow
 from crmbridge.sync.attempts import mark_failed
 from crmbridge.sync.failures import CycleFailure, failure_kind
 from crmbridge.sync.notify import WEBHOOK, Notifier
@@ -93,7 +93,7 @@ class Drainer:
         """
         # Claims are stamped with the wall clock; ``now`` may be fixed in the past for
         # scoring (--now), so the later of the two measures the lease.
-        older_than = None if all_in_flight else max(now, utcnow()) - self.settings.lease
+        older_than = None if all_in_flight else max(now, clock.now()) - self.settings.lease
         with self.store.session() as session:
             found = outbox.orphaned(session, self.connector.name, older_than)
             if not found:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.base import Connector, HandoffConnector, Owner
+from crmbridge import clock
 from crmbridge.actions.feedback import feedback_events
 from crmbridge.actions.lead import OwnerPool
 from crmbridge.actions.planner import HandoffPlanner, handoff_properties
@@ -25,7 +26,6 @@ from crmbridge.scoring import ScoringEngine
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import utcnow
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import CycleFailure
@@ -254,7 +254,7 @@ class Pipeline:
         """
         started = time.monotonic()
         summary = CycleSummary()
-        run_id = self.store.start_run(utcnow())
+        run_id = self.store.start_run(clock.now())
         try:
             self._cycle(
                 summary,
@@ -372,7 +372,7 @@ class Pipeline:
         counts = {k: getattr(summary, k) for k in RUN_COUNTS}
         self.store.finish_run(
             run_id,
-            finished_at=utcnow(),
+            finished_at=clock.now(),
             status=status,
             errors={"messages": summary.errors[:100]},
             **counts,

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.base import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
-from crmbridge.clock import parse_instant
+from crmbridge.clock import now, parse_instant
 from crmbridge.records import ContactRecord
 
 
@@ -127,7 +126,7 @@ class FakeConnector:
                 entry = {
                     "crm_id": item.crm_id,
                     "properties": dict(item.properties),
-                    "at": datetime.now(UTC).isoformat(),
+                    "at": now().isoformat(),
                 }
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
