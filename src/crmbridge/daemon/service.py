@@ -38,12 +38,11 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from connectors.base import Connector
-from connectors.rate_governor import RateGovernor
-
 # Health is measured in real time (``Daemon.clock`` may be fixed for scoring).
 from crmbridge.clock import now as wall_clock
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.connector import Connector
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon import metrics
 from crmbridge.daemon.alerts import Alerts
 from crmbridge.daemon.sync_health import SyncHealth

@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.base import Action, Connector, HandoffConnector, Write, WriteResult
 from crmbridge import clock
+from crmbridge.connector import Action, Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmbridge.actions.lead import HandoffPlan, Lead, PreviousScore
-from crmbridge.actions.planner import HandoffPlanner
 from crmbridge.clock import parse_instant
 from crmbridge.errors import safe_description
+from crmbridge.handoff.lead import HandoffPlan, Lead, PreviousScore
+from crmbridge.handoff.planner import HandoffPlanner
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
