@@ -8,9 +8,10 @@ is all this mapping reads. Messages name the setting to fix and never carry a se
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from crmbridge import clock
 from crmbridge.errors import (
     AuthError,
     CrmbridgeError,
@@ -41,7 +42,7 @@ def parse_body(body: Any) -> dict[str, Any]:
 
 
 def _until_midnight_utc(now: datetime | None = None) -> float:
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return (midnight - moment).total_seconds()
 
