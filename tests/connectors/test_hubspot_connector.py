@@ -35,7 +35,7 @@ from sqlmodel import col, func, select
 from connectors.base import Write
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.connector import BATCH_LIMIT, SEARCH_LIMIT
-from crmbridge.errors import AuthError, ConfigError
+from crmbridge.errors import AuthError, ConfigError, MissingScope
 from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sandbox.state import SandboxState
 from crmbridge.settings import HubSpotSettings
@@ -453,7 +453,8 @@ def test_a_token_without_write_scopes_is_reported_by_check() -> None:
         connector = connector_for(server)
 
         report = connector.check()
-        with pytest.raises(AuthError) as failure:
+        # A missing scope is its own error, not a refused token.
+        with pytest.raises(MissingScope) as failure:
             connector.write([Write(crm_id, {"email": "x@example.com"})])
 
     assert not report.ok
