@@ -28,19 +28,19 @@ from hubspot import HubSpot
 from pydantic import SecretStr
 
 from benchmarks.report import publish
-from connectors.hubspot.connector import HubSpotConnector
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
 from crmbridge.records import CanonicalEvent
-from crmbridge.sandbox.config import DEFAULT_TOKEN
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.seed import form_properties
-from crmbridge.sandbox.server import SandboxServer, build
 from crmbridge.scoring import Contact, Event, ScoringEngine
-from crmbridge.settings import HubSpotSettings
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.sync.writeback import desired_values, own_fields, score_property_names
+from crmbridge_hubspot.connector import HubSpotConnector
+from crmbridge_hubspot.sandbox.config import DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.seed import form_properties
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.settings import HubSpotSettings
 
 LATENCY_MS = 20
 BURST = 190
@@ -173,9 +173,9 @@ def run_peer(
         for raw in events:
             event = CanonicalEvent.model_validate(raw)
             by_email.setdefault(event.contact.email or "", []).append(event.to_event())
-        HubSpotConnector.from_settings(
-            _config(server, "sqlite://").connectors.hubspot
-        ).ensure_schema(own_fields("crmbridge"))
+        HubSpotConnector.from_settings(_hubspot(_config(server, "sqlite://"))).ensure_schema(
+            own_fields("crmbridge")
+        )
         server.state.reset_observations()
         client = HubSpot(access_token=DEFAULT_TOKEN, host=server.url)
         api = client.crm.contacts.basic_api
@@ -235,7 +235,7 @@ def run_crmbridge(
         started = time.perf_counter()
         lines = ((i, json.dumps(e).encode()) for i, e in enumerate(events, 1))
         Ingestor(store, timedelta(minutes=5)).ingest_lines(lines, now)
-        connector = HubSpotConnector.from_settings(config.connectors.hubspot)
+        connector = HubSpotConnector.from_settings(_hubspot(config))
         pipeline = Pipeline(store, config, {"hubspot": connector})
         pipeline.prepare()
         setup_calls = connector.client.total_calls
@@ -312,3 +312,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _hubspot(config: CrmbridgeConfig) -> HubSpotSettings:
+    """The ``[connectors.hubspot]`` table of ``config``, typed."""
+    settings = config.connectors.tables()["hubspot"]
+    assert isinstance(settings, HubSpotSettings)
+    return settings

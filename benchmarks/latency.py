@@ -45,9 +45,9 @@ from typing import Any
 
 import requests
 
-from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
-from crmbridge.sandbox.records import ChangeSource, ContactChange
-from crmbridge.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.records import ChangeSource, ContactChange
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latency.json"
 INGEST_TOKEN = "latency-benchmark-ingest-token"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -31,7 +31,10 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from crmbridge.actions.settings import (
+from crmbridge.config_upgrades import apply_renames
+from crmbridge.connector.registry import plugins
+from crmbridge.errors import ConfigError, ConfigProblem
+from crmbridge.handoff.settings import (
     AssignmentSettings,
     EnrichmentSettings,
     NotificationSettings,
@@ -42,8 +45,6 @@ from crmbridge.actions.settings import (
     SlaSettings,
     Trigger,
 )
-from crmbridge.config_upgrades import apply_renames
-from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.scoring.model import (
     BantModel,
     LifecycleModel,
@@ -55,11 +56,12 @@ from crmbridge.settings import (
     DEFAULT_DATABASE_URL,
     AlertSettings,
     BridgeSettings,
-    ConnectorsSettings,
+    ConnectorTables,
     DaemonSettings,
     IngestSettings,
     OutboxSettings,
     WritebackSettings,
+    connector_tables_model,
 )
 from crmbridge.store.location import resolve_sqlite_path
 
@@ -69,6 +71,13 @@ DEFAULT_FILE = "crmbridge.toml"
 #: ``LoadedConfig.source`` when no file was found and the bundled example model is used.
 EXAMPLE_SOURCE = "bundled config.example.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+if TYPE_CHECKING:
+    _ConnectorTables = ConnectorTables
+else:
+    # A table per installed connector plugin, so each is validated by its own model.
+    _ConnectorTables = connector_tables_model()
 
 
 class CrmbridgeConfig(BaseSettings):
@@ -84,7 +93,7 @@ class CrmbridgeConfig(BaseSettings):
 
     bridge: BridgeSettings = Field(default_factory=BridgeSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
-    connectors: ConnectorsSettings = Field(default_factory=ConnectorsSettings)
+    connectors: _ConnectorTables = Field(default_factory=_ConnectorTables)
     scoring: ScoringModel = Field(default_factory=ScoringModel)
     bant: BantModel = Field(default_factory=BantModel)
     lifecycle: LifecycleModel = Field(default_factory=LifecycleModel)
@@ -421,27 +430,25 @@ def _substitute(
 
 _UNSET = object()
 
-#: Secrets an enabled table works without, so an unset ${VAR} only warns: without an app
-#: secret HubSpot webhooks are answered 503 and polling alone keeps the bridge in sync.
-OPTIONAL_SECRETS = frozenset({("connectors", "hubspot", "app_secret")})
-#: Secrets another way of signing in replaces: optional when those keys are all set
-#: (an app installed with OAuth keeps the example's access_token line unset).
-ALTERNATIVES: dict[tuple[str | int, ...], tuple[str, ...]] = {
-    ("connectors", "hubspot", "access_token"): ("client_id", "client_secret", "refresh_token")
-}
-
-
 def _optional(path: tuple[str | int, ...], config: CrmbridgeConfig | None) -> bool:
-    """May the secret at ``path`` stay empty in an enabled table?"""
-    if path in OPTIONAL_SECRETS:
+    """May the secret at ``path`` stay empty in an enabled table?
+
+    Each connector's settings model says which of its secrets are optional and which
+    another way of signing in replaces (``optional_secrets``, ``secret_alternatives``).
+    """
+    if len(path) != 3 or path[0] != "connectors":
+        return False
+    table = plugins().get(str(path[1]))
+    if table is None:
+        return False
+    key = str(path[2])
+    if key in table.settings.optional_secrets:
         return True
-    instead = ALTERNATIVES.get(path)
+    instead = table.settings.secret_alternatives.get(key)
     if instead is None or config is None:
         return False
-    table: Any = config
-    for part in path[:-1]:
-        table = getattr(table, str(part))
-    return all(getattr(table, key, None) is not None for key in instead)
+    values = config.connectors.tables()[str(path[1])].model_dump()
+    return all(values.get(name) is not None for name in instead)
 
 
 def _is_secret(path: tuple[str | int, ...]) -> bool:

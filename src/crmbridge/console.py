@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from crmbridge.actions.lead import HandoffPlan
+from crmbridge.handoff.lead import HandoffPlan
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import TRANSITIONS, Score, ScoringEngine
 

@@ -20,13 +20,14 @@ from typing import Any
 
 import requests
 
-from connectors.hubspot.connector import HubSpotConnector
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
-from crmbridge.sandbox.config import DEFAULT_TOKEN
-from crmbridge.sandbox.server import SandboxServer, build
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
+from crmbridge_hubspot.connector import HubSpotConnector
+from crmbridge_hubspot.sandbox.config import DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.settings import HubSpotSettings
 
 Say = Callable[[str], None]
 SHOWN = ("score", "grade", "bant", "stage", "hot", "reasons")
@@ -68,14 +69,12 @@ def demo_config(
     (and shadow mode, ``[bridge] write = false``, does not apply to the sandbox).
     """
     config = model or parse_config(example_config_text()).config
-    connectors = config.connectors.model_copy(
-        update={
-            "hubspot": type(config.connectors.hubspot)(
-                enabled=True, base_url=base_url, access_token=_secret(DEFAULT_TOKEN)
-            ),
-            "salesforce": type(config.connectors.salesforce)(),
-        }
+    # Every other CRM switched off: the demo reaches the sandbox only.
+    tables: dict[str, Any] = {name: type(t)() for name, t in config.connectors.tables().items()}
+    tables["hubspot"] = HubSpotSettings(
+        enabled=True, base_url=base_url, access_token=_secret(DEFAULT_TOKEN)
     )
+    connectors = config.connectors.model_copy(update=tables)
     notifications = config.notifications.model_copy(
         update={"slack_webhook_url": None, "webhook_url": None}
     )
@@ -114,7 +113,9 @@ def running_demo(
     state, settings = build("demo")
     with SandboxServer(state, settings) as server, _database(db) as database_url:
         config = demo_config(server.url, database_url, model)
-        connector = HubSpotConnector.from_settings(config.connectors.hubspot)
+        hubspot = config.connectors.tables()["hubspot"]
+        assert isinstance(hubspot, HubSpotSettings)
+        connector = HubSpotConnector.from_settings(hubspot)
         store = Store.open(database_url)
         yield server, Pipeline(store, config, {"hubspot": connector}), connector
 

@@ -19,13 +19,16 @@ from pydantic import (
     BeforeValidator,
     Field,
     SecretStr,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from crmbridge.connector.registry import plugins
+from crmbridge.connector.settings import ConnectorSettings
 from crmbridge.database_url import check_database_url
-from crmbridge.scoring.model import Strict
+from crmbridge.strict import Strict
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -230,38 +233,29 @@ class DaemonSettings(Strict):
     )
 
 
-class HubSpotSettings(Strict):
-    """``[connectors.hubspot]``: a private-app token (or OAuth) and the API base URL."""
+class ConnectorTables(Strict):
+    """``[connectors]``: one table per installed connector plugin.
 
-    enabled: bool = False
-    access_token: SecretStr | None = None
-    base_url: str = "https://api.hubapi.com"
-    app_secret: SecretStr | None = Field(default=None, description="Verifies webhook signatures.")
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    refresh_token: SecretStr | None = None
+    The fields are the installed plugins (see :func:`connector_tables_model`); this base
+    only reads them.
+    """
 
+    def tables(self) -> dict[str, ConnectorSettings]:
+        """Every connector's settings by name, enabled or not."""
+        return {name: value for name, value in self if isinstance(value, ConnectorSettings)}
 
-class SalesforceSettings(Strict):
-    """``[connectors.salesforce]``: one of password, JWT or client-credentials auth."""
-
-    enabled: bool = False
-    username: str | None = None
-    password: SecretStr | None = None
-    security_token: SecretStr | None = None
-    domain: str = Field(default="login", description='"login", "test" or a My Domain.')
-    consumer_key: str | None = None
-    private_key_file: str | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    instance_url: str | None = None
+    def enabled(self) -> dict[str, ConnectorSettings]:
+        """The settings of the connectors switched on (``enabled = true``)."""
+        return {name: value for name, value in self.tables().items() if value.enabled}
 
 
-class ConnectorsSettings(Strict):
-    """``[connectors]``: one table per CRM."""
-
-    hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
-    salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
+def connector_tables_model() -> type[ConnectorTables]:
+    """The ``[connectors]`` model of this installation: a table per installed plugin."""
+    fields: dict[str, Any] = {
+        name: (plugin.settings, Field(default_factory=plugin.settings))
+        for name, plugin in plugins().items()
+    }
+    return create_model("ConnectorsSettings", __base__=ConnectorTables, **fields)
 
 
 class WritebackSettings(Strict):

@@ -18,10 +18,10 @@ import pytest
 
 from crmbridge.cli.cycle_progress import LABELS
 from crmbridge.demo import running_demo
-from crmbridge.sandbox.config import DEFAULT_TOKEN
-from crmbridge.sandbox.server import SandboxServer, build
 from crmbridge.sync import outbox
 from crmbridge.sync.progress import READ, SCORED, SENT, WRITTEN
+from crmbridge_hubspot.sandbox.config import DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
 
 from .helpers import crmbridge, example_with
 

@@ -15,17 +15,17 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connectors.hubspot import HubSpotConnector
-from connectors.hubspot.client import DEFAULT_BURST
-from connectors.hubspot.connector import SEARCH_LIMIT
-from connectors.rate_governor import RateGovernor
 from crmbridge.config import example_config_text, parse_config
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.server import SandboxServer, build
-from crmbridge.settings import HubSpotSettings
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.testing.conformance import RequestKind
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.client import DEFAULT_BURST
+from crmbridge_hubspot.connector import SEARCH_LIMIT
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.settings import HubSpotSettings
 
 TOKEN = "pat-na1-5f1c2e7a-0b3d-4c8e-9a21-7d6e4f3b2a10"
 WRONG_TOKEN = "pat-na1-0e9d8c7b-6a5f-4e3d-2c1b-0a9f8e7d6c5b"

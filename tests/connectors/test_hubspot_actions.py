@@ -17,14 +17,14 @@ from hubspot_harness import IMPORT, TOKEN, connector_for, sandbox
 from sqlalchemy import update
 from sqlmodel import select
 
-from connectors.base import Action
-from connectors.hubspot import HubSpotConnector
-from crmbridge.sandbox.server import SandboxServer
+from crmbridge.connector import Action
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
 from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 WITHOUT_SEQUENCES = [

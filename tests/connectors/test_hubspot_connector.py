@@ -32,17 +32,17 @@ from hubspot_harness import (
 from pydantic import SecretStr
 from sqlmodel import col, func, select
 
-from connectors.base import Write
-from connectors.hubspot import HubSpotConnector
-from connectors.hubspot.connector import BATCH_LIMIT, SEARCH_LIMIT
+from crmbridge.connector import Write
 from crmbridge.errors import AuthError, ConfigError, MissingScope
-from crmbridge.sandbox.server import SandboxServer
-from crmbridge.sandbox.state import SandboxState
-from crmbridge.settings import HubSpotSettings
 from crmbridge.store.tables import ContactRow
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge.sync.writeback import own_fields, own_property_names
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.connector import BATCH_LIMIT, SEARCH_LIMIT
+from crmbridge_hubspot.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.state import SandboxState
+from crmbridge_hubspot.settings import HubSpotSettings
 
 PREFIX = "crmbridge"
 OWN = own_property_names(PREFIX)

@@ -20,14 +20,14 @@ from daemon.daemon_helpers import WriteLog
 from hubspot_harness import CONFIG, IMPORT, connector_for, count_requests, pipeline_over, sandbox
 from sqlalchemy import update
 
-from connectors.base import Write
-from crmbridge.sandbox.server import SandboxServer
-from crmbridge.sandbox.state import SandboxState
+from crmbridge.connector import Write
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
 from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
 from crmbridge.sync.pipeline import CycleSummary
+from crmbridge_hubspot.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.state import SandboxState
 
 #: Microseconds on purpose: HubSpot will keep only the milliseconds of scored_at.
 NOW = datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC)

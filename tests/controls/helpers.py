@@ -10,8 +10,8 @@ from typing import Any
 from handoff_e2e.harness import Bridge, load_config
 
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.sandbox.server import SandboxServer
 from crmbridge.store.repository import Store
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 #: POSTs that only read (HubSpot's search and batch read endpoints, the token's info).
 READ_POSTS = ("/search", "/batch/read", "/access-token-info")

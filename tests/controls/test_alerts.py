@@ -20,10 +20,10 @@ from crmbridge.daemon.service import Daemon
 from crmbridge.errors import ConfigError
 from crmbridge.logging import configure_logging
 from crmbridge.records import CanonicalEvent
-from crmbridge.sandbox.server import SandboxServer
 from crmbridge.settings import AlertSettings
 from crmbridge.store.erasure import find_person, forget
 from crmbridge.store.repository import Store
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .helpers import config_with
 

@@ -26,11 +26,11 @@ from handoff_e2e.harness import (
 from integration.helpers import snapshot
 from sqlalchemy import select
 
-from crmbridge.sandbox.config import SandboxConfig
-from crmbridge.sandbox.server import SandboxServer
-from crmbridge.sandbox.webhooks import WebhookDispatcher
 from crmbridge.store.identity import bind_account
 from crmbridge.store.tables import ContactRow, EventRow, OutboxRow
+from crmbridge_hubspot.sandbox.config import SandboxConfig
+from crmbridge_hubspot.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher
 
 from .helpers import bridge_on, config_with
 

@@ -31,7 +31,7 @@ from daemon.daemon_helpers import (
     wait_for,
 )
 
-from crmbridge.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 CONTACTS = 6
 PAUSED_FOR_S = 4.0  # four drain intervals

@@ -26,7 +26,7 @@ from handoff_e2e.harness import (
 )
 
 from crmbridge.logging import configure_logging
-from crmbridge.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .helpers import bridge_on, config_with, crm_writes
 

@@ -24,9 +24,9 @@ from crmbridge.daemon.http import create_app
 from crmbridge.daemon.metrics import Metrics
 from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.records import ContactRecord
-from crmbridge.sandbox.server import SandboxServer
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, EventRow, WebhookReceiptRow
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)

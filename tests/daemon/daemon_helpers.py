@@ -27,10 +27,10 @@ from typing import Any
 
 import requests
 
-from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
-from crmbridge.sandbox.records import ChangeSource, RequestRecord
-from crmbridge.sandbox.server import SandboxServer, build
-from crmbridge.sandbox.state import SandboxState
+from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.records import ChangeSource, RequestRecord
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.sandbox.state import SandboxState
 
 SCORE = "crmbridge_score"
 #: Whatever a test does, a daemon it started is gone this long after it asked.

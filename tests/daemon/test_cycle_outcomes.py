@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from connectors.base import Page, Write, WriteResult
+from crmbridge.connector import Page, Write, WriteResult
 from crmbridge.daemon.http import create_app
 from crmbridge.daemon.service import Daemon
 from crmbridge.logging import configure_logging

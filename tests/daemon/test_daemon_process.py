@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from crmbridge.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .daemon_helpers import (
     DaemonProcess,

@@ -14,17 +14,17 @@ import structlog
 import uvicorn
 from sqlalchemy import select
 
-from connectors.hubspot.activity import activity_events
 from crmbridge.daemon import webhooks
 from crmbridge.daemon.http import create_app
-from crmbridge.sandbox.config import SandboxConfig
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.state import SandboxState
-from crmbridge.sandbox.webhooks import WebhookDispatcher, sign_v3
 from crmbridge.store.erasure import find_person, forget
 from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, EventRow
+from crmbridge_hubspot.activity import activity_events
+from crmbridge_hubspot.sandbox.config import SandboxConfig
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.state import SandboxState
+from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher, sign_v3
 
 from .conftest import (
     APP_SECRET,

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from crmbridge.sandbox.records import RequestRecord
-from crmbridge.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.records import RequestRecord
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .daemon_helpers import (
     SCORE,

@@ -25,9 +25,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.server import SandboxServer, build
-from crmbridge.sandbox.webhooks import sign_v3
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.sandbox.webhooks import sign_v3
 
 from .daemon_helpers import (
     DaemonProcess,

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from crmbridge.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .daemon_helpers import (
     SCORE,

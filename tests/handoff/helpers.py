@@ -1,6 +1,6 @@
 """Leads, scores and configurations for the hand-off step tests, built by hand.
 
-A step only reads a :class:`~crmbridge.actions.lead.Lead`, so the unit tests build one
+A step only reads a :class:`~crmbridge.handoff.lead.Lead`, so the unit tests build one
 directly: a score with the fields a rep sees, the CRM's properties, events, state.
 """
 
@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import Owner
-from crmbridge.actions.lead import Lead, OwnerPool, PreviousScore
 from crmbridge.config import CrmbridgeConfig, parse_config
+from crmbridge.connector import Owner
+from crmbridge.handoff.lead import Lead, OwnerPool, PreviousScore
 from crmbridge.scoring.types import BantResult, Event, Score, StageDecision
 
 #: A Tuesday, 10:00 in Madrid.

@@ -20,14 +20,14 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from connectors.hubspot import HubSpotConnector
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.sandbox.records import ChangeSource, Task
-from crmbridge.sandbox.server import SandboxServer, build
-from crmbridge.settings import HubSpotSettings
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import AssignmentRow, SlaClockRow
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.sandbox.records import ChangeSource, Task
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.settings import HubSpotSettings
 
 from .helpers import config
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crmbridge.actions.assignment import AssignmentStep, weighted_cycle
-from crmbridge.actions.lead import HandoffPlan, OwnerPool
-from crmbridge.actions.settings import AssignmentSettings
+from crmbridge.handoff.assignment import AssignmentStep, weighted_cycle
+from crmbridge.handoff.lead import HandoffPlan, OwnerPool
+from crmbridge.handoff.settings import AssignmentSettings
 
 from .helpers import NOW, config, lead, pool
 

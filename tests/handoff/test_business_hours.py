@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmbridge.actions.business_hours import BusinessCalendar, zone_or_utc
-from crmbridge.actions.settings import SlaSettings
+from crmbridge.handoff.business_hours import BusinessCalendar, zone_or_utc
+from crmbridge.handoff.settings import SlaSettings
 
 MADRID = ZoneInfo("Europe/Madrid")
 OFFICE = BusinessCalendar(MADRID)  # Monday to Friday, 09:00-18:00

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from crmbridge.clock import parse_instant
-from crmbridge.sandbox.timeutil import iso_ms
+from crmbridge_hubspot.sandbox.timeutil import iso_ms
 
 from .sandbox_world import USER, Receiver, real_now, world
 

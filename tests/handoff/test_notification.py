@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crmbridge.actions.lead import HandoffPlan
-from crmbridge.actions.notification import NotificationStep
+from crmbridge.handoff.lead import HandoffPlan
+from crmbridge.handoff.notification import NotificationStep
 
 from .helpers import NOW, REASONS, config, lead, pool
 

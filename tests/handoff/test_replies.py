@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmbridge.actions.lead import HandoffPlan
-from crmbridge.actions.replies import ReplyStep
+from crmbridge.handoff.lead import HandoffPlan
+from crmbridge.handoff.replies import ReplyStep
 from crmbridge.scoring.types import Event, StageDecision
 
 from .helpers import NOW, config, lead

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crmbridge.actions.assignment import AssignmentStep
-from crmbridge.actions.lead import HandoffPlan, Lead
-from crmbridge.actions.sla import SlaStep
+from crmbridge.handoff.assignment import AssignmentStep
+from crmbridge.handoff.lead import HandoffPlan, Lead
+from crmbridge.handoff.sla import SlaStep
 from crmbridge.scoring.types import Event
 
 from .helpers import NOW, config, lead, pool

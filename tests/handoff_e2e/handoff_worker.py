@@ -18,13 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import SecretStr
 
-from connectors.hubspot import HubSpotConnector
 from crmbridge.clock import parse_instant
 from crmbridge.logging import configure_logging
-from crmbridge.settings import HubSpotSettings
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import Pipeline
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.settings import HubSpotSettings
 from handoff_e2e.harness import TOKEN, load_config
 
 

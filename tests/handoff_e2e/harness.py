@@ -22,20 +22,20 @@ from typing import Any
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from connectors.hubspot import HubSpotConnector
-from crmbridge.actions.settings import ReactivationSettings, ReplySettings, Trigger
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.daemon.http import create_app
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.schema import PropertyDef
-from crmbridge.sandbox.server import SandboxServer, build
-from crmbridge.sandbox.state import SandboxState
-from crmbridge.sandbox.timeutil import iso_ms
-from crmbridge.sandbox.webhooks import sign_v3
-from crmbridge.settings import HubSpotSettings
+from crmbridge.handoff.settings import ReactivationSettings, ReplySettings, Trigger
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.schema import PropertyDef
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.sandbox.state import SandboxState
+from crmbridge_hubspot.sandbox.timeutil import iso_ms
+from crmbridge_hubspot.sandbox.webhooks import sign_v3
+from crmbridge_hubspot.settings import HubSpotSettings
 
 TOKEN = "pat-na1-3c9e1f20-7a4b-4d6e-8f1a-2b3c4d5e6f70"
 APP_SECRET = "handoff-e2e-app-secret-41f7"

@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crmbridge.sandbox.server import SandboxServer
-from crmbridge.sandbox.state import SandboxState
+from crmbridge_hubspot.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.state import SandboxState
 
 from .harness import (
     DEMO_SEQUENCE,

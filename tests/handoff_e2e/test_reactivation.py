@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crmbridge.sandbox.server import SandboxServer
 from crmbridge.sync import outbox
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .harness import (
     OWNERS,

@@ -20,14 +20,14 @@ from alembic import command
 from sqlalchemy import create_engine
 
 from crmbridge.daemon.service import Daemon
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.server import SandboxServer
-from crmbridge.sandbox.state import SandboxState
 from crmbridge.store.db import alembic_config
 from crmbridge.store.identity import UNMARKED, read_identity
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
 from crmbridge.sync.drain import ALREADY_THERE
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.server import SandboxServer
+from crmbridge_hubspot.sandbox.state import SandboxState
 
 from .harness import (
     OWNERS,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from crmbridge.sandbox.server import SandboxServer
 from crmbridge.store.tables import ContactRow
+from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .harness import (
     DEMO_SEQUENCE,

@@ -22,16 +22,16 @@ from integration.conftest import _isolated  # noqa: F401
 from pydantic import SecretStr
 from sqlmodel import select
 
-from connectors.hubspot import HubSpotConnector
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.records import CanonicalEvent
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.seed import form_properties
-from crmbridge.sandbox.server import SandboxServer, build
-from crmbridge.settings import HubSpotSettings
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.seed import form_properties
+from crmbridge_hubspot.sandbox.server import SandboxServer, build
+from crmbridge_hubspot.settings import HubSpotSettings
 
 TOKEN = "pat-na1-3c9e1f4a-7b2d-4e6f-8a1c-5d0b9e7f2a64"
 INGEST_TOKEN = "ingest-token-profile-8c2e"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crmbridge.actions.enrichers import FileEnricher, build_enricher, clean_domain, register
-from crmbridge.actions.enrichment import email_domain
-from crmbridge.actions.settings import EnrichmentSettings
 from crmbridge.errors import ConfigError
+from crmbridge.handoff.enrichers import FileEnricher, build_enricher, clean_domain, register
+from crmbridge.handoff.enrichment import email_domain
+from crmbridge.handoff.settings import EnrichmentSettings
 
 
 def write(folder: Path, name: str, body: str | bytes) -> Path:

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from crmbridge.actions.objections import classifier_for
-from crmbridge.actions.settings import ObjectionSettings
+from crmbridge.handoff.objections import classifier_for
+from crmbridge.handoff.settings import ObjectionSettings
 from crmbridge.scoring.objection_cues import BUILT_IN
 from crmbridge.scoring.objections import BANT_CUE, NONE, ObjectionClassifier
 

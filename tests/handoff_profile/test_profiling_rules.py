@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from crmbridge.actions.profiling import Standing, known_fields, matches, next_question
-from crmbridge.actions.settings import ProfilingSettings, ProfilingStep
+from crmbridge.handoff.profiling import Standing, known_fields, matches, next_question
+from crmbridge.handoff.settings import ProfilingSettings, ProfilingStep
 
 DEFAULT = ProfilingSettings()
 

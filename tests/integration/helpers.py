@@ -17,9 +17,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from connectors.base import Write, WriteResult
 from crmbridge.cli import app
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
+from crmbridge.connector import Write, WriteResult
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.testing.fake import FakeConnector

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Write
+from crmbridge.connector import Write
 from crmbridge.records import CanonicalEvent
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.repository import Store

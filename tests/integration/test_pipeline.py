@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from connectors.base import Write
+from crmbridge.connector import Write
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.identity import read_identity
 from crmbridge.store.repository import Store

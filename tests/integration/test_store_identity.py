@@ -17,11 +17,8 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from connectors.hubspot.connector import HubSpotConnector
 from crmbridge.errors import ConfigError
 from crmbridge.records import CanonicalEvent
-from crmbridge.sandbox.server import SandboxServer
-from crmbridge.settings import HubSpotSettings
 from crmbridge.store.db import make_engine, upgrade
 from crmbridge.store.identity import (
     Identity,
@@ -33,6 +30,9 @@ from crmbridge.store.identity import (
 )
 from crmbridge.store.repository import Store
 from crmbridge.sync.adopt import adopt
+from crmbridge_hubspot.connector import HubSpotConnector
+from crmbridge_hubspot.sandbox.server import SandboxServer
+from crmbridge_hubspot.settings import HubSpotSettings
 from tests.connectors.hubspot_harness import IMPORT, TOKEN, sandbox
 
 from .helpers import (

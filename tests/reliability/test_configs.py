@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from crmbridge.config import parse_config
 from crmbridge.errors import ConfigError
-from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 
 from .configs import KNOWN_BAD, KNOWN_BAD_AT_RUN, KNOWN_GOOD, GeneratedConfig, build, configs
 from .conftest import Figures, Sizes

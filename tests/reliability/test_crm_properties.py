@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from connectors.hubspot import HubSpotConnector
 from crmbridge.config import example_config_text, parse_config
-from crmbridge.sandbox.config import DEFAULT_TOKEN
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.settings import HubSpotSettings
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.sandbox.config import DEFAULT_TOKEN
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.settings import HubSpotSettings
 
 from .absurd import SPACED_60K
 from .conftest import Figures, Sizes

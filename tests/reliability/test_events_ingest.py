@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from integration.helpers import cli
 
-from crmbridge.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 from crmbridge.store.repository import Store
+from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 
 from .conftest import Figures, Sizes
 from .events import EventSource, GeneratedEvent

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hubspot import HubSpot
 
-from crmbridge.sandbox import SandboxConfig, SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox import SandboxConfig, SandboxServer, SandboxState
 
 TOKEN = "sandbox-token"
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -31,7 +31,7 @@ def relaxed_config(**changes: Any) -> SandboxConfig:
 
 def add_contacts(state: SandboxState, count: int, **extra: str) -> list[str]:
     """Create ``count`` plain contacts directly in the state; returns their ids."""
-    from crmbridge.sandbox.records import ChangeSource
+    from crmbridge_hubspot.sandbox.records import ChangeSource
 
     ids = []
     for number in range(count):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import requests
 from hubspot import HubSpot
 
-from crmbridge.sandbox import SandboxServer, SandboxState
-from crmbridge.sandbox.server import build
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox.server import build
 
 from .conftest import add_contacts
 

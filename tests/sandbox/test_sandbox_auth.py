@@ -11,8 +11,8 @@ from hubspot.crm.contacts import (
 )
 from hubspot.crm.contacts.exceptions import ForbiddenException, UnauthorizedException
 
-from crmbridge.sandbox import SandboxServer, SandboxState
-from crmbridge.sandbox.config import ALL_SCOPES
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox.config import ALL_SCOPES
 
 from .conftest import TOKEN, add_contacts, body_of, relaxed_config
 

@@ -15,8 +15,8 @@ from hubspot.crm.contacts import (
 )
 from hubspot.crm.contacts.exceptions import ApiException, NotFoundException
 
-from crmbridge.sandbox import SandboxServer, SandboxState
-from crmbridge.sandbox.timeutil import iso_ms
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox.timeutil import iso_ms
 
 from .conftest import TOKEN, add_contacts, body_of
 

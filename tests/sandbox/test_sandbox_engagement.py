@@ -12,7 +12,7 @@ from hubspot.crm.lists.exceptions import NotFoundException as ListNotFound
 from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate
 from hubspot.crm.objects.tasks.exceptions import ApiException as TaskApiException
 
-from crmbridge.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
 
 from .conftest import add_contacts
 

@@ -13,7 +13,7 @@ from hubspot.crm.contacts import (
 )
 from hubspot.crm.owners.exceptions import ServiceException
 
-from crmbridge.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
 
 from .conftest import TOKEN, add_contacts, relaxed_config
 

@@ -10,9 +10,9 @@ import requests
 
 from crmbridge.demo import running_demo
 from crmbridge.ingest import Ingestor
-from crmbridge.sandbox import SandboxServer, SandboxState
-from crmbridge.sandbox.panel import wants_html
-from crmbridge.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox.panel import wants_html
+from crmbridge_hubspot.sandbox.records import ChangeSource
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 

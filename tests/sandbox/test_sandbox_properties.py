@@ -7,7 +7,7 @@ from hubspot import HubSpot
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate
 from hubspot.crm.properties.exceptions import ApiException, NotFoundException
 
-from crmbridge.sandbox import SandboxState
+from crmbridge_hubspot.sandbox import SandboxState
 
 from .conftest import body_of
 

@@ -8,8 +8,8 @@ import pytest
 from hubspot import HubSpot
 from hubspot.crm.owners.exceptions import ApiException
 
-from crmbridge.sandbox import SandboxConfig, SandboxServer
-from crmbridge.sandbox.ratelimit import RateLimiter
+from crmbridge_hubspot.sandbox import SandboxConfig, SandboxServer
+from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
 
 from .conftest import TOKEN, body_of
 

@@ -11,10 +11,10 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ApiException
 
-from crmbridge.sandbox import SandboxServer, SandboxState
-from crmbridge.sandbox.config import SandboxConfig
-from crmbridge.sandbox.records import ChangeSource
-from crmbridge.sandbox.timeutil import iso_ms, to_ms
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox.config import SandboxConfig
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.timeutil import iso_ms, to_ms
 
 from .conftest import TOKEN, add_contacts, body_of
 

@@ -10,7 +10,7 @@ import requests
 from hubspot import HubSpot
 
 from crmbridge.records import CanonicalEvent
-from crmbridge.sandbox import SandboxServer, SandboxState, seed_demo
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState, seed_demo
 
 from .conftest import NOW, TOKEN
 

@@ -20,7 +20,7 @@ from hubspot.crm.contacts import (
 )
 from hubspot.utils.signature import Signature
 
-from crmbridge.sandbox import SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
 
 from .conftest import TOKEN, add_contacts, relaxed_config
 

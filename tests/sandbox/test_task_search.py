@@ -17,7 +17,7 @@ from hubspot.crm.contacts import PublicObjectSearchRequest as ContactSearchReque
 from hubspot.crm.objects.tasks import PublicObjectSearchRequest, SimplePublicObjectInputForCreate
 from hubspot.crm.objects.tasks.exceptions import ApiException, ForbiddenException
 
-from crmbridge.sandbox import SandboxConfig, SandboxServer, SandboxState
+from crmbridge_hubspot.sandbox import SandboxConfig, SandboxServer, SandboxState
 
 from .conftest import TOKEN, add_contacts, body_of, relaxed_config
 

@@ -19,10 +19,10 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-import connectors.hubspot.client as hubspot_client
-from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.connector import HubSpotConnector
+import crmbridge_hubspot.client as hubspot_client
 from crmbridge.cli import app
+from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.connector import HubSpotConnector
 
 TOKEN = "pat-eu1-config-cli-SECRET-token"
 PASSWORD = "hunter2-config-cli"

@@ -118,7 +118,7 @@ def sandbox(
 
     Example: [bold]crmbridge sandbox --port 8765 --seed demo[/]
     """
-    from crmbridge.sandbox.server import serve
+    from crmbridge_hubspot.sandbox.server import serve
 
     serve(
         port,

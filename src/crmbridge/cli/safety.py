@@ -73,11 +73,12 @@ def is_example_model(loaded: LoadedConfig) -> bool:
 def remote_crms_on_example(loaded: LoadedConfig) -> list[str]:
     """Enabled connectors that would write a CRM other than the local sandbox while the
     bundled example model is in use (empty: nothing to refuse)."""
-    hubspot = loaded.config.connectors.hubspot
-    if not hubspot.enabled or is_local_sandbox_url(hubspot.base_url):
-        return []
-    # Salesforce needs no check: enabling it is refused until its connector exists.
-    return [f"hubspot ({hubspot.base_url})"] if is_example_model(loaded) else []
+    remote = [
+        f"{name} ({settings.endpoint() or 'its vendor API'})"
+        for name, settings in loaded.config.connectors.enabled().items()
+        if not is_local_sandbox_url(settings.endpoint() or "")
+    ]
+    return remote if remote and is_example_model(loaded) else []
 
 
 def example_refusal(crms: list[str], source: str = EXAMPLE_SOURCE) -> str:

@@ -11,8 +11,6 @@ from typing import Annotated
 
 import typer
 
-from crmbridge.actions.preview import as_dict as handoff_dict
-from crmbridge.actions.preview import preview
 from crmbridge.cli.app import (
     EXIT_INPUT,
     ConfigOption,
@@ -25,6 +23,8 @@ from crmbridge.cli.app import (
 )
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.console import explain_panel, lead_name, scores_table
+from crmbridge.handoff.preview import as_dict as handoff_dict
+from crmbridge.handoff.preview import preview
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import Score, ScoringEngine

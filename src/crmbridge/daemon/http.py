@@ -64,6 +64,7 @@ from crmbridge.ingest import BATCH, MAX_ISSUES, Ingestor, IngestReport, LineIssu
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
+from crmbridge_hubspot.settings import HubSpotSettings
 
 #: ``POST /v1/events`` refuses larger bodies (413) before reading them whole.
 MAX_EVENTS_BODY = 10 * 1024 * 1024
@@ -359,7 +360,8 @@ def create_app(
     )
     async def hubspot_webhook(request: Request) -> Response:
         """Contact creations and property changes, at most 100 per request."""
-        secret = config.connectors.hubspot.app_secret
+        hubspot = config.connectors.tables().get("hubspot")
+        secret = hubspot.app_secret if isinstance(hubspot, HubSpotSettings) else None
         if secret is None:
             raise _HttpError(
                 503,

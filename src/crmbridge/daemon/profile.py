@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from crmbridge.actions.lead import held_value
-from crmbridge.actions.profiling import Standing, known_fields, next_question
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.handoff.lead import held_value
+from crmbridge.handoff.profiling import Standing, known_fields, next_question
 from crmbridge.records import normalize_email
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, ScoreRow

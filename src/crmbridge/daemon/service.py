@@ -38,9 +38,9 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from connectors.base import Connector
-from connectors.rate_governor import RateGovernor
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.connector import Connector
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon import metrics
 from crmbridge.daemon.alerts import Alerts
 from crmbridge.daemon.locks import SqliteGuard, singleton

@@ -44,7 +44,6 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from connectors.hubspot.activity import activity_events
 from crmbridge.external import loads
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
@@ -52,6 +51,7 @@ from crmbridge.store.erasure import find_records, follow_merge, forget
 from crmbridge.store.identity import bound_account
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import CHANGED_PREFIX, ContactRow, CursorRow, WebhookReceiptRow
+from crmbridge_hubspot.activity import activity_events
 
 HUBSPOT = "hubspot"
 SALESFORCE = "salesforce"

@@ -10,15 +10,11 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import types
-import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -26,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from crmbridge.config_upgrades import renamed_operator
 from crmbridge.errors import ConfigProblem
+from crmbridge.strict import Strict
 
 OPERATORS = ("eq", "in", "contains", "contains_any", "gt", "gte", "lt", "lte", "exists", "regex")
 CANONICAL_EVENT_TYPES = (
@@ -109,38 +106,6 @@ def _operator_hint(word: str) -> str:
     if synonym:
         return f'did you mean "{synonym}"?'
     return did_you_mean(word.lower(), OPERATORS)
-
-
-def _flat(annotation: Any) -> set[Any]:
-    """Every type an annotation admits, through unions, ``Annotated`` and ``| None``."""
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _flat(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return set().union(*(_flat(arg) for arg in typing.get_args(annotation)))
-    return {annotation}
-
-
-class Strict(BaseModel):
-    """Base for every config model: unknown keys are errors, values are immutable.
-
-    A boolean is never taken for a number: pydantic would read ``port = true`` as 1.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool) and info.field_name is not None:
-            admitted = _flat(cls.model_fields[info.field_name].annotation)
-            if bool not in admitted and admitted & {int, float}:
-                raise PydanticCustomError(
-                    "bool_not_number",
-                    "should be a number, not {value}",
-                    {"value": str(value).lower()},
-                )
-        return value
 
 
 class Condition(Strict):

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crmbridge.actions.notification import HOT_SINCE, NOTIFIED
-from crmbridge.actions.replies import REPLY
+from crmbridge.handoff.notification import HOT_SINCE, NOTIFIED
+from crmbridge.handoff.replies import REPLY
 from crmbridge.store.identity import UNMARKED, parse_mark, read_identity
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow

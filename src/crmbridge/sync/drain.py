@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from connectors.base import Connector, HandoffConnector, Write, WriteResult
+from crmbridge.connector import Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings

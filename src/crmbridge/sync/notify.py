@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from connectors.base import WriteResult
+from crmbridge.connector import WriteResult
 
 WEBHOOK = "webhook"
 TIMEOUT = (5.0, 15.0)

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, case, delete, distinct, func, insert, or_, sel
 from sqlalchemy.orm import Session
 from tenacity import RetryCallState, wait_random_exponential
 
-from connectors.base import Action
+from crmbridge.connector import Action
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.tables import OutboxRow, utcnow
 

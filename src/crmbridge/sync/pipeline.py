@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector, HandoffConnector, Owner
-from crmbridge.actions.feedback import feedback_events
-from crmbridge.actions.lead import OwnerPool
-from crmbridge.actions.planner import HandoffPlanner, handoff_properties
-from crmbridge.actions.store import assignment_counts
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.connector import Connector, HandoffConnector, Owner
 from crmbridge.errors import CrmbridgeError
+from crmbridge.handoff.feedback import feedback_events
+from crmbridge.handoff.lead import OwnerPool
+from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
+from crmbridge.handoff.store import assignment_counts
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.store.identity import fork_if_restored

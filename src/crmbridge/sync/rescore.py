@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crmbridge.actions.lead import HandoffPlan, Lead, PreviousScore
-from crmbridge.actions.planner import HandoffPlanner
-from crmbridge.actions.store import apply_records
 from crmbridge.clock import parse_instant
 from crmbridge.errors import safe_description
+from crmbridge.handoff.lead import HandoffPlan, Lead, PreviousScore
+from crmbridge.handoff.planner import HandoffPlanner
+from crmbridge.handoff.store import apply_records
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at

@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
-from connectors.base import FieldSpec
 from crmbridge.clock import parse_instant
+from crmbridge.connector import FieldSpec
 from crmbridge.scoring.model import STAGES
 from crmbridge.scoring.types import Score
 from crmbridge.store.identity import same_store

@@ -37,8 +37,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import pytest
 from sqlmodel import col, select
 
-from connectors.base import Connector, Page, Write, WriteResult
 from crmbridge.config import example_config_text, parse_config
+from crmbridge.connector import Connector, Page, Write, WriteResult
 from crmbridge.errors import AuthError
 from crmbridge.records import ContactRecord
 from crmbridge.store.repository import Store

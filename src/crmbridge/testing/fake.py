@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
 from crmbridge.clock import parse_instant
+from crmbridge.connector import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
 from crmbridge.records import ContactRecord
 
 
 class FakeConnector:
-    """A file-backed CRM with the :class:`connectors.base.Connector` interface."""
+    """A file-backed CRM with the :class:`crmbridge.connector.Connector` interface."""
 
     max_batch_size = 100
 

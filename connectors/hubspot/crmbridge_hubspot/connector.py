@@ -1,0 +1,391 @@
+"""The HubSpot connector: incremental search reads, batched writes, schema bootstrap.
+
+Reads use CRM search on ``lastmodifieddate`` ascending. Each query starts at the
+stored cursor (a :class:`~crmbridge.connector.TieCursor`), so records edited while we page
+can never shift past us, and the 10,000-result cap of a search is never reached; a
+block of more than one page of records sharing one timestamp is paged by record id.
+Writes use batch update, 100 records a call; when HubSpot rejects a whole batch for one
+bad value the batch is split until the bad record is isolated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from crmbridge.connector import (
+    Action,
+    CheckReport,
+    EnrollmentState,
+    FieldSpec,
+    Owner,
+    Page,
+    TieCursor,
+    Write,
+    WriteResult,
+)
+from crmbridge.errors import (
+    AuthError,
+    ConfigError,
+    ConfigProblem,
+    CrmbridgeError,
+    MissingScope,
+    PermanentRecordError,
+    RateLimited,
+    SchemaError,
+    TransientError,
+)
+from crmbridge.records import ContactRecord
+from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
+from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
+from crmbridge_hubspot.handoff import HubSpotHandoff
+from crmbridge_hubspot.schema import GROUP, property_definition
+from crmbridge_hubspot.settings import HubSpotSettings
+
+SEARCH_LIMIT = 200
+#: Changed by every write, ours included: kept as ``updated_at``, never as an input,
+#: or each echo of our own writes would look like a change worth rescoring.
+VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
+#: On a surviving contact: the ids of the contacts merged into it, ";"-separated.
+MERGED_IDS = "hs_merged_object_ids"
+BATCH_LIMIT = 100
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+REQUIRED_SCOPES = (
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    "crm.objects.owners.read",
+)
+#: Scopes the hand-off uses, by what they allow: missing ones are reported, not fatal.
+HANDOFF_SCOPES = {
+    "automation.sequences.read": "read sequence enrollments (confirm a reply ended one)",
+    "automation.sequences.enrollments.write": "enroll leads in sequences (triggers, reactivation)",
+    "crm.lists.read": "read lists (HubSpot also asks for it to add members to a list)",
+    "crm.lists.write": "add leads to lists (triggers, the quarterly-contact list)",
+}
+LIMITATIONS = (
+    "HubSpot's public API cannot pause or unenroll a contact from a sales sequence. "
+    "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
+    "crmbridge confirms it, sets crmbridge_sequence_paused and gives the owner a task.",
+)
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message may show it: scheme, host, port and path, no user or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url
+
+
+class HubSpotConnector:
+    """crmbridge's :class:`~crmbridge.connector.Connector` for HubSpot."""
+
+    name = "hubspot"
+    max_batch_size = BATCH_LIMIT
+    can_pause_sequences = HubSpotHandoff.can_pause_sequences
+
+    def __init__(self, client: HubSpotClient, *, access_token: str) -> None:
+        self.client = client
+        self._token = access_token
+        self.handoff = HubSpotHandoff(client)
+
+    @classmethod
+    def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
+        """Build from ``[connectors.hubspot]``; a missing token is a config error."""
+        token = settings.access_token.get_secret_value() if settings.access_token else ""
+        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
+            from crmbridge_hubspot.oauth import refresh_access_token
+
+            token = refresh_access_token(settings)
+        if not token:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "connectors.hubspot.access_token",
+                        "not set",
+                        "set HUBSPOT_ACCESS_TOKEN (the file says "
+                        'access_token = "${HUBSPOT_ACCESS_TOKEN}")',
+                    )
+                ]
+            )
+        return cls(HubSpotClient(token, settings.base_url), access_token=token)
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
+
+    # -- hand-off (connectors/hubspot/handoff.py) ---------------------------------------
+
+    def owners(self) -> list[Owner]:
+        """Every HubSpot owner (archived ones inactive)."""
+        return self.handoff.owners()
+
+    def perform(self, action: Action) -> WriteResult:
+        """Create a task, enroll in a sequence or add to a list."""
+        return self.handoff.perform(action)
+
+    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
+        """Does HubSpot already hold ``action`` (a task with its Ref, an enrollment)?"""
+        return self.handoff.performed(action, wait_for_index=wait_for_index)
+
+    def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
+        """The contact's active sequence enrollment."""
+        return self.handoff.active_enrollment(crm_id)
+
+    def pause_sequences(self, crm_id: str) -> WriteResult:
+        """HubSpot cannot: the result says so."""
+        return self.handoff.pause_sequences(crm_id)
+
+    # -- check and schema -------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Verify the token and its scopes; list what is missing and what HubSpot cannot do."""
+        problems: list[str] = []
+        limitations = list(LIMITATIONS)
+        account = account_id = ""
+        unreachable = False
+        try:
+            info = self.client.raw(
+                "token info",
+                "POST",
+                "/oauth/v2/private-apps/get/access-token-info",
+                body={"tokenKey": self._token},
+            )
+            account_id = str(info.get("hubId") or "")
+            account = f"HubSpot account {account_id or '?'}"
+            scopes = set(info.get("scopes") or [])
+            missing = [s for s in REQUIRED_SCOPES if s not in scopes]
+            if missing:
+                problems.append(
+                    "the private app lacks scopes: "
+                    + ", ".join(missing)
+                    + " (add them and reinstall)"
+                )
+            limitations.extend(
+                f"without the {scope} scope crmbridge cannot {what}"
+                for scope, what in HANDOFF_SCOPES.items()
+                if scope not in scopes
+            )
+        except (AuthError, MissingScope) as exc:
+            problems.append(str(exc))
+        except CrmbridgeError as exc:
+            if isinstance(exc, NoAnswer):
+                # Nothing answered at all: say where crmbridge knocked, and why it failed.
+                problems.append(f"{exc} (tried {shown_url(self.client.base_url)})")
+                unreachable = True
+            else:
+                # Not a private-app token (or an older account): the account's details
+                # prove the token works and name the account.
+                try:
+                    details = self.client.raw("account details", "GET", "/account-info/v3/details")
+                    account_id = str(details.get("portalId") or "")
+                    account = (
+                        f"HubSpot account {account_id or '?'} (scopes not listable with this token)"
+                    )
+                except CrmbridgeError as exc:
+                    problems.append(str(exc))
+                    unreachable = isinstance(exc, TransientError | RateLimited)
+        return CheckReport(
+            ok=not problems,
+            account=account,
+            account_id=account_id,
+            problems=tuple(problems),
+            limitations=tuple(limitations),
+            reachable=not unreachable,
+        )
+
+    def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
+        """Create the crmbridge property group and any missing property; idempotent."""
+        try:
+            self.client.call(
+                "get property group",
+                self.client.groups_api.get_by_name_with_http_info,
+                "contacts",
+                GROUP["name"],
+            )
+        except NotFound:
+            self._create(
+                "create property group", self.client.groups_api.create_with_http_info, GROUP
+            )
+        existing = self.client.call(
+            "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
+        )
+        names = {prop.name for prop in existing.results or []}
+        created = []
+        for field in fields:
+            if field.name in names:
+                continue
+            if self._create(
+                f"create property {field.name}",
+                self.client.properties_api.create_with_http_info,
+                property_definition(field),
+            ):
+                created.append(field.name)
+        return created
+
+    def _create(self, what: str, method: Any, body: dict[str, Any]) -> bool:
+        try:
+            self.client.call(what, method, "contacts", body)
+        except Conflict:  # created meanwhile (another replica): fine
+            return False
+        return True
+
+    # -- reading ----------------------------------------------------------------------
+
+    def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
+        """Contacts modified since ``cursor``, oldest first, 200 per search call."""
+        position = TieCursor.decode(cursor)
+        wanted = sorted(
+            {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
+        )
+        start, strict = position.at, False
+        after_id: int | None = None  # paging a block of ties at ``start``: last id read
+        while True:
+            data = self.client.call(
+                "search contacts",
+                self.client.search_api.do_search_with_http_info,
+                _search_body(start, wanted, strict=strict, after_id=after_id),
+                search=True,
+            )
+            results = list(data.results or [])
+            rows = [(_modified(r), str(r.id), r) for r in results]
+            fresh = [(at, rid, r) for at, rid, r in rows if position.admits(at, rid)]
+            more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
+            if fresh:
+                position = position.advance([(at, rid) for at, rid, _ in fresh])
+                yield self._page(fresh, position)
+            if after_id is not None:
+                # The block is read once a page of it is not full: go on after it.
+                after_id, strict = (int(rows[-1][1]), False) if more else (None, True)
+                continue
+            if not more:
+                return
+            if rows[0][0] == rows[-1][0]:
+                # A whole page shares one timestamp: page that block by record id. Paging
+                # it by offset would skip a record whenever an edit moves another one
+                # out of the block mid-read.
+                start, strict, after_id = rows[-1][0], False, 0
+            else:
+                start, strict = position.at, False
+
+    def _page(self, fresh: list[tuple[datetime, str, Any]], position: TieCursor) -> Page:
+        records = []
+        events = []
+        for at, rid, result in fresh:
+            props = {
+                k: v
+                for k, v in (result.properties or {}).items()
+                if v is not None and k not in VOLATILE
+            }
+            records.append(
+                ContactRecord(
+                    crm=self.name,
+                    id=rid,
+                    email=props.get("email") or None,
+                    properties=props,
+                    updated_at=at,
+                    merged_ids=tuple(i for i in str(props.get(MERGED_IDS, "")).split(";") if i),
+                )
+            )
+            events.extend(activity_events(rid, props, at))
+        return Page(tuple(records), position.encode(), tuple(events))
+
+    def read_values(
+        self, crm_ids: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """Current values by batch read, 100 ids a call; unknown ids are left out."""
+        found: dict[str, dict[str, str | None]] = {}
+        ids = list(crm_ids)
+        for start in range(0, len(ids), BATCH_LIMIT):
+            body = {
+                "inputs": [{"id": i} for i in ids[start : start + BATCH_LIMIT]],
+                "properties": list(properties),
+                "propertiesWithHistory": [],
+            }
+            data = self.client.call(
+                "batch read contacts",
+                self.client.batch_api.read_with_http_info,
+                body,
+                archived=False,
+            )
+            for result in data.results or []:
+                props = result.properties or {}
+                found[str(result.id)] = {p: props.get(p) for p in properties}
+        return found
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Batch update; one result per record, a bad record never sinks the others."""
+        results: list[WriteResult] = []
+        for start in range(0, len(batch), BATCH_LIMIT):
+            results.extend(self._update(list(batch[start : start + BATCH_LIMIT])))
+        return results
+
+    def _update(self, items: list[Write]) -> list[WriteResult]:
+        body = {
+            "inputs": [
+                {
+                    "id": w.crm_id,
+                    "properties": {k: ("" if v is None else v) for k, v in w.properties.items()},
+                }
+                for w in items
+            ]
+        }
+        try:
+            data = self.client.call(
+                "batch update contacts", self.client.batch_api.update_with_http_info, body
+            )
+        except SchemaError as exc:
+            return [WriteResult(w.crm_id, False, str(exc)) for w in items]
+        except PermanentRecordError as exc:
+            if len(items) == 1:
+                return [WriteResult(items[0].crm_id, False, str(exc))]
+            middle = len(items) // 2
+            return self._update(items[:middle]) + self._update(items[middle:])
+        failed: dict[str, str] = {}
+        for error in getattr(data, "errors", None) or []:
+            context = getattr(error, "context", None) or {}
+            message = f"{getattr(error, 'category', '')}: {getattr(error, 'message', '')}".strip(
+                ": "
+            )
+            for crm_id in context.get("ids", []):
+                failed[str(crm_id)] = message
+        return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
+
+
+def _search_body(
+    start: datetime | None, properties: list[str], *, strict: bool, after_id: int | None
+) -> dict[str, Any]:
+    """Modified at or after ``start`` (after it when ``strict``), oldest first; with
+    ``after_id``, the records modified exactly at ``start`` with a larger id, by id."""
+    body: dict[str, Any] = {
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+        "properties": properties,
+        "limit": SEARCH_LIMIT,
+    }
+    if start is None:
+        return body
+    millis = str((start - _EPOCH) // timedelta(milliseconds=1))
+    if after_id is None:
+        operator = "GT" if strict else "GTE"
+        filters = [{"propertyName": "lastmodifieddate", "operator": operator, "value": millis}]
+    else:
+        body["sorts"] = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+        filters = [
+            {"propertyName": "lastmodifieddate", "operator": "EQ", "value": millis},
+            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)},
+        ]
+    body["filterGroups"] = [{"filters": filters}]
+    return body
+
+
+def _modified(result: Any) -> datetime:
+    moment = getattr(result, "updated_at", None)
+    if isinstance(moment, datetime):
+        return moment
+    raise PermanentRecordError(f"HubSpot contact {getattr(result, 'id', '?')} has no updatedAt")

@@ -1,0 +1,258 @@
+"""HubSpot hand-off operations: owners, tasks, sequence enrollments, list memberships.
+
+Idempotency: a task carries a one-word reference derived from the action's key at the
+end of its body (``Ref: crmbridgeref…``), so ``performed`` finds it with one task search
+(``associations.contact`` + ``CONTAINS_TOKEN``) — before every first creation (a new
+or restored store never tasks the same hand-off twice) and after a crash; an
+enrollment is confirmed through the contact's enrollment status; adding to a static
+list twice is harmless, so an interrupted addition is simply sent again.
+
+HubSpot's public API has no endpoint to pause or unenroll a sequence enrollment (see
+../shared CRM facts and ``LIMITATIONS`` in the connector): ``pause_sequences`` reports
+that plainly instead of pretending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from crmbridge.clock import parse_instant
+from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
+from crmbridge.errors import PermanentRecordError
+from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.errors import Conflict, NotFound
+
+TASK_TO_CONTACT = 204
+#: How long HubSpot's search may take to show a new object.
+INDEX_LAG_S = 3.0
+OWNER_PAGE = 500
+SEQUENCES = "/automation/v4/sequences"
+CANNOT_PAUSE = (
+    "HubSpot's API cannot pause or unenroll a sequence: HubSpot ends the enrollment "
+    "itself when the contact replies (sequence setting)"
+)
+
+
+def reference(key: str) -> str:
+    """The one-word token a task carries for its action key (search-friendly)."""
+    return "crmbridgeref" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _millis(value: Any) -> str:
+    moment = parse_instant(str(value)) if value else datetime.now(UTC)
+    return str(int(moment.timestamp() * 1000))
+
+
+class HubSpotHandoff:
+    """The :class:`~crmbridge.connector.HandoffConnector` operations on one HubSpot client."""
+
+    can_pause_sequences = False
+
+    def __init__(
+        self,
+        client: HubSpotClient,
+        *,
+        index_lag_s: float = INDEX_LAG_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.index_lag_s = index_lag_s
+        self._sleep = sleep
+        self._user_ids: dict[str, str] = {}
+        self._emails: dict[str, str] = {}
+
+    def owners(self) -> list[Owner]:
+        """Every owner, active and archived (archived ones marked inactive)."""
+        found: list[Owner] = []
+        for archived in (False, True):
+            after: str | None = None
+            while True:
+                data = self.client.raw(
+                    "list owners",
+                    "GET",
+                    "/crm/v3/owners",
+                    qs={
+                        "limit": OWNER_PAGE,
+                        "archived": str(archived).lower(),
+                        **({"after": after} if after else {}),
+                    },
+                )
+                for item in data.get("results") or []:
+                    owner = _owner(item, active=not archived)
+                    found.append(owner)
+                    if owner.user_id:
+                        self._user_ids[owner.id] = owner.user_id
+                    if owner.email:
+                        self._emails[owner.id] = owner.email
+                after = ((data.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    break
+        return found
+
+    def perform(self, action: Action) -> WriteResult:
+        """Create the task, enroll, or add to the list; refusals are per-record results."""
+        try:
+            if action.kind == "task":
+                self._create_task(action)
+            elif action.kind == "enroll":
+                return self._enroll(action)
+            elif action.kind == "list_add":
+                self._add_to_list(action)
+            else:
+                return WriteResult(action.crm_id, False, f"unknown action {action.kind!r}")
+        except PermanentRecordError as exc:
+            return WriteResult(action.crm_id, False, str(exc))
+        return WriteResult(action.crm_id, True)
+
+    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
+        """Does HubSpot already hold this action's effect?
+
+        A task is looked up by its Ref; ``wait_for_index`` looks again after the
+        search index's lag when the first search finds nothing.
+        """
+        if action.kind == "task":
+            return self._task_exists(action) if wait_for_index else self._find_task(action)
+        if action.kind == "enroll":
+            current = self.active_enrollment(action.crm_id)
+            return current is not None and current.sequence_id == str(
+                action.payload.get("sequence_id")
+            )
+        return False
+
+    def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
+        """The contact's active enrollment, or None (HubSpot answers 404 for none)."""
+        try:
+            data = self.client.raw(
+                "read enrollment", "GET", f"{SEQUENCES}/enrollments/contact/{crm_id}"
+            )
+        except NotFound:
+            return None
+        return EnrollmentState(str(data.get("sequenceId", "")), str(data.get("id", "")))
+
+    def pause_sequences(self, crm_id: str) -> WriteResult:
+        """Not possible through HubSpot's API; the result says so."""
+        return WriteResult(crm_id, False, CANNOT_PAUSE)
+
+    # -- the calls ---------------------------------------------------------------------
+
+    def _create_task(self, action: Action) -> None:
+        payload = action.payload
+        body_text = f"{payload.get('body', '')}\n\nRef: {reference(action.key)}".strip()
+        properties = {
+            "hs_task_subject": str(payload.get("subject", ""))[:255],
+            "hs_task_body": body_text,
+            "hs_timestamp": _millis(payload.get("due_at")),
+            "hs_task_priority": str(payload.get("priority", "HIGH")),
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_type": "TODO",
+        }
+        if payload.get("owner_id"):
+            properties["hubspot_owner_id"] = str(payload["owner_id"])
+        # Not retried here: the drain asks the CRM (``performed``) before a next attempt.
+        self.client.raw(
+            "create task",
+            "POST",
+            "/crm/v3/objects/tasks",
+            body={
+                "properties": properties,
+                "associations": [
+                    {
+                        "to": {"id": action.crm_id},
+                        "types": [
+                            {
+                                "associationCategory": "HUBSPOT_DEFINED",
+                                "associationTypeId": TASK_TO_CONTACT,
+                            }
+                        ],
+                    }
+                ],
+            },
+            retry=False,
+        )
+
+    def _task_exists(self, action: Action) -> bool:
+        if self._find_task(action):
+            return True
+        # HubSpot's search index trails its writes by a few seconds: a task created
+        # just before a crash may not be found at once.
+        if self.index_lag_s > 0:
+            self._sleep(self.index_lag_s)
+            return self._find_task(action)
+        return False
+
+    def _find_task(self, action: Action) -> bool:
+        filters = [
+            {"propertyName": "associations.contact", "operator": "EQ", "value": action.crm_id},
+            {
+                "propertyName": "hs_task_body",
+                "operator": "CONTAINS_TOKEN",
+                "value": reference(action.key),
+            },
+        ]
+        data = self.client.raw(
+            "search tasks",
+            "POST",
+            "/crm/v3/objects/tasks/search",
+            body={"filterGroups": [{"filters": filters}], "limit": 1, "properties": []},
+        )
+        return int(data.get("total") or 0) > 0
+
+    def _enroll(self, action: Action) -> WriteResult:
+        payload = action.payload
+        owner = str(payload.get("owner_id") or "")
+        user_id = str(payload.get("user_id") or self._user_ids.get(owner) or "")
+        if not user_id and owner:
+            self.owners()
+            user_id = self._user_ids.get(owner, "")
+        if not user_id:
+            return WriteResult(action.crm_id, False, "no sender (owner with a HubSpot user)")
+        # The owner sends, as a rep enrolling by hand would; the payload's address (the
+        # configured default) only when HubSpot lists none for the owner.
+        sender = self._emails.get(owner) or str(payload.get("sender_email") or "")
+        if not sender:
+            return WriteResult(action.crm_id, False, "no sender email for the enrollment")
+        sequence = str(payload.get("sequence_id"))
+        try:
+            self.client.raw(
+                "enroll in sequence",
+                "POST",
+                f"{SEQUENCES}/enrollments",
+                qs={"userId": user_id},
+                body={
+                    "contactId": action.crm_id,
+                    "sequenceId": sequence,
+                    "senderEmail": sender,
+                },
+            )
+        except Conflict:
+            current = self.active_enrollment(action.crm_id)
+            if current is not None and current.sequence_id == sequence:
+                return WriteResult(action.crm_id, True)
+            return WriteResult(
+                action.crm_id, False, "already enrolled in another sequence", retriable=True
+            )
+        except PermanentRecordError as exc:
+            return WriteResult(action.crm_id, False, str(exc))
+        return WriteResult(action.crm_id, True)
+
+    def _add_to_list(self, action: Action) -> None:
+        list_id = str(action.payload.get("list_id"))
+        self.client.raw(
+            "add to list", "PUT", f"/crm/v3/lists/{list_id}/memberships/add", body=[action.crm_id]
+        )
+
+
+def _owner(item: Mapping[str, Any], *, active: bool) -> Owner:
+    name = " ".join(str(item.get(k) or "") for k in ("firstName", "lastName")).strip()
+    user = item.get("userId")
+    return Owner(
+        id=str(item.get("id")),
+        email=str(item.get("email") or ""),
+        name=name,
+        active=active and not item.get("archived", False),
+        user_id=str(user) if user is not None else None,
+    )

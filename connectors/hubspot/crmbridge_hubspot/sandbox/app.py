@@ -1,0 +1,138 @@
+"""The Starlette application: HubSpot's CRM API surface crmbridge uses, plus ``/_sandbox``.
+
+:func:`create_app` wires the state, the settings, the rate limiter, fault injection and
+the webhook dispatcher (started and stopped with the app's lifespan) to the routes.
+An outer ASGI layer strips trailing slashes (the SDK calls ``/crm/v3/owners/``) and
+logs every API request with its final status and duration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crmbridge_hubspot.sandbox import (
+    admin,
+    api_automation,
+    api_contacts,
+    api_engagement,
+    api_properties,
+)
+from crmbridge_hubspot.sandbox.config import SandboxConfig
+from crmbridge_hubspot.sandbox.faults import FaultInjector
+from crmbridge_hubspot.sandbox.pipeline import Services, error_response
+from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
+from crmbridge_hubspot.sandbox.state import SandboxState
+from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher
+from crmbridge_hubspot.sandbox.wire import HubSpotError
+
+ADMIN_PREFIX = "/_sandbox"
+
+
+class RequestLog:
+    """ASGI layer: normalise trailing slashes and log API requests in the state."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            scope = dict(scope)
+            scope["path"] = path.rstrip("/") or "/"
+        started = time.perf_counter()
+        status = 500
+        logged = str(scope["path"]).startswith(ADMIN_PREFIX)
+
+        def log() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                elapsed = (time.perf_counter() - started) * 1000
+                query = scope.get("query_string", b"").decode("latin-1")
+                self.state.record_request(scope["method"], scope["path"], query, status, elapsed)
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Logged before the client can have the answer: a test that reads the
+                # log right after a call must find that call in it.
+                log()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            log()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    if code == 405:
+        error = HubSpotError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here.")
+    elif code == 404:
+        error = HubSpotError(404, "OBJECT_NOT_FOUND", "resource not found")
+    else:
+        error = HubSpotError(code, "INTERNAL_ERROR", str(getattr(exc, "detail", "error")))
+    return error_response(error)
+
+
+def create_app(
+    state: SandboxState | None = None,
+    config: SandboxConfig | None = None,
+    *,
+    webhooks: WebhookDispatcher | None = None,
+) -> Starlette:
+    """Build the sandbox app around ``state`` and ``config`` (fresh ones when omitted).
+
+    The services are reachable as ``app.state.sandbox`` (:class:`Services`).
+    """
+    state = state if state is not None else SandboxState()
+    config = config if config is not None else SandboxConfig()
+    services = Services(
+        state=state,
+        config=config,
+        limiter=RateLimiter(config),
+        faults=FaultInjector(config),
+        webhooks=webhooks or WebhookDispatcher(config),
+    )
+    state.subscribe(services.webhooks.notify)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.webhooks.start()
+        try:
+            yield
+        finally:
+            services.webhooks.stop()
+
+    routes = [
+        *api_properties.routes(services),
+        *api_contacts.routes(services),
+        *api_engagement.routes(services),
+        *api_automation.routes(services),
+        *admin.routes(services),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestLog, state=state)],
+        exception_handlers={404: _http_error, 405: _http_error},
+    )
+    app.state.sandbox = services
+    return app

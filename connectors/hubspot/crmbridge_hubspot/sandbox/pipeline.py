@@ -1,0 +1,120 @@
+"""What every API request goes through before and after its handler.
+
+In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``), scopes (403
+``MISSING_SCOPES``), rate limits (429 with HubSpot's body; rate-limit headers on every
+non-search answer), added latency, fault injection (a seeded 5xx, before the handler
+or, with ``fault_after_handler``, after it so the write is applied yet reported as
+failed), then the handler. Handlers are plain synchronous functions from a
+:class:`~crmbridge_hubspot.sandbox.wire.Call` to a :class:`~crmbridge_hubspot.sandbox.wire.Reply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crmbridge_hubspot.sandbox.config import SandboxConfig
+from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_message
+from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
+from crmbridge_hubspot.sandbox.records import ChangeSource
+from crmbridge_hubspot.sandbox.state import SandboxState
+from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher
+from crmbridge_hubspot.sandbox.wire import (
+    Call,
+    HubSpotError,
+    HubSpotJSON,
+    Reply,
+    missing_scopes,
+    rate_limit_body,
+    unauthorized,
+)
+
+log = logging.getLogger("crmbridge_hubspot.sandbox")
+
+Handler = Callable[[Call], Reply]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass
+class Services:
+    """Everything handlers share: the CRM state, the settings and the machinery."""
+
+    state: SandboxState
+    config: SandboxConfig
+    limiter: RateLimiter
+    faults: FaultInjector
+    webhooks: WebhookDispatcher
+
+    @property
+    def api_source(self) -> ChangeSource:
+        """How API writes appear in property history and webhooks."""
+        return ChangeSource("INTEGRATION", str(self.config.app_id))
+
+
+def error_response(error: HubSpotError, headers: dict[str, str] | None = None) -> Response:
+    """Render a HubSpotError."""
+    return HubSpotJSON(error.body(), status_code=error.status, headers=headers)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def endpoint(
+    services: Services, handler: Handler, *, scopes: Sequence[str], search: bool = False
+) -> Endpoint:
+    """Wrap ``handler`` in auth, scopes, rate limits, latency and faults."""
+    required = tuple(scopes)
+
+    async def run(request: Request) -> Response:
+        state, config = services.state, services.config
+        token = bearer_token(request)
+        if token is None or not config.knows(token):
+            state.count("unauthorized")
+            return error_response(unauthorized())
+        granted = config.scopes_of(token)
+        if granted is not None and required and not granted.intersection(required):
+            state.count("missing_scopes")
+            return error_response(missing_scopes(required))
+        decision = services.limiter.check_search() if search else services.limiter.check(token)
+        if not decision.allowed:
+            state.count("rate_limited_search" if search else "rate_limited")
+            body = rate_limit_body(decision.message, decision.policy or "")
+            return HubSpotJSON(body, status_code=429, headers=decision.headers)
+        if services.faults.latency_s:
+            await asyncio.sleep(services.faults.latency_s)
+        fault = services.faults.draw()
+        if fault is not None and not config.fault_after_handler:
+            state.count("faults_injected")
+            return _fault(fault)
+        raw = await request.body()
+        try:
+            reply = handler(Call(request, token, raw))
+        except HubSpotError as exc:
+            reply = Reply(exc.status, exc.body())
+        except Exception:
+            log.exception("sandbox handler failed: %s %s", request.method, request.url.path)
+            failure = HubSpotError(500, "INTERNAL_ERROR", "internal error")
+            reply = Reply(500, failure.body())
+        if fault is not None:
+            state.count("faults_injected")
+            state.count("faults_after_handler")
+            return _fault(fault)
+        return HubSpotJSON(reply.body, status_code=reply.status, headers=decision.headers)
+
+    return run
+
+
+def _fault(status: int) -> Response:
+    category = "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE"
+    return error_response(HubSpotError(status, category, fault_message(status)))

@@ -1,0 +1,155 @@
+"""HubSpot's API rate limits: a rolling 10-second window per token, a daily budget per
+account, and the search endpoints' own limit of a few requests per second per account.
+
+Non-search responses carry HubSpot's private-app headers ``X-HubSpot-RateLimit-Max``,
+``-Remaining``, ``-Interval-Milliseconds``, ``-Daily`` and ``-Daily-Remaining``; search
+responses carry none, as HubSpot documents.
+
+Choice: a request answered 429 still occupies the window (``count_rejected``, on by
+default). HubSpot answers "429 for all subsequent API calls" while over the limit and
+counts error responses among the day's requests, so a client that keeps retrying
+without backing off stays locked out until it pauses for a full window; a well-behaved
+client is never affected. Searches count toward the daily budget but not toward the
+10-second window, which HubSpot documents as excluding the search API.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from crmbridge_hubspot.sandbox.config import SandboxConfig
+
+TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
+DAILY = "DAILY"
+SECONDLY = "SECONDLY"
+MESSAGES = {
+    TEN_SECONDLY: "You have reached your ten_secondly_rolling limit.",
+    DAILY: "You have reached your daily limit.",
+    SECONDLY: "You have reached your secondly limit.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a request may proceed, the headers to send, and the policy it broke."""
+
+    allowed: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    policy: str | None = None
+
+    @property
+    def message(self) -> str:
+        """HubSpot's message for the broken policy ("" when allowed)."""
+        return MESSAGES.get(self.policy or "", "")
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class RateLimiter:
+    """Counts requests against the limits in ``config`` (read on every call, so the
+    admin endpoint can change them at runtime). ``clock`` is monotonic seconds."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], date] = _utc_today,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._today = today
+        self._lock = threading.Lock()
+        self._windows: dict[str, deque[float]] = {}
+        self._search: deque[float] = deque()
+        self._day = today()
+        self._daily_used = 0
+
+    def check(self, token: str) -> Decision:
+        """Admit or refuse a non-search request made with ``token``."""
+        config = self._config
+        limit, interval_ms = config.rate_limit_max, config.rate_limit_interval_ms
+        now = self._clock()
+        with self._lock:
+            self._roll_day()
+            window = self._windows.setdefault(token, deque())
+            _prune(window, now - interval_ms / 1000)
+            policy: str | None = None
+            if self._daily_used >= config.daily_limit:
+                policy = DAILY
+            elif len(window) >= limit:
+                policy = TEN_SECONDLY
+            if policy is None or config.count_rejected:
+                window.append(now)
+                self._daily_used += 1
+            headers = {
+                "X-HubSpot-RateLimit-Max": str(limit),
+                "X-HubSpot-RateLimit-Remaining": str(max(0, limit - len(window))),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(interval_ms),
+                "X-HubSpot-RateLimit-Daily": str(config.daily_limit),
+                "X-HubSpot-RateLimit-Daily-Remaining": str(
+                    max(0, config.daily_limit - self._daily_used)
+                ),
+            }
+        return Decision(policy is None, headers, policy)
+
+    def check_search(self) -> Decision:
+        """Admit or refuse a search request (account-wide, per second; no headers)."""
+        config = self._config
+        now = self._clock()
+        with self._lock:
+            self._roll_day()
+            _prune(self._search, now - 1.0)
+            policy: str | None = None
+            if self._daily_used >= config.daily_limit:
+                policy = DAILY
+            elif len(self._search) >= config.search_per_second:
+                policy = SECONDLY
+            if policy is None or config.count_rejected:
+                self._search.append(now)
+                self._daily_used += 1
+        return Decision(policy is None, {}, policy)
+
+    def reset(self) -> None:
+        """Forget every window and the day's usage."""
+        with self._lock:
+            self._windows.clear()
+            self._search.clear()
+            self._daily_used = 0
+
+    def usage(self) -> dict[str, Any]:
+        """Current window sizes and the day's count (for the admin endpoint)."""
+        now = self._clock()
+        interval = self._config.rate_limit_interval_ms / 1000
+        with self._lock:
+            self._roll_day()
+            windows = {}
+            for token, window in self._windows.items():
+                _prune(window, now - interval)
+                windows[token[:4] + "…"] = len(window)
+            _prune(self._search, now - 1.0)
+            return {
+                "ten_second_windows": windows,
+                "search_last_second": len(self._search),
+                "daily_used": self._daily_used,
+                "day": self._day.isoformat(),
+            }
+
+    def _roll_day(self) -> None:
+        today = self._today()
+        if today != self._day:
+            self._day = today
+            self._daily_used = 0
+
+
+def _prune(window: deque[float], horizon: float) -> None:
+    while window and window[0] <= horizon:
+        window.popleft()

@@ -1,0 +1,181 @@
+"""Running the sandbox: in-process for tests (:class:`SandboxServer`) or blocking for
+the CLI (:func:`serve`, behind ``crmbridge sandbox --port 8765 --seed demo``).
+
+Both serve with uvicorn on 127.0.0.1 by default. ``SandboxServer`` binds the socket
+itself, so ``port=0`` picks a free port and ``.port``/``.url`` report it before any
+request is made.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from crmbridge_hubspot.sandbox.app import create_app
+from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN, SandboxConfig
+from crmbridge_hubspot.sandbox.pipeline import Services
+from crmbridge_hubspot.sandbox.seed import seed_demo
+from crmbridge_hubspot.sandbox.state import SandboxState
+
+SEEDS = ("demo", "empty")
+
+
+class SandboxServer:
+    """A sandbox served on a background thread; use as a context manager.
+
+    >>> with SandboxServer() as server:          # doctest: +SKIP
+    ...     HubSpot(access_token="sandbox-token", host=server.url)
+    """
+
+    def __init__(
+        self,
+        state: SandboxState | None = None,
+        config: SandboxConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+    ) -> None:
+        self.state = state if state is not None else SandboxState()
+        self.config = config if config is not None else SandboxConfig()
+        self.host = host
+        self.app: Starlette = create_app(self.state, self.config)
+        self._requested_port = port
+        self._log_level = log_level
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    @property
+    def services(self) -> Services:
+        """The app's limiter, fault injector and webhook dispatcher."""
+        services: Services = self.app.state.sandbox
+        return services
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`)."""
+        if self._port is None:
+            raise RuntimeError("the sandbox server is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``: pass it as the SDK's ``host``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> SandboxServer:
+        """Bind, start serving and wait until uvicorn accepts connections."""
+        if self._thread is not None:
+            return self
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        self._port = int(sock.getsockname()[1])
+        self._socket = sock
+        config = uvicorn.Config(
+            self.app, log_level=self._log_level, access_log=False, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="sandbox-server", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask uvicorn to exit and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = None
+        self._thread = None
+        self._socket = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def build(
+    seed: str | None = "demo",
+    token: str = DEFAULT_TOKEN,
+    *,
+    app_secret: str = DEFAULT_APP_SECRET,
+    rng_seed: int = 7,
+    **settings: Any,
+) -> tuple[SandboxState, SandboxConfig]:
+    """A state (seeded with the demo when ``seed == "demo"``) and its settings."""
+    if seed not in (*SEEDS, None):
+        raise ValueError(f"unknown seed {seed!r}; use one of {', '.join(SEEDS)}")
+    config = SandboxConfig(tokens={token: None}, app_secret=app_secret)
+    config.update(settings)
+    state = SandboxState()
+    if seed == "demo":
+        seed_demo(state, rng_seed=rng_seed)
+        state.reset_observations()
+    return state, config
+
+
+def serve(
+    port: int = 8765,
+    seed: str | None = "demo",
+    token: str = DEFAULT_TOKEN,
+    *,
+    host: str = "127.0.0.1",
+    app_secret: str = DEFAULT_APP_SECRET,
+    rng_seed: int = 7,
+    webhook_url: str | None = None,
+    rate_limit_max: int = 190,
+    daily_limit: int = 650_000,
+    fault_rate: float = 0.0,
+    latency_ms: int = 0,
+    log_level: str = "info",
+) -> None:
+    """Serve the sandbox until interrupted (Ctrl-C). ``seed`` is "demo" or "empty"."""
+    state, config = build(
+        seed,
+        token,
+        app_secret=app_secret,
+        rng_seed=rng_seed,
+        webhook_url=webhook_url,
+        rate_limit_max=rate_limit_max,
+        daily_limit=daily_limit,
+        fault_rate=fault_rate,
+        latency_ms=latency_ms,
+    )
+    app = create_app(state, config)
+    url = f"http://{host}:{port}"
+    print(
+        f"crmbridge sandbox (HubSpot-compatible) on {url}\n"
+        f"  token: {token}   app secret: {app_secret}\n"
+        f"  contacts: {state.contact_count()}   demo events: {len(state.demo_events)}"
+        f" ({url}/_sandbox/seed-events?format=jsonl)\n"
+        f"  admin: {url}/_sandbox   webhooks: {webhook_url or 'off'}",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -1,0 +1,34 @@
+"""``[connectors.hubspot]``: how crmbridge signs in to HubSpot and where its API is."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+
+from crmbridge.connector import ConnectorSettings
+
+
+class HubSpotSettings(ConnectorSettings):
+    """``[connectors.hubspot]``: a private-app token (or OAuth) and the API base URL."""
+
+    access_token: SecretStr | None = None
+    base_url: str = "https://api.hubapi.com"
+    app_secret: SecretStr | None = Field(default=None, description="Verifies webhook signatures.")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+
+    #: Without an app secret HubSpot webhooks are answered 503 and polling alone keeps
+    #: the bridge in sync.
+    optional_secrets: ClassVar[frozenset[str]] = frozenset({"app_secret"})
+    #: An app installed with OAuth keeps the example's access_token line unset.
+    secret_alternatives: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+        {"access_token": ("client_id", "client_secret", "refresh_token")}
+    )
+
+    def endpoint(self) -> str | None:
+        """HubSpot's API base URL (a local sandbox's in tests and the demo)."""
+        return self.base_url

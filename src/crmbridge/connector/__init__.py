@@ -1,0 +1,41 @@
+"""The connector contract: everything a CRM plugin implements and everything it may use.
+
+A plugin imports from here (and from public helpers such as :mod:`crmbridge.errors`,
+:mod:`crmbridge.clock` and :mod:`crmbridge.records`), never from the daemon, the sync
+loop or the store. docs/architecture.md describes the contract and how to add a CRM.
+"""
+
+from crmbridge.connector.cursor import TieCursor
+from crmbridge.connector.plugin import ConnectorPlugin
+from crmbridge.connector.protocols import Connector, HandoffConnector
+from crmbridge.connector.settings import ConnectorSettings
+from crmbridge.connector.types import (
+    Action,
+    ActionKind,
+    CheckReport,
+    EnrollmentState,
+    FieldSpec,
+    FieldType,
+    Owner,
+    Page,
+    Write,
+    WriteResult,
+)
+
+__all__ = [
+    "Action",
+    "ActionKind",
+    "CheckReport",
+    "Connector",
+    "ConnectorPlugin",
+    "ConnectorSettings",
+    "EnrollmentState",
+    "FieldSpec",
+    "FieldType",
+    "HandoffConnector",
+    "Owner",
+    "Page",
+    "TieCursor",
+    "Write",
+    "WriteResult",
+]

@@ -1,0 +1,25 @@
+"""A connector plugin: what a CRM package hands to crmbridge through its entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crmbridge.connector.protocols import Connector
+from crmbridge.connector.settings import ConnectorSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorPlugin:
+    """One CRM, as crmbridge sees it before any account is configured.
+
+    ``name`` is the ``[connectors.<name>]`` table and the connector's name in the store;
+    ``settings`` validates that table; ``build`` makes a connector from validated
+    settings (it may raise :class:`crmbridge.errors.ConfigError` naming a setting).
+    """
+
+    name: str
+    title: str
+    settings: type[ConnectorSettings]
+    build: Callable[[Any], Connector]

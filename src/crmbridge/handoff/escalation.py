@@ -1,0 +1,138 @@
+"""What a breached SLA does: tell the owner's manager, and/or give the lead to someone else.
+
+``[sla.escalate]`` chooses. The manager is the ``manager`` of the owner's entry in
+``[assignment] owners``; the task for them has the key
+``sla-breach:<crm id>:<stage>:<clock start>``, so one breach makes one task. A
+reassignment goes to the pool's next available owner (see
+:meth:`crmbridge.handoff.assignment.AssignmentStep.reassign`), who gets a task too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crmbridge.connector import Action
+from crmbridge.handoff.assignment import AssignmentStep
+from crmbridge.handoff.lead import HandoffPlan, Lead, day_key
+from crmbridge.handoff.settings import Escalation, OwnerEntry
+
+
+def describe_within(within: timedelta) -> str:
+    """``2 business days``, ``4 business hours``, ``1 business day 4 business hours``."""
+    parts = []
+    if within.days:
+        parts.append(f"{within.days} business day{'s' if within.days != 1 else ''}")
+    hours, rest = divmod(within.seconds, 3600)
+    if hours:
+        parts.append(f"{hours} business hour{'s' if hours != 1 else ''}")
+    if rest >= 60:
+        parts.append(f"{rest // 60} business min")
+    return " ".join(parts) or "no time"
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """One missed commitment: whose, which stage, since when, by when."""
+
+    stage: str
+    owner_id: str
+    started_at: datetime
+    due_at: datetime
+    within: timedelta
+
+    def key(self, kind: str, crm_id: str) -> str:
+        """The idempotency key of an escalation action for this breach."""
+        return f"{kind}:{crm_id}:{self.stage}:{day_key(self.started_at)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What escalation planned: a manager told, and/or the new owner."""
+
+    manager: str | None = None
+    new_owner: str | None = None
+
+    @property
+    def escalated(self) -> bool:
+        """Did anything happen beyond recording the breach?"""
+        return self.manager is not None or self.new_owner is not None
+
+
+class Escalator:
+    """Plans the escalation of a breached SLA clock."""
+
+    def __init__(
+        self,
+        settings: Escalation,
+        owners: Sequence[OwnerEntry] = (),
+        assigner: AssignmentStep | None = None,
+    ) -> None:
+        self.settings = settings
+        self.managers = {entry.id: entry.manager for entry in owners if entry.manager}
+        self.assigner = assigner
+
+    def escalate(self, lead: Lead, plan: HandoffPlan, breach: Breach) -> Outcome:
+        """Plan the manager's task and/or the reassignment for ``breach``."""
+        manager = self._tell_manager(lead, plan, breach) if self.settings.notify_manager else None
+        new_owner = None
+        if self.settings.reassign:
+            if self.assigner is None or not self.assigner.settings.enabled:
+                plan.notes.append("SLA breach: reassignment needs [assignment] enabled")
+            else:
+                new_owner = self.assigner.reassign(lead, plan, breach.owner_id)
+                if new_owner is None:
+                    plan.notes.append("SLA breach: nobody else available to take the lead")
+                else:
+                    plan.actions.append(self._handover_task(lead, breach, new_owner))
+        return Outcome(manager, new_owner)
+
+    def _tell_manager(self, lead: Lead, plan: HandoffPlan, breach: Breach) -> str | None:
+        manager = self.managers.get(breach.owner_id)
+        if manager is None:
+            plan.notes.append(f"SLA breach: no manager configured for owner {breach.owner_id}")
+            return None
+        body = [
+            f"Owner {breach.owner_id} has not contacted {lead.name} "
+            f"({breach.stage.upper()}) within {describe_within(breach.within)}.",
+            f"Clock started {breach.started_at:%Y-%m-%d %H:%M} UTC, "
+            f"due {breach.due_at:%Y-%m-%d %H:%M} UTC.",
+            "",
+            lead.summary(),
+        ]
+        plan.actions.append(
+            Action(
+                "task",
+                lead.crm_id,
+                breach.key("sla-breach", lead.crm_id),
+                {
+                    "subject": f"SLA breached: {lead.name} not contacted ({breach.stage.upper()})",
+                    "body": "\n".join(body),
+                    "due_at": lead.now.isoformat(),
+                    "priority": "HIGH",
+                    "owner_id": manager,
+                },
+            )
+        )
+        return manager
+
+    @staticmethod
+    def _handover_task(lead: Lead, breach: Breach, new_owner: str) -> Action:
+        body = [
+            f"{lead.name} was not contacted in time by owner {breach.owner_id} and is now yours.",
+            "",
+            lead.summary(),
+        ]
+        return Action(
+            "task",
+            lead.crm_id,
+            breach.key("sla-reassign", lead.crm_id),
+            {
+                "subject": f"Reassigned to you: {lead.name} (SLA breached)",
+                "body": "\n".join(body),
+                "due_at": lead.now.isoformat(),
+                "priority": "HIGH",
+                "owner_id": new_owner,
+            },
+        )

@@ -1,0 +1,124 @@
+"""Pause on reply: a lead who answers a sales email is taken out of automation at once.
+
+The first reply not yet handled (an ``email_reply`` event later than the last one
+handled) sets ``crmbridge_sequence_paused``, pauses the lead's sequences where the
+CRM's API can (an outbox ``pause`` action) and gives the owner a task to take over.
+Where the CRM cannot pause through its API (HubSpot), the task says so: HubSpot ends
+the enrollment itself when a contact replies. Paused leads are never enrolled by a
+trigger (see :mod:`crmbridge.handoff.triggers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from crmbridge.clock import parse_instant
+from crmbridge.connector import Action
+from crmbridge.handoff.lead import HandoffPlan, Lead, day_key
+from crmbridge.handoff.settings import ReplySettings
+from crmbridge.scoring.text import normalize_text
+
+REPLY = "email_reply"
+NO_PAUSE_API = (
+    "This CRM's API cannot pause or unenroll sequences: check that the sequence ended "
+    "(HubSpot ends it on a reply when the sequence's setting is on)."
+)
+
+
+def latest_reply(lead: Lead) -> datetime | None:
+    """When the lead last replied, if ever."""
+    moments = [event.occurred_at for event in lead.events if event.type == REPLY]
+    return max(moments) if moments else None
+
+
+class ReplyStep:
+    """Plans the pause, the property and the owner's task for a new reply."""
+
+    def __init__(
+        self,
+        settings: ReplySettings,
+        prefix: str,
+        *,
+        can_pause: bool,
+        status_key: str = "status",
+        nurture_statuses: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.paused_property = f"{prefix}_sequence_paused"
+        self.can_pause = can_pause
+        self.status_key = status_key
+        self.nurture = {normalize_text(status) for status in nurture_statuses}
+
+    def plan(self, lead: Lead, plan: HandoffPlan) -> None:
+        """Handle a reply newer than the last one handled; resume a recycled lead."""
+        if not self.settings.enabled:
+            return
+        replied = latest_reply(lead)
+        if replied is None:
+            return
+        handled = lead.state.get("reply_handled_at")
+        # The same reply can arrive twice, seconds apart: from the email tool through
+        # the event API and from the CRM's own "last replied" date.
+        if handled and replied <= parse_instant(handled) + self.settings.same_reply_within:
+            self._maybe_resume(lead, plan, parse_instant(handled))
+            paused = bool(lead.state.get("paused"))
+            plan.properties[self.paused_property] = "true" if paused else "false"
+            return
+        lead.state["reply_handled_at"] = replied.isoformat()
+        lead.state["paused"] = True
+        plan.properties[self.paused_property] = "true"
+        stamp = day_key(replied)
+        if self.can_pause:
+            plan.actions.append(
+                Action("pause", lead.crm_id, f"reply-pause:{lead.crm_id}:{stamp}", {})
+            )
+        owner = lead.owner_id()
+        body = [
+            f"{lead.name} replied to a sales email on {replied:%Y-%m-%d %H:%M} UTC.",
+            "crmbridge paused their sequences." if self.can_pause else NO_PAUSE_API,
+            "",
+            lead.summary(),
+        ]
+        due = max(lead.now, replied) + self.settings.due_in
+        plan.actions.append(
+            Action(
+                "task",
+                lead.crm_id,
+                f"reply-task:{lead.crm_id}:{stamp}",
+                {
+                    "subject": lead.fill(self.settings.task_subject),
+                    "body": "\n".join(body),
+                    "due_at": due.isoformat(),
+                    "priority": "HIGH",
+                    "owner_id": owner,
+                },
+            )
+        )
+        plan.notes.append(f"replied {replied:%Y-%m-%d %H:%M} → sequences paused, owner tasked")
+
+    def _maybe_resume(self, lead: Lead, plan: HandoffPlan, handled: datetime) -> None:
+        """Automation resumes once the lead is recycled after its reply.
+
+        Recycled means sales sent it to nurture (a nurture verdict given after the
+        reply) or it went quiet long enough for reactivation; a later reply pauses it
+        again.
+        """
+        if not lead.state.get("paused"):
+            return
+        why = None
+        if lead.score.stage.transition == "went_quiet":
+            why = "no engagement since the reply: reactivation"
+        for event in lead.events:
+            status = event.properties.get(self.status_key)
+            if (
+                event.type == "sales_feedback"
+                and event.occurred_at > handled
+                and status is not None
+                and normalize_text(str(status)) in self.nurture
+            ):
+                why = f"sales sent the lead to nurture ({status})"
+        if why is not None:
+            lead.state["paused"] = False
+            lead.state["resumed_at"] = lead.now.isoformat()
+            plan.notes.append(f"automation resumed: {why}")

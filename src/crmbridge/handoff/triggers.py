@@ -1,0 +1,189 @@
+"""Nurture triggers: ``[[triggers]]`` rules that act when a lead matches.
+
+A rule's ``when`` is tested with the scoring package's own condition matching (the
+same operators as the scoring model): on the score's total, the stage, hotness, the
+contact's properties and, optionally, an event of a type whose properties match. Its
+``then`` does one thing: enroll in a sequence, set properties, give the owner a task,
+or add the lead to a list.
+
+A rule fires once per lead; a rule that names an event fires once per matching event
+(its key carries the event's id). Whatever asks, a lead is never enrolled twice in the
+same sequence (``state["enrolled"]``) and never while paused by a reply
+(``state["paused"]``, set by the reply step, which runs first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from crmbridge.connector import Action
+from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, short_hash
+from crmbridge.handoff.settings import EventCondition, ReactivationSettings, Trigger
+from crmbridge.scoring.conditions import (
+    CompiledCondition,
+    CompiledWhen,
+    compile_condition,
+    compile_when,
+)
+from crmbridge.scoring.types import Event
+
+#: How many fired marks a lead keeps (per-event rules add one per event).
+MAX_FIRED = 500
+TASK_DUE_IN = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    """Who enrolls a lead: the owner (a HubSpot user) and the sender address."""
+
+    owners: OwnerPool
+    default_sender: str | None
+
+    def plan(self, lead: Lead, plan: HandoffPlan, sequence_id: str, key: str, why: str) -> bool:
+        """Queue an enrollment unless paused, already enrolled there, or ownerless.
+
+        True when the lead is (or already was) enrolled: the asker may count it done.
+        """
+        enrolled: dict[str, str] = lead.state.get("enrolled") or {}
+        if sequence_id in enrolled:
+            plan.notes.append(f"{why}: already enrolled in sequence {sequence_id}")
+            return True
+        if lead.state.get("paused"):
+            plan.notes.append(f"{why}: not enrolled in sequence {sequence_id} (replied, paused)")
+            return False
+        owner_id = lead.owner_id()
+        if owner_id is None:
+            # HubSpot enrolls on behalf of a user: without an owner it waits for one.
+            plan.notes.append(f"{why}: sequence {sequence_id} waits for an owner")
+            return False
+        owner = self.owners.get(owner_id)
+        sender = (owner.email if owner and owner.email else None) or self.default_sender or ""
+        payload = {"sequence_id": sequence_id, "owner_id": owner_id, "sender_email": sender}
+        plan.actions.append(Action("enroll", lead.crm_id, key, payload))
+        lead.state["enrolled"] = {**enrolled, sequence_id: lead.now.isoformat()}
+        plan.notes.append(f"{why} → enroll in sequence {sequence_id}")
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A trigger with its conditions compiled once."""
+
+    trigger: Trigger
+    mark: str
+    score: CompiledCondition | None
+    stage: CompiledCondition | None
+    properties: CompiledWhen
+    event_where: CompiledWhen | None
+
+    @classmethod
+    def compile(cls, trigger: Trigger) -> _Rule:
+        when = trigger.when
+        return cls(
+            trigger=trigger,
+            mark=short_hash(trigger.name),
+            score=compile_condition(when.score) if when.score else None,
+            stage=compile_condition(when.stage) if when.stage else None,
+            properties=compile_when(when.properties),
+            event_where=compile_when(when.event.where) if when.event else None,
+        )
+
+    def lead_matches(self, lead: Lead) -> bool:
+        """Every part of ``when`` except the event holds."""
+        when = self.trigger.when
+        if when.hot is not None and lead.score.hot is not when.hot:
+            return False
+        if self.score is not None and not self.score(lead.score.total):
+            return False
+        if self.stage is not None and not self.stage(lead.score.stage.stage):
+            return False
+        values = {name: lead.value(name) for name in when.properties}
+        return self.properties(values)
+
+    def events(self, lead: Lead) -> list[Event]:
+        """The lead's events matching the rule's event part, oldest first."""
+        wanted = self.trigger.when.event
+        if wanted is None or self.event_where is None:
+            return []
+        return sorted(
+            (e for e in lead.events if _event_matches(e, wanted, self.event_where, lead)),
+            key=lambda e: e.occurred_at,
+        )
+
+
+def _event_matches(event: Event, wanted: EventCondition, where: CompiledWhen, lead: Lead) -> bool:
+    if event.type != wanted.type or event.occurred_at > lead.now:
+        return False
+    days = wanted.within_days
+    if days is not None and lead.now - event.occurred_at > timedelta(days=days):
+        return False
+    return where(event.properties)
+
+
+def event_mark(event: Event) -> str:
+    """A short, stable name for one event (its id, else its type and instant)."""
+    return short_hash(event.event_id or f"{event.type}@{event.occurred_at.isoformat()}")
+
+
+class TriggerStep:
+    """Plans the ``then`` of every ``[[triggers]]`` rule a lead newly matches."""
+
+    def __init__(
+        self,
+        triggers: Sequence[Trigger],
+        reactivation: ReactivationSettings,
+        owners: OwnerPool | None = None,
+    ) -> None:
+        self.rules = [_Rule.compile(trigger) for trigger in triggers]
+        self.enrollment = Enrollment(owners or OwnerPool(), reactivation.sender_email)
+
+    def plan(self, lead: Lead, plan: HandoffPlan) -> None:
+        """Fire the rules that match and have not fired for this lead (or event) yet."""
+        if not self.rules:
+            return
+        fired: list[str] = list(lead.state.get("triggers_fired") or [])
+        for rule in self.rules:
+            if not rule.lead_matches(lead):
+                continue
+            if rule.trigger.when.event is None:
+                self._fire(lead, plan, rule, None, fired)
+                continue
+            for event in rule.events(lead):
+                self._fire(lead, plan, rule, event_mark(event), fired)
+        if fired:
+            lead.state["triggers_fired"] = fired[-MAX_FIRED:]
+
+    def _fire(
+        self, lead: Lead, plan: HandoffPlan, rule: _Rule, event: str | None, fired: list[str]
+    ) -> None:
+        mark = f"{rule.mark}:{event}" if event else rule.mark
+        if mark in fired:
+            return
+        key = f"trigger:{rule.mark}:{lead.crm_id}" + (f":{event}" if event else "")
+        if self._then(lead, plan, rule.trigger, key):
+            fired.append(mark)
+
+    def _then(self, lead: Lead, plan: HandoffPlan, trigger: Trigger, key: str) -> bool:
+        """Plan the rule's one action; False when it must wait (paused, no owner)."""
+        then, why = trigger.then, f'trigger "{trigger.name}"'
+        if then.enroll_sequence is not None:
+            return self.enrollment.plan(lead, plan, then.enroll_sequence, key, why)
+        if then.set_property is not None:
+            plan.properties.update(then.set_property)
+            plan.notes.append(f"{why} → set {', '.join(sorted(then.set_property))}")
+        elif then.notify is not None:
+            payload = {
+                "subject": lead.fill(then.notify),
+                "body": f"Why: {why} matched.\n\n{lead.summary()}",
+                "due_at": (lead.now + TASK_DUE_IN).isoformat(),
+                "priority": "MEDIUM",
+                "owner_id": lead.owner_id(),
+            }
+            plan.actions.append(Action("task", lead.crm_id, key, payload))
+            plan.notes.append(f"{why} → task for the owner")
+        elif then.add_to_list is not None:
+            plan.actions.append(Action("list_add", lead.crm_id, key, {"list_id": then.add_to_list}))
+            plan.notes.append(f"{why} → add to list {then.add_to_list}")
+        return True
