@@ -29,6 +29,7 @@ from crmbridge.errors import (
     ConfigError,
     ConfigProblem,
     CrmbridgeError,
+    MissingScope,
     PermanentRecordError,
     RateLimited,
     SchemaError,
@@ -37,6 +38,7 @@ from crmbridge.errors import (
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.settings import HubSpotSettings
@@ -149,10 +151,10 @@ class HubSpotConnector:
                 for scope, what in HANDOFF_SCOPES.items()
                 if scope not in scopes
             )
-        except AuthError as exc:
+        except (AuthError, MissingScope) as exc:
             problems.append(str(exc))
         except CrmbridgeError as exc:
-            if isinstance(exc, TransientError) and exc.http_status is None:
+            if isinstance(exc, NoAnswer):
                 # Nothing answered at all: say where crmbridge knocked, and why it failed.
                 problems.append(f"{exc} (tried {shown_url(self.client.base_url)})")
                 unreachable = True
@@ -186,9 +188,7 @@ class HubSpotConnector:
                 "contacts",
                 GROUP["name"],
             )
-        except PermanentRecordError as exc:
-            if exc.http_status != 404:
-                raise
+        except NotFound:
             self._create(
                 "create property group", self.client.groups_api.create_with_http_info, GROUP
             )
@@ -211,10 +211,8 @@ class HubSpotConnector:
     def _create(self, what: str, method: Any, body: dict[str, Any]) -> bool:
         try:
             self.client.call(what, method, "contacts", body)
-        except PermanentRecordError as exc:
-            if exc.http_status == 409:  # created meanwhile (another replica): fine
-                return False
-            raise
+        except Conflict:  # created meanwhile (another replica): fine
+            return False
         return True
 
     # -- reading ----------------------------------------------------------------------

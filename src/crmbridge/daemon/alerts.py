@@ -82,7 +82,7 @@ class Alerts:
 
     def after_cycle(self, summary: CycleSummary, *, polled: str | None, dead: int) -> None:
         """Update the incidents from one cycle (``polled``: the connector a poll read)."""
-        refused = {f.connector for f in summary.failures if f.kind == "auth"}
+        refused = {f.connector for f in summary.failures if f.kind == "auth" and not f.of_record}
         for name in sorted(refused):
             self._start(
                 f"auth:{name}",

@@ -332,7 +332,7 @@ class Daemon:
         except ConfigError as exc:
             # Another account than the store's: this connector stays stopped.
             log.error("connector.refused", connector=name, problems=[str(exc)])
-            failure = CycleFailure(name, "check", "auth", str(exc))
+            failure = CycleFailure.of(name, "check", exc)
             self.health.record(_wall_clock(), [failure], polled=[name])
             return False
         except (TransientError, RateLimited) as exc:
@@ -358,7 +358,7 @@ class Daemon:
         return True
 
     def _unreachable(
-        self, name: str, problems: Iterable[str], kind: FailureKind = "transient"
+        self, name: str, problems: Iterable[str], kind: FailureKind = "unavailable"
     ) -> None:
         message = "; ".join(problems) or "no answer"
         log.warning("connector.unreachable", connector=name, error=message)
