@@ -265,7 +265,17 @@ class MemCrmConnector:
     def __init__(self, crm: MemoryCrm, settings: MemCrmSettings) -> None:
         self.crm = crm
         self.settings = settings
-        self.governor = RateGovernor(settings.max_requests, settings.interval_s)
+        self._governor = RateGovernor(settings.max_requests, settings.interval_s)
+
+    @property
+    def handoff(self) -> None:
+        """memcrm has no owners, tasks or sequences: crmbridge plans no action for it."""
+        return None
+
+    @property
+    def rate_governor(self) -> RateGovernor:
+        """Paces every request to the API's budget (and shares it between replicas)."""
+        return self._governor
 
     @classmethod
     def from_settings(cls, settings: MemCrmSettings) -> MemCrmConnector:
@@ -281,7 +291,7 @@ class MemCrmConnector:
         key = self.settings.api_key.get_secret_value()
 
         def attempt() -> T:
-            self.governor.acquire()
+            self._governor.acquire()
             try:
                 return request(key)
             except Refused:
@@ -289,7 +299,7 @@ class MemCrmConnector:
                     f"memcrm refused the API key: set {KEY_SETTING} to a valid key"
                 ) from None
             except TooMany as exc:
-                self.governor.pause(exc.retry_after)
+                self._governor.pause(exc.retry_after)
                 raise RateLimited("memcrm rate limit", retry_after=exc.retry_after) from None
             except ServerFault as exc:
                 raise TransientError("memcrm failed on its side", detail=str(exc)) from None
