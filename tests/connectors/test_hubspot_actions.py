@@ -106,7 +106,7 @@ def test_a_task_whose_answer_was_lost_is_not_created_again(store: Store) -> None
         connector: HubSpotConnector = connector_for(server)
         action = _task(crm_id)
         # HubSpot created it; the response never arrived: the row failed, retriable.
-        assert connector.perform(action).ok
+        assert connector.handoff.perform(action).ok
         _queue(store, action)
         with store.session() as session:
             session.execute(update(OutboxRow).values(status="failed", attempts=1))

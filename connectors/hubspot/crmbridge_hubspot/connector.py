@@ -16,16 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crmbridge.connector import (
-    Action,
     CheckReport,
-    EnrollmentState,
     FieldSpec,
-    Owner,
     Page,
     TieCursor,
     Write,
     WriteResult,
 )
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.errors import (
     AuthError,
     ConfigError,
@@ -87,11 +85,11 @@ class HubSpotConnector:
 
     name = "hubspot"
     max_batch_size = BATCH_LIMIT
-    can_pause_sequences = HubSpotHandoff.can_pause_sequences
 
     def __init__(self, client: HubSpotClient, *, access_token: str) -> None:
         self.client = client
         self._token = access_token
+        #: Owners, tasks, sequence enrollments and lists (crmbridge_hubspot/handoff.py).
         self.handoff = HubSpotHandoff(client)
 
     @classmethod
@@ -118,27 +116,10 @@ class HubSpotConnector:
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
 
-    # -- hand-off (connectors/hubspot/handoff.py) ---------------------------------------
-
-    def owners(self) -> list[Owner]:
-        """Every HubSpot owner (archived ones inactive)."""
-        return self.handoff.owners()
-
-    def perform(self, action: Action) -> WriteResult:
-        """Create a task, enroll in a sequence or add to a list."""
-        return self.handoff.perform(action)
-
-    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
-        """Does HubSpot already hold ``action`` (a task with its Ref, an enrollment)?"""
-        return self.handoff.performed(action, wait_for_index=wait_for_index)
-
-    def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
-        """The contact's active sequence enrollment."""
-        return self.handoff.active_enrollment(crm_id)
-
-    def pause_sequences(self, crm_id: str) -> WriteResult:
-        """HubSpot cannot: the result says so."""
-        return self.handoff.pause_sequences(crm_id)
+    @property
+    def rate_governor(self) -> RateGovernor:
+        """The client's governor: HubSpot's burst budget, shared by every call."""
+        return self.client.governor
 
     # -- check and schema -------------------------------------------------------------
 

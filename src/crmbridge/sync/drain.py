@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from crmbridge.connector import Connector, HandoffConnector, Write, WriteResult
+from crmbridge.connector import Connector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
@@ -154,10 +154,11 @@ class Drainer:
 
     def _performed(self, row: outbox.Queued, *, wait_for_index: bool = True) -> bool | None:
         """Does the CRM hold this action already? None when it cannot say."""
-        if row.kind not in CRM_ACTIONS or not isinstance(self.connector, HandoffConnector):
+        handoff = self.connector.handoff
+        if row.kind not in CRM_ACTIONS or handoff is None:
             return False
         try:
-            return self.connector.performed(row.action(), wait_for_index=wait_for_index)
+            return handoff.performed(row.action(), wait_for_index=wait_for_index)
         except CrmbridgeError as exc:
             get_logger(connector=self.connector.name).warning(
                 "action.unverified", kind=row.kind, crm_id=row.crm_id, error=str(exc)
@@ -271,11 +272,12 @@ class Drainer:
             if self.notifier is None:
                 return WriteResult(row.crm_id, False, "no notification webhook is configured")
             return self.notifier.send(row.crm_id, row.target, dict(row.payload or {}))
-        if not isinstance(self.connector, HandoffConnector):
+        handoff = self.connector.handoff
+        if handoff is None:
             return WriteResult(
                 row.crm_id, False, f"the {self.connector.name} connector has no hand-off actions"
             )
-        return self.connector.perform(row.action())
+        return handoff.perform(row.action())
 
     def _drain_properties(self, now: datetime) -> DrainResult:
         result = DrainResult()

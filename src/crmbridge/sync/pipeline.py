@@ -151,28 +151,28 @@ class Pipeline:
         found: dict[str, HandoffPlanner] = {}
         for name, connector in self.connectors.items():
             pool = OwnerPool()
-            handoff = isinstance(connector, HandoffConnector)
-            if (
-                isinstance(connector, HandoffConnector)
-                and fetch_owners
-                and self.config.assignment.enabled
-            ):
+            handoff = connector.handoff
+            if handoff is not None and fetch_owners and self.config.assignment.enabled:
                 try:
                     with self.store.session() as session:
                         assigned = assignment_counts(session, name)
-                    pool = OwnerPool(self._owners(name, connector), assigned)
+                    pool = OwnerPool(self._owners(name, handoff), assigned)
                 except CrmbridgeError as exc:
                     get_logger(connector=name).warning("owners.unavailable", error=str(exc))
-            can_pause = handoff and bool(getattr(connector, "can_pause_sequences", False))
-            found[name] = HandoffPlanner(self.config, pool, can_pause=can_pause, can_act=handoff)
+            found[name] = HandoffPlanner(
+                self.config,
+                pool,
+                can_pause=handoff is not None and handoff.can_pause_sequences,
+                can_act=handoff is not None,
+            )
         return found
 
-    def _owners(self, name: str, connector: HandoffConnector) -> tuple[Owner, ...]:
+    def _owners(self, name: str, handoff: HandoffConnector) -> tuple[Owner, ...]:
         """The CRM's owners, read at most every OWNERS_TTL_S (planners are built per tick)."""
         cached = self._owner_cache.get(name)
         if cached is not None and time.monotonic() - cached[0] < OWNERS_TTL_S:
             return cached[1]
-        owners = tuple(connector.owners())
+        owners = tuple(handoff.owners())
         self._owner_cache[name] = (time.monotonic(), owners)
         return owners
 
