@@ -8,8 +8,8 @@ enrollment is confirmed through the contact's enrollment status; adding to a sta
 list twice is harmless, so an interrupted addition is simply sent again.
 
 HubSpot's public API has no endpoint to pause or unenroll a sequence enrollment (see
-../shared CRM facts and ``LIMITATIONS`` in the connector): ``pause_sequences`` reports
-that plainly instead of pretending.
+``LIMITATIONS`` in the connector and docs/hubspot.md): ``pause_sequences`` reports that
+plainly instead of pretending.
 """
 
 from __future__ import annotations
