@@ -6,12 +6,14 @@ Registered under the ``crmbridge.connectors`` entry point ``hubspot``.
 from crmbridge.connector import ConnectorPlugin
 from crmbridge_hubspot.connector import HubSpotConnector
 from crmbridge_hubspot.settings import HubSpotSettings
+from crmbridge_hubspot.webhooks import WEBHOOKS
 
 plugin = ConnectorPlugin(
     name="hubspot",
     title="HubSpot",
     settings=HubSpotSettings,
     build=HubSpotConnector.from_settings,
+    webhooks=WEBHOOKS,
 )
 
 __all__ = ["HubSpotConnector", "HubSpotSettings", "plugin"]

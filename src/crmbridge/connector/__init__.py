@@ -21,6 +21,18 @@ from crmbridge.connector.types import (
     Write,
     WriteResult,
 )
+from crmbridge.connector.webhook import (
+    Gone,
+    WebhookAnswer,
+    WebhookChange,
+    WebhookDelivery,
+    WebhookError,
+    WebhookReceiver,
+    WebhookRequest,
+    WebhookSupport,
+    crm_ids,
+    receipt_key,
+)
 
 __all__ = [
     "Action",
@@ -32,10 +44,20 @@ __all__ = [
     "EnrollmentState",
     "FieldSpec",
     "FieldType",
+    "Gone",
     "HandoffConnector",
     "Owner",
     "Page",
     "TieCursor",
+    "WebhookAnswer",
+    "WebhookChange",
+    "WebhookDelivery",
+    "WebhookError",
+    "WebhookReceiver",
+    "WebhookRequest",
+    "WebhookSupport",
     "Write",
     "WriteResult",
+    "crm_ids",
+    "receipt_key",
 ]

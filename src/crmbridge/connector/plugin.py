@@ -8,6 +8,7 @@ from typing import Any
 
 from crmbridge.connector.protocols import Connector
 from crmbridge.connector.settings import ConnectorSettings
+from crmbridge.connector.webhook import WebhookSupport
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +24,4 @@ class ConnectorPlugin:
     title: str
     settings: type[ConnectorSettings]
     build: Callable[[Any], Connector]
+    webhooks: WebhookSupport | None = None

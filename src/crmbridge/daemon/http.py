@@ -1,8 +1,8 @@
 """The daemon's HTTP side: CRM webhooks, event intake, health, readiness and metrics.
 
 =========================  =================================================================
-``POST /webhooks/hubspot``     v3-signed HubSpot notifications (≤ 100) → receipts, dirty marks
-``POST /webhooks/salesforce``  Outbound Message (SOAP, acknowledged) or a JSON CDC relay
+``POST /webhooks/{connector}`` a CRM's notifications, verified and parsed by its plugin
+                               (e.g. ``hubspot``, ``salesforce``) → receipts, dirty marks
 ``POST /v1/events``            canonical events (JSON array or NDJSON, ≤ 10 MB), bearer token
 ``GET /v1/profile/{email}``     the next question a form should ask a lead, bearer token
 ``/v1/writes``                 pause, resume or show CRM writes, admin (or ingest) bearer
@@ -19,22 +19,21 @@
 
 Handlers never call a CRM: a webhook is stored in one short transaction and answered,
 and ``on_change`` nudges the scheduler to poll and drain at once. Secrets — the ingest
-token, HubSpot's app secret, the Salesforce shared secret, ``Authorization`` headers —
-are never logged nor echoed. No input makes an endpoint answer 5xx; only an unreachable
+token, the CRMs' webhook secrets, ``Authorization`` headers — are never logged nor
+echoed. No input makes an endpoint answer 5xx; only an unreachable
 database does (503, so the sender retries) — or a SQLite file deleted or replaced while
 the daemon runs (503 rather than accepting what would be written into a lost file).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,36 +41,22 @@ from starlette.concurrency import run_in_threadpool
 
 from crmbridge._version import __version__
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.daemon import webhooks
+from crmbridge.connector import WebhookChange, WebhookError, WebhookRequest, registry
 from crmbridge.daemon.bearer import CHALLENGE, bearer_problem
 from crmbridge.daemon.metrics import CONTENT_TYPE, Metrics, install
 from crmbridge.daemon.profile import ProfileAnswer, profile_answer
 from crmbridge.daemon.store_probe import StoreProbe
 from crmbridge.daemon.sync_health import SyncHealth
-from crmbridge.daemon.webhooks import (
-    HUBSPOT,
-    HUBSPOT_SIGNATURE_HEADER,
-    HUBSPOT_TIMESTAMP_HEADER,
-    SALESFORCE,
-    SALESFORCE_SECRET_HEADER,
-    RecordResult,
-    WebhookChange,
-    WebhookError,
-)
 from crmbridge.daemon.writes_http import writes_router
 from crmbridge.external import loads
 from crmbridge.ingest import BATCH, MAX_ISSUES, Ingestor, IngestReport, LineIssue
 from crmbridge.logging import get_logger
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
-from crmbridge_hubspot.settings import HubSpotSettings
+from crmbridge.store.webhooks import RecordResult, record_changes
 
 #: ``POST /v1/events`` refuses larger bodies (413) before reading them whole.
 MAX_EVENTS_BODY = 10 * 1024 * 1024
-#: 100 HubSpot notifications are a few tens of kB.
-MAX_HUBSPOT_BODY = 1024 * 1024
-#: 100 Outbound Message notifications with many fields, or a batch of CDC events.
-MAX_SALESFORCE_BODY = 4 * 1024 * 1024
 #: How long a sender is asked to wait before retrying when the store cannot take writes.
 RETRY_AFTER_S = "30"
 NDJSON_TYPES = frozenset(
@@ -104,6 +89,17 @@ class Problem(BaseModel):
     """An error answer."""
 
     detail: str
+
+
+class WebhookCounts(BaseModel):
+    """What a CRM webhook delivery changed (unless the CRM needs another answer)."""
+
+    accepted: int = Field(description="New notifications recorded.")
+    replayed: int = Field(description="Notifications received before (or twice in this one).")
+    ignored: int = Field(description="Notifications of another CRM account: receipted only.")
+    records: int = Field(description="CRM records named (to rescore, or read by the poll).")
+    contacts_marked: int = Field(description="Known contacts marked for rescoring.")
+    events_stored: int = Field(description="Canonical events the notifications carried.")
 
 
 class IngestIssue(BaseModel):
@@ -271,9 +267,7 @@ def create_app(
 
     async def record(connector: str, changes: list[WebhookChange]) -> RecordResult:
         accepting()
-        result = await run_in_threadpool(
-            webhooks.record_changes, store, connector, changes, clock()
-        )
+        result = await run_in_threadpool(record_changes, store, connector, changes, clock())
         counter = app_metrics.webhook_events
         if result.accepted:
             counter.labels(connector, "accepted").inc(result.accepted)
@@ -350,86 +344,62 @@ def create_app(
         """Counters, gauges and histograms in the Prometheus text format."""
         return Response(app_metrics.render(), media_type=CONTENT_TYPE)
 
-    # -- HubSpot -------------------------------------------------------------------------
+    # -- CRM webhooks ----------------------------------------------------------------------
 
     @app.post(
-        "/webhooks/hubspot",
+        "/webhooks/{connector}",
         tags=["webhooks"],
-        summary="HubSpot webhook (v3 signature)",
-        responses={401: {"model": Problem}, 400: {"model": Problem}, 503: {"model": Problem}},
-    )
-    async def hubspot_webhook(request: Request) -> Response:
-        """Contact creations and property changes, at most 100 per request."""
-        hubspot = config.connectors.tables().get("hubspot")
-        secret = hubspot.app_secret if isinstance(hubspot, HubSpotSettings) else None
-        if secret is None:
-            raise _HttpError(
-                503,
-                "HubSpot webhooks are not configured: set connectors.hubspot.app_secret "
-                "(HUBSPOT_APP_SECRET)",
-            )
-        body = await _read_body(request, MAX_HUBSPOT_BODY)
-        failure = webhooks.verify_hubspot_v3(
-            secret.get_secret_value(),
-            request.method,
-            _signed_uris(request, config.daemon.public_url),
-            body,
-            request.headers.get(HUBSPOT_TIMESTAMP_HEADER),
-            request.headers.get(HUBSPOT_SIGNATURE_HEADER),
-            clock(),
-        )
-        if failure is not None:
-            raise rejected(HUBSPOT, 401, failure)
-        try:
-            notifications = webhooks.parse_hubspot_payload(body)
-        except WebhookError as exc:
-            raise rejected(HUBSPOT, exc.status, exc.reason) from None
-        result = await record(HUBSPOT, webhooks.hubspot_changes(notifications))
-        return JSONResponse(result.as_dict(), 200)
-
-    # -- Salesforce ----------------------------------------------------------------------
-
-    @app.post(
-        "/webhooks/salesforce",
-        tags=["webhooks"],
-        summary="Salesforce Outbound Message or Change Data Capture relay",
+        summary="A CRM's webhook",
+        description=_webhooks_description(),
+        openapi_extra=_WEBHOOK_BODY,
         responses={
-            401: {"model": Problem},
-            403: {"model": Problem},
-            400: {"model": Problem},
-            503: {"model": Problem},
+            200: {
+                "model": WebhookCounts,
+                "description": "Recorded: the counts, or the answer the CRM requires "
+                "(Salesforce Outbound Messages: the SOAP Ack).",
+                "content": {"text/xml": {"schema": {"type": "string"}}},
+            },
+            400: {"model": Problem, "description": "Not a delivery the connector understands."},
+            401: {"model": Problem, "description": "Missing or wrong signature or secret."},
+            403: {"model": Problem, "description": "From another CRM account than configured."},
+            404: {"model": Problem, "description": "No installed connector receives webhooks."},
+            413: {"model": Problem, "description": "Larger than the connector's limit."},
+            503: {
+                "model": Problem,
+                "description": "The connector's webhook secret is not configured (the text "
+                "names the setting), or the store cannot take writes.",
+            },
         },
     )
-    async def salesforce_webhook(request: Request) -> Response:
-        """Authenticated by the shared secret (``X-Crmbridge-Secret`` or ``?secret=``)."""
-        daemon = config.daemon
-        secret = daemon.salesforce_webhook_secret
-        if secret is None:
-            raise _HttpError(
-                503,
-                "Salesforce webhooks are not configured: set daemon.salesforce_webhook_secret",
-            )
-        given = request.headers.get(SALESFORCE_SECRET_HEADER) or request.query_params.get("secret")
-        if not given or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
-            raise rejected(SALESFORCE, 401, "missing or wrong Salesforce webhook secret")
-        body = await _read_body(request, MAX_SALESFORCE_BODY)
-        expected_org = daemon.salesforce_org_id
+    async def crm_webhook(
+        request: Request,
+        connector: str = Path(
+            description="The connector: an installed plugin that receives webhooks.",
+            json_schema_extra={"enum": sorted(_webhook_plugins())},
+        ),
+    ) -> Response:
+        """Verified and parsed by the connector's plugin, recorded in one transaction."""
+        found = registry.plugins().get(connector)
+        support = found.webhooks if found is not None else None
+        if found is None or support is None:
+            names = ", ".join(sorted(_webhook_plugins())) or "none"
+            raise _HttpError(404, f"no installed connector receives webhooks here ({names})")
+        # A plugin installed after the configuration was read runs on its defaults.
+        settings = config.connectors.tables().get(connector) or found.settings()
+        receiver = support.receiver(settings)
+        missing = receiver.unavailable()
+        if missing is not None:
+            raise _HttpError(503, missing)
+        body = await _read_body(request, support.max_body)
+        view = _webhook_request(request, body, config.daemon.public_url, clock())
         try:
-            if webhooks.is_xml(body, request.headers.get("content-type", "")):
-                message = webhooks.parse_outbound_message(body)
-                orgs = {message.organization_id}
-                changes = message.changes
-                soap = True
-            else:
-                changes, orgs = webhooks.parse_salesforce_json(body)
-                soap = False
+            receiver.verify(view)
+            delivery = receiver.parse(view)
         except WebhookError as exc:
-            raise rejected(SALESFORCE, exc.status, exc.reason) from None
-        if expected_org and not all(webhooks.same_salesforce_org(o, expected_org) for o in orgs):
-            raise rejected(SALESFORCE, 403, "the message comes from another Salesforce org")
-        result = await record(SALESFORCE, changes)
-        if soap:
-            return Response(webhooks.OUTBOUND_ACK, media_type="text/xml; charset=utf-8")
+            raise rejected(connector, exc.status, exc.reason) from None
+        result = await record(connector, list(delivery.changes))
+        if delivery.answer is not None:
+            return Response(delivery.answer.body, media_type=delivery.answer.media_type)
         return JSONResponse(result.as_dict(), 200)
 
     # -- events ----------------------------------------------------------------------------
@@ -529,6 +499,62 @@ def _check_bearer(request: Request, config: CrmbridgeConfig) -> None:
     problem = bearer_problem(request.headers.get("authorization", ""), token.get_secret_value())
     if problem is not None:
         raise _HttpError(401, problem, dict(CHALLENGE))
+
+
+def _webhook_plugins() -> dict[str, str]:
+    """The installed plugins that receive webhooks, and what each one accepts."""
+    return {
+        name: plugin.webhooks.summary
+        for name, plugin in registry.plugins().items()
+        if plugin.webhooks is not None
+    }
+
+
+def _webhooks_description() -> str:
+    """The webhook route's OpenAPI description: one paragraph per installed CRM."""
+    lines = [
+        "A CRM's notifications of changed records. The connector's plugin verifies the "
+        "request and parses it; the daemon records receipts (a redelivery changes "
+        "nothing), marks the known records for rescoring and starts a poll. No CRM is "
+        "called while answering.",
+        "",
+    ]
+    lines += [f"- `{name}`: {summary}" for name, summary in _webhook_plugins().items()]
+    return "\n".join(lines)
+
+
+_WEBHOOK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "As the CRM sends it (JSON, or XML for SOAP notifications).",
+        "content": {
+            "application/json": {"schema": {}},
+            "text/xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _webhook_request(
+    request: Request, body: bytes, public_url: str | None, now: datetime
+) -> WebhookRequest:
+    """What a plugin's receiver sees of the request."""
+    return WebhookRequest(
+        method=request.method,
+        urls=tuple(_signed_uris(request, public_url)),
+        headers=_first_values(request.headers.items()),
+        query=_first_values(request.query_params.multi_items()),
+        body=body,
+        now=now,
+    )
+
+
+def _first_values(pairs: Any) -> Mapping[str, str]:
+    """Name → first value (header names in lower case, as HTTP compares them)."""
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        found.setdefault(name, value)
+    return found
 
 
 def _signed_uris(request: Request, public_url: str | None) -> list[str]:
