@@ -90,7 +90,7 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Installed]:
 
         support = WebhookSupport(receiver, summary=f"{name}'s JSON notifications.", max_body=256)
         return ConnectorPlugin(
-            name, name.title(), MemSettings, _noop_build, support if hooks else None
+            name, name.title(), MemSettings, _noop_build, webhooks=support if hooks else None
         )
 
     real = dict(registry.plugins())

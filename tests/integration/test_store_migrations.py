@@ -185,5 +185,5 @@ def test_0007_deletes_the_webhook_marker_rows_and_keeps_the_stream_cursors(
     upgrade(engine, "0007")
 
     with engine.connect() as conn:
-        left = set(conn.execute(text("SELECT connector, stream FROM cursors")).tuples())
+        left = {tuple(row) for row in conn.execute(text("SELECT connector, stream FROM cursors"))}
     assert left == {("hubspot", "contacts"), ("hubspot", "CHANGED:kept")}

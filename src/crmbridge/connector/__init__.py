@@ -8,6 +8,13 @@ loop or the store. docs/architecture.md describes the contract and how to add a 
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
+from crmbridge.connector.sandbox import (
+    LeadFields,
+    Sandbox,
+    SandboxContact,
+    SandboxOptions,
+    SandboxProvider,
+)
 from crmbridge.connector.settings import ConnectorSettings
 from crmbridge.connector.types import (
     Action,
@@ -46,8 +53,13 @@ __all__ = [
     "FieldType",
     "Gone",
     "HandoffConnector",
+    "LeadFields",
     "Owner",
     "Page",
+    "Sandbox",
+    "SandboxContact",
+    "SandboxOptions",
+    "SandboxProvider",
     "TieCursor",
     "WebhookAnswer",
     "WebhookChange",
