@@ -1,9 +1,11 @@
-"""``crmbridge demo``: the whole product against a local HubSpot sandbox, in one command.
+"""``crmbridge demo``: the whole product against a local CRM sandbox, in one command.
 
-No account and no network: a HubSpot-compatible sandbox is started in-process with
-~200 synthetic leads and 120 days of their activity, and the real pipeline — the
-official HubSpot SDK, the store, the scoring model of ``config.example.toml`` (or the
-one given with ``--config``), the outbox — runs against it for a few cycles.
+No account and no network: the sandbox of a connector plugin (HubSpot's, the first
+installed plugin that ships one) is started in-process with ~200 synthetic leads and
+120 days of their activity, and the real pipeline — the plugin's connector, the store,
+the scoring model of ``config.example.toml`` (or the one given with ``--config``), the
+outbox — runs against it for a few cycles. The CRM is reached only through the
+plugin registry and its :class:`~crmbridge.connector.Sandbox`.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
+from crmbridge.connector import (
+    Connector,
+    ConnectorPlugin,
+    ConnectorSettings,
+    Sandbox,
+    SandboxProvider,
+)
+from crmbridge.connector.registry import plugins
+from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.ingest import Ingestor
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
-from crmbridge_hubspot.connector import HubSpotConnector
-from crmbridge_hubspot.sandbox.config import DEFAULT_TOKEN
-from crmbridge_hubspot.sandbox.server import SandboxServer, build
-from crmbridge_hubspot.settings import HubSpotSettings
 
 Say = Callable[[str], None]
 SHOWN = ("score", "grade", "bant", "stage", "hot", "reasons")
@@ -35,7 +40,7 @@ SHOWN = ("score", "grade", "bant", "stage", "hot", "reasons")
 
 @dataclass
 class DemoLead:
-    """One lead as HubSpot holds it after the demo."""
+    """One lead as the CRM holds it after the demo."""
 
     name: str
     company: str
@@ -50,8 +55,9 @@ class DemoLead:
 
 @dataclass
 class DemoReport:
-    """What the demo did and what HubSpot holds at the end."""
+    """What the demo did and what the CRM holds at the end (``crm``: its title)."""
 
+    crm: str = ""
     leads: list[DemoLead] = field(default_factory=list)
     cycles: list[CycleSummary] = field(default_factory=list)
     events: int = 0
@@ -59,10 +65,37 @@ class DemoReport:
     seconds: float = 0.0
 
 
+def sandbox_plugin(name: str | None = None) -> tuple[ConnectorPlugin, SandboxProvider]:
+    """The plugin called ``name`` (or the first installed one that ships a sandbox) and
+    its sandbox.
+
+    A plugin without a sandbox, or none installed, is a configuration error naming the
+    plugins that have one.
+    """
+    with_sandbox = {p.name: (p, p.sandbox) for p in plugins().values() if p.sandbox is not None}
+    if name is None and with_sandbox:
+        return next(iter(with_sandbox.values()))
+    if name in with_sandbox:
+        return with_sandbox[name]
+    if name is None:
+        what = "no installed connector plugin has a sandbox"
+    elif name in plugins():
+        what = f"the {name} connector plugin has no sandbox"
+    else:
+        what = f'no connector plugin "{name}" is installed'
+    names = ", ".join(with_sandbox) or "none"
+    raise ConfigError([ConfigProblem("--crm", what, f"plugins with a sandbox: {names}")])
+
+
 def demo_config(
-    base_url: str, database_url: str, model: CrmbridgeConfig | None = None
+    name: str,
+    settings: ConnectorSettings,
+    database_url: str,
+    model: CrmbridgeConfig | None = None,
 ) -> CrmbridgeConfig:
     """A model (default: the bundled example) pointed at the sandbox and a local database.
+
+    ``settings`` is the sandbox's ``[connectors.<name>]`` table.
 
     Only the sandbox is reached: the model's own CRM accounts, database and notification
     webhooks are replaced, so trying a model never writes to a real account or channel
@@ -70,10 +103,8 @@ def demo_config(
     """
     config = model or parse_config(example_config_text()).config
     # Every other CRM switched off: the demo reaches the sandbox only.
-    tables: dict[str, Any] = {name: type(t)() for name, t in config.connectors.tables().items()}
-    tables["hubspot"] = HubSpotSettings(
-        enabled=True, base_url=base_url, access_token=_secret(DEFAULT_TOKEN)
-    )
+    tables: dict[str, Any] = {key: type(t)() for key, t in config.connectors.tables().items()}
+    tables[name] = settings
     connectors = config.connectors.model_copy(update=tables)
     notifications = config.notifications.model_copy(
         update={"slack_webhook_url": None, "webhook_url": None}
@@ -90,12 +121,6 @@ def demo_config(
     )
 
 
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
-    return SecretStr(value)
-
-
 @contextmanager
 def _database(db: str | None) -> Iterator[str]:
     if db:
@@ -107,17 +132,18 @@ def _database(db: str | None) -> Iterator[str]:
 
 @contextmanager
 def running_demo(
-    db: str | None = None, model: CrmbridgeConfig | None = None
-) -> Iterator[tuple[SandboxServer, Pipeline, HubSpotConnector]]:
-    """A started sandbox and a pipeline wired to it (for the demo and --keep-running)."""
-    state, settings = build("demo")
-    with SandboxServer(state, settings) as server, _database(db) as database_url:
-        config = demo_config(server.url, database_url, model)
-        hubspot = config.connectors.tables()["hubspot"]
-        assert isinstance(hubspot, HubSpotSettings)
-        connector = HubSpotConnector.from_settings(hubspot)
+    db: str | None = None, model: CrmbridgeConfig | None = None, crm: str | None = None
+) -> Iterator[tuple[Sandbox, Pipeline, Connector]]:
+    """A started sandbox and a pipeline wired to it (for the demo and --keep-running).
+
+    ``crm``: the plugin whose sandbox runs (default: the first that ships one).
+    """
+    plugin, provider = sandbox_plugin(crm)
+    with provider.start() as sandbox, _database(db) as database_url:
+        config = demo_config(plugin.name, sandbox.settings, database_url, model)
+        connector = sandbox.connect()
         store = Store.open(database_url)
-        yield server, Pipeline(store, config, {"hubspot": connector}), connector
+        yield sandbox, Pipeline(store, config, {plugin.name: connector}), connector
 
 
 def run_demo(
@@ -125,35 +151,37 @@ def run_demo(
     say: Say = print,
     keep_running: bool = False,
     model: CrmbridgeConfig | None = None,
+    crm: str | None = None,
 ) -> DemoReport:
     """Run the demo end to end; ``keep_running`` serves until interrupted afterwards.
 
-    ``model``: the scoring and hand-off configuration to try (default: the example).
+    ``model``: the scoring and hand-off configuration to try (default: the example);
+    ``crm``: the plugin whose sandbox runs (default: the first that ships one).
     """
     started = time.monotonic()
-    report = DemoReport()
-    with running_demo(db, model) as (server, pipeline, connector):
-        state = server.state
-        say(f"HubSpot sandbox on {server.url} with {state.contact_count()} synthetic leads")
-        report.events = _ingest(pipeline, state.demo_events)
+    title = sandbox_plugin(crm)[0].title
+    report = DemoReport(crm=title)
+    with running_demo(db, model, crm) as (sandbox, pipeline, connector):
+        say(f"{title} sandbox on {sandbox.url} with {sandbox.contact_count()} synthetic leads")
+        report.events = _ingest(pipeline, sandbox.demo_events())
         say(f"Ingested {report.events:,} website and email events (120 days)")
         check = connector.check()
         for problem in check.problems:
             say(f"check: {problem}")
         pipeline.prepare()
-        say("Created the crmbridge properties in HubSpot")
+        say(f"Created the crmbridge properties in {title}")
         now = datetime.now(UTC)
         report.cycles.append(_cycle(pipeline, now, say, "first sync"))
-        _activity(server, pipeline, now, say)
+        _activity(sandbox, pipeline, now, say)
         report.cycles.append(
             _cycle(pipeline, now + timedelta(seconds=1), say, "after new activity")
         )
         report.cycles.append(_cycle(pipeline, now + timedelta(seconds=2), say, "nothing new"))
-        report.leads = _leads(server, connector, pipeline.prefix)
-        report.api_calls = dict(connector.client.calls)
+        report.leads = _leads(sandbox, connector, pipeline.prefix)
+        report.api_calls = sandbox.api_calls()
         report.seconds = round(time.monotonic() - started, 1)
         if keep_running:
-            _serve(server, pipeline, say)
+            _serve(title, sandbox, pipeline, say)
     return report
 
 
@@ -174,32 +202,32 @@ def _cycle(pipeline: Pipeline, now: datetime, say: Say, label: str) -> CycleSumm
     return summary
 
 
-def _activity(server: SandboxServer, pipeline: Pipeline, now: datetime, say: Say) -> None:
+def _activity(sandbox: Sandbox, pipeline: Pipeline, now: datetime, say: Say) -> None:
     """Three warm leads visit the pricing page; one lead replies to a sales email."""
-    contacts = sorted(server.state.contacts(), key=lambda c: c.id)
-    warm = [c for c in contacts if "director" in c.properties.get("jobtitle", "").lower()][:3]
+    contacts = sorted(sandbox.contacts(), key=lambda c: c.crm_id)
+    warm = [c for c in contacts if "director" in c.job_title.lower()][:3]
     events = [
         {
             "type": "page_view",
             "occurred_at": (now - timedelta(minutes=m)).isoformat(),
-            "contact": {"email": c.properties.get("email", "")},
+            "contact": {"email": c.email},
             "properties": {"url": "https://acme.example/pricing"},
         }
         for c in warm
         for m in (3, 2, 1)
-        if c.properties.get("email")
+        if c.email
     ]
     _ingest(pipeline, events)
-    replier = contacts[0]
-    requests.post(f"{server.url}/_sandbox/contacts/{replier.id}/reply", json={}, timeout=10)
+    sandbox.reply(contacts[0].crm_id)
     say(f"Meanwhile {len(warm)} leads visited the pricing page and one replied to a sales email")
 
 
-def _leads(server: SandboxServer, connector: HubSpotConnector, prefix: str) -> list[DemoLead]:
-    owners = {o.id: f"{o.first_name} {o.last_name}" for o in server.state.owners()}
-    names = ["firstname", "lastname", "company", "hubspot_owner_id"]
+def _leads(sandbox: Sandbox, connector: Connector, prefix: str) -> list[DemoLead]:
+    owners = sandbox.owner_names()
+    fields = sandbox.fields
+    names = [fields.first_name, fields.last_name, fields.company, fields.owner]
     names += [f"{prefix}_{k}" for k in SHOWN]
-    ids = [c.id for c in server.state.contacts()]
+    ids = [c.crm_id for c in sandbox.contacts()]
     values = connector.read_values(ids, names)
     leads = []
     for props in values.values():
@@ -208,13 +236,16 @@ def _leads(server: SandboxServer, connector: HubSpotConnector, prefix: str) -> l
         reasons = props.get(f"{prefix}_reasons") or ""
         leads.append(
             DemoLead(
-                name=" ".join(filter(None, (props.get("firstname"), props.get("lastname")))) or "?",
-                company=props.get("company") or "",
+                name=" ".join(
+                    filter(None, (props.get(fields.first_name), props.get(fields.last_name)))
+                )
+                or "?",
+                company=props.get(fields.company) or "",
                 score=int(float(props.get(f"{prefix}_score") or 0)),
                 grade=props.get(f"{prefix}_grade") or "",
                 bant=props.get(f"{prefix}_bant") or "",
                 stage=props.get(f"{prefix}_stage") or "",
-                owner=owners.get(props.get("hubspot_owner_id") or "", ""),
+                owner=owners.get(props.get(fields.owner) or "", ""),
                 hot=props.get(f"{prefix}_hot") == "true",
                 reason=reasons.split("; ")[0],
             )
@@ -222,10 +253,10 @@ def _leads(server: SandboxServer, connector: HubSpotConnector, prefix: str) -> l
     return sorted(leads, key=lambda lead: (-lead.score, lead.name))
 
 
-def _serve(server: SandboxServer, pipeline: Pipeline, say: Say) -> None:
+def _serve(title: str, sandbox: Sandbox, pipeline: Pipeline, say: Say) -> None:
     say(
-        f"Sandbox and pipeline keep running: HubSpot API at {server.url} (token "
-        f"{DEFAULT_TOKEN}), admin at {server.url}/_sandbox — Ctrl-C to stop"
+        f"Sandbox and pipeline keep running: {title} API at {sandbox.url} "
+        f"({sandbox.sign_in}), admin at {sandbox.admin_url} — Ctrl-C to stop"
     )
     try:
         while True:

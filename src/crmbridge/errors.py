@@ -4,7 +4,8 @@ Exceptions are grouped by what the caller should do about them::
 
     CrmbridgeError                 base of everything crmbridge raises on purpose
     ├── ConfigError                bad configuration: fix the file/env, nothing will work until then
-    ├── AuthError                  credentials rejected or missing scopes: fix the named setting
+    ├── AuthError                  credentials rejected: fix the named setting
+    ├── MissingScope               credentials valid but lacking a permission: grant it
     ├── RateLimited                the CRM asked us to slow down; retry after ``retry_after`` s
     ├── TransientError             network blip, 5xx, timeout: retry with backoff
     ├── PermanentRecordError       this one record cannot be written: skip it, keep the rest
@@ -22,9 +23,6 @@ from dataclasses import dataclass
 
 class CrmbridgeError(Exception):
     """Base class for every error crmbridge raises deliberately."""
-
-    #: The HTTP status behind the error, when it came from an API.
-    http_status: int | None = None
 
     def __init__(self, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
@@ -59,7 +57,15 @@ class ConfigError(CrmbridgeError):
 
 
 class AuthError(CrmbridgeError):
-    """Credentials were rejected, or lack a permission the enabled features need."""
+    """Credentials were rejected (or are missing): nothing will work until they are fixed."""
+
+
+class MissingScope(CrmbridgeError):  # noqa: N818 - named for what the CRM says
+    """Credentials are valid but lack a permission (scope) this call needs.
+
+    Not an :class:`AuthError`: only the calls that need the permission fail, so a
+    hand-off action needing it is given up while every other write goes on.
+    """
 
 
 class RateLimited(CrmbridgeError):  # noqa: N818 - the name is part of the documented contract
@@ -88,6 +94,11 @@ class SchemaError(CrmbridgeError):
 _DATABASE_MODULES = frozenset({"sqlalchemy", "sqlmodel", "psycopg", "psycopg2", "sqlite3"})
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """Does ``exc`` come from the database layer (SQLAlchemy, a driver)?"""
+    return type(exc).__module__.split(".", 1)[0] in _DATABASE_MODULES
+
+
 def safe_description(exc: BaseException) -> str:
     """What an exception may say where anyone can read it: ``/healthz``, warning logs,
     the cycle history.
@@ -100,6 +111,6 @@ def safe_description(exc: BaseException) -> str:
     if isinstance(exc, CrmbridgeError):
         return str(exc) or type(exc).__name__
     name = type(exc).__name__
-    if type(exc).__module__.split(".", 1)[0] in _DATABASE_MODULES:
+    if is_database_error(exc):
         return f"database error: {name}"
     return f"unexpected error: {name}"

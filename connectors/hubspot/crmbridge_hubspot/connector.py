@@ -16,21 +16,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crmbridge.connector import (
-    Action,
     CheckReport,
-    EnrollmentState,
     FieldSpec,
-    Owner,
     Page,
     TieCursor,
     Write,
     WriteResult,
 )
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.errors import (
     AuthError,
     ConfigError,
     ConfigProblem,
     CrmbridgeError,
+    MissingScope,
     PermanentRecordError,
     RateLimited,
     SchemaError,
@@ -39,6 +38,7 @@ from crmbridge.errors import (
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.settings import HubSpotSettings
@@ -85,11 +85,11 @@ class HubSpotConnector:
 
     name = "hubspot"
     max_batch_size = BATCH_LIMIT
-    can_pause_sequences = HubSpotHandoff.can_pause_sequences
 
     def __init__(self, client: HubSpotClient, *, access_token: str) -> None:
         self.client = client
         self._token = access_token
+        #: Owners, tasks, sequence enrollments and lists (crmbridge_hubspot/handoff.py).
         self.handoff = HubSpotHandoff(client)
 
     @classmethod
@@ -116,27 +116,10 @@ class HubSpotConnector:
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
 
-    # -- hand-off (connectors/hubspot/handoff.py) ---------------------------------------
-
-    def owners(self) -> list[Owner]:
-        """Every HubSpot owner (archived ones inactive)."""
-        return self.handoff.owners()
-
-    def perform(self, action: Action) -> WriteResult:
-        """Create a task, enroll in a sequence or add to a list."""
-        return self.handoff.perform(action)
-
-    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
-        """Does HubSpot already hold ``action`` (a task with its Ref, an enrollment)?"""
-        return self.handoff.performed(action, wait_for_index=wait_for_index)
-
-    def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
-        """The contact's active sequence enrollment."""
-        return self.handoff.active_enrollment(crm_id)
-
-    def pause_sequences(self, crm_id: str) -> WriteResult:
-        """HubSpot cannot: the result says so."""
-        return self.handoff.pause_sequences(crm_id)
+    @property
+    def rate_governor(self) -> RateGovernor:
+        """The client's governor: HubSpot's burst budget, shared by every call."""
+        return self.client.governor
 
     # -- check and schema -------------------------------------------------------------
 
@@ -168,10 +151,10 @@ class HubSpotConnector:
                 for scope, what in HANDOFF_SCOPES.items()
                 if scope not in scopes
             )
-        except AuthError as exc:
+        except (AuthError, MissingScope) as exc:
             problems.append(str(exc))
         except CrmbridgeError as exc:
-            if isinstance(exc, TransientError) and exc.http_status is None:
+            if isinstance(exc, NoAnswer):
                 # Nothing answered at all: say where crmbridge knocked, and why it failed.
                 problems.append(f"{exc} (tried {shown_url(self.client.base_url)})")
                 unreachable = True
@@ -205,9 +188,7 @@ class HubSpotConnector:
                 "contacts",
                 GROUP["name"],
             )
-        except PermanentRecordError as exc:
-            if exc.http_status != 404:
-                raise
+        except NotFound:
             self._create(
                 "create property group", self.client.groups_api.create_with_http_info, GROUP
             )
@@ -230,10 +211,8 @@ class HubSpotConnector:
     def _create(self, what: str, method: Any, body: dict[str, Any]) -> bool:
         try:
             self.client.call(what, method, "contacts", body)
-        except PermanentRecordError as exc:
-            if exc.http_status == 409:  # created meanwhile (another replica): fine
-                return False
-            raise
+        except Conflict:  # created meanwhile (another replica): fine
+            return False
         return True
 
     # -- reading ----------------------------------------------------------------------

@@ -3,6 +3,11 @@
 The SDK raises a different ``ApiException`` class per API module (and ``requests``
 responses for raw calls); all of them carry a status, a JSON body and headers, which
 is all this mapping reads. Messages name the setting to fix and never carry a secret.
+
+HTTP status codes are read here and nowhere else: the rest of the connector, and the
+core, decide by the type of the error raised (401 :class:`AuthError`, 403
+:class:`MissingScope`, 404 :class:`NotFound`, 409 :class:`Conflict`, no answer at all
+:class:`NoAnswer`...).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from crmbridge.errors import (
     AuthError,
     CrmbridgeError,
+    MissingScope,
     PermanentRecordError,
     RateLimited,
     SchemaError,
@@ -25,6 +31,18 @@ TOKEN_HINT = (
     "private-app token"
 )
 _WINDOWS = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0}
+
+
+class NotFound(PermanentRecordError):  # noqa: N818 - named for HubSpot's answer
+    """HubSpot answered 404: what was asked for does not exist (a group, an enrollment)."""
+
+
+class Conflict(PermanentRecordError):  # noqa: N818 - named for HubSpot's answer
+    """HubSpot answered 409: it already holds what was to be created."""
+
+
+class NoAnswer(TransientError):  # noqa: N818 - what happened, not a category
+    """Nothing answered at all (connection refused, DNS, timeout): no HTTP status."""
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -48,24 +66,18 @@ def _until_midnight_utc(now: datetime | None = None) -> float:
 
 def translate(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
     """Turn an HTTP status and body into the crmbridge error the caller acts on."""
-    error = _classify(status, body, what=what)
-    error.http_status = status
-    return error
-
-
-def _classify(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
     data = parse_body(body)
     message = str(data.get("message", "")).strip()[:500]
     category = str(data.get("category", ""))
     detail = f"HubSpot {status} on {what}: {category} {message}".strip()
     if status is None or status == 0:
-        return TransientError(f"HubSpot did not answer {what}", detail=detail)
+        return NoAnswer(f"HubSpot did not answer {what}", detail=detail)
     if status == 401:
         return AuthError(f"HubSpot rejected the access token: {TOKEN_HINT}", detail=detail)
     if status == 403:
         scopes = _required_scopes(data)
         wanted = f" (needs {', '.join(scopes)})" if scopes else ""
-        return AuthError(
+        return MissingScope(
             f"the HubSpot private app lacks a scope for {what}{wanted}: add it in the app's "
             "settings and reinstall",
             detail=detail,
@@ -84,9 +96,12 @@ def _classify(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
             "to create the properties",
             detail=detail,
         )
-    return PermanentRecordError(
-        f"HubSpot refused {what}: {message or category or status}", detail=detail
-    )
+    refused = f"HubSpot refused {what}: {message or category or status}"
+    if status == 404:
+        return NotFound(refused, detail=detail)
+    if status == 409:
+        return Conflict(refused, detail=detail)
+    return PermanentRecordError(refused, detail=detail)
 
 
 def _required_scopes(data: dict[str, Any]) -> list[str]:
@@ -157,7 +172,7 @@ def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
     body = getattr(exc, "body", None)
     if status is None and body is None:
         # urllib3/requests transport failures: connection refused, timeouts, resets.
-        return TransientError(
+        return NoAnswer(
             f"HubSpot did not answer {what}: {transport_cause(exc)}", detail=type(exc).__name__
         )
     return translate(int(status) if status is not None else None, body, what=what)

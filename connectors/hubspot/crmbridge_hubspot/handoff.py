@@ -8,8 +8,8 @@ enrollment is confirmed through the contact's enrollment status; adding to a sta
 list twice is harmless, so an interrupted addition is simply sent again.
 
 HubSpot's public API has no endpoint to pause or unenroll a sequence enrollment (see
-../shared CRM facts and ``LIMITATIONS`` in the connector): ``pause_sequences`` reports
-that plainly instead of pretending.
+``LIMITATIONS`` in the connector and docs/hubspot.md): ``pause_sequences`` reports that
+plainly instead of pretending.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from typing import Any
 
 from crmbridge.clock import parse_instant
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
-from crmbridge.errors import CrmbridgeError, PermanentRecordError
+from crmbridge.errors import PermanentRecordError
 from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.errors import Conflict, NotFound
 
 TASK_TO_CONTACT = 204
 #: How long HubSpot's search may take to show a new object.
@@ -128,10 +129,8 @@ class HubSpotHandoff:
             data = self.client.raw(
                 "read enrollment", "GET", f"{SEQUENCES}/enrollments/contact/{crm_id}"
             )
-        except CrmbridgeError as exc:
-            if getattr(exc, "http_status", None) == 404:
-                return None
-            raise
+        except NotFound:
+            return None
         return EnrollmentState(str(data.get("sequenceId", "")), str(data.get("id", "")))
 
     def pause_sequences(self, crm_id: str) -> WriteResult:
@@ -229,14 +228,14 @@ class HubSpotHandoff:
                     "senderEmail": sender,
                 },
             )
+        except Conflict:
+            current = self.active_enrollment(action.crm_id)
+            if current is not None and current.sequence_id == sequence:
+                return WriteResult(action.crm_id, True)
+            return WriteResult(
+                action.crm_id, False, "already enrolled in another sequence", retriable=True
+            )
         except PermanentRecordError as exc:
-            if getattr(exc, "http_status", None) == 409:
-                current = self.active_enrollment(action.crm_id)
-                if current is not None and current.sequence_id == sequence:
-                    return WriteResult(action.crm_id, True)
-                return WriteResult(
-                    action.crm_id, False, "already enrolled in another sequence", retriable=True
-                )
             return WriteResult(action.crm_id, False, str(exc))
         return WriteResult(action.crm_id, True)
 

@@ -1,4 +1,9 @@
-"""``demo`` and ``sandbox``: try crmbridge without a CRM account."""
+"""``demo`` and ``sandbox``: try crmbridge without a CRM account.
+
+Both run a connector plugin's local sandbox (:mod:`crmbridge.connector.sandbox`),
+found through the plugin registry: ``--crm`` names the plugin, by default the first
+installed one that ships a sandbox (HubSpot's).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,14 @@ from crmbridge.console import stage_text
 
 SHOWN_LEADS = 25
 
+CrmOption = Annotated[
+    str | None,
+    typer.Option(
+        "--crm",
+        help="The connector plugin whose sandbox runs (default: the first that has one).",
+    ),
+]
+
 
 @app.command()
 def demo(
@@ -23,6 +36,7 @@ def demo(
         bool, typer.Option("--keep-running", help="Leave the sandbox and pipeline up to explore.")
     ] = False,
     config: ConfigOption = None,
+    crm: CrmOption = None,
 ) -> None:
     """See the whole product in one command: a local HubSpot sandbox, ~200 leads, real syncs.
 
@@ -48,9 +62,9 @@ def demo(
         say("Model: the bundled example (config.example.toml); try yours with --config")
     configure_logging(level="WARNING")  # the demo narrates itself; logs would only clutter
 
-    report = run_demo(db, say=say, keep_running=keep_running, model=model)
+    report = run_demo(db, say=say, keep_running=keep_running, model=model, crm=crm)
     table = Table(
-        title=f"What HubSpot now shows the reps (top {SHOWN_LEADS} of {len(report.leads)})",
+        title=f"What {report.crm} now shows the reps (top {SHOWN_LEADS} of {len(report.leads)})",
         title_justify="left",
     )
     for column, justify in (
@@ -91,7 +105,7 @@ def demo(
         kind = "create property" if what.startswith("create property") else what
         kinds[kind] = kinds.get(kind, 0) + count
     out.print(
-        f"{written} contact updates written to HubSpot in {calls} API calls ("
+        f"{written} contact updates written to {report.crm} in {calls} API calls ("
         + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
         + f"); {report.events:,} events; {report.seconds:.1f} s in all."
     )
@@ -105,28 +119,35 @@ def sandbox(
     token: Annotated[str, typer.Option(help="Bearer token the sandbox accepts.")] = "sandbox-token",
     latency_ms: Annotated[int, typer.Option(help="Added latency per request.")] = 0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx.")] = 0.0,
-    rate_limit: Annotated[int, typer.Option(help="Requests per 10 s before 429.")] = 190,
+    rate_limit: Annotated[
+        int, typer.Option(help="Requests per rate-limit window (HubSpot: 10 s) before 429.")
+    ] = 190,
     webhook_url: Annotated[
-        str | None, typer.Option(help="Deliver signed v3 webhooks for contact changes here.")
+        str | None, typer.Option(help="Deliver signed webhooks for contact changes here.")
     ] = None,
+    crm: CrmOption = None,
 ) -> None:
-    """Run the local HubSpot-compatible sandbox until Ctrl-C.
+    """Run a local CRM sandbox (HubSpot-compatible by default) until Ctrl-C.
 
-    Point crmbridge at it with
+    It prints how to point crmbridge at it, e.g. for HubSpot
     CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL=http://127.0.0.1:8765
     and HUBSPOT_ACCESS_TOKEN=sandbox-token.
 
     Example: [bold]crmbridge sandbox --port 8765 --seed demo[/]
     """
-    from crmbridge_hubspot.sandbox.server import serve
+    from crmbridge.connector import SandboxOptions
+    from crmbridge.demo import sandbox_plugin
 
-    serve(
-        port,
-        seed,
-        token,
-        host=host,
-        webhook_url=webhook_url,
-        rate_limit_max=rate_limit,
-        fault_rate=fault_rate,
-        latency_ms=latency_ms,
+    _, provider = sandbox_plugin(crm)
+    provider.serve(
+        SandboxOptions(
+            port=port,
+            host=host,
+            seed=seed,
+            token=token,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            rate_limit=rate_limit,
+            webhook_url=webhook_url,
+        )
     )

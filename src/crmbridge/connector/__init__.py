@@ -8,6 +8,13 @@ loop or the store. docs/architecture.md describes the contract and how to add a 
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
+from crmbridge.connector.sandbox import (
+    LeadFields,
+    Sandbox,
+    SandboxContact,
+    SandboxOptions,
+    SandboxProvider,
+)
 from crmbridge.connector.settings import ConnectorSettings
 from crmbridge.connector.types import (
     Action,
@@ -33,8 +40,13 @@ __all__ = [
     "FieldSpec",
     "FieldType",
     "HandoffConnector",
+    "LeadFields",
     "Owner",
     "Page",
+    "Sandbox",
+    "SandboxContact",
+    "SandboxOptions",
+    "SandboxProvider",
     "TieCursor",
     "Write",
     "WriteResult",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmbridge.connector.protocols import Connector
+from crmbridge.connector.sandbox import SandboxProvider
 from crmbridge.connector.settings import ConnectorSettings
 
 
@@ -17,9 +18,15 @@ class ConnectorPlugin:
     ``name`` is the ``[connectors.<name>]`` table and the connector's name in the store;
     ``settings`` validates that table; ``build`` makes a connector from validated
     settings (it may raise :class:`crmbridge.errors.ConfigError` naming a setting).
+    ``title`` is how messages name the CRM ("HubSpot").
+
+    Optional: ``sandbox`` runs the CRM locally for ``crmbridge demo``, ``crmbridge
+    sandbox`` and tests (:mod:`crmbridge.connector.sandbox`); ``None`` where the plugin
+    ships none.
     """
 
     name: str
     title: str
     settings: type[ConnectorSettings]
     build: Callable[[Any], Connector]
+    sandbox: SandboxProvider | None = None

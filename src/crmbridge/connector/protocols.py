@@ -3,13 +3,18 @@
 A connector declares *what* (its name, its maximum batch size, how to read a page, how
 to write a batch, how to map its API's errors); crmbridge owns *how* (cursors, the
 outbox, retries across cycles).
+
+Optional capabilities are declared, never discovered: a connector answers
+:attr:`Connector.handoff` and :attr:`Connector.rate_governor` with ``None`` when it has
+no such thing, and crmbridge reads nothing else of it (no probing of its attributes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.connector.types import (
     Action,
     CheckReport,
@@ -22,9 +27,12 @@ from crmbridge.connector.types import (
 )
 
 
-@runtime_checkable
 class HandoffConnector(Protocol):
     """The hand-off operations: owners, tasks, sequences, lists.
+
+    A connector offers them through :attr:`Connector.handoff`; without them crmbridge
+    still scores and writes, and its planners queue no CRM action (tasks, enrollments,
+    list memberships) for that connector.
 
     ``perform`` applies one action; ``performed`` answers, before a task is first
     created and for an action interrupted by a crash, whether the CRM already holds it
@@ -61,7 +69,6 @@ class HandoffConnector(Protocol):
         ...
 
 
-@runtime_checkable
 class Connector(Protocol):
     """What the pipeline needs from a CRM.
 
@@ -71,10 +78,30 @@ class Connector(Protocol):
     ``properties`` for ``crm_ids`` (used to reconcile writes interrupted by a crash).
     ``write`` applies a batch of at most ``max_batch_size`` records and reports per
     record. Errors are raised as the :mod:`crmbridge.errors` tree.
+
+    Two optional capabilities, ``None`` where the connector has none:
+
+    - ``handoff``: the :class:`HandoffConnector` operations (owners, tasks, sequences,
+      lists); without them no hand-off action is planned or sent for this connector.
+    - ``rate_governor``: the :class:`~crmbridge.connector.rate_governor.RateGovernor`
+      pacing every request the connector makes. The daemon reads its ``budget`` for
+      the ``crmbridge_api_rate_budget_remaining`` gauge and, with replicas on one
+      Postgres, sets its ``shared`` hook so that all replicas together stay under the
+      CRM's budget. A connector whose API has no request budget answers ``None``.
     """
 
     name: str
     max_batch_size: int
+
+    @property
+    def handoff(self) -> HandoffConnector | None:
+        """The hand-off operations, or ``None`` where the connector performs no action."""
+        ...
+
+    @property
+    def rate_governor(self) -> RateGovernor | None:
+        """The governor pacing this connector's requests, or ``None`` without one."""
+        ...
 
     def check(self) -> CheckReport:
         """Verify credentials and permissions; say plainly what is missing or impossible."""

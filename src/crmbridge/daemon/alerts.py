@@ -4,8 +4,10 @@ Four incidents, each announced once when it starts and once when it ends:
 
 - ``start`` — the start-up checks refused to start the daemon (a token refused, a
   scope missing, another CRM account); over when a start passes them;
-- ``auth:<connector>`` — the CRM refused crmbridge's credentials (a read or a write);
-  over when a poll of that connector gets through;
+- ``auth:<connector>`` — the CRM refused crmbridge's credentials, or they lack a
+  permission a read or every write needs (failure kinds ``auth`` and ``missing_scope``;
+  a scope only some hand-off actions need costs those actions, not an alert); over
+  when a poll of that connector gets through;
 - ``dead`` — outbox rows gave up (``dead``); over when none is left (``outbox retry``
   or ``forget``);
 - ``stale:<connector>`` — no poll of that connector has succeeded for
@@ -37,6 +39,7 @@ from crmbridge.logging import get_logger
 from crmbridge.settings import AlertSettings
 from crmbridge.store.controls import close_incident, incidents, open_incident
 from crmbridge.store.repository import Store
+from crmbridge.sync.failures import CycleFailure
 from crmbridge.sync.pipeline import CycleSummary
 
 #: Incidents every replica sees alike, kept in the store (a stale sync is each one's own).
@@ -82,13 +85,13 @@ class Alerts:
 
     def after_cycle(self, summary: CycleSummary, *, polled: str | None, dead: int) -> None:
         """Update the incidents from one cycle (``polled``: the connector a poll read)."""
-        refused = {f.connector for f in summary.failures if f.kind == "auth"}
-        for name in sorted(refused):
-            self._start(
-                f"auth:{name}",
-                f"crmbridge cannot authenticate with {name}: renew or check its token "
-                "(writes wait in the outbox until then)",
-            )
+        refused = {
+            f.connector: f
+            for f in summary.failures
+            if f.kind in ("auth", "missing_scope") and not f.of_record
+        }
+        for name, failure in sorted(refused.items()):
+            self._start(f"auth:{name}", _access_text(name, failure))
         if polled is not None and polled not in refused:
             self._end(f"auth:{polled}", f"crmbridge authenticates with {polled} again")
         if dead:
@@ -165,6 +168,19 @@ class Alerts:
             return
         if status >= 300:
             log.warning("alert.post_failed", incident=key, error=f"HTTP {status}")
+
+
+def _access_text(name: str, failure: CycleFailure) -> str:
+    """What the on-call person reads when ``name`` refuses crmbridge's access."""
+    if failure.kind == "missing_scope":
+        return (
+            f"crmbridge lacks a permission in {name} to {failure.stage}: {failure.message} "
+            "(writes wait in the outbox until then)"
+        )
+    return (
+        f"crmbridge cannot authenticate with {name}: renew or check its token "
+        "(writes wait in the outbox until then)"
+    )
 
 
 def _minutes(seconds: float) -> str:

@@ -24,7 +24,9 @@ The outbox depth is read from the store at scrape time. The webhook-to-write lat
 is measured from :func:`note_webhook_change` (a webhook named a record) to
 :func:`observe_written` (a write of that record landed in the CRM). Writes are counted
 by status: ``done``, ``failed`` (to be retried) and ``dead`` (given up); cycle failures
-by kind: ``auth``, ``rate_limit``, ``transient`` and ``other``.
+by kind (:data:`~crmbridge.sync.failures.FAILURE_KINDS`: ``auth``, ``missing_scope``,
+``rate_limited``, ``unavailable``, ``bad_record``, ``schema``, ``config``, ``store``,
+``internal``), a failed stage of a connector or one record the CRM refused.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from prometheus_client.registry import Collector
 
 from crmbridge.logging import get_logger
 from crmbridge.store.repository import Store
+from crmbridge.sync.failures import FAILURE_KINDS, FailureKind
 from crmbridge.sync.outbox import STATUSES, depth
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -144,7 +147,9 @@ class Metrics:
         )
         self.cycle_failures = Counter(
             "crmbridge_cycle_failures",
-            "Failed cycle stages by kind (auth, rate_limit, transient, other).",
+            "Cycle failures (a connector's stage, or one refused record) by kind: "
+            + ", ".join(FAILURE_KINDS)
+            + ".",
             ["connector", "kind"],
             registry=r,
         )
@@ -262,8 +267,8 @@ def observe_written(connector: str, crm_ids: Sequence[str]) -> int:
     return _current.observe_written(connector, crm_ids)
 
 
-def record_cycle_failure(connector: str, kind: str) -> None:
-    """A cycle stage of ``connector`` failed with a failure of ``kind``."""
+def record_cycle_failure(connector: str, kind: FailureKind) -> None:
+    """A cycle stage of ``connector``, or one of its records, failed with ``kind``."""
     _current.cycle_failures.labels(connector, kind).inc()
 
 

@@ -194,8 +194,8 @@ class Daemon:
     def _share_rate_budgets(self) -> None:
         """Replicas on one Postgres stay together under each CRM's request budget."""
         for name, connector in self.connectors.items():
-            governor = getattr(getattr(connector, "client", None), "governor", None)
-            if isinstance(governor, RateGovernor):
+            governor = connector.rate_governor
+            if governor is not None:
                 # The governor's budget, not its configured maximum: the CRM's headers
                 # (e.g. a lower limit) tighten it once the first answer arrives.
                 budget = SharedBudget(
@@ -332,7 +332,7 @@ class Daemon:
         except ConfigError as exc:
             # Another account than the store's: this connector stays stopped.
             log.error("connector.refused", connector=name, problems=[str(exc)])
-            failure = CycleFailure(name, "check", "auth", str(exc))
+            failure = CycleFailure.of(name, "check", exc)
             self.health.record(_wall_clock(), [failure], polled=[name])
             return False
         except (TransientError, RateLimited) as exc:
@@ -358,7 +358,7 @@ class Daemon:
         return True
 
     def _unreachable(
-        self, name: str, problems: Iterable[str], kind: FailureKind = "transient"
+        self, name: str, problems: Iterable[str], kind: FailureKind = "unavailable"
     ) -> None:
         message = "; ".join(problems) or "no answer"
         log.warning("connector.unreachable", connector=name, error=message)
@@ -439,9 +439,8 @@ class Daemon:
                 _wall_clock(), summary.failures, polled=polled, involved=summary.writes_by_status
             )
         for name, connector in self.connectors.items():
-            client = getattr(connector, "client", None)
-            governor = getattr(client, "governor", None)
-            if isinstance(governor, RateGovernor):
+            governor = connector.rate_governor
+            if governor is not None:
                 metrics.set_rate_budget(name, governor.budget)
 
     def nudge(self, *, poll: bool = False) -> None:

@@ -1,9 +1,12 @@
 """Sync health per connector: the last successful cycle, failures by kind, auth and rate limits.
 
-Fed by the daemon after every cycle, read by ``GET /healthz`` and the metrics. A poll
-cycle of a connector succeeds when none of its stages failed for that connector; only
-polls count as successes (a drain with nothing to send never calls the CRM, so it
-proves nothing), while failures of polls and drains alike count. A connector is
+Fed by the daemon after every cycle, read by ``GET /healthz`` and the metrics; both read
+the failures' kind (see :mod:`crmbridge.sync.failures`), never their text. A poll
+cycle of a connector succeeds when none of its stages failed for that connector (a
+record the CRM refused is that record's failure, not the connector's: the metrics
+count it, the health does not); only polls count as successes (a drain with nothing to
+send never calls the CRM, so it proves nothing), while failures of polls and drains
+alike count. A connector is
 unhealthy when no cycle has succeeded for ``unhealthy_after_cycles`` poll intervals
 (since the start, before the first success).
 
@@ -100,9 +103,12 @@ class SyncHealth:
         A failure naming :data:`ALL_CONNECTORS` counts for every involved connector.
         """
         scope = set(polled) | set(involved)
+        failures = list(failures)
         failed: set[str] = set()
         with self._lock:
             for failure in failures:
+                if failure.of_record:
+                    continue
                 names = scope if failure.connector == ALL_CONNECTORS else {failure.connector}
                 for name in names & set(self._connectors):
                     failed.add(name)
@@ -124,7 +130,7 @@ class SyncHealth:
         health.last_error = f"{failure.stage}: {failure.message}"[:MAX_ERROR_CHARS]
         if failure.kind == "auth":
             health.auth = "failed"
-        health.rate_limited = failure.kind == "rate_limit"
+        health.rate_limited = failure.kind == "rate_limited"
         if health.rate_limited:
             health.rate_limited_at = now
 

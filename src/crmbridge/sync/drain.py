@@ -11,15 +11,15 @@ from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from crmbridge.connector import Connector, HandoffConnector, Write, WriteResult
-from crmbridge.errors import AuthError, CrmbridgeError, RateLimited
+from crmbridge.connector import Connector, Write, WriteResult
+from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
 from crmbridge.store.controls import writes_state
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, utcnow
 from crmbridge.sync import outbox
-from crmbridge.sync.failures import CycleFailure, failure_kind
+from crmbridge.sync.failures import CycleFailure, FailureKind, describe, failure_kind, render
 from crmbridge.sync.notify import WEBHOOK, Notifier
 from crmbridge.sync.progress import SENT, WRITTEN, Progress
 from crmbridge.sync.shadow import ShadowLog
@@ -49,17 +49,25 @@ class DrainResult:
     dead: int = 0
     calls: int = 0
     reconciled: int = 0
+    #: Why draining stopped before the outbox was empty (shutting down, or a failure
+    #: of the connector as a whole, which ``failures`` holds typed).
     stopped: str | None = None
     #: Why nothing (more) was sent although nothing failed: shadow mode or a pause.
     held: str | None = None
-    errors: list[str] = field(default_factory=list)
     written_ids: list[str] = field(default_factory=list)
-    #: Failures of the connector as a whole (not of one record), typed.
+    #: What failed, typed: the connector as a whole (a batch, a stop), or one record.
     failures: list[CycleFailure] = field(default_factory=list)
 
-    def fail(self, connector: str, exc: BaseException, message: str) -> None:
-        """Record a connector-wide failure: typed, and as text when it is an error."""
-        self.failures.append(CycleFailure(connector, "write", failure_kind(exc), message))
+    @property
+    def errors(self) -> list[str]:
+        """The failures as lines for people."""
+        return render(self.failures)
+
+    def stop(self, connector: str, exc: BaseException) -> None:
+        """Draining stops on a failure of the connector as a whole (auth, rate limit)."""
+        failure = CycleFailure.of(connector, "write", exc)
+        self.failures.append(failure)
+        self.stopped = describe(failure)
 
 
 class Drainer:
@@ -146,10 +154,11 @@ class Drainer:
 
     def _performed(self, row: outbox.Queued, *, wait_for_index: bool = True) -> bool | None:
         """Does the CRM hold this action already? None when it cannot say."""
-        if row.kind not in CRM_ACTIONS or not isinstance(self.connector, HandoffConnector):
+        handoff = self.connector.handoff
+        if row.kind not in CRM_ACTIONS or handoff is None:
             return False
         try:
-            return self.connector.performed(row.action(), wait_for_index=wait_for_index)
+            return handoff.performed(row.action(), wait_for_index=wait_for_index)
         except CrmbridgeError as exc:
             get_logger(connector=self.connector.name).warning(
                 "action.unverified", kind=row.kind, crm_id=row.crm_id, error=str(exc)
@@ -216,9 +225,12 @@ class Drainer:
                             continue
                         if there is None and row.kind == "task":
                             unchecked = WriteResult(row.crm_id, False, UNCHECKED, retriable=True)
-                            self._refused(session, [row], unchecked, now, result, f"{name} task")
+                            self._refused(
+                                session, [row], unchecked, now, result, row.kind, "unavailable"
+                            )
                             session.commit()
                             continue
+                    kind: FailureKind = "bad_record"
                     try:
                         result.calls += 1
                         outcome = self._perform(row)
@@ -226,28 +238,26 @@ class Drainer:
                         self._postpone(
                             session, rows[index:], now + timedelta(seconds=exc.retry_after)
                         )
-                        result.stopped = f"rate limited: {exc}"
-                        result.fail(name, exc, result.stopped)
+                        result.stop(name, exc)
                         return
+                    except MissingScope as exc:
+                        # A scope this action needs is missing: this action cannot
+                        # succeed, the others (and property writes) still can.
+                        outcome = WriteResult(row.crm_id, False, str(exc), retriable=False)
+                        kind = failure_kind(exc)
                     except AuthError as exc:
-                        if getattr(exc, "http_status", None) == 403:
-                            # A scope this action needs is missing: this action cannot
-                            # succeed, the others (and property writes) still can.
-                            outcome = WriteResult(row.crm_id, False, str(exc), retriable=False)
-                        else:
-                            outbox.release(session, rows[index:])
-                            session.commit()
-                            result.stopped = f"authentication failed: {exc}"
-                            result.errors.append(result.stopped)
-                            result.fail(name, exc, result.stopped)
-                            return
+                        outbox.release(session, rows[index:])
+                        session.commit()
+                        result.stop(name, exc)
+                        return
                     except CrmbridgeError as exc:
                         outcome = WriteResult(row.crm_id, False, str(exc), retriable=True)
+                        kind = failure_kind(exc)
                     if outcome.ok:
                         outbox.mark_done(session, [row])
                         result.actions += 1
                     else:
-                        self._refused(session, [row], outcome, now, result, f"{name} {row.kind}")
+                        self._refused(session, [row], outcome, now, result, row.kind, kind)
                     # Each outcome is committed at once: a crash loses at most the one
                     # action in flight, which recovery settles by asking the CRM.
                     session.commit()
@@ -262,11 +272,12 @@ class Drainer:
             if self.notifier is None:
                 return WriteResult(row.crm_id, False, "no notification webhook is configured")
             return self.notifier.send(row.crm_id, row.target, dict(row.payload or {}))
-        if not isinstance(self.connector, HandoffConnector):
+        handoff = self.connector.handoff
+        if handoff is None:
             return WriteResult(
                 row.crm_id, False, f"the {self.connector.name} connector has no hand-off actions"
             )
-        return self.connector.perform(row.action())
+        return handoff.perform(row.action())
 
     def _drain_properties(self, now: datetime) -> DrainResult:
         result = DrainResult()
@@ -292,15 +303,14 @@ class Drainer:
                     outcomes = self.connector.write(batch)
                 except RateLimited as exc:
                     self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
-                    result.stopped = f"rate limited: {exc}"
-                    result.fail(name, exc, result.stopped)
+                    result.stop(name, exc)
                     return result
-                except AuthError as exc:
+                except (AuthError, MissingScope) as exc:
+                    # No contact can be written without the credentials or the write
+                    # scope: the rows wait, their attempts untouched, until they are fixed.
                     outbox.release(session, rows)
                     session.commit()
-                    result.stopped = f"authentication failed: {exc}"
-                    result.errors.append(result.stopped)
-                    result.fail(name, exc, result.stopped)
+                    result.stop(name, exc)
                     return result
                 except CrmbridgeError as exc:
                     dead = outbox.mark_failed(
@@ -309,8 +319,7 @@ class Drainer:
                     session.commit()
                     result.failed += len(by_record)
                     result.dead += len(dead)
-                    result.errors.append(f"{name}: batch failed: {exc}")
-                    result.fail(name, exc, f"batch failed: {exc}")
+                    result.failures.append(CycleFailure.of(name, "write", exc))
                     self._tell(SENT, len(rows))
                     continue
                 done: list[outbox.Queued] = []
@@ -322,7 +331,7 @@ class Drainer:
                         result.written += 1
                         result.written_ids.append(outcome.crm_id)
                     else:
-                        self._refused(session, group, outcome, now, result, f"{name} record")
+                        self._refused(session, group, outcome, now, result, "record")
                 # A record the connector did not report on is not known to be written.
                 leftover = [row for group in by_record.values() for row in group]
                 result.dead += len(
@@ -349,9 +358,11 @@ class Drainer:
         outcome: WriteResult,
         now: datetime,
         result: DrainResult,
-        label: str,
+        subject: str,
+        kind: FailureKind = "bad_record",
     ) -> None:
-        """The CRM refused a record or an action: retry later or declare it dead."""
+        """The CRM refused a record or an action (``subject``: "record", "task"...):
+        retry later or declare it dead."""
         dead = outbox.mark_failed(
             session,
             rows,
@@ -362,7 +373,11 @@ class Drainer:
         )
         result.failed += 1
         result.dead += 1 if dead else 0
-        result.errors.append(f"{label} {outcome.crm_id}: {outcome.error}")
+        name = self.connector.name
+        message = outcome.error or "rejected"
+        result.failures.append(
+            CycleFailure(name, "write", kind, message, crm_id=outcome.crm_id, subject=subject)
+        )
 
     def _postpone(self, session: Session, rows: list[outbox.Queued], when: datetime) -> None:
         outbox.release(session, rows, not_before=when)

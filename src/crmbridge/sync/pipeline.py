@@ -16,7 +16,7 @@ from typing import Any
 
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.connector import Connector, HandoffConnector, Owner
-from crmbridge.errors import AuthError, CrmbridgeError, safe_description
+from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
 from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
@@ -28,7 +28,7 @@ from crmbridge.store.repository import Store
 from crmbridge.store.tables import utcnow
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
-from crmbridge.sync.failures import CycleFailure
+from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
@@ -71,7 +71,6 @@ class CycleSummary:
     held_contacts: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     duration_s: float = 0.0
-    errors: list[str] = field(default_factory=list)
     #: What ``run --adopt`` took over and could not recover.
     adoption: AdoptionReport | None = field(default=None, repr=False)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
@@ -79,23 +78,29 @@ class CycleSummary:
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: Record writes by connector and outcome (done, failed, dead), for the metrics.
     writes_by_status: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
-    #: The connector-wide failures behind ``errors``, typed (for health and metrics).
-    failures: list[CycleFailure] = field(default_factory=list, repr=False)
+    #: What failed, typed: a connector's stage, or one record (``errors`` renders them).
+    failures: list[CycleFailure] = field(default_factory=list)
     #: The cycle ended early because the process is stopping (not a failure).
     interrupted: bool = False
 
     @property
     def ok(self) -> bool:
         """True when nothing failed."""
-        return self.failed == 0 and not self.errors
+        return self.failed == 0 and not self.failures
+
+    @property
+    def errors(self) -> list[str]:
+        """The failures as lines for people (``run --once``, the log, ``sync_runs``)."""
+        return render(self.failures)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form: the failures typed, and as ``errors`` lines."""
         data = asdict(self)
         data.pop("written_ids")
-        data.pop("failures")
         data.pop("writes_by_status")
         data.pop("adoption")
+        data["failures"] = [failure.as_dict() for failure in self.failures]
+        data["errors"] = self.errors
         if self.adoption is not None:
             data["adoption"] = {**self.adoption.as_dict(), "summary": self.adoption.lines()}
         return {**data, "ok": self.ok}
@@ -146,28 +151,28 @@ class Pipeline:
         found: dict[str, HandoffPlanner] = {}
         for name, connector in self.connectors.items():
             pool = OwnerPool()
-            handoff = isinstance(connector, HandoffConnector)
-            if (
-                isinstance(connector, HandoffConnector)
-                and fetch_owners
-                and self.config.assignment.enabled
-            ):
+            handoff = connector.handoff
+            if handoff is not None and fetch_owners and self.config.assignment.enabled:
                 try:
                     with self.store.session() as session:
                         assigned = assignment_counts(session, name)
-                    pool = OwnerPool(self._owners(name, connector), assigned)
+                    pool = OwnerPool(self._owners(name, handoff), assigned)
                 except CrmbridgeError as exc:
                     get_logger(connector=name).warning("owners.unavailable", error=str(exc))
-            can_pause = handoff and bool(getattr(connector, "can_pause_sequences", False))
-            found[name] = HandoffPlanner(self.config, pool, can_pause=can_pause, can_act=handoff)
+            found[name] = HandoffPlanner(
+                self.config,
+                pool,
+                can_pause=handoff is not None and handoff.can_pause_sequences,
+                can_act=handoff is not None,
+            )
         return found
 
-    def _owners(self, name: str, connector: HandoffConnector) -> tuple[Owner, ...]:
+    def _owners(self, name: str, handoff: HandoffConnector) -> tuple[Owner, ...]:
         """The CRM's owners, read at most every OWNERS_TTL_S (planners are built per tick)."""
         cached = self._owner_cache.get(name)
         if cached is not None and time.monotonic() - cached[0] < OWNERS_TTL_S:
             return cached[1]
-        owners = tuple(connector.owners())
+        owners = tuple(handoff.owners())
         self._owner_cache[name] = (time.monotonic(), owners)
         return owners
 
@@ -270,7 +275,7 @@ class Pipeline:
             )
         except BaseException as exc:
             # Whatever ends the cycle (a bug, a signal), its row must not stay "running".
-            summary.errors.append(f"cycle aborted: {safe_description(exc)}")
+            summary.failures.append(CycleFailure.of(ALL_CONNECTORS, "cycle", exc))
             self._finish(run_id, summary, started, "aborted")
             raise
         if stop is not None and stop.is_set():
@@ -315,12 +320,10 @@ class Pipeline:
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now, progress=progress)
                 summary.scored, summary.changed = rescored.scored, rescored.changed
-                if rescored.failed:
-                    first = rescored.failed[0]
-                    summary.errors.append(
-                        f"{len(rescored.failed)} lead(s) could not be scored and keep their "
-                        f"last score (first: {first.crm}:{first.crm_id}: {first.error})"
-                    )
+                summary.failures.extend(
+                    CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)
+                    for lead in rescored.failed
+                )
         for connector in chosen:
             drainer = Drainer(
                 self.store,
@@ -365,16 +368,17 @@ class Pipeline:
         """Log the cycle's outcome and close its ``sync_runs`` row with ``status``."""
         summary.duration_s = round(time.monotonic() - started, 3)
         log = get_logger(cycle=run_id)
-        for message in summary.errors[:20]:
+        errors = summary.errors
+        for message in errors[:20]:
             log.warning("cycle.error", error=message)
-        done = {k: v for k, v in summary.as_dict().items() if k != "errors"}
+        done = {k: v for k, v in summary.as_dict().items() if k not in ("errors", "failures")}
         log.info("cycle.done", status=status, **done)
         counts = {k: getattr(summary, k) for k in RUN_COUNTS}
         self.store.finish_run(
             run_id,
             finished_at=utcnow(),
             status=status,
-            errors={"messages": summary.errors[:100]},
+            errors={"messages": errors[:100]},
             **counts,
         )
 
@@ -386,7 +390,6 @@ class Pipeline:
         summary.failed += result.failed
         summary.dead += result.dead
         summary.api_calls += result.calls
-        summary.errors.extend(result.errors)
         summary.failures.extend(result.failures)
         counts = summary.writes_by_status.setdefault(drainer.connector.name, {})
         for status, count in (
@@ -400,16 +403,12 @@ class Pipeline:
         if result.stopped == SHUTTING_DOWN:
             # A graceful stop leaves the rest to the next start: not a failure.
             summary.interrupted = True
-        elif result.stopped and result.stopped not in result.errors:
-            summary.errors.append(f"{drainer.connector.name}: {result.stopped}")
 
     @staticmethod
-    def _guard(summary: CycleSummary, name: str, stage: str, action: Any) -> None:
+    def _guard(summary: CycleSummary, name: str, stage: Stage, action: Any) -> None:
         try:
             action()
         except CrmbridgeError as exc:
-            kind = " (authentication)" if isinstance(exc, AuthError) else ""
-            summary.errors.append(f"{name}: {stage} failed{kind}: {exc}")
             summary.failures.append(CycleFailure.of(name, stage, exc))
 
 

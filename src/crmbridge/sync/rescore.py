@@ -28,6 +28,7 @@ from crmbridge.scoring.types import Event
 from crmbridge.store.identity import UNMARKED, Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
 from crmbridge.sync import outbox
+from crmbridge.sync.failures import FailureKind, failure_kind
 from crmbridge.sync.notify import WEBHOOK
 from crmbridge.sync.progress import SCORED, Progress
 from crmbridge.sync.writeback import desired_values, diff, same_value, store_property
@@ -57,6 +58,7 @@ class ScoreFailure:
     crm_id: str
     email: str | None
     error: str
+    kind: FailureKind = "internal"
 
 
 @dataclass
@@ -261,7 +263,7 @@ class Rescorer:
         """
         error = safe_description(exc)
         get_logger(crm=row.crm, contact=row.crm_id).error("score.failed", error=error)
-        result.failed.append(ScoreFailure(row.crm, row.crm_id, row.email, error))
+        result.failed.append(ScoreFailure(row.crm, row.crm_id, row.email, error, failure_kind(exc)))
         return {
             "cid": row.id,
             "stage": row.stage,

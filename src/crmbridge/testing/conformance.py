@@ -1,8 +1,8 @@
 """The conformance suite every crmbridge connector must pass against its sandbox.
 
-Like singer-sdk's built-in tap tests, the suite is a pytest class to inherit: a
-connector adds one test module with a harness for its sandbox and a subclass that
-provides the ``harness`` fixture; pytest collects the inherited tests::
+The suite is a pytest class to inherit: a connector adds one test module with a
+harness for its sandbox and a subclass that provides the ``harness`` fixture; pytest
+collects the inherited tests::
 
     class TestAcmeConformance(ConnectorConformance):
         @pytest.fixture

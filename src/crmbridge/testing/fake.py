@@ -15,14 +15,29 @@ from pathlib import Path
 from typing import Any
 
 from crmbridge.clock import parse_instant
-from crmbridge.connector import CheckReport, FieldSpec, Page, TieCursor, Write, WriteResult
+from crmbridge.connector import (
+    CheckReport,
+    FieldSpec,
+    HandoffConnector,
+    Page,
+    TieCursor,
+    Write,
+    WriteResult,
+)
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.records import ContactRecord
 
 
 class FakeConnector:
-    """A file-backed CRM with the :class:`crmbridge.connector.Connector` interface."""
+    """A file-backed CRM with the :class:`crmbridge.connector.Connector` interface.
+
+    It performs no hand-off action (``handoff`` is ``None``). Given a ``rate_governor``,
+    every read page and every write batch waits for it, as a real connector's requests
+    do; without one (the default) nothing is paced.
+    """
 
     max_batch_size = 100
+    handoff: HandoffConnector | None = None
 
     def __init__(
         self,
@@ -32,8 +47,10 @@ class FakeConnector:
         page_size: int = 50,
         reject_ids: frozenset[str] = frozenset(),
         write_delay: float = 0.0,
+        rate_governor: RateGovernor | None = None,
     ) -> None:
         self.name = name
+        self.rate_governor = rate_governor
         self.folder = folder
         self.page_size = page_size
         self.reject_ids = reject_ids
@@ -76,6 +93,11 @@ class FakeConnector:
             record["updated_at"] = max(record["updated_at"], write["at"], key=parse_instant)
         return records
 
+    def _pace(self) -> None:
+        """One request of the budget: wait for the governor, when there is one."""
+        if self.rate_governor is not None:
+            self.rate_governor.acquire()
+
     def check(self) -> CheckReport:
         """Always passes: there are no credentials."""
         return CheckReport(ok=True, account=f"fake CRM in {self.folder}")
@@ -94,6 +116,7 @@ class FakeConnector:
         pending = [(at, rid, r) for at, rid, r in rows if position.admits(at, rid)]
         for start in range(0, len(pending), self.page_size):
             chunk = pending[start : start + self.page_size]
+            self._pace()
             self.read_calls += 1
             position = position.advance([(at, rid) for at, rid, _ in chunk])
             records = tuple(
@@ -114,6 +137,7 @@ class FakeConnector:
 
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
         """Apply each write, logging it before acknowledging; rejected ids fail alone."""
+        self._pace()
         self.write_calls += 1
         known = {str(c["id"]) for c in self._seeded()}
         results = []

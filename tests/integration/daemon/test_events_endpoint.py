@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from starlette.requests import Request
 
-from crmbridge.daemon import http
+from crmbridge.daemon.routes.events import MAX_EVENTS_BODY
+from crmbridge.daemon.routes.guards import read_body
+from crmbridge.daemon.routes.problems import HttpError
 from crmbridge.store.tables import EventRow
 
 from .conftest import INGEST_TOKEN, Harness, events, make_config, seed_contacts
@@ -176,7 +178,7 @@ def test_the_events_are_stored_as_the_cli_stores_them(harness: Harness) -> None:
 
 def test_a_body_over_10_mb_is_413(harness: Harness) -> None:
     line = json.dumps(event(1)) + "\n"
-    body = line * (http.MAX_EVENTS_BODY // len(line) + 1)
+    body = line * (MAX_EVENTS_BODY // len(line) + 1)
     response = send(harness, body, "application/x-ndjson")
     assert response.status_code == 413
     assert events(harness.store) == 0
@@ -211,14 +213,14 @@ def _request(chunks: int, content_length: int | None) -> tuple[Request, list[int
 
 def test_the_limit_is_enforced_before_the_body_is_read_whole() -> None:
     declared, pulled = _request(50, content_length=50 * 2**20)
-    with pytest.raises(http._HttpError) as refused:
-        asyncio.run(http._read_body(declared, http.MAX_EVENTS_BODY))
+    with pytest.raises(HttpError) as refused:
+        asyncio.run(read_body(declared, MAX_EVENTS_BODY))
     assert refused.value.status == 413
     assert pulled == []  # the declared length was enough
 
     undeclared, pulled = _request(50, content_length=None)
-    with pytest.raises(http._HttpError):
-        asyncio.run(http._read_body(undeclared, http.MAX_EVENTS_BODY))
+    with pytest.raises(HttpError):
+        asyncio.run(read_body(undeclared, MAX_EVENTS_BODY))
     assert len(pulled) == 11  # stopped at the first chunk past 10 MB
 
 

@@ -176,13 +176,18 @@ def test_failing_crms_do_not_stop_intake_and_healthz_details_them(
     assert hubspot["auth"] == "failed"
     assert hubspot["consecutive_failures"] == {
         "auth": 2,
-        "rate_limit": 0,
-        "transient": 0,
-        "other": 0,
+        "missing_scope": 0,
+        "rate_limited": 0,
+        "unavailable": 0,
+        "bad_record": 0,
+        "schema": 0,
+        "config": 0,
+        "store": 0,
+        "internal": 0,
     }
     assert "rejected the access token" in hubspot["last_error"]
-    assert salesforce["consecutive_failures"]["rate_limit"] == 1
-    assert salesforce["consecutive_failures"]["transient"] == 1
+    assert salesforce["consecutive_failures"]["rate_limited"] == 1
+    assert salesforce["consecutive_failures"]["unavailable"] == 1
     assert salesforce["last_rate_limited"] is not None
     assert salesforce["auth"] == "ok"
     assert hubspot["last_success"] == now.isoformat().replace("+00:00", "Z")
@@ -212,7 +217,7 @@ def test_healthz_turns_503_after_the_configured_intervals_without_success(
     health.record(datetime.now(UTC), [], polled=["hubspot"])
     recovered = harness.client.get("/healthz")
     assert recovered.status_code == 200, recovered.text
-    assert recovered.json()["connectors"]["hubspot"]["consecutive_failures"]["transient"] == 0
+    assert recovered.json()["connectors"]["hubspot"]["consecutive_failures"]["unavailable"] == 0
 
 
 @pytest.mark.parametrize(

@@ -175,7 +175,9 @@ def serve(
         f"  token: {token}   app secret: {app_secret}\n"
         f"  contacts: {state.contact_count()}   demo events: {len(state.demo_events)}"
         f" ({url}/_sandbox/seed-events?format=jsonl)\n"
-        f"  admin: {url}/_sandbox   webhooks: {webhook_url or 'off'}",
+        f"  admin: {url}/_sandbox   webhooks: {webhook_url or 'off'}\n"
+        f"  point crmbridge at it: CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL={url}"
+        f" HUBSPOT_ACCESS_TOKEN={token}",
         flush=True,
     )
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

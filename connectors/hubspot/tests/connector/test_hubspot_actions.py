@@ -1,7 +1,8 @@
 """Hand-off actions drained through the real HubSpot connector against the sandbox.
 
 A scope the token lacks costs only the actions that need it (they are dead, with the
-scope named), never the others nor the drain; a task whose earlier attempt failed
+scope named, and their failure is of kind ``missing_scope``), never the others nor the
+drain; a task whose earlier attempt failed
 ambiguously (HubSpot created it, the answer was lost) is found and not created again.
 """
 
@@ -93,6 +94,11 @@ def test_a_missing_scope_kills_only_the_actions_that_need_it(store: Store) -> No
     assert "automation.sequences.enrollments.write" in (rows["enroll"].last_error or "")
     assert rows["task"].status == "done"
     assert len(tasks) == 1
+    # The failure is the enrollment's, typed as a missing scope (not a refused token).
+    (failure,) = result.failures
+    assert (failure.kind, failure.stage, failure.crm_id) == ("missing_scope", "write", crm_id)
+    assert failure.of_record
+    assert result.errors == [f"hubspot enroll {crm_id}: {failure.message}"]
 
 
 def test_a_task_whose_answer_was_lost_is_not_created_again(store: Store) -> None:
@@ -101,7 +107,7 @@ def test_a_task_whose_answer_was_lost_is_not_created_again(store: Store) -> None
         connector: HubSpotConnector = connector_for(server)
         action = _task(crm_id)
         # HubSpot created it; the response never arrived: the row failed, retriable.
-        assert connector.perform(action).ok
+        assert connector.handoff.perform(action).ok
         _queue(store, action)
         with store.session() as session:
             session.execute(update(OutboxRow).values(status="failed", attempts=1))

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from sqlmodel import col, func, select
 
 from crmbridge.connector import Write
-from crmbridge.errors import AuthError, ConfigError
+from crmbridge.errors import AuthError, ConfigError, MissingScope
 from crmbridge.store.tables import ContactRow
 from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
@@ -454,7 +454,8 @@ def test_a_token_without_write_scopes_is_reported_by_check() -> None:
         connector = connector_for(server)
 
         report = connector.check()
-        with pytest.raises(AuthError) as failure:
+        # A missing scope is its own error, not a refused token.
+        with pytest.raises(MissingScope) as failure:
             connector.write([Write(crm_id, {"email": "x@example.com"})])
 
     assert not report.ok

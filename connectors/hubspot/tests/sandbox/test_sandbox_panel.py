@@ -10,6 +10,7 @@ import requests
 
 from crmbridge.demo import running_demo
 from crmbridge.ingest import Ingestor
+from crmbridge_hubspot.demo_sandbox import HubSpotSandbox
 from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
 from crmbridge_hubspot.sandbox.panel import wants_html
 from crmbridge_hubspot.sandbox.records import ChangeSource
@@ -94,7 +95,9 @@ def test_values_written_by_anyone_are_escaped(server: SandboxServer, state: Sand
 
 def test_a_synced_demo_reads_as_a_rep_sees_it() -> None:
     now = datetime.now(UTC)
-    with running_demo() as (server, pipeline, _connector):
+    with running_demo() as (sandbox, pipeline, _connector):
+        assert isinstance(sandbox, HubSpotSandbox)
+        server = sandbox.server
         state = server.state
         lines = ((i, json.dumps(e).encode()) for i, e in enumerate(state.demo_events, 1))
         Ingestor(pipeline.store, timedelta(minutes=5)).ingest_lines(lines, now)

@@ -1,0 +1,1 @@
+"""The daemon's HTTP routes, one router per concern, sharing one :class:`AppContext`."""
