@@ -471,16 +471,17 @@ def _enabled_table(
 ) -> str | None:
     """The TOML path of the table holding ``path`` when that table is ``enabled``."""
     table = path[:-1]
-    if config is not None:
-        node: Any = config
-        for part in table:
-            node = node[part] if isinstance(part, int) else getattr(node, part, None)
-        enabled = getattr(node, "enabled", False)
-    else:  # the config is invalid anyway: judge by what the file says
-        node = data
-        for part in table:
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        enabled = node.get("enabled", False) if isinstance(node, dict) else False
+    # The validated values (overrides included); when the config is invalid anyway,
+    # what the file says.
+    node: Any = config.model_dump(by_alias=True) if config is not None else data
+    for part in table:
+        if isinstance(node, dict):
+            node = node.get(part, {})
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = {}
+    enabled = node.get("enabled", False) if isinstance(node, dict) else False
     return format_path(table) if enabled is True else None
 
 

@@ -159,3 +159,20 @@ def test_a_crm_without_a_sandbox_is_refused_naming_those_with_one(crm: str, mess
     [problem] = caught.value.problems
     assert (problem.path, problem.message) == ("--crm", message)
     assert problem.hint == "plugins with a sandbox: hubspot"
+
+
+def test_a_table_enabled_by_an_override_needs_its_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CRMBRIDGE__CONNECTORS__HUBSPOT__ENABLED", "true")
+    loaded = parse_config(
+        '[connectors.hubspot]\nenabled = false\naccess_token = "${UNSET_TOKEN}"\n',
+        source="test.toml",
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        loaded.config.require_secrets()
+
+    [problem] = caught.value.problems
+    assert problem.path == "connectors.hubspot.access_token"
+    assert problem.hint is not None and "connectors.hubspot is enabled" in problem.hint

@@ -11,10 +11,8 @@ from sqlmodel import SQLModel
 from crmbridge.store.erasure import ERASED_TABLES, KEPT_TABLES
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import (
-    CHANGED_PREFIX,
     AssignmentRow,
     ContactRow,
-    CursorRow,
     EventRow,
     OutboxRow,
     ScoreRow,
@@ -94,9 +92,6 @@ def _person(store: Store, email: str, crm_id: str, tag: str) -> None:
             )
         session.add(AssignmentRow(contact_id=cid, owner_id="501", strategy="round_robin"))
         session.add(SlaClockRow(contact_id=cid, stage="mql", started_at=NOW, owner_id="501"))
-        session.add(
-            CursorRow(connector="hubspot", stream=CHANGED_PREFIX + crm_id, value="2026-11-20")
-        )
         session.add(WebhookReceiptRow(connector="hubspot", event_id=f"receipt-{tag}"))
         session.commit()
 
@@ -135,7 +130,6 @@ def test_forget_by_email_leaves_no_row_about_the_person(store: Store, store_url:
         "outbox": 3,
         "assignments": 1,
         "sla_clocks": 1,
-        "rereads": 1,
     }
     assert _mentions(store, *ANA) == []
     assert _mentions(store, *BEN) == ben_before

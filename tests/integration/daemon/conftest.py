@@ -63,15 +63,13 @@ def make_config(
         return SecretStr(value) if value is not None else None
 
     daemon = base.daemon.model_copy(
-        update={
-            "ingest_token": secret(ingest_token),
-            "salesforce_webhook_secret": secret(sf_secret),
-            "salesforce_org_id": sf_org,
-            "public_url": public_url,
-        }
+        update={"ingest_token": secret(ingest_token), "public_url": public_url}
     )
     hubspot = base.connectors.hubspot.model_copy(update={"app_secret": secret(app_secret)})
-    connectors = base.connectors.model_copy(update={"hubspot": hubspot})
+    salesforce = base.connectors.salesforce.model_copy(
+        update={"webhook_secret": secret(sf_secret), "org_id": sf_org}
+    )
+    connectors = base.connectors.model_copy(update={"hubspot": hubspot, "salesforce": salesforce})
     return base.model_copy(update={"daemon": daemon, "connectors": connectors})
 
 

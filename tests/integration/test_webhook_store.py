@@ -1,4 +1,4 @@
-"""Recording webhook changes on SQLite and PostgreSQL: receipts, dirty flags, pending ids."""
+"""Recording webhook changes on SQLite and PostgreSQL: receipts, dirty flags, events."""
 
 from __future__ import annotations
 
@@ -7,13 +7,22 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from crmbridge.daemon import webhooks
+from crmbridge.connector import WebhookChange
 from crmbridge.daemon.http import create_app
-from crmbridge.daemon.webhooks import WebhookChange
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
-
-from .conftest import INGEST_TOKEN, NOW, dirty_ids, events, make_config, receipts, seed_contacts
+from crmbridge.store.tables import CursorRow
+from crmbridge.store.webhooks import record_changes
+from tests.integration.daemon.conftest import (
+    INGEST_TOKEN,
+    NOW,
+    count,
+    dirty_ids,
+    events,
+    make_config,
+    receipts,
+    seed_contacts,
+)
 
 
 def reply(crm_id: str) -> CanonicalEvent:
@@ -25,7 +34,7 @@ def reply(crm_id: str) -> CanonicalEvent:
     )
 
 
-def test_receipts_replays_and_pending_ids(store: Store) -> None:
+def test_receipts_replays_and_dirty_marks(store: Store) -> None:
     seed_contacts(store, "hubspot", ["1", "2"])
     changes = [
         WebhookChange("e1", ("1",)),
@@ -34,36 +43,23 @@ def test_receipts_replays_and_pending_ids(store: Store) -> None:
         WebhookChange("e4"),  # e.g. a deletion: a receipt, nothing else
     ]
 
-    first = webhooks.record_changes(store, "hubspot", changes, NOW)
+    first = record_changes(store, "hubspot", changes, NOW)
 
     assert (first.accepted, first.replayed, first.events_stored) == (3, 1, 1)
     assert set(first.crm_ids) == {"1", "2", "3"}
     assert first.contacts_marked == 2
     assert dirty_ids(store, "hubspot") == {"1", "2"}
     assert receipts(store) == 3
-    pending = webhooks.pending_changes(store, "hubspot")
-    assert {p.crm_id for p in pending} == {"1", "2", "3"}
+    # Nothing is noted for "3", which the store does not hold: the next poll reads it.
+    assert count(store, CursorRow) == 1  # the seeding page's cursor only
 
-    replay = webhooks.record_changes(store, "hubspot", changes, NOW + timedelta(seconds=5))
+    replay = record_changes(store, "hubspot", changes, NOW + timedelta(seconds=5))
     assert (replay.accepted, replay.replayed, replay.crm_ids) == (0, 4, ())
     assert (receipts(store), events(store)) == (3, 1)
 
     # Receipts are per connector: the same key from another CRM is new.
-    other = webhooks.record_changes(store, "salesforce", [WebhookChange("e1")], NOW)
+    other = record_changes(store, "salesforce", [WebhookChange("e1")], NOW)
     assert other.accepted == 1
-
-
-def test_clearing_keeps_a_marker_renewed_after_it_was_read(store: Store) -> None:
-    webhooks.record_changes(store, "hubspot", [WebhookChange("a", ("1", "2"))], NOW)
-    read = webhooks.pending_changes(store, "hubspot")
-    later = NOW + timedelta(seconds=30)
-    webhooks.record_changes(store, "hubspot", [WebhookChange("b", ("2",))], later)
-
-    webhooks.clear_changes(store, "hubspot", read)
-
-    left = webhooks.pending_changes(store, "hubspot")
-    assert [(p.crm_id, p.noted_at) for p in left] == [("2", later)]
-    assert webhooks.pending_changes(store, "salesforce") == []
 
 
 def test_a_nul_character_is_reported_not_a_server_error(store: Store) -> None:

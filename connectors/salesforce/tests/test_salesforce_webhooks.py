@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from crmbridge.daemon import webhooks
-
-from .conftest import (
+from crmbridge_salesforce.webhooks import parse_outbound_message
+from tests.integration.daemon.conftest import (
     SF_ORG,
     SF_SECRET,
     Harness,
@@ -85,8 +84,8 @@ def test_an_outbound_message_is_acknowledged_and_recorded(harness: Harness) -> N
 
     assert receipts(harness.store) == 3
     assert dirty_ids(harness.store, "salesforce") == {LEAD, CONTACT}
-    pending = {p.crm_id for p in webhooks.pending_changes(harness.store, "salesforce")}
-    assert pending == {LEAD, CONTACT}  # accounts are not scored
+    named = [change.crm_ids for change in parse_outbound_message(body).changes]
+    assert named == [(LEAD,), (CONTACT,), ()]  # accounts are not scored
     assert harness.nudges
 
 
@@ -132,15 +131,16 @@ def test_a_redelivered_outbound_message_is_acknowledged_but_stores_nothing(
     harness: Harness,
 ) -> None:
     body = outbound_message([("04l01", "Lead", LEAD)])
+    seed_contacts(harness.store, "salesforce", [LEAD])
     assert_ack(post_xml(harness, body))
     store = harness.store
-    webhooks.clear_changes(store, "salesforce", webhooks.pending_changes(store, "salesforce"))
+    seed_contacts(store, "salesforce", [LEAD])  # rescored since (dirty flag cleared)
     harness.nudges.clear()
 
     assert_ack(post_xml(harness, body))
 
     assert receipts(store) == 1
-    assert webhooks.pending_changes(store, "salesforce") == []
+    assert dirty_ids(store, "salesforce") == set()
     assert not harness.nudges
 
 
@@ -170,7 +170,7 @@ def test_without_a_shared_secret_salesforce_webhooks_are_unavailable(
     harness = build(make_config(sf_secret=None))
     response = post_xml(harness, outbound_message([("04l01", "Lead", LEAD)]))
     assert response.status_code == 503
-    assert "salesforce_webhook_secret" in response.json()["detail"]
+    assert "connectors.salesforce.webhook_secret" in response.json()["detail"]
 
 
 # -- JSON relays of Change Data Capture and platform events ---------------------------------
@@ -219,8 +219,7 @@ def test_a_change_data_capture_relay_is_recorded(harness: Harness) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == 4
     assert dirty_ids(harness.store, "salesforce") == {LEAD}
-    pending = {p.crm_id for p in webhooks.pending_changes(harness.store, "salesforce")}
-    assert pending == {LEAD, CONTACT}
+    assert response.json()["records"] == 2  # the lead and the contact, not the deleted lead
 
     again = post_json(harness, payload)
     assert again.json()["replayed"] == 4
@@ -230,10 +229,10 @@ def test_a_change_data_capture_relay_is_recorded(harness: Harness) -> None:
 def test_a_bare_payload_and_a_platform_event_are_understood(harness: Harness) -> None:
     bare = cdc(7, "Lead", [LEAD])["data"]["payload"]
     platform = {"data": {"payload": {"recordId": CONTACT}, "event": {"EventUuid": "e-1"}}}
+    seed_contacts(harness.store, "salesforce", [LEAD, CONTACT])
     response = post_json(harness, [bare, platform])
     assert response.status_code == 200, response.text
-    pending = {p.crm_id for p in webhooks.pending_changes(harness.store, "salesforce")}
-    assert pending == {LEAD, CONTACT}
+    assert dirty_ids(harness.store, "salesforce") == {LEAD, CONTACT}
 
 
 def test_a_relay_naming_another_org_is_403(harness: Harness) -> None:

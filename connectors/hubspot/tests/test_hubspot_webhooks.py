@@ -14,7 +14,6 @@ import structlog
 import uvicorn
 from sqlalchemy import select
 
-from crmbridge.daemon import webhooks
 from crmbridge.daemon.http import create_app
 from crmbridge.store.erasure import find_person, forget
 from crmbridge.store.identity import bind_account
@@ -25,8 +24,7 @@ from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.state import SandboxState
 from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher, sign_v3
-
-from .conftest import (
+from tests.integration.daemon.conftest import (
     APP_SECRET,
     HUBSPOT_URL,
     NOW,
@@ -110,8 +108,8 @@ def test_valid_signature_is_accepted_and_the_contact_marked(harness: Harness) ->
     assert response.json()["accepted"] == 2
     assert receipts(harness.store) == 2
     assert dirty_ids(harness.store, "hubspot") == {"101"}
-    pending = {p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")}
-    assert pending == {"101", "555"}  # the unknown contact is noted for the next poll
+    # Both are named; the unknown contact is read by the poll the nudge starts.
+    assert response.json()["records"] == 2
     assert harness.nudges  # the scheduler was told
 
 
@@ -171,7 +169,6 @@ def test_a_bad_signature_is_refused_and_nothing_stored(harness: Harness, how: st
     assert response.status_code == 401
     assert receipts(harness.store) == 0
     assert dirty_ids(harness.store, "hubspot") == set()
-    assert webhooks.pending_changes(harness.store, "hubspot") == []
     assert not harness.nudges
 
 
@@ -215,7 +212,6 @@ def test_a_replayed_delivery_answers_200_and_stores_nothing_new(harness: Harness
     assert post(harness, body, hubspot_headers(body)).status_code == 200
     stored = (receipts(store), events(store))
     # The poller has read and rescored the contact since.
-    webhooks.clear_changes(store, "hubspot", webhooks.pending_changes(store, "hubspot"))
     seed_contacts(store, "hubspot", ["101"])
     harness.nudges.clear()
 
@@ -227,9 +223,9 @@ def test_a_replayed_delivery_answers_200_and_stores_nothing_new(harness: Harness
     assert response.status_code == 200
     assert response.json()["accepted"] == 0
     assert response.json()["replayed"] == 2
+    assert response.json()["records"] == 0
     assert (receipts(store), events(store)) == stored
     assert dirty_ids(store, "hubspot") == set()
-    assert webhooks.pending_changes(store, "hubspot") == []
     assert not harness.nudges
     scraped = harness.client.get("/metrics").text
     assert 'crmbridge_webhook_events_total{connector="hubspot",outcome="replayed"} 2.0' in scraped
@@ -306,7 +302,7 @@ def test_a_deletion_forgets_the_contact_and_other_objects_only_get_a_receipt(
     assert receipts(harness.store) == 2
     assert dirty_ids(harness.store, "hubspot") == set()
     assert count(harness.store, ContactRow) == 1  # 101 is forgotten, 102 stays
-    assert webhooks.pending_changes(harness.store, "hubspot") == []
+    assert response.json()["records"] == 0
 
 
 def test_deletions_of_one_delivery_are_all_forgotten_and_a_replay_changes_nothing(
@@ -334,8 +330,9 @@ def test_a_merge_marks_the_surviving_contact(harness: Harness) -> None:
         "newObjectId": 101,
     }
     body = dumps([item])
-    assert post(harness, body, hubspot_headers(body)).status_code == 200
-    assert [p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")] == ["101"]
+    response = post(harness, body, hubspot_headers(body))
+    assert response.status_code == 200
+    assert response.json()["records"] == 1  # 101, the survivor
 
 
 def test_without_an_app_secret_webhooks_are_unavailable(build: Callable[..., Harness]) -> None:
@@ -379,7 +376,6 @@ def test_a_real_delivery_from_the_sandbox_dispatcher(harness: Harness) -> None:
     assert dispatcher.delivered_events == 3  # creation + two property changes
     assert receipts(harness.store) == 3
     assert dirty_ids(harness.store, "hubspot") == {contact.id}
-    assert [p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")] == [contact.id]
 
 
 def test_a_delivery_over_the_network_to_uvicorn(sqlite_store: Store) -> None:
@@ -435,7 +431,7 @@ def test_a_notification_of_another_portal_erases_nothing(harness: Harness, kind:
     assert event_keys(harness.store) == {"a-101"}
     assert receipts(harness.store) == 1  # a redelivery is a replay
     assert dirty_ids(harness.store, "hubspot") == set()
-    assert webhooks.pending_changes(harness.store, "hubspot") == []
+    assert answer["records"] == 0
     [line] = [line for line in logs if line["event"] == "webhook.foreign_account"]
     assert line["accounts"] == ["9900001"] and line["bound_account"] == PORTAL
     assert line["log_level"] == "warning"
@@ -492,7 +488,7 @@ def test_an_unverifiable_deletion_keeps_the_contact_and_marks_it_for_a_re_read(
     assert contact_ids(harness.store) == {("hubspot", "101")}
     assert event_keys(harness.store) == {"a-101"}
     assert dirty_ids(harness.store, "hubspot") == {"101"}
-    assert [p.crm_id for p in webhooks.pending_changes(harness.store, "hubspot")] == ["101"]
+    assert answer["records"] == 1
     assert "contact.identity_unverified" in [line["event"] for line in logs]
 
 
