@@ -11,7 +11,10 @@ test's SQLite file and the jobs are the daemon's own ``poll``/``drain``:
 - "running" rows left by a dead process are closed as "aborted" at start;
 - a cycle that crashes during the start-up checks does not stop the start;
 - a cycle already running when the SQLite file is deleted fails rather than leave a
-  new, empty file behind; the next job does not start.
+  new, empty file behind; the next job does not start;
+- a connector's declared rate governor paces its requests, its budget is the
+  ``crmbridge_api_rate_budget_remaining`` gauge, and on Postgres the replicas share it;
+  a connector declaring none has no such gauge.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from crmbridge.connector import Page, Write, WriteResult
+from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon.http import create_app
 from crmbridge.daemon.service import Daemon
 from crmbridge.logging import configure_logging
@@ -237,3 +241,34 @@ def test_a_cycle_crashing_at_start_does_not_stop_the_start(
     finally:
         if second.guard is not None:
             second.guard.release()
+
+
+BUDGET = 'crmbridge_api_rate_budget_remaining{connector="hubspot"}'
+
+
+def test_the_daemon_reads_and_shares_the_budget_a_connector_declares(
+    store: Store, tmp_path: Path
+) -> None:
+    governor = RateGovernor(50, 10.0)
+    crm = FakeConnector(tmp_path / "crm", name="hubspot", rate_governor=governor)
+    daemon = _daemon(store, crm)
+    # Replicas can only share a budget through Postgres.
+    assert (governor.shared is None) == store.is_sqlite
+
+    daemon.poll("hubspot")
+
+    assert crm.write_calls > 0
+    assert governor.stats.requests == crm.read_calls + crm.write_calls
+    assert metric_value(daemon.metrics.render().decode(), BUDGET) == governor.budget == 49
+    if daemon.guard is not None:
+        daemon.guard.release()
+
+
+def test_a_connector_without_a_governor_has_no_budget_gauge(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    daemon = _daemon(sqlite_store, FakeConnector(tmp_path / "crm", name="hubspot"))
+
+    daemon.poll("hubspot")
+
+    assert metric_value(daemon.metrics.render().decode(), BUDGET, default=-1) == -1
