@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from daemon.conftest import (
+from fastapi.testclient import TestClient
+
+from crmbridge.connector import WebhookChange
+from crmbridge.daemon.http import create_app
+from crmbridge.records import CanonicalEvent
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import CursorRow
+from crmbridge.store.webhooks import record_changes
+from tests.integration.daemon.conftest import (
     INGEST_TOKEN,
     NOW,
     count,
@@ -15,14 +23,6 @@ from daemon.conftest import (
     receipts,
     seed_contacts,
 )
-from fastapi.testclient import TestClient
-
-from crmbridge.connector import WebhookChange
-from crmbridge.daemon.http import create_app
-from crmbridge.records import CanonicalEvent
-from crmbridge.store.repository import Store
-from crmbridge.store.tables import CursorRow
-from crmbridge.store.webhooks import record_changes
 
 
 def reply(crm_id: str) -> CanonicalEvent:

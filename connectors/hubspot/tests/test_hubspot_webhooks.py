@@ -12,22 +12,6 @@ from typing import Any
 import pytest
 import structlog
 import uvicorn
-from daemon.conftest import (
-    APP_SECRET,
-    HUBSPOT_URL,
-    NOW,
-    NOW_MS,
-    Harness,
-    count,
-    dirty_ids,
-    dumps,
-    events,
-    hubspot_headers,
-    make_config,
-    notification,
-    receipts,
-    seed_contacts,
-)
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -44,6 +28,22 @@ from crmbridge_hubspot.sandbox.state import SandboxState
 from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher, sign_v3
 from crmbridge_hubspot.settings import HubSpotSettings
 from crmbridge_hubspot.webhooks import HubSpotWebhooks
+from tests.integration.daemon.conftest import (
+    APP_SECRET,
+    HUBSPOT_URL,
+    NOW,
+    NOW_MS,
+    Harness,
+    count,
+    dirty_ids,
+    dumps,
+    events,
+    hubspot_headers,
+    make_config,
+    notification,
+    receipts,
+    seed_contacts,
+)
 
 #: The HubSpot account of :func:`notification`'s ``portalId``.
 PORTAL = "4200017"

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from daemon.conftest import SF_ORG, SF_SECRET, Harness
 
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.errors import ConfigError
+from tests.integration.daemon.conftest import SF_ORG, SF_SECRET, Harness
 
 LEAD = "00Q5e00000AbCdEEAZ"
 MESSAGE = f"""<?xml version="1.0" encoding="UTF-8"?>

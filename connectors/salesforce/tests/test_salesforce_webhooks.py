@@ -8,7 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from daemon.conftest import (
+from pydantic import SecretStr
+
+from crmbridge.connector import WebhookError, WebhookRequest
+from crmbridge_salesforce.webhooks import SalesforceWebhooks, parse_outbound_message
+from tests.integration.daemon.conftest import (
     NOW,
     SF_ORG,
     SF_SECRET,
@@ -18,10 +22,6 @@ from daemon.conftest import (
     receipts,
     seed_contacts,
 )
-from pydantic import SecretStr
-
-from crmbridge.connector import WebhookError, WebhookRequest
-from crmbridge_salesforce.webhooks import SalesforceWebhooks, parse_outbound_message
 
 URL = "/webhooks/salesforce"
 LEAD = "00Q5e00000AbCdEEAZ"
