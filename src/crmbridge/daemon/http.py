@@ -25,8 +25,8 @@ database does (503, so the sender retries) — or a SQLite file deleted or repla
 the daemon runs (503 rather than accepting what would be written into a lost file).
 
 Each concern is a router in :mod:`crmbridge.daemon.routes`; the handlers reach the
-store, configuration, clock and metrics through the :class:`~crmbridge.daemon.routes.
-context.AppContext` that :func:`create_app` stores on the app.
+store, configuration, clock and metrics through the ``AppContext`` that
+:func:`create_app` stores on the app (see :mod:`crmbridge.daemon.routes.context`).
 """
 
 from __future__ import annotations
