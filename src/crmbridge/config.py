@@ -32,7 +32,7 @@ from pydantic_settings import (
 )
 
 from crmbridge.config_upgrades import apply_renames
-from crmbridge.connector.registry import plugins
+from crmbridge.connector.registry import failures, plugins
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.handoff.settings import (
     AssignmentSettings,
@@ -471,16 +471,17 @@ def _enabled_table(
 ) -> str | None:
     """The TOML path of the table holding ``path`` when that table is ``enabled``."""
     table = path[:-1]
-    if config is not None:
-        node: Any = config
-        for part in table:
-            node = node[part] if isinstance(part, int) else getattr(node, part, None)
-        enabled = getattr(node, "enabled", False)
-    else:  # the config is invalid anyway: judge by what the file says
-        node = data
-        for part in table:
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        enabled = node.get("enabled", False) if isinstance(node, dict) else False
+    # The validated values (overrides included); when the config is invalid anyway,
+    # what the file says.
+    node: Any = config.model_dump(by_alias=True) if config is not None else data
+    for part in table:
+        if isinstance(node, dict):
+            node = node.get(part, {})
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = {}
+    enabled = node.get("enabled", False) if isinstance(node, dict) else False
     return format_path(table) if enabled is True else None
 
 
@@ -570,7 +571,8 @@ def _translate(exc: ValidationError, environ: Mapping[str, str]) -> list[ConfigP
             if not (isinstance(p, str) and (p in _SCALAR_BRANCHES or p == "[key]"))
         )
         problem = _problem(error, loc)
-        override = _override_name(loc, environ)
+        # An unknown key may be a whole table that an override's deeper key created.
+        override = _override_name(loc, environ, within=error["type"] == "extra_forbidden")
         if override is not None:
             problem = ConfigProblem(override, problem.message, problem.hint)
         # Union branches report one error each at the same path: keep the first. Unknown
@@ -582,12 +584,21 @@ def _translate(exc: ValidationError, environ: Mapping[str, str]) -> list[ConfigP
     return problems
 
 
-def _override_name(loc: tuple[str | int, ...], environ: Mapping[str, str]) -> str | None:
-    """The ``CRMBRIDGE__A__B`` variable that set the value at ``loc``, if one did."""
+def _override_name(
+    loc: tuple[str | int, ...], environ: Mapping[str, str], *, within: bool = False
+) -> str | None:
+    """The ``CRMBRIDGE__A__B`` variable that set the value at ``loc``, if one did.
+
+    ``within``: a variable setting a key inside ``loc`` (``CRMBRIDGE__A__B__C``) counts
+    too, when no variable sets ``loc`` itself.
+    """
     if not loc or any(isinstance(part, int) for part in loc):
         return None
     wanted = (ENV_PREFIX + "__".join(str(part) for part in loc)).upper()
-    return next((name for name in environ if name.upper() == wanted), None)
+    exact = next((name for name in environ if name.upper() == wanted), None)
+    if exact is not None or not within:
+        return exact
+    return next((name for name in environ if name.upper().startswith(wanted + "__")), None)
 
 
 # Custom errors whose message already names the offending value.
@@ -615,6 +626,8 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         key = str(loc[-1])
+        if loc[:-1] == ("connectors",):
+            return _unknown_connector(key)
         allowed = _keys_at(loc[:-1])
         hint = did_you_mean(key, allowed) if allowed else None
         return ConfigProblem(format_path(loc[:-1]) or "(top level)", f'unknown key "{key}"', hint)
@@ -634,6 +647,28 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
     if len(message) > _LONGEST:  # a self-describing message quotes the value whole
         message = message[: _LONGEST - 1] + "…"
     return ConfigProblem(format_path(loc), message, ctx.get("hint"))
+
+
+#: How much of a plugin's load failure a problem quotes (the log line has it whole).
+_LOAD_ERROR_SHOWN = 160
+
+
+def _unknown_connector(name: str) -> ConfigProblem:
+    """A ``[connectors.<name>]`` table of no installed plugin, or of one that did not load."""
+    path = format_path(("connectors", name))
+    error = failures().get(name)
+    if error is not None:
+        if len(error) > _LOAD_ERROR_SHOWN:
+            error = error[: _LOAD_ERROR_SHOWN - 1] + "…"
+        return ConfigProblem(
+            path,
+            f"the {name} connector plugin failed to load: {error}",
+            "reinstall it (the connector.plugin_unavailable log line says more), "
+            "or remove the table",
+        )
+    installed = list(plugins())
+    hint = did_you_mean(name, installed) if installed else "no connector plugin is installed"
+    return ConfigProblem(path, f'no connector plugin "{name}" is installed', hint)
 
 
 def _shown(value: Any) -> str:

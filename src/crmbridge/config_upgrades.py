@@ -27,8 +27,12 @@ class Renamed:
     release: str
 
 
-#: Every renamed key, oldest first. None so far: the table is where the next one goes.
-RENAMED_KEYS: tuple[Renamed, ...] = ()
+#: Every renamed key, oldest first.
+RENAMED_KEYS: tuple[Renamed, ...] = (
+    # Salesforce webhooks belong to the Salesforce connector's table.
+    Renamed("daemon.salesforce_webhook_secret", "connectors.salesforce.webhook_secret", "0.1.0"),
+    Renamed("daemon.salesforce_org_id", "connectors.salesforce.org_id", "0.1.0"),
+)
 #: Renamed operators: old name → (new name, release).
 RENAMED_OPERATORS: Mapping[str, tuple[str, str]] = {}
 

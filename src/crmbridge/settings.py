@@ -224,13 +224,6 @@ class DaemonSettings(Strict):
         description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
         "changes scheme or host; HubSpot signs the URL it called.",
     )
-    salesforce_webhook_secret: SecretStr | None = Field(
-        default=None,
-        description="Shared secret Salesforce webhooks send (X-Crmbridge-Secret or ?secret=).",
-    )
-    salesforce_org_id: str | None = Field(
-        default=None, description="The only Salesforce org (00D...) whose webhooks are accepted."
-    )
 
 
 class ConnectorTables(Strict):

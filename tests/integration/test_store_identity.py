@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from connectors.hubspot.tests.connector.hubspot_harness import IMPORT, TOKEN, sandbox
 from crmbridge.errors import ConfigError
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.db import make_engine, upgrade
@@ -33,7 +34,6 @@ from crmbridge.sync.adopt import adopt
 from crmbridge_hubspot.connector import HubSpotConnector
 from crmbridge_hubspot.sandbox.server import SandboxServer
 from crmbridge_hubspot.settings import HubSpotSettings
-from tests.connectors.hubspot_harness import IMPORT, TOKEN, sandbox
 
 from .helpers import (
     NOW,

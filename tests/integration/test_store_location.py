@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from connectors.hubspot.tests.connector.hubspot_harness import TOKEN, sandbox
 from crmbridge.cli import app
 from crmbridge.cli.safety import is_local_sandbox_url, is_loopback_url, remote_crms_on_example
 from crmbridge.config import example_config_text, load_config
 from crmbridge.store.identity import read_identity
 from crmbridge.store.repository import Store
-from tests.connectors.hubspot_harness import TOKEN, sandbox
 
 DB_ENV = "CRMBRIDGE__BRIDGE__DATABASE_URL"
 

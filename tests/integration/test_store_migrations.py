@@ -159,3 +159,31 @@ def test_a_migration_interrupted_half_way_leaves_no_half_built_schema(engine: En
         conn.execute(text("DROP TABLE outbox"))
     upgrade(engine)
     assert current_revision(engine) == head_revision(engine)
+
+
+def test_0007_deletes_the_webhook_marker_rows_and_keeps_the_stream_cursors(
+    engine: Engine,
+) -> None:
+    """Webhooks wrote ``changed:<crm id>`` rows into ``cursors`` that nothing read."""
+    upgrade(engine, "0006")
+    rows = [
+        ("hubspot", "contacts", "2026-11-20T10:00:00+00:00|101"),
+        ("hubspot", "changed:101", "2026-11-20T10:01:00+00:00"),
+        ("salesforce", "changed:00Q5e00000AbCdEEAZ", "2026-11-20T10:02:00+00:00"),
+        ("hubspot", "CHANGED:kept", "not a marker: another case"),
+    ]
+    with engine.begin() as conn:
+        for connector, stream, value in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO cursors (connector, stream, value, updated_at)"
+                    " VALUES (:c, :s, :v, '2026-11-20 10:00:00')"
+                ),
+                {"c": connector, "s": stream, "v": value},
+            )
+
+    upgrade(engine, "0007")
+
+    with engine.connect() as conn:
+        left = {tuple(row) for row in conn.execute(text("SELECT connector, stream FROM cursors"))}
+    assert left == {("hubspot", "contacts"), ("hubspot", "CHANGED:kept")}

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, parse_config
 from crmbridge.errors import ConfigError
-from tests.reliability.configs import toml_key, toml_value
+from tests.integration.reliability.configs import toml_key, toml_value
 
 pytestmark = pytest.mark.usefixtures("config_env")
 

@@ -7,6 +7,7 @@ from crmbridge.connector import ConnectorPlugin
 from crmbridge_hubspot.connector import HubSpotConnector
 from crmbridge_hubspot.demo_sandbox import HubSpotSandboxProvider
 from crmbridge_hubspot.settings import HubSpotSettings
+from crmbridge_hubspot.webhooks import WEBHOOKS
 
 plugin = ConnectorPlugin(
     name="hubspot",
@@ -14,6 +15,7 @@ plugin = ConnectorPlugin(
     settings=HubSpotSettings,
     build=HubSpotConnector.from_settings,
     sandbox=HubSpotSandboxProvider(),
+    webhooks=WEBHOOKS,
 )
 
 __all__ = ["HubSpotConnector", "HubSpotSettings", "plugin"]

@@ -1,7 +1,9 @@
 """Salesforce connector plugin for crmbridge (settings and webhook parsing so far).
 
 Registered under the ``crmbridge.connectors`` entry point ``salesforce``. Its connector
-is not part of this release: enabling ``[connectors.salesforce]`` is refused.
+is not part of this release: enabling ``[connectors.salesforce]`` is refused. Its
+webhooks (:mod:`crmbridge_salesforce.webhooks`) are received at
+``POST /webhooks/salesforce`` once ``webhook_secret`` is set, enabled or not.
 """
 
 from typing import NoReturn
@@ -9,6 +11,7 @@ from typing import NoReturn
 from crmbridge.connector import ConnectorPlugin
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge_salesforce.settings import SalesforceSettings
+from crmbridge_salesforce.webhooks import WEBHOOKS
 
 
 def _not_yet(settings: SalesforceSettings) -> NoReturn:
@@ -24,7 +27,11 @@ def _not_yet(settings: SalesforceSettings) -> NoReturn:
 
 
 plugin = ConnectorPlugin(
-    name="salesforce", title="Salesforce", settings=SalesforceSettings, build=_not_yet
+    name="salesforce",
+    title="Salesforce",
+    settings=SalesforceSettings,
+    build=_not_yet,
+    webhooks=WEBHOOKS,
 )
 
 __all__ = ["SalesforceSettings", "plugin"]

@@ -122,7 +122,6 @@ _LABELS = (
     ("outbox", "outbox row"),
     ("assignments", "assignment"),
     ("sla_clocks", "SLA clock"),
-    ("rereads", "pending re-read"),
 )
 
 
@@ -148,7 +147,7 @@ def forget_command(
     """Erase a person from the store (GDPR erasure) and say what was removed.
 
     Removes their contact rows, events, scores and score history, queued and
-    sent writes, assignments, SLA clocks and pending re-reads. Nothing is changed
+    sent writes, assignments and SLA clocks. Nothing is changed
     in the CRM: erase the person there too, or crmbridge reads them again when
     they change there.
 

@@ -28,6 +28,18 @@ from crmbridge.connector.types import (
     Write,
     WriteResult,
 )
+from crmbridge.connector.webhook import (
+    Gone,
+    WebhookAnswer,
+    WebhookChange,
+    WebhookDelivery,
+    WebhookError,
+    WebhookReceiver,
+    WebhookRequest,
+    WebhookSupport,
+    crm_ids,
+    receipt_key,
+)
 
 __all__ = [
     "Action",
@@ -39,6 +51,7 @@ __all__ = [
     "EnrollmentState",
     "FieldSpec",
     "FieldType",
+    "Gone",
     "HandoffConnector",
     "LeadFields",
     "Owner",
@@ -48,6 +61,15 @@ __all__ = [
     "SandboxOptions",
     "SandboxProvider",
     "TieCursor",
+    "WebhookAnswer",
+    "WebhookChange",
+    "WebhookDelivery",
+    "WebhookError",
+    "WebhookReceiver",
+    "WebhookRequest",
+    "WebhookSupport",
     "Write",
     "WriteResult",
+    "crm_ids",
+    "receipt_key",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from crmbridge.connector.protocols import Connector
 from crmbridge.connector.sandbox import SandboxProvider
 from crmbridge.connector.settings import ConnectorSettings
+from crmbridge.connector.webhook import WebhookSupport
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +22,9 @@ class ConnectorPlugin:
     ``title`` is how messages name the CRM ("HubSpot").
 
     Optional: ``sandbox`` runs the CRM locally for ``crmbridge demo``, ``crmbridge
-    sandbox`` and tests (:mod:`crmbridge.connector.sandbox`); ``None`` where the plugin
-    ships none.
+    sandbox`` and tests (:mod:`crmbridge.connector.sandbox`); ``webhooks``, when the CRM
+    pushes changes, verifies and parses its deliveries at ``POST /webhooks/<name>``
+    (:mod:`crmbridge.connector.webhook`). ``None`` where the plugin ships none.
     """
 
     name: str
@@ -30,3 +32,4 @@ class ConnectorPlugin:
     settings: type[ConnectorSettings]
     build: Callable[[Any], Connector]
     sandbox: SandboxProvider | None = None
+    webhooks: WebhookSupport | None = None

@@ -28,14 +28,10 @@ class PluginError(Exception):
 
 
 @cache
-def plugins() -> dict[str, ConnectorPlugin]:
-    """Every installed plugin by name, loaded once per process, sorted by name.
-
-    A plugin that fails to import or is not a :class:`ConnectorPlugin` named like its
-    entry point is left out with an error log line naming it, so one broken package
-    cannot stop crmbridge (its ``[connectors.<name>]`` table is then unknown).
-    """
+def _scan() -> tuple[dict[str, ConnectorPlugin], dict[str, str]]:
+    """The plugins that loaded and, by name, why the others did not."""
     found: dict[str, ConnectorPlugin] = {}
+    failed: dict[str, str] = {}
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
         if point.name in found:
             continue  # the first distribution on the path wins, as for imports
@@ -44,17 +40,42 @@ def plugins() -> dict[str, ConnectorPlugin]:
             if not isinstance(plugin, ConnectorPlugin) or plugin.name != point.name:
                 raise PluginError(f"{point.value} is not a ConnectorPlugin named {point.name!r}")
         except Exception as exc:  # any import-time failure of third-party code
+            error = f"{type(exc).__name__}: {exc}"[:300]
             log.error(
-                "connector.plugin_unavailable",
-                plugin=point.name,
-                target=point.value,
-                error=f"{type(exc).__name__}: {exc}"[:300],
+                "connector.plugin_unavailable", plugin=point.name, target=point.value, error=error
             )
+            failed[point.name] = error
             continue
         found[point.name] = plugin
-    return found
+        failed.pop(point.name, None)  # a later distribution of that name did load
+    return found, failed
+
+
+def plugins() -> dict[str, ConnectorPlugin]:
+    """Every installed plugin by name, loaded once per process, sorted by name.
+
+    A plugin that fails to import or is not a :class:`ConnectorPlugin` named like its
+    entry point is left out with an error log line naming it, so one broken package
+    cannot stop crmbridge; its ``[connectors.<name>]`` table is then refused with the
+    reason (see :func:`failures`).
+    """
+    return _scan()[0]
+
+
+def failures() -> dict[str, str]:
+    """The plugins that did not load, by name: what went wrong (type and message)."""
+    return _scan()[1]
 
 
 def plugin(name: str) -> ConnectorPlugin:
     """The installed plugin called ``name`` (``KeyError`` when there is none)."""
     return plugins()[name]
+
+
+def rescan() -> None:
+    """Forget what was found, so the next call looks at the entry points again.
+
+    For tests that install or break a plugin in-process; the configuration model keeps
+    the tables of the plugins found when :mod:`crmbridge.config` was imported.
+    """
+    _scan.cache_clear()

@@ -1,8 +1,8 @@
 """The daemon's HTTP side: CRM webhooks, event intake, health, readiness and metrics.
 
 =========================  =================================================================
-``POST /webhooks/hubspot``     v3-signed HubSpot notifications (≤ 100) → receipts, dirty marks
-``POST /webhooks/salesforce``  Outbound Message (SOAP, acknowledged) or a JSON CDC relay
+``POST /webhooks/{connector}`` a CRM's notifications, verified and parsed by its plugin
+                               (e.g. ``hubspot``, ``salesforce``) → receipts, dirty marks
 ``POST /v1/events``            canonical events (JSON array or NDJSON, ≤ 10 MB), bearer token
 ``GET /v1/profile/{email}``     the next question a form should ask a lead, bearer token
 ``/v1/writes``                 pause, resume or show CRM writes, admin (or ingest) bearer
@@ -19,14 +19,14 @@
 
 Handlers never call a CRM: a webhook is stored in one short transaction and answered,
 and ``on_change`` nudges the scheduler to poll and drain at once. Secrets — the ingest
-token, HubSpot's app secret, the Salesforce shared secret, ``Authorization`` headers —
-are never logged nor echoed. No input makes an endpoint answer 5xx; only an unreachable
+token, the CRMs' webhook secrets, ``Authorization`` headers — are never logged nor
+echoed. No input makes an endpoint answer 5xx; only an unreachable
 database does (503, so the sender retries) — or a SQLite file deleted or replaced while
 the daemon runs (503 rather than accepting what would be written into a lost file).
 
 Each concern is a router in :mod:`crmbridge.daemon.routes`; the handlers reach the
-store, configuration, clock and metrics through the :class:`~crmbridge.daemon.routes.
-context.AppContext` that :func:`create_app` stores on the app.
+store, configuration, clock and metrics through the ``AppContext`` that
+:func:`create_app` stores on the app (see :mod:`crmbridge.daemon.routes.context`).
 """
 
 from __future__ import annotations

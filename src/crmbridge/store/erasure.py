@@ -3,7 +3,7 @@
 ``forget`` (GDPR erasure, ``crmbridge forget``) removes everything the store holds
 about a person, found by email or by CRM record id: the contact rows, their events
 (also those that only name the email or the record id), scores and score history,
-outbox rows of every status, assignments, SLA clocks and pending webhook re-reads.
+outbox rows of every status, assignments and SLA clocks.
 What stays holds no personal data: webhook receipts (a CRM's event ids), cycle history
 (counts), cursors of whole streams, the rate budget, the operating switches, the store's
 identity and the CRM account each connector syncs.
@@ -26,10 +26,8 @@ from sqlalchemy.engine import Connection
 
 from crmbridge.records import normalize_email
 from crmbridge.store.tables import (
-    CHANGED_PREFIX,
     AssignmentRow,
     ContactRow,
-    CursorRow,
     EventRow,
     OutboxRow,
     ScoreRow,
@@ -42,14 +40,10 @@ _SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
 _SLA = SlaClockRow.__table__  # type: ignore[attr-defined]
-_CURSORS = CursorRow.__table__  # type: ignore[attr-defined]
 
 #: Tables ``forget`` erases from (each row about one person).
-ERASED_TABLES = frozenset(
-    {"contacts", "events", "scores", "outbox", "assignments", "sla_clocks", "cursors"}
-)
-#: Tables that hold nothing about a person (``cursors`` is in both: only its
-#: per-record re-read markers are personal).
+ERASED_TABLES = frozenset({"contacts", "events", "scores", "outbox", "assignments", "sla_clocks"})
+#: Tables that hold nothing about a person.
 KEPT_TABLES = frozenset(
     {
         "webhook_receipts",
@@ -73,7 +67,6 @@ class Erased:
     outbox: int = 0
     assignments: int = 0
     sla_clocks: int = 0
-    rereads: int = 0
 
     @property
     def total(self) -> int:
@@ -169,7 +162,6 @@ def forget(connection: Connection, person: Person) -> Erased:
     )
     if outbox_refs:
         erased.outbox = _count(connection.execute(delete(_OUTBOX).where(or_(*outbox_refs))))
-    erased.rereads = _forget_rereads(connection, person.records)
     if ids:
         erased.scores = _by_contact(connection, _SCORES, ids)
         erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
@@ -243,22 +235,8 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    _forget_rereads(connection, ((crm, crm_id),))
     for table in (_SCORES, _ASSIGNMENTS, _SLA):
         _by_contact(connection, table, ids)
-
-
-def _forget_rereads(connection: Connection, records: Sequence[tuple[str, str]]) -> int:
-    removed = 0
-    for crm, crm_id in records:
-        removed += _count(
-            connection.execute(
-                delete(_CURSORS).where(
-                    _CURSORS.c.connector == crm, _CURSORS.c.stream == CHANGED_PREFIX + crm_id
-                )
-            )
-        )
-    return removed
 
 
 def _contact_id(connection: Connection, crm: str, crm_id: str) -> int | None:

@@ -137,11 +137,6 @@ class OutboxRow(SQLModel, table=True):
     updated_at: datetime | None = _when()
 
 
-#: Marker streams in the ``cursors`` table: ``changed:<crm id>``, a record a webhook
-#: named, to be re-read.
-CHANGED_PREFIX = "changed:"
-
-
 class CursorRow(SQLModel, table=True):
     """Where incremental reading of one stream of one connector stands."""
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from crmbridge.daemon.webhooks import WebhookError
+from crmbridge.connector import WebhookError
 from crmbridge.logging import get_logger
 
 #: How long a sender is asked to wait before retrying when the store cannot take writes.

@@ -1,43 +1,141 @@
-"""``/webhooks/hubspot`` and ``/webhooks/salesforce``: CRM notifications → receipts, dirty marks.
+"""``POST /webhooks/{connector}``: CRM notifications → receipts, dirty marks, a poll.
 
-A webhook is stored in one short transaction and answered; the handler never calls a CRM.
-Secrets (HubSpot's app secret, the Salesforce shared secret) are never logged nor echoed.
+One route serves every installed plugin that has the webhook capability
+(:class:`~crmbridge.connector.webhook.WebhookSupport`): the plugin is found through the
+registry and its settings in ``[connectors.<name>]``; its receiver verifies and parses
+the request, and the store records the changes in one short transaction. The handler
+never calls a CRM. Secrets (HubSpot's app secret, the Salesforce shared secret) are the
+plugins' business and are never logged nor echoed.
 """
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from crmbridge.daemon import webhooks
+from crmbridge.connector import WebhookChange, WebhookError, WebhookRequest, registry
 from crmbridge.daemon.routes.context import AppContext, Context
 from crmbridge.daemon.routes.guards import read_body
 from crmbridge.daemon.routes.problems import HttpError, Problem
-from crmbridge.daemon.webhooks import (
-    HUBSPOT,
-    HUBSPOT_SIGNATURE_HEADER,
-    HUBSPOT_TIMESTAMP_HEADER,
-    SALESFORCE,
-    SALESFORCE_SECRET_HEADER,
-    RecordResult,
-    WebhookChange,
-    WebhookError,
-)
 from crmbridge.logging import get_logger
-from crmbridge_hubspot.settings import HubSpotSettings
-
-#: 100 HubSpot notifications are a few tens of kB.
-MAX_HUBSPOT_BODY = 1024 * 1024
-#: 100 Outbound Message notifications with many fields, or a batch of CDC events.
-MAX_SALESFORCE_BODY = 4 * 1024 * 1024
+from crmbridge.store.webhooks import RecordResult, record_changes
 
 log = get_logger(component="http")
 
 router = APIRouter(tags=["webhooks"])
+
+
+class WebhookCounts(BaseModel):
+    """What a CRM webhook delivery changed (unless the CRM needs another answer)."""
+
+    accepted: int = Field(description="New notifications recorded.")
+    replayed: int = Field(description="Notifications received before (or twice in this one).")
+    ignored: int = Field(description="Notifications of another CRM account: receipted only.")
+    records: int = Field(description="CRM records named (to rescore, or read by the poll).")
+    contacts_marked: int = Field(description="Known contacts marked for rescoring.")
+    events_stored: int = Field(description="Canonical events the notifications carried.")
+
+
+def webhook_plugins() -> dict[str, str]:
+    """The installed plugins that receive webhooks, and what each one accepts."""
+    return {
+        name: plugin.webhooks.summary
+        for name, plugin in registry.plugins().items()
+        if plugin.webhooks is not None
+    }
+
+
+def _description() -> str:
+    """The route's OpenAPI description: one line per installed CRM."""
+    lines = [
+        "A CRM's notifications of changed records. The connector's plugin verifies the "
+        "request and parses it; the daemon records receipts (a redelivery changes "
+        "nothing), marks the known records for rescoring and starts a poll. No CRM is "
+        "called while answering.",
+        "",
+    ]
+    lines += [f"- `{name}`: {summary}" for name, summary in webhook_plugins().items()]
+    return "\n".join(lines)
+
+
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "As the CRM sends it (JSON, or XML for SOAP notifications).",
+        "content": {
+            "application/json": {"schema": {}},
+            "text/xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": WebhookCounts,
+        "description": "Recorded: the counts, or the answer the CRM requires "
+        "(Salesforce Outbound Messages: the SOAP Ack).",
+        "content": {"text/xml": {"schema": {"type": "string"}}},
+    },
+    400: {"model": Problem, "description": "Not a delivery the connector understands."},
+    401: {"model": Problem, "description": "Missing or wrong signature or secret."},
+    403: {"model": Problem, "description": "From another CRM account than configured."},
+    404: {"model": Problem, "description": "No installed connector receives webhooks here."},
+    413: {"model": Problem, "description": "Larger than the connector's limit."},
+    503: {
+        "model": Problem,
+        "description": "The connector's webhook secret is not configured (the text names "
+        "the setting), or the store cannot take writes.",
+    },
+}
+
+
+@router.post(
+    "/webhooks/{connector}",
+    summary="A CRM's webhook",
+    description=_description(),
+    openapi_extra=_BODY,
+    responses=_RESPONSES,
+)
+async def crm_webhook(
+    request: Request,
+    context: Context,
+    # The plugins are found once per process (entry points): the document lists them.
+    connector: str = Path(
+        description="The connector: an installed plugin that receives webhooks.",
+        json_schema_extra={"enum": sorted(webhook_plugins())},
+    ),
+) -> Response:
+    """Verified and parsed by the connector's plugin, recorded in one transaction."""
+    found = registry.plugins().get(connector)
+    support = found.webhooks if found is not None else None
+    if found is None or support is None:
+        names = ", ".join(sorted(webhook_plugins())) or "none"
+        raise HttpError(404, f"no installed connector receives webhooks here ({names})")
+    config = context.config
+    # A plugin installed after the configuration was read runs on its defaults.
+    settings = config.connectors.tables().get(connector) or found.settings()
+    receiver = support.receiver(settings)
+    missing = receiver.unavailable()
+    if missing is not None:
+        raise HttpError(503, missing)
+    body = await read_body(request, support.max_body)
+    view = _view(request, body, config.daemon.public_url, context.clock())
+    try:
+        receiver.verify(view)
+        delivery = receiver.parse(view)
+    except WebhookError as exc:
+        raise _rejected(context, connector, exc.status, exc.reason) from None
+    result = await _record(context, connector, list(delivery.changes))
+    if delivery.answer is not None:
+        return Response(delivery.answer.body, media_type=delivery.answer.media_type)
+    return JSONResponse(result.as_dict(), 200)
 
 
 async def _record(
@@ -45,7 +143,7 @@ async def _record(
 ) -> RecordResult:
     context.accepting()
     result = await run_in_threadpool(
-        webhooks.record_changes, context.store, connector, changes, context.clock()
+        record_changes, context.store, connector, changes, context.clock()
     )
     app_metrics = context.metrics
     counter = app_metrics.webhook_events
@@ -68,89 +166,24 @@ def _rejected(context: AppContext, connector: str, status: int, reason: str) -> 
     return HttpError(status, reason)
 
 
-# -- HubSpot -------------------------------------------------------------------------------
-
-
-@router.post(
-    "/webhooks/hubspot",
-    summary="HubSpot webhook (v3 signature)",
-    responses={401: {"model": Problem}, 400: {"model": Problem}, 503: {"model": Problem}},
-)
-async def hubspot_webhook(request: Request, context: Context) -> Response:
-    """Contact creations and property changes, at most 100 per request."""
-    config = context.config
-    hubspot = config.connectors.tables().get("hubspot")
-    secret = hubspot.app_secret if isinstance(hubspot, HubSpotSettings) else None
-    if secret is None:
-        raise HttpError(
-            503,
-            "HubSpot webhooks are not configured: set connectors.hubspot.app_secret "
-            "(HUBSPOT_APP_SECRET)",
-        )
-    body = await read_body(request, MAX_HUBSPOT_BODY)
-    failure = webhooks.verify_hubspot_v3(
-        secret.get_secret_value(),
-        request.method,
-        _signed_uris(request, config.daemon.public_url),
-        body,
-        request.headers.get(HUBSPOT_TIMESTAMP_HEADER),
-        request.headers.get(HUBSPOT_SIGNATURE_HEADER),
-        context.clock(),
+def _view(request: Request, body: bytes, public_url: str | None, now: datetime) -> WebhookRequest:
+    """What a plugin's receiver sees of the request."""
+    return WebhookRequest(
+        method=request.method,
+        urls=tuple(_signed_uris(request, public_url)),
+        headers=_first_values(request.headers.items()),
+        query=_first_values(request.query_params.multi_items()),
+        body=body,
+        now=now,
     )
-    if failure is not None:
-        raise _rejected(context, HUBSPOT, 401, failure)
-    try:
-        notifications = webhooks.parse_hubspot_payload(body)
-    except WebhookError as exc:
-        raise _rejected(context, HUBSPOT, exc.status, exc.reason) from None
-    result = await _record(context, HUBSPOT, webhooks.hubspot_changes(notifications))
-    return JSONResponse(result.as_dict(), 200)
 
 
-# -- Salesforce ------------------------------------------------------------------------------
-
-
-@router.post(
-    "/webhooks/salesforce",
-    summary="Salesforce Outbound Message or Change Data Capture relay",
-    responses={
-        401: {"model": Problem},
-        403: {"model": Problem},
-        400: {"model": Problem},
-        503: {"model": Problem},
-    },
-)
-async def salesforce_webhook(request: Request, context: Context) -> Response:
-    """Authenticated by the shared secret (``X-Crmbridge-Secret`` or ``?secret=``)."""
-    daemon = context.config.daemon
-    secret = daemon.salesforce_webhook_secret
-    if secret is None:
-        raise HttpError(
-            503,
-            "Salesforce webhooks are not configured: set daemon.salesforce_webhook_secret",
-        )
-    given = request.headers.get(SALESFORCE_SECRET_HEADER) or request.query_params.get("secret")
-    if not given or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
-        raise _rejected(context, SALESFORCE, 401, "missing or wrong Salesforce webhook secret")
-    body = await read_body(request, MAX_SALESFORCE_BODY)
-    expected_org = daemon.salesforce_org_id
-    try:
-        if webhooks.is_xml(body, request.headers.get("content-type", "")):
-            message = webhooks.parse_outbound_message(body)
-            orgs = {message.organization_id}
-            changes = message.changes
-            soap = True
-        else:
-            changes, orgs = webhooks.parse_salesforce_json(body)
-            soap = False
-    except WebhookError as exc:
-        raise _rejected(context, SALESFORCE, exc.status, exc.reason) from None
-    if expected_org and not all(webhooks.same_salesforce_org(o, expected_org) for o in orgs):
-        raise _rejected(context, SALESFORCE, 403, "the message comes from another Salesforce org")
-    result = await _record(context, SALESFORCE, changes)
-    if soap:
-        return Response(webhooks.OUTBOUND_ACK, media_type="text/xml; charset=utf-8")
-    return JSONResponse(result.as_dict(), 200)
+def _first_values(pairs: Iterable[tuple[str, str]]) -> Mapping[str, str]:
+    """Name → first value (Starlette gives header names in lower case)."""
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        found.setdefault(name, value)
+    return found
 
 
 def _signed_uris(request: Request, public_url: str | None) -> list[str]:

@@ -1,0 +1,1 @@
+"""The HubSpot connector against the sandbox: reads, writes, conformance, recovery."""

@@ -1,0 +1,1 @@
+"""The command line in a subprocess or on a terminal."""

@@ -1,0 +1,1 @@
+"""Write controls against a running daemon process."""

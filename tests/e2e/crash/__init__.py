@@ -1,0 +1,1 @@
+"""Crash-kill trials: a worker process killed at random moments, then restarted."""

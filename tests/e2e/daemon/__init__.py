@@ -1,0 +1,1 @@
+"""The daemon process: start, signals, outages, replicas, logs."""

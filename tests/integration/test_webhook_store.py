@@ -1,0 +1,84 @@
+"""Recording webhook changes on SQLite and PostgreSQL: receipts, dirty flags, events."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from crmbridge.connector import WebhookChange
+from crmbridge.daemon.http import create_app
+from crmbridge.records import CanonicalEvent
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import CursorRow
+from crmbridge.store.webhooks import record_changes
+from tests.integration.daemon.conftest import (
+    INGEST_TOKEN,
+    NOW,
+    count,
+    dirty_ids,
+    events,
+    make_config,
+    receipts,
+    seed_contacts,
+)
+
+
+def reply(crm_id: str) -> CanonicalEvent:
+    return CanonicalEvent(
+        event_id=f"hubspot:{crm_id}:email_reply:1",
+        type="email_reply",
+        occurred_at=NOW - timedelta(minutes=1),
+        contact={"crm": "hubspot", "id": crm_id},
+    )
+
+
+def test_receipts_replays_and_dirty_marks(store: Store) -> None:
+    seed_contacts(store, "hubspot", ["1", "2"])
+    changes = [
+        WebhookChange("e1", ("1",)),
+        WebhookChange("e2", ("2", "3"), (reply("2"),)),
+        WebhookChange("e1", ("1",)),  # the same notification twice in one delivery
+        WebhookChange("e4"),  # e.g. a deletion: a receipt, nothing else
+    ]
+
+    first = record_changes(store, "hubspot", changes, NOW)
+
+    assert (first.accepted, first.replayed, first.events_stored) == (3, 1, 1)
+    assert set(first.crm_ids) == {"1", "2", "3"}
+    assert first.contacts_marked == 2
+    assert dirty_ids(store, "hubspot") == {"1", "2"}
+    assert receipts(store) == 3
+    # Nothing is noted for "3", which the store does not hold: the next poll reads it.
+    assert count(store, CursorRow) == 1  # the seeding page's cursor only
+
+    replay = record_changes(store, "hubspot", changes, NOW + timedelta(seconds=5))
+    assert (replay.accepted, replay.replayed, replay.crm_ids) == (0, 4, ())
+    assert (receipts(store), events(store)) == (3, 1)
+
+    # Receipts are per connector: the same key from another CRM is new.
+    other = record_changes(store, "salesforce", [WebhookChange("e1")], NOW)
+    assert other.accepted == 1
+
+
+def test_a_nul_character_is_reported_not_a_server_error(store: Store) -> None:
+    """PostgreSQL cannot store NUL in text; the event is refused, the others stored."""
+    app = create_app(store, make_config())
+    good = {
+        "type": "page_view",
+        "occurred_at": "2026-11-19T10:00:00Z",
+        "contact": {"email": "a@b.es"},
+    }
+    bad = good | {"event_id": "x\u0000y"}
+    body = "\n".join(json.dumps(e) for e in (good, bad))
+    response = TestClient(app).post(
+        "/v1/events",
+        content=body,
+        headers={"Authorization": f"Bearer {INGEST_TOKEN}", "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202
+    result = response.json()
+    assert (result["ingested"], result["failed"]) == (1, 1)
+    assert result["issues"][0]["line"] == 2
+    assert "NUL" in result["issues"][0]["reason"]

@@ -1,0 +1,1 @@
+"""Unit tests: pure and fast, no network, database or subprocess."""

@@ -1,0 +1,1 @@
+"""Hand-off rules: assignment, business hours, lead owner, notification, replies, SLA."""

@@ -1,0 +1,1 @@
+"""Profiling rules, enrichment files and the objection classifier."""
