@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 import structlog
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from crmbridge.connector import Gone, WebhookError, WebhookRequest
 from crmbridge.daemon.http import create_app
 from crmbridge.store.erasure import find_person, forget
 from crmbridge.store.identity import bind_account
@@ -24,6 +26,8 @@ from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.state import SandboxState
 from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher, sign_v3
+from crmbridge_hubspot.settings import HubSpotSettings
+from crmbridge_hubspot.webhooks import HubSpotWebhooks
 from tests.integration.daemon.conftest import (
     APP_SECRET,
     HUBSPOT_URL,
@@ -535,3 +539,43 @@ def test_a_deletion_keeps_the_events_of_another_crms_contact_with_the_same_email
         erased = forget(connection, find_person(connection, "Shared@Example.com"))
     assert (erased.contacts, erased.events) == (1, 2)
     assert event_keys(harness.store) == set()
+
+
+# -- the receiver on its own (no daemon) -----------------------------------------------------
+
+
+def _request(body: bytes, headers: dict[str, str], url: str = HUBSPOT_URL) -> WebhookRequest:
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return WebhookRequest("POST", (url,), lowered, {}, body, NOW)
+
+
+def test_the_receiver_verifies_and_parses_without_the_daemon() -> None:
+    receiver = HubSpotWebhooks(SecretStr(APP_SECRET))
+    merge = notification(4, 101, kind="contact.merge") | {
+        "mergedObjectIds": [102],
+        "newObjectId": 103,
+    }
+    body = dumps([notification(1, 101), notification(2, 104, kind="contact.deletion"), merge])
+    request = _request(body, hubspot_headers(body))
+
+    receiver.verify(request)
+    delivery = receiver.parse(request)
+
+    assert receiver.unavailable() is None
+    assert delivery.answer is None  # the daemon answers the counts
+    changed, deleted, merged = delivery.changes
+    assert (changed.crm_ids, changed.gone_because, changed.account) == (("101",), None, PORTAL)
+    assert (deleted.crm_ids, deleted.gone, deleted.gone_because) == ((), ("104",), Gone.DELETED)
+    assert (merged.crm_ids, merged.gone_because) == (("103",), Gone.MERGED)
+    assert set(merged.gone) == {"101", "102"}
+    with pytest.raises(WebhookError) as refused:
+        receiver.verify(_request(body, hubspot_headers(body, secret="other")))
+    assert refused.value.status == 401
+
+
+def test_a_receiver_without_an_app_secret_names_the_setting() -> None:
+    receiver = HubSpotWebhooks.from_settings(HubSpotSettings())
+    assert "connectors.hubspot.app_secret" in (receiver.unavailable() or "")
+    with pytest.raises(WebhookError) as refused:
+        receiver.verify(_request(b"[]", {}))
+    assert refused.value.status == 503

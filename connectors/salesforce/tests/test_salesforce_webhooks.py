@@ -8,9 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
-from crmbridge_salesforce.webhooks import parse_outbound_message
+from crmbridge.connector import WebhookError, WebhookRequest
+from crmbridge_salesforce.webhooks import SalesforceWebhooks, parse_outbound_message
 from tests.integration.daemon.conftest import (
+    NOW,
     SF_ORG,
     SF_SECRET,
     Harness,
@@ -244,3 +247,24 @@ def test_a_relay_naming_another_org_is_403(harness: Harness) -> None:
 @pytest.mark.parametrize("payload", ["text", [], [1, 2], 5])
 def test_a_malformed_relay_is_400(harness: Harness, payload: Any) -> None:
     assert post_json(harness, payload).status_code == 400
+
+
+# -- the receiver on its own (no daemon) -----------------------------------------------------
+
+
+def test_the_receiver_checks_the_org_after_parsing_and_answers_the_soap_ack() -> None:
+    receiver = SalesforceWebhooks(SecretStr(SF_SECRET), SF_ORG)
+    body = outbound_message([("04l01", "Lead", LEAD)])
+    request = WebhookRequest(
+        "POST", (), {"content-type": "text/xml"}, {"secret": SF_SECRET}, body, NOW
+    )
+
+    receiver.verify(request)
+    delivery = receiver.parse(request)
+
+    assert [c.crm_ids for c in delivery.changes] == [(LEAD,)]
+    assert delivery.answer is not None and "<Ack>true</Ack>" in delivery.answer.body
+    elsewhere = SalesforceWebhooks(SecretStr(SF_SECRET), "00D000000000001AAA")
+    with pytest.raises(WebhookError) as refused:
+        elsewhere.parse(request)
+    assert refused.value.status == 403
