@@ -37,9 +37,10 @@ from crmbridge.errors import (
 )
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
-from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.client import TIMEOUT, HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
+from crmbridge_hubspot.oauth import OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.settings import HubSpotSettings
 
@@ -86,21 +87,23 @@ class HubSpotConnector:
     name = "hubspot"
     max_batch_size = BATCH_LIMIT
 
-    def __init__(self, client: HubSpotClient, *, access_token: str) -> None:
+    def __init__(self, client: HubSpotClient) -> None:
         self.client = client
-        self._token = access_token
         #: Owners, tasks, sequence enrollments and lists (crmbridge_hubspot/handoff.py).
         self.handoff = HubSpotHandoff(client)
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
-        """Build from ``[connectors.hubspot]``; a missing token is a config error."""
-        token = settings.access_token.get_secret_value() if settings.access_token else ""
-        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
-            from crmbridge_hubspot.oauth import refresh_access_token
+        """Build from ``[connectors.hubspot]``; a missing token is a config error.
 
-            token = refresh_access_token(settings)
-        if not token:
+        A private-app ``access_token`` wins; without one, an OAuth app's client id,
+        secret and refresh token give access tokens, first asked for by the first call.
+        """
+        token = settings.access_token.get_secret_value() if settings.access_token else ""
+        source: str | TokenSource = token
+        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
+            source = OAuthTokens(settings, timeout=TIMEOUT)
+        elif not token:
             raise ConfigError(
                 [
                     ConfigProblem(
@@ -111,7 +114,7 @@ class HubSpotConnector:
                     )
                 ]
             )
-        return cls(HubSpotClient(token, settings.base_url), access_token=token)
+        return cls(HubSpotClient(source, settings.base_url))
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
@@ -130,21 +133,15 @@ class HubSpotConnector:
         account = account_id = ""
         unreachable = False
         try:
-            info = self.client.raw(
-                "token info",
-                "POST",
-                "/oauth/v2/private-apps/get/access-token-info",
-                body={"tokenKey": self._token},
-            )
-            account_id = str(info.get("hubId") or "")
-            account = f"HubSpot account {account_id or '?'}"
-            scopes = set(info.get("scopes") or [])
+            account_id, scopes = self._token_info()
+            oauth = self.client.tokens.oauth
+            account = f"HubSpot account {account_id or '?'}" + (" (OAuth app)" if oauth else "")
             missing = [s for s in REQUIRED_SCOPES if s not in scopes]
             if missing:
                 problems.append(
-                    "the private app lacks scopes: "
+                    f"the {'OAuth' if oauth else 'private'} app lacks scopes: "
                     + ", ".join(missing)
-                    + " (add them and reinstall)"
+                    + " (add them to the app and reinstall it)"
                 )
             limitations.extend(
                 f"without the {scope} scope crmbridge cannot {what}"
@@ -178,6 +175,23 @@ class HubSpotConnector:
             limitations=tuple(limitations),
             reachable=not unreachable,
         )
+
+    def _token_info(self) -> tuple[str, set[str]]:
+        """The account id and the scopes of the token, from the token-info endpoint of
+        the auth mode (a private app's and an OAuth app's are different endpoints)."""
+        token = self.client.tokens.token()
+        if self.client.tokens.oauth:
+            info = self.client.call(
+                "token info", self.client.sdk.oauth.access_tokens_api.get_with_http_info, token
+            )
+            return str(info.hub_id or ""), set(info.scopes or [])
+        found = self.client.raw(
+            "token info",
+            "POST",
+            "/oauth/v2/private-apps/get/access-token-info",
+            body={"tokenKey": token},
+        )
+        return str(found.get("hubId") or ""), set(found.get("scopes") or [])
 
     def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
         """Create the crmbridge property group and any missing property; idempotent."""

@@ -1,6 +1,7 @@
 """What every API request goes through before and after its handler.
 
-In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``), scopes (403
+In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``, or
+``EXPIRED_AUTHENTICATION`` for an expired OAuth access token), scopes (403
 ``MISSING_SCOPES``), rate limits (429 with HubSpot's body; rate-limit headers on every
 non-search answer), added latency, fault injection (a seeded 5xx, before the handler
 or, with ``fault_after_handler``, after it so the write is applied yet reported as
@@ -20,6 +21,7 @@ from starlette.responses import Response
 
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_message
+from crmbridge_hubspot.sandbox.oauth import OAuthServer
 from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.state import SandboxState
@@ -31,7 +33,6 @@ from crmbridge_hubspot.sandbox.wire import (
     Reply,
     missing_scopes,
     rate_limit_body,
-    unauthorized,
 )
 
 log = logging.getLogger("crmbridge_hubspot.sandbox")
@@ -49,6 +50,7 @@ class Services:
     limiter: RateLimiter
     faults: FaultInjector
     webhooks: WebhookDispatcher
+    oauth: OAuthServer
 
     @property
     def api_source(self) -> ChangeSource:
@@ -79,14 +81,17 @@ def endpoint(
     async def run(request: Request) -> Response:
         state, config = services.state, services.config
         token = bearer_token(request)
-        if token is None or not config.knows(token):
+        try:
+            caller = services.oauth.authenticate(token)
+        except HubSpotError as exc:
             state.count("unauthorized")
-            return error_response(unauthorized())
-        granted = config.scopes_of(token)
+            return error_response(exc)
+        granted = caller.scopes
         if granted is not None and required and not granted.intersection(required):
             state.count("missing_scopes")
             return error_response(missing_scopes(required))
-        decision = services.limiter.check_search() if search else services.limiter.check(token)
+        limiter = services.limiter
+        decision = limiter.check_search() if search else limiter.check(caller.key)
         if not decision.allowed:
             state.count("rate_limited_search" if search else "rate_limited")
             body = rate_limit_body(decision.message, decision.policy or "")
@@ -99,7 +104,7 @@ def endpoint(
             return _fault(fault)
         raw = await request.body()
         try:
-            reply = handler(Call(request, token, raw))
+            reply = handler(Call(request, token or "", raw))
         except HubSpotError as exc:
             reply = Reply(exc.status, exc.body())
         except Exception:
