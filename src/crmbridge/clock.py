@@ -1,8 +1,18 @@
-"""The one place crmbridge reads the clock, so ``--now`` can fix it everywhere."""
+"""The one place crmbridge reads the clock, so ``--now`` can fix it everywhere.
+
+Everything else asks :func:`now` (or takes an instant from its caller); a test in
+``tests/unit/test_layering.py`` keeps it so. ``time.monotonic`` for durations is not a
+reading of the date and stays where it is used.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    """The real current instant, UTC-aware (bookkeeping, health, the sandbox's clock)."""
+    return datetime.now(UTC)
 
 
 def parse_instant(text: str) -> datetime:
@@ -13,4 +23,4 @@ def parse_instant(text: str) -> datetime:
 
 def resolve_now(fixed: str | None) -> datetime:
     """``fixed`` if given (``--now`` / ``CRMBRIDGE_NOW``), else the real current time."""
-    return parse_instant(fixed) if fixed else datetime.now(UTC)
+    return parse_instant(fixed) if fixed else now()

@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.connector import (
     Connector,
@@ -170,7 +171,7 @@ def run_demo(
             say(f"check: {problem}")
         pipeline.prepare()
         say(f"Created the crmbridge properties in {title}")
-        now = datetime.now(UTC)
+        now = clock.now()
         report.cycles.append(_cycle(pipeline, now, say, "first sync"))
         _activity(sandbox, pipeline, now, say)
         report.cycles.append(
@@ -188,7 +189,7 @@ def run_demo(
 def _ingest(pipeline: Pipeline, events: list[dict[str, Any]]) -> int:
     ingestor = Ingestor(pipeline.store, timedelta(minutes=5))
     lines = ((i, json.dumps(e).encode()) for i, e in enumerate(events, start=1))
-    result = ingestor.ingest_lines(lines, datetime.now(UTC))
+    result = ingestor.ingest_lines(lines, clock.now())
     return result.ingested
 
 
@@ -261,6 +262,6 @@ def _serve(title: str, sandbox: Sandbox, pipeline: Pipeline, say: Say) -> None:
     try:
         while True:
             time.sleep(10)
-            _cycle(pipeline, datetime.now(UTC), say, "periodic")
+            _cycle(pipeline, clock.now(), say, "periodic")
     except KeyboardInterrupt:
         say("stopped")

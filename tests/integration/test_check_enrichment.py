@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crmbridge.daemon.locks import SqliteGuard
+from crmbridge.store.locks import SqliteGuard
 
 from .helpers import cli
 

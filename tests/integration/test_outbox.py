@@ -16,8 +16,8 @@ import pytest
 from crmbridge.connector import Write
 from crmbridge.records import CanonicalEvent
 from crmbridge.settings import OutboxSettings
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge.testing.fake import FakeConnector

@@ -15,10 +15,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
+from crmbridge.store import outbox
 from crmbridge.store.db import alembic_config, current_revision, make_engine, upgrade
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow
-from crmbridge.sync import outbox
 
 HANDOFF_TABLES = {"webhook_receipts", "assignments", "sla_clocks"}
 

@@ -13,9 +13,10 @@ core, decide by the type of the error raised (401 :class:`AuthError`, 403
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from crmbridge import clock
 from crmbridge.errors import (
     AuthError,
     CrmbridgeError,
@@ -59,7 +60,7 @@ def parse_body(body: Any) -> dict[str, Any]:
 
 
 def _until_midnight_utc(now: datetime | None = None) -> float:
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return (midnight - moment).total_seconds()
 

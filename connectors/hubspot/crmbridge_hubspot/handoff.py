@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from crmbridge import clock
 from crmbridge.clock import parse_instant
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
 from crmbridge.errors import PermanentRecordError
@@ -43,7 +43,7 @@ def reference(key: str) -> str:
 
 
 def _millis(value: Any) -> str:
-    moment = parse_instant(str(value)) if value else datetime.now(UTC)
+    moment = parse_instant(str(value)) if value else clock.now()
     return str(int(moment.timestamp() * 1000))
 
 

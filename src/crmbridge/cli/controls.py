@@ -10,11 +10,11 @@ from typing import Annotated
 
 import typer
 
+from crmbridge import clock
 from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, out
 from crmbridge.store.controls import WritesState, set_writes_paused, writes_state
 from crmbridge.store.erasure import Erased, find_person, forget
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import utcnow
 
 writes_app = typer.Typer(
     help="Pause, resume or show CRM writes (every replica and restart honours it).\n\n"
@@ -67,7 +67,7 @@ def _switch(
 ) -> None:
     store, shadow = _open(ctx, config)
     with store.engine.begin() as connection:
-        state = set_writes_paused(connection, paused, by=_who(), reason=reason, now=utcnow())
+        state = set_writes_paused(connection, paused, by=_who(), reason=reason, now=clock.now())
     _show(state, as_json, shadow)
 
 

@@ -24,9 +24,9 @@ from crmbridge.cli.app import (
 )
 from crmbridge.cli.flags import FlagGroup
 from crmbridge.ingest import Ingestor
+from crmbridge.store import outbox
 from crmbridge.store.db import current_revision, upgrade
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 
 db_app = typer.Typer(
     help="Database schema management.\n\nExample: [bold]crmbridge db upgrade[/]",

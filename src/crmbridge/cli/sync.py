@@ -28,13 +28,13 @@ from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
 from crmbridge.connector import Connector
-from crmbridge.daemon.locks import SqliteGuard, singleton
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.handoff.enrichers import build_enricher
 from crmbridge.logging import configure_logging
+from crmbridge.store import outbox
 from crmbridge.store.identity import bind_account
+from crmbridge.store.locks import SqliteGuard, singleton
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.connectors import build_connectors
 from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes

@@ -43,8 +43,8 @@ from crmbridge.daemon.routes import events, profiling, webhooks, writes
 from crmbridge.daemon.routes import health as health_routes
 from crmbridge.daemon.routes.context import AppContext, Clock, wall_clock
 from crmbridge.daemon.routes.problems import install_error_handlers
-from crmbridge.daemon.store_probe import StoreProbe
 from crmbridge.daemon.sync_health import SyncHealth
+from crmbridge.store.probe import StoreProbe
 from crmbridge.store.repository import Store
 
 

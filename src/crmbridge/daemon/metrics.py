@@ -51,9 +51,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from crmbridge.logging import get_logger
+from crmbridge.store.outbox import STATUSES, depth
 from crmbridge.store.repository import Store
 from crmbridge.sync.failures import FAILURE_KINDS, FailureKind
-from crmbridge.sync.outbox import STATUSES, depth
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Webhook changes remembered for the latency histogram (oldest dropped first).

@@ -9,14 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.lead import held_value
 from crmbridge.handoff.profiling import Standing, known_fields, next_question
 from crmbridge.records import normalize_email
+from crmbridge.store.profiles import scored_contact_by_email
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, ScoreRow
 
 #: Longer than any email address (RFC 5321): answered 404 at once.
 MAX_EMAIL = 320
@@ -45,21 +44,8 @@ def profile_answer(store: Store, config: CrmbridgeConfig, email: str) -> Profile
     wanted = normalize_email(email)
     if not wanted or len(wanted) > MAX_EMAIL:
         return None
-    contacts = ContactRow.__table__  # type: ignore[attr-defined]
-    scores = ScoreRow.__table__  # type: ignore[attr-defined]
-    query = (
-        select(contacts, scores.c.total, scores.c.hot, scores.c.stage.label("scored_stage"))
-        .select_from(
-            contacts.outerjoin(
-                scores, (scores.c.contact_id == contacts.c.id) & scores.c.is_current.is_(True)
-            )
-        )
-        .where(contacts.c.email == wanted)
-        .order_by(scores.c.scored_at.desc().nulls_last(), contacts.c.id)
-        .limit(1)
-    )
     with store.session() as session:
-        row = session.execute(query).first()
+        row = scored_contact_by_email(session, wanted)
     if row is None:
         return None
     properties, crm_values = row.properties or {}, row.crm_values or {}

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from types import FrameType
 from typing import Any
@@ -38,14 +38,14 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 
+# Health is measured in real time (``Daemon.clock`` may be fixed for scoring).
+from crmbridge.clock import now as wall_clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.connector import Connector
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon import metrics
 from crmbridge.daemon.alerts import Alerts
-from crmbridge.daemon.locks import SqliteGuard, singleton
-from crmbridge.daemon.store_probe import StoreProbe, forbid_recreation
-from crmbridge.daemon.sync_health import SyncHealth, close_stale_runs
+from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.errors import (
     ConfigError,
     ConfigProblem,
@@ -54,10 +54,12 @@ from crmbridge.errors import (
     safe_description,
 )
 from crmbridge.logging import get_logger
+from crmbridge.store import outbox
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.identity import bind_account
+from crmbridge.store.locks import SqliteGuard, singleton
+from crmbridge.store.probe import StoreProbe, forbid_recreation
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, FailureKind, failure_kind
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 
@@ -154,7 +156,7 @@ class Daemon:
         store: Store,
         connectors: dict[str, Connector],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = wall_clock,
         serve_http: bool = True,
     ) -> None:
         self.config = config
@@ -171,9 +173,9 @@ class Daemon:
             connectors,
             poll_interval=config.daemon.poll_interval,
             unhealthy_after_cycles=config.daemon.unhealthy_after_cycles,
-            started_at=_wall_clock(),
+            started_at=wall_clock(),
         )
-        self.alerts = Alerts(config.alerts, self.health, store, wall=_wall_clock)
+        self.alerts = Alerts(config.alerts, self.health, store, wall=wall_clock)
         self.server: uvicorn.Server | None = None
         self.serve_http = serve_http
         self.listener: socket.socket | None = None
@@ -211,7 +213,7 @@ class Daemon:
             self.guard.acquire()
         # A cycle that was running when the previous process died is over.
         stale_before = None if self.store.is_sqlite else self.clock() - STALE_RUN_AFTER
-        closed = close_stale_runs(self.store, stale_before)
+        closed = self.store.close_stale_runs(stale_before)
         if closed:
             log.warning("cycle.aborted_by_previous_process", runs=closed)
         problems: list[ConfigProblem] = []
@@ -333,7 +335,7 @@ class Daemon:
             # Another account than the store's: this connector stays stopped.
             log.error("connector.refused", connector=name, problems=[str(exc)])
             failure = CycleFailure.of(name, "check", exc)
-            self.health.record(_wall_clock(), [failure], polled=[name])
+            self.health.record(wall_clock(), [failure], polled=[name])
             return False
         except (TransientError, RateLimited) as exc:
             self._unreachable(name, [str(exc)], failure_kind(exc))
@@ -341,7 +343,7 @@ class Daemon:
         except Exception as exc:
             log.exception("connector.check_failed", connector=name, error=type(exc).__name__)
             failure = CycleFailure.of(name, "check", exc)
-            self.health.record(_wall_clock(), [failure], polled=[name])
+            self.health.record(wall_clock(), [failure], polled=[name])
             return False
         if not report.reachable:
             self._unreachable(name, report.problems)
@@ -350,7 +352,7 @@ class Daemon:
             message = "; ".join(report.problems)
             log.error("connector.refused", connector=name, problems=list(report.problems))
             failure = CycleFailure(name, "check", "auth", message)
-            self.health.record(_wall_clock(), [failure], polled=[name])
+            self.health.record(wall_clock(), [failure], polled=[name])
             return False
         self._unchecked.discard(name)
         self.health.authenticated(name)
@@ -363,7 +365,7 @@ class Daemon:
         message = "; ".join(problems) or "no answer"
         log.warning("connector.unreachable", connector=name, error=message)
         failure = CycleFailure(name, "check", kind, message)
-        self.health.record(_wall_clock(), [failure], polled=[name])
+        self.health.record(wall_clock(), [failure], polled=[name])
 
     def drain(self) -> None:
         """Rescore what is due and send the outbox, without reading the CRMs.
@@ -408,7 +410,7 @@ class Daemon:
             # failure counts against the connectors' health.
             log.exception("cycle.crashed", error=safe_description(exc))
             failure = CycleFailure.of(ALL_CONNECTORS, "cycle", exc)
-            self.health.record(_wall_clock(), [failure], polled=polled, involved=self.connectors)
+            self.health.record(wall_clock(), [failure], polled=polled, involved=self.connectors)
             return
         self._observe(summary, polled)
         self._alert(summary, polled=polled[0] if polled else None)
@@ -436,7 +438,7 @@ class Daemon:
             self.metrics.observe_written(name, ids)
         if not summary.interrupted:
             self.health.record(
-                _wall_clock(), summary.failures, polled=polled, involved=summary.writes_by_status
+                wall_clock(), summary.failures, polled=polled, involved=summary.writes_by_status
             )
         for name, connector in self.connectors.items():
             governor = connector.rate_governor
@@ -445,7 +447,7 @@ class Daemon:
 
     def nudge(self, *, poll: bool = False) -> None:
         """Run the drain (and the polls) now: a webhook or new events arrived."""
-        now = datetime.now(UTC)
+        now = wall_clock()
         for job in self.scheduler.get_jobs():
             if job.id == "drain" or (poll and job.id.startswith("poll:")):
                 job.modify(next_run_time=now)
@@ -564,11 +566,6 @@ class Daemon:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(1)
-
-
-def _wall_clock() -> datetime:
-    """Health is measured in real time (``Daemon.clock`` may be fixed for scoring)."""
-    return datetime.now(UTC)
 
 
 def _url_host(host: str) -> str:

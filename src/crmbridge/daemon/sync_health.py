@@ -9,8 +9,6 @@ send never calls the CRM, so it proves nothing), while failures of polls and dra
 alike count. A connector is
 unhealthy when no cycle has succeeded for ``unhealthy_after_cycles`` poll intervals
 (since the start, before the first success).
-
-Also here: closing ``sync_runs`` rows that a dead process left "running".
 """
 
 from __future__ import annotations
@@ -21,11 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import update
-
 from crmbridge.daemon import metrics
-from crmbridge.store.repository import Store
-from crmbridge.store.tables import SyncRunRow, utcnow
 from crmbridge.sync.failures import ALL_CONNECTORS, FAILURE_KINDS, CycleFailure, FailureKind
 
 AuthState = Literal["unknown", "ok", "failed"]
@@ -162,27 +156,6 @@ class SyncHealth:
             "connectors": details,
             "unhealthy_after_s": self.allowed_gap.total_seconds(),
         }
-
-
-def close_stale_runs(store: Store, started_before: datetime | None = None) -> int:
-    """Mark ``sync_runs`` rows still "running" as "aborted": their process died.
-
-    ``started_before`` limits it to rows older than that (replicas on Postgres may be
-    running cycles right now); None closes every one (the only process on SQLite).
-    """
-    table = SyncRunRow.__table__  # type: ignore[attr-defined]
-    query = update(table).where(table.c.status == "running")
-    if started_before is not None:
-        query = query.where(table.c.started_at < started_before)
-    with store.engine.begin() as connection:
-        result = connection.execute(
-            query.values(
-                status="aborted",
-                finished_at=utcnow(),
-                errors={"messages": ["the process running this cycle ended before it finished"]},
-            )
-        )
-    return int(result.rowcount or 0)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -39,9 +39,10 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from crmbridge import clock
 from crmbridge.errors import ConfigError, ConfigProblem
 from crmbridge.logging import get_logger
-from crmbridge.store.tables import ConnectorAccountRow, StoreIdentityRow, utcnow
+from crmbridge.store.tables import ConnectorAccountRow, StoreIdentityRow
 
 MARK_SEPARATOR = ":"
 #: ``held_by`` / ``adopted_from`` of a contact whose crmbridge values carry no mark.
@@ -176,7 +177,7 @@ def _new_id(
         table.insert().values(
             id=created.store_id,
             generation=0,
-            created_at=utcnow(),
+            created_at=clock.now(),
             legacy_unmarked=legacy_unmarked,
         )
     )
@@ -251,7 +252,7 @@ def bind_account(engine: Engine, connector: str, account_id: str, label: str) ->
                         connector=connector,
                         account_id=account_id,
                         label=label[:200],
-                        bound_at=utcnow(),
+                        bound_at=clock.now(),
                     )
                 )
                 return AccountBinding(connector, account_id, label, new=True)

@@ -19,6 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from crmbridge import clock
 from crmbridge.records import CanonicalEvent, ContactRecord, canonical_json
 from crmbridge.scoring.types import Contact, Event
 from crmbridge.store.db import (
@@ -34,7 +35,6 @@ from crmbridge.store.tables import (
     EventRow,
     ScoreRow,
     SyncRunRow,
-    utcnow,
 )
 
 _CHUNK = 500
@@ -130,7 +130,7 @@ class Store:
         """
         own = set(own_properties)
         changed = 0
-        now = utcnow()
+        now = clock.now()
         table = ContactRow.__table__  # type: ignore[attr-defined]
         latest = {record.id: record for record in records}
         with self.session() as session:
@@ -252,7 +252,7 @@ class Store:
         if row is None:
             row = CursorRow(connector=connector, stream=stream, value=value)
         row.value = value
-        row.updated_at = utcnow()
+        row.updated_at = clock.now()
         session.add(row)
 
     def contact_count(self) -> int:
@@ -268,7 +268,7 @@ class Store:
 
     def insert_event_rows(self, rows: Sequence[EventValues]) -> InsertResult:
         """Store prepared event rows (see :func:`event_row`); duplicates are skipped."""
-        received = self._db_time(utcnow())
+        received = self._db_time(clock.now())
         with self.session() as session:
             connection = session.connection()
             floor = connection.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM events").scalar()
@@ -482,6 +482,17 @@ class Store:
             return {str(crm): int(count) for crm, count in session.execute(query)}
 
     @staticmethod
+    def contacts_after(
+        session: Session, after_id: int, limit: int, crm: str | None = None
+    ) -> list[Any]:
+        """Up to ``limit`` contacts (of ``crm``, or all) with ids above ``after_id``, by id."""
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        query = table.select().where(table.c.id > after_id).order_by(table.c.id).limit(limit)
+        if crm is not None:
+            query = query.where(table.c.crm == crm)
+        return list(session.execute(query))
+
+    @staticmethod
     def adopt_contacts(session: Session, adopted: Sequence[dict[str, Any]]) -> None:
         """Take held contacts over (``cid``, ``mark``, ``handoff``): the other store's
         mark becomes acceptable, the recovered hand-off state is kept, and they are
@@ -530,6 +541,28 @@ class Store:
                 setattr(run, key, value)
             session.add(run)
             session.commit()
+
+    def close_stale_runs(self, started_before: datetime | None = None) -> int:
+        """Mark ``sync_runs`` rows still "running" as "aborted": their process died.
+
+        ``started_before`` limits it to rows older than that (replicas on Postgres may be
+        running cycles right now); None closes every one (the only process on SQLite).
+        """
+        table = SyncRunRow.__table__  # type: ignore[attr-defined]
+        query = update(table).where(table.c.status == "running")
+        if started_before is not None:
+            query = query.where(table.c.started_at < started_before)
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                query.values(
+                    status="aborted",
+                    finished_at=clock.now(),
+                    errors={
+                        "messages": ["the process running this cycle ended before it finished"]
+                    },
+                )
+            )
+        return int(result.rowcount or 0)
 
 
 def _update_contacts(session: Session, rows: Sequence[dict[str, Any]], **values: Any) -> None:

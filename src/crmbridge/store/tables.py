@@ -7,18 +7,13 @@ account each connector syncs). Timestamps are UTC-aware everywhere.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from crmbridge.store.types import UTCDateTime
-
-
-def utcnow() -> datetime:
-    """Row bookkeeping time (never used for scoring, which takes ``now`` explicitly)."""
-    return datetime.now(UTC)
 
 
 def _when(*, index: bool = False, nullable: bool = True) -> Any:

@@ -18,7 +18,6 @@ from crmbridge.handoff.notification import HOT_SINCE, NOTIFIED
 from crmbridge.handoff.replies import REPLY
 from crmbridge.store.identity import UNMARKED, parse_mark, read_identity
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow
 from crmbridge.sync.writeback import store_property
 
 #: What an adoption can never bring back, said every time.
@@ -89,14 +88,10 @@ def adopt(store: Store, prefix: str, crm: str | None = None) -> AdoptionReport:
     report = AdoptionReport()
     mark_name = store_property(prefix)
     identity = read_identity(store.engine)
-    table = ContactRow.__table__  # type: ignore[attr-defined]
     after = 0
     while True:
         with store.session() as session:
-            query = table.select().where(table.c.id > after).order_by(table.c.id).limit(_CHUNK)
-            if crm is not None:
-                query = query.where(table.c.crm == crm)
-            rows = list(session.execute(query))
+            rows = store.contacts_after(session, after, _CHUNK, crm)
             if not rows:
                 return report
             after = rows[-1].id

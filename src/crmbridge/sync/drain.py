@@ -7,18 +7,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
-from sqlalchemy import select as sa_select
-from sqlmodel import Session
-
-from crmbridge.connector import Connector, Write, WriteResult
+from crmbridge import clock
+from crmbridge.connector import Action, Connector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
+from crmbridge.store import outbox
 from crmbridge.store.controls import writes_state
+from crmbridge.store.crm_values import remember_crm_values
+from crmbridge.store.handoff_state import handoff_state, save_handoff_state
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, utcnow
-from crmbridge.sync import outbox
+from crmbridge.store.session import Session
+from crmbridge.sync.attempts import mark_failed
 from crmbridge.sync.failures import CycleFailure, FailureKind, describe, failure_kind, render
 from crmbridge.sync.notify import WEBHOOK, Notifier
 from crmbridge.sync.progress import SENT, WRITTEN, Progress
@@ -101,7 +101,7 @@ class Drainer:
         """
         # Claims are stamped with the wall clock; ``now`` may be fixed in the past for
         # scoring (--now), so the later of the two measures the lease.
-        older_than = None if all_in_flight else max(now, utcnow()) - self.settings.lease
+        older_than = None if all_in_flight else max(now, clock.now()) - self.settings.lease
         with self.store.session() as session:
             found = outbox.orphaned(session, self.connector.name, older_than)
             if not found:
@@ -158,7 +158,7 @@ class Drainer:
         if row.kind not in CRM_ACTIONS or handoff is None:
             return False
         try:
-            return handoff.performed(row.action(), wait_for_index=wait_for_index)
+            return handoff.performed(_action(row), wait_for_index=wait_for_index)
         except CrmbridgeError as exc:
             get_logger(connector=self.connector.name).warning(
                 "action.unverified", kind=row.kind, crm_id=row.crm_id, error=str(exc)
@@ -277,7 +277,7 @@ class Drainer:
             return WriteResult(
                 row.crm_id, False, f"the {self.connector.name} connector has no hand-off actions"
             )
-        return handoff.perform(row.action())
+        return handoff.perform(_action(row))
 
     def _drain_properties(self, now: datetime) -> DrainResult:
         result = DrainResult()
@@ -313,7 +313,7 @@ class Drainer:
                     result.stop(name, exc)
                     return result
                 except CrmbridgeError as exc:
-                    dead = outbox.mark_failed(
+                    dead = mark_failed(
                         session, rows, str(exc), retriable=True, settings=self.settings, now=now
                     )
                     session.commit()
@@ -335,7 +335,7 @@ class Drainer:
                 # A record the connector did not report on is not known to be written.
                 leftover = [row for group in by_record.values() for row in group]
                 result.dead += len(
-                    outbox.mark_failed(
+                    mark_failed(
                         session,
                         leftover,
                         "no result reported",
@@ -363,7 +363,7 @@ class Drainer:
     ) -> None:
         """The CRM refused a record or an action (``subject``: "record", "task"...):
         retry later or declare it dead."""
-        dead = outbox.mark_failed(
+        dead = mark_failed(
             session,
             rows,
             outcome.error or "rejected",
@@ -389,18 +389,13 @@ class Drainer:
         for row in rows:
             if row.contact_id is not None and row.kind == "property":
                 written.setdefault(row.contact_id, {})[row.target] = row.value
-        if not written:
-            return
-        table = ContactRow.__table__  # type: ignore[attr-defined]
-        current = session.execute(
-            sa_select(table.c.id, table.c.crm_values).where(table.c.id.in_(list(written)))
-        )
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("cid"))
-            .values(crm_values=bindparam("values")),
-            [{"cid": cid, "values": {**(held or {}), **written[cid]}} for cid, held in current],
-        )
+        remember_crm_values(session, written)
+
+
+def _action(row: outbox.Queued) -> Action:
+    """The hand-off action an outbox row stands for (kind ``task``, ``enroll``, ...)."""
+    payload = dict(row.payload or {})
+    return Action(kind=row.kind, crm_id=row.crm_id, key=row.target, payload=payload)  # type: ignore[arg-type]
 
 
 def _paused(session: Session, contact_id: int | None) -> bool:
@@ -411,10 +406,7 @@ def _paused(session: Session, contact_id: int | None) -> bool:
     """
     if contact_id is None:
         return False
-    table = ContactRow.__table__  # type: ignore[attr-defined]
-    state = session.execute(
-        sa_select(table.c.handoff).where(table.c.id == contact_id)
-    ).scalar_one_or_none()
+    state = handoff_state(session, contact_id)
     return isinstance(state, dict) and bool(state.get("paused"))
 
 
@@ -422,16 +414,9 @@ def _forget_enrollment(session: Session, row: outbox.Queued) -> None:
     """The lead was not enrolled after all: once it resumes, a trigger may enroll it."""
     if row.contact_id is None:
         return
-    table = ContactRow.__table__  # type: ignore[attr-defined]
-    state = session.execute(
-        sa_select(table.c.handoff).where(table.c.id == row.contact_id)
-    ).scalar_one_or_none()
+    state = handoff_state(session, row.contact_id)
     if not isinstance(state, dict) or not isinstance(state.get("enrolled"), dict):
         return
     enrolled = dict(state["enrolled"])
     enrolled.pop(str((row.payload or {}).get("sequence_id")), None)
-    session.execute(
-        update(table)
-        .where(table.c.id == row.contact_id)
-        .values(handoff={**state, "enrolled": enrolled})
-    )
+    save_handoff_state(session, row.contact_id, {**state, "enrolled": enrolled})

@@ -14,18 +14,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.connector import Connector, HandoffConnector, Owner
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
 from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
-from crmbridge.handoff.store import assignment_counts
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
+from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import utcnow
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
@@ -259,7 +259,7 @@ class Pipeline:
         """
         started = time.monotonic()
         summary = CycleSummary()
-        run_id = self.store.start_run(utcnow())
+        run_id = self.store.start_run(clock.now())
         try:
             self._cycle(
                 summary,
@@ -376,7 +376,7 @@ class Pipeline:
         counts = {k: getattr(summary, k) for k in RUN_COUNTS}
         self.store.finish_run(
             run_id,
-            finished_at=utcnow(),
+            finished_at=clock.now(),
             status=status,
             errors={"messages": errors[:100]},
             **counts,

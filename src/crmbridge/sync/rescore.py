@@ -14,20 +14,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
-
 from crmbridge.clock import parse_instant
 from crmbridge.errors import safe_description
 from crmbridge.handoff.lead import HandoffPlan, Lead, PreviousScore
 from crmbridge.handoff.planner import HandoffPlanner
-from crmbridge.handoff.store import apply_records
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
 from crmbridge.scoring.types import Event
+from crmbridge.store import outbox
+from crmbridge.store.handoff_state import apply_records
 from crmbridge.store.identity import UNMARKED, Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
+from crmbridge.store.session import Session
 from crmbridge.sync.failures import FailureKind, failure_kind
 from crmbridge.sync.notify import WEBHOOK
 from crmbridge.sync.progress import SCORED, Progress

@@ -15,9 +15,9 @@ import json
 from typing import Any
 
 from crmbridge.logging import get_logger
+from crmbridge.store import outbox
 from crmbridge.store.controls import WaitingWrite, waiting_writes
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 
 #: Rows read per query while walking the outbox.
 PAGE = 1_000

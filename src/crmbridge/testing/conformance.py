@@ -35,14 +35,13 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import pytest
-from sqlmodel import col, select
 
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.connector import Connector, Page, Write, WriteResult
 from crmbridge.errors import AuthError
 from crmbridge.records import ContactRecord
+from crmbridge.store.crm_values import crm_values_by_record
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.sync.writeback import own_fields, own_property_names, same_value
 
@@ -547,5 +546,4 @@ class ConnectorConformance:
     def _believed_values(store: Store, crm: str) -> dict[str, dict[str, str | None]]:
         """What the store believes the CRM holds of crmbridge's fields, by record."""
         with store.session() as session:
-            rows = session.exec(select(ContactRow).where(col(ContactRow.crm) == crm)).all()
-            return {row.crm_id: dict(row.crm_values or {}) for row in rows}
+            return crm_values_by_record(session, crm)

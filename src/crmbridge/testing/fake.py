@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crmbridge.clock import parse_instant
+from crmbridge.clock import now, parse_instant
 from crmbridge.connector import (
     CheckReport,
     FieldSpec,
@@ -151,7 +150,7 @@ class FakeConnector:
                 entry = {
                     "crm_id": item.crm_id,
                     "properties": dict(item.properties),
-                    "at": datetime.now(UTC).isoformat(),
+                    "at": now().isoformat(),
                 }
                 log.write(json.dumps(entry) + "\n")
                 log.flush()

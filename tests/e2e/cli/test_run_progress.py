@@ -18,7 +18,7 @@ import pytest
 
 from crmbridge.cli.cycle_progress import LABELS
 from crmbridge.demo import running_demo
-from crmbridge.sync import outbox
+from crmbridge.store import outbox
 from crmbridge.sync.progress import READ, SCORED, SENT, WRITTEN
 from crmbridge_hubspot.sandbox.config import DEFAULT_TOKEN
 from crmbridge_hubspot.sandbox.server import SandboxServer, build

@@ -22,9 +22,9 @@ from crmbridge.clock import parse_instant
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.ingest import Ingestor
 from crmbridge.logging import configure_logging
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow
-from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.testing.fake import FakeConnector
 

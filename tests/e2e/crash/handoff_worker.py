@@ -20,8 +20,8 @@ from pydantic import SecretStr
 
 from crmbridge.clock import parse_instant
 from crmbridge.logging import configure_logging
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge_hubspot import HubSpotConnector
 from crmbridge_hubspot.settings import HubSpotSettings

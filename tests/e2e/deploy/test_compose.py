@@ -13,7 +13,7 @@ import yaml
 from crmbridge.cli import app
 from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 
-from .conftest import ROOT
+from .conftest import ROOT, Serves
 
 #: ${NAME}, ${NAME:-default}, ${NAME:?error} and friends.
 REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}")
@@ -118,7 +118,7 @@ def test_the_model_is_mounted_read_only_where_crmbridge_reads_it(compose: dict[s
 
 
 def test_the_sandbox_command_is_valid_and_posts_to_the_daemons_webhook(
-    compose: dict[str, Any], daemon_paths: set[str]
+    compose: dict[str, Any], daemon_serves: Serves
 ) -> None:
     command = typer.main.get_command(app)
     args = compose["services"]["sandbox"]["command"]
@@ -132,7 +132,7 @@ def test_the_sandbox_command_is_valid_and_posts_to_the_daemons_webhook(
     # The port crmbridge listens on in its image, and a route the daemon serves.
     assert target.port == 8080
     assert "CRMBRIDGE__DAEMON__PORT=8080" in (ROOT / "Dockerfile").read_text()
-    assert target.path in daemon_paths
+    assert daemon_serves("POST", target.path)
 
 
 def test_the_sandbox_credentials_in_the_env_example_are_the_sandboxs() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, Serves
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -67,12 +67,12 @@ def test_the_daemon_listens_beyond_the_container_loopback() -> None:
     assert "CRMBRIDGE__DAEMON__HOST=0.0.0.0" in env
 
 
-def test_the_healthcheck_probes_a_route_the_daemon_serves(daemon_paths: set[str]) -> None:
+def test_the_healthcheck_probes_a_route_the_daemon_serves(daemon_serves: Serves) -> None:
     checks = [args for keyword, args in instructions() if keyword == "HEALTHCHECK"]
     assert len(checks) == 1
     probed = re.findall(r"'(/[a-z]+)'", checks[0])
     assert probed == ["/readyz"]
-    assert probed[0] in daemon_paths
+    assert daemon_serves("GET", probed[0])
 
 
 @pytest.mark.parametrize(

@@ -30,13 +30,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
+from crmbridge import clock
 from crmbridge.connector import Page, Write, WriteResult
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon.http import create_app
 from crmbridge.daemon.service import Daemon
 from crmbridge.logging import configure_logging
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import SyncRunRow, utcnow
+from crmbridge.store.tables import SyncRunRow
 from crmbridge.testing.fake import FakeConnector
 
 from .conftest import make_config
@@ -181,7 +182,7 @@ def test_running_rows_of_a_dead_process_are_aborted_at_start(
     sqlite_store: Store, tmp_path: Path, rows: int
 ) -> None:
     for _ in range(rows):
-        sqlite_store.start_run(utcnow())  # a process died in each of these cycles
+        sqlite_store.start_run(clock.now())  # a process died in each of these cycles
     daemon = _daemon(sqlite_store, FakeConnector(tmp_path / "crm", name="hubspot"))
 
     with structlog.testing.capture_logs() as logs:

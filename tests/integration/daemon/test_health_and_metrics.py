@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 
 from crmbridge.daemon import metrics
 from crmbridge.daemon.http import create_app
-from crmbridge.daemon.store_probe import StoreProbe
 from crmbridge.records import ContactRecord
 from crmbridge.store.db import make_engine
+from crmbridge.store.probe import StoreProbe
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
 

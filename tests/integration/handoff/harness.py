@@ -25,8 +25,8 @@ from pydantic import SecretStr
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.daemon.http import create_app
 from crmbridge.handoff.settings import ReactivationSettings, ReplySettings, Trigger
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge_hubspot import HubSpotConnector
 from crmbridge_hubspot.sandbox.records import ChangeSource

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crmbridge.sync import outbox
+from crmbridge.store import outbox
 from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .harness import (

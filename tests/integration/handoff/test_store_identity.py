@@ -20,10 +20,10 @@ from alembic import command
 from sqlalchemy import create_engine
 
 from crmbridge.daemon.service import Daemon
+from crmbridge.store import outbox
 from crmbridge.store.db import alembic_config
 from crmbridge.store.identity import UNMARKED, read_identity
 from crmbridge.store.repository import Store
-from crmbridge.sync import outbox
 from crmbridge.sync.drain import ALREADY_THERE
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.server import SandboxServer

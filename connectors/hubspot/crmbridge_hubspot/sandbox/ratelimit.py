@@ -20,9 +20,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from crmbridge.clock import now as wall_clock
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
@@ -50,7 +51,7 @@ class Decision:
 
 
 def _utc_today() -> date:
-    return datetime.now(UTC).date()
+    return wall_clock().date()
 
 
 class RateLimiter:

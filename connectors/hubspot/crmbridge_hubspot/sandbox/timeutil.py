@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from crmbridge import clock
+
 _EPOCH_MS = re.compile(r"^-?\d{1,15}$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def utc_now() -> datetime:
     """The current instant, timezone-aware UTC."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def iso_ms(moment: datetime) -> str:

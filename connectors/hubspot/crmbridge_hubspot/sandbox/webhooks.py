@@ -27,6 +27,7 @@ from typing import Any
 
 import requests
 
+from crmbridge import clock
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.records import ContactChange
 from crmbridge_hubspot.sandbox.timeutil import to_ms
@@ -83,7 +84,7 @@ class WebhookDispatcher:
     ) -> None:
         self._config = config
         self._post = post or requests.post
-        self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
+        self._wall_ms = wall_ms or (lambda: int(clock.now().timestamp() * 1000))
         self._queue: queue.Queue[ContactChange] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -19,9 +19,9 @@ from sqlmodel import select
 
 from crmbridge.connector import Action
 from crmbridge.settings import OutboxSettings
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
-from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
 from crmbridge_hubspot import HubSpotConnector
 from crmbridge_hubspot.sandbox.server import SandboxServer

@@ -23,8 +23,8 @@ from sqlmodel import col, func, select
 
 from crmbridge.connector import Write
 from crmbridge.errors import AuthError, ConfigError, MissingScope
+from crmbridge.store import outbox
 from crmbridge.store.tables import ContactRow
-from crmbridge.sync import outbox
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge.sync.writeback import own_fields, own_property_names
 from crmbridge_hubspot import HubSpotConnector

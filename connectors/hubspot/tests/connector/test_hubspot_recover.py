@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from crmbridge import clock
 from crmbridge.connector import Write
+from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
-from crmbridge.sync import outbox
 from crmbridge.sync.drain import Drainer
 from crmbridge.sync.pipeline import CycleSummary
 from crmbridge_hubspot.sandbox.server import SandboxServer
@@ -71,7 +72,7 @@ def property_rows(store: Store) -> list[Any]:
 def crash_in_flight(store: Store) -> int:
     """Put every written property row back in flight, as a crash before marking would."""
     table = OutboxRow.__table__  # type: ignore[attr-defined]
-    claimed = datetime.now(UTC) - timedelta(hours=1)
+    claimed = clock.now() - timedelta(hours=1)
     with store.session() as session:
         changed = session.execute(
             update(table)

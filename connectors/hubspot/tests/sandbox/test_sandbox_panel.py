@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import requests
 
+from crmbridge import clock
 from crmbridge.demo import running_demo
 from crmbridge.ingest import Ingestor
 from crmbridge_hubspot.demo_sandbox import HubSpotSandbox
@@ -94,7 +95,7 @@ def test_values_written_by_anyone_are_escaped(server: SandboxServer, state: Sand
 
 
 def test_a_synced_demo_reads_as_a_rep_sees_it() -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     with running_demo() as (sandbox, pipeline, _connector):
         assert isinstance(sandbox, HubSpotSandbox)
         server = sandbox.server

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from crmbridge.clock import now
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon.metrics import Metrics
 from crmbridge.daemon.routes.problems import RETRY_AFTER_S, HttpError
-from crmbridge.daemon.store_probe import StoreProbe
 from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.logging import get_logger
+from crmbridge.store.probe import StoreProbe
 from crmbridge.store.repository import Store
 
 Clock = Callable[[], datetime]
@@ -30,7 +31,7 @@ log = get_logger(component="http")
 
 def wall_clock() -> datetime:
     """The real current time: the default clock, and the one sync health is read at."""
-    return datetime.now(UTC)
+    return now()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon.routes.context import Context
 from crmbridge.daemon.routes.guards import check_bearer
@@ -28,7 +29,6 @@ from crmbridge.daemon.routes.problems import HttpError
 from crmbridge.logging import get_logger
 from crmbridge.store.controls import MAX_REASON, WritesState, set_writes_paused, writes_state
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import utcnow
 
 #: A pause request body is a reason at most.
 MAX_BODY = 4096
@@ -98,7 +98,7 @@ def _answer(state: WritesState) -> WritesAnswer:
 def _switch(store: Store, paused: bool, reason: str | None, client: str) -> WritesState:
     with store.engine.begin() as connection:
         return set_writes_paused(
-            connection, paused, by=f"http ({client})", reason=reason, now=utcnow()
+            connection, paused, by=f"http ({client})", reason=reason, now=clock.now()
         )
 
 

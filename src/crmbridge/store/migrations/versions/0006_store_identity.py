@@ -8,10 +8,11 @@ Revises: 0005
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+
+from crmbridge import clock
 
 revision = "0006"
 down_revision = "0005"
@@ -40,7 +41,7 @@ def upgrade() -> None:
             {
                 "id": str(uuid.uuid4()),
                 "generation": 0,
-                "created_at": datetime.now(UTC).replace(tzinfo=None),
+                "created_at": clock.now().replace(tzinfo=None),
                 "legacy_unmarked": legacy,
             }
         ],

@@ -1,14 +1,15 @@
-"""Hand-off records kept in the store: owners given, SLA clocks started and stopped."""
+"""Hand-off records kept in the store: owners given, SLA clocks started and stopped, and
+each contact's hand-off state (the ``contacts.handoff`` document)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from crmbridge.handoff.lead import HandoffPlan
 from crmbridge.store.tables import AssignmentRow, ContactRow, SlaClockRow
 
 _ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
@@ -16,8 +17,21 @@ _CLOCKS = SlaClockRow.__table__  # type: ignore[attr-defined]
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
 
 
+class HandoffRecords(Protocol):
+    """What a lead's hand-off plan records in the store (see ``HandoffPlan``)."""
+
+    #: Rows for the ``assignments`` table (owner_id, strategy).
+    assignments: list[dict[str, Any]]
+    #: SLA clocks to start: stage, owner_id, started_at, due_at.
+    clocks_started: list[dict[str, Any]]
+    #: Instant the owner first contacted the lead (stops the open clocks).
+    contacted_at: datetime | None
+    #: SLA clocks that breached: stage, started_at, breached_at, escalated_at (or None).
+    clocks_breached: list[dict[str, Any]]
+
+
 def apply_records(
-    session: Session, plans: Sequence[tuple[int, HandoffPlan]], now: datetime
+    session: Session, plans: Sequence[tuple[int, HandoffRecords]], now: datetime
 ) -> None:
     """Store what the plans of a batch of contacts record (same transaction as the score)."""
     assignments = [
@@ -63,3 +77,15 @@ def assignment_counts(session: Session, crm: str) -> dict[str, int]:
         .group_by(_ASSIGNMENTS.c.strategy)
     )
     return {str(strategy): int(count) for strategy, count in rows}
+
+
+def handoff_state(session: Session, contact_id: int) -> Any:
+    """The contact's stored hand-off state, as stored (None when there is no such contact)."""
+    return session.execute(
+        select(_CONTACTS.c.handoff).where(_CONTACTS.c.id == contact_id)
+    ).scalar_one_or_none()
+
+
+def save_handoff_state(session: Session, contact_id: int, state: dict[str, Any]) -> None:
+    """Replace the contact's hand-off state."""
+    session.execute(update(_CONTACTS).where(_CONTACTS.c.id == contact_id).values(handoff=state))

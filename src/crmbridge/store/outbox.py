@@ -1,13 +1,16 @@
 """The persisted outbox: every effect on a CRM is a row before it is a call.
 
 Life of a row: ``pending`` → ``in_flight`` (claimed for one batch) → ``done``; a failed
-attempt goes to ``failed`` with the next attempt time (exponential backoff with jitter)
-and after ``max_attempts`` — or at once for a permanent per-record error — to ``dead``,
-where ``crmbridge outbox retry`` can revive it. A row left ``in_flight`` by a crash is
-reconciled against the CRM before anything is sent again, so no write lands twice.
+attempt goes to ``failed`` with the next attempt time (exponential backoff with jitter,
+decided by :mod:`crmbridge.sync.attempts`) and after ``max_attempts`` — or at once for a
+permanent per-record error — to ``dead``, where ``crmbridge outbox retry`` can revive
+it. A row left ``in_flight`` by a crash is reconciled against the CRM before anything is
+sent again, so no write lands twice.
 
-The hot paths use SQL expressions on plain tuples rather than ORM objects: a cycle can
-queue hundreds of thousands of property writes.
+This module holds every statement on the outbox table; the callers own the
+transactions (functions that commit say so). The hot paths use SQL expressions on
+plain tuples rather than ORM objects: a cycle can queue hundreds of thousands of
+property writes.
 """
 
 from __future__ import annotations
@@ -19,16 +22,14 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, distinct, func, insert, or_, select, update
 from sqlalchemy.orm import Session
-from tenacity import RetryCallState, wait_random_exponential
 
-from crmbridge.connector import Action
-from crmbridge.settings import OutboxSettings
-from crmbridge.store.tables import OutboxRow, utcnow
+from crmbridge import clock
+from crmbridge.store.tables import OutboxRow
 
 PENDING, IN_FLIGHT, DONE, FAILED, DEAD = "pending", "in_flight", "done", "failed", "dead"
 PROPERTY = "property"
@@ -72,12 +73,6 @@ class Queued:
     def is_property(self) -> bool:
         """A property write (batched per record); anything else is a hand-off action."""
         return self.kind == PROPERTY
-
-    def action(self) -> Action:
-        """The hand-off action this row stands for (kind ``task``, ``enroll``, ...)."""
-        payload = dict(self.payload or {})
-        key = self.target
-        return Action(kind=self.kind, crm_id=self.crm_id, key=key, payload=payload)  # type: ignore[arg-type]
 
 
 def _queued(row: Any) -> Queued:
@@ -318,7 +313,7 @@ def _take(session: Session, query: Any) -> list[Queued]:
 
 
 def _mark_claimed(session: Session, rows: Sequence[Queued]) -> None:
-    stamp = utcnow()
+    stamp = clock.now()
     _set(
         session,
         [r.id for r in rows],
@@ -354,62 +349,32 @@ def _set(session: Session, ids: Sequence[int], **values: Any) -> None:
         session.execute(update(_T).where(_T.c.id.in_(ids[start : start + _CHUNK])).values(**values))
 
 
-def backoff(attempt: int, settings: OutboxSettings) -> timedelta:
-    """Delay before attempt ``attempt + 1``: exponential with full jitter (tenacity)."""
-    wait = wait_random_exponential(
-        multiplier=settings.backoff_initial.total_seconds(),
-        max=settings.backoff_max.total_seconds(),
-    )
-    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-    state.attempt_number = attempt
-    return timedelta(seconds=wait(state))
-
-
 def mark_done(session: Session, rows: Sequence[Queued]) -> None:
     """The CRM applied these rows."""
-    _set(session, [r.id for r in rows], status=DONE, last_error=None, updated_at=utcnow())
+    _set(session, [r.id for r in rows], status=DONE, last_error=None, updated_at=clock.now())
 
 
 def mark_skipped(session: Session, rows: Sequence[Queued], reason: str) -> None:
     """Settled without a call: the action is no longer wanted (``reason`` is kept)."""
-    _set(session, [r.id for r in rows], status=DONE, last_error=reason[:2000], updated_at=utcnow())
+    _set(
+        session, [r.id for r in rows], status=DONE, last_error=reason[:2000], updated_at=clock.now()
+    )
 
 
-def mark_failed(
-    session: Session,
-    rows: Sequence[Queued],
-    error: str,
-    *,
-    retriable: bool,
-    settings: OutboxSettings,
-    now: datetime,
-) -> set[str]:
-    """Record a failed attempt; schedule a retry or declare the row dead.
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of one failed attempt at a row: its new count, status and retry time."""
 
-    Returns the CRM ids of the records a row of which is now dead.
-    """
-    if not rows:
-        return set()
-    params = []
-    dead_records: set[str] = set()
-    # One jittered delay per attempt count: the rows of a record (or of a batch) that
-    # failed together are retried together, in one call, not property by property.
-    delays: dict[int, timedelta] = {}
-    for row in rows:
-        attempts = row.attempts + 1
-        dead = not retriable or attempts >= settings.max_attempts
-        if dead:
-            dead_records.add(row.crm_id)
-        elif attempts not in delays:
-            delays[attempts] = backoff(attempts, settings)
-        params.append(
-            {
-                "row_id": row.id,
-                "attempts": attempts,
-                "status": DEAD if dead else FAILED,
-                "next_at": None if dead else now + delays[attempts],
-            }
-        )
+    row_id: int
+    attempts: int
+    status: str
+    next_at: datetime | None
+
+
+def record_attempts(session: Session, outcomes: Sequence[Attempt], error: str) -> None:
+    """Store failed attempts (``failed`` with their retry time, or ``dead``) in one statement."""
+    if not outcomes:
+        return
     session.execute(
         update(_T)
         .where(_T.c.id == bindparam("row_id"))
@@ -418,11 +383,13 @@ def mark_failed(
             status=bindparam("status"),
             next_attempt_at=bindparam("next_at"),
             last_error=error[:2000],
-            updated_at=utcnow(),
+            updated_at=clock.now(),
         ),
-        params,
+        [
+            {"row_id": o.row_id, "attempts": o.attempts, "status": o.status, "next_at": o.next_at}
+            for o in outcomes
+        ],
     )
-    return dead_records
 
 
 def due_counts(session: Session, connector: str, now: datetime) -> tuple[int, int]:
@@ -460,7 +427,7 @@ def release(
     ``attempted`` counts the interrupted send as an attempt, so the row is checked
     against the CRM again before it is sent.
     """
-    values: dict[str, Any] = {"status": PENDING, "claimed_by": None, "updated_at": utcnow()}
+    values: dict[str, Any] = {"status": PENDING, "claimed_by": None, "updated_at": clock.now()}
     if not_before is not None:
         values["next_attempt_at"] = not_before
     if attempted:
@@ -474,7 +441,7 @@ def retry_dead(session: Session, ids: Sequence[int] | None, now: datetime) -> in
     if ids:
         query = query.where(_T.c.id.in_(list(ids)))
     result = session.execute(
-        query.values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=utcnow())
+        query.values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=clock.now())
     )
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
