@@ -37,7 +37,7 @@ from crmbridge.errors import (
 )
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
-from crmbridge_hubspot.client import TIMEOUT, HubSpotClient
+from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.oauth import OAuthTokens, TokenSource
@@ -100,9 +100,10 @@ class HubSpotConnector:
         secret and refresh token give access tokens, first asked for by the first call.
         """
         token = settings.access_token.get_secret_value() if settings.access_token else ""
+        timeout = settings.timeout.total_seconds()
         source: str | TokenSource = token
         if not token and settings.refresh_token and settings.client_id and settings.client_secret:
-            source = OAuthTokens(settings, timeout=TIMEOUT)
+            source = OAuthTokens(settings, timeout=(timeout, timeout))
         elif not token:
             raise ConfigError(
                 [
@@ -114,7 +115,7 @@ class HubSpotConnector:
                     )
                 ]
             )
-        return cls(HubSpotClient(source, settings.base_url))
+        return cls(HubSpotClient(source, settings.base_url, timeout=timeout))
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
