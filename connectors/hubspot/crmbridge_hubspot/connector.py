@@ -40,7 +40,7 @@ from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
-from crmbridge_hubspot.oauth import OAuthTokens, TokenSource
+from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.settings import HubSpotSettings
 
@@ -115,7 +115,11 @@ class HubSpotConnector:
                     )
                 ]
             )
-        return cls(HubSpotClient(source, settings.base_url, timeout=timeout))
+        if isinstance(source, OAuthTokens):
+            client = HubSpotClient(source, settings.base_url, burst=OAUTH_BURST, timeout=timeout)
+        else:
+            client = HubSpotClient(source, settings.base_url, timeout=timeout)
+        return cls(client)
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"

@@ -28,6 +28,9 @@ from crmbridge.errors import AuthError, CrmbridgeError, PermanentRecordError
 from crmbridge_hubspot.errors import from_exception, parse_body
 from crmbridge_hubspot.settings import HubSpotSettings
 
+#: HubSpot's burst limit for an OAuth app: 100 calls per 10 s in each installing account
+#: (a private app on Professional has 190).
+OAUTH_BURST = 100
 #: Renew this long before expiry at most (a fifth of a short token's life at least).
 REFRESH_MARGIN_S = 300.0
 OAUTH_SETTINGS = (

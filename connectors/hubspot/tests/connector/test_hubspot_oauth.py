@@ -125,8 +125,10 @@ def test_a_revoked_refresh_token_is_an_auth_error_naming_the_settings(
 def test_check_reads_the_oauth_token_info_and_reports_the_account(
     server: SandboxServer,
 ) -> None:
-    report = oauth_connector(server).check()
+    connector = oauth_connector(server)
+    report = connector.check()
 
+    assert connector.rate_governor.configured == 100, "an OAuth app's 10-second limit"
     assert report.ok, report.problems
     assert report.account_id == str(server.config.portal_id)
     assert "OAuth" in report.account
