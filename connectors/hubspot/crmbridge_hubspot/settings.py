@@ -10,6 +10,11 @@ from pydantic import Field, SecretStr
 
 from crmbridge.connector import ConnectorSettings
 
+#: HubSpot indexes a change for search "within a few moments": five minutes is ample.
+DEFAULT_LOOKBACK_S = 300.0
+#: The look-back re-reads at most this many pages of records already read, per read.
+DEFAULT_LOOKBACK_PAGES = 2
+
 
 class HubSpotSettings(ConnectorSettings):
     """``[connectors.hubspot]``: a private-app token (or OAuth) and the API base URL."""
@@ -20,6 +25,20 @@ class HubSpotSettings(ConnectorSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
+    lookback_seconds: float = Field(
+        default=DEFAULT_LOOKBACK_S,
+        ge=0,
+        le=86_400,
+        description="Each read starts this long before the newest change read, for "
+        "changes HubSpot's search indexes late (docs/hubspot.md).",
+    )
+    lookback_pages: int = Field(
+        default=DEFAULT_LOOKBACK_PAGES,
+        ge=0,
+        le=50,
+        description="The most search pages (200 contacts each) a read spends re-reading "
+        "the look-back window.",
+    )
 
     #: Without an app secret HubSpot webhooks are answered 503 and polling alone keeps
     #: the bridge in sync.
