@@ -43,7 +43,7 @@ from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.schema import GROUP, property_definition
-from crmbridge_hubspot.settings import DEFAULT_LOOKBACK_PAGES, DEFAULT_LOOKBACK_S, HubSpotSettings
+from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
 from crmbridge_hubspot.sweep import Answer, Query, sweep
 
 SEARCH_LIMIT = 200
@@ -94,7 +94,7 @@ class HubSpotConnector:
         client: HubSpotClient,
         *,
         access_token: str,
-        lookback: timedelta = timedelta(seconds=DEFAULT_LOOKBACK_S),
+        lookback: timedelta = DEFAULT_LOOKBACK,
         lookback_pages: int = DEFAULT_LOOKBACK_PAGES,
     ) -> None:
         self.client = client
@@ -125,10 +125,11 @@ class HubSpotConnector:
                     )
                 ]
             )
+        client = HubSpotClient(token, settings.base_url, timeout=settings.timeout.total_seconds())
         return cls(
-            HubSpotClient(token, settings.base_url),
+            client,
             access_token=token,
-            lookback=timedelta(seconds=settings.lookback_seconds),
+            lookback=settings.lookback,
             lookback_pages=settings.lookback_pages,
         )
 
