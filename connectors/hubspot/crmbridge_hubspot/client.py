@@ -17,7 +17,7 @@ from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.connector.retry import MAX_INLINE_WAIT_S, call_with_retries
 from crmbridge.errors import AuthError, CrmbridgeError, RateLimited, RetryLater
 from crmbridge_hubspot.account_stops import DAILY, AccountStops, daily_limit_error, daily_reset
-from crmbridge_hubspot.errors import from_exception, parse_body, translate
+from crmbridge_hubspot.errors import TimedOut, from_exception, parse_body, translate
 from crmbridge_hubspot.oauth import OAUTH_SETTINGS, PrivateAppToken, TokenSource
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ SEARCH_PER_SECOND = 5
 SEARCH_JITTER_S = 0.1
 #: Seconds to wait for a connection and then for each read of the answer, unless the
 #: settings say otherwise (``[connectors.hubspot] timeout``).
-DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_TIMEOUT_S = 20.0
 #: Read the account's time zone (for when the daily limit resets) once fewer than this
 #: share of the day's calls is left: by the time the limit is reached it is known.
 ZONE_PREFETCH_SHARE = 0.05
@@ -108,7 +108,10 @@ class HubSpotClient:
             return data
 
         return call_with_retries(
-            lambda: self._authorized(send), attempts=self.attempts, sleep=self._sleep
+            lambda: self._authorized(send),
+            attempts=self.attempts,
+            sleep=self._sleep,
+            give_up=_timed_out,
         )
 
     def raw(
@@ -159,6 +162,7 @@ class HubSpotClient:
             lambda: self._authorized(send),
             attempts=self.attempts if retry else 1,
             sleep=self._sleep,
+            give_up=_timed_out,
         )
 
     @property
@@ -254,3 +258,8 @@ class HubSpotClient:
         finally:
             self._reading_zone = False
         return self.account_zone
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A call that got no answer within the timeout fails at once (see TimedOut)."""
+    return isinstance(exc, TimedOut)
