@@ -29,7 +29,7 @@ from crmbridge_hubspot.sandbox.config import (
 )
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.server import SandboxServer
-from tests.integration.daemon.conftest import make_config
+from tests.integration.daemon.app_harness import make_config
 from tests.integration.daemon.daemon_helpers import start_sandbox
 
 TTL_S = 2
