@@ -13,6 +13,7 @@ core, decide by the type of the error raised (401 :class:`AuthError`, 403
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,12 +27,12 @@ from crmbridge.errors import (
     SchemaError,
     TransientError,
 )
+from crmbridge_hubspot.ratelimits import classify
 
 TOKEN_HINT = (
     "set connectors.hubspot.access_token (e.g. via HUBSPOT_ACCESS_TOKEN) to a valid "
     "private-app token"
 )
-_WINDOWS = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0}
 
 
 class NotFound(PermanentRecordError):  # noqa: N818 - named for HubSpot's answer
@@ -65,8 +66,19 @@ def _until_midnight_utc(now: datetime | None = None) -> float:
     return (midnight - moment).total_seconds()
 
 
-def translate(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
-    """Turn an HTTP status and body into the crmbridge error the caller acts on."""
+def translate(
+    status: int | None,
+    body: Any,
+    *,
+    what: str,
+    headers: Mapping[str, Any] | None = None,
+    search: bool = False,
+) -> CrmbridgeError:
+    """Turn an HTTP status and body into the crmbridge error the caller acts on.
+
+    ``headers`` and ``search`` (the call was a CRM search) tell HubSpot's limits
+    apart on a 429 (see :mod:`crmbridge_hubspot.ratelimits`).
+    """
     data = parse_body(body)
     message = str(data.get("message", "")).strip()[:500]
     category = str(data.get("category", ""))
@@ -84,10 +96,10 @@ def translate(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
             detail=detail,
         )
     if status == 429:
-        policy = str(data.get("policyName") or "TEN_SECONDLY_ROLLING")
-        wait = _WINDOWS.get(policy, _until_midnight_utc())
+        limit = classify(data, headers, search=search)
+        wait = limit.wait_s if limit.wait_s is not None else _until_midnight_utc()
         return RateLimited(
-            f"HubSpot rate limit ({policy}) on {what}", retry_after=wait, policy=policy
+            f"HubSpot rate limit ({limit.policy}) on {what}", retry_after=wait, policy=limit.policy
         )
     if status in (423, 502, 503, 504) or status >= 500:
         return TransientError(f"HubSpot is unavailable for {what} ({status})", detail=detail)
@@ -165,7 +177,7 @@ _CAUSE_WORDS = (
 )
 
 
-def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
+def from_exception(exc: Exception, *, what: str, search: bool = False) -> CrmbridgeError:
     """Map an SDK exception (any module's ApiException) or a transport error."""
     if isinstance(exc, CrmbridgeError):
         return exc
@@ -176,4 +188,11 @@ def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
         return NoAnswer(
             f"HubSpot did not answer {what}: {transport_cause(exc)}", detail=type(exc).__name__
         )
-    return translate(int(status) if status is not None else None, body, what=what)
+    headers = getattr(exc, "headers", None)
+    return translate(
+        int(status) if status is not None else None,
+        body,
+        what=what,
+        headers=headers if isinstance(headers, Mapping) else None,
+        search=search,
+    )
