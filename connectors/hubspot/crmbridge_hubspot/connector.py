@@ -98,7 +98,8 @@ class HubSpotConnector:
                     )
                 ]
             )
-        return cls(HubSpotClient(token, settings.base_url), access_token=token)
+        client = HubSpotClient(token, settings.base_url, timeout=settings.timeout.total_seconds())
+        return cls(client, access_token=token)
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr
 
-from crmbridge.connector import ConnectorSettings
+from crmbridge.connector import ConnectorSettings, Duration, at_least, at_most
+
+#: Every HubSpot call gives up after this long without an answer (``timeout``).
+DEFAULT_TIMEOUT = timedelta(seconds=30)
+#: Longer waits would outlast the daemon's 30-second stop; shorter ones fail slow answers.
+MAX_TIMEOUT = timedelta(minutes=5)
 
 
 class HubSpotSettings(ConnectorSettings):
@@ -20,6 +26,13 @@ class HubSpotSettings(ConnectorSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
+    timeout: Annotated[Duration, at_least(timedelta(milliseconds=100)), at_most(MAX_TIMEOUT)] = (
+        Field(
+            default=DEFAULT_TIMEOUT,
+            description="Give up on a HubSpot call that has not answered (or connected) after "
+            "this long; the call is then retried with backoff like any other unanswered call.",
+        )
+    )
 
     #: Without an app secret HubSpot webhooks are answered 503 and polling alone keeps
     #: the bridge in sync.

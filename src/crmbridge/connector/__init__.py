@@ -15,7 +15,7 @@ from crmbridge.connector.sandbox import (
     SandboxOptions,
     SandboxProvider,
 )
-from crmbridge.connector.settings import ConnectorSettings
+from crmbridge.connector.settings import ConnectorSettings, Duration, at_least, at_most
 from crmbridge.connector.types import (
     Action,
     ActionKind,
@@ -48,6 +48,7 @@ __all__ = [
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
+    "Duration",
     "EnrollmentState",
     "FieldSpec",
     "FieldType",
@@ -70,6 +71,8 @@ __all__ = [
     "WebhookSupport",
     "Write",
     "WriteResult",
+    "at_least",
+    "at_most",
     "crm_ids",
     "receipt_key",
 ]

@@ -1,8 +1,9 @@
 """The retry policy every connector shares: transient failures and short rate limits.
 
 Transient errors (5xx, timeouts, dropped connections) are retried with exponential
-backoff and full jitter; a rate limit with a short ``retry_after`` waits exactly that
-long; everything else — and a daily limit — goes straight back to the caller.
+backoff and full jitter; a rate limit or a :class:`~crmbridge.errors.RetryLater` with a
+short ``retry_after`` waits exactly that long; everything else — a daily limit, a long
+``retry_after`` — goes straight back to the caller.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from crmbridge.errors import RateLimited, TransientError
+from crmbridge.errors import RateLimited, RetryLater, TransientError
 
 T = TypeVar("T")
 
@@ -27,7 +28,7 @@ MAX_INLINE_WAIT_S = 60.0
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | RetryLater):
         return exc.retry_after <= MAX_INLINE_WAIT_S
     return isinstance(exc, TransientError)
 
@@ -41,7 +42,7 @@ class _Wait:
     def __call__(self, state: RetryCallState) -> float:
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | RetryLater):
             return exc.retry_after
         return float(self._backoff(state))
 

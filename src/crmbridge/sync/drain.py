@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from crmbridge import clock
 from crmbridge.connector import Action, Connector, Write, WriteResult
-from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited
+from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited, RetryLater
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
 from crmbridge.store import outbox
@@ -234,7 +234,8 @@ class Drainer:
                     try:
                         result.calls += 1
                         outcome = self._perform(row)
-                    except RateLimited as exc:
+                    # The CRM said when to come back: the rows wait, no attempt counted.
+                    except (RateLimited, RetryLater) as exc:
                         self._postpone(
                             session, rows[index:], now + timedelta(seconds=exc.retry_after)
                         )
@@ -301,7 +302,8 @@ class Drainer:
                 try:
                     result.calls += 1
                     outcomes = self.connector.write(batch)
-                except RateLimited as exc:
+                # The CRM said when to come back: the rows wait, no attempt counted.
+                except (RateLimited, RetryLater) as exc:
                     self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
                     result.stop(name, exc)
                     return result
