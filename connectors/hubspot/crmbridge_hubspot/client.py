@@ -17,7 +17,7 @@ from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.connector.retry import MAX_INLINE_WAIT_S, call_with_retries
 from crmbridge.errors import CrmbridgeError, RateLimited, RetryLater
 from crmbridge_hubspot.account_stops import DAILY, AccountStops, daily_limit_error, daily_reset
-from crmbridge_hubspot.errors import from_exception, parse_body, translate
+from crmbridge_hubspot.errors import TimedOut, from_exception, parse_body, translate
 from crmbridge_hubspot.ratelimits import SEARCH
 
 #: HubSpot Professional private app; headers from HubSpot tighten it when lower.
@@ -28,7 +28,7 @@ SEARCH_PER_SECOND = 5
 SEARCH_JITTER_S = 0.1
 #: Seconds to wait for a connection and then for each read of the answer, unless the
 #: settings say otherwise (``[connectors.hubspot] timeout``).
-DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_TIMEOUT_S = 20.0
 #: Read the account's time zone (for when the daily limit resets) once fewer than this
 #: share of the day's calls is left: by the time the limit is reached it is known.
 ZONE_PREFETCH_SHARE = 0.05
@@ -107,7 +107,9 @@ class HubSpotClient:
             self._observe(headers)
             return data
 
-        return call_with_retries(attempt, attempts=self.attempts, sleep=self._sleep)
+        return call_with_retries(
+            attempt, attempts=self.attempts, sleep=self._sleep, give_up=_timed_out
+        )
 
     def raw(
         self,
@@ -159,7 +161,12 @@ class HubSpotClient:
             self._observe(response.headers)
             return parse_body(response.text)
 
-        return call_with_retries(attempt, attempts=self.attempts if retry else 1, sleep=self._sleep)
+        return call_with_retries(
+            attempt,
+            attempts=self.attempts if retry else 1,
+            sleep=self._sleep,
+            give_up=_timed_out,
+        )
 
     @property
     def total_calls(self) -> int:
@@ -238,3 +245,8 @@ class HubSpotClient:
         finally:
             self._reading_zone = False
         return self.account_zone
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A call that got no answer within the timeout fails at once (see TimedOut)."""
+    return isinstance(exc, TimedOut)

@@ -58,6 +58,14 @@ class NoAnswer(TransientError):  # noqa: N818 - what happened, not a category
     """Nothing answered at all (connection refused, DNS, timeout): no HTTP status."""
 
 
+class TimedOut(NoAnswer):
+    """No connection or no answer within the timeout (``[connectors.hubspot] timeout``).
+
+    Not retried inside the call: a stalled HubSpot would hold the cycle (and a shutdown)
+    for every attempt. The call fails; the outbox sends its writes again later.
+    """
+
+
 def parse_body(body: Any) -> dict[str, Any]:
     """The JSON error body as a dict ({} when it is not JSON)."""
     if isinstance(body, bytes):
@@ -211,6 +219,7 @@ _CAUSES = (
     ("SSLError", "TLS handshake failed"),
     ("ConnectionResetError", "connection reset"),
 )
+_TIMEOUTS = frozenset({"connection timed out", "no answer in time (read timeout)"})
 _BUILTIN: dict[str, tuple[type[BaseException], ...]] = {
     "ConnectionRefusedError": (ConnectionRefusedError,),
     "ConnectionResetError": (ConnectionResetError,),
@@ -232,9 +241,9 @@ def from_exception(exc: Exception, *, what: str, search: bool = False) -> Crmbri
     headers = getattr(exc, "headers", None)
     if status is None and body is None:
         # urllib3/requests transport failures: connection refused, timeouts, resets.
-        return NoAnswer(
-            f"HubSpot did not answer {what}: {transport_cause(exc)}", detail=type(exc).__name__
-        )
+        cause = transport_cause(exc)
+        kind = TimedOut if cause in _TIMEOUTS else NoAnswer
+        return kind(f"HubSpot did not answer {what}: {cause}", detail=type(exc).__name__)
     return translate(
         int(status) if status is not None else None,
         body,

@@ -12,9 +12,17 @@ from pydantic import Field, SecretStr
 from crmbridge.connector import ConnectorSettings, Duration, at_least, at_most
 
 #: Every HubSpot call gives up after this long without an answer (``timeout``).
-DEFAULT_TIMEOUT = timedelta(seconds=30)
-#: Longer waits would outlast the daemon's 30-second stop; shorter ones fail slow answers.
+DEFAULT_TIMEOUT = timedelta(seconds=20)
+#: The longest accepted. Above the daemon's 30-second graceful stop, a stop during a
+#: stalled call ends the process (safely: the outbox sends the writes again).
 MAX_TIMEOUT = timedelta(minutes=5)
+
+#: HubSpot indexes a change for search "within a few moments": five minutes is ample.
+DEFAULT_LOOKBACK = timedelta(minutes=5)
+#: A longer window re-reads more than it can catch: the page bound caps it anyway.
+MAX_LOOKBACK = timedelta(days=1)
+#: The look-back re-reads at most this many pages of records already read, per read.
+DEFAULT_LOOKBACK_PAGES = 2
 
 
 class HubSpotSettings(ConnectorSettings):
@@ -26,11 +34,23 @@ class HubSpotSettings(ConnectorSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
+    lookback: Annotated[Duration, at_most(MAX_LOOKBACK)] = Field(
+        default=DEFAULT_LOOKBACK,
+        description="Each read starts this long before the newest change it read, for "
+        "changes HubSpot's search indexes late (docs/hubspot.md).",
+    )
+    lookback_pages: int = Field(
+        default=DEFAULT_LOOKBACK_PAGES,
+        ge=0,
+        le=50,
+        description="The most search pages (200 contacts each) a read spends re-reading "
+        "the look-back window.",
+    )
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=100)), at_most(MAX_TIMEOUT)] = (
         Field(
             default=DEFAULT_TIMEOUT,
-            description="Give up on a HubSpot call that has not answered (or connected) after "
-            "this long; the call is then retried with backoff like any other unanswered call.",
+            description="Give up on a HubSpot call that has not connected or answered after "
+            "this long; the call fails (not retried: its writes wait in the outbox).",
         )
     )
 

@@ -6,6 +6,7 @@ loop or the store. docs/architecture.md describes the contract and how to add a 
 """
 
 from crmbridge.connector.cursor import TieCursor
+from crmbridge.connector.lookback import LookbackCursor
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
 from crmbridge.connector.sandbox import (
@@ -55,6 +56,7 @@ __all__ = [
     "Gone",
     "HandoffConnector",
     "LeadFields",
+    "LookbackCursor",
     "Owner",
     "Page",
     "Sandbox",

@@ -3,9 +3,10 @@
 In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``), scopes (403
 ``MISSING_SCOPES`` unless the token holds every scope of the endpoint's set), rate
 limits (429 with HubSpot's body; rate-limit headers on every answer, the daily ones
-only on searches), added latency, fault injection (a seeded 5xx, before the handler
-or, with ``fault_after_handler``, after it so the write is applied yet reported as
-failed), then the handler. Handlers are plain synchronous functions from a
+only on searches), added latency, a stall (the request held unanswered), fault
+injection (a scripted or seeded error status, before the handler or, with
+``fault_after_handler``, after it so the write is applied yet reported as failed),
+then the handler. Handlers are plain synchronous functions from a
 :class:`~crmbridge_hubspot.sandbox.wire.Call` to a :class:`~crmbridge_hubspot.sandbox.wire.Reply`.
 """
 
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crmbridge_hubspot.sandbox.config import SandboxConfig
-from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_message
+from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_response
 from crmbridge_hubspot.sandbox.ratelimit import SECONDLY, RateLimiter
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.state import SandboxState
@@ -103,10 +104,15 @@ def endpoint(
             return HubSpotJSON(body, status_code=429, headers=decision.headers)
         if services.faults.latency_s:
             await asyncio.sleep(services.faults.latency_s)
-        fault = services.faults.draw()
+        drawn = services.faults.draw(request.url.path)
+        if drawn is not None and drawn.stall:
+            # A connection that accepted and went silent: answered late, if ever.
+            state.count("stalls_injected")
+            await services.faults.hold()
+        fault = drawn.status if drawn is not None else None
         if fault is not None and not config.fault_after_handler:
             state.count("faults_injected")
-            return _fault(fault)
+            return fault_response(fault, config)
         raw = await request.body()
         try:
             reply = handler(Call(request, token, raw))
@@ -119,12 +125,7 @@ def endpoint(
         if fault is not None:
             state.count("faults_injected")
             state.count("faults_after_handler")
-            return _fault(fault)
+            return fault_response(fault, config)
         return HubSpotJSON(reply.body, status_code=reply.status, headers=decision.headers)
 
     return run
-
-
-def _fault(status: int) -> Response:
-    category = "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE"
-    return error_response(HubSpotError(status, category, fault_message(status)))
