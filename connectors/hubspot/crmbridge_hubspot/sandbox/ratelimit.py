@@ -97,7 +97,7 @@ class RateLimiter:
             # HubSpot states the 10-second budget per second as well (informational: the
             # window is what it enforces).
             secondly = max(1, limit * 1000 // max(interval_ms, 1000))
-            last_second = sum(1 for sent in window if sent > now - 1.0)
+            last_second = _count_since(window, now - 1.0)
             headers = {
                 "X-HubSpot-RateLimit-Max": str(limit),
                 "X-HubSpot-RateLimit-Remaining": str(max(0, limit - len(window))),
@@ -163,6 +163,16 @@ class RateLimiter:
         if today != self._day:
             self._day = today
             self._daily_used = 0
+
+
+def _count_since(window: deque[float], horizon: float) -> int:
+    """Entries after ``horizon``, counted from the newest (the window is in time order)."""
+    count = 0
+    for sent in reversed(window):
+        if sent <= horizon:
+            break
+        count += 1
+    return count
 
 
 def _prune(window: deque[float], horizon: float) -> None:
