@@ -19,6 +19,7 @@ from crmbridge.errors import AuthError, CrmbridgeError, RateLimited, RetryLater
 from crmbridge_hubspot.account_stops import DAILY, AccountStops, daily_limit_error, daily_reset
 from crmbridge_hubspot.errors import TimedOut, from_exception, parse_body, translate
 from crmbridge_hubspot.oauth import OAUTH_SETTINGS, PrivateAppToken, TokenSource
+from crmbridge_hubspot.ratelimits import SEARCH
 
 T = TypeVar("T")
 
@@ -34,6 +35,11 @@ DEFAULT_TIMEOUT_S = 20.0
 #: Read the account's time zone (for when the daily limit resets) once fewer than this
 #: share of the day's calls is left: by the time the limit is reached it is known.
 ZONE_PREFETCH_SHARE = 0.05
+
+
+def is_search(method: str, path: str) -> bool:
+    """Whether a raw call is a CRM search (``POST /crm/v3/objects/<type>/search``)."""
+    return method.upper() == "POST" and path.split("?")[0].rstrip("/").endswith("/search")
 
 
 class HubSpotClient:
@@ -92,7 +98,12 @@ class HubSpotClient:
     def call(
         self, what: str, method: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any
     ) -> Any:
-        """Call an SDK ``*_with_http_info`` method; returns its data."""
+        """Call an SDK ``*_with_http_info`` method; returns its data.
+
+        Any object's search (the SDK's ``do_search*``) is paced as a search whether or
+        not ``search`` says so: HubSpot counts every one against its per-second limit.
+        """
+        search = search or getattr(method, "__name__", "").startswith("do_search")
 
         def send(token: str) -> Any:
             self._acquire(search)
@@ -103,7 +114,7 @@ class HubSpotClient:
                     *args, _request_timeout=self.timeout, _request_auth=auth, **kwargs
                 )
             except Exception as exc:
-                raise self._failed(from_exception(exc, what=what), what) from None
+                raise self._failed(from_exception(exc, what=what, search=search), what) from None
             self._observe(headers)
             return data
 
@@ -130,10 +141,12 @@ class HubSpotClient:
 
         ``retry=False`` for a call that is not idempotent (creating a task): a timeout
         may hide a success, so the caller checks the CRM before sending it again.
+        A search of any object (``POST …/search``) is paced by the search governor.
         """
+        search = is_search(method, path)
 
         def send(token: str) -> dict[str, Any]:
-            self._acquire(False)
+            self._acquire(search)
             self.calls[what] += 1
             options: dict[str, Any] = {"method": method, "path": path}
             if body is not None:
@@ -152,7 +165,11 @@ class HubSpotClient:
                 raise self._failed(from_exception(exc, what=what), what) from None
             if response.status_code >= 400:
                 failure = translate(
-                    response.status_code, response.text, what=what, headers=response.headers
+                    response.status_code,
+                    response.text,
+                    what=what,
+                    headers=response.headers,
+                    search=search,
                 )
                 raise self._failed(failure, what)
             self._observe(response.headers)
@@ -206,7 +223,9 @@ class HubSpotClient:
         if isinstance(error, RateLimited):
             self.rate_limited[error.policy or "?"] += 1
             if error.retry_after <= BURST_WINDOW_S:
-                target = self.search_governor if error.policy == "SECONDLY" else self.governor
+                # The search limit holds back searches only; the 10-second window (or
+                # an unnamed limit) every call, searches included.
+                target = self.search_governor if error.policy == SEARCH else self.governor
                 target.pause(error.retry_after)
         return error
 

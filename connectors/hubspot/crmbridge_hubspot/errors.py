@@ -29,12 +29,12 @@ from crmbridge.errors import (
     SchemaError,
     TransientError,
 )
+from crmbridge_hubspot.ratelimits import classify
 
 TOKEN_HINT = (
     "set connectors.hubspot.access_token (e.g. via HUBSPOT_ACCESS_TOKEN) to a valid "
     "private-app token"
 )
-_WINDOWS = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0}
 #: HubSpot's 423: a record is locked by a burst of writes to it, for about 2 s.
 LOCKED_WAIT_S = 2.0
 #: A 477 without a usable Retry-After: HubSpot says migrations take up to a day, so ask
@@ -104,9 +104,18 @@ def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
 
 
 def translate(
-    status: int | None, body: Any, *, what: str, headers: Mapping[str, str] | None = None
+    status: int | None,
+    body: Any,
+    *,
+    what: str,
+    headers: Mapping[str, str] | None = None,
+    search: bool = False,
 ) -> CrmbridgeError:
-    """Turn an HTTP status, body and headers into the crmbridge error the caller acts on."""
+    """Turn an HTTP status, body and headers into the crmbridge error the caller acts on.
+
+    ``search`` (the call was a CRM search) with the headers tells HubSpot's limits
+    apart on a 429 (see :mod:`crmbridge_hubspot.ratelimits`).
+    """
     data = parse_body(body)
     message = str(data.get("message", "")).strip()[:500]
     category = str(data.get("category", ""))
@@ -124,10 +133,10 @@ def translate(
             detail=detail,
         )
     if status == 429:
-        policy = str(data.get("policyName") or "TEN_SECONDLY_ROLLING")
-        wait = _WINDOWS.get(policy, _until_midnight_utc())
+        limit = classify(data, headers, search=search)
+        wait = limit.wait_s if limit.wait_s is not None else _until_midnight_utc()
         return RateLimited(
-            f"HubSpot rate limit ({policy}) on {what}", retry_after=wait, policy=policy
+            f"HubSpot rate limit ({limit.policy}) on {what}", retry_after=wait, policy=limit.policy
         )
     if status == 423:
         return RetryLater(
@@ -223,7 +232,7 @@ _CAUSE_WORDS = (
 )
 
 
-def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
+def from_exception(exc: Exception, *, what: str, search: bool = False) -> CrmbridgeError:
     """Map an SDK exception (any module's ApiException) or a transport error."""
     if isinstance(exc, CrmbridgeError):
         return exc
@@ -240,4 +249,5 @@ def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
         body,
         what=what,
         headers=headers if isinstance(headers, Mapping) else None,
+        search=search,
     )

@@ -2,8 +2,9 @@
 
 In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``, or
 ``EXPIRED_AUTHENTICATION`` for an expired OAuth access token), scopes (403
-``MISSING_SCOPES``), rate limits (429 with HubSpot's body; rate-limit headers on every
-non-search answer), added latency, a stall (the request held unanswered), fault
+``MISSING_SCOPES`` unless the token holds every scope of the endpoint's set), rate
+limits (429 with HubSpot's body; rate-limit headers on every answer, the daily ones
+only on searches), added latency, a stall (the request held unanswered), fault
 injection (a scripted or seeded error status, before the handler or, with
 ``fault_after_handler``, after it so the write is applied yet reported as failed),
 then the handler. Handlers are plain synchronous functions from a
@@ -23,7 +24,7 @@ from starlette.responses import Response
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_response
 from crmbridge_hubspot.sandbox.oauth import OAuthServer
-from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
+from crmbridge_hubspot.sandbox.ratelimit import SECONDLY, RateLimiter
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.state import SandboxState
 from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher
@@ -34,6 +35,7 @@ from crmbridge_hubspot.sandbox.wire import (
     Reply,
     missing_scopes,
     rate_limit_body,
+    search_rate_limit_body,
 )
 
 log = logging.getLogger("crmbridge_hubspot.sandbox")
@@ -76,7 +78,10 @@ def bearer_token(request: Request) -> str | None:
 def endpoint(
     services: Services, handler: Handler, *, scopes: Sequence[str], search: bool = False
 ) -> Endpoint:
-    """Wrap ``handler`` in auth, scopes, rate limits, latency and faults."""
+    """Wrap ``handler`` in auth, scopes, rate limits, latency and faults.
+
+    ``scopes`` is the endpoint's whole scope set: the token must hold each of them.
+    """
     required = tuple(scopes)
 
     async def run(request: Request) -> Response:
@@ -88,14 +93,19 @@ def endpoint(
             state.count("unauthorized")
             return error_response(exc)
         granted = caller.scopes
-        if granted is not None and required and not granted.intersection(required):
+        # Every scope of the endpoint's set is needed (HubSpot wants crm.lists.read as
+        # well as crm.lists.write to add a list member): one missing is a 403.
+        if granted is not None and not granted.issuperset(required):
             state.count("missing_scopes")
             return error_response(missing_scopes(required))
         limiter = services.limiter
         decision = limiter.check_search() if search else limiter.check(caller.key)
         if not decision.allowed:
             state.count("rate_limited_search" if search else "rate_limited")
-            body = rate_limit_body(decision.message, decision.policy or "")
+            if decision.policy == SECONDLY:
+                body = search_rate_limit_body()
+            else:
+                body = rate_limit_body(decision.message, decision.policy or "")
             return HubSpotJSON(body, status_code=429, headers=decision.headers)
         if services.faults.latency_s:
             await asyncio.sleep(services.faults.latency_s)
