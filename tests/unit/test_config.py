@@ -29,9 +29,6 @@ from crmbridge.scoring.model import OPERATORS
 SECRET = "pat-eu1-7f3a9c41-SECRET-d00dfeed"
 
 
-pytestmark = pytest.mark.usefixtures("config_env")
-
-
 def problems_of(text: str) -> list[ConfigProblem]:
     with pytest.raises(ConfigError) as caught:
         parse_config(dedent(text), source="test.toml")

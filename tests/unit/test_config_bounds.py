@@ -22,9 +22,6 @@ FIT = '[[scoring.fit]]\nname = "Big"\nwhen = {{ numemployees = {{ gt = 500 }} }}
 ENGAGEMENT = '[[scoring.engagement]]\nname = "Pricing"\nevent = "page_view"\npoints = 5\n{}\n'
 
 
-pytestmark = pytest.mark.usefixtures("config_env")
-
-
 def problems_of(text: str) -> list[ConfigProblem]:
     with pytest.raises(ConfigError) as caught:
         parse_config(dedent(text), source="test.toml")

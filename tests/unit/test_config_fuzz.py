@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -26,8 +25,6 @@ from pydantic import BaseModel
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, parse_config
 from crmbridge.errors import ConfigError
 from tests.integration.reliability.configs import toml_key, toml_value
-
-pytestmark = pytest.mark.usefixtures("config_env")
 
 Path = tuple[str | int, ...]
 

@@ -19,8 +19,6 @@ from crmbridge.connector import registry
 from crmbridge.demo import sandbox_plugin
 from crmbridge.errors import ConfigError, ConfigProblem
 
-pytestmark = pytest.mark.usefixtures("config_env")
-
 
 def problems_of(text: str) -> list[ConfigProblem]:
     with pytest.raises(ConfigError) as caught:

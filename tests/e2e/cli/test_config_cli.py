@@ -8,7 +8,6 @@ does not answer names the URL it tried and why, and never the token.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import crmbridge_hubspot.client as hubspot_client
 from crmbridge.cli import app
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.connector import HubSpotConnector
+from tests.environment import clean_environment
 
 TOKEN = "pat-eu1-config-cli-SECRET-token"
 PASSWORD = "hunter2-config-cli"
@@ -39,11 +39,7 @@ def crmbridge(
 ) -> subprocess.CompletedProcess[str]:
     """``crmbridge --config <tmp>/crmbridge.toml ARGS`` in a subprocess, clean environment."""
     config = _write(tmp_path, toml)
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.upper().startswith(("CRMBRIDGE", "HUBSPOT_", "SALESFORCE_", "UNSET_"))
-    }
+    environ = clean_environment()
     environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "crmbridge", "--config", str(config), *args],
@@ -65,7 +61,7 @@ def _write(folder: Path, toml: str) -> Path:
 def in_process(
     tmp_path: Path, toml: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The same command run in this process (the environment is cleaned by config_env)."""
+    """The same command run in this process (its environment is cleaned by ``_isolated``)."""
     config = _write(tmp_path, toml)
     logging_before = structlog.get_config()
     try:
@@ -132,7 +128,6 @@ CASES = [
 COMMANDS = [("config", "check"), ("plan",), ("run", "--once"), ("check",), ("score",)]
 
 
-@pytest.mark.usefixtures("config_env")
 @pytest.mark.parametrize(("toml", "env", "words"), CASES)
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_bad_config_exits_2_with_its_path_from_every_command(
@@ -158,7 +153,6 @@ def test_a_real_process_exits_2_without_a_traceback(
     assert_refused(crmbridge(tmp_path, toml, *command, env=env))
 
 
-@pytest.mark.usefixtures("config_env")
 @pytest.mark.parametrize(
     ("command", "run"),
     [(("plan",), crmbridge), (("run", "--once"), in_process), (("outbox", "list"), in_process)],
@@ -203,7 +197,6 @@ def test_check_names_the_url_and_the_cause_when_the_crm_does_not_answer(
     assert "HTTP error occurred" not in result.stdout  # the SDK's own print is not reached
 
 
-@pytest.mark.usefixtures("config_env")
 def test_check_and_run_refuse_an_enabled_connector_without_its_secret(tmp_path: Path) -> None:
     toml = HUBSPOT.format(url="http://127.0.0.1:9")
 

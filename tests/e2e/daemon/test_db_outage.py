@@ -69,13 +69,6 @@ def cluster(postgres_cluster: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def database(cluster: Any) -> Iterator[str]:
-    name = cluster.migrated_database()
-    yield cluster.url(name)
-    cluster.give_back(name)
-
-
-@pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     server = start_sandbox(CONTACTS)
     yield server
@@ -91,7 +84,7 @@ def _in_flight(url: str) -> int:
 
 
 def test_postgres_outage(
-    cluster: Any, database: str, sandbox: SandboxServer, tmp_path: Path
+    cluster: Any, postgres_url: str, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     state = sandbox.state
     armed = threading.Event()
@@ -106,7 +99,7 @@ def test_postgres_outage(
 
     writes = WriteLog(state, on_write=stop_postgres)
     env = daemon_environment(
-        database, sandbox.url, free_port(), extra={"CRMBRIDGE__OUTBOX__LEASE": "15s"}
+        postgres_url, sandbox.url, free_port(), extra={"CRMBRIDGE__OUTBOX__LEASE": "15s"}
     )
     daemon = DaemonProcess.start("daemon", tmp_path, env)
     ids = _ids_by_email(sandbox)
@@ -177,7 +170,7 @@ def test_postgres_outage(
         retried = {ids[e["contact"]["email"]] for e in unique}
         wait_for(lambda: rescored(retried), 60, "the retried events written", watch=[daemon])
         # The write cut off by the outage is settled, not left in flight for ever.
-        wait_for(lambda: _in_flight(database) == 0, 60, "an empty outbox", watch=[daemon])
+        wait_for(lambda: _in_flight(postgres_url) == 0, 60, "an empty outbox", watch=[daemon])
         assert daemon.pid == pid and daemon.alive()
         code = daemon.stop()
     finally:

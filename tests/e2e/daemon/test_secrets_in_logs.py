@@ -16,13 +16,11 @@ import json
 import secrets
 import signal
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 import requests
 
 from crmbridge_hubspot.sandbox.records import ChangeSource
@@ -46,13 +44,6 @@ def _secret(kind: str) -> str:
     return f"{kind}-{secrets.token_hex(12)}"
 
 
-@pytest.fixture
-def database(postgres_cluster: Any) -> Iterator[str]:
-    name = postgres_cluster.migrated_database()
-    yield postgres_cluster.url(name)
-    postgres_cluster.give_back(name)
-
-
 def _variants(secret: str) -> set[str]:
     """The secret as a log line could carry it: raw, URL-quoted, JSON-escaped, base64."""
     return {
@@ -74,12 +65,12 @@ def _webhook(url: str, secret: str, events: list[dict[str, Any]]) -> requests.Re
     return requests.post(url, data=body, headers=headers, timeout=10)
 
 
-def test_no_secret_in_any_output(database: str, tmp_path: Path) -> None:
+def test_no_secret_in_any_output(postgres_url: str, tmp_path: Path) -> None:
     token = _secret("pat-hubspot")
     app_secret = _secret("hs-app-secret")
     ingest_token = _secret("ingest")
     password = _secret("pg-password")
-    url = database.replace("postgres@", f"postgres:{password}@", 1)
+    url = postgres_url.replace("postgres@", f"postgres:{password}@", 1)
     assert password in url
 
     port = free_port()

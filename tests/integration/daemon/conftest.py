@@ -1,4 +1,4 @@
-"""Fixtures: a migrated SQLite store per test, configs with secrets, clients on create_app."""
+"""Fixtures: configs with secrets, clients on create_app over the test's ``sqlite_store``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +23,6 @@ from crmbridge.daemon.sync_health import SyncHealth
 from crmbridge.records import ContactRecord
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, EventRow, WebhookReceiptRow
-from crmbridge_hubspot.sandbox.server import SandboxServer
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -35,17 +31,6 @@ APP_SECRET = "hubspot-app-secret-9d3e"
 SF_SECRET = "salesforce-shared-secret-77b1"
 SF_ORG = "00D5e000000KQ2eEAG"
 HUBSPOT_URL = "http://testserver/webhooks/hubspot"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No crmbridge settings or CRM secrets from the outer environment."""
-    for name in list(os.environ):
-        upper = name.upper()
-        if upper.startswith("CRMBRIDGE_TEST_"):
-            continue
-        if upper.startswith(("CRMBRIDGE", "HUBSPOT_", "SALESFORCE_")):
-            monkeypatch.delenv(name)
 
 
 def make_config(
@@ -71,34 +56,6 @@ def make_config(
     )
     connectors = base.connectors.model_copy(update={"hubspot": hubspot, "salesforce": salesforce})
     return base.model_copy(update={"daemon": daemon, "connectors": connectors})
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """An empty HubSpot sandbox serving on a free port (process-level tests)."""
-    from .daemon_helpers import start_sandbox
-
-    server = start_sandbox(0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file; each test gets a copy (migrating costs more than copying)."""
-    path = tmp_path_factory.mktemp("template") / "store.db"
-    Store.open(f"sqlite:///{path}").engine.dispose()
-    return path
-
-
-@pytest.fixture
-def sqlite_store(_template_db: Path, tmp_path: Path) -> Iterator[Store]:
-    """A migrated, empty SQLite store of this test only."""
-    path = tmp_path / "store.db"
-    shutil.copyfile(_template_db, path)
-    opened = Store.open(f"sqlite:///{path}", migrate=False)
-    yield opened
-    opened.engine.dispose()
 
 
 @dataclass

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
 from crmbridge_hubspot.sandbox.records import ChangeSource, RequestRecord
 from crmbridge_hubspot.sandbox.server import SandboxServer, build
 from crmbridge_hubspot.sandbox.state import SandboxState
+from tests.environment import clean_environment
 
 SCORE = "crmbridge_score"
 #: Whatever a test does, a daemon it started is gone this long after it asked.
@@ -171,15 +171,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def clean_environment() -> dict[str, str]:
-    """This process's environment without any crmbridge or CRM setting."""
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().startswith(("CRMBRIDGE", "HUBSPOT_", "SALESFORCE_"))
-    }
 
 
 def daemon_environment(

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from pydantic import Field, SecretStr
 
-from crmbridge.clock import parse_instant, resolve_now
+from crmbridge import clock
 from crmbridge.connector import (
     CheckReport,
     ConnectorPlugin,
@@ -117,7 +117,7 @@ class MemoryCrm:
         with self._lock:
             contact = self.contacts[crm_id]
             contact.properties.update(properties)
-            contact.updated_at = resolve_now(None)
+            contact.updated_at = clock.now()
 
     def set_limit(self, max_requests: int, interval_s: float) -> None:
         """Allow ``max_requests`` per rolling ``interval_s``, from an empty window."""
@@ -221,7 +221,7 @@ class MemoryCrm:
                 if errors[crm_id] is None:
                     contact = self.contacts[crm_id]
                     contact.properties.update(values)
-                    contact.updated_at = resolve_now(None)
+                    contact.updated_at = clock.now()
             return errors
 
         return self._request(key, "write", apply)
@@ -283,7 +283,7 @@ class MemCrmConnector:
         crm = MemoryCrm(settings.api_key.get_secret_value())
         if settings.contacts_file:
             for item in json.loads(Path(settings.contacts_file).read_text("utf-8")):
-                crm.add(item["properties"], parse_instant(item["updated_at"]))
+                crm.add(item["properties"], clock.parse_instant(item["updated_at"]))
         return cls(crm, settings)
 
     def _call(self, request: Callable[[str], T]) -> T:

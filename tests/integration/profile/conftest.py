@@ -30,9 +30,6 @@ from crmbridge_hubspot.sandbox.seed import form_properties
 from crmbridge_hubspot.sandbox.server import SandboxServer, build
 from crmbridge_hubspot.settings import HubSpotSettings
 
-# Autouse here too: no crmbridge/CRM settings from the environment, an empty cwd.
-from tests.integration.conftest import _isolated  # noqa: F401
-
 TOKEN = "pat-na1-3c9e1f4a-7b2d-4e6f-8a1c-5d0b9e7f2a64"
 INGEST_TOKEN = "ingest-token-profile-8c2e"
 USER = ChangeSource("CRM_UI", "userId:11")

@@ -28,5 +28,5 @@ By default the suite is short (a few hundred inputs of each kind, within the nor
 intake, 10,000 property values, 1,000 configs and 20 ``run --once`` subprocesses — and
 writes the counts to ``benchmarks/results/reliability.json``::
 
-    .venv/bin/python -m pytest tests/reliability --long
+    .venv/bin/python -m pytest tests/integration/reliability --long
 """

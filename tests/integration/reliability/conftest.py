@@ -1,9 +1,8 @@
-"""Fuzz sizes (``--long``, declared in tests/conftest.py) and the figures the suite reports."""
+"""Fuzz sizes (``--long``, declared in the root conftest.py) and the figures the suite reports."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,12 +73,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for section, counts in sorted(collected.sections.items()):
         shown = ", ".join(f"{name} {value:,}" for name, value in counts.items())
         terminalreporter.write_line(f"{section}: {shown}")
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No crmbridge settings or CRM secrets from the outer environment; no ./crmbridge.toml."""
-    for name in list(os.environ):
-        if name.upper().startswith(("CRMBRIDGE", "HUBSPOT_", "SALESFORCE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from crmbridge.config import parse_config
 from crmbridge.errors import ConfigError
 from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN
-from tests.integration.daemon.daemon_helpers import clean_environment, start_sandbox
+from tests.environment import clean_environment
+from tests.integration.daemon.daemon_helpers import start_sandbox
 
 from .configs import KNOWN_BAD, KNOWN_BAD_AT_RUN, KNOWN_GOOD, GeneratedConfig, build, configs
 from .conftest import Figures, Sizes

@@ -1,4 +1,8 @@
-"""Shared fixtures: a throw-away PostgreSQL cluster and stores on every backend.
+"""Fixtures shared by every test: the core's (tests/) and the plugins' (connectors/*/tests).
+
+Every test runs isolated (``_isolated``, autouse): no crmbridge or CRM setting from the
+outer environment (see :mod:`tests.environment`) and an empty working directory of its
+own, so no ``./crmbridge.toml`` or database of the developer's is read or written.
 
 Store tests run on SQLite *and* on a real PostgreSQL server. The server is started
 once per test session from the local PostgreSQL binaries (``initdb`` / ``pg_ctl``, on
@@ -23,6 +27,8 @@ import psycopg
 import pytest
 
 from crmbridge.store.repository import Store
+from crmbridge_hubspot.sandbox.server import SandboxServer
+from tests.environment import outside_settings
 
 POSTGRES_SWITCH = "CRMBRIDGE_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgres"]
@@ -34,9 +40,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--long",
         action="store_true",
         default=False,
-        help="reliability fuzz suite at full size (tests/reliability; writes "
-        "benchmarks/results/reliability.json)",
+        help="heavy suites at full size: the reliability fuzz suite (tests/integration/"
+        "reliability; writes benchmarks/results/reliability.json) and the crash-kill trials",
     )
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No crmbridge settings or CRM secrets from the outer environment; no ./crmbridge.toml."""
+    for name in outside_settings(os.environ):
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
 
 
 def _postgres_bin_dir() -> Path | None:
@@ -186,6 +200,16 @@ def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
     postgres_cluster.give_back(name)
 
 
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """An empty HubSpot sandbox serving on a free port (the daemon tests' CRM)."""
+    from tests.integration.daemon.daemon_helpers import start_sandbox
+
+    server = start_sandbox(0)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The store backends every store test runs on."""
@@ -229,5 +253,23 @@ def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> I
 def store(store_url: str) -> Iterator[Store]:
     """A :class:`Store` on ``store_url``."""
     opened = Store.open(store_url)
+    yield opened
+    opened.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (migrating costs more than copying)."""
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    Store.open(f"sqlite:///{path}").engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_store(_template_db: Path, tmp_path: Path) -> Iterator[Store]:
+    """A migrated, empty SQLite store of this test only."""
+    path = tmp_path / "store.db"
+    shutil.copyfile(_template_db, path)
+    opened = Store.open(f"sqlite:///{path}", migrate=False)
     yield opened
     opened.engine.dispose()
