@@ -430,6 +430,7 @@ def _substitute(
 
 _UNSET = object()
 
+
 def _optional(path: tuple[str | int, ...], config: CrmbridgeConfig | None) -> bool:
     """May the secret at ``path`` stay empty in an enabled table?
 

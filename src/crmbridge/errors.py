@@ -8,6 +8,7 @@ Exceptions are grouped by what the caller should do about them::
     ├── MissingScope               credentials valid but lacking a permission: grant it
     ├── RateLimited                the CRM asked us to slow down; retry after ``retry_after`` s
     ├── TransientError             network blip, 5xx, timeout: retry with backoff
+    │   └── RetryLater             the CRM said how long to wait (``retry_after`` s)
     ├── PermanentRecordError       this one record cannot be written: skip it, keep the rest
     └── SchemaError                a property/field the model needs is missing or mistyped
 
@@ -79,6 +80,19 @@ class RateLimited(CrmbridgeError):  # noqa: N818 - the name is part of the docum
 
 class TransientError(CrmbridgeError):
     """A failure that is expected to go away: retry with backoff."""
+
+
+class RetryLater(TransientError):  # noqa: N818 - what the caller does about it
+    """Transient, and the CRM said for how long: ``retry_after`` seconds.
+
+    A record locked for a moment, an account being moved between data centres: a short
+    wait is waited out inside the call; a long one ends the call, and the writes it
+    carried wait in the outbox until then without counting a failed attempt.
+    """
+
+    def __init__(self, message: str, *, retry_after: float, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
 
 
 class PermanentRecordError(CrmbridgeError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -11,10 +12,13 @@ from hubspot import HubSpot
 from hubspot.utils.requests.http_request_builder import Request
 from urllib3 import Retry
 
+from crmbridge import clock
 from crmbridge.connector.rate_governor import RateGovernor
-from crmbridge.connector.retry import call_with_retries
-from crmbridge.errors import RateLimited
-from crmbridge_hubspot.errors import from_exception, parse_body, translate
+from crmbridge.connector.retry import MAX_INLINE_WAIT_S, call_with_retries
+from crmbridge.errors import CrmbridgeError, RateLimited, RetryLater
+from crmbridge_hubspot.account_stops import DAILY, AccountStops, daily_limit_error, daily_reset
+from crmbridge_hubspot.errors import TimedOut, from_exception, parse_body, translate
+from crmbridge_hubspot.ratelimits import SEARCH
 
 #: HubSpot Professional private app; headers from HubSpot tighten it when lower.
 DEFAULT_BURST = 190
@@ -22,7 +26,17 @@ BURST_WINDOW_S = 10.0
 #: CRM search: 5 requests per second per account, with no headers to say so.
 SEARCH_PER_SECOND = 5
 SEARCH_JITTER_S = 0.1
-TIMEOUT = (10.0, 60.0)
+#: Seconds to wait for a connection and then for each read of the answer, unless the
+#: settings say otherwise (``[connectors.hubspot] timeout``).
+DEFAULT_TIMEOUT_S = 20.0
+#: Read the account's time zone (for when the daily limit resets) once fewer than this
+#: share of the day's calls is left: by the time the limit is reached it is known.
+ZONE_PREFETCH_SHARE = 0.05
+
+
+def is_search(method: str, path: str) -> bool:
+    """Whether a raw call is a CRM search (``POST /crm/v3/objects/<type>/search``)."""
+    return method.upper() == "POST" and path.split("?")[0].rstrip("/").endswith("/search")
 
 
 class HubSpotClient:
@@ -36,6 +50,7 @@ class HubSpotClient:
         burst: int = DEFAULT_BURST,
         attempts: int = 6,
         sleep: Callable[[float], None] | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         #: Where the calls go (shown when HubSpot does not answer; it holds no secret).
         self.base_url = base_url.rstrip("/")
@@ -52,8 +67,16 @@ class HubSpotClient:
         self.search_governor = RateGovernor(SEARCH_PER_SECOND, 1.0 + SEARCH_JITTER_S, margin=0)
         self.attempts = attempts
         self._sleep = sleep
+        #: (connect, read) for every request, SDK and raw alike: without it urllib3 and
+        #: requests wait forever on a connection that accepted and never answered.
+        self.timeout = (timeout, timeout)
         self.calls: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
+        #: Daily limit used up, account being migrated: no call is sent until it ends.
+        self.stops = AccountStops()
+        #: The account's time zone (``/account-info/v3/details``), read when needed.
+        self.account_zone: str | None = None
+        self._reading_zone = False
         # The SDK builds a new API object (and connection pool) per attribute access.
         crm = self.sdk.crm
         self.search_api = crm.contacts.search_api
@@ -67,19 +90,26 @@ class HubSpotClient:
     def call(
         self, what: str, method: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any
     ) -> Any:
-        """Call an SDK ``*_with_http_info`` method; returns its data."""
+        """Call an SDK ``*_with_http_info`` method; returns its data.
+
+        Any object's search (the SDK's ``do_search*``) is paced as a search whether or
+        not ``search`` says so: HubSpot counts every one against its per-second limit.
+        """
+        search = search or getattr(method, "__name__", "").startswith("do_search")
 
         def attempt() -> Any:
             self._acquire(search)
             self.calls[what] += 1
             try:
-                data, _status, headers = method(*args, _request_timeout=TIMEOUT, **kwargs)
+                data, _status, headers = method(*args, _request_timeout=self.timeout, **kwargs)
             except Exception as exc:
-                raise self._failed(from_exception(exc, what=what), what) from None
+                raise self._failed(from_exception(exc, what=what, search=search), what) from None
             self._observe(headers)
             return data
 
-        return call_with_retries(attempt, attempts=self.attempts, sleep=self._sleep)
+        return call_with_retries(
+            attempt, attempts=self.attempts, sleep=self._sleep, give_up=_timed_out
+        )
 
     def raw(
         self,
@@ -97,10 +127,12 @@ class HubSpotClient:
 
         ``retry=False`` for a call that is not idempotent (creating a task): a timeout
         may hide a success, so the caller checks the CRM before sending it again.
+        A search of any object (``POST …/search``) is paced by the search governor.
         """
+        search = is_search(method, path)
 
         def attempt() -> dict[str, Any]:
-            self._acquire(False)
+            self._acquire(search)
             self.calls[what] += 1
             options: dict[str, Any] = {"method": method, "path": path}
             if body is not None:
@@ -112,17 +144,29 @@ class HubSpotClient:
                 response = requests.request(
                     request.get_method(),
                     request.get_url(),
-                    timeout=TIMEOUT,
+                    timeout=self.timeout,
                     **request.get_options_for_sending(),
                 )
             except Exception as exc:
                 raise self._failed(from_exception(exc, what=what), what) from None
             if response.status_code >= 400:
-                raise self._failed(translate(response.status_code, response.text, what=what), what)
+                failure = translate(
+                    response.status_code,
+                    response.text,
+                    what=what,
+                    headers=response.headers,
+                    search=search,
+                )
+                raise self._failed(failure, what)
             self._observe(response.headers)
             return parse_body(response.text)
 
-        return call_with_retries(attempt, attempts=self.attempts if retry else 1, sleep=self._sleep)
+        return call_with_retries(
+            attempt,
+            attempts=self.attempts if retry else 1,
+            sleep=self._sleep,
+            give_up=_timed_out,
+        )
 
     @property
     def total_calls(self) -> int:
@@ -130,15 +174,26 @@ class HubSpotClient:
         return sum(self.calls.values())
 
     def _acquire(self, search: bool) -> None:
+        self.stops.check()
         if search:
             self.search_governor.acquire()
         self.governor.acquire()
 
-    def _failed(self, error: Exception, what: str) -> Exception:
+    def _failed(self, error: CrmbridgeError, what: str) -> CrmbridgeError:
+        if isinstance(error, RateLimited) and error.policy == DAILY:
+            self.rate_limited[DAILY] += 1
+            return self._daily_limit_reached(what)
+        if isinstance(error, RetryLater) and error.retry_after > MAX_INLINE_WAIT_S:
+            # An account-wide wait (a migration): every other call would get the same.
+            until = clock.now() + timedelta(seconds=error.retry_after)
+            self.stops.stop(until, error)
+            return error
         if isinstance(error, RateLimited):
             self.rate_limited[error.policy or "?"] += 1
             if error.retry_after <= BURST_WINDOW_S:
-                target = self.search_governor if error.policy == "SECONDLY" else self.governor
+                # The search limit holds back searches only; the 10-second window (or
+                # an unnamed limit) every call, searches included.
+                target = self.search_governor if error.policy == SEARCH else self.governor
                 target.pause(error.retry_after)
         return error
 
@@ -153,8 +208,45 @@ class HubSpotClient:
             except (TypeError, ValueError):
                 return None
 
+        daily, daily_left = (
+            number("X-HubSpot-RateLimit-Daily"),
+            number("X-HubSpot-RateLimit-Daily-Remaining"),
+        )
+        if daily_left is not None:
+            if daily_left <= 0:
+                # This call was the day's last: the next one would be refused.
+                self._daily_limit_reached("the last call of the day was made")
+            elif daily and daily_left <= daily * ZONE_PREFETCH_SHARE and not self.account_zone:
+                self._read_zone()
         self.governor.observe(
             maximum=number("X-HubSpot-RateLimit-Max"),
             remaining=number("X-HubSpot-RateLimit-Remaining"),
             interval_ms=number("X-HubSpot-RateLimit-Interval-Milliseconds"),
         )
+
+    def _daily_limit_reached(self, what: str) -> RateLimited:
+        """Stop every call until the daily limit resets; the error says when."""
+        zone = self.account_zone or self._read_zone()
+        now = clock.now()
+        error = daily_limit_error(what, zone, now)
+        self.stops.stop(daily_reset(now, zone), error)
+        return error
+
+    def _read_zone(self) -> str | None:
+        """The account's time zone, read once (None when HubSpot does not say)."""
+        if self._reading_zone:
+            return None
+        self._reading_zone = True
+        try:
+            details = self.raw("account details", "GET", "/account-info/v3/details", retry=False)
+            self.account_zone = str(details.get("timeZone") or "") or None
+        except CrmbridgeError:
+            pass
+        finally:
+            self._reading_zone = False
+        return self.account_zone
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A call that got no answer within the timeout fails at once (see TimedOut)."""
+    return isinstance(exc, TimedOut)

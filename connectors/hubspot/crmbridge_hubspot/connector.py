@@ -1,9 +1,11 @@
 """The HubSpot connector: incremental search reads, batched writes, schema bootstrap.
 
 Reads use CRM search on ``lastmodifieddate`` ascending. Each query starts at the
-stored cursor (a :class:`~crmbridge.connector.TieCursor`), so records edited while we page
-can never shift past us, and the 10,000-result cap of a search is never reached; a
-block of more than one page of records sharing one timestamp is paged by record id.
+stored cursor (a :class:`~crmbridge.connector.LookbackCursor`), so records edited while
+we page can never shift past us, and the 10,000-result cap of a search is never reached;
+a block of more than one page of records sharing one timestamp is paged by record id.
+Each read starts a look-back window early, because HubSpot's search indexes a change
+some moments after it is made (records already read are dropped).
 Writes use batch update, 100 records a call; when HubSpot rejects a whole batch for one
 bad value the batch is split until the bad record is isolated.
 """
@@ -18,8 +20,8 @@ from urllib.parse import urlsplit
 from crmbridge.connector import (
     CheckReport,
     FieldSpec,
+    LookbackCursor,
     Page,
-    TieCursor,
     Write,
     WriteResult,
 )
@@ -41,7 +43,9 @@ from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.schema import GROUP, property_definition
-from crmbridge_hubspot.settings import HubSpotSettings
+from crmbridge_hubspot.scopes import missing_scopes
+from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
+from crmbridge_hubspot.sweep import Answer, Query, sweep
 
 SEARCH_LIMIT = 200
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
@@ -51,20 +55,6 @@ VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
 MERGED_IDS = "hs_merged_object_ids"
 BATCH_LIMIT = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-REQUIRED_SCOPES = (
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.schemas.contacts.read",
-    "crm.schemas.contacts.write",
-    "crm.objects.owners.read",
-)
-#: Scopes the hand-off uses, by what they allow: missing ones are reported, not fatal.
-HANDOFF_SCOPES = {
-    "automation.sequences.read": "read sequence enrollments (confirm a reply ended one)",
-    "automation.sequences.enrollments.write": "enroll leads in sequences (triggers, reactivation)",
-    "crm.lists.read": "read lists (HubSpot also asks for it to add members to a list)",
-    "crm.lists.write": "add leads to lists (triggers, the quarterly-contact list)",
-}
 LIMITATIONS = (
     "HubSpot's public API cannot pause or unenroll a contact from a sales sequence. "
     "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
@@ -86,9 +76,20 @@ class HubSpotConnector:
     name = "hubspot"
     max_batch_size = BATCH_LIMIT
 
-    def __init__(self, client: HubSpotClient, *, access_token: str) -> None:
+    def __init__(
+        self,
+        client: HubSpotClient,
+        *,
+        access_token: str,
+        lookback: timedelta = DEFAULT_LOOKBACK,
+        lookback_pages: int = DEFAULT_LOOKBACK_PAGES,
+    ) -> None:
         self.client = client
         self._token = access_token
+        #: How far before the newest modification read each read starts again.
+        self.lookback = lookback
+        #: The most records a read re-reads because of the look-back (whole pages).
+        self.lookback_records = lookback_pages * SEARCH_LIMIT
         #: Owners, tasks, sequence enrollments and lists (crmbridge_hubspot/handoff.py).
         self.handoff = HubSpotHandoff(client)
 
@@ -111,7 +112,13 @@ class HubSpotConnector:
                     )
                 ]
             )
-        return cls(HubSpotClient(token, settings.base_url), access_token=token)
+        client = HubSpotClient(token, settings.base_url, timeout=settings.timeout.total_seconds())
+        return cls(
+            client,
+            access_token=token,
+            lookback=settings.lookback,
+            lookback_pages=settings.lookback_pages,
+        )
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
@@ -138,19 +145,9 @@ class HubSpotConnector:
             )
             account_id = str(info.get("hubId") or "")
             account = f"HubSpot account {account_id or '?'}"
-            scopes = set(info.get("scopes") or [])
-            missing = [s for s in REQUIRED_SCOPES if s not in scopes]
-            if missing:
-                problems.append(
-                    "the private app lacks scopes: "
-                    + ", ".join(missing)
-                    + " (add them and reinstall)"
-                )
-            limitations.extend(
-                f"without the {scope} scope crmbridge cannot {what}"
-                for scope, what in HANDOFF_SCOPES.items()
-                if scope not in scopes
-            )
+            lacking = missing_scopes(info.get("scopes") or [])
+            problems.extend(lacking.problems)
+            limitations.extend(lacking.limitations)
         except (AuthError, MissingScope) as exc:
             problems.append(str(exc))
         except CrmbridgeError as exc:
@@ -218,42 +215,37 @@ class HubSpotConnector:
     # -- reading ----------------------------------------------------------------------
 
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
-        """Contacts modified since ``cursor``, oldest first, 200 per search call."""
-        position = TieCursor.decode(cursor)
+        """Contacts modified since ``cursor``, oldest first, 200 per search call.
+
+        Each sweep starts :attr:`lookback` before the newest modification read (see
+        :class:`~crmbridge.connector.LookbackCursor`): HubSpot's search shows a change
+        only once it is indexed, so a record modified earlier can appear after a later
+        one. Records already read at that modification are dropped.
+        """
         wanted = sorted(
             {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
         )
-        start, strict = position.at, False
-        after_id: int | None = None  # paging a block of ties at ``start``: last id read
-        while True:
+
+        def search(query: Query) -> Answer[Any]:
             data = self.client.call(
                 "search contacts",
                 self.client.search_api.do_search_with_http_info,
-                _search_body(start, wanted, strict=strict, after_id=after_id),
+                _search_body(query, wanted),
                 search=True,
             )
             results = list(data.results or [])
-            rows = [(_modified(r), str(r.id), r) for r in results]
-            fresh = [(at, rid, r) for at, rid, r in rows if position.admits(at, rid)]
             more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
-            if fresh:
-                position = position.advance([(at, rid) for at, rid, _ in fresh])
-                yield self._page(fresh, position)
-            if after_id is not None:
-                # The block is read once a page of it is not full: go on after it.
-                after_id, strict = (int(rows[-1][1]), False) if more else (None, True)
-                continue
-            if not more:
-                return
-            if rows[0][0] == rows[-1][0]:
-                # A whole page shares one timestamp: page that block by record id. Paging
-                # it by offset would skip a record whenever an edit moves another one
-                # out of the block mid-read.
-                start, strict, after_id = rows[-1][0], False, 0
-            else:
-                start, strict = position.at, False
+            return Answer([(_modified(r), str(r.id), r) for r in results], more)
 
-    def _page(self, fresh: list[tuple[datetime, str, Any]], position: TieCursor) -> Page:
+        for fresh, position in sweep(
+            LookbackCursor.decode(cursor),
+            search,
+            window=self.lookback,
+            keep=self.lookback_records,
+        ):
+            yield self._page(fresh, position)
+
+    def _page(self, fresh: list[tuple[datetime, str, Any]], position: LookbackCursor) -> Page:
         records = []
         events = []
         for at, rid, result in fresh:
@@ -339,11 +331,9 @@ class HubSpotConnector:
         return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
 
 
-def _search_body(
-    start: datetime | None, properties: list[str], *, strict: bool, after_id: int | None
-) -> dict[str, Any]:
-    """Modified at or after ``start`` (after it when ``strict``), oldest first; with
-    ``after_id``, the records modified exactly at ``start`` with a larger id, by id."""
+def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
+    """The search request for ``query`` (see :class:`~crmbridge_hubspot.sweep.Query`)."""
+    start, strict, after_id = query.start, query.strict, query.after_id
     body: dict[str, Any] = {
         "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
         "properties": properties,

@@ -13,6 +13,8 @@ core, decide by the type of the error raised (401 :class:`AuthError`, 403
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,15 +25,25 @@ from crmbridge.errors import (
     MissingScope,
     PermanentRecordError,
     RateLimited,
+    RetryLater,
     SchemaError,
     TransientError,
 )
+from crmbridge_hubspot.ratelimits import classify
 
 TOKEN_HINT = (
     "set connectors.hubspot.access_token (e.g. via HUBSPOT_ACCESS_TOKEN) to a valid "
     "private-app token"
 )
-_WINDOWS = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0}
+#: HubSpot's 423: a record is locked by a burst of writes to it, for about 2 s.
+LOCKED_WAIT_S = 2.0
+#: A 477 without a usable Retry-After: HubSpot says migrations take up to a day, so ask
+#: again in a while rather than at once.
+MIGRATION_WAIT_S = 600.0
+#: Gateway and edge answers (502, 504, Cloudflare's 521-526): HubSpot asks for a pause
+#: of a few seconds, then a retry — the ordinary transient backoff.
+GATEWAY_STATUSES = frozenset({502, 504, 521, 522, 523, 524, 525, 526})
+_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 class NotFound(PermanentRecordError):  # noqa: N818 - named for HubSpot's answer
@@ -46,6 +58,14 @@ class NoAnswer(TransientError):  # noqa: N818 - what happened, not a category
     """Nothing answered at all (connection refused, DNS, timeout): no HTTP status."""
 
 
+class TimedOut(NoAnswer):
+    """No connection or no answer within the timeout (``[connectors.hubspot] timeout``).
+
+    Not retried inside the call: a stalled HubSpot would hold the cycle (and a shutdown)
+    for every attempt. The call fails; the outbox sends its writes again later.
+    """
+
+
 def parse_body(body: Any) -> dict[str, Any]:
     """The JSON error body as a dict ({} when it is not JSON)."""
     if isinstance(body, bytes):
@@ -54,6 +74,10 @@ def parse_body(body: Any) -> dict[str, Any]:
         try:
             parsed = json.loads(body)
         except ValueError:
+            if body.lstrip().startswith("<"):
+                # A gateway's HTML page (502, 52x): its title says it, the markup does not.
+                title = _TITLE.search(body)
+                return {"message": " ".join(title.group(1).split())[:200] if title else ""}
             return {"message": body[:500]}
         return parsed if isinstance(parsed, dict) else {"message": str(parsed)[:500]}
     return {}
@@ -65,8 +89,33 @@ def _until_midnight_utc(now: datetime | None = None) -> float:
     return (midnight - moment).total_seconds()
 
 
-def translate(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
-    """Turn an HTTP status and body into the crmbridge error the caller acts on."""
+def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """The ``Retry-After`` header in seconds (HubSpot sends seconds), None when absent."""
+    if not headers:
+        return None
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 10**7 else None
+
+
+def translate(
+    status: int | None,
+    body: Any,
+    *,
+    what: str,
+    headers: Mapping[str, str] | None = None,
+    search: bool = False,
+) -> CrmbridgeError:
+    """Turn an HTTP status, body and headers into the crmbridge error the caller acts on.
+
+    ``search`` (the call was a CRM search) with the headers tells HubSpot's limits
+    apart on a 429 (see :mod:`crmbridge_hubspot.ratelimits`).
+    """
     data = parse_body(body)
     message = str(data.get("message", "")).strip()[:500]
     category = str(data.get("category", ""))
@@ -84,12 +133,29 @@ def translate(status: int | None, body: Any, *, what: str) -> CrmbridgeError:
             detail=detail,
         )
     if status == 429:
-        policy = str(data.get("policyName") or "TEN_SECONDLY_ROLLING")
-        wait = _WINDOWS.get(policy, _until_midnight_utc())
+        limit = classify(data, headers, search=search)
+        wait = limit.wait_s if limit.wait_s is not None else _until_midnight_utc()
         return RateLimited(
-            f"HubSpot rate limit ({policy}) on {what}", retry_after=wait, policy=policy
+            f"HubSpot rate limit ({limit.policy}) on {what}", retry_after=wait, policy=limit.policy
         )
-    if status in (423, 502, 503, 504) or status >= 500:
+    if status == 423:
+        return RetryLater(
+            f"HubSpot locked the records of {what} for a moment (423)",
+            retry_after=LOCKED_WAIT_S,
+            detail=detail,
+        )
+    if status == 477:
+        asked = retry_after_s(headers)
+        migrating = MIGRATION_WAIT_S if asked is None else asked
+        resume = clock.now() + timedelta(seconds=migrating)
+        return RetryLater(
+            f"HubSpot is moving this account between data centres (477 on {what}): "
+            f"calls resume after {resume:%Y-%m-%d %H:%M:%S} UTC (Retry-After {migrating:g} s); "
+            "the writes wait in the outbox",
+            retry_after=migrating,
+            detail=detail,
+        )
+    if status in GATEWAY_STATUSES or status >= 500:
         return TransientError(f"HubSpot is unavailable for {what} ({status})", detail=detail)
     if "PROPERTY_DOESNT_EXIST" in json.dumps(data):
         return SchemaError(
@@ -153,6 +219,7 @@ _CAUSES = (
     ("SSLError", "TLS handshake failed"),
     ("ConnectionResetError", "connection reset"),
 )
+_TIMEOUTS = frozenset({"connection timed out", "no answer in time (read timeout)"})
 _BUILTIN: dict[str, tuple[type[BaseException], ...]] = {
     "ConnectionRefusedError": (ConnectionRefusedError,),
     "ConnectionResetError": (ConnectionResetError,),
@@ -165,15 +232,22 @@ _CAUSE_WORDS = (
 )
 
 
-def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
+def from_exception(exc: Exception, *, what: str, search: bool = False) -> CrmbridgeError:
     """Map an SDK exception (any module's ApiException) or a transport error."""
     if isinstance(exc, CrmbridgeError):
         return exc
     status = getattr(exc, "status", None)
     body = getattr(exc, "body", None)
+    headers = getattr(exc, "headers", None)
     if status is None and body is None:
         # urllib3/requests transport failures: connection refused, timeouts, resets.
-        return NoAnswer(
-            f"HubSpot did not answer {what}: {transport_cause(exc)}", detail=type(exc).__name__
-        )
-    return translate(int(status) if status is not None else None, body, what=what)
+        cause = transport_cause(exc)
+        kind = TimedOut if cause in _TIMEOUTS else NoAnswer
+        return kind(f"HubSpot did not answer {what}: {cause}", detail=type(exc).__name__)
+    return translate(
+        int(status) if status is not None else None,
+        body,
+        what=what,
+        headers=headers if isinstance(headers, Mapping) else None,
+        search=search,
+    )

@@ -6,6 +6,7 @@ loop or the store. docs/architecture.md describes the contract and how to add a 
 """
 
 from crmbridge.connector.cursor import TieCursor
+from crmbridge.connector.lookback import LookbackCursor
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
 from crmbridge.connector.sandbox import (
@@ -15,7 +16,7 @@ from crmbridge.connector.sandbox import (
     SandboxOptions,
     SandboxProvider,
 )
-from crmbridge.connector.settings import ConnectorSettings
+from crmbridge.connector.settings import ConnectorSettings, Duration, at_least, at_most
 from crmbridge.connector.types import (
     Action,
     ActionKind,
@@ -48,12 +49,14 @@ __all__ = [
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
+    "Duration",
     "EnrollmentState",
     "FieldSpec",
     "FieldType",
     "Gone",
     "HandoffConnector",
     "LeadFields",
+    "LookbackCursor",
     "Owner",
     "Page",
     "Sandbox",
@@ -70,6 +73,8 @@ __all__ = [
     "WebhookSupport",
     "Write",
     "WriteResult",
+    "at_least",
+    "at_most",
     "crm_ids",
     "receipt_key",
 ]

@@ -1,8 +1,9 @@
 """The retry policy every connector shares: transient failures and short rate limits.
 
 Transient errors (5xx, timeouts, dropped connections) are retried with exponential
-backoff and full jitter; a rate limit with a short ``retry_after`` waits exactly that
-long; everything else — and a daily limit — goes straight back to the caller.
+backoff and full jitter; a rate limit or a :class:`~crmbridge.errors.RetryLater` with a
+short ``retry_after`` waits exactly that long; everything else — a daily limit, a long
+``retry_after`` — goes straight back to the caller.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from crmbridge.errors import RateLimited, TransientError
+from crmbridge.errors import RateLimited, RetryLater, TransientError
 
 T = TypeVar("T")
 
@@ -27,7 +28,7 @@ MAX_INLINE_WAIT_S = 60.0
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | RetryLater):
         return exc.retry_after <= MAX_INLINE_WAIT_S
     return isinstance(exc, TransientError)
 
@@ -41,7 +42,7 @@ class _Wait:
     def __call__(self, state: RetryCallState) -> float:
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | RetryLater):
             return exc.retry_after
         return float(self._backoff(state))
 
@@ -53,10 +54,19 @@ def call_with_retries(
     initial_wait: float = 0.5,
     max_wait: float = 30.0,
     sleep: Callable[[float], None] | None = None,
+    give_up: Callable[[BaseException], bool] | None = None,
 ) -> T:
-    """Run ``fn`` under the shared policy; the last error is re-raised unchanged."""
+    """Run ``fn`` under the shared policy; the last error is re-raised unchanged.
+
+    ``give_up`` names errors the caller does not want retried although transient (a
+    call that timed out: each attempt would wait the whole timeout again).
+    """
+
+    def retryable(exc: BaseException) -> bool:
+        return _retryable(exc) and not (give_up is not None and give_up(exc))
+
     retrying = Retrying(
-        retry=retry_if_exception(_retryable),
+        retry=retry_if_exception(retryable),
         wait=_Wait(initial_wait, max_wait),
         stop=stop_after_attempt(attempts),
         reraise=True,

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from crmbridge.durations import Duration, at_least, at_most
 from crmbridge.strict import Strict
+
+#: What a plugin's settings use for durations (``timeout = "30s"``), read like the core's.
+__all__ = ["ConnectorSettings", "Duration", "at_least", "at_most"]
 
 
 class ConnectorSettings(Strict):

@@ -14,9 +14,10 @@ from typing import Annotated, Literal
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from crmbridge.durations import Duration, at_least
 from crmbridge.scoring.model import STAGES, Condition, Conditions, Points, WholeDays
 from crmbridge.scoring.objections import cue_pattern
-from crmbridge.settings import Duration, WebhookUrl, at_least, known_timezone
+from crmbridge.settings import WebhookUrl, known_timezone
 from crmbridge.strict import Strict
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -15,6 +15,5 @@ def build_connectors(config: CrmbridgeConfig) -> dict[str, Connector]:
     """
     config.require_secrets()
     return {
-        name: plugin(name).build(settings)
-        for name, settings in config.connectors.enabled().items()
+        name: plugin(name).build(settings) for name, settings in config.connectors.enabled().items()
     }

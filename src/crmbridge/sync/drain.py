@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from crmbridge import clock
 from crmbridge.connector import Action, Connector, HandoffConnector, Write, WriteResult
-from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited
+from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited, RetryLater
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
 from crmbridge.store import outbox
@@ -268,7 +268,8 @@ class Drainer:
                     try:
                         result.calls += 1
                         outcome = self._perform(row)
-                    except RateLimited as exc:
+                    # The CRM said when to come back: the rows wait, no attempt counted.
+                    except (RateLimited, RetryLater) as exc:
                         self._postpone(
                             session, rows[index:], now + timedelta(seconds=exc.retry_after)
                         )
@@ -344,7 +345,8 @@ class Drainer:
         attempted = any(row.attempts > 0 for row in rows)
         try:
             held = handoff.performed_batch([_action(row) for row in rows], wait_for_index=attempted)
-        except RateLimited as exc:
+        # The CRM said when to come back: the rows wait, no attempt counted.
+        except (RateLimited, RetryLater) as exc:
             self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
             result.stop(name, exc)
             return
@@ -371,8 +373,9 @@ class Drainer:
             try:
                 result.calls += 1
                 outcomes = handoff.perform_batch([_action(row) for row in pending])
-            except RateLimited as exc:
-                # HubSpot answered 429 before doing anything: nothing was applied.
+            except (RateLimited, RetryLater) as exc:
+                # Refused before anything was applied (429, locked, migrating): the rows
+                # wait until the CRM said, no attempt counted.
                 self._postpone(session, pending, now + timedelta(seconds=exc.retry_after))
                 result.stop(name, exc)
                 return
@@ -479,7 +482,8 @@ class Drainer:
                 try:
                     result.calls += 1
                     outcomes = self.connector.write(batch)
-                except RateLimited as exc:
+                # The CRM said when to come back: the rows wait, no attempt counted.
+                except (RateLimited, RetryLater) as exc:
                     self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
                     result.stop(name, exc)
                     return result

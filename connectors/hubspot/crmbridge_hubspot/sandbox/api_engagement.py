@@ -33,7 +33,7 @@ from crmbridge_hubspot.sandbox.wire import Call, Reply, bad_request, not_found, 
 
 OWNERS_READ = ("crm.objects.owners.read",)
 TASKS_WRITE = ("crm.objects.contacts.write",)
-TASKS_READ = ("crm.objects.contacts.read", "crm.objects.contacts.write")
+TASKS_READ = ("crm.objects.contacts.read",)
 TASK_TO_CONTACT = 204
 MAX_BATCH = 100
 TRACE_ID = "objectWriteTraceId"

@@ -1,0 +1,165 @@
+"""The look-back sweep against a simulated search index that shows changes late.
+
+Any interleaving of modifications, index delays (up to the window) and reads: every
+version of a record that search ever showed is read exactly once, none twice, never
+an older version after a newer one; and the look-back costs at most ``keep`` re-read
+records per sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmbridge.connector import LookbackCursor
+from crmbridge_hubspot.sweep import Answer, Query, sweep
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+MS = timedelta(milliseconds=1)
+WINDOW = timedelta(seconds=30)
+PAGE = 3
+
+
+@dataclass
+class LaggingIndex:
+    """Records whose versions become searchable ``lag`` after they are made.
+
+    Search shows each record's newest version already indexed (as HubSpot's index
+    does: a later version indexed sooner supersedes an earlier one still pending).
+    """
+
+    now: datetime = T0
+    versions: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+    searches: int = 0
+
+    def modify(self, record_id: str, lag: timedelta) -> None:
+        mine = self.versions.setdefault(record_id, [])
+        modified = max(self.now, mine[-1][0] + MS) if mine else self.now
+        mine.append((modified, modified + lag))
+
+    def visible(self) -> dict[str, datetime]:
+        shown: dict[str, datetime] = {}
+        for record_id, versions in self.versions.items():
+            indexed = [modified for modified, visible in versions if visible <= self.now]
+            if indexed:
+                shown[record_id] = max(indexed)
+        return shown
+
+    def search(self, query: Query) -> Answer[None]:
+        self.searches += 1
+        rows = sorted((m, rid) for rid, m in self.visible().items())
+        if query.start is not None:
+            if query.after_id is not None:
+                rows = [(m, r) for m, r in rows if m == query.start and int(r) > query.after_id]
+            elif query.strict:
+                rows = [(m, r) for m, r in rows if m > query.start]
+            else:
+                rows = [(m, r) for m, r in rows if m >= query.start]
+        rows.sort(key=lambda row: (row[0], int(row[1])))
+        return Answer([(m, r, None) for m, r in rows[:PAGE]], len(rows) > PAGE)
+
+
+def read(
+    index: LaggingIndex, cursor: str | None, keep: int
+) -> tuple[list[tuple[datetime, str]], str | None]:
+    """One read: the pairs read and the cursor persisted after the last page."""
+    got: list[tuple[datetime, str]] = []
+    for fresh, position in sweep(
+        LookbackCursor.decode(cursor), index.search, window=WINDOW, keep=keep
+    ):
+        got.extend((m, rid) for m, rid, _ in fresh)
+        cursor = position.encode()
+    return got, cursor
+
+
+#: One step: modify a record (id, lag in ms) or let time pass (ms) and read.
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("modify"), st.integers(0, 7), st.integers(0, 30_000)),
+        st.tuples(st.just("read"), st.integers(0, 5_000), st.just(0)),
+        st.tuples(st.just("wait"), st.integers(0, 3), st.just(0)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps)
+def test_every_version_search_showed_is_read_exactly_once(plan: list[tuple[str, int, int]]) -> None:
+    index = LaggingIndex()
+    cursor: str | None = None
+    read_pairs: list[tuple[datetime, str]] = []
+    shown: set[tuple[datetime, str]] = set()
+
+    def poll() -> None:
+        nonlocal cursor
+        shown.update((m, rid) for rid, m in index.visible().items())
+        got, cursor = read(index, cursor, keep=1_000)
+        read_pairs.extend(got)
+
+    for kind, a, b in plan:
+        if kind == "modify":
+            index.modify(str(1000 + a), timedelta(milliseconds=b))
+        elif kind == "wait":
+            index.now += timedelta(milliseconds=a)
+        else:
+            index.now += timedelta(milliseconds=a)
+            poll()
+    index.now += WINDOW + timedelta(seconds=1)
+    poll()
+    poll()
+    assert len(read_pairs) == len(set(read_pairs)), "a version was read twice"
+    assert set(read_pairs) == shown, "a version search showed was never read"
+    last: dict[str, datetime] = {}
+    for m, rid in read_pairs:
+        assert rid not in last or m > last[rid], "an older version read after a newer one"
+        last[rid] = m
+    # Every record's final version is read in the end.
+    assert {rid: vs[-1][0] for rid, vs in index.versions.items()} == last
+
+
+def test_a_record_indexed_late_is_read_once_it_shows() -> None:
+    index = LaggingIndex()
+    index.modify("1001", timedelta(seconds=20))  # modified first, indexed last
+    index.now += timedelta(seconds=1)
+    index.modify("1002", timedelta(0))
+    index.now += timedelta(seconds=1)
+    first, cursor = read(index, None, keep=400)
+    assert [rid for _, rid in first] == ["1002"]
+    index.now += timedelta(seconds=20)
+    second, cursor = read(index, cursor, keep=400)
+    assert [rid for _, rid in second] == ["1001"]
+    third, _ = read(index, cursor, keep=400)
+    assert third == []
+
+
+def test_the_look_back_rereads_at_most_keep_records_per_sweep() -> None:
+    index = LaggingIndex()
+    for number in range(60):  # all within the window, none late
+        index.modify(str(1000 + number), timedelta(0))
+        index.now += MS
+    _, cursor = read(index, None, keep=9)
+    before = index.searches
+    again, cursor = read(index, cursor, keep=9)
+    assert again == []
+    # 9 records re-read (the 9 newest) on pages of 3, plus the page that ends it.
+    assert index.searches - before <= 9 // PAGE + 1
+    decoded = LookbackCursor.decode(cursor)
+    assert len(decoded.seen) == 9
+
+
+def test_an_unchanged_crm_costs_one_search_once_the_window_has_passed() -> None:
+    index = LaggingIndex()
+    for number in range(10):
+        index.modify(str(1000 + number), timedelta(0))
+    index.now += WINDOW * 2
+    _, cursor = read(index, None, keep=400)
+    index.modify("2000", timedelta(0))  # a change long after the others
+    _, cursor = read(index, cursor, keep=400)
+    before = index.searches
+    assert read(index, cursor, keep=400)[0] == []
+    assert index.searches - before == 1
+    assert set(LookbackCursor.decode(cursor).seen) == {"2000"}
