@@ -85,6 +85,8 @@ class HubSpotClient:
         #: The account's time zone (``/account-info/v3/details``), read when needed.
         self.account_zone: str | None = None
         self._reading_zone = False
+        #: Read ahead once only: a refused read is not retried on every call after it.
+        self._zone_read_ahead = False
         # The SDK builds a new API object (and connection pool) per attribute access.
         crm = self.sdk.crm
         self.search_api = crm.contacts.search_api
@@ -248,7 +250,8 @@ class HubSpotClient:
             if daily_left <= 0:
                 # This call was the day's last: the next one would be refused.
                 self._daily_limit_reached("the last call of the day was made")
-            elif daily and daily_left <= daily * ZONE_PREFETCH_SHARE and not self.account_zone:
+            elif daily and daily_left <= daily * ZONE_PREFETCH_SHARE and not self._zone_read_ahead:
+                self._zone_read_ahead = True
                 self._read_zone()
         self.governor.observe(
             maximum=number("X-HubSpot-RateLimit-Max"),
