@@ -59,6 +59,8 @@ class SandboxConfig:
     oauth_client_id: str = DEFAULT_CLIENT_ID
     oauth_client_secret: str = DEFAULT_CLIENT_SECRET
     access_token_ttl_s: int = 1800
+    #: An OAuth app's 10-second limit in each account it is installed in.
+    oauth_rate_limit_max: int = 100
     app_secret: str = DEFAULT_APP_SECRET
     portal_id: int = 4_200_017
     app_id: int = 3_100_042
@@ -163,6 +165,7 @@ _INTS = {
     "portal_id",
     "app_id",
     "rate_limit_max",
+    "oauth_rate_limit_max",
     "rate_limit_interval_ms",
     "daily_limit",
     "search_per_second",

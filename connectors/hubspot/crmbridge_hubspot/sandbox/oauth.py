@@ -4,7 +4,8 @@ A private-app token (``SandboxConfig.tokens``) never expires. An app installed w
 holds a refresh token (``SandboxConfig.refresh_tokens``) and exchanges it, with the app's
 client id and secret, at ``POST /oauth/v1/token`` for an access token that expires after
 ``access_token_ttl_s`` (HubSpot's example: 1,800 s). After that every API call made with
-it answers 401 ``EXPIRED_AUTHENTICATION``, as HubSpot does.
+it answers 401 ``EXPIRED_AUTHENTICATION``, as HubSpot does. An OAuth app's calls are
+limited per install to ``oauth_rate_limit_max`` per 10 s (HubSpot: 100).
 
 Endpoints (the shapes of HubSpot's v1 OAuth API):
 
@@ -45,11 +46,13 @@ HUB_DOMAIN = "crmbridge-sandbox.hubspot.com"
 
 @dataclass(frozen=True)
 class Identity:
-    """Who made an API call: the rate-limit key (one per private app or OAuth install)
-    and the scopes granted (``None``: every scope)."""
+    """Who made an API call: the rate-limit key (one per private app or OAuth install),
+    the scopes granted (``None``: every scope) and the 10-second limit (``None``: the
+    private apps' ``rate_limit_max``)."""
 
     key: str
     scopes: frozenset[str] | None
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ class OAuthServer:
         if left <= 0:
             raise expired(-left, iso_ms(utc_now() + timedelta(seconds=left)))
         # One rate-limit window per install, whichever of its access tokens is used.
-        return Identity("oauth:" + grant.refresh_token, grant.scopes)
+        limit = self._config.oauth_rate_limit_max
+        return Identity("oauth:" + grant.refresh_token, grant.scopes, limit)
 
     def refresh(self, form: dict[str, str]) -> Response:
         """``POST /oauth/v1/token``."""

@@ -99,7 +99,7 @@ def endpoint(
             state.count("missing_scopes")
             return error_response(missing_scopes(required))
         limiter = services.limiter
-        decision = limiter.check_search() if search else limiter.check(caller.key)
+        decision = limiter.check_search() if search else limiter.check(caller.key, caller.limit)
         if not decision.allowed:
             state.count("rate_limited_search" if search else "rate_limited")
             if decision.policy == SECONDLY:

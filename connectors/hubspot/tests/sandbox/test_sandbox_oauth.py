@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from hubspot import HubSpot
-from hubspot.crm.contacts.exceptions import UnauthorizedException
+from hubspot.crm.contacts.exceptions import ApiException, UnauthorizedException
 from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
 from crmbridge_hubspot.sandbox import SandboxServer, SandboxState
@@ -119,3 +119,15 @@ def test_the_admin_api_can_expire_every_token_early(oauth_server: SandboxServer)
     with pytest.raises(UnauthorizedException) as caught:
         client.crm.contacts.basic_api.get_page(limit=1)
     assert body_of(caught.value)["category"] == "EXPIRED_AUTHENTICATION"
+
+
+def test_an_oauth_app_has_hubspots_own_ten_second_limit(oauth_server: SandboxServer) -> None:
+    oauth_server.config.update({"access_token_ttl_s": 1800, "oauth_rate_limit_max": 2})
+    api = HubSpot(access_token=_refresh(oauth_server).access_token, host=oauth_server.url)
+    contacts = api.crm.contacts.basic_api
+    _, _, headers = contacts.get_page_with_http_info(limit=1)
+    assert headers["X-HubSpot-RateLimit-Max"] == "2"
+    contacts.get_page(limit=1)
+    with pytest.raises(ApiException) as caught:
+        contacts.get_page(limit=1)
+    assert caught.value.status == 429
