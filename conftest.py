@@ -19,8 +19,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -29,6 +30,7 @@ import pytest
 from crmbridge.store.repository import Store
 from crmbridge_hubspot.sandbox.server import SandboxServer
 from tests.environment import outside_settings
+from tests.integration.daemon.app_harness import Harness, build_app
 
 POSTGRES_SWITCH = "CRMBRIDGE_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgres"]
@@ -47,10 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No crmbridge settings or CRM secrets from the outer environment; no ./crmbridge.toml."""
+    """No crmbridge settings or CRM secrets from the outer environment; no ./crmbridge.toml;
+    a user data folder of the test's own."""
     for name in outside_settings(os.environ):
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # The bundled example keeps its store in the user's data folder: one of the test's
+    # own, so no test reads another's (or the developer's) store.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
 
 
 def _postgres_bin_dir() -> Path | None:
@@ -273,3 +279,16 @@ def sqlite_store(_template_db: Path, tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(f"sqlite:///{path}", migrate=False)
     yield opened
     opened.engine.dispose()
+
+
+@pytest.fixture
+def build(sqlite_store: Store) -> Callable[..., Harness]:
+    """Build an app on the test's store: ``build(config=..., health=..., stopping=...)``."""
+    return partial(build_app, sqlite_store)
+
+
+@pytest.fixture
+def harness(build: Callable[..., Harness]) -> Harness:
+    """The default app: every secret configured, a fixed clock."""
+    harness: Harness = build()
+    return harness

@@ -13,7 +13,7 @@ from crmbridge.records import CanonicalEvent
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import CursorRow
 from crmbridge.store.webhooks import record_changes
-from tests.integration.daemon.conftest import (
+from tests.integration.daemon.app_harness import (
     INGEST_TOKEN,
     NOW,
     count,

@@ -17,7 +17,8 @@ from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.connector.retry import MAX_INLINE_WAIT_S, call_with_retries
 from crmbridge.errors import CrmbridgeError, RateLimited, RetryLater
 from crmbridge_hubspot.account_stops import DAILY, AccountStops, daily_limit_error, daily_reset
-from crmbridge_hubspot.errors import from_exception, parse_body, translate
+from crmbridge_hubspot.errors import TimedOut, from_exception, parse_body, translate
+from crmbridge_hubspot.ratelimits import SEARCH
 
 #: HubSpot Professional private app; headers from HubSpot tighten it when lower.
 DEFAULT_BURST = 190
@@ -27,10 +28,15 @@ SEARCH_PER_SECOND = 5
 SEARCH_JITTER_S = 0.1
 #: Seconds to wait for a connection and then for each read of the answer, unless the
 #: settings say otherwise (``[connectors.hubspot] timeout``).
-DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_TIMEOUT_S = 20.0
 #: Read the account's time zone (for when the daily limit resets) once fewer than this
 #: share of the day's calls is left: by the time the limit is reached it is known.
 ZONE_PREFETCH_SHARE = 0.05
+
+
+def is_search(method: str, path: str) -> bool:
+    """Whether a raw call is a CRM search (``POST /crm/v3/objects/<type>/search``)."""
+    return method.upper() == "POST" and path.split("?")[0].rstrip("/").endswith("/search")
 
 
 class HubSpotClient:
@@ -71,6 +77,8 @@ class HubSpotClient:
         #: The account's time zone (``/account-info/v3/details``), read when needed.
         self.account_zone: str | None = None
         self._reading_zone = False
+        #: Read ahead once only: a refused read is not retried on every call after it.
+        self._zone_read_ahead = False
         # The SDK builds a new API object (and connection pool) per attribute access.
         crm = self.sdk.crm
         self.search_api = crm.contacts.search_api
@@ -84,7 +92,12 @@ class HubSpotClient:
     def call(
         self, what: str, method: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any
     ) -> Any:
-        """Call an SDK ``*_with_http_info`` method; returns its data."""
+        """Call an SDK ``*_with_http_info`` method; returns its data.
+
+        Any object's search (the SDK's ``do_search*``) is paced as a search whether or
+        not ``search`` says so: HubSpot counts every one against its per-second limit.
+        """
+        search = search or getattr(method, "__name__", "").startswith("do_search")
 
         def attempt() -> Any:
             self._acquire(search)
@@ -92,11 +105,13 @@ class HubSpotClient:
             try:
                 data, _status, headers = method(*args, _request_timeout=self.timeout, **kwargs)
             except Exception as exc:
-                raise self._failed(from_exception(exc, what=what), what) from None
+                raise self._failed(from_exception(exc, what=what, search=search), what) from None
             self._observe(headers)
             return data
 
-        return call_with_retries(attempt, attempts=self.attempts, sleep=self._sleep)
+        return call_with_retries(
+            attempt, attempts=self.attempts, sleep=self._sleep, give_up=_timed_out
+        )
 
     def raw(
         self,
@@ -114,10 +129,12 @@ class HubSpotClient:
 
         ``retry=False`` for a call that is not idempotent (creating a task): a timeout
         may hide a success, so the caller checks the CRM before sending it again.
+        A search of any object (``POST …/search``) is paced by the search governor.
         """
+        search = is_search(method, path)
 
         def attempt() -> dict[str, Any]:
-            self._acquire(False)
+            self._acquire(search)
             self.calls[what] += 1
             options: dict[str, Any] = {"method": method, "path": path}
             if body is not None:
@@ -136,13 +153,22 @@ class HubSpotClient:
                 raise self._failed(from_exception(exc, what=what), what) from None
             if response.status_code >= 400:
                 failure = translate(
-                    response.status_code, response.text, what=what, headers=response.headers
+                    response.status_code,
+                    response.text,
+                    what=what,
+                    headers=response.headers,
+                    search=search,
                 )
                 raise self._failed(failure, what)
             self._observe(response.headers)
             return parse_body(response.text)
 
-        return call_with_retries(attempt, attempts=self.attempts if retry else 1, sleep=self._sleep)
+        return call_with_retries(
+            attempt,
+            attempts=self.attempts if retry else 1,
+            sleep=self._sleep,
+            give_up=_timed_out,
+        )
 
     @property
     def total_calls(self) -> int:
@@ -167,7 +193,9 @@ class HubSpotClient:
         if isinstance(error, RateLimited):
             self.rate_limited[error.policy or "?"] += 1
             if error.retry_after <= BURST_WINDOW_S:
-                target = self.search_governor if error.policy == "SECONDLY" else self.governor
+                # The search limit holds back searches only; the 10-second window (or
+                # an unnamed limit) every call, searches included.
+                target = self.search_governor if error.policy == SEARCH else self.governor
                 target.pause(error.retry_after)
         return error
 
@@ -190,7 +218,8 @@ class HubSpotClient:
             if daily_left <= 0:
                 # This call was the day's last: the next one would be refused.
                 self._daily_limit_reached("the last call of the day was made")
-            elif daily and daily_left <= daily * ZONE_PREFETCH_SHARE and not self.account_zone:
+            elif daily and daily_left <= daily * ZONE_PREFETCH_SHARE and not self._zone_read_ahead:
+                self._zone_read_ahead = True
                 self._read_zone()
         self.governor.observe(
             maximum=number("X-HubSpot-RateLimit-Max"),
@@ -219,3 +248,8 @@ class HubSpotClient:
         finally:
             self._reading_zone = False
         return self.account_zone
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A call that got no answer within the timeout fails at once (see TimedOut)."""
+    return isinstance(exc, TimedOut)

@@ -45,6 +45,7 @@ from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.schema import GROUP, property_definition
+from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
 from crmbridge_hubspot.sweep import Answer, Query, read_pages
 
@@ -56,20 +57,6 @@ VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
 MERGED_IDS = "hs_merged_object_ids"
 BATCH_LIMIT = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-REQUIRED_SCOPES = (
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.schemas.contacts.read",
-    "crm.schemas.contacts.write",
-    "crm.objects.owners.read",
-)
-#: Scopes the hand-off uses, by what they allow: missing ones are reported, not fatal.
-HANDOFF_SCOPES = {
-    "automation.sequences.read": "read sequence enrollments (confirm a reply ended one)",
-    "automation.sequences.enrollments.write": "enroll leads in sequences (triggers, reactivation)",
-    "crm.lists.read": "read lists (HubSpot also asks for it to add members to a list)",
-    "crm.lists.write": "add leads to lists (triggers, the quarterly-contact list)",
-}
 LIMITATIONS = (
     "HubSpot's public API cannot pause or unenroll a contact from a sales sequence. "
     "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
@@ -160,19 +147,9 @@ class HubSpotConnector:
             )
             account_id = str(info.get("hubId") or "")
             account = f"HubSpot account {account_id or '?'}"
-            scopes = set(info.get("scopes") or [])
-            missing = [s for s in REQUIRED_SCOPES if s not in scopes]
-            if missing:
-                problems.append(
-                    "the private app lacks scopes: "
-                    + ", ".join(missing)
-                    + " (add them and reinstall)"
-                )
-            limitations.extend(
-                f"without the {scope} scope crmbridge cannot {what}"
-                for scope, what in HANDOFF_SCOPES.items()
-                if scope not in scopes
-            )
+            lacking = missing_scopes(info.get("scopes") or [])
+            problems.extend(lacking.problems)
+            limitations.extend(lacking.limitations)
         except (AuthError, MissingScope) as exc:
             problems.append(str(exc))
         except CrmbridgeError as exc:

@@ -29,12 +29,12 @@ from crmbridge.errors import (
     SchemaError,
     TransientError,
 )
+from crmbridge_hubspot.ratelimits import classify
 
 TOKEN_HINT = (
     "set connectors.hubspot.access_token (e.g. via HUBSPOT_ACCESS_TOKEN) to a valid "
     "private-app token"
 )
-_WINDOWS = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0}
 #: HubSpot's 423: a record is locked by a burst of writes to it, for about 2 s.
 LOCKED_WAIT_S = 2.0
 #: A 477 without a usable Retry-After: HubSpot says migrations take up to a day, so ask
@@ -56,6 +56,14 @@ class Conflict(PermanentRecordError):  # noqa: N818 - named for HubSpot's answer
 
 class NoAnswer(TransientError):  # noqa: N818 - what happened, not a category
     """Nothing answered at all (connection refused, DNS, timeout): no HTTP status."""
+
+
+class TimedOut(NoAnswer):
+    """No connection or no answer within the timeout (``[connectors.hubspot] timeout``).
+
+    Not retried inside the call: a stalled HubSpot would hold the cycle (and a shutdown)
+    for every attempt. The call fails; the outbox sends its writes again later.
+    """
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -96,9 +104,18 @@ def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
 
 
 def translate(
-    status: int | None, body: Any, *, what: str, headers: Mapping[str, str] | None = None
+    status: int | None,
+    body: Any,
+    *,
+    what: str,
+    headers: Mapping[str, str] | None = None,
+    search: bool = False,
 ) -> CrmbridgeError:
-    """Turn an HTTP status, body and headers into the crmbridge error the caller acts on."""
+    """Turn an HTTP status, body and headers into the crmbridge error the caller acts on.
+
+    ``search`` (the call was a CRM search) with the headers tells HubSpot's limits
+    apart on a 429 (see :mod:`crmbridge_hubspot.ratelimits`).
+    """
     data = parse_body(body)
     message = str(data.get("message", "")).strip()[:500]
     category = str(data.get("category", ""))
@@ -116,10 +133,10 @@ def translate(
             detail=detail,
         )
     if status == 429:
-        policy = str(data.get("policyName") or "TEN_SECONDLY_ROLLING")
-        wait = _WINDOWS.get(policy, _until_midnight_utc())
+        limit = classify(data, headers, search=search)
+        wait = limit.wait_s if limit.wait_s is not None else _until_midnight_utc()
         return RateLimited(
-            f"HubSpot rate limit ({policy}) on {what}", retry_after=wait, policy=policy
+            f"HubSpot rate limit ({limit.policy}) on {what}", retry_after=wait, policy=limit.policy
         )
     if status == 423:
         return RetryLater(
@@ -202,6 +219,7 @@ _CAUSES = (
     ("SSLError", "TLS handshake failed"),
     ("ConnectionResetError", "connection reset"),
 )
+_TIMEOUTS = frozenset({"connection timed out", "no answer in time (read timeout)"})
 _BUILTIN: dict[str, tuple[type[BaseException], ...]] = {
     "ConnectionRefusedError": (ConnectionRefusedError,),
     "ConnectionResetError": (ConnectionResetError,),
@@ -214,7 +232,7 @@ _CAUSE_WORDS = (
 )
 
 
-def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
+def from_exception(exc: Exception, *, what: str, search: bool = False) -> CrmbridgeError:
     """Map an SDK exception (any module's ApiException) or a transport error."""
     if isinstance(exc, CrmbridgeError):
         return exc
@@ -223,12 +241,13 @@ def from_exception(exc: Exception, *, what: str) -> CrmbridgeError:
     headers = getattr(exc, "headers", None)
     if status is None and body is None:
         # urllib3/requests transport failures: connection refused, timeouts, resets.
-        return NoAnswer(
-            f"HubSpot did not answer {what}: {transport_cause(exc)}", detail=type(exc).__name__
-        )
+        cause = transport_cause(exc)
+        kind = TimedOut if cause in _TIMEOUTS else NoAnswer
+        return kind(f"HubSpot did not answer {what}: {cause}", detail=type(exc).__name__)
     return translate(
         int(status) if status is not None else None,
         body,
         what=what,
         headers=headers if isinstance(headers, Mapping) else None,
+        search=search,
     )

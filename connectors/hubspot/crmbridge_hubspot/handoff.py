@@ -1,11 +1,18 @@
 """HubSpot hand-off operations: owners, tasks, sequence enrollments, list memberships.
 
 Idempotency: a task carries a one-word reference derived from the action's key at the
-end of its body (``Ref: crmbridgeref…``), so ``performed`` finds it with one task search
-(``associations.contact`` + ``CONTAINS_TOKEN``) — before every first creation (a new
-or restored store never tasks the same hand-off twice) and after a crash; an
+end of its body (``Ref: crmbridgeref…``), so ``performed_batch`` finds it with a task
+search (``associations.contact`` + ``CONTAINS_TOKEN``, five references a search: HubSpot
+ORs at most five filter groups) — before a first creation (a new or restored store
+never tasks the same hand-off twice), after an ambiguous batch and after a crash; an
 enrollment is confirmed through the contact's enrollment status; adding to a static
 list twice is harmless, so an interrupted addition is simply sent again.
+
+Tasks are created up to 100 a call (``/crm/v3/objects/tasks/batch/create``, the
+association to the contact inline). Each input carries its reference as its
+``objectWriteTraceId`` too, which makes HubSpot answer per input (created, or refused
+with the reason) instead of refusing the whole batch for one bad input, and lets the
+answers be matched to the inputs whatever their order.
 
 HubSpot's public API has no endpoint to pause or unenroll a sequence enrollment (see
 ``LIMITATIONS`` in the connector and docs/hubspot.md): ``pause_sequences`` reports that
@@ -16,7 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from crmbridge import clock
@@ -27,6 +35,13 @@ from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NotFound
 
 TASK_TO_CONTACT = 204
+TASKS = "/crm/v3/objects/tasks"
+#: HubSpot creates at most 100 objects per batch-create call.
+TASK_BATCH = 100
+#: Filter groups are ORed, at most five a search: five references a search.
+REFS_PER_SEARCH = 5
+REF_PREFIX = "crmbridgeref"
+TRACE_ID = "objectWriteTraceId"
 #: How long HubSpot's search may take to show a new object.
 INDEX_LAG_S = 3.0
 OWNER_PAGE = 500
@@ -39,7 +54,7 @@ CANNOT_PAUSE = (
 
 def reference(key: str) -> str:
     """The one-word token a task carries for its action key (search-friendly)."""
-    return "crmbridgeref" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    return REF_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
 def _millis(value: Any) -> str:
@@ -51,6 +66,8 @@ class HubSpotHandoff:
     """The :class:`~crmbridge.connector.HandoffConnector` operations on one HubSpot client."""
 
     can_pause_sequences = False
+    #: Tasks go to HubSpot a hundred a call; enrollments and list additions one by one.
+    batch_sizes: Mapping[str, int] = MappingProxyType({"task": TASK_BATCH})
 
     def __init__(
         self,
@@ -115,13 +132,83 @@ class HubSpotHandoff:
         search index's lag when the first search finds nothing.
         """
         if action.kind == "task":
-            return self._task_exists(action) if wait_for_index else self._find_task(action)
+            return action.key in self.performed_batch([action], wait_for_index=wait_for_index)
         if action.kind == "enroll":
             current = self.active_enrollment(action.crm_id)
             return current is not None and current.sequence_id == str(
                 action.payload.get("sequence_id")
             )
         return False
+
+    def perform_batch(self, actions: Sequence[Action]) -> list[WriteResult]:
+        """Create up to :data:`TASK_BATCH` tasks in one call; one result per action, in order.
+
+        Raises (a :class:`~crmbridge.errors.TransientError` for a 5xx or a timeout) when
+        the call as a whole has no answer: which tasks HubSpot created is then unknown,
+        and the caller asks (``performed_batch``) before sending any again.
+        """
+        if any(action.kind != "task" for action in actions):
+            return [self.perform(action) for action in actions]
+        if not actions:
+            return []
+        inputs = [{**_task_input(action), TRACE_ID: reference(action.key)} for action in actions]
+        try:
+            # Not retried here: a timeout may hide a success (see the drain's settling).
+            data = self.client.raw(
+                "create tasks",
+                "POST",
+                f"{TASKS}/batch/create",
+                body={"inputs": inputs},
+                retry=False,
+            )
+        except PermanentRecordError as exc:
+            # The request as a whole was refused (HubSpot created nothing).
+            return [WriteResult(action.crm_id, False, str(exc)) for action in actions]
+        created = {str(item.get(TRACE_ID)) for item in data.get("results") or []}
+        refused: dict[str, str] = {}
+        for error in data.get("errors") or []:
+            context = error.get("context") or {}
+            for trace in context.get(TRACE_ID) or []:
+                refused[str(trace)] = str(error.get("message") or error.get("category"))
+        results: list[WriteResult] = []
+        for action in actions:
+            ref = reference(action.key)
+            if ref in created:
+                results.append(WriteResult(action.crm_id, True))
+            elif ref in refused:
+                results.append(
+                    WriteResult(action.crm_id, False, f"HubSpot refused the task: {refused[ref]}")
+                )
+            else:
+                # Neither created nor refused in the answer: unknown, so the drain asks
+                # HubSpot before a next attempt (retriable, attempt counted).
+                results.append(
+                    WriteResult(action.crm_id, False, "no result reported", retriable=True)
+                )
+        return results
+
+    def performed_batch(
+        self, actions: Sequence[Action], *, wait_for_index: bool = True
+    ) -> set[str]:
+        """The keys of ``actions`` whose effect HubSpot already holds.
+
+        Tasks are looked up by their Refs, five a search; ``wait_for_index`` looks again
+        for those not found, once the search index's lag has passed.
+        """
+        found = {
+            action.key
+            for action in actions
+            if action.kind != "task" and self.performed(action, wait_for_index=wait_for_index)
+        }
+        tasks = [action for action in actions if action.kind == "task"]
+        found |= self._find_tasks(tasks)
+        missing = [action for action in tasks if action.key not in found]
+        # HubSpot's search index trails its writes by a few seconds: a task created
+        # just before a crash or a failed answer may not be found at once.
+        if missing and wait_for_index and self.index_lag_s > 0:
+            self._sleep(self.index_lag_s)
+            found |= self._find_tasks(missing)
+        return found
 
     def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
         """The contact's active enrollment, or None (HubSpot answers 404 for none)."""
@@ -140,66 +227,43 @@ class HubSpotHandoff:
     # -- the calls ---------------------------------------------------------------------
 
     def _create_task(self, action: Action) -> None:
-        payload = action.payload
-        body_text = f"{payload.get('body', '')}\n\nRef: {reference(action.key)}".strip()
-        properties = {
-            "hs_task_subject": str(payload.get("subject", ""))[:255],
-            "hs_task_body": body_text,
-            "hs_timestamp": _millis(payload.get("due_at")),
-            "hs_task_priority": str(payload.get("priority", "HIGH")),
-            "hs_task_status": "NOT_STARTED",
-            "hs_task_type": "TODO",
-        }
-        if payload.get("owner_id"):
-            properties["hubspot_owner_id"] = str(payload["owner_id"])
         # Not retried here: the drain asks the CRM (``performed``) before a next attempt.
-        self.client.raw(
-            "create task",
-            "POST",
-            "/crm/v3/objects/tasks",
-            body={
-                "properties": properties,
-                "associations": [
-                    {
-                        "to": {"id": action.crm_id},
-                        "types": [
-                            {
-                                "associationCategory": "HUBSPOT_DEFINED",
-                                "associationTypeId": TASK_TO_CONTACT,
-                            }
-                        ],
-                    }
-                ],
-            },
-            retry=False,
-        )
+        self.client.raw("create task", "POST", TASKS, body=_task_input(action), retry=False)
 
-    def _task_exists(self, action: Action) -> bool:
-        if self._find_task(action):
-            return True
-        # HubSpot's search index trails its writes by a few seconds: a task created
-        # just before a crash may not be found at once.
-        if self.index_lag_s > 0:
-            self._sleep(self.index_lag_s)
-            return self._find_task(action)
-        return False
+    def _find_tasks(self, actions: Sequence[Action]) -> set[str]:
+        """Keys of the actions whose task (contact and Ref) HubSpot's search shows."""
+        keys = {reference(action.key): action.key for action in actions}
+        found: set[str] = set()
+        for start in range(0, len(actions), REFS_PER_SEARCH):
+            chunk = actions[start : start + REFS_PER_SEARCH]
+            groups = [
+                {
+                    "filters": [
+                        {
+                            "propertyName": "associations.contact",
+                            "operator": "EQ",
+                            "value": action.crm_id,
+                        },
+                        {
+                            "propertyName": "hs_task_body",
+                            "operator": "CONTAINS_TOKEN",
+                            "value": reference(action.key),
+                        },
+                    ]
+                }
+                for action in chunk
+            ]
+            data = self._search_tasks(
+                {"filterGroups": groups, "limit": 100, "properties": ["hs_task_body"]}
+            )
+            for item in data.get("results") or []:
+                body = str((item.get("properties") or {}).get("hs_task_body") or "")
+                found.update(keys[word] for word in body.split() if word in keys)
+        return found
 
-    def _find_task(self, action: Action) -> bool:
-        filters = [
-            {"propertyName": "associations.contact", "operator": "EQ", "value": action.crm_id},
-            {
-                "propertyName": "hs_task_body",
-                "operator": "CONTAINS_TOKEN",
-                "value": reference(action.key),
-            },
-        ]
-        data = self.client.raw(
-            "search tasks",
-            "POST",
-            "/crm/v3/objects/tasks/search",
-            body={"filterGroups": [{"filters": filters}], "limit": 1, "properties": []},
-        )
-        return int(data.get("total") or 0) > 0
+    def _search_tasks(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One task search (every task search goes through here)."""
+        return self.client.raw("search tasks", "POST", f"{TASKS}/search", body=body)
 
     def _enroll(self, action: Action) -> WriteResult:
         payload = action.payload
@@ -244,6 +308,33 @@ class HubSpotHandoff:
         self.client.raw(
             "add to list", "PUT", f"/crm/v3/lists/{list_id}/memberships/add", body=[action.crm_id]
         )
+
+
+def _task_input(action: Action) -> dict[str, Any]:
+    """A task's properties (its Ref at the end of the body) and its contact association."""
+    payload = action.payload
+    body_text = f"{payload.get('body', '')}\n\nRef: {reference(action.key)}".strip()
+    properties = {
+        "hs_task_subject": str(payload.get("subject", ""))[:255],
+        "hs_task_body": body_text,
+        "hs_timestamp": _millis(payload.get("due_at")),
+        "hs_task_priority": str(payload.get("priority", "HIGH")),
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_type": "TODO",
+    }
+    if payload.get("owner_id"):
+        properties["hubspot_owner_id"] = str(payload["owner_id"])
+    return {
+        "properties": properties,
+        "associations": [
+            {
+                "to": {"id": action.crm_id},
+                "types": [
+                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}
+                ],
+            }
+        ],
+    }
 
 
 def _owner(item: Mapping[str, Any], *, active: bool) -> Owner:

@@ -12,8 +12,9 @@ from pydantic import Field, SecretStr
 from crmbridge.connector import ConnectorSettings, Duration, at_least, at_most
 
 #: Every HubSpot call gives up after this long without an answer (``timeout``).
-DEFAULT_TIMEOUT = timedelta(seconds=30)
-#: Longer waits would outlast the daemon's 30-second stop; shorter ones fail slow answers.
+DEFAULT_TIMEOUT = timedelta(seconds=20)
+#: The longest accepted. Above the daemon's 30-second graceful stop, a stop during a
+#: stalled call ends the process (safely: the outbox sends the writes again).
 MAX_TIMEOUT = timedelta(minutes=5)
 
 #: HubSpot indexes a change for search "within a few moments": five minutes is ample.
@@ -48,8 +49,8 @@ class HubSpotSettings(ConnectorSettings):
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=100)), at_most(MAX_TIMEOUT)] = (
         Field(
             default=DEFAULT_TIMEOUT,
-            description="Give up on a HubSpot call that has not answered (or connected) after "
-            "this long; the call is then retried with backoff like any other unanswered call.",
+            description="Give up on a HubSpot call that has not connected or answered after "
+            "this long; the call fails (not retried: its writes wait in the outbox).",
         )
     )
 

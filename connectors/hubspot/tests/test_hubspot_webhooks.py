@@ -28,7 +28,7 @@ from crmbridge_hubspot.sandbox.state import SandboxState
 from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher, sign_v3
 from crmbridge_hubspot.settings import HubSpotSettings
 from crmbridge_hubspot.webhooks import HubSpotWebhooks
-from tests.integration.daemon.conftest import (
+from tests.integration.daemon.app_harness import (
     APP_SECRET,
     HUBSPOT_URL,
     NOW,

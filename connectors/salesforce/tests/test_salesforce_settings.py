@@ -10,7 +10,7 @@ import pytest
 
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.errors import ConfigError
-from tests.integration.daemon.conftest import SF_ORG, SF_SECRET, Harness
+from tests.integration.daemon.app_harness import SF_ORG, SF_SECRET, Harness
 
 LEAD = "00Q5e00000AbCdEEAZ"
 MESSAGE = f"""<?xml version="1.0" encoding="UTF-8"?>

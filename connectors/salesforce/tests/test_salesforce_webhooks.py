@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from crmbridge.connector import WebhookError, WebhookRequest
 from crmbridge_salesforce.webhooks import SalesforceWebhooks, parse_outbound_message
-from tests.integration.daemon.conftest import (
+from tests.integration.daemon.app_harness import (
     NOW,
     SF_ORG,
     SF_SECRET,

@@ -11,7 +11,7 @@ no such thing, and crmbridge reads nothing else of it (no probing of its attribu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 from crmbridge.connector.rate_governor import RateGovernor
@@ -39,9 +39,19 @@ class HandoffConnector(Protocol):
     (a task carrying the key, an enrollment in that sequence, a list membership).
     ``can_pause_sequences`` is False where the CRM's API offers no pause/unenroll
     (HubSpot): the planner then says so in the task.
+
+    Batching is declared, not probed: ``batch_sizes`` names the action kinds the CRM
+    applies several to a call, with the most one call takes (HubSpot: ``{"task":
+    100}``); the drain sends those kinds through ``perform_batch`` and asks about them
+    through ``performed_batch``, and every other kind one by one through ``perform``.
+    ``index_lag_s`` is how long the CRM's search may take to show what was just
+    written: after an ambiguous attempt (a timeout, a 5xx) the answer of
+    ``performed_batch(..., wait_for_index=True)`` is trusted only once it has passed.
     """
 
     can_pause_sequences: bool
+    batch_sizes: Mapping[str, int]
+    index_lag_s: float
 
     def owners(self) -> list[Owner]:
         """Every owner the CRM lists (inactive ones marked)."""
@@ -49,6 +59,22 @@ class HandoffConnector(Protocol):
 
     def perform(self, action: Action) -> WriteResult:
         """Apply one action; failures are reported in the result, not raised, per record."""
+        ...
+
+    def perform_batch(self, actions: Sequence[Action]) -> list[WriteResult]:
+        """Apply actions of one kind in one call (at most ``batch_sizes[kind]``).
+
+        One result per action, in order; per-action refusals are results. Raises (the
+        :mod:`crmbridge.errors` tree) when the call as a whole failed: after a timeout or
+        a 5xx which actions were applied is unknown.
+        """
+        ...
+
+    def performed_batch(
+        self, actions: Sequence[Action], *, wait_for_index: bool = True
+    ) -> set[str]:
+        """The keys of ``actions`` whose effect the CRM already holds (as ``performed``,
+        asked for many at once)."""
         ...
 
     def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:

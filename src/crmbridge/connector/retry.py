@@ -54,10 +54,19 @@ def call_with_retries(
     initial_wait: float = 0.5,
     max_wait: float = 30.0,
     sleep: Callable[[float], None] | None = None,
+    give_up: Callable[[BaseException], bool] | None = None,
 ) -> T:
-    """Run ``fn`` under the shared policy; the last error is re-raised unchanged."""
+    """Run ``fn`` under the shared policy; the last error is re-raised unchanged.
+
+    ``give_up`` names errors the caller does not want retried although transient (a
+    call that timed out: each attempt would wait the whole timeout again).
+    """
+
+    def retryable(exc: BaseException) -> bool:
+        return _retryable(exc) and not (give_up is not None and give_up(exc))
+
     retrying = Retrying(
-        retry=retry_if_exception(_retryable),
+        retry=retry_if_exception(retryable),
         wait=_Wait(initial_wait, max_wait),
         stop=stop_after_attempt(attempts),
         reraise=True,

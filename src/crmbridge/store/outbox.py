@@ -283,11 +283,20 @@ def _claim(
     return rows
 
 
-def claim_actions(session: Session, connector: str, limit: int, now: datetime) -> list[Queued]:
+def claim_actions(
+    session: Session,
+    connector: str,
+    limit: int,
+    now: datetime,
+    *,
+    kinds: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> list[Queued]:
     """Take due hand-off action rows (oldest first) and mark them in flight. Commits.
 
-    Actions are sent one by one, so any row is a whole unit; on Postgres, rows another
-    replica holds are skipped.
+    ``kinds`` keeps only those kinds, ``exclude`` leaves those out (a connector's
+    batched kinds are claimed apart from the others). Any action row is a whole unit;
+    on Postgres, rows another replica holds are skipped.
     """
     query = (
         select(_T)
@@ -300,10 +309,22 @@ def claim_actions(session: Session, connector: str, limit: int, now: datetime) -
         .order_by(_T.c.id)
         .limit(limit)
     )
+    if kinds:
+        query = query.where(_T.c.kind.in_(list(kinds)))
+    if exclude:
+        query = query.where(_T.c.kind.not_in(list(exclude)))
     if session.get_bind().dialect.name == "postgresql":
         return _take(session, query.with_for_update(skip_locked=True))
     with _local_claim:
         return _take(session, query)
+
+
+def renew(session: Session, rows: Sequence[Queued]) -> None:
+    """Stamp these in-flight rows' claim anew before another call is made under it, so
+    that the lease measures one call, not a whole batch's checks, sends and settling.
+    Commits (with whatever the caller has settled so far)."""
+    _set(session, [r.id for r in rows], claimed_at=clock.now())
+    session.commit()
 
 
 def _take(session: Session, query: Any) -> list[Queued]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from crmbridge import clock
-from crmbridge.connector import Action, Connector, Write, WriteResult
+from crmbridge.connector import Action, Connector, HandoffConnector, Write, WriteResult
 from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited, RetryLater
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
@@ -34,8 +34,18 @@ ALREADY_THERE = "not sent again: the CRM already holds it (an earlier attempt or
 UNCHECKED = "not created yet: the CRM could not be asked whether the task already exists"
 #: Why draining stopped when the process is stopping (a graceful stop, not a failure).
 SHUTTING_DOWN = "shutting down"
-#: One at a time: a claim's lease must outlast the calls made under it.
+#: One at a time: a claim's lease must outlast the calls made under it. Kinds the
+#: connector batches (``HandoffConnector.batch_sizes``) are claimed a batch at a time,
+#: the claim renewed before each call made under it.
 ACTION_CLAIM = 1
+#: Why a batch waits for a later cycle: its send failed without an answer and the CRM
+#: could not be asked (in time) which of its actions it applied.
+AMBIGUOUS = (
+    "not settled: the CRM did not answer the batch and could not be asked in time which "
+    "of it was applied; it is asked again before anything is sent"
+)
+#: How often an ambiguous batch is asked about and the rest sent again in one cycle.
+SETTLE_ROUNDS = 3
 
 
 @dataclass
@@ -144,7 +154,23 @@ class Drainer:
         """
         settled: list[outbox.Queued] = []
         unknown: list[outbox.Queued] = []
+        handoff = self.connector.handoff
+        batched = _batched_kinds(self.connector)
+        grouped = [row for row in rows if row.kind in batched]
+        if grouped and handoff is not None:
+            # A crash mid-batch leaves up to a batch in flight: asked about together.
+            try:
+                held = handoff.performed_batch([_action(row) for row in grouped])
+            except CrmbridgeError as exc:
+                get_logger(connector=self.connector.name).warning(
+                    "action.unverified", kind="batch", count=len(grouped), error=str(exc)
+                )
+                unknown.extend(grouped)
+            else:
+                settled.extend(row for row in grouped if row.target in held)
         for row in rows:
+            if row.kind in batched:
+                continue
             answer = self._performed(row)
             if answer is None and row.kind in CRM_ACTIONS:
                 unknown.append(row)
@@ -198,13 +224,21 @@ class Drainer:
         return False
 
     def _drain_actions(self, now: datetime, result: DrainResult) -> None:
-        """Send due hand-off actions one by one (each is its own CRM call)."""
+        """Send due hand-off actions: the kinds the connector batches a batch a call,
+        the others one by one (each is its own CRM call)."""
         name = self.connector.name
+        batched = _batched_kinds(self.connector)
+        for batch_kind, size in batched.items():
+            self._drain_batches(batch_kind, size, now, result)
+            if result.stopped is not None or result.held is not None:
+                return
         while True:
             if self._halted(result):
                 return
             with self.store.session() as session:
-                rows = outbox.claim_actions(session, name, ACTION_CLAIM, now)
+                rows = outbox.claim_actions(
+                    session, name, ACTION_CLAIM, now, exclude=tuple(batched)
+                )
                 if not rows:
                     return
                 for index, row in enumerate(rows):
@@ -263,6 +297,152 @@ class Drainer:
                     # action in flight, which recovery settles by asking the CRM.
                     session.commit()
                     self._tell(SENT, 1)
+
+    def _drain_batches(self, kind: str, size: int, now: datetime, result: DrainResult) -> None:
+        """Send due actions of a batched ``kind``, ``size`` a call."""
+        handoff = self.connector.handoff
+        if handoff is None:
+            return
+        while True:
+            if self._halted(result):
+                return
+            with self.store.session() as session:
+                rows = outbox.claim_actions(session, self.connector.name, size, now, kinds=(kind,))
+                if not rows:
+                    return
+                self._send_batch(session, handoff, rows, now, result)
+                session.commit()
+                self._tell(SENT, len(rows))
+            if result.stopped is not None:
+                return
+
+    def _send_batch(
+        self,
+        session: Session,
+        handoff: HandoffConnector,
+        rows: list[outbox.Queued],
+        now: datetime,
+        result: DrainResult,
+    ) -> None:
+        """Ask, send, and settle one claimed batch; every row ends done, failed or released.
+
+        Exactly once, per action key (a task carries it as its Ref):
+
+        - Before a first send the CRM is asked once for the whole batch (its search
+          batches the Refs): only another store (a restored backup, a deleted and
+          recreated one) could have created them, and such a copy is older than this
+          batch, so the search shows it without waiting for the index.
+        - An ambiguous send (no answer: a timeout, a 5xx) is settled in the cycle: the
+          CRM is asked again once its search has caught up (``index_lag_s``, the wait
+          ``performed_batch`` makes for what it does not find at once); what it holds is
+          done and only the rest is sent again, at most ``SETTLE_ROUNDS`` times.
+        - If the CRM cannot be asked in time (its search fails too), nothing is sent
+          again in this cycle: the rows wait with the attempt counted, and a row with
+          an attempt behind it is always asked about, with the wait, before a send.
+        - A crash in between leaves the rows in flight; recovery asks the same way.
+        """
+        name = self.connector.name
+        attempted = any(row.attempts > 0 for row in rows)
+        try:
+            held = handoff.performed_batch([_action(row) for row in rows], wait_for_index=attempted)
+        # The CRM said when to come back: the rows wait, no attempt counted.
+        except (RateLimited, RetryLater) as exc:
+            self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
+            result.stop(name, exc)
+            return
+        except AuthError as exc:
+            outbox.release(session, rows)
+            result.stop(name, exc)
+            return
+        except CrmbridgeError as exc:
+            get_logger(connector=name).warning(
+                "action.unverified", kind="batch", count=len(rows), error=str(exc)
+            )
+            unchecked = WriteResult("", False, UNCHECKED, retriable=True)
+            for row in rows:
+                self._refused(
+                    session, [row], _for(row, unchecked), now, result, row.kind, "unavailable"
+                )
+            return
+        outbox.mark_skipped(session, [row for row in rows if row.target in held], ALREADY_THERE)
+        pending = [row for row in rows if row.target not in held]
+        for _ in range(SETTLE_ROUNDS):
+            if not pending:
+                return
+            outbox.renew(session, pending)
+            try:
+                result.calls += 1
+                outcomes = handoff.perform_batch([_action(row) for row in pending])
+            except (RateLimited, RetryLater) as exc:
+                # Refused before anything was applied (429, locked, migrating): the rows
+                # wait until the CRM said, no attempt counted.
+                self._postpone(session, pending, now + timedelta(seconds=exc.retry_after))
+                result.stop(name, exc)
+                return
+            except MissingScope as exc:
+                refusal = WriteResult("", False, str(exc), retriable=False)
+                for row in pending:
+                    self._refused(
+                        session, [row], _for(row, refusal), now, result, row.kind, failure_kind(exc)
+                    )
+                return
+            except AuthError as exc:
+                outbox.release(session, pending)
+                result.stop(name, exc)
+                return
+            except CrmbridgeError as exc:
+                rest = self._settle(session, handoff, pending, exc, now, result)
+                if rest is None:
+                    return
+                pending = rest
+                continue
+            for row, outcome in zip(pending, outcomes, strict=True):
+                if outcome.ok:
+                    outbox.mark_done(session, [row])
+                    result.actions += 1
+                else:
+                    self._refused(session, [row], outcome, now, result, row.kind)
+            return
+        if pending:
+            self._defer(session, pending, now, result)
+
+    def _settle(
+        self,
+        session: Session,
+        handoff: HandoffConnector,
+        pending: list[outbox.Queued],
+        exc: CrmbridgeError,
+        now: datetime,
+        result: DrainResult,
+    ) -> list[outbox.Queued] | None:
+        """After an ambiguous send: what the CRM holds is done; the rest, to send again.
+
+        None when the CRM could not be asked (the rows are deferred to a later cycle).
+        """
+        log = get_logger(connector=self.connector.name)
+        log.warning("action.ambiguous", kind="batch", count=len(pending), error=str(exc))
+        outbox.renew(session, pending)
+        try:
+            held = handoff.performed_batch([_action(row) for row in pending], wait_for_index=True)
+        except CrmbridgeError as asked:
+            log.warning("action.unverified", kind="batch", count=len(pending), error=str(asked))
+            self._defer(session, pending, now, result)
+            return None
+        made = [row for row in pending if row.target in held]
+        outbox.mark_done(session, made)
+        result.actions += len(made)
+        return [row for row in pending if row.target not in held]
+
+    def _defer(
+        self, session: Session, rows: list[outbox.Queued], now: datetime, result: DrainResult
+    ) -> None:
+        """Not sent again in this cycle: the attempt is counted, so the CRM is asked
+        (after its index lag) before any later send."""
+        unsettled = WriteResult("", False, AMBIGUOUS, retriable=True)
+        for row in rows:
+            self._refused(
+                session, [row], _for(row, unsettled), now, result, row.kind, "unavailable"
+            )
 
     def _tell(self, counter: str, done: int) -> None:
         if self.progress is not None:
@@ -392,6 +572,19 @@ class Drainer:
             if row.contact_id is not None and row.kind == "property":
                 written.setdefault(row.contact_id, {})[row.target] = row.value
         remember_crm_values(session, written)
+
+
+def _batched_kinds(connector: Connector) -> dict[str, int]:
+    """The action kinds the connector sends several to a call, and how many at most."""
+    handoff = connector.handoff
+    if handoff is None:
+        return {}
+    return {kind: size for kind, size in handoff.batch_sizes.items() if size > 1}
+
+
+def _for(row: outbox.Queued, outcome: WriteResult) -> WriteResult:
+    """``outcome`` reported for ``row``'s record."""
+    return WriteResult(row.crm_id, outcome.ok, outcome.error, outcome.retriable)
 
 
 def _action(row: outbox.Queued) -> Action:

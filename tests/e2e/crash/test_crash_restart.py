@@ -213,5 +213,7 @@ def test_a_killed_cycle_resumes_to_the_same_crm(
         f"{len(at_kill)}/{trials} runs killed; tasks in HubSpot at the kill: {at_kill} of {total}"
     )
     assert len(at_kill) >= trials // 2
-    # Some kills landed in the middle of the actions, not only before or after them.
-    assert any(0 < n < total for n in at_kill)
+    # Some kills landed after HubSpot held tasks, before the cycle ended: the restart had
+    # to ask HubSpot what it held. (Tasks go a hundred a call, so the ninety of this
+    # world arrive together: 0 or all of them at a kill.)
+    assert any(0 < n <= total for n in at_kill)

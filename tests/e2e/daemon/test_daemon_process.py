@@ -205,7 +205,9 @@ def test_sigterm_with_a_hanging_crm_ends_in_time_and_the_next_start_closes_its_c
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     db = tmp_path / "crmbridge.db"
-    daemon = DaemonProcess.start("hung", tmp_path, _env(db, sandbox))
+    # The longest timeout HubSpot calls take: a call still hangs past the grace period.
+    env = _env(db, sandbox, CRMBRIDGE__CONNECTORS__HUBSPOT__TIMEOUT="5m")
+    daemon = DaemonProcess.start("hung", tmp_path, env)
     try:
         daemon.wait_ready(60)
         sandbox.config.update({"latency_ms": 600_000})  # every call now hangs

@@ -40,7 +40,7 @@ from crmbridge.store.repository import Store
 from crmbridge.store.tables import SyncRunRow
 from crmbridge.testing.fake import FakeConnector
 
-from .conftest import make_config
+from .app_harness import make_config
 from .daemon_helpers import metric_value
 
 CONTACTS = [

@@ -18,7 +18,7 @@ from crmbridge.daemon.routes.guards import read_body
 from crmbridge.daemon.routes.problems import HttpError
 from crmbridge.store.tables import EventRow
 
-from .conftest import INGEST_TOKEN, Harness, events, make_config, seed_contacts
+from .app_harness import INGEST_TOKEN, Harness, events, make_config, seed_contacts
 
 URL = "/v1/events"
 AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}"}

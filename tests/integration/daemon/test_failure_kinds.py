@@ -22,7 +22,7 @@ from crmbridge_hubspot.sandbox.config import DEFAULT_TOKEN
 from crmbridge_hubspot.sandbox.server import SandboxServer
 from crmbridge_hubspot.settings import HubSpotSettings
 
-from .conftest import make_config
+from .app_harness import make_config
 from .daemon_helpers import metric_value
 
 #: Scopes of a token that cannot read contacts (HubSpot accepts the write scope for reads).

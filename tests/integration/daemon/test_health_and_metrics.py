@@ -23,7 +23,7 @@ from crmbridge.store.probe import StoreProbe
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import OutboxRow
 
-from .conftest import (
+from .app_harness import (
     APP_SECRET,
     INGEST_TOKEN,
     NOW,

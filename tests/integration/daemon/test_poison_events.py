@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from crmbridge.store.tables import EventRow
 
-from .conftest import INGEST_TOKEN, Harness
+from .app_harness import INGEST_TOKEN, Harness
 
 AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}"}
 LITERALS = ["1" + "0" * 400, "9" * 5000, "1e999", "-1e999", "NaN", "Infinity", "-Infinity"]

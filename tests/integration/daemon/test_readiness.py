@@ -26,7 +26,7 @@ from crmbridge.errors import AuthError, ConfigError, RateLimited, TransientError
 from crmbridge.store.repository import Store
 from crmbridge.sync.failures import CycleFailure
 
-from .conftest import INGEST_TOKEN, Harness, dumps, events, hubspot_headers, notification
+from .app_harness import INGEST_TOKEN, Harness, dumps, events, hubspot_headers, notification
 
 POLL = timedelta(minutes=5)
 EVENT = {

@@ -28,7 +28,7 @@ from crmbridge.connector import (
 )
 from crmbridge.external import loads
 
-from .conftest import NOW, Harness, dirty_ids, dumps, receipts, seed_contacts
+from .app_harness import NOW, Harness, dirty_ids, dumps, receipts, seed_contacts
 
 TOKEN = "memcrm-token-41"
 

@@ -7,7 +7,7 @@ The official ``hubspot-api-client`` SDK talks to it unchanged (``HubSpot(access_
 - :mod:`~crmbridge_hubspot.sandbox.schema` — property definitions and value validation
 - :mod:`~crmbridge_hubspot.sandbox.search` — search filters, sorting and paging
 - :mod:`~crmbridge_hubspot.sandbox.ratelimit` — HubSpot's rate limits and headers
-- :mod:`~crmbridge_hubspot.sandbox.faults` — injected 5xx answers and latency
+- :mod:`~crmbridge_hubspot.sandbox.faults` — injected errors (423, 477, 5xx), stalls, latency
 - :mod:`~crmbridge_hubspot.sandbox.webhooks` — signed v3 webhook delivery
 - :mod:`~crmbridge_hubspot.sandbox.wire` — JSON responses and HubSpot error bodies
 - :mod:`~crmbridge_hubspot.sandbox.pipeline` — auth, scopes, limits and faults around handlers

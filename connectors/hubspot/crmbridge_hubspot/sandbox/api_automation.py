@@ -35,9 +35,9 @@ from crmbridge_hubspot.sandbox.wire import (
 )
 
 SEQUENCES_READ = ("automation.sequences.read",)
-ENROLL = ("automation.sequences.enrollments.write",)
-LISTS_READ = ("crm.lists.read", "crm.lists.write")
-LISTS_WRITE = ("crm.lists.write",)
+ENROLL = ("automation.sequences.read", "automation.sequences.enrollments.write")
+LISTS_READ = ("crm.lists.read",)
+LISTS_WRITE = ("crm.lists.read", "crm.lists.write")
 MAX_MEMBERSHIP_PAGE = 250
 
 

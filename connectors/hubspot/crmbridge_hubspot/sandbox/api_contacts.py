@@ -28,7 +28,7 @@ from crmbridge_hubspot.sandbox.wire import (
     property_errors,
 )
 
-READ = ("crm.objects.contacts.read", "crm.objects.contacts.write")
+READ = ("crm.objects.contacts.read",)
 WRITE = ("crm.objects.contacts.write",)
 MAX_PAGE = 100
 MAX_BATCH = 100

@@ -6,6 +6,14 @@ was created (``?associations=contacts`` adds the associations, as HubSpot does).
 search follows the contact search's rules and limits (:mod:`~crmbridge_hubspot.sandbox.search`),
 counts against the same per-second search limit, and adds the ``associations.contact``
 pseudo-property: ``EQ 1001`` finds the tasks associated with contact 1001.
+
+Batch create (``/batch/create``) takes at most 100 inputs, each with its properties and
+associations. When every input carries a distinct ``objectWriteTraceId`` the answer is
+multi-status: the valid inputs are created and each refused one is reported in
+``errors`` with its trace id in ``context`` (201 when none was refused, 207 otherwise);
+without trace ids one refused input fails the whole request (400, nothing created).
+Results echo the trace ids and come in no promised order (HubSpot does not promise
+input order either), so a client must match them by trace id.
 """
 
 from __future__ import annotations
@@ -19,13 +27,16 @@ from crmbridge_hubspot.sandbox.pipeline import Services, endpoint
 from crmbridge_hubspot.sandbox.records import InvalidValuesError, NotFoundError, Owner, Task
 from crmbridge_hubspot.sandbox.schema import PropertyDef
 from crmbridge_hubspot.sandbox.search import ObjectSearch, parse_request, search_records
+from crmbridge_hubspot.sandbox.state import SandboxState
 from crmbridge_hubspot.sandbox.timeutil import iso_ms
 from crmbridge_hubspot.sandbox.wire import Call, Reply, bad_request, not_found, property_errors
 
 OWNERS_READ = ("crm.objects.owners.read",)
 TASKS_WRITE = ("crm.objects.contacts.write",)
-TASKS_READ = ("crm.objects.contacts.read", "crm.objects.contacts.write")
+TASKS_READ = ("crm.objects.contacts.read",)
 TASK_TO_CONTACT = 204
+MAX_BATCH = 100
+TRACE_ID = "objectWriteTraceId"
 TASK_DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
 #: What a task search's ``query`` reads.
 TASK_TEXT_PROPERTIES = ("hs_task_subject", "hs_task_body")
@@ -89,6 +100,72 @@ def _contact_targets(raw: Any) -> list[str]:
     return targets
 
 
+def _batch_inputs(body: Mapping[str, Any]) -> list[tuple[dict[str, Any], list[str], str | None]]:
+    """Each input's properties, associated contacts and trace id; 400 for a bad request."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise bad_request("inputs must be a non-empty list.")
+    if len(inputs) > MAX_BATCH:
+        raise bad_request(f"Batch input is limited to {MAX_BATCH} inputs; got {len(inputs)}.")
+    parsed: list[tuple[dict[str, Any], list[str], str | None]] = []
+    for item in inputs:
+        if not isinstance(item, Mapping):
+            raise bad_request("Each input must be an object.")
+        values = item.get("properties") or {}
+        if not isinstance(values, dict):
+            raise bad_request("properties must be an object.")
+        trace = item.get(TRACE_ID)
+        parsed.append(
+            (
+                values,
+                _contact_targets(item.get("associations")),
+                None if trace is None else str(trace),
+            )
+        )
+    traces = [trace for _, _, trace in parsed if trace is not None]
+    if len(set(traces)) != len(traces):
+        raise bad_request(f"Each {TRACE_ID} of a batch must be unique.")
+    return parsed
+
+
+def _batch_create(state: SandboxState, body: Mapping[str, Any], portal_id: int) -> Reply:
+    started = iso_ms(state.now())
+    parsed = _batch_inputs(body)
+    # Multi-status only when every input can be told apart by its trace id.
+    traced = all(trace is not None for _, _, trace in parsed)
+    items = [(values, targets) for values, targets, _ in parsed]
+    try:
+        outcomes = state.create_tasks(items, all_or_none=not traced)
+    except InvalidValuesError as exc:
+        raise property_errors(exc.issues, portal_id) from exc
+    except NotFoundError as exc:
+        raise bad_request("One or more associated contacts do not exist.", ids=exc.ids) from exc
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for (values, _, trace), outcome in zip(parsed, outcomes, strict=True):
+        if isinstance(outcome, Task):
+            created = task_json(outcome, list(values))
+            if trace is not None:
+                created[TRACE_ID] = trace
+            results.append(created)
+            continue
+        if isinstance(outcome, InvalidValuesError):
+            refused = property_errors(outcome.issues, portal_id).body()
+            error = {"category": "VALIDATION_ERROR", "message": refused["message"]}
+            error["errors"] = refused.get("errors", [])
+        else:
+            error = {"category": "VALIDATION_ERROR", "message": str(outcome)}
+            error["errors"] = [{"message": str(outcome), "context": {"ids": outcome.ids}}]
+        errors.append({"status": "error", **error, "context": {TRACE_ID: [trace]}})
+    results.reverse()
+    reply: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started}
+    if errors:
+        reply["numErrors"] = len(errors)
+        reply["errors"] = errors
+    reply["completedAt"] = iso_ms(state.now())
+    return Reply(207 if errors else 201, reply)
+
+
 def _owner_page(owners: Sequence[Owner], after: str | None, limit: int) -> dict[str, Any]:
     start = 0
     if after:
@@ -134,6 +211,9 @@ def routes(services: Services) -> list[Route]:
             raise bad_request("One or more associated contacts do not exist.", ids=exc.ids) from exc
         return Reply(201, task_json(task, list(task.properties)))
 
+    def batch_create_tasks(call: Call) -> Reply:
+        return _batch_create(state, call.json_object(), config.portal_id)
+
     def list_tasks(call: Call) -> Reply:
         limit = call.number("limit", 10, maximum=100)
         after = call.query.get("after") or ""
@@ -176,6 +256,11 @@ def routes(services: Services) -> list[Route]:
         Route(
             f"{tasks}/search",
             endpoint(services, search_tasks, scopes=TASKS_READ, search=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{tasks}/batch/create",
+            endpoint(services, batch_create_tasks, scopes=TASKS_WRITE),
             methods=["POST"],
         ),
         Route(tasks, endpoint(services, create_task, scopes=TASKS_WRITE), methods=["POST"]),

@@ -13,7 +13,7 @@ from crmbridge_hubspot.sandbox.records import AlreadyExistsError
 from crmbridge_hubspot.sandbox.schema import PROPERTY_NAME, PropertyGroup, parse_property_create
 from crmbridge_hubspot.sandbox.wire import Call, HubSpotError, Reply, bad_request, not_found
 
-READ = ("crm.schemas.contacts.read", "crm.schemas.contacts.write")
+READ = ("crm.schemas.contacts.read",)
 WRITE = ("crm.schemas.contacts.write",)
 _CONTACT_TYPES = frozenset({"contacts", "contact", "0-1"})
 

@@ -55,6 +55,15 @@ class SandboxConfig:
     fault_rate: float = 0.0
     fault_statuses: tuple[int, ...] = (500, 502, 503)
     fault_seed: int = 0
+    #: Path prefixes faults and stalls apply to (none: every API path).
+    fault_paths: tuple[str, ...] = ()
+    #: Statuses the next requests (on ``fault_paths``) get, in order, before any draw.
+    fault_next: tuple[int, ...] = ()
+    #: ``Retry-After`` seconds of an injected 477 (HubSpot: up to a day).
+    fault_retry_after_s: int = 30
+    #: Share of requests (on ``fault_paths``) held without an answer for ``stall_s``.
+    stall_rate: float = 0.0
+    stall_s: float = 300.0
     #: Fail *after* the handler ran: the write is applied but the client sees a 5xx.
     fault_after_handler: bool = False
     latency_ms: int = 0
@@ -138,13 +147,14 @@ _INTS = {
     "daily_limit",
     "search_per_second",
     "fault_seed",
+    "fault_retry_after_s",
     "latency_ms",
     "index_lag_min_ms",
     "index_lag_max_ms",
     "index_lag_seed",
     "webhook_max_attempts",
 }
-_FLOATS = {"fault_rate", "webhook_retry_delay_s", "webhook_batch_window_s"}
+_FLOATS = {"fault_rate", "stall_rate", "stall_s", "webhook_retry_delay_s", "webhook_batch_window_s"}
 _BOOLS = {"count_rejected", "fault_after_handler", "lifecycle_forward_only"}
 
 
@@ -156,7 +166,7 @@ def _convert(key: str, value: Any) -> Any:
     if key in _FLOATS:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ValueError("must be a non-negative number")
-        if key == "fault_rate" and value > 1:
+        if key in ("fault_rate", "stall_rate") and value > 1:
             raise ValueError("must be between 0 and 1")
         return float(value)
     if key in _BOOLS:
@@ -174,6 +184,16 @@ def _convert(key: str, value: Any) -> Any:
     if key == "fault_statuses":
         if not isinstance(value, list) or not all(isinstance(v, int) for v in value) or not value:
             raise ValueError("must be a non-empty list of status codes")
+        return tuple(value)
+    if key == "fault_next":
+        if not isinstance(value, list) or not all(_error_status(v) for v in value):
+            raise ValueError("must be a list of error statuses (400-599)")
+        return tuple(value)
+    if key == "fault_paths":
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and v.startswith("/") for v in value
+        ):
+            raise ValueError('must be a list of path prefixes, e.g. ["/crm/v3/owners"]')
         return tuple(value)
     if key == "webhook_subscriptions":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -195,3 +215,7 @@ def _convert(key: str, value: Any) -> Any:
             tokens[str(token)] = None if scopes is None else frozenset(map(str, scopes))
         return tokens
     raise ValueError("unknown setting")
+
+
+def _error_status(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599

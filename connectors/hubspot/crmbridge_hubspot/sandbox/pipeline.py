@@ -1,10 +1,12 @@
 """What every API request goes through before and after its handler.
 
 In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``), scopes (403
-``MISSING_SCOPES``), rate limits (429 with HubSpot's body; rate-limit headers on every
-non-search answer), added latency, fault injection (a seeded 5xx, before the handler
-or, with ``fault_after_handler``, after it so the write is applied yet reported as
-failed), then the handler. Handlers are plain synchronous functions from a
+``MISSING_SCOPES`` unless the token holds every scope of the endpoint's set), rate
+limits (429 with HubSpot's body; rate-limit headers on every answer, the daily ones
+only on searches), added latency, a stall (the request held unanswered), fault
+injection (a scripted or seeded error status, before the handler or, with
+``fault_after_handler``, after it so the write is applied yet reported as failed),
+then the handler. Handlers are plain synchronous functions from a
 :class:`~crmbridge_hubspot.sandbox.wire.Call` to a :class:`~crmbridge_hubspot.sandbox.wire.Reply`.
 """
 
@@ -19,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crmbridge_hubspot.sandbox.config import SandboxConfig
-from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_message
-from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
+from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_response
+from crmbridge_hubspot.sandbox.ratelimit import SECONDLY, RateLimiter
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.state import SandboxState
 from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher
@@ -31,6 +33,7 @@ from crmbridge_hubspot.sandbox.wire import (
     Reply,
     missing_scopes,
     rate_limit_body,
+    search_rate_limit_body,
     unauthorized,
 )
 
@@ -73,7 +76,10 @@ def bearer_token(request: Request) -> str | None:
 def endpoint(
     services: Services, handler: Handler, *, scopes: Sequence[str], search: bool = False
 ) -> Endpoint:
-    """Wrap ``handler`` in auth, scopes, rate limits, latency and faults."""
+    """Wrap ``handler`` in auth, scopes, rate limits, latency and faults.
+
+    ``scopes`` is the endpoint's whole scope set: the token must hold each of them.
+    """
     required = tuple(scopes)
 
     async def run(request: Request) -> Response:
@@ -83,20 +89,30 @@ def endpoint(
             state.count("unauthorized")
             return error_response(unauthorized())
         granted = config.scopes_of(token)
-        if granted is not None and required and not granted.intersection(required):
+        # Every scope of the endpoint's set is needed (HubSpot wants crm.lists.read as
+        # well as crm.lists.write to add a list member): one missing is a 403.
+        if granted is not None and not granted.issuperset(required):
             state.count("missing_scopes")
             return error_response(missing_scopes(required))
         decision = services.limiter.check_search() if search else services.limiter.check(token)
         if not decision.allowed:
             state.count("rate_limited_search" if search else "rate_limited")
-            body = rate_limit_body(decision.message, decision.policy or "")
+            if decision.policy == SECONDLY:
+                body = search_rate_limit_body()
+            else:
+                body = rate_limit_body(decision.message, decision.policy or "")
             return HubSpotJSON(body, status_code=429, headers=decision.headers)
         if services.faults.latency_s:
             await asyncio.sleep(services.faults.latency_s)
-        fault = services.faults.draw()
+        drawn = services.faults.draw(request.url.path)
+        if drawn is not None and drawn.stall:
+            # A connection that accepted and went silent: answered late, if ever.
+            state.count("stalls_injected")
+            await services.faults.hold()
+        fault = drawn.status if drawn is not None else None
         if fault is not None and not config.fault_after_handler:
             state.count("faults_injected")
-            return _fault(fault)
+            return fault_response(fault, config)
         raw = await request.body()
         try:
             reply = handler(Call(request, token, raw))
@@ -109,12 +125,7 @@ def endpoint(
         if fault is not None:
             state.count("faults_injected")
             state.count("faults_after_handler")
-            return _fault(fault)
+            return fault_response(fault, config)
         return HubSpotJSON(reply.body, status_code=reply.status, headers=decision.headers)
 
     return run
-
-
-def _fault(status: int) -> Response:
-    category = "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE"
-    return error_response(HubSpotError(status, category, fault_message(status)))

@@ -2,8 +2,11 @@
 account, and the search endpoints' own limit of a few requests per second per account.
 
 Non-search responses carry HubSpot's private-app headers ``X-HubSpot-RateLimit-Max``,
-``-Remaining``, ``-Interval-Milliseconds``, ``-Daily`` and ``-Daily-Remaining``; search
-responses carry none, as HubSpot documents.
+``-Remaining``, ``-Interval-Milliseconds``, ``-Daily``, ``-Daily-Remaining``,
+``-Secondly`` and ``-Secondly-Remaining``; search responses carry only ``-Daily`` and
+``-Daily-Remaining``, as HubSpot sends them. A search refused for its per-second limit
+gets HubSpot's search body (see :func:`~crmbridge_hubspot.sandbox.wire.search_rate_limit_body`):
+no ``policyName``, so a client must tell it from the 10-second limit by body and headers.
 
 Choice: a request answered 429 still occupies the window (``count_rejected``, on by
 default). HubSpot answers "429 for all subsequent API calls" while over the limit and
@@ -91,19 +94,22 @@ class RateLimiter:
             if policy is None or config.count_rejected:
                 window.append(now)
                 self._daily_used += 1
+            # HubSpot states the 10-second budget per second as well (informational: the
+            # window is what it enforces).
+            secondly = max(1, limit * 1000 // max(interval_ms, 1000))
+            last_second = _count_since(window, now - 1.0)
             headers = {
                 "X-HubSpot-RateLimit-Max": str(limit),
                 "X-HubSpot-RateLimit-Remaining": str(max(0, limit - len(window))),
                 "X-HubSpot-RateLimit-Interval-Milliseconds": str(interval_ms),
-                "X-HubSpot-RateLimit-Daily": str(config.daily_limit),
-                "X-HubSpot-RateLimit-Daily-Remaining": str(
-                    max(0, config.daily_limit - self._daily_used)
-                ),
+                "X-HubSpot-RateLimit-Secondly": str(secondly),
+                "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, secondly - last_second)),
+                **self._daily_headers(),
             }
         return Decision(policy is None, headers, policy)
 
     def check_search(self) -> Decision:
-        """Admit or refuse a search request (account-wide, per second; no headers)."""
+        """Admit or refuse a search request (account-wide, per second; daily headers only)."""
         config = self._config
         now = self._clock()
         with self._lock:
@@ -117,7 +123,15 @@ class RateLimiter:
             if policy is None or config.count_rejected:
                 self._search.append(now)
                 self._daily_used += 1
-        return Decision(policy is None, {}, policy)
+            headers = self._daily_headers()
+        return Decision(policy is None, headers, policy)
+
+    def _daily_headers(self) -> dict[str, str]:
+        daily = self._config.daily_limit
+        return {
+            "X-HubSpot-RateLimit-Daily": str(daily),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, daily - self._daily_used)),
+        }
 
     def reset(self) -> None:
         """Forget every window and the day's usage."""
@@ -149,6 +163,16 @@ class RateLimiter:
         if today != self._day:
             self._day = today
             self._daily_used = 0
+
+
+def _count_since(window: deque[float], horizon: float) -> int:
+    """Entries after ``horizon``, counted from the newest (the window is in time order)."""
+    count = 0
+    for sent in reversed(window):
+        if sent <= horizon:
+            break
+        count += 1
+    return count
 
 
 def _prune(window: deque[float], horizon: float) -> None:

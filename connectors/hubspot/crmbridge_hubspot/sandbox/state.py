@@ -537,28 +537,64 @@ class SandboxState:
     def create_task(self, values: Mapping[str, Any], contact_ids: Sequence[str]) -> Task:
         """Create a task associated with contacts; InvalidValuesError or NotFoundError."""
         with self._lock:
-            owner_ids = {o.id for o in self._owners.values() if not o.archived}
-            clean, issues = _check(self._task_properties, values, owner_ids, allow_read_only=False)
-            if not clean.get("hs_timestamp"):
-                issues.append(
-                    Issue("hs_timestamp", "", "REQUIRED_PROPERTY", "hs_timestamp is required")
-                )
-            if issues:
-                raise InvalidValuesError(issues)
-            unknown = [c for c in contact_ids if self._find(c, None) is None]
-            if unknown:
-                raise NotFoundError("Some associated contacts do not exist.", unknown)
-            now = self.now()
-            task_id = str(self._next_task)
-            self._next_task += 1
-            properties = {k: v for k, v in clean.items() if v != ""}
-            properties["hs_object_id"] = task_id
-            properties["hs_createdate"] = iso_ms(now)
-            properties["hs_lastmodifieddate"] = iso_ms(now)
-            task = Task(task_id, properties, tuple(dict.fromkeys(contact_ids)), now, now)
-            self._tasks[task_id] = task
-            self._counters["tasks_created"] += 1
-            return task
+            refused = self._task_refusal(values, contact_ids)
+            if refused is not None:
+                raise refused
+            return self._insert_task(values, contact_ids)
+
+    def create_tasks(
+        self,
+        items: Sequence[tuple[Mapping[str, Any], Sequence[str]]],
+        *,
+        all_or_none: bool,
+    ) -> list[Task | InvalidValuesError | NotFoundError]:
+        """Create several tasks at once (batch create), one outcome per item in order.
+
+        ``all_or_none``: the first refused item fails the whole batch (raised) and none
+        is created, as HubSpot does without per-input trace ids; otherwise each valid
+        item is created and each refused one answered with its error.
+        """
+        with self._lock:
+            refusals = [self._task_refusal(values, ids) for values, ids in items]
+            if all_or_none:
+                first = next((r for r in refusals if r is not None), None)
+                if first is not None:
+                    raise first
+            return [
+                refusal if refusal is not None else self._insert_task(values, ids)
+                for (values, ids), refusal in zip(items, refusals, strict=True)
+            ]
+
+    def _task_refusal(
+        self, values: Mapping[str, Any], contact_ids: Sequence[str]
+    ) -> InvalidValuesError | NotFoundError | None:
+        owner_ids = {o.id for o in self._owners.values() if not o.archived}
+        clean, issues = _check(self._task_properties, values, owner_ids, allow_read_only=False)
+        if not clean.get("hs_timestamp"):
+            issues.append(
+                Issue("hs_timestamp", "", "REQUIRED_PROPERTY", "hs_timestamp is required")
+            )
+        if issues:
+            return InvalidValuesError(issues)
+        unknown = [c for c in contact_ids if self._find(c, None) is None]
+        if unknown:
+            return NotFoundError("Some associated contacts do not exist.", unknown)
+        return None
+
+    def _insert_task(self, values: Mapping[str, Any], contact_ids: Sequence[str]) -> Task:
+        owner_ids = {o.id for o in self._owners.values() if not o.archived}
+        clean, _ = _check(self._task_properties, values, owner_ids, allow_read_only=False)
+        now = self.now()
+        task_id = str(self._next_task)
+        self._next_task += 1
+        properties = {k: v for k, v in clean.items() if v != ""}
+        properties["hs_object_id"] = task_id
+        properties["hs_createdate"] = iso_ms(now)
+        properties["hs_lastmodifieddate"] = iso_ms(now)
+        task = Task(task_id, properties, tuple(dict.fromkeys(contact_ids)), now, now)
+        self._tasks[task_id] = task
+        self._counters["tasks_created"] += 1
+        return task
 
     def task_properties(self) -> list[PropertyDef]:
         """Task property definitions."""

@@ -2,8 +2,10 @@
 
 Every response is JSON with ``Content-Type: application/json;charset=utf-8``. Errors
 use HubSpot's shape, ``{"status": "error", "message", "correlationId", "category"}``
-plus optional ``errors``, ``context`` and ``links``; the 429 body uses ``errorType``
-and ``policyName`` instead of ``category``.
+plus optional ``errors``, ``context`` and ``links``; the 429 body of the 10-second and
+daily limits uses ``errorType`` and ``policyName`` instead of ``category``, while a
+search refused for its per-second limit keeps ``category: RATE_LIMITS`` and names no
+policy.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def unauthorized() -> HubSpotError:
 
 
 def missing_scopes(required: Sequence[str]) -> HubSpotError:
-    """HubSpot's 403 when the token lacks every scope the endpoint accepts."""
+    """HubSpot's 403 when the token lacks a scope of the endpoint's set (all listed)."""
     message = (
         "This app hasn't been granted all required scopes to make this call. Read more "
         "about required scopes here: https://developers.hubspot.com/scopes."
@@ -156,6 +158,16 @@ def rate_limit_body(message: str, policy: str) -> dict[str, Any]:
         "correlationId": correlation_id(),
         "policyName": policy,
         "requestId": str(uuid.uuid4()),
+    }
+
+
+def search_rate_limit_body() -> dict[str, Any]:
+    """HubSpot's 429 body for a search over its per-second limit: no ``policyName``."""
+    return {
+        "status": "error",
+        "message": "You have reached your secondly limit.",
+        "correlationId": correlation_id(),
+        "category": "RATE_LIMITS",
     }
 
 

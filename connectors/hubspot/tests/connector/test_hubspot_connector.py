@@ -459,9 +459,12 @@ def test_a_token_without_write_scopes_is_reported_by_check() -> None:
             connector.write([Write(crm_id, {"email": "x@example.com"})])
 
     assert not report.ok
-    (problem,) = report.problems
-    assert "crm.objects.contacts.write" in problem
-    assert "crm.schemas.contacts.write" in problem
+    # One line per missing scope, each naming what needs it.
+    problems = "\n".join(report.problems)
+    assert "crm.objects.contacts.write is missing: sync (write scores" in problems
+    assert "crm.schemas.contacts.write is missing: check (create the crmbridge" in problems
+    assert "crm.objects.owners.read is missing: [assignment] owners needs it" in problems
+    assert len(report.problems) == 3
     assert "crm.objects.contacts.write" in str(failure.value)
 
 
@@ -543,10 +546,20 @@ def test_check_names_the_handoff_scopes_a_token_lacks_without_failing() -> None:
         report = connector_for(server).check()
 
     assert report.ok, report.problems
-    lacking = [line for line in report.limitations if "without the" in line]
-    assert any("automation.sequences.enrollments.write" in line for line in lacking)
-    assert any("automation.sequences.read" in line for line in lacking)
+    lacking = [line for line in report.limitations if " is missing: " in line]
+    assert len(lacking) == 3, lacking
+    enroll = "enroll ([[triggers]] enroll_sequence, [reactivation] sequence_id) needs it"
+    assert any(
+        line.startswith(f"automation.sequences.read is missing: {enroll}") for line in lacking
+    )
+    assert any(
+        "automation.sequences.enrollments.write is missing: enroll" in line for line in lacking
+    )
     assert not any("crm.lists.write" in line for line in lacking)
-    # HubSpot needs both list scopes to add a member: write alone is named as lacking read.
-    assert any("crm.lists.read" in line for line in lacking)
+    # HubSpot needs both list scopes to add a member: write alone is named as lacking read,
+    # with the feature that needs it.
+    assert any(
+        line.startswith("crm.lists.read is missing: list_add ([[triggers]] add_to_list")
+        for line in lacking
+    )
     assert any("cannot pause or unenroll" in line for line in report.limitations)

@@ -71,3 +71,75 @@ def test_access_token_info_reports_scopes() -> None:
     assert full.json()["hubId"] == config.portal_id
     assert narrow.json()["scopes"] == ["crm.objects.contacts.read"]
     assert unknown.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("granted", "call", "required"),
+    [
+        # Adding list members needs both list scopes; write alone is refused.
+        (["crm.lists.write"], "list_add", ["crm.lists.read", "crm.lists.write"]),
+        (["crm.lists.read"], "list_add", ["crm.lists.read", "crm.lists.write"]),
+        # Every sequences endpoint needs the read scope, enrolling the write one too.
+        (
+            ["automation.sequences.enrollments.write"],
+            "enroll",
+            ["automation.sequences.read", "automation.sequences.enrollments.write"],
+        ),
+        # A write scope does not grant reading.
+        (["crm.objects.contacts.write"], "contact_search", ["crm.objects.contacts.read"]),
+        (["crm.schemas.contacts.write"], "properties", ["crm.schemas.contacts.read"]),
+    ],
+)
+def test_each_endpoint_needs_its_whole_scope_set(
+    granted: list[str], call: str, required: list[str]
+) -> None:
+    state = SandboxState()
+    (contact_id,) = add_contacts(state, 1)
+    static = state.create_list("Reactivation", "MANUAL")
+    config = relaxed_config(tokens={"narrow": granted})
+    with SandboxServer(state, config) as server:
+        client = HubSpot(access_token="narrow", host=server.url, base_url=server.url)
+        requests_by_call = {
+            "list_add": {
+                "method": "PUT",
+                "path": f"/crm/v3/lists/{static.list_id}/memberships/add",
+                "body": [contact_id],
+            },
+            "enroll": {
+                "method": "POST",
+                "path": "/automation/v4/sequences/enrollments",
+                "qs": {"userId": "501"},
+                "body": {"contactId": contact_id, "sequenceId": "1", "senderEmail": "a@b.es"},
+            },
+            "contact_search": {
+                "method": "POST",
+                "path": "/crm/v3/objects/contacts/search",
+                "body": {"limit": 1},
+            },
+            "properties": {"method": "GET", "path": "/crm/v3/properties/contacts"},
+        }
+        response = client.api_request(requests_by_call[call])
+    assert response.status_code == 403
+    body = response.json()
+    assert body["category"] == "MISSING_SCOPES"
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == required
+    held = state.get_list(static.list_id)
+    assert held is not None and not held.members
+
+
+def test_list_add_with_both_list_scopes_is_accepted() -> None:
+    state = SandboxState()
+    (contact_id,) = add_contacts(state, 1)
+    static = state.create_list("Reactivation", "MANUAL")
+    config = relaxed_config(tokens={"lists": ["crm.lists.read", "crm.lists.write"]})
+    with SandboxServer(state, config) as server:
+        client = HubSpot(access_token="lists", host=server.url, base_url=server.url)
+        response = client.api_request(
+            {
+                "method": "PUT",
+                "path": f"/crm/v3/lists/{static.list_id}/memberships/add",
+                "body": [contact_id],
+            }
+        )
+    assert response.status_code == 200
+    assert response.json()["recordIdsAdded"] == [contact_id]

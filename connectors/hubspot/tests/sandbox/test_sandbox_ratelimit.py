@@ -27,6 +27,9 @@ def test_headers_on_normal_responses(client: HubSpot) -> None:
     )
     assert first["X-HubSpot-RateLimit-Daily"] == "650000"
     assert int(second["X-HubSpot-RateLimit-Daily-Remaining"]) == 650_000 - 2
+    # The 10-second budget restated per second (100,000 per 10 s in the relaxed config).
+    assert first["X-HubSpot-RateLimit-Secondly"] == "10000"
+    assert int(second["X-HubSpot-RateLimit-Secondly-Remaining"]) < 10_000
 
 
 def test_tiny_window_gives_429_with_hubspots_body_and_headers() -> None:
@@ -50,6 +53,8 @@ def test_tiny_window_gives_429_with_hubspots_body_and_headers() -> None:
     assert body["correlationId"] and body["requestId"]
     assert error.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     assert error.headers["X-HubSpot-RateLimit-Max"] == "3"
+    assert error.headers["X-HubSpot-RateLimit-Secondly"] == "1"
+    assert error.headers["X-HubSpot-RateLimit-Secondly-Remaining"] == "0"
 
 
 def test_daily_budget_gives_daily_policy() -> None:
@@ -101,7 +106,11 @@ def test_daily_budget_resets_at_midnight_and_searches_count() -> None:
     clock = _Clock()
     limiter = RateLimiter(SandboxConfig(daily_limit=3), clock=clock, today=lambda: clock.day)
     assert limiter.check_search().allowed
-    assert limiter.check_search().headers == {}
+    # Search answers carry the daily headers only.
+    assert limiter.check_search().headers == {
+        "X-HubSpot-RateLimit-Daily": "3",
+        "X-HubSpot-RateLimit-Daily-Remaining": "1",
+    }
     assert limiter.check("t").allowed
     assert limiter.check("t").policy == "DAILY"
     clock.day = date(2026, 11, 21)

@@ -148,13 +148,14 @@ def test_sort_paging_and_default_properties(client: HubSpot, people: dict[str, s
     }
 
 
-def test_search_responses_carry_no_rate_limit_headers(client: HubSpot) -> None:
+def test_search_responses_carry_only_the_daily_rate_limit_headers(client: HubSpot) -> None:
     api = client.crm.contacts.search_api
     _, status, headers = api.do_search_with_http_info(
         public_object_search_request=PublicObjectSearchRequest(limit=1)
     )
     assert status == 200
-    assert not [h for h in headers if h.lower().startswith("x-hubspot-ratelimit")]
+    limits = {h.lower() for h in headers if h.lower().startswith("x-hubspot-ratelimit")}
+    assert limits == {"x-hubspot-ratelimit-daily", "x-hubspot-ratelimit-daily-remaining"}
 
 
 @pytest.mark.parametrize(
@@ -233,7 +234,11 @@ def test_five_searches_per_second_then_429_secondly() -> None:
             api.do_search(public_object_search_request=PublicObjectSearchRequest(limit=1))
     assert caught.value.status == 429
     body = body_of(caught.value)
+    # HubSpot's search 429: a category, no policyName, and only the daily headers.
     assert body["message"] == "You have reached your secondly limit."
-    assert body["policyName"] == "SECONDLY"
-    assert body["errorType"] == "RATE_LIMIT"
-    assert not [h for h in caught.value.headers if h.lower().startswith("x-hubspot-ratelimit")]
+    assert body["category"] == "RATE_LIMITS"
+    assert body["status"] == "error" and body["correlationId"]
+    assert "policyName" not in body and "errorType" not in body
+    headers = {h.lower() for h in caught.value.headers}
+    limits = {h for h in headers if h.startswith("x-hubspot-ratelimit")}
+    assert limits == {"x-hubspot-ratelimit-daily", "x-hubspot-ratelimit-daily-remaining"}

@@ -1,4 +1,9 @@
-"""Fixtures: configs with secrets, clients on create_app over the test's ``sqlite_store``."""
+"""The daemon's app under test: configs with secrets, a client on create_app, helpers.
+
+The ``build`` and ``harness`` fixtures of the repository's conftest.py make these apps
+on the test's ``sqlite_store``; the daemon tests here and the plugins' webhook tests
+(connectors/*/tests) use them.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -70,41 +74,31 @@ class Harness:
     clock: list[datetime] = field(default_factory=lambda: [NOW])
 
 
-@pytest.fixture
-def build(sqlite_store: Store) -> Callable[..., Harness]:
-    """Build an app on the test's store: ``build(config=..., health=..., stopping=...)``."""
-
-    def make(
-        config: CrmbridgeConfig | None = None,
-        *,
-        store: Store | None = None,
-        health: SyncHealth | None = None,
-        stopping: Callable[[], bool] | None = None,
-    ) -> Harness:
-        target = store or sqlite_store
-        chosen = config or make_config()
-        metrics = Metrics()
-        clock = [NOW]
-        nudges: list[int] = []
-        app = create_app(
-            target,
-            chosen,
-            health=health,
-            stopping=stopping,
-            clock=lambda: clock[0],
-            on_change=lambda: nudges.append(1),
-            metrics=metrics,
-        )
-        client = TestClient(app, raise_server_exceptions=True)
-        return Harness(client, target, chosen, metrics, nudges, clock)
-
-    return make
-
-
-@pytest.fixture
-def harness(build: Callable[..., Harness]) -> Harness:
-    """The default app: every secret configured, a fixed clock."""
-    return build()
+def build_app(
+    default_store: Store,
+    config: CrmbridgeConfig | None = None,
+    *,
+    store: Store | None = None,
+    health: SyncHealth | None = None,
+    stopping: Callable[[], bool] | None = None,
+) -> Harness:
+    """An app on ``store`` (else ``default_store``) with ``config`` (else every secret set)."""
+    target = store or default_store
+    chosen = config or make_config()
+    metrics = Metrics()
+    clock = [NOW]
+    nudges: list[int] = []
+    app = create_app(
+        target,
+        chosen,
+        health=health,
+        stopping=stopping,
+        clock=lambda: clock[0],
+        on_change=lambda: nudges.append(1),
+        metrics=metrics,
+    )
+    client = TestClient(app, raise_server_exceptions=True)
+    return Harness(client, target, chosen, metrics, nudges, clock)
 
 
 # -- helpers -------------------------------------------------------------------------------
