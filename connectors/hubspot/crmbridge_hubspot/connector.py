@@ -44,6 +44,7 @@ from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
+from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
@@ -82,12 +83,10 @@ class HubSpotConnector:
         self,
         client: HubSpotClient,
         *,
-        access_token: str,
         lookback: timedelta = DEFAULT_LOOKBACK,
         lookback_pages: int = DEFAULT_LOOKBACK_PAGES,
     ) -> None:
         self.client = client
-        self._token = access_token
         #: How far before the newest modification read each read starts again.
         self.lookback = lookback
         #: The most records a read re-reads because of the look-back (whole pages).
@@ -97,13 +96,17 @@ class HubSpotConnector:
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
-        """Build from ``[connectors.hubspot]``; a missing token is a config error."""
-        token = settings.access_token.get_secret_value() if settings.access_token else ""
-        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
-            from crmbridge_hubspot.oauth import refresh_access_token
+        """Build from ``[connectors.hubspot]``; a missing token is a config error.
 
-            token = refresh_access_token(settings)
-        if not token:
+        A private-app ``access_token`` wins; without one, an OAuth app's client id,
+        secret and refresh token give access tokens, first asked for by the first call.
+        """
+        token = settings.access_token.get_secret_value() if settings.access_token else ""
+        timeout = settings.timeout.total_seconds()
+        source: str | TokenSource = token
+        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
+            source = OAuthTokens(settings, timeout=(timeout, timeout))
+        elif not token:
             raise ConfigError(
                 [
                     ConfigProblem(
@@ -114,13 +117,11 @@ class HubSpotConnector:
                     )
                 ]
             )
-        client = HubSpotClient(token, settings.base_url, timeout=settings.timeout.total_seconds())
-        return cls(
-            client,
-            access_token=token,
-            lookback=settings.lookback,
-            lookback_pages=settings.lookback_pages,
-        )
+        if isinstance(source, OAuthTokens):
+            client = HubSpotClient(source, settings.base_url, burst=OAUTH_BURST, timeout=timeout)
+        else:
+            client = HubSpotClient(source, settings.base_url, timeout=timeout)
+        return cls(client, lookback=settings.lookback, lookback_pages=settings.lookback_pages)
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
@@ -139,15 +140,10 @@ class HubSpotConnector:
         account = account_id = ""
         unreachable = False
         try:
-            info = self.client.raw(
-                "token info",
-                "POST",
-                "/oauth/v2/private-apps/get/access-token-info",
-                body={"tokenKey": self._token},
-            )
-            account_id = str(info.get("hubId") or "")
-            account = f"HubSpot account {account_id or '?'}"
-            lacking = missing_scopes(info.get("scopes") or [])
+            account_id, scopes = self._token_info()
+            oauth = self.client.tokens.oauth
+            account = f"HubSpot account {account_id or '?'}" + (" (OAuth app)" if oauth else "")
+            lacking = missing_scopes(scopes, "OAuth app" if oauth else "private app")
             problems.extend(lacking.problems)
             limitations.extend(lacking.limitations)
         except (AuthError, MissingScope) as exc:
@@ -177,6 +173,23 @@ class HubSpotConnector:
             limitations=tuple(limitations),
             reachable=not unreachable,
         )
+
+    def _token_info(self) -> tuple[str, set[str]]:
+        """The account id and the scopes of the token, from the token-info endpoint of
+        the auth mode (a private app's and an OAuth app's are different endpoints)."""
+        token = self.client.tokens.token()
+        if self.client.tokens.oauth:
+            info = self.client.call(
+                "token info", self.client.sdk.oauth.access_tokens_api.get_with_http_info, token
+            )
+            return str(info.hub_id or ""), set(info.scopes or [])
+        found = self.client.raw(
+            "token info",
+            "POST",
+            "/oauth/v2/private-apps/get/access-token-info",
+            body={"tokenKey": token},
+        )
+        return str(found.get("hubId") or ""), set(found.get("scopes") or [])
 
     def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
         """Create the crmbridge property group and any missing property; idempotent."""

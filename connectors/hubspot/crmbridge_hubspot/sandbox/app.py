@@ -25,6 +25,7 @@ from crmbridge_hubspot.sandbox import (
     api_contacts,
     api_engagement,
     api_properties,
+    oauth,
 )
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.faults import FaultInjector
@@ -64,7 +65,9 @@ class RequestLog:
                 logged = True
                 elapsed = (time.perf_counter() - started) * 1000
                 query = scope.get("query_string", b"").decode("latin-1")
-                self.state.record_request(scope["method"], scope["path"], query, status, elapsed)
+                # A token in the path (OAuth token info) is not kept in the log.
+                path = oauth.masked_path(scope["path"])
+                self.state.record_request(scope["method"], path, query, status, elapsed)
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -111,6 +114,7 @@ def create_app(
         limiter=RateLimiter(config),
         faults=FaultInjector(config),
         webhooks=webhooks or WebhookDispatcher(config),
+        oauth=oauth.OAuthServer(config),
     )
     state.subscribe(services.webhooks.notify)
     state.contact_index.lag = IndexLag(config).draw
@@ -128,6 +132,7 @@ def create_app(
         *api_contacts.routes(services),
         *api_engagement.routes(services),
         *api_automation.routes(services),
+        *oauth.routes(services.oauth, config, state),
         *admin.routes(services),
     ]
     app = Starlette(

@@ -51,7 +51,7 @@ def server() -> Iterator[SandboxServer]:
 def waiting_connector(server: SandboxServer, waits: list[float]) -> HubSpotConnector:
     """A connector whose retry waits are recorded instead of slept."""
     client = HubSpotClient(TOKEN, server.url, sleep=waits.append)
-    return HubSpotConnector(client, access_token=TOKEN)
+    return HubSpotConnector(client)
 
 
 def contact(server: SandboxServer, index: int = 0) -> str:
