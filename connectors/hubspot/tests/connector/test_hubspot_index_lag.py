@@ -19,6 +19,8 @@ import pytest
 
 from crmbridge.connector import Page, Write, WriteResult
 from crmbridge.connector.rate_governor import RateGovernor
+from crmbridge_hubspot import HubSpotConnector
+from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.server import SandboxServer
 from crmbridge_hubspot.sandbox.state import SandboxState
@@ -97,7 +99,7 @@ def test_every_edit_is_read_and_written_once_though_search_shows_it_late(
 
     def read_changes(cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         for page in reading(cursor, properties):
-            read.update((r.id, r.updated_at) for r in page.records)
+            read.update((r.id, r.updated_at) for r in page.records if r.updated_at)
             yield page
 
     def write(batch: Sequence[Write]) -> list[WriteResult]:
@@ -158,3 +160,47 @@ def test_every_edit_is_read_and_written_once_though_search_shows_it_late(
     # lookback_pages pages, one more when a page boundary falls inside a tie.
     searches = connector.client.calls["search contacts"]
     assert searches <= len(cycles) * (1 + 2 + 1)
+
+
+def test_a_late_contact_found_by_the_light_look_back_is_read_by_id_once(
+    server: SandboxServer, clock: Clock
+) -> None:
+    state = server.state
+    ids = seed(state, 300)
+    clock.now = T0 + timedelta(minutes=1)
+    # 300 recent edits: more than a full re-read is worth, so the look-back is searched
+    # for ids and times only.
+    state.update_contacts([(c, {"firstname": "Edited"}) for c in ids], source=USER, as_user=True)
+    # Retries (of the faults below) need not wait.
+    connector = HubSpotConnector(HubSpotClient(TOKEN, server.url, sleep=lambda _s: None))
+    connector.client.search_governor = RateGovernor(10_000, 1.0)
+    properties = ["firstname", "jobtitle"]
+    cursor = None
+    for page in connector.read_changes(None, properties):
+        cursor = page.cursor
+    lags = iter([timedelta(seconds=20), timedelta(0)])
+    state.contact_index.lag = lambda: next(lags)
+    clock.now += timedelta(seconds=1)
+    state.update_contacts([(ids[5], {"firstname": "Late"})], source=USER, as_user=True)
+    clock.now += timedelta(seconds=1)
+    state.update_contacts([(ids[7], {"firstname": "Prompt"})], source=USER, as_user=True)
+
+    def read() -> list[tuple[str, str]]:
+        nonlocal cursor
+        got: list[tuple[str, str]] = []
+        for page in connector.read_changes(cursor, properties):
+            got.extend((r.id, str(r.properties.get("firstname"))) for r in page.records)
+            cursor = page.cursor
+        return got
+
+    assert read() == [(ids[7], "Prompt")]
+    clock.now += timedelta(seconds=20)
+    calls = dict(connector.client.calls)
+    assert read() == [(ids[5], "Late")]
+    assert connector.client.calls["batch read contacts"] - calls.get("batch read contacts", 0) == 1
+    # Unanswered calls in the look-back are retried like any other: nothing read twice.
+    server.config.update({"fault_rate": 0.3, "fault_seed": 5})
+    server.services.faults.reseed()
+    assert read() == []
+    assert read() == []
+    assert state.counters().get("faults_injected", 0) > 0
