@@ -12,11 +12,13 @@ bad value the batch is split until the bad record is isolated.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from crmbridge.clock import parse_instant
 from crmbridge.connector import (
     CheckReport,
     FieldSpec,
@@ -46,7 +48,7 @@ from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
-from crmbridge_hubspot.sweep import Answer, Query, sweep
+from crmbridge_hubspot.sweep import Answer, Query, read_pages
 
 SEARCH_LIMIT = 200
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
@@ -239,20 +241,54 @@ class HubSpotConnector:
             {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
         )
 
-        def search(query: Query) -> Answer[Any]:
+        def search(query: Query, names: list[str] = wanted) -> Answer[Any]:
             data = self.client.call(
                 "search contacts",
                 self.client.search_api.do_search_with_http_info,
-                _search_body(query, wanted),
+                _search_body(query, names),
                 search=True,
             )
             results = list(data.results or [])
             more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
             return Answer([(_modified(r), str(r.id), r) for r in results], more)
 
-        for fresh, position in sweep(
+        def light(query: Query) -> Answer[Any]:
+            # The look-back is mostly records already read: ids and times suffice, read
+            # from the JSON (building the SDK's models would cost more than the call).
+            response = self.client.call(
+                "search contacts",
+                _unparsed(self.client.search_api.do_search_with_http_info),
+                _search_body(query, ["lastmodifieddate"]),
+                search=True,
+            )
+            data = json.loads(response.data or b"{}")
+            results = data.get("results") or []
+            more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
+            rows = [(parse_instant(r["updatedAt"]), str(r["id"]), None) for r in results]
+            return Answer(rows, more)
+
+        def fetch(ids: Sequence[str]) -> list[tuple[datetime, str, Any]]:
+            rows: list[tuple[datetime, str, Any]] = []
+            for start in range(0, len(ids), BATCH_LIMIT):
+                body = {
+                    "inputs": [{"id": i} for i in ids[start : start + BATCH_LIMIT]],
+                    "properties": wanted,
+                    "propertiesWithHistory": [],
+                }
+                data = self.client.call(
+                    "batch read contacts",
+                    self.client.batch_api.read_with_http_info,
+                    body,
+                    archived=False,
+                )
+                rows.extend((_modified(r), str(r.id), r) for r in data.results or [])
+            return sorted(rows, key=lambda row: (row[0], int(row[1])))
+
+        for fresh, position in read_pages(
             LookbackCursor.decode(cursor),
             search,
+            light=light,
+            fetch=fetch,
             window=self.lookback,
             keep=self.lookback_records,
         ):
@@ -358,6 +394,9 @@ def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
     if after_id is None:
         operator = "GT" if strict else "GTE"
         filters = [{"propertyName": "lastmodifieddate", "operator": operator, "value": millis}]
+        if query.before is not None:
+            below = str((query.before - _EPOCH) // timedelta(milliseconds=1))
+            filters.append({"propertyName": "lastmodifieddate", "operator": "LT", "value": below})
     else:
         body["sorts"] = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
         filters = [
@@ -366,6 +405,16 @@ def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
         ]
     body["filterGroups"] = [{"filters": filters}]
     return body
+
+
+def _unparsed(method: Any) -> Any:
+    """An SDK ``*_with_http_info`` method answering the HTTP response, body unparsed."""
+
+    def call(*args: Any, **kwargs: Any) -> tuple[Any, int, Any]:
+        response = method(*args, _preload_content=False, **kwargs)
+        return response, response.status, response.headers
+
+    return call
 
 
 def _modified(result: Any) -> datetime:

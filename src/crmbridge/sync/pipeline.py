@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_
+from sqlalchemy.sql.elements import ColumnElement
+
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.connector import Connector, HandoffConnector, Owner
@@ -32,7 +35,8 @@ from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
-from crmbridge.sync.rescore import PlannedChange, Rescorer
+from crmbridge.sync.rescore import PlannedChange, Rescorer, RescoreResult
+from crmbridge.sync.selection import count_selected, mark_dirty, outdated
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names, store_property
 
@@ -141,6 +145,9 @@ class Pipeline:
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
         #: Set in shadow mode: the drain logs the writes instead of sending them.
         self.shadow = None if config.bridge.write else ShadowLog()
+        #: Contacts this process flagged because they were scored with another model
+        #: (None until the first cycle that rescores has looked).
+        self.outdated_marked: int | None = None
 
     def planners(self, *, fetch_owners: bool = True) -> dict[str, HandoffPlanner]:
         """A hand-off planner per connector, with the owners the CRM lists now.
@@ -228,9 +235,25 @@ class Pipeline:
 
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
+        due = or_(Store.due_clause(now), outdated(self.engine.version))
+        return self.preview(now, due).changes
+
+    def preview(self, now: datetime, where: ColumnElement[bool]) -> RescoreResult:
+        """Rescore the contacts ``where`` selects without storing or writing anything."""
         self.rescorer.planners = self.planners(fetch_owners=False)
         self.rescorer.default_planner = HandoffPlanner(self.config)
-        return self.rescorer.run(now, dry_run=True).changes
+        return self.rescorer.run(now, dry_run=True, where=where)
+
+    def mark_outdated(self) -> int:
+        """Flag for rescoring every contact scored with another model version (once
+        per process: a model edit takes a restart, and later scores are current)."""
+        if self.outdated_marked is not None:
+            return 0
+        version = self.engine.version
+        self.outdated_marked = marked = mark_dirty(self.store, outdated(version))
+        if marked:
+            get_logger().info("rescore.model_changed", model_version=version, outdated=marked)
+        return marked
 
     def run_once(
         self,
@@ -317,8 +340,17 @@ class Pipeline:
             if held:
                 if adopt_held:
                     summary.adoption = adopt(self.store, self.prefix, only)
+                marked = self.mark_outdated()
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now, progress=progress)
+                if marked:
+                    get_logger().info(
+                        "rescore.model_applied",
+                        model_version=self.engine.version,
+                        scored=rescored.scored,
+                        changed=rescored.changed,
+                        outdated=count_selected(self.store, outdated(self.engine.version)),
+                    )
                 summary.scored, summary.changed = rescored.scored, rescored.changed
                 summary.failures.extend(
                     CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)

@@ -29,6 +29,7 @@ from crmbridge_hubspot.sandbox import (
 )
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.faults import FaultInjector
+from crmbridge_hubspot.sandbox.indexlag import IndexLag
 from crmbridge_hubspot.sandbox.pipeline import Services, error_response
 from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
 from crmbridge_hubspot.sandbox.state import SandboxState
@@ -116,6 +117,7 @@ def create_app(
         oauth=oauth.OAuthServer(config),
     )
     state.subscribe(services.webhooks.notify)
+    state.contact_index.lag = IndexLag(config).draw
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -85,6 +85,11 @@ class SandboxConfig:
     #: Fail *after* the handler ran: the write is applied but the client sees a 5xx.
     fault_after_handler: bool = False
     latency_ms: int = 0
+    #: Search shows each change this long after it is made (ms on the sandbox's clock):
+    #: drawn per change, uniform in [min, max] (fixed when equal); 0 and 0 turn it off.
+    index_lag_min_ms: int = 0
+    index_lag_max_ms: int = 0
+    index_lag_seed: int = 0
     lifecycle_forward_only: bool = True
     webhook_url: str | None = None
     webhook_subscriptions: tuple[str, ...] = (
@@ -132,6 +137,10 @@ class SandboxConfig:
                 converted[key] = _convert(key, value)
             except (TypeError, ValueError) as exc:
                 problems.append(f"{key}: {exc}")
+        low = converted.get("index_lag_min_ms", self.index_lag_min_ms)
+        high = converted.get("index_lag_max_ms", self.index_lag_max_ms)
+        if not problems and low > high:
+            problems.append(f"index_lag_max_ms: must be at least index_lag_min_ms ({low})")
         if problems:
             raise ValueError("; ".join(problems))
         with self._lock:
@@ -172,6 +181,9 @@ _INTS = {
     "fault_seed",
     "fault_retry_after_s",
     "latency_ms",
+    "index_lag_min_ms",
+    "index_lag_max_ms",
+    "index_lag_seed",
     "webhook_max_attempts",
 }
 _STRINGS = {"app_secret", "oauth_client_id", "oauth_client_secret"}
