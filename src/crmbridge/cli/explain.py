@@ -145,6 +145,13 @@ def explain_stored(
     else:
         engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
         out.print(explain_panel(lead.contact, lead.score, engine))
+        stored = _stored_model(lead)
+        if stored not in (None, lead.score.model_version):
+            out.print(
+                f"[yellow]note[/] the stored score was computed with model {stored}; the "
+                f"configured model is {lead.score.model_version}: the next cycle rescores it",
+                highlight=False,
+            )
         out.print(_record_tables(lead))
     return True
 
@@ -200,6 +207,11 @@ def _live_values(config: CrmbridgeConfig, lead: StoredLead) -> dict[str, tuple[A
     return {name: (lead.crm_values.get(name), now_held.get(name)) for name in names}
 
 
+def _stored_model(lead: StoredLead) -> str | None:
+    """The model version of the lead's latest stored score (None before its first)."""
+    return str(lead.history[0]["model_version"]) if lead.history else None
+
+
 def _differs(known: Any, held: Any) -> bool:
     if known is None or known == "":
         return held not in (None, "")
@@ -211,6 +223,7 @@ def _as_json(lead: StoredLead) -> dict[str, Any]:
         "crm": lead.contact.crm,
         "crm_id": lead.contact.id,
         "score": explanation(lead.contact, lead.score),
+        "stored_model_version": _stored_model(lead),
         "history": lead.history,
         "outbox": lead.outbox,
         "assignments": lead.assignments,
