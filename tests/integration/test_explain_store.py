@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 
 from connectors.hubspot.tests.connector.hubspot_harness import TOKEN, sandbox
 from crmbridge.cli import app
-from crmbridge.records import CanonicalEvent
+from crmbridge.records import CanonicalEvent, ContactRecord
 from crmbridge.store.repository import Store
 from crmbridge.testing.fake import FakeConnector
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from tests.integration.daemon.daemon_helpers import add_contacts, contact_email
 
-from .helpers import NOW, NOW_TEXT, cli, example_events, example_leads, pipeline, seed_crm
+from .helpers import NOW, NOW_TEXT, FlakyCrm, cli, example_events, example_leads, pipeline, seed_crm
 
 JORGE = "jorge.martin@transportes-norte.es"
 JORGE_ID = "102"
@@ -70,6 +70,7 @@ def test_a_synced_lead_is_explained_from_the_store_by_email_and_by_crm_id(
     assert history[0]["scored_at"] > history[1]["scored_at"]
     assert all(h["model_version"] and h["stage_transition"] and h["reasons"] for h in history)
     assert history[0]["total"] == score["total"]
+    assert by_email["stored_model_version"] == score["model_version"] == history[0]["model_version"]
     outbox = by_email["outbox"]
     assert outbox and {w["status"] for w in outbox} == {"done"}
     assert {w["target"] for w in outbox} >= {"crmbridge_score", "crmbridge_stage"}
@@ -128,3 +129,35 @@ def test_live_shows_a_value_changed_in_the_crm(
     assert live["crmbridge_score"]["crm"] == "7"
     assert live["crmbridge_score"]["differs"] is True
     assert live["crmbridge_stage"]["differs"] is False
+
+
+def test_an_email_two_connectors_share_lists_both_and_crm_picks_one(
+    store: Store, store_url: str, crm: FakeConnector
+) -> None:
+    _synced(store, crm)
+    twin = ContactRecord(crm="salesforce", id="00Q1", email=JORGE, properties={})
+    store.store_page("salesforce", "contacts", [twin], "c1", [])
+
+    both = cli(store_url, "explain", JORGE, "--now", LATER_TEXT)
+    one = _explained(store_url, JORGE, "--crm", "hubspot")
+
+    assert both.exit_code == 1
+    said = " ".join(both.output.split())
+    assert "2 contacts match" in said
+    assert f"hubspot {JORGE_ID} {JORGE}" in said and f"salesforce 00Q1 {JORGE}" in said
+    assert (one["crm"], one["crm_id"]) == ("hubspot", JORGE_ID)
+
+
+def test_a_write_the_crm_refused_shows_its_status_attempts_and_error(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    FakeConnector.seed(tmp_path / "flaky", example_leads())
+    flaky = FlakyCrm(tmp_path / "flaky", failures={JORGE_ID: 1_000})
+    store.insert_events([CanonicalEvent.model_validate(e) for e in example_events()])
+    pipeline(store, flaky).run_once(NOW)
+
+    outbox = _explained(store_url, JORGE_ID)["outbox"]
+
+    assert outbox and {w["status"] for w in outbox} == {"failed"}
+    assert {(w["attempts"], w["last_error"]) for w in outbox} == {(1, "HTTP 503 unavailable")}
+    assert all(w["next_attempt_at"] for w in outbox)

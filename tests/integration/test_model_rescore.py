@@ -22,7 +22,7 @@ from benchmarks.hubspot_sync import _hubspot
 from crmbridge.config import CrmbridgeConfig, example_config_text
 from crmbridge.ingest import Ingestor
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ScoreRow
+from crmbridge.store.tables import ContactRow, ScoreRow
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.sync.selection import count_selected, outdated, parse_where
 from crmbridge_hubspot.connector import HubSpotConnector
@@ -163,3 +163,85 @@ def test_rescore_dry_run_reports_the_change_and_writes_nothing(
 def test_a_bad_filter_says_what_is_wrong(expression: str) -> None:
     with pytest.raises(ValueError, match=r"\S"):
         parse_where([expression])
+
+
+def owners_and_tasks(server: SandboxServer) -> tuple[dict[str, str], list[tuple[Any, ...]]]:
+    """Each contact's owner in HubSpot (by email, owned ones only) and every task."""
+    owners = {
+        c.properties.get("email", ""): c.properties["hubspot_owner_id"]
+        for c in server.state.contacts()
+        if c.properties.get("hubspot_owner_id")
+    }
+    tasks = [(t.contact_ids, t.properties.get("hs_task_subject")) for t in server.state.tasks()]
+    return owners, tasks
+
+
+def hot_emails(store: Store) -> set[str]:
+    with store.session() as session:
+        return {
+            email
+            for (email,) in session.execute(
+                select(ContactRow.email)  # type: ignore[call-overload]
+                .join(ScoreRow, ScoreRow.contact_id == ContactRow.id)  # type: ignore[arg-type]
+                .where(ScoreRow.is_current.is_(True), ScoreRow.hot.is_(True))  # type: ignore[attr-defined]
+            )
+        }
+
+
+def switched_on(server: SandboxServer, store_url: str, **apply: bool) -> CrmbridgeConfig:
+    """The configuration with assignment and notifications on (``apply_to_existing``
+    as given, by table)."""
+    config = handoff_config(server, store_url)
+    return config.model_copy(
+        update={
+            name: getattr(config, name).model_copy(update={"apply_to_existing": value})
+            for name, value in apply.items()
+        }
+    )
+
+
+def fast_tasks(config: CrmbridgeConfig) -> HubSpotConnector:
+    connector = connector_for(config)
+    assert connector.handoff is not None
+    connector.handoff.index_lag_s = 0.1  # the sandbox's search shows a task at once
+    return connector
+
+
+def test_turning_assignment_on_gives_the_hot_leads_an_owner_and_a_task_once(
+    store: Store, store_url: str, synced: tuple[SandboxServer, CrmbridgeConfig]
+) -> None:
+    server, _ = synced
+    hot = hot_emails(store)
+    assert hot and owners_and_tasks(server) == ({}, [])
+    config = switched_on(server, store_url)
+
+    cycle = Pipeline(store, config, {"hubspot": fast_tasks(config)}).run_once(NOW)
+
+    owners, tasks = owners_and_tasks(server)
+    assert cycle.ok, cycle.errors
+    assert set(owners) == hot
+    assert len(tasks) == cycle.actions == len(hot)
+    assert len(set(tasks)) == len(tasks)
+    # A restart with the same configuration: nothing more to do (the owners written
+    # come back as inputs of those leads, which are rescored and write nothing).
+    again = Pipeline(store, config, {"hubspot": fast_tasks(config)}).run_once(NOW)
+    assert (again.written, again.actions) == (0, 0)
+    assert owners_and_tasks(server) == (owners, tasks)
+
+
+def test_apply_to_existing_false_leaves_the_leads_already_hot_alone(
+    store: Store, store_url: str, synced: tuple[SandboxServer, CrmbridgeConfig]
+) -> None:
+    server, _ = synced
+    config = switched_on(server, store_url, assignment=False, notifications=False)
+
+    cycle = Pipeline(store, config, {"hubspot": fast_tasks(config)}).run_once(NOW)
+    # Even when rescored for another reason (here: every lead, after a model edit).
+    edited = config.model_copy(
+        update={"scoring": config.scoring.model_copy(update={"mql_threshold": 55})}
+    )
+    rescored = Pipeline(store, edited, {"hubspot": fast_tasks(edited)}).run_once(NOW)
+
+    assert cycle.ok and rescored.ok, (cycle.errors, rescored.errors)
+    assert rescored.scored == CONTACTS
+    assert owners_and_tasks(server) == ({}, [])

@@ -145,6 +145,13 @@ def explain_stored(
     else:
         engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
         out.print(explain_panel(lead.contact, lead.score, engine))
+        stored = _stored_model(lead)
+        if stored not in (None, lead.score.model_version):
+            out.print(
+                f"[yellow]note[/] the stored score was computed with model {stored}; the "
+                f"configured model is {lead.score.model_version}: the next cycle rescores it",
+                highlight=False,
+            )
         out.print(_record_tables(lead))
     return True
 
@@ -200,6 +207,11 @@ def _live_values(config: CrmbridgeConfig, lead: StoredLead) -> dict[str, tuple[A
     return {name: (lead.crm_values.get(name), now_held.get(name)) for name in names}
 
 
+def _stored_model(lead: StoredLead) -> str | None:
+    """The model version of the lead's latest stored score (None before its first)."""
+    return str(lead.history[0]["model_version"]) if lead.history else None
+
+
 def _differs(known: Any, held: Any) -> bool:
     if known is None or known == "":
         return held not in (None, "")
@@ -211,6 +223,7 @@ def _as_json(lead: StoredLead) -> dict[str, Any]:
         "crm": lead.contact.crm,
         "crm_id": lead.contact.id,
         "score": explanation(lead.contact, lead.score),
+        "stored_model_version": _stored_model(lead),
         "history": lead.history,
         "outbox": lead.outbox,
         "assignments": lead.assignments,
@@ -235,23 +248,39 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
     return table
 
 
+def _shown_value(value: Any) -> str:
+    """An outbox row's payload in a cell: a property write's value alone, else compact JSON."""
+    if isinstance(value, dict) and set(value) == {"value"}:
+        return str(value["value"])
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)[:200]
+
+
+def _second(moment: Any) -> str:
+    """An ISO instant to the second (the store keeps microseconds)."""
+    return str(moment or "").split(".")[0].removesuffix("Z") + ("Z" if moment else "")
+
+
 def _record_tables(lead: StoredLead) -> Group:
     history = [
-        [h[k] for k in _HISTORY if k != "hot"] + [str(h["reasons"])[:120]] for h in lead.history
+        [h[k] for k in _HISTORY if k != "hot"] + [str(h["reasons"])[:400]] for h in lead.history
     ]
     writes = [
         [
             w["id"],
             w["kind"],
             w["target"],
+            _shown_value(w["value"]),
             w["status"],
             w["attempts"],
-            str(w["last_error"] or "")[:120],
-            w["updated_at"] or w["created_at"] or "",
+            str(w["last_error"] or "")[:200],
+            _second(w["updated_at"] or w["created_at"]),
         ]
         for w in lead.outbox
     ]
-    clocks = [[c[k] or "" for k in _CLOCK] for c in lead.sla_clocks]
+    clocks = [
+        [_second(c[k]) if k.endswith("_at") else c[k] or "" for k in _CLOCK]
+        for c in lead.sla_clocks
+    ]
     owners = ", ".join(f"{a['owner_id']} ({a['strategy']})" for a in lead.assignments)
     parts: list[Any] = [
         _table(
@@ -260,13 +289,17 @@ def _record_tables(lead: StoredLead) -> Group:
             history,
         ),
         _table(
-            "Writes and actions (outbox)",
-            ("Id", "Kind", "Target", "Status", "Attempts", "Last error", "Updated"),
+            "Writes and actions (outbox, newest first)",
+            ("Id", "Kind", "Target", "Value", "Status", "Attempts", "Last error", "Updated"),
             writes,
         ),
-        _table("SLA clocks", ("Stage", "Owner", "Started", "Due", "Contacted", "Breached"), clocks),
-        Text(f"Owners given: {owners or 'none'}"),
     ]
+    if clocks:
+        columns = ("Stage", "Owner", "Started", "Due", "Contacted", "Breached")
+        parts.append(_table("SLA clocks", columns, clocks))
+    else:
+        parts.append(Text("SLA clocks: none started"))
+    parts.append(Text(f"Owners given: {owners or 'none'}"))
     if lead.live is not None:
         differs = Text("differs", style="red")
         live = [

@@ -32,6 +32,7 @@ from crmbridge.store.repository import Store
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
+from crmbridge.sync.handoff_switches import apply_switches
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
@@ -244,15 +245,19 @@ class Pipeline:
         self.rescorer.default_planner = HandoffPlanner(self.config)
         return self.rescorer.run(now, dry_run=True, where=where)
 
-    def mark_outdated(self) -> int:
-        """Flag for rescoring every contact scored with another model version (once
-        per process: a model edit takes a restart, and later scores are current)."""
+    def catch_up(self, now: datetime) -> int:
+        """Once per process (a configuration edit takes a restart): flag for rescoring
+        every contact scored with another model version, and bring the leads already
+        qualifying under a hand-off step turned on since the last run (see
+        :mod:`crmbridge.sync.handoff_switches`). How many contacts were outdated."""
         if self.outdated_marked is not None:
             return 0
         version = self.engine.version
-        self.outdated_marked = marked = mark_dirty(self.store, outdated(version))
+        marked = mark_dirty(self.store, outdated(version))
         if marked:
             get_logger().info("rescore.model_changed", model_version=version, outdated=marked)
+        apply_switches(self.store, self.config, now)
+        self.outdated_marked = marked
         return marked
 
     def run_once(
@@ -340,7 +345,7 @@ class Pipeline:
             if held:
                 if adopt_held:
                     summary.adoption = adopt(self.store, self.prefix, only)
-                marked = self.mark_outdated()
+                marked = self.catch_up(now)
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now, progress=progress)
                 if marked:
