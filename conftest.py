@@ -49,10 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No crmbridge settings or CRM secrets from the outer environment; no ./crmbridge.toml."""
+    """No crmbridge settings or CRM secrets from the outer environment; no ./crmbridge.toml;
+    a user data folder of the test's own."""
     for name in outside_settings(os.environ):
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # The bundled example keeps its store in the user's data folder: one of the test's
+    # own, so no test reads another's (or the developer's) store.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
 
 
 def _postgres_bin_dir() -> Path | None:

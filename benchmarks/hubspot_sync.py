@@ -310,12 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _hubspot(config: CrmbridgeConfig) -> HubSpotSettings:
     """The ``[connectors.hubspot]`` table of ``config``, typed."""
     settings = config.connectors.tables()["hubspot"]
     assert isinstance(settings, HubSpotSettings)
     return settings
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

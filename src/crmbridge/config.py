@@ -52,6 +52,7 @@ from crmbridge.scoring.model import (
     did_you_mean,
     model_problems,
 )
+from crmbridge.scoring.overmatch import overmatch_warnings
 from crmbridge.settings import (
     DEFAULT_DATABASE_URL,
     AlertSettings,
@@ -331,6 +332,7 @@ def _parse_config(text: str, source: str, base_dir: Path | None) -> LoadedConfig
             config = config.model_copy(update={"bridge": bridge})
     config._missing_secrets = missing
     config._source = source
+    warnings.extend(f"{format_path(path)}: {text}" for path, text in overmatch_warnings(config))
     return LoadedConfig(config=config, source=source, warnings=warnings)
 
 

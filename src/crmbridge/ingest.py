@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from crmbridge.external import loads
 from crmbridge.records import CanonicalEvent, validation_reason
-from crmbridge.scoring.model import CANONICAL_EVENT_TYPES
+from crmbridge.scoring.model import CANONICAL_EVENT_TYPES, suggest
 from crmbridge.store.repository import EventValues, Store, event_row
 
 MAX_LINE_BYTES = 10 * 1024 * 1024
@@ -143,12 +143,34 @@ class _Prepared:
     unknown_types: Counter[str] = field(default_factory=Counter)
 
 
+def unknown_type_issue(event_type: str, number: int, known: tuple[str, ...]) -> LineIssue | None:
+    """A warning naming the nearest known type, when ``event_type`` looks like a typo of one.
+
+    A type close to no known one is taken as deliberate (it is still counted in
+    ``unknown_types``), so a file of custom events does not warn on every line.
+    """
+    nearest = suggest(event_type, known)
+    if nearest is None:
+        return None
+    return LineIssue(
+        number,
+        f'type "{event_type}" is not a known event type: stored, but no rule counts it; '
+        f'did you mean "{nearest}"? (a type of your own: list it in scoring.custom_events)',
+        "warning",
+    )
+
+
 def _prepare(
-    chunk: list[tuple[int, bytes | str | _TooLong]], now: datetime, skew: timedelta
+    chunk: list[tuple[int, bytes | str | _TooLong]],
+    now: datetime,
+    skew: timedelta,
+    known: tuple[str, ...] = CANONICAL_EVENT_TYPES,
 ) -> _Prepared:
     """Validate a chunk of numbered lines into event rows, deduplicated within the chunk."""
     out = _Prepared()
     seen: set[str] = set()
+    # difflib is slow next to the rest of a line: each unknown type is looked up once.
+    typo_hints: dict[str, bool] = {}
     for number, raw in chunk:
         if isinstance(raw, _TooLong):
             out.lines += 1
@@ -163,8 +185,13 @@ def _prepare(
         out.issues.extend(issues)
         if event is None:
             continue
-        if event.type not in CANONICAL_EVENT_TYPES:
+        if event.type not in known:
             out.unknown_types[event.type] += 1
+            if typo_hints.get(event.type, True):
+                issue = unknown_type_issue(event.type, number, known)
+                typo_hints[event.type] = issue is not None
+                if issue is not None:
+                    out.issues.append(issue)
         row = event_row(event)
         if row[0] in seen:
             out.duplicates += 1
@@ -194,9 +221,13 @@ class Ingestor:
     batch, so parsing and storage overlap on two cores; small inputs stay in-process.
     """
 
-    def __init__(self, store: Store, max_future_skew: timedelta) -> None:
+    def __init__(
+        self, store: Store, max_future_skew: timedelta, custom_types: Iterable[str] = ()
+    ) -> None:
         self.store = store
         self.max_future_skew = max_future_skew
+        #: Event types the scoring model knows: the canonical ones and its custom_events.
+        self.known_types = (*CANONICAL_EVENT_TYPES, *custom_types)
 
     def ingest_lines(
         self,
@@ -212,17 +243,20 @@ class Ingestor:
             return report
         second = next(chunks, None)
         if second is None:
-            self._store(_prepare(first, now, self.max_future_skew), report, progress)
+            self._store(
+                _prepare(first, now, self.max_future_skew, self.known_types), report, progress
+            )
             return report
         skew = self.max_future_skew
+        known = self.known_types
         with ProcessPoolExecutor(max_workers=1) as worker:
             ahead = [
-                worker.submit(_prepare, first, now, skew),
-                worker.submit(_prepare, second, now, skew),
+                worker.submit(_prepare, first, now, skew, known),
+                worker.submit(_prepare, second, now, skew, known),
             ]
             for chunk in chunks:
                 self._store(ahead.pop(0).result(), report, progress)
-                ahead.append(worker.submit(_prepare, chunk, now, skew))
+                ahead.append(worker.submit(_prepare, chunk, now, skew, known))
             for future in ahead:
                 self._store(future.result(), report, progress)
         return report

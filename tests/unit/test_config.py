@@ -61,14 +61,16 @@ def test_bundled_example_is_valid_and_its_values_load() -> None:
     assert fit.name == "IT director at a company of more than 500 employees"
     assert fit.points == 50
     assert fit.when["numemployees"].gt == 500
-    assert "directora de it" in (fit.when["jobtitle"].contains_any or [])
+    assert "directora de it" in (fit.when["jobtitle"].contains_any_word or [])
     assert [r.name for r in config.scoring.engagement] == [
         "Pricing page visit",
         "Case-study or guide download",
         "Webinar watched to the end",
         "Case-study click in a nurture email",
+        "Reply to a sales email",
         "Demo meeting booked",
     ]
+    assert config.scoring.engagement[4].event_types == ("email_reply",)
     assert config.scoring.engagement[0].max_points == 45
     assert config.scoring.engagement[0].window_days == 90
     assert config.scoring.engagement[1].where["asset_type"].in_ == ["case_study", "guide"]

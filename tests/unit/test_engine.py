@@ -27,7 +27,9 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 IT_DIRECTOR = {
     "name": "IT director at a 500+ employee company",
     "when": {
-        "jobtitle": {"contains_any": ["director de it", "directora de it", "it director", "cio"]},
+        "jobtitle": {
+            "contains_any_word": ["director de it", "directora de it", "it director", "cio"]
+        },
         "numemployees": {"gt": 500},
     },
     "points": 50,
@@ -807,3 +809,17 @@ def test_worked_example_goes_quiet(example_engine: ScoringEngine) -> None:
     ]
     result = example_engine.score(lead, events, click_at + timedelta(days=40))
     assert (result.total, result.inactivity, result.hot) == (95, -10, False)
+
+
+def test_example_model_counts_a_sales_email_reply_as_engagement(
+    example_engine: ScoringEngine,
+) -> None:
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    lead = Contact("lead-1", {"jobtitle": "Jefe de Operaciones"}, crm="hubspot")
+    replies = [
+        Event("email_reply", now - timedelta(days=d), {"source": "sales_email"}) for d in (1, 5, 9)
+    ]
+    result = example_engine.score(lead, replies, now)
+    # 20 points a reply, capped at 40; "cio" is a whole word in the example: no fit points.
+    assert (result.fit, result.engagement) == (0, 40)
+    assert result.reasons == ("+40 Reply to a sales email (3×, capped at 40)",)

@@ -87,7 +87,7 @@ def test_in_accepts_python_name() -> None:
     assert Condition.model_validate({"in_": ["a"]}) == Condition.model_validate({"in": ["a"]})
 
 
-# --- contains / contains_any -------------------------------------------------------------
+# --- contains / contains_any: substrings --------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -100,37 +100,79 @@ def test_in_accepts_python_name() -> None:
         ("nurture", "Q3 Nurture", True),
         ("tecnologia", "Directora de Tecnología", True),
         ("tecnología", "DIRECTOR DE TECNOLOGIA", True),
-        # alphanumeric edges sit on word boundaries: "cio" is not inside "operaciones"
-        ("cio", "Jefe de Operaciones", False),
+        # a substring, as in HubSpot, Salesforce and Mautic: part of a word matches
+        ("case-stud", "https://example.es/case-study/acme", True),
+        ("demo", "Solicitud de demo", True),
+        ("cio", "Jefe de Operaciones", True),
         ("cio", "CIO / CTO", True),
+        ("director", "Directora de Sistemas", True),
+        ("demo request", "demo-request", False),  # a hyphen is not a space
     ],
 )
 def test_contains(needle: str, value: str, expected: bool) -> None:
     assert matches({"contains": needle}, value) is expected
 
 
+TITLES = ["directora de it", "director de it", "it director", "cio"]
+
+
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("value", "substring", "word"),
     [
-        ("Directora de IT", True),
-        ("DIRECTOR DE IT", True),
-        ("Director   de  IT", True),
-        ("IT Director EMEA", True),
-        ("CIO", True),
-        ("Responsable de Compras", False),
-        ("Jefe de Operaciones", False),
-        ("Auditor", False),
-        ("", False),
-        (None, False),
+        ("Directora de IT", True, True),
+        ("DIRECTOR DE IT", True, True),
+        ("Director   de  IT", True, True),
+        ("IT Director EMEA", True, True),
+        ("CIO", True, True),
+        ("Jefe de Operaciones", True, False),  # "cio" inside a word
+        ("Subdirector de IT", True, False),
+        ("Responsable de Compras", False, False),
+        ("Auditor", False, False),
+        ("", False, False),
+        (None, False, False),
     ],
 )
-def test_contains_any(value: Any, expected: bool) -> None:
-    spec = {"contains_any": ["directora de it", "director de it", "it director", "cio"]}
-    assert matches(spec, value) is expected
+def test_contains_any_and_contains_any_word(value: Any, substring: bool, word: bool) -> None:
+    assert matches({"contains_any": TITLES}, value) is substring
+    assert matches({"contains_any_word": TITLES}, value) is word
 
 
 def test_contains_any_with_no_usable_needle_never_matches() -> None:
     assert matches({"contains_any": ["", "  "]}, "anything") is False
+    assert matches({"contains": " "}, "anything") is False
+
+
+# --- contains_word / contains_any_word: whole words -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("needle", "value", "expected"),
+    [
+        ("/pricing", "https://acme.es/pricing", True),
+        ("/pricing", "https://acme.es/PRICING?utm=x", True),
+        ("/pricing", "https://acme.es/pricing-plans", True),  # "/" edge: no boundary needed
+        ("nurture", "nurture-logistics", True),
+        ("nurture", "Q3 Nurture", True),
+        ("nurture", "nurtured", False),
+        ("tecnologia", "Directora de Tecnología", True),
+        ("tecnología", "DIRECTOR DE TECNOLOGIA", True),
+        # alphanumeric edges sit on word boundaries: "cio" is not inside "operaciones"
+        ("cio", "Jefe de Operaciones", False),
+        ("cio", "CIO / CTO", True),
+        ("cio", "cio2", False),
+        ("director", "Directora de Sistemas", False),
+        ("director", "Director, Sistemas", True),
+        ("case-stud", "https://example.es/case-study/acme", False),
+        ("it", "Head of IT", True),
+        ("it", "Digital Marketing", False),
+    ],
+)
+def test_contains_word(needle: str, value: str, expected: bool) -> None:
+    assert matches({"contains_word": needle}, value) is expected
+
+
+def test_contains_any_word_with_no_usable_needle_never_matches() -> None:
+    assert matches({"contains_any_word": ["", "  "]}, "anything") is False
 
 
 # --- comparisons -----------------------------------------------------------------------
@@ -227,7 +269,7 @@ def test_combined_operators_all_must_hold(value: str, expected: bool) -> None:
 
 
 def test_combined_text_operators() -> None:
-    spec = {"contains": "director", "regex": "de (it|sistemas)$", "exists": True}
+    spec = {"contains_word": "director", "regex": "de (it|sistemas)$", "exists": True}
     assert matches(spec, "Directora de Sistemas") is False  # "director" ≠ "directora"
     assert matches(spec, "Director de Sistemas") is True
     assert matches(spec, "Director de Marketing") is False
@@ -242,6 +284,8 @@ def test_combined_text_operators() -> None:
         {"in": ["x", 5]},
         {"contains": "x"},
         {"contains_any": ["x", "y"]},
+        {"contains_word": "x"},
+        {"contains_any_word": ["x", "y"]},
         {"gt": 0},
         {"gte": 0},
         {"lt": 10},
@@ -271,6 +315,8 @@ def test_every_operator_is_covered_here() -> None:
         "in",
         "contains",
         "contains_any",
+        "contains_word",
+        "contains_any_word",
         "gt",
         "gte",
         "lt",
@@ -312,6 +358,7 @@ def test_unreadable_names_numbers_that_are_not_numbers() -> None:
     ("spec", "message"),
     [
         ({"equals": "x"}, 'unknown operator "equals"'),
+        ({"contains_words": "x"}, 'unknown operator "contains_words"'),
         ({}, "empty condition"),
         ({"gt": "many"}, "gt"),
     ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from hubspot import HubSpot
@@ -15,10 +15,13 @@ from urllib3 import Retry
 from crmbridge import clock
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.connector.retry import MAX_INLINE_WAIT_S, call_with_retries
-from crmbridge.errors import CrmbridgeError, RateLimited, RetryLater
+from crmbridge.errors import AuthError, CrmbridgeError, RateLimited, RetryLater
 from crmbridge_hubspot.account_stops import DAILY, AccountStops, daily_limit_error, daily_reset
 from crmbridge_hubspot.errors import TimedOut, from_exception, parse_body, translate
+from crmbridge_hubspot.oauth import OAUTH_SETTINGS, PrivateAppToken, TokenSource
 from crmbridge_hubspot.ratelimits import SEARCH
+
+T = TypeVar("T")
 
 #: HubSpot Professional private app; headers from HubSpot tighten it when lower.
 DEFAULT_BURST = 190
@@ -44,7 +47,7 @@ class HubSpotClient:
 
     def __init__(
         self,
-        access_token: str,
+        access_token: str | TokenSource,
         base_url: str,
         *,
         burst: int = DEFAULT_BURST,
@@ -54,9 +57,14 @@ class HubSpotClient:
     ) -> None:
         #: Where the calls go (shown when HubSpot does not answer; it holds no secret).
         self.base_url = base_url.rstrip("/")
+        #: The bearer token of each request (an OAuth app's is renewed as it expires).
+        self.tokens = (
+            PrivateAppToken(access_token) if isinstance(access_token, str) else access_token
+        )
         # urllib3 must not retry on its own: every retry goes through our governor.
+        # Each request carries the token of the moment (``_request_auth``), not this one.
         self.sdk = HubSpot(
-            access_token=access_token,
+            access_token=access_token if isinstance(access_token, str) else None,
             host=base_url.rstrip("/"),
             base_url=base_url.rstrip("/"),
             retry=Retry(total=0, connect=0, read=0, redirect=0, status=0),
@@ -77,6 +85,8 @@ class HubSpotClient:
         #: The account's time zone (``/account-info/v3/details``), read when needed.
         self.account_zone: str | None = None
         self._reading_zone = False
+        #: Read ahead once only: a refused read is not retried on every call after it.
+        self._zone_read_ahead = False
         # The SDK builds a new API object (and connection pool) per attribute access.
         crm = self.sdk.crm
         self.search_api = crm.contacts.search_api
@@ -97,18 +107,24 @@ class HubSpotClient:
         """
         search = search or getattr(method, "__name__", "").startswith("do_search")
 
-        def attempt() -> Any:
+        def send(token: str) -> Any:
             self._acquire(search)
             self.calls[what] += 1
+            auth = {"in": "header", "key": "Authorization", "value": f"Bearer {token}"}
             try:
-                data, _status, headers = method(*args, _request_timeout=self.timeout, **kwargs)
+                data, _status, headers = method(
+                    *args, _request_timeout=self.timeout, _request_auth=auth, **kwargs
+                )
             except Exception as exc:
                 raise self._failed(from_exception(exc, what=what, search=search), what) from None
             self._observe(headers)
             return data
 
         return call_with_retries(
-            attempt, attempts=self.attempts, sleep=self._sleep, give_up=_timed_out
+            lambda: self._authorized(send),
+            attempts=self.attempts,
+            sleep=self._sleep,
+            give_up=_timed_out,
         )
 
     def raw(
@@ -131,7 +147,7 @@ class HubSpotClient:
         """
         search = is_search(method, path)
 
-        def attempt() -> dict[str, Any]:
+        def send(token: str) -> dict[str, Any]:
             self._acquire(search)
             self.calls[what] += 1
             options: dict[str, Any] = {"method": method, "path": path}
@@ -140,7 +156,7 @@ class HubSpotClient:
             if qs:
                 options["qs"] = dict(qs)
             try:
-                request = Request(self.sdk.config, options)
+                request = Request({**self.sdk.config, "access_token": token}, options)
                 response = requests.request(
                     request.get_method(),
                     request.get_url(),
@@ -162,7 +178,7 @@ class HubSpotClient:
             return parse_body(response.text)
 
         return call_with_retries(
-            attempt,
+            lambda: self._authorized(send),
             attempts=self.attempts if retry else 1,
             sleep=self._sleep,
             give_up=_timed_out,
@@ -172,6 +188,24 @@ class HubSpotClient:
     def total_calls(self) -> int:
         """Every HTTP request sent, retries included."""
         return sum(self.calls.values())
+
+    def _authorized(self, send: Callable[[str], T]) -> T:
+        """Send with the current token and, after a 401, once more with a renewed one
+        (an OAuth token HubSpot ended early); a second 401 names the OAuth settings."""
+        token = self.tokens.token()
+        try:
+            return send(token)
+        except AuthError:
+            if not self.tokens.renew(token):
+                raise
+        renewed = self.tokens.token()
+        try:
+            return send(renewed)
+        except AuthError as exc:
+            raise AuthError(
+                f"HubSpot rejected a freshly refreshed access token: check {OAUTH_SETTINGS}",
+                detail=exc.detail,
+            ) from None
 
     def _acquire(self, search: bool) -> None:
         self.stops.check()
@@ -216,7 +250,8 @@ class HubSpotClient:
             if daily_left <= 0:
                 # This call was the day's last: the next one would be refused.
                 self._daily_limit_reached("the last call of the day was made")
-            elif daily and daily_left <= daily * ZONE_PREFETCH_SHARE and not self.account_zone:
+            elif daily and daily_left <= daily * ZONE_PREFETCH_SHARE and not self._zone_read_ahead:
+                self._zone_read_ahead = True
                 self._read_zone()
         self.governor.observe(
             maximum=number("X-HubSpot-RateLimit-Max"),

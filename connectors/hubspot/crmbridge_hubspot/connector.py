@@ -12,11 +12,13 @@ bad value the batch is split until the bad record is isolated.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from crmbridge.clock import parse_instant
 from crmbridge.connector import (
     CheckReport,
     FieldSpec,
@@ -42,10 +44,11 @@ from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
+from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
-from crmbridge_hubspot.sweep import Answer, Query, sweep
+from crmbridge_hubspot.sweep import Answer, Query, read_pages
 
 SEARCH_LIMIT = 200
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
@@ -80,12 +83,10 @@ class HubSpotConnector:
         self,
         client: HubSpotClient,
         *,
-        access_token: str,
         lookback: timedelta = DEFAULT_LOOKBACK,
         lookback_pages: int = DEFAULT_LOOKBACK_PAGES,
     ) -> None:
         self.client = client
-        self._token = access_token
         #: How far before the newest modification read each read starts again.
         self.lookback = lookback
         #: The most records a read re-reads because of the look-back (whole pages).
@@ -95,13 +96,17 @@ class HubSpotConnector:
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
-        """Build from ``[connectors.hubspot]``; a missing token is a config error."""
-        token = settings.access_token.get_secret_value() if settings.access_token else ""
-        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
-            from crmbridge_hubspot.oauth import refresh_access_token
+        """Build from ``[connectors.hubspot]``; a missing token is a config error.
 
-            token = refresh_access_token(settings)
-        if not token:
+        A private-app ``access_token`` wins; without one, an OAuth app's client id,
+        secret and refresh token give access tokens, first asked for by the first call.
+        """
+        token = settings.access_token.get_secret_value() if settings.access_token else ""
+        timeout = settings.timeout.total_seconds()
+        source: str | TokenSource = token
+        if not token and settings.refresh_token and settings.client_id and settings.client_secret:
+            source = OAuthTokens(settings, timeout=(timeout, timeout))
+        elif not token:
             raise ConfigError(
                 [
                     ConfigProblem(
@@ -112,13 +117,11 @@ class HubSpotConnector:
                     )
                 ]
             )
-        client = HubSpotClient(token, settings.base_url, timeout=settings.timeout.total_seconds())
-        return cls(
-            client,
-            access_token=token,
-            lookback=settings.lookback,
-            lookback_pages=settings.lookback_pages,
-        )
+        if isinstance(source, OAuthTokens):
+            client = HubSpotClient(source, settings.base_url, burst=OAUTH_BURST, timeout=timeout)
+        else:
+            client = HubSpotClient(source, settings.base_url, timeout=timeout)
+        return cls(client, lookback=settings.lookback, lookback_pages=settings.lookback_pages)
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.client.sdk.config.get('base_url')!r})"
@@ -137,15 +140,10 @@ class HubSpotConnector:
         account = account_id = ""
         unreachable = False
         try:
-            info = self.client.raw(
-                "token info",
-                "POST",
-                "/oauth/v2/private-apps/get/access-token-info",
-                body={"tokenKey": self._token},
-            )
-            account_id = str(info.get("hubId") or "")
-            account = f"HubSpot account {account_id or '?'}"
-            lacking = missing_scopes(info.get("scopes") or [])
+            account_id, scopes = self._token_info()
+            oauth = self.client.tokens.oauth
+            account = f"HubSpot account {account_id or '?'}" + (" (OAuth app)" if oauth else "")
+            lacking = missing_scopes(scopes, "OAuth app" if oauth else "private app")
             problems.extend(lacking.problems)
             limitations.extend(lacking.limitations)
         except (AuthError, MissingScope) as exc:
@@ -175,6 +173,23 @@ class HubSpotConnector:
             limitations=tuple(limitations),
             reachable=not unreachable,
         )
+
+    def _token_info(self) -> tuple[str, set[str]]:
+        """The account id and the scopes of the token, from the token-info endpoint of
+        the auth mode (a private app's and an OAuth app's are different endpoints)."""
+        token = self.client.tokens.token()
+        if self.client.tokens.oauth:
+            info = self.client.call(
+                "token info", self.client.sdk.oauth.access_tokens_api.get_with_http_info, token
+            )
+            return str(info.hub_id or ""), set(info.scopes or [])
+        found = self.client.raw(
+            "token info",
+            "POST",
+            "/oauth/v2/private-apps/get/access-token-info",
+            body={"tokenKey": token},
+        )
+        return str(found.get("hubId") or ""), set(found.get("scopes") or [])
 
     def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
         """Create the crmbridge property group and any missing property; idempotent."""
@@ -226,20 +241,54 @@ class HubSpotConnector:
             {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
         )
 
-        def search(query: Query) -> Answer[Any]:
+        def search(query: Query, names: list[str] = wanted) -> Answer[Any]:
             data = self.client.call(
                 "search contacts",
                 self.client.search_api.do_search_with_http_info,
-                _search_body(query, wanted),
+                _search_body(query, names),
                 search=True,
             )
             results = list(data.results or [])
             more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
             return Answer([(_modified(r), str(r.id), r) for r in results], more)
 
-        for fresh, position in sweep(
+        def light(query: Query) -> Answer[Any]:
+            # The look-back is mostly records already read: ids and times suffice, read
+            # from the JSON (building the SDK's models would cost more than the call).
+            response = self.client.call(
+                "search contacts",
+                _unparsed(self.client.search_api.do_search_with_http_info),
+                _search_body(query, ["lastmodifieddate"]),
+                search=True,
+            )
+            data = json.loads(response.data or b"{}")
+            results = data.get("results") or []
+            more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
+            rows = [(parse_instant(r["updatedAt"]), str(r["id"]), None) for r in results]
+            return Answer(rows, more)
+
+        def fetch(ids: Sequence[str]) -> list[tuple[datetime, str, Any]]:
+            rows: list[tuple[datetime, str, Any]] = []
+            for start in range(0, len(ids), BATCH_LIMIT):
+                body = {
+                    "inputs": [{"id": i} for i in ids[start : start + BATCH_LIMIT]],
+                    "properties": wanted,
+                    "propertiesWithHistory": [],
+                }
+                data = self.client.call(
+                    "batch read contacts",
+                    self.client.batch_api.read_with_http_info,
+                    body,
+                    archived=False,
+                )
+                rows.extend((_modified(r), str(r.id), r) for r in data.results or [])
+            return sorted(rows, key=lambda row: (row[0], int(row[1])))
+
+        for fresh, position in read_pages(
             LookbackCursor.decode(cursor),
             search,
+            light=light,
+            fetch=fetch,
             window=self.lookback,
             keep=self.lookback_records,
         ):
@@ -345,6 +394,9 @@ def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
     if after_id is None:
         operator = "GT" if strict else "GTE"
         filters = [{"propertyName": "lastmodifieddate", "operator": operator, "value": millis}]
+        if query.before is not None:
+            below = str((query.before - _EPOCH) // timedelta(milliseconds=1))
+            filters.append({"propertyName": "lastmodifieddate", "operator": "LT", "value": below})
     else:
         body["sorts"] = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
         filters = [
@@ -353,6 +405,16 @@ def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
         ]
     body["filterGroups"] = [{"filters": filters}]
     return body
+
+
+def _unparsed(method: Any) -> Any:
+    """An SDK ``*_with_http_info`` method answering the HTTP response, body unparsed."""
+
+    def call(*args: Any, **kwargs: Any) -> tuple[Any, int, Any]:
+        response = method(*args, _preload_content=False, **kwargs)
+        return response, response.status, response.headers
+
+    return call
 
 
 def _modified(result: Any) -> datetime:

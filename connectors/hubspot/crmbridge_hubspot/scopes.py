@@ -62,8 +62,9 @@ class ScopeReport:
     limitations: tuple[str, ...]
 
 
-def missing_scopes(granted: Iterable[str]) -> ScopeReport:
-    """One line per missing scope, naming every feature that needs it."""
+def missing_scopes(granted: Iterable[str], app: str = "private app") -> ScopeReport:
+    """One line per missing scope, naming every feature that needs it (and ``app``, the
+    kind of app to add it to: a private app or an OAuth app)."""
     held = set(granted)
     problems: list[str] = []
     limitations: list[str] = []
@@ -77,7 +78,7 @@ def missing_scopes(granted: Iterable[str]) -> ScopeReport:
         verb = "needs" if len(features) == 1 else "need"
         line = f"{scope} is missing: {names} {verb} it"
         if any(f.core for f in features):
-            problems.append(line + " (add it to the private app and reinstall)")
+            problems.append(line + f" (add it to the {app} and reinstall)")
         else:
             limitations.append(line + " (add it, or leave the feature off)")
     return ScopeReport(tuple(problems), tuple(limitations))

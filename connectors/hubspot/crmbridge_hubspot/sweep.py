@@ -1,11 +1,20 @@
 """One incremental read of a search sorted on modification time, as a sequence of pages.
 
 Kept apart from the HTTP calls so the paging rules can be tested against any index
-(the property tests drive it with a simulated lagging one). A sweep starts at the
-cursor's look-back start and queries ``lastmodifieddate >= start`` ascending; it goes
-on from the last modification of each full page. A full page whose records all share
-one modification instant is paged by record id instead: paging it by offset would
-skip a record whenever an edit moves another one out of the block mid-read.
+(the property tests drive it with a simulated lagging one).
+
+A read (:func:`read_pages`) starts in the window before the newest modification read
+(the look-back). When that window holds only a few records already read, one sweep
+re-reads them in full from its start. Otherwise the read has two parts: the look-back
+is searched for ids and modification times only (almost all of it was read before and
+is dropped, so it costs little to transfer and parse), and the few records it finds
+late are read by id, in full (their current version, which may be newer than the one
+search shows); then the main sweep searches from the newest modification read on.
+
+A sweep queries ``lastmodifieddate >= start`` ascending and goes on from the last
+modification of each full page. A full page whose records all share one modification
+instant is paged by record id instead: paging it by offset would skip a record
+whenever an edit moves another one out of the block mid-read.
 """
 
 from __future__ import annotations
@@ -13,22 +22,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from crmbridge.connector import LookbackCursor
 
 T = TypeVar("T")
+#: Up to this many records already read in the look-back, one full sweep re-reads them
+#: (a quiet CRM costs one search a read); above it the look-back is searched lightly.
+SMALL_LOOKBACK = 50
+Row = tuple[datetime, str, T]
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """One search: modified at or after ``start`` (after it when ``strict``), oldest
-    first; with ``after_id``, the records modified exactly at ``start`` with a larger
-    id, by id. ``start`` is ``None`` for everything."""
+    """One search: modified at or after ``start`` (after it when ``strict``) and before
+    ``before`` if set, oldest first; with ``after_id``, the records modified exactly at
+    ``start`` with a larger id, by id. ``start`` is ``None`` for everything."""
 
     start: datetime | None
     strict: bool = False
     after_id: int | None = None
+    before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,38 +50,77 @@ class Answer(Generic[T]):
     """A search page: ``(modified_at, id, record)`` rows in the query's order, and
     whether the page was full with more results behind it."""
 
-    rows: Sequence[tuple[datetime, str, T]]
+    rows: Sequence[Row[T]]
     more: bool
 
 
-def sweep(
+Pages = Iterator[tuple[list[Row[T]], LookbackCursor]]
+
+
+def read_pages(
     position: LookbackCursor,
     search: Callable[[Query], Answer[T]],
     *,
+    light: Callable[[Query], Answer[Any]],
+    fetch: Callable[[Sequence[str]], list[Row[T]]],
     window: timedelta,
     keep: int,
-) -> Iterator[tuple[list[tuple[datetime, str, T]], LookbackCursor]]:
-    """The records not read yet, page by page, each with the cursor after it."""
-    query = Query(position.start(window))
+    small: int = SMALL_LOOKBACK,
+) -> Pages[T]:
+    """The records not read yet, page by page, each with the cursor after it.
+
+    ``search`` answers a query in full, ``light`` with ids and modification times only,
+    ``fetch`` reads records by id (their current version; unknown ids left out).
+    Up to ``small`` records already read in the look-back are re-read in full.
+    """
+    at, begin = position.at, position.start(window)
+    if at is None or begin is None or begin >= at:
+        yield from _sweep(position, search, Query(at), window=window, keep=keep)
+        return
+    if sum(1 for m in position.seen.values() if begin <= m < at) <= small:
+        # Re-reading a few records in full costs less than a separate search.
+        yield from _sweep(position, search, Query(begin), window=window, keep=keep)
+        return
+    lookback = Query(begin, before=at)
+    for late, after in _sweep(position, light, lookback, window=window, keep=keep, fetch=fetch):
+        position = after
+        yield late, after
+    yield from _sweep(position, search, Query(at), window=window, keep=keep)
+
+
+def _sweep(
+    position: LookbackCursor,
+    search: Callable[[Query], Answer[Any]],
+    query: Query,
+    *,
+    window: timedelta,
+    keep: int,
+    fetch: Callable[[Sequence[str]], list[Row[Any]]] | None = None,
+) -> Pages[Any]:
     while True:
         answer = search(query)
         rows = answer.rows
         fresh = [row for row in rows if position.admits(row[0], row[1])]
         if fresh:
+            pairs = [(at, rid) for at, rid, _ in fresh]
+            found = fetch([rid for _, rid in pairs]) if fetch is not None else fresh
             # Forget only what this sweep has passed: the newest modification read may
             # lie ahead of it (in the look-back), with late records before it.
             position = position.advance(
-                [(at, rid) for at, rid, _ in fresh], window=window, keep=keep, floor=rows[-1][0]
+                pairs,
+                window=window,
+                keep=keep,
+                floor=rows[-1][0],
+                ahead=[(at, rid) for at, rid, _ in found] if fetch is not None else (),
             )
-            yield fresh, position
+            if found:
+                yield found, position
         if query.after_id is not None:
             # The block is read once a page of it is not full: go on after it.
-            if answer.more:
-                query = Query(query.start, after_id=int(rows[-1][1]))
-            else:
-                query = Query(query.start, strict=True)
+            after = int(rows[-1][1]) if answer.more else None
+            query = Query(query.start, strict=after is None, after_id=after, before=query.before)
             continue
         if not answer.more:
             return
         tied = rows[0][0] == rows[-1][0]
-        query = Query(rows[0][0], after_id=0) if tied else Query(rows[-1][0])
+        query = Query(rows[-1][0], after_id=0 if tied else None, before=query.before)

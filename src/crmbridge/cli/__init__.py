@@ -1,6 +1,13 @@
 """The ``crmbridge`` command line. Thin: parses options, calls the modules, renders."""
 
-from crmbridge.cli import controls, data, demo, scoring, sync  # noqa: F401 - registers the commands
+from crmbridge.cli import (  # noqa: F401 - registers the commands
+    controls,
+    data,
+    demo,
+    rescore,
+    scoring,
+    sync,
+)
 from crmbridge.cli.app import app, run
 
 __all__ = ["app", "run"]

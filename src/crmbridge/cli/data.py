@@ -85,7 +85,9 @@ def ingest(
     loaded = load(ctx, config)
     moment = now_for(ctx, now)
     store = Store.open(loaded.config.bridge.database_url, bulk=True)
-    ingestor = Ingestor(store, loaded.config.ingest.max_future_skew)
+    ingestor = Ingestor(
+        store, loaded.config.ingest.max_future_skew, loaded.config.scoring.custom_events
+    )
     started = time.monotonic()
     try:
         stream: BinaryIO = sys.stdin.buffer if source == "-" else Path(source).open("rb")  # noqa: SIM115

@@ -1,4 +1,5 @@
-"""``score`` and ``explain``: offline scoring of contact and event files."""
+"""``score`` and ``explain``: scoring of contact and event files (``explain`` also of a
+lead in the store, see :mod:`crmbridge.cli.explain`)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from crmbridge.cli.app import (
     now_for,
     out,
 )
+from crmbridge.cli.explain import explain_stored, explanation
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.console import explain_panel, lead_name, scores_table
+from crmbridge.console import explain_panel, scores_table
 from crmbridge.handoff.preview import as_dict as handoff_dict
 from crmbridge.handoff.preview import preview
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
@@ -148,11 +150,26 @@ def score(
 @app.command()
 def explain(
     ctx: typer.Context,
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[EMAIL|CRM-ID]",
+            help="The lead to explain: its email or CRM record id.",
+            show_default=False,
+        ),
+    ] = None,
     contact: ContactOption = None,
     events: EventsOption = None,
     lead: Annotated[
-        str | None, typer.Option("--lead", help="Only this contact id or email.")
+        str | None, typer.Option("--lead", help="Same as EMAIL|CRM-ID (kept for scripts).")
     ] = None,
+    crm: Annotated[
+        str | None, typer.Option("--crm", help="Only the contact of this connector.")
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Also read crmbridge's properties from the CRM and compare."),
+    ] = False,
     as_json: JsonOption = False,
     now: NowOption = None,
     previous_stage: StageOption = None,
@@ -160,15 +177,30 @@ def explain(
 ) -> None:
     """Explain a score: every rule that fired, caps, decay, BANT letters and the stage move.
 
-    Example: [bold]crmbridge explain --lead ana.garcia@logistica-iberica.es[/]
+    A lead in the store (by email or CRM id, any connector) is explained from the
+    store: its score recomputed now, its scores and stage moves over time (model
+    version and reasons of each), its writes and actions, owners and SLA clocks.
+
+    --live also reads its crmbridge properties from the CRM and shows what differs.
+
+    With --contact/--events the files are explained; while the store is empty, the
+    bundled example leads.
+
+    Example: [bold]crmbridge explain ana.garcia@logistica-iberica.es --live[/]
     """
+    key = target or lead
+    if key and contact is None and events is None:
+        loaded = load(ctx, config)
+        at = now_for(ctx, now)
+        if explain_stored(loaded.config, key, at, crm=crm, live=live, as_json=as_json):
+            return
     scored = _score_all(ctx, contact, events, now, previous_stage, config)
     rows = scored.rows
-    if lead:
-        wanted = lead.strip().lower()
+    if key:
+        wanted = key.strip().lower()
         rows = [(c, s) for c, s in rows if wanted in (c.id.lower(), (c.email or ""))]
         if not rows:
-            err.print(f"[red]✘[/] no contact with id or email {lead!r}")
+            err.print(f"[red]✘[/] no contact with id or email {key!r}")
             raise typer.Exit(EXIT_INPUT)
     plans = [
         preview(
@@ -183,7 +215,7 @@ def explain(
     ]
     if as_json:
         payload = [
-            {**_explanation(c, s), "handoff": handoff_dict(plan)}
+            {**explanation(c, s), "handoff": handoff_dict(plan)}
             for (c, s), plan in zip(rows, plans, strict=True)
         ]
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
@@ -191,30 +223,3 @@ def explain(
         for (c, s), plan in zip(rows, plans, strict=True):
             out.print(explain_panel(c, s, scored.engine, plan))
     _finish(scored.work)
-
-
-def _explanation(contact: ContactRecord, score: Score) -> dict[str, object]:
-    return {
-        "lead": lead_name(contact),
-        "email": contact.email,
-        **score.as_dict(),
-        "contributions": [
-            {
-                "kind": c.kind,
-                "rule": c.rule,
-                "points": c.points,
-                "raw_points": round(c.raw_points, 4),
-                "events": c.events,
-                "capped_at": c.capped_at,
-                "group": c.group,
-                "decayed": c.decayed,
-            }
-            for c in score.contributions
-        ],
-        "bant_detail": {
-            "budget": score.bant.budget,
-            "authority": score.bant.authority,
-            "need": score.bant.need,
-            "timeline": score.bant.timeline,
-        },
-    }

@@ -53,7 +53,7 @@ def _held_lines(held: dict[str, int]) -> list[str]:
     return [f"{name}: {count:,} contacts held: {HELD_HELP}" for name, count in held.items()]
 
 
-def _refuse_example(loaded: LoadedConfig) -> None:
+def refuse_example(loaded: LoadedConfig) -> None:
     """Exit 2 when the bundled example would write into a CRM other than the sandbox."""
     crms = remote_crms_on_example(loaded)
     if crms:
@@ -164,37 +164,21 @@ def run(
     Example: [bold]crmbridge run[/]  or  [bold]crmbridge run --once --json[/]
     """
     loaded = load(ctx, config)
-    _refuse_example(loaded)
+    refuse_example(loaded)
     if adopt_held and not once:
         fail("--adopt works with --once (or use crmbridge adopt before starting the daemon)")
         raise typer.Exit(EXIT_CONFIG)
-    configure_logging(
-        level=state(ctx).log_level,
-        secrets=secret_values(loaded.config),
-        log_format=loaded.config.daemon.log_format,
-    )
-    try:
-        connectors = build_connectors(loaded.config)
-    except ConfigError as exc:
-        fail(str(exc))
-        raise typer.Exit(EXIT_CONFIG) from None
+    connectors = connect(ctx, loaded)
     store = Store.open(loaded.config.bridge.database_url)
     if not once:
         _daemon(loaded.config, store, connectors)
         return
-    pipeline = Pipeline(store, loaded.config, connectors)
-    try:
-        _bind_accounts(store, connectors)
-        pipeline.prepare()
-    except ConfigError as exc:
-        fail(str(exc))
-        raise typer.Exit(EXIT_CONFIG) from None
-    except CrmbridgeError as exc:
-        err.print(f"[red]✘[/] {exc}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+    pipeline = prepared(store, loaded.config, connectors)
     moment = now_for(ctx, now)
     with cycle_progress(err, enabled=not as_json and err.is_terminal) as progress:
-        summary = _once(pipeline, store, loaded.config, moment, progress, adopt_held=adopt_held)
+        summary = once_guarded(
+            pipeline, store, loaded.config, moment, progress, adopt_held=adopt_held
+        )
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
@@ -224,6 +208,37 @@ def run(
         raise typer.Exit(EXIT_INPUT)
 
 
+def connect(ctx: typer.Context, loaded: LoadedConfig) -> dict[str, Connector]:
+    """Configure this process's logging and build the enabled connectors (exit 2 when
+    their configuration is wrong)."""
+    configure_logging(
+        level=state(ctx).log_level,
+        secrets=secret_values(loaded.config),
+        log_format=loaded.config.daemon.log_format,
+    )
+    try:
+        return build_connectors(loaded.config)
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def prepared(store: Store, config: CrmbridgeConfig, connectors: dict[str, Connector]) -> Pipeline:
+    """A pipeline whose connectors are bound to their accounts and whose CRM properties
+    exist (exit 2 when a CRM refuses)."""
+    pipeline = Pipeline(store, config, connectors)
+    try:
+        _bind_accounts(store, connectors)
+        pipeline.prepare()
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    except CrmbridgeError as exc:
+        err.print(f"[red]✘[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    return pipeline
+
+
 def _bind_accounts(store: Store, connectors: dict[str, Connector]) -> None:
     """Bind each connector to the CRM account its credentials reach (ConfigError when
     this store belongs to another account)."""
@@ -233,7 +248,7 @@ def _bind_accounts(store: Store, connectors: dict[str, Connector]) -> None:
             bind_account(store.engine, name, report.account_id, report.account)
 
 
-def _once(
+def once_guarded(
     pipeline: Pipeline,
     store: Store,
     config: CrmbridgeConfig,
@@ -308,7 +323,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     loaded = load(ctx, config)
     for warning in loaded.warnings:
         err.print(f"[yellow]![/] {warning}", highlight=False)
-    _refuse_example(loaded)
+    refuse_example(loaded)
     try:
         connectors = build_connectors(loaded.config)
     except ConfigError as exc:

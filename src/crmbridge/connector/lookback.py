@@ -106,6 +106,7 @@ class LookbackCursor:
         window: timedelta,
         keep: int,
         floor: datetime,
+        ahead: Sequence[tuple[datetime, str]] = (),
     ) -> LookbackCursor:
         """The cursor after reading ``page`` (``(modified_at, id)`` pairs it admitted).
 
@@ -113,11 +114,13 @@ class LookbackCursor:
         met again in this sweep, so only they may be forgotten (a record forgotten and
         then met again would be read twice). Forgets what lies more than ``window``
         before the newest modification, then the oldest beyond ``keep`` records.
+        ``ahead`` are versions read by id, which search may not show yet: remembered
+        (so they are not read again once it does) without moving ``at`` to them.
         """
         if not page:
             return self
         seen = dict(self.seen)
-        for moment, record_id in page:
+        for moment, record_id in (*page, *ahead):
             previous = seen.get(record_id)
             if previous is None or moment > previous:
                 seen[record_id] = moment

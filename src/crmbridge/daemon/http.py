@@ -44,6 +44,7 @@ from crmbridge.daemon.routes import health as health_routes
 from crmbridge.daemon.routes.context import AppContext, Clock, wall_clock
 from crmbridge.daemon.routes.problems import install_error_handlers
 from crmbridge.daemon.sync_health import SyncHealth
+from crmbridge.scoring import ScoringEngine
 from crmbridge.store.probe import StoreProbe
 from crmbridge.store.repository import Store
 
@@ -94,6 +95,9 @@ def create_app(
     is opened), and ``stopping`` tells ``/readyz`` that the daemon is shutting down.
     """
     app_metrics = install(metrics or Metrics().with_process_metrics()).watch_outbox(store)
+    app_metrics.watch_outdated(
+        store, ScoringEngine(config.scoring, config.bant, config.lifecycle).version
+    )
     app = _BridgeApp(
         title="crmbridge",
         version=__version__,

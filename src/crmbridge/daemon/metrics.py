@@ -15,12 +15,15 @@ default set nobody scrapes.
 | ``crmbridge_api_rate_budget_remaining``         | gauge     | connector         |
 | ``crmbridge_webhook_events_total``              | counter   | connector, outcome|
 | ``crmbridge_outbox_depth``                      | gauge     | status            |
+| ``crmbridge_rescore_outdated``                  | gauge     |                   |
 | ``crmbridge_cycle_duration_seconds``            | histogram |                   |
 | ``crmbridge_webhook_to_write_seconds``          | histogram | connector         |
 | ``crmbridge_last_success_timestamp_seconds``    | gauge     | connector         |
 | ``crmbridge_cycle_failures_total``              | counter   | connector, kind   |
 
-The outbox depth is read from the store at scrape time. The webhook-to-write latency
+The outbox depth, and the contacts still scored with another model version than the
+running one (a model edit rescores them: see :mod:`crmbridge.sync.selection`), are read
+from the store at scrape time. The webhook-to-write latency
 is measured from :func:`note_webhook_change` (a webhook named a record) to
 :func:`observe_written` (a write of that record landed in the CRM). Writes are counted
 by status: ``done``, ``failed`` (to be retried) and ``dead`` (given up); cycle failures
@@ -54,6 +57,7 @@ from crmbridge.logging import get_logger
 from crmbridge.store.outbox import STATUSES, depth
 from crmbridge.store.repository import Store
 from crmbridge.sync.failures import FAILURE_KINDS, FailureKind
+from crmbridge.sync.selection import count_selected, outdated
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Webhook changes remembered for the latency histogram (oldest dropped first).
@@ -88,6 +92,32 @@ class OutboxDepthCollector(Collector):
         for status in (*STATUSES, *sorted(set(counts) - set(STATUSES))):
             family.add_metric([status], counts.get(status, 0))
         yield family
+
+
+class OutdatedCollector(Collector):
+    """``crmbridge_rescore_outdated``: contacts scored with another model version."""
+
+    NAME = "crmbridge_rescore_outdated"
+    HELP = (
+        "Contacts whose current score was computed with another model version than the "
+        "running one (rescored after a model edit; read from the store at scrape time)."
+    )
+
+    def __init__(self, store: Store, version: str) -> None:
+        self.store = store
+        self.version = version
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily(self.NAME, self.HELP)]
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            remaining = count_selected(self.store, outdated(self.version))
+        except Exception as exc:  # a scrape must never fail because the database did
+            log.warning("metrics.rescore_outdated_failed", error=type(exc).__name__)
+            yield GaugeMetricFamily(self.NAME, self.HELP, labels=[])
+            return
+        yield GaugeMetricFamily(self.NAME, self.HELP, value=remaining)
 
 
 class Metrics:
@@ -165,6 +195,11 @@ class Metrics:
     def watch_outbox(self, store: Store) -> Metrics:
         """Report the outbox depth of ``store`` at every scrape."""
         self.registry.register(OutboxDepthCollector(store))
+        return self
+
+    def watch_outdated(self, store: Store, version: str) -> Metrics:
+        """Report, at every scrape, the contacts of ``store`` not scored with ``version``."""
+        self.registry.register(OutdatedCollector(store, version))
         return self
 
     def render(self) -> bytes:

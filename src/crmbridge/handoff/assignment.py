@@ -30,6 +30,9 @@ from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, want_recheck
 from crmbridge.handoff.settings import AssignmentSettings, Territory
 from crmbridge.scoring.conditions import CompiledWhen, compile_when
 
+#: Hand-off state: the lead qualified before assignment was turned on with
+#: ``apply_to_existing = false``; it gets no owner until it qualifies anew.
+WAIVED = "assignment_waived"
 ACCOUNT_OWNER = "account_owner"
 SLA_REASSIGN = "sla_reassign"
 #: The width of ``assignments.strategy``.
@@ -76,7 +79,10 @@ class AssignmentStep:
     def plan(self, lead: Lead, plan: HandoffPlan) -> None:
         """Give the lead an owner when it needs one and has none."""
         if not self.settings.enabled or not self.triggered(lead):
+            lead.state.pop(WAIVED, None)
             return
+        if lead.state.get(WAIVED):
+            return  # it qualified before assignment was turned on (apply_to_existing = false)
         current = lead.owner_id(self.settings.owner_property)
         if current and (self.settings.keep_existing_owner or lead.state.get("owner_id")):
             return

@@ -48,6 +48,11 @@ class AssignmentSettings(Strict):
     on: Literal["hot", "sql"] = Field(default="hot", description="What triggers assignment.")
     strategy: Literal["round_robin", "weighted"] = "round_robin"
     keep_existing_owner: bool = True
+    apply_to_existing: bool = Field(
+        default=True,
+        description="When assignment is turned on, also give an owner to the leads that "
+        "already qualify; false: only to leads that qualify from then on.",
+    )
     owner_property: str = Field(default="hubspot_owner_id", description="The CRM's owner field.")
     account_owner_property: str | None = Field(
         default=None,
@@ -72,6 +77,11 @@ class NotificationSettings(Strict):
     """``[notifications]``: tell the owner in real time."""
 
     enabled: bool = False
+    apply_to_existing: bool = Field(
+        default=True,
+        description="When notifications are turned on, also notify the owners of leads "
+        "already hot (once); false: only leads that turn hot from then on.",
+    )
     task: TaskTemplate = Field(default_factory=TaskTemplate)
     slack_webhook_url: WebhookUrl | None = Field(
         default=None, description="A Slack-compatible incoming webhook (secret)."

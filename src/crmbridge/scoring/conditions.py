@@ -60,6 +60,11 @@ def _one_of(choices: list[Scalar]) -> Check:
     return lambda value: any(check(value) for check in checks)
 
 
+def _needles(needles: list[str]) -> list[str]:
+    """Normalised, distinct, non-empty needles, longest first (a blank needle matches nothing)."""
+    return sorted({normalize_text(n) for n in needles if n.strip()}, key=len, reverse=True)
+
+
 def _word_pattern(needles: list[str]) -> re.Pattern[str]:
     """One regex for all needles; an alphanumeric edge must sit on a word boundary.
 
@@ -67,7 +72,7 @@ def _word_pattern(needles: list[str]) -> re.Pattern[str]:
     still finds ".../pricing?utm=x".
     """
     parts = []
-    for needle in sorted({normalize_text(n) for n in needles if n.strip()}, key=len, reverse=True):
+    for needle in _needles(needles):
         left = r"(?<![0-9a-z])" if needle[0].isalnum() else ""
         right = r"(?![0-9a-z])" if needle[-1].isalnum() else ""
         parts.append(f"{left}{re.escape(needle)}{right}")
@@ -75,6 +80,26 @@ def _word_pattern(needles: list[str]) -> re.Pattern[str]:
 
 
 def _contains_any(needles: list[str]) -> Check:
+    """Substring test on the normalised value, as ``contains`` is in the CRMs admins know.
+
+    ``str.__contains__`` is linear in the (bounded) value for each needle; no regex is
+    involved, so this is also the cheapest text test there is.
+    """
+    wanted = tuple(_needles(needles))
+    if len(wanted) == 1:
+        (needle,) = wanted
+        return lambda value: _present(value) and needle in to_text(value)
+
+    def check(value: Any) -> bool:
+        if not _present(value):
+            return False
+        text = to_text(value)
+        return any(needle in text for needle in wanted)
+
+    return check
+
+
+def _contains_any_word(needles: list[str]) -> Check:
     search = _word_pattern(needles).search
     return lambda value: _present(value) and search(to_text(value)) is not None
 
@@ -124,6 +149,10 @@ def _build(op: str, argument: Any) -> Check:
         return _contains_any([argument])
     if op == "contains_any":
         return _contains_any(argument)
+    if op == "contains_word":
+        return _contains_any_word([argument])
+    if op == "contains_any_word":
+        return _contains_any_word(argument)
     if op in _COMPARE:
         return _compare(op, float(argument))
     if op == "regex":

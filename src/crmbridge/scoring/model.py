@@ -24,7 +24,22 @@ from crmbridge.config_upgrades import renamed_operator
 from crmbridge.errors import ConfigProblem
 from crmbridge.strict import Strict
 
-OPERATORS = ("eq", "in", "contains", "contains_any", "gt", "gte", "lt", "lte", "exists", "regex")
+OPERATORS = (
+    "eq",
+    "in",
+    "contains",
+    "contains_any",
+    "contains_word",
+    "contains_any_word",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "exists",
+    "regex",
+)
+#: Operators that test for a piece of text anywhere in the value (substring match).
+SUBSTRING_OPERATORS = ("contains", "contains_any")
 CANONICAL_EVENT_TYPES = (
     "page_view",
     "form_submit",
@@ -81,6 +96,17 @@ _OPERATOR_SYNONYMS = {
     "any_of": "in",
     "match": "regex",
     "matches": "regex",
+    "like": "contains",
+    "includes": "contains",
+    "has": "contains",
+    "substring": "contains",
+    "word": "contains_word",
+    "has_word": "contains_word",
+    "whole_word": "contains_word",
+    "contains_words": "contains_any_word",
+    "contains_whole_word": "contains_word",
+    "contains_any_words": "contains_any_word",
+    "any_word": "contains_any_word",
 }
 
 
@@ -115,6 +141,8 @@ class Condition(Strict):
     in_: list[Scalar] | None = Field(default=None, alias="in")
     contains: str | None = None
     contains_any: list[str] | None = None
+    contains_word: str | None = None
+    contains_any_word: list[str] | None = None
     gt: Finite | None = None
     gte: Finite | None = None
     lt: Finite | None = None

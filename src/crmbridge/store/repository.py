@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, or_, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from crmbridge import clock
@@ -361,8 +362,22 @@ class Store:
 
     # -- scoring --------------------------------------------------------------------
 
-    def due_contacts(self, session: Session, now: datetime, after_id: int, limit: int) -> list[Any]:
-        """Contacts whose inputs changed or whose time-based state crossed a boundary.
+    @staticmethod
+    def due_clause(now: datetime) -> ColumnElement[bool]:
+        """The contacts a cycle rescores: inputs changed, or time crossed a boundary."""
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        return or_(table.c.dirty.is_(True), table.c.recheck_at <= now)
+
+    def due_contacts(
+        self,
+        session: Session,
+        now: datetime,
+        after_id: int,
+        limit: int,
+        where: ColumnElement[bool] | None = None,
+    ) -> list[Any]:
+        """Contacts whose inputs changed or whose time-based state crossed a boundary
+        (or, given ``where``, the contacts it selects).
 
         Plain rows (attribute access like :class:`ContactRow`): building ORM objects
         would cost more than scoring them.
@@ -370,10 +385,7 @@ class Store:
         table = ContactRow.__table__  # type: ignore[attr-defined]
         query = (
             sa_select(table)
-            .where(
-                table.c.id > after_id,
-                or_(table.c.dirty.is_(True), table.c.recheck_at <= now),
-            )
+            .where(table.c.id > after_id, self.due_clause(now) if where is None else where)
             .order_by(table.c.id)
             .limit(limit)
         )

@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_
+from sqlalchemy.sql.elements import ColumnElement
+
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.connector import Connector, HandoffConnector, Owner
@@ -29,10 +32,12 @@ from crmbridge.store.repository import Store
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
+from crmbridge.sync.handoff_switches import apply_switches
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
-from crmbridge.sync.rescore import PlannedChange, Rescorer
+from crmbridge.sync.rescore import PlannedChange, Rescorer, RescoreResult
+from crmbridge.sync.selection import count_selected, mark_dirty, outdated
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names, store_property
 
@@ -141,6 +146,9 @@ class Pipeline:
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
         #: Set in shadow mode: the drain logs the writes instead of sending them.
         self.shadow = None if config.bridge.write else ShadowLog()
+        #: Contacts this process flagged because they were scored with another model
+        #: (None until the first cycle that rescores has looked).
+        self.outdated_marked: int | None = None
 
     def planners(self, *, fetch_owners: bool = True) -> dict[str, HandoffPlanner]:
         """A hand-off planner per connector, with the owners the CRM lists now.
@@ -228,9 +236,29 @@ class Pipeline:
 
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
+        due = or_(Store.due_clause(now), outdated(self.engine.version))
+        return self.preview(now, due).changes
+
+    def preview(self, now: datetime, where: ColumnElement[bool]) -> RescoreResult:
+        """Rescore the contacts ``where`` selects without storing or writing anything."""
         self.rescorer.planners = self.planners(fetch_owners=False)
         self.rescorer.default_planner = HandoffPlanner(self.config)
-        return self.rescorer.run(now, dry_run=True).changes
+        return self.rescorer.run(now, dry_run=True, where=where)
+
+    def catch_up(self, now: datetime) -> int:
+        """Once per process (a configuration edit takes a restart): flag for rescoring
+        every contact scored with another model version, and bring the leads already
+        qualifying under a hand-off step turned on since the last run (see
+        :mod:`crmbridge.sync.handoff_switches`). How many contacts were outdated."""
+        if self.outdated_marked is not None:
+            return 0
+        version = self.engine.version
+        marked = mark_dirty(self.store, outdated(version))
+        if marked:
+            get_logger().info("rescore.model_changed", model_version=version, outdated=marked)
+        apply_switches(self.store, self.config, now)
+        self.outdated_marked = marked
+        return marked
 
     def run_once(
         self,
@@ -317,8 +345,17 @@ class Pipeline:
             if held:
                 if adopt_held:
                     summary.adoption = adopt(self.store, self.prefix, only)
+                marked = self.catch_up(now)
                 self.rescorer.planners = self.planners()
                 rescored = self.rescorer.run(now, progress=progress)
+                if marked:
+                    get_logger().info(
+                        "rescore.model_applied",
+                        model_version=self.engine.version,
+                        scored=rescored.scored,
+                        changed=rescored.changed,
+                        outdated=count_selected(self.store, outdated(self.engine.version)),
+                    )
                 summary.scored, summary.changed = rescored.scored, rescored.changed
                 summary.failures.extend(
                     CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.sql.elements import ColumnElement
+
 from crmbridge.clock import parse_instant
 from crmbridge.errors import safe_description
 from crmbridge.handoff.lead import HandoffPlan, Lead, PreviousScore
@@ -119,12 +121,20 @@ class Rescorer:
         self._issued = self._writing = Identity("", 0)
 
     def run(
-        self, now: datetime, *, dry_run: bool = False, progress: Progress | None = None
+        self,
+        now: datetime,
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        where: ColumnElement[bool] | None = None,
     ) -> RescoreResult:
         """Rescore every due contact; with ``dry_run`` compute the plan and store nothing.
 
-        ``progress`` is told the contacts of each batch once it is stored.
+        ``progress`` is told the contacts of each batch once it is stored. ``where``
+        (dry runs only) selects the contacts instead of their being due.
         """
+        if where is not None and not dry_run:
+            raise ValueError("a selection is previewed only: mark its contacts dirty to rescore")
         result = RescoreResult()
         after = 0
         with self.store.engine.begin() as connection:
@@ -136,7 +146,7 @@ class Rescorer:
         while True:
             with self.store.session() as session:
                 if dry_run:
-                    batch = self.store.due_contacts(session, now, after, BATCH)
+                    batch = self.store.due_contacts(session, now, after, BATCH, where)
                 else:
                     batch = self.store.take_due(session, now, after, BATCH)
                 if not batch:

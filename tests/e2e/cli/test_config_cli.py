@@ -211,7 +211,7 @@ def test_check_and_run_refuse_an_enabled_connector_without_its_secret(tmp_path: 
 
 def _connector(url: str, timeout: float = 30.0) -> HubSpotConnector:
     client = HubSpotClient(TOKEN, url, attempts=1, timeout=timeout)
-    return HubSpotConnector(client, access_token=TOKEN)
+    return HubSpotConnector(client)
 
 
 def test_check_names_a_host_name_that_does_not_resolve() -> None:

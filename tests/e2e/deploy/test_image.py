@@ -87,7 +87,8 @@ def test_the_healthcheck_probes_a_route_the_daemon_serves(daemon_serves: Serves)
         "benchmarks/results/scoring.tmp",
         ".mypy_cache/3.11/cache.db",
         "src/crmbridge/__pycache__/cli.cpython-311.pyc",
-        "tests/conftest.py",
+        "conftest.py",
+        "connectors/hubspot/tests/connector/test_hubspot_connector.py",
     ],
 )
 def test_the_build_context_leaves_out(path: str) -> None:

@@ -44,6 +44,7 @@ METRIC_NAMES = (
     "crmbridge_api_rate_budget_remaining",
     "crmbridge_webhook_events_total",
     "crmbridge_outbox_depth",
+    "crmbridge_rescore_outdated",
     "crmbridge_cycle_duration_seconds",
     "crmbridge_webhook_to_write_seconds",
     "crmbridge_last_success_timestamp_seconds",
@@ -76,6 +77,7 @@ def test_readyz_is_503_when_the_database_fails_while_metrics_still_answer(
     scraped = harness.client.get("/metrics")
     assert scraped.status_code == 200
     assert "# TYPE crmbridge_outbox_depth gauge" in scraped.text
+    assert "# TYPE crmbridge_rescore_outdated gauge" in scraped.text
 
 
 def test_a_database_outage_during_a_webhook_is_503_so_the_crm_retries(
@@ -129,6 +131,7 @@ def test_metrics_exposes_every_metric_name(harness: Harness) -> None:
     assert "crmbridge_scores_computed_total 5.0" in text
     assert "crmbridge_cycle_duration_seconds_count 1.0" in text
     assert 'crmbridge_outbox_depth{status="pending"} 0.0' in text
+    assert "crmbridge_rescore_outdated 0.0" in text
     assert 'crmbridge_cycle_failures_total{connector="hubspot",kind="auth"} 1.0' in text
     last = metric_value(text, 'crmbridge_last_success_timestamp_seconds{connector="hubspot"}')
     assert last == NOW.timestamp()

@@ -111,7 +111,7 @@ hot = true
 name = "IT leader persona"
 then = { set_property = { persona_segment = "it_leader" } }
 [triggers.when]
-properties = { jobtitle = { contains_any = ["cio", "head of it"] } }
+properties = { jobtitle = { contains_any_word = ["cio", "head of it"] } }
 """
 
 

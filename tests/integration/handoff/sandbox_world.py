@@ -48,7 +48,7 @@ hot_threshold = 40
 [[scoring.fit]]
 name = "CIO of the company"
 points = 50
-when = { jobtitle = { contains = "cio" } }
+when = { jobtitle = { contains_word = "cio" } }
 """
 
 

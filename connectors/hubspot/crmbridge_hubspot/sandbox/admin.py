@@ -7,6 +7,7 @@ GET     /_sandbox/counters                          counters, rate-limit usage, 
 POST    /_sandbox/reset                             clear log, counters and rate-limit windows
 GET     /_sandbox/config                            current settings (secrets masked)
 PATCH   /_sandbox/config                            change settings, e.g. {"fault_rate": 0.2}
+POST    /_sandbox/oauth/expire                      every OAuth access token issued expires now
 POST    /_sandbox/contacts                          create a contact as a CRM user would
 GET     /_sandbox/contacts/{id}                     every property and its history
 PATCH   /_sandbox/contacts/{id}                     edit as a user: {"properties": {...}}
@@ -66,6 +67,7 @@ ENDPOINTS = [
     "POST /_sandbox/reset",
     "GET /_sandbox/config",
     "PATCH /_sandbox/config",
+    "POST /_sandbox/oauth/expire",
     "POST /_sandbox/contacts",
     "GET /_sandbox/contacts/{id}",
     "PATCH /_sandbox/contacts/{id}",
@@ -186,6 +188,9 @@ def routes(services: Services) -> list[Route]:
             raise bad_request(str(exc)) from exc
         return Reply(200, config.to_json())
 
+    def expire_tokens(request: Request, body: Any) -> Reply:
+        return Reply(200, {"expired": services.oauth.expire_all()})
+
     def create_contact(request: Request, body: Any) -> Reply:
         try:
             created = state.create_contact(_properties(body), source=_source(body), as_user=True)
@@ -283,6 +288,7 @@ def routes(services: Services) -> list[Route]:
         Route("/_sandbox/reset", _admin(reset), methods=["POST"]),
         Route("/_sandbox/config", _admin(get_config), methods=["GET"]),
         Route("/_sandbox/config", _admin(patch_config), methods=["PATCH"]),
+        Route("/_sandbox/oauth/expire", _admin(expire_tokens), methods=["POST"]),
         Route("/_sandbox/contacts", _admin(create_contact), methods=["POST"]),
         Route(c, _admin(get_contact), methods=["GET"]),
         Route(c, _admin(patch_contact), methods=["PATCH"]),

@@ -182,7 +182,7 @@ def routes(services: Services) -> list[Route]:
         definitions = {d.name: d for d in state.contact_properties()}
         request = parse_search(call.raw, call.json(), definitions)
         state.count("searches")
-        return Reply(200, run_search(request, state.contacts(), definitions))
+        return Reply(200, run_search(request, state.searchable_contacts(), definitions))
 
     def batch_read(call: Call) -> Reply:
         started = iso_ms(state.now())

@@ -25,9 +25,11 @@ from crmbridge_hubspot.sandbox import (
     api_contacts,
     api_engagement,
     api_properties,
+    oauth,
 )
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.faults import FaultInjector
+from crmbridge_hubspot.sandbox.indexlag import IndexLag
 from crmbridge_hubspot.sandbox.pipeline import Services, error_response
 from crmbridge_hubspot.sandbox.ratelimit import RateLimiter
 from crmbridge_hubspot.sandbox.state import SandboxState
@@ -63,7 +65,9 @@ class RequestLog:
                 logged = True
                 elapsed = (time.perf_counter() - started) * 1000
                 query = scope.get("query_string", b"").decode("latin-1")
-                self.state.record_request(scope["method"], scope["path"], query, status, elapsed)
+                # A token in the path (OAuth token info) is not kept in the log.
+                path = oauth.masked_path(scope["path"])
+                self.state.record_request(scope["method"], path, query, status, elapsed)
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -110,8 +114,10 @@ def create_app(
         limiter=RateLimiter(config),
         faults=FaultInjector(config),
         webhooks=webhooks or WebhookDispatcher(config),
+        oauth=oauth.OAuthServer(config),
     )
     state.subscribe(services.webhooks.notify)
+    state.contact_index.lag = IndexLag(config).draw
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -126,6 +132,7 @@ def create_app(
         *api_contacts.routes(services),
         *api_engagement.routes(services),
         *api_automation.routes(services),
+        *oauth.routes(services.oauth, config, state),
         *admin.routes(services),
     ]
     app = Starlette(

@@ -14,6 +14,10 @@ from typing import Any
 
 DEFAULT_TOKEN = "sandbox-token"
 DEFAULT_APP_SECRET = "sandbox-secret"
+#: The OAuth app installed in the sandbox (see :mod:`crmbridge_hubspot.sandbox.oauth`).
+DEFAULT_CLIENT_ID = "sandbox-client-id"
+DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
+DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"
 
 #: Scopes a full-access sandbox token holds (what ``access-token-info`` reports).
 ALL_SCOPES = (
@@ -33,16 +37,30 @@ def _default_tokens() -> dict[str, frozenset[str] | None]:
     return {DEFAULT_TOKEN: None}
 
 
+def _default_refresh_tokens() -> dict[str, frozenset[str] | None]:
+    return {DEFAULT_REFRESH_TOKEN: None}
+
+
 @dataclass
 class SandboxConfig:
     """Everything about the sandbox that is not CRM data.
 
-    ``tokens`` maps each accepted bearer token to its scopes (``None``: every scope).
+    ``tokens`` maps each accepted private-app token to its scopes (``None``: every
+    scope); ``refresh_tokens`` does the same for OAuth installs, whose access tokens
+    expire after ``access_token_ttl_s`` seconds.
     Rate limits follow a HubSpot Professional private app by default (190 per 10 s,
     650,000 a day, searches 5 per second).
     """
 
     tokens: dict[str, frozenset[str] | None] = field(default_factory=_default_tokens)
+    refresh_tokens: dict[str, frozenset[str] | None] = field(
+        default_factory=_default_refresh_tokens
+    )
+    oauth_client_id: str = DEFAULT_CLIENT_ID
+    oauth_client_secret: str = DEFAULT_CLIENT_SECRET
+    access_token_ttl_s: int = 1800
+    #: An OAuth app's 10-second limit in each account it is installed in.
+    oauth_rate_limit_max: int = 100
     app_secret: str = DEFAULT_APP_SECRET
     portal_id: int = 4_200_017
     app_id: int = 3_100_042
@@ -67,6 +85,11 @@ class SandboxConfig:
     #: Fail *after* the handler ran: the write is applied but the client sees a 5xx.
     fault_after_handler: bool = False
     latency_ms: int = 0
+    #: Search shows each change this long after it is made (ms on the sandbox's clock):
+    #: drawn per change, uniform in [min, max] (fixed when equal); 0 and 0 turn it off.
+    index_lag_min_ms: int = 0
+    index_lag_max_ms: int = 0
+    index_lag_seed: int = 0
     lifecycle_forward_only: bool = True
     webhook_url: str | None = None
     webhook_subscriptions: tuple[str, ...] = (
@@ -92,6 +115,19 @@ class SandboxConfig:
         with self._lock:
             return token in self.tokens
 
+    def refresh_scopes(self, refresh_token: str) -> frozenset[str] | None:
+        """The scopes an OAuth refresh token grants (``None``: all); KeyError when unknown."""
+        with self._lock:
+            return self.refresh_tokens[refresh_token]
+
+    def revoke_refresh_token(self, refresh_token: str) -> bool:
+        """Forget an OAuth refresh token; False when it was unknown."""
+        with self._lock:
+            if refresh_token not in self.refresh_tokens:
+                return False
+            del self.refresh_tokens[refresh_token]
+            return True
+
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply JSON-ish changes (lists become tuples/sets); ValueError lists bad keys."""
         converted: dict[str, Any] = {}
@@ -101,6 +137,10 @@ class SandboxConfig:
                 converted[key] = _convert(key, value)
             except (TypeError, ValueError) as exc:
                 problems.append(f"{key}: {exc}")
+        low = converted.get("index_lag_min_ms", self.index_lag_min_ms)
+        high = converted.get("index_lag_max_ms", self.index_lag_max_ms)
+        if not problems and low > high:
+            problems.append(f"index_lag_max_ms: must be at least index_lag_min_ms ({low})")
         if problems:
             raise ValueError("; ".join(problems))
         with self._lock:
@@ -114,9 +154,9 @@ class SandboxConfig:
             if item.name.startswith("_"):
                 continue
             value = getattr(self, item.name)
-            if item.name == "tokens":
+            if item.name in ("tokens", "refresh_tokens"):
                 value = {_mask(t): (sorted(s) if s is not None else None) for t, s in value.items()}
-            elif item.name == "app_secret":
+            elif item.name in ("app_secret", "oauth_client_secret"):
                 value = _mask(value)
             elif isinstance(value, frozenset):
                 value = sorted(value)
@@ -134,14 +174,19 @@ _INTS = {
     "portal_id",
     "app_id",
     "rate_limit_max",
+    "oauth_rate_limit_max",
     "rate_limit_interval_ms",
     "daily_limit",
     "search_per_second",
     "fault_seed",
     "fault_retry_after_s",
     "latency_ms",
+    "index_lag_min_ms",
+    "index_lag_max_ms",
+    "index_lag_seed",
     "webhook_max_attempts",
 }
+_STRINGS = {"app_secret", "oauth_client_id", "oauth_client_secret"}
 _FLOATS = {"fault_rate", "stall_rate", "stall_s", "webhook_retry_delay_s", "webhook_batch_window_s"}
 _BOOLS = {"count_rejected", "fault_after_handler", "lifecycle_forward_only"}
 
@@ -161,7 +206,11 @@ def _convert(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError("must be true or false")
         return value
-    if key == "app_secret":
+    if key == "access_token_ttl_s":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError("must be a whole number of seconds, at least 1")
+        return value
+    if key in _STRINGS:
         if not isinstance(value, str) or not value:
             raise ValueError("must be a non-empty string")
         return value
@@ -193,7 +242,7 @@ def _convert(key: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError("must be a list of property names or null")
         return frozenset(value)
-    if key == "tokens":
+    if key in ("tokens", "refresh_tokens"):
         if not isinstance(value, dict):
             raise ValueError("must map token to a list of scopes or null")
         tokens: dict[str, frozenset[str] | None] = {}

@@ -12,8 +12,9 @@ none means every API path):
 
 The answers look like HubSpot's: JSON with a ``category`` from HubSpot's own
 applications (423 ``LOCKED``, 477 ``MIGRATION_IN_PROGRESS`` with ``Retry-After``
-seconds, 500, 503), an HTML page from the gateways in front of them (502 and 504) and
-from the CDN edge (521–526), which the client has to read without JSON.
+seconds, 500, 503; an injected 429 is the daily limit's, ``policyName: DAILY``), an
+HTML page from the gateways in front of them (502 and 504) and from the CDN edge
+(521–526), which the client has to read without JSON.
 
 The draw sequence depends only on ``fault_seed`` and the number of draws, so a test
 that sends the same requests sees the same failures. Settings are read from the shared
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from starlette.responses import HTMLResponse, Response
 
 from crmbridge_hubspot.sandbox.config import SandboxConfig
-from crmbridge_hubspot.sandbox.wire import HubSpotError, HubSpotJSON
+from crmbridge_hubspot.sandbox.wire import HubSpotError, HubSpotJSON, rate_limit_body
 
 #: JSON errors HubSpot's applications answer: status → (category, message).
 JSON_FAULTS = {
@@ -59,8 +60,10 @@ HTML_FAULTS = {
     525: "api.hubapi.com | 525: SSL handshake failed",
     526: "api.hubapi.com | 526: Invalid SSL certificate",
 }
+#: An injected 429 is the daily limit's (the 10-second one comes from the limiter).
+DAILY_LIMIT = "You have reached your daily limit."
 #: Statuses the sandbox can inject (``fault_statuses``, ``fault_next``).
-STATUSES = frozenset(JSON_FAULTS) | frozenset(HTML_FAULTS)
+STATUSES = frozenset(JSON_FAULTS) | frozenset(HTML_FAULTS) | {429}
 #: How often a held request looks whether stalls were switched off.
 _STALL_POLL_S = 0.05
 
@@ -135,6 +138,8 @@ class FaultInjector:
 
 def fault_message(status: int) -> str:
     """The message (or page title) of an injected error."""
+    if status == 429:
+        return DAILY_LIMIT
     if status in HTML_FAULTS:
         return HTML_FAULTS[status]
     return JSON_FAULTS.get(status, JSON_FAULTS[500])[1]
@@ -146,6 +151,9 @@ def fault_response(status: int, config: SandboxConfig) -> Response:
         title = HTML_FAULTS[status]
         page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
         return HTMLResponse(page, status_code=status)
+    if status == 429:
+        spent = {"X-HubSpot-RateLimit-Daily-Remaining": "0"}
+        return HubSpotJSON(rate_limit_body(DAILY_LIMIT, "DAILY"), status_code=429, headers=spent)
     category, message = JSON_FAULTS.get(status, JSON_FAULTS[500])
     headers = {"Retry-After": str(config.fault_retry_after_s)} if status == 477 else None
     return HubSpotJSON(

@@ -1,6 +1,7 @@
 """What every API request goes through before and after its handler.
 
-In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``), scopes (403
+In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``, or
+``EXPIRED_AUTHENTICATION`` for an expired OAuth access token), scopes (403
 ``MISSING_SCOPES`` unless the token holds every scope of the endpoint's set), rate
 limits (429 with HubSpot's body; rate-limit headers on every answer, the daily ones
 only on searches), added latency, a stall (the request held unanswered), fault
@@ -22,6 +23,7 @@ from starlette.responses import Response
 
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.faults import FaultInjector, fault_response
+from crmbridge_hubspot.sandbox.oauth import OAuthServer
 from crmbridge_hubspot.sandbox.ratelimit import SECONDLY, RateLimiter
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_hubspot.sandbox.state import SandboxState
@@ -34,7 +36,6 @@ from crmbridge_hubspot.sandbox.wire import (
     missing_scopes,
     rate_limit_body,
     search_rate_limit_body,
-    unauthorized,
 )
 
 log = logging.getLogger("crmbridge_hubspot.sandbox")
@@ -52,6 +53,7 @@ class Services:
     limiter: RateLimiter
     faults: FaultInjector
     webhooks: WebhookDispatcher
+    oauth: OAuthServer
 
     @property
     def api_source(self) -> ChangeSource:
@@ -85,16 +87,19 @@ def endpoint(
     async def run(request: Request) -> Response:
         state, config = services.state, services.config
         token = bearer_token(request)
-        if token is None or not config.knows(token):
+        try:
+            caller = services.oauth.authenticate(token)
+        except HubSpotError as exc:
             state.count("unauthorized")
-            return error_response(unauthorized())
-        granted = config.scopes_of(token)
+            return error_response(exc)
+        granted = caller.scopes
         # Every scope of the endpoint's set is needed (HubSpot wants crm.lists.read as
         # well as crm.lists.write to add a list member): one missing is a 403.
         if granted is not None and not granted.issuperset(required):
             state.count("missing_scopes")
             return error_response(missing_scopes(required))
-        decision = services.limiter.check_search() if search else services.limiter.check(token)
+        limiter = services.limiter
+        decision = limiter.check_search() if search else limiter.check(caller.key, caller.limit)
         if not decision.allowed:
             state.count("rate_limited_search" if search else "rate_limited")
             if decision.policy == SECONDLY:
@@ -115,7 +120,7 @@ def endpoint(
             return fault_response(fault, config)
         raw = await request.body()
         try:
-            reply = handler(Call(request, token, raw))
+            reply = handler(Call(request, token or "", raw))
         except HubSpotError as exc:
             reply = Reply(exc.status, exc.body())
         except Exception:

@@ -77,10 +77,12 @@ class RateLimiter:
         self._day = today()
         self._daily_used = 0
 
-    def check(self, token: str) -> Decision:
-        """Admit or refuse a non-search request made with ``token``."""
+    def check(self, token: str, limit: int | None = None) -> Decision:
+        """Admit or refuse a non-search request made with ``token``; ``limit`` replaces
+        ``rate_limit_max`` (an OAuth app has its own)."""
         config = self._config
-        limit, interval_ms = config.rate_limit_max, config.rate_limit_interval_ms
+        interval_ms = config.rate_limit_interval_ms
+        limit = config.rate_limit_max if limit is None else limit
         now = self._clock()
         with self._lock:
             self._roll_day()

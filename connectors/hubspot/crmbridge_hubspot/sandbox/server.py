@@ -18,7 +18,12 @@ import uvicorn
 from starlette.applications import Starlette
 
 from crmbridge_hubspot.sandbox.app import create_app
-from crmbridge_hubspot.sandbox.config import DEFAULT_APP_SECRET, DEFAULT_TOKEN, SandboxConfig
+from crmbridge_hubspot.sandbox.config import (
+    DEFAULT_APP_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    DEFAULT_TOKEN,
+    SandboxConfig,
+)
 from crmbridge_hubspot.sandbox.pipeline import Services
 from crmbridge_hubspot.sandbox.seed import seed_demo
 from crmbridge_hubspot.sandbox.state import SandboxState
@@ -173,6 +178,8 @@ def serve(
     print(
         f"crmbridge sandbox (HubSpot-compatible) on {url}\n"
         f"  token: {token}   app secret: {app_secret}\n"
+        f"  OAuth app: client_id {config.oauth_client_id}, client_secret"
+        f" {config.oauth_client_secret}, refresh_token {DEFAULT_REFRESH_TOKEN}\n"
         f"  contacts: {state.contact_count()}   demo events: {len(state.demo_events)}"
         f" ({url}/_sandbox/seed-events?format=jsonl)\n"
         f"  admin: {url}/_sandbox   webhooks: {webhook_url or 'off'}\n"

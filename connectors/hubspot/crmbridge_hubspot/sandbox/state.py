@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from crmbridge_hubspot.sandbox.indexlag import SearchIndex
 from crmbridge_hubspot.sandbox.records import (
     AlreadyExistsError,
     ChangeSource,
@@ -75,13 +76,14 @@ class _Row:
     updated_at: datetime
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
 
-    def snapshot(self) -> Contact:
+    def snapshot(self, *, history: bool = True) -> Contact:
         return Contact(
             id=str(self.id),
             properties=dict(self.properties),
             created_at=self.created_at,
             updated_at=self.updated_at,
-            history={k: tuple(v) for k, v in self.history.items()},
+            # Search never shows history: copying it for every record would dominate.
+            history={k: tuple(v) for k, v in self.history.items()} if history else {},
         )
 
 
@@ -129,6 +131,8 @@ class SandboxState:
         self._listeners: list[Listener] = []
         #: Canonical events that go with the seeded contacts (see seed.py).
         self.demo_events: list[dict[str, Any]] = []
+        #: What contact search shows while changes are being indexed (see indexlag.py).
+        self.contact_index: SearchIndex[Contact] = SearchIndex()
 
     # ── time and observers ───────────────────────────────────────────────────────
 
@@ -275,6 +279,9 @@ class SandboxState:
                 self._by_email[email] = row.id
             self._counters["contacts_created"] += 1
             snapshot = row.snapshot()
+            self.contact_index.changed(
+                str(row.id), None, snapshot, self.now(), self.contact_index.lag()
+            )
         if notify:
             changes = [ContactChange(row.id, "creation", created, source)]
             changes += [
@@ -304,6 +311,18 @@ class SandboxState:
         """Every contact, by id."""
         with self._lock:
             return [self._contacts[k].snapshot() for k in sorted(self._contacts)]
+
+    def searchable_contacts(self) -> list[Contact]:
+        """Every contact as search shows it now, by id (without property history):
+        changes still being indexed show the version before them, and a contact just
+        created not at all."""
+        with self._lock:
+            now = self.now()
+            shown = (
+                self.contact_index.shown(str(k), self._contacts[k].snapshot(history=False), now)
+                for k in sorted(self._contacts)
+            )
+            return [contact for contact in shown if contact is not None]
 
     def contact_count(self) -> int:
         """How many contacts exist."""
@@ -354,8 +373,12 @@ class SandboxState:
                     missing.append(key)
                     continue
                 forward_only = lifecycle_forward_only and not as_user
+                lag = self.contact_index.lag()
+                # What search showed before: kept only while the change is being indexed.
+                before = row.snapshot() if lag else None
                 changes.extend(self._apply(row, clean, source, forward_only))
                 updated.append(row.snapshot())
+                self.contact_index.changed(str(row.id), before, updated[-1], self.now(), lag)
             self._counters["contact_updates"] += len(updated)
         self._announce(changes)
         return updated, missing
@@ -412,6 +435,7 @@ class SandboxState:
             if row is None:
                 return False
             del self._contacts[row.id]
+            self.contact_index.forget(str(row.id))
             for email, number in list(self._by_email.items()):
                 if number == row.id:
                     del self._by_email[email]
@@ -457,6 +481,7 @@ class SandboxState:
             row.properties["lastmodifieddate"] = iso_ms(now)
             for old in (primary, merged):
                 del self._contacts[old.id]
+                self.contact_index.forget(str(old.id))
                 self._aliases[old.id] = row.id
             for old_id, target in self._aliases.items():
                 if target in (primary.id, merged.id):
@@ -467,6 +492,9 @@ class SandboxState:
                     self._by_email[address] = row.id
             self._counters["contacts_merged"] += 1
             snapshot = row.snapshot()
+            self.contact_index.changed(
+                str(row.id), None, snapshot, self.now(), self.contact_index.lag()
+            )
         change = ContactChange(
             row.id,
             "merge",

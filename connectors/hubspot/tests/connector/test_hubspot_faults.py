@@ -51,7 +51,7 @@ def server() -> Iterator[SandboxServer]:
 def waiting_connector(server: SandboxServer, waits: list[float]) -> HubSpotConnector:
     """A connector whose retry waits are recorded instead of slept."""
     client = HubSpotClient(TOKEN, server.url, sleep=waits.append)
-    return HubSpotConnector(client, access_token=TOKEN)
+    return HubSpotConnector(client)
 
 
 def contact(server: SandboxServer, index: int = 0) -> str:
@@ -168,6 +168,29 @@ def test_the_daily_limit_stops_calls_until_midnight_in_the_account_zone(
     # Nothing more is sent until then; the error still says when.
     assert len(server.state.requests()) == before
     assert again.value.policy == "DAILY" and "resume at" in str(again.value)
+
+
+def test_a_cycle_out_of_daily_calls_keeps_its_writes_and_says_when_they_resume(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    for index in range(3):
+        contact(server, index)
+    connector = connector_for(server)
+    with pipeline_over(connector, tmp_path) as pipeline:
+        pipeline.prepare()
+        # The day's calls run out as the scores are written.
+        server.config.update({"fault_paths": [UPDATE], "fault_next": [429]})
+        summary = pipeline.run_once(NOW)
+        with pipeline.store.session() as session:
+            rows = session.exec(select(OutboxRow).where(OutboxRow.kind == "property")).all()
+
+    assert summary.written == 0 and summary.dead == 0
+    assert [f.kind for f in summary.failures] == ["rate_limited"]
+    [line] = summary.errors
+    assert "daily API limit is used up" in line and "resume" in line
+    assert rows and {row.status for row in rows} == {"pending"}
+    assert {row.attempts for row in rows} == {0}
+    assert sent(server, UPDATE) == [429]
 
 
 def test_a_daily_429_in_an_unknown_zone_tries_again_at_the_next_hour(

@@ -84,7 +84,7 @@ def test_added_latency(server: SandboxServer, client: HubSpot) -> None:
 OWNERS = "/crm/v3/owners"
 
 
-@pytest.mark.parametrize("status", [423, 477, 502, 504, 521, 522, 523, 524, 525, 526])
+@pytest.mark.parametrize("status", [423, 429, 477, 502, 504, 521, 522, 523, 524, 525, 526])
 def test_each_status_reaches_the_sdk_once_as_hubspot_answers_it(status: int) -> None:
     config = relaxed_config(fault_next=[status], fault_retry_after_s=3600)
     with SandboxServer(config=config) as server:
@@ -98,7 +98,10 @@ def test_each_status_reaches_the_sdk_once_as_hubspot_answers_it(status: int) -> 
     headers = getattr(error, "headers", None) or {}
     body = getattr(error, "body", b"")
     text = body.decode() if isinstance(body, bytes) else str(body)
-    if status in (423, 477):
+    if status == 429:
+        # An injected 429 is the daily limit's (the 10-second one is the limiter's).
+        assert json.loads(text)["policyName"] == "DAILY"
+    elif status in (423, 477):
         parsed = json.loads(text)
         assert parsed["status"] == "error" and parsed["correlationId"]
         assert parsed["category"] == {423: "LOCKED", 477: "MIGRATION_IN_PROGRESS"}[status]

@@ -138,7 +138,7 @@ def _ingest(
     """Validate and store in batches, in this process (no worker pool inside a server)."""
     lines, refused = storable(lines)
     unreadable = unreadable + refused
-    ingestor = Ingestor(store, config.ingest.max_future_skew)
+    ingestor = Ingestor(store, config.ingest.max_future_skew, config.scoring.custom_events)
     total = IngestReport()
     for start in range(0, len(lines), BATCH):
         part = ingestor.ingest_lines(lines[start : start + BATCH], now)

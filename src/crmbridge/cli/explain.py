@@ -1,0 +1,312 @@
+"""``crmbridge explain EMAIL|CRM-ID`` on a lead in the store (``--live``: and in the CRM).
+
+The score is recomputed from the stored contact and events as the next cycle would
+compute it, so every rule, cap and decay can be shown; the stored history, outbox rows,
+owners and SLA clocks say what crmbridge already did for the lead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from crmbridge.cli.app import EXIT_INPUT, err, fail, out
+from crmbridge.config import CrmbridgeConfig
+from crmbridge.console import explain_panel, lead_name
+from crmbridge.errors import CrmbridgeError
+from crmbridge.records import ContactRecord
+from crmbridge.scoring import Score, ScoringEngine
+from crmbridge.store import lead_history
+from crmbridge.store.repository import Store
+from crmbridge.sync.connectors import build_connectors
+from crmbridge.sync.writeback import own_property_names, same_value
+
+#: Rows of history and of outbox shown per lead (the newest).
+SHOWN = 20
+
+
+def explanation(contact: ContactRecord, score: Score) -> dict[str, object]:
+    """A score with every contribution and the BANT detail, JSON-ready."""
+    return {
+        "lead": lead_name(contact),
+        "email": contact.email,
+        **score.as_dict(),
+        "contributions": [
+            {
+                "kind": c.kind,
+                "rule": c.rule,
+                "points": c.points,
+                "raw_points": round(c.raw_points, 4),
+                "events": c.events,
+                "capped_at": c.capped_at,
+                "group": c.group,
+                "decayed": c.decayed,
+            }
+            for c in score.contributions
+        ],
+        "bant_detail": {
+            "budget": score.bant.budget,
+            "authority": score.bant.authority,
+            "need": score.bant.need,
+            "timeline": score.bant.timeline,
+        },
+    }
+
+
+@dataclass
+class StoredLead:
+    """What the store knows of one lead, and its score recomputed now."""
+
+    contact: ContactRecord
+    score: Score
+    history: list[dict[str, Any]]
+    outbox: list[dict[str, Any]]
+    assignments: list[dict[str, Any]]
+    sla_clocks: list[dict[str, Any]]
+    handoff_state: dict[str, Any]
+    crm_values: dict[str, Any]
+    #: Property → (the value the store last knew the CRM held, the CRM's value now).
+    live: dict[str, tuple[Any, Any]] | None = field(default=None)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _plain(row: Any, columns: Sequence[str]) -> dict[str, Any]:
+    values = {}
+    for name in columns:
+        value = getattr(row, name)
+        values[name] = _iso(value) if isinstance(value, datetime) else value
+    return values
+
+
+_HISTORY = ("scored_at", "model_version", "total", "grade", "hot", "stage", "stage_transition")
+_OUTBOX = (
+    "id",
+    "kind",
+    "target",
+    "value",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
+_CLOCK = ("stage", "owner_id", "started_at", "due_at", "contacted_at", "breached_at")
+
+
+def explain_stored(
+    config: CrmbridgeConfig,
+    key: str,
+    now: datetime,
+    *,
+    crm: str | None,
+    live: bool,
+    as_json: bool,
+) -> bool:
+    """Explain the stored lead ``key``; False when the store holds no contact at all
+    (the caller then explains the bundled example leads, as before a first sync)."""
+    store = Store.open(config.bridge.database_url)
+    try:
+        with store.session() as session:
+            rows = [r for r in lead_history.find_contacts(session, key) if crm in (None, r.crm)]
+            if not rows:
+                if not live and store.contact_count() == 0:
+                    return False
+                near = lead_history.near_emails(session, key)
+                fail(f"no contact with email or CRM id {key!r} in the store")
+                if near:
+                    err.print(f"  did you mean: {', '.join(near)}?", highlight=False)
+                raise typer.Exit(EXIT_INPUT)
+            if len(rows) > 1:
+                fail(f"{len(rows)} contacts match {key!r}; name one with --crm or its CRM id:")
+                for r in rows:
+                    err.print(f"  {r.crm} {r.crm_id} {r.email or ''}", highlight=False)
+                raise typer.Exit(EXIT_INPUT)
+            lead = _read(session, store, config, rows[0], now)
+    finally:
+        store.engine.dispose()
+    if live:
+        lead.live = _live_values(config, lead)
+    if as_json:
+        sys.stdout.write(json.dumps(_as_json(lead), indent=2, ensure_ascii=False) + "\n")
+    else:
+        engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        out.print(explain_panel(lead.contact, lead.score, engine))
+        stored = _stored_model(lead)
+        if stored not in (None, lead.score.model_version):
+            out.print(
+                f"[yellow]note[/] the stored score was computed with model {stored}; the "
+                f"configured model is {lead.score.model_version}: the next cycle rescores it",
+                highlight=False,
+            )
+        out.print(_record_tables(lead))
+    return True
+
+
+def _read(
+    session: Any, store: Store, config: CrmbridgeConfig, row: Any, now: datetime
+) -> StoredLead:
+    engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+    events = store.events_for(session, [row.id]).get(row.id, [])
+    # As the next cycle scores it: from the stage the contact is in now.
+    score = engine.score(store.as_contact(row), events, now, row.stage)
+    contact = ContactRecord(
+        crm=row.crm,
+        id=row.crm_id,
+        email=row.email,
+        properties=row.properties or {},
+        updated_at=row.crm_updated_at,
+    )
+    return StoredLead(
+        contact=contact,
+        score=score,
+        history=[
+            {**_plain(r, _HISTORY), "reasons": r.reasons}
+            for r in lead_history.score_history(session, row.id, SHOWN)
+        ],
+        outbox=[
+            _plain(r, _OUTBOX)
+            for r in lead_history.outbox_rows(session, row.crm, row.crm_id, SHOWN)
+        ],
+        assignments=[
+            _plain(r, ("owner_id", "strategy", "assigned_at"))
+            for r in lead_history.assignments(session, row.id)
+        ],
+        sla_clocks=[_plain(r, _CLOCK) for r in lead_history.sla_clocks(session, row.id)],
+        handoff_state=row.handoff if isinstance(row.handoff, dict) else {},
+        crm_values=dict(row.crm_values or {}),
+    )
+
+
+def _live_values(config: CrmbridgeConfig, lead: StoredLead) -> dict[str, tuple[Any, Any]]:
+    """crmbridge's properties as the CRM holds them now, next to what the store knew."""
+    try:
+        connector = build_connectors(config).get(lead.contact.crm)
+        if connector is None:
+            fail(f"--live: no enabled connector {lead.contact.crm!r} in the configuration")
+            raise typer.Exit(EXIT_INPUT)
+        names = own_property_names(config.writeback.prefix)
+        found = connector.read_values([lead.contact.id], names)
+    except CrmbridgeError as exc:
+        fail(f"--live: cannot read the CRM: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    now_held: Mapping[str, Any] = found.get(lead.contact.id, {})
+    return {name: (lead.crm_values.get(name), now_held.get(name)) for name in names}
+
+
+def _stored_model(lead: StoredLead) -> str | None:
+    """The model version of the lead's latest stored score (None before its first)."""
+    return str(lead.history[0]["model_version"]) if lead.history else None
+
+
+def _differs(known: Any, held: Any) -> bool:
+    if known is None or known == "":
+        return held not in (None, "")
+    return not same_value(str(known), held)
+
+
+def _as_json(lead: StoredLead) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "crm": lead.contact.crm,
+        "crm_id": lead.contact.id,
+        "score": explanation(lead.contact, lead.score),
+        "stored_model_version": _stored_model(lead),
+        "history": lead.history,
+        "outbox": lead.outbox,
+        "assignments": lead.assignments,
+        "sla_clocks": lead.sla_clocks,
+        "handoff_state": lead.handoff_state,
+    }
+    if lead.live is not None:
+        payload["live"] = {
+            name: {"store": known, "crm": held, "differs": _differs(known, held)}
+            for name, (known, held) in lead.live.items()
+        }
+    return payload
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    """A titled table; every cell is shown as text (markup in CRM values escaped)."""
+    table = Table(title=title, title_justify="left", expand=True)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(cell if isinstance(cell, Text) else escape(str(cell)) for cell in row))
+    return table
+
+
+def _shown_value(value: Any) -> str:
+    """An outbox row's payload in a cell: a property write's value alone, else compact JSON."""
+    if isinstance(value, dict) and set(value) == {"value"}:
+        return str(value["value"])
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)[:200]
+
+
+def _second(moment: Any) -> str:
+    """An ISO instant to the second (the store keeps microseconds)."""
+    return str(moment or "").split(".")[0].removesuffix("Z") + ("Z" if moment else "")
+
+
+def _record_tables(lead: StoredLead) -> Group:
+    history = [
+        [h[k] for k in _HISTORY if k != "hot"] + [str(h["reasons"])[:400]] for h in lead.history
+    ]
+    writes = [
+        [
+            w["id"],
+            w["kind"],
+            w["target"],
+            _shown_value(w["value"]),
+            w["status"],
+            w["attempts"],
+            str(w["last_error"] or "")[:200],
+            _second(w["updated_at"] or w["created_at"]),
+        ]
+        for w in lead.outbox
+    ]
+    clocks = [
+        [_second(c[k]) if k.endswith("_at") else c[k] or "" for k in _CLOCK]
+        for c in lead.sla_clocks
+    ]
+    owners = ", ".join(f"{a['owner_id']} ({a['strategy']})" for a in lead.assignments)
+    parts: list[Any] = [
+        _table(
+            "Score history (newest first)",
+            ("Scored at", "Model", "Score", "Grade", "Stage", "Move", "Reasons"),
+            history,
+        ),
+        _table(
+            "Writes and actions (outbox, newest first)",
+            ("Id", "Kind", "Target", "Value", "Status", "Attempts", "Last error", "Updated"),
+            writes,
+        ),
+    ]
+    if clocks:
+        columns = ("Stage", "Owner", "Started", "Due", "Contacted", "Breached")
+        parts.append(_table("SLA clocks", columns, clocks))
+    else:
+        parts.append(Text("SLA clocks: none started"))
+    parts.append(Text(f"Owners given: {owners or 'none'}"))
+    if lead.live is not None:
+        differs = Text("differs", style="red")
+        live = [
+            [name, known or "", held or "", differs if _differs(known, held) else ""]
+            for name, (known, held) in lead.live.items()
+        ]
+        parts.append(
+            _table("In the CRM now (--live)", ("Property", "Store knew", "CRM now", ""), live)
+        )
+    return Group(*parts)

@@ -1,0 +1,145 @@
+"""Turning assignment or the hot-lead notification on reaches the leads that already qualify.
+
+Both steps act on a lead only when it is rescored, and turning them on changes no input
+of any lead: without this, the hot leads already in the CRM would wait for some
+unrelated change. So the store remembers whether each step was on; at the first cycle
+that finds one turned on, every lead that already qualifies (hot, or an SQL for
+``[assignment] on = "sql"``) is either flagged for rescoring (``apply_to_existing``,
+the default: the steps then give an owner and a task, once, as for a new hot lead) or
+waived (the step leaves it alone until it qualifies anew).
+
+Nurture triggers, reactivation and archive are not switched here: they act on a lead's
+transitions as they happen, never on a backlog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmbridge import clock
+from crmbridge.config import CrmbridgeConfig
+from crmbridge.handoff.assignment import WAIVED
+from crmbridge.handoff.notification import HOT_SINCE, NOTIFIED
+from crmbridge.logging import get_logger
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import ContactRow, CursorRow, ScoreRow
+
+#: The cursors-table namespace remembering which steps were on (one row per step, value
+#: "on" or "off"): a name no connector can have.
+SWITCHES = "_handoff"
+BATCH = 1_000
+
+_CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
+_SCORES: Table = ScoreRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Switched:
+    """A step found turned on: which, and whether the leads already qualifying get it."""
+
+    step: str
+    apply_to_existing: bool
+
+
+def turned_on(store: Store, config: CrmbridgeConfig) -> list[Switched]:
+    """The steps that are on now and were not at the last look (recorded as seen)."""
+    steps = {
+        "assignment": (config.assignment.enabled, config.assignment.apply_to_existing),
+        "notifications": (config.notifications.enabled, config.notifications.apply_to_existing),
+    }
+    return [
+        Switched(step, existing)
+        for step, (enabled, existing) in steps.items()
+        if enabled and store.get_cursor(SWITCHES, step) != "on"
+    ]
+
+
+def remember(store: Store, config: CrmbridgeConfig) -> None:
+    """Record which steps are on, so the next start knows what was turned on since."""
+    with store.session() as session:
+        for step, enabled in (
+            ("assignment", config.assignment.enabled),
+            ("notifications", config.notifications.enabled),
+        ):
+            value = "on" if enabled else "off"
+            row = session.get(CursorRow, (SWITCHES, step))
+            if row is not None and row.value == value:
+                continue
+            session.merge(
+                CursorRow(connector=SWITCHES, stream=step, value=value, updated_at=clock.now())
+            )
+        session.commit()
+
+
+def apply_switches(store: Store, config: CrmbridgeConfig, now: datetime) -> dict[str, int]:
+    """Bring the leads already qualifying under the steps turned on since the last look:
+    how many were flagged for rescoring and how many waived, by step."""
+    switched = turned_on(store, config)
+    counts: dict[str, int] = {}
+    for switch in switched:
+        handled = _apply(store, config, switch, now)
+        key = f"{switch.step}_{'flagged' if switch.apply_to_existing else 'waived'}"
+        counts[key] = handled
+        get_logger().info(
+            "handoff.turned_on",
+            step=switch.step,
+            apply_to_existing=switch.apply_to_existing,
+            leads=handled,
+        )
+    remember(store, config)
+    return counts
+
+
+def _qualifying(config: CrmbridgeConfig, step: str) -> ColumnElement[bool]:
+    if step == "assignment" and config.assignment.on == "sql":
+        return _CONTACTS.c.stage == "sql"
+    hot = select(_SCORES.c.contact_id).where(_SCORES.c.is_current.is_(True), _SCORES.c.hot)
+    return _CONTACTS.c.id.in_(hot)
+
+
+def _apply(store: Store, config: CrmbridgeConfig, switch: Switched, now: datetime) -> int:
+    """Flag or waive, in batches, the leads qualifying for ``switch``'s step."""
+    handled = 0
+    after = 0
+    where = _qualifying(config, switch.step)
+    while True:
+        with store.session() as session:
+            query = (
+                select(_CONTACTS.c.id, _CONTACTS.c.handoff)
+                .where(_CONTACTS.c.id > after, _CONTACTS.c.held_by.is_(None), where)
+                .order_by(_CONTACTS.c.id)
+                .limit(BATCH)
+            )
+            rows = list(session.execute(query))
+            if not rows:
+                return handled
+            ids = [int(row.id) for row in rows]
+            if switch.apply_to_existing:
+                session.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(ids)).values(dirty=True))
+            else:
+                for row in rows:
+                    session.execute(
+                        update(_CONTACTS)
+                        .where(_CONTACTS.c.id == row.id)
+                        .values(handoff=_waived(switch.step, row.handoff, now))
+                    )
+            session.commit()
+        handled += len(rows)
+        after = ids[-1]
+
+
+def _waived(step: str, saved: Any, now: datetime) -> dict[str, Any]:
+    """The lead's hand-off state with ``step`` counted as done for its current episode."""
+    state = dict(saved) if isinstance(saved, dict) else {}
+    if step == "assignment":
+        state[WAIVED] = True
+    else:
+        # As if notified when this hot episode began: the next episode is notified.
+        since = state.setdefault(HOT_SINCE, now.isoformat())
+        state[NOTIFIED] = since
+    return state

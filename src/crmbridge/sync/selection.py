@@ -1,0 +1,159 @@
+"""Which contacts to rescore: those scored with another model, or an admin's filter.
+
+A model edit changes the model's version; every stored score records the version it
+was computed with. The contacts whose current score is of another version are
+*outdated*: :func:`mark_dirty` flags them (in batches, each its own short
+transaction) and the ordinary rescoring takes them from there, in its own batches,
+writing only what changed.
+
+``crmbridge rescore --where`` takes small filters, parsed here (never evaluated as
+code) into SQL conditions: ``FIELD OP VALUE`` with the fields of :data:`FIELDS` and the
+operators ``=``, ``!=``, ``>=``, ``<=``, ``>``, ``<`` and ``~`` (contains, ignoring case).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Table, and_, func, literal, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmbridge.store.repository import Store
+from crmbridge.store.tables import ContactRow, ScoreRow
+
+#: Contacts flagged per transaction: short transactions never hold up a poll for long.
+MARK_BATCH = 5_000
+
+_CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
+_SCORES: Table = ScoreRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field a filter may name: its column, on the contact or its current score."""
+
+    column: str
+    on_score: bool
+    kind: str  # "text", "number" or "flag"
+
+
+#: What ``--where`` can filter on.
+FIELDS: dict[str, Field] = {
+    "email": Field("email", False, "text"),
+    "crm": Field("crm", False, "text"),
+    "crm_id": Field("crm_id", False, "text"),
+    "stage": Field("stage", False, "text"),
+    "score": Field("total", True, "number"),
+    "fit": Field("fit", True, "number"),
+    "engagement": Field("engagement", True, "number"),
+    "grade": Field("grade", True, "text"),
+    "hot": Field("hot", True, "flag"),
+    "model": Field("model_version", True, "text"),
+}
+
+_EXPRESSION = re.compile(r"^\s*([a-z_]+)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$")
+_FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def outdated(version: str) -> ColumnElement[bool]:
+    """Contacts whose current score was computed with a model other than ``version``.
+
+    Contacts held for another store are left out: nothing is written for them anyway.
+    """
+    stale = select(_SCORES.c.contact_id).where(
+        _SCORES.c.is_current.is_(True), _SCORES.c.model_version != version
+    )
+    return and_(_CONTACTS.c.held_by.is_(None), _CONTACTS.c.id.in_(stale))
+
+
+def everyone() -> ColumnElement[bool]:
+    """Every contact that is not held for another store."""
+    return _CONTACTS.c.held_by.is_(None)
+
+
+def parse_where(expressions: Sequence[str]) -> ColumnElement[bool]:
+    """The contacts matching every one of ``expressions`` (``ValueError`` says what is
+    wrong with one)."""
+    clauses = [_clause(text) for text in expressions]
+    return and_(everyone(), *clauses)
+
+
+def _clause(text: str) -> ColumnElement[bool]:
+    found = _EXPRESSION.match(text)
+    if found is None:
+        raise ValueError(f"{text!r}: expected FIELD OP VALUE, e.g. stage=mql or score>=50")
+    name, op, raw = found.groups()
+    field = FIELDS.get(name)
+    if field is None:
+        raise ValueError(f"{text!r}: unknown field {name!r}; known: {', '.join(FIELDS)}")
+    raw = raw.strip("\"'")
+    table = _SCORES if field.on_score else _CONTACTS
+    column = table.c[field.column]
+    condition: ColumnElement[bool]
+    if op == "~":
+        if field.kind != "text":
+            raise ValueError(f"{text!r}: ~ (contains) works on text fields only")
+        condition = func.lower(column).contains(raw.lower(), autoescape=True)
+    elif field.kind == "number":
+        try:
+            number = int(raw)
+        except ValueError:
+            raise ValueError(f"{text!r}: {name} takes a whole number") from None
+        condition = _compare(column, op, literal(number))
+    elif field.kind == "flag":
+        if op not in ("=", "!=") or raw.lower() not in _FLAGS:
+            raise ValueError(f"{text!r}: {name} takes = or != and true or false")
+        condition = _compare(column, op, literal(_FLAGS[raw.lower()]))
+    else:
+        if op not in ("=", "!="):
+            raise ValueError(f"{text!r}: text fields take =, != or ~")
+        condition = _compare(func.lower(column), op, literal(raw.lower()))
+    if not field.on_score:
+        return condition
+    scored = select(_SCORES.c.contact_id).where(_SCORES.c.is_current.is_(True), condition)
+    return _CONTACTS.c.id.in_(scored)
+
+
+def _compare(
+    left: ColumnElement[object], op: str, right: ColumnElement[object]
+) -> ColumnElement[bool]:
+    comparisons: dict[str, ColumnElement[bool]] = {
+        "=": left == right,
+        "!=": left != right,
+        ">=": left >= right,
+        "<=": left <= right,
+        ">": left > right,
+        "<": left < right,
+    }
+    return comparisons[op]
+
+
+def count_selected(store: Store, where: ColumnElement[bool]) -> int:
+    """How many contacts ``where`` selects."""
+    with store.session() as session:
+        query = select(func.count()).select_from(_CONTACTS).where(where)
+        return int(session.execute(query).scalar() or 0)
+
+
+def mark_dirty(store: Store, where: ColumnElement[bool], *, batch: int = MARK_BATCH) -> int:
+    """Flag the contacts ``where`` selects for rescoring, ``batch`` per transaction;
+    how many were flagged (those already flagged are not counted again)."""
+    marked = 0
+    after = 0
+    while True:
+        with store.session() as session:
+            query = (
+                select(_CONTACTS.c.id)
+                .where(_CONTACTS.c.id > after, _CONTACTS.c.dirty.is_(False), where)
+                .order_by(_CONTACTS.c.id)
+                .limit(batch)
+            )
+            ids = [int(row[0]) for row in session.execute(query)]
+            if not ids:
+                return marked
+            session.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(ids)).values(dirty=True))
+            session.commit()
+        marked += len(ids)
+        after = ids[-1]
