@@ -140,6 +140,30 @@ def test_an_ambiguous_batch_is_settled_in_its_cycle_without_a_second_task(
     assert summary.actions == tasks
 
 
+def test_an_ambiguous_batch_is_asked_about_once_search_has_caught_up(
+    clean_run: tuple[Any, int], tmp_path: Path
+) -> None:
+    """HubSpot's search shows new tasks a second late: right after the lost answer the
+    search finds none of the batch, and only the answer after the connector's index wait
+    decides. Nothing is sent twice."""
+    expected, tasks = clean_run
+    lag = timedelta(seconds=1)
+    with world(SMALL, NOW, active_every=1) as (server, events):
+        server.config.update({"fault_after_handler": True})
+        server.state.task_index.lag = lambda: lag
+        fail_once = fail_batches(server, 1)
+
+        def prepare(connector: HubSpotConnector) -> None:
+            fail_once(connector)
+            connector.handoff.index_lag_s = 1.5 * lag.total_seconds()
+
+        summary, connector, _ = first_sync(server, events, NOW, tmp_path, prepare=prepare)
+        assert summary.ok, summary.errors
+        assert crm_state(server) == expected
+    assert creates(connector) == 1
+    assert summary.actions == tasks
+
+
 def test_a_batch_still_unsettled_after_its_rounds_waits_for_the_next_cycle(
     clean_run: tuple[Any, int], tmp_path: Path
 ) -> None:
