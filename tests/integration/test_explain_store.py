@@ -21,7 +21,7 @@ from crmbridge.testing.fake import FakeConnector
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from tests.integration.daemon.daemon_helpers import add_contacts, contact_email
 
-from .helpers import NOW, NOW_TEXT, cli, example_events, example_leads, pipeline, seed_crm
+from .helpers import NOW, NOW_TEXT, FlakyCrm, cli, example_events, example_leads, pipeline, seed_crm
 
 JORGE = "jorge.martin@transportes-norte.es"
 JORGE_ID = "102"
@@ -146,3 +146,18 @@ def test_an_email_two_connectors_share_lists_both_and_crm_picks_one(
     assert "2 contacts match" in said
     assert f"hubspot {JORGE_ID} {JORGE}" in said and f"salesforce 00Q1 {JORGE}" in said
     assert (one["crm"], one["crm_id"]) == ("hubspot", JORGE_ID)
+
+
+def test_a_write_the_crm_refused_shows_its_status_attempts_and_error(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    FakeConnector.seed(tmp_path / "flaky", example_leads())
+    flaky = FlakyCrm(tmp_path / "flaky", failures={JORGE_ID: 1_000})
+    store.insert_events([CanonicalEvent.model_validate(e) for e in example_events()])
+    pipeline(store, flaky).run_once(NOW)
+
+    outbox = _explained(store_url, JORGE_ID)["outbox"]
+
+    assert outbox and {w["status"] for w in outbox} == {"failed"}
+    assert {(w["attempts"], w["last_error"]) for w in outbox} == {(1, "HTTP 503 unavailable")}
+    assert all(w["next_attempt_at"] for w in outbox)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from benchmarks.handoff_tasks import handoff_config, world
 from benchmarks.hubspot_sync import _hubspot
-from crmbridge.config import CrmbridgeConfig, example_config_text
+from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, ScoreRow
@@ -245,3 +245,23 @@ def test_apply_to_existing_false_leaves_the_leads_already_hot_alone(
     assert cycle.ok and rescored.ok, (cycle.errors, rescored.errors)
     assert rescored.scored == CONTACTS
     assert owners_and_tasks(server) == ({}, [])
+
+
+def test_a_trigger_added_later_enrolls_none_of_the_leads_already_matching(
+    store: Store, synced: tuple[SandboxServer, CrmbridgeConfig]
+) -> None:
+    server, config = synced
+    rules = parse_config(
+        '[[triggers]]\nname = "Hot → list"\nthen = { add_to_list = "7" }\n'
+        "[triggers.when]\nhot = true\n"
+    ).config.triggers
+    assert hot_emails(store)
+    added = config.model_copy(update={"triggers": rules})
+    requests = len(server.state.requests())
+
+    cycle = Pipeline(store, added, {"hubspot": connector_for(added)}).run_once(NOW)
+
+    assert cycle.ok, cycle.errors
+    assert cycle.scored == CONTACTS  # every lead met the new trigger at once
+    assert (cycle.actions, cycle.written) == (0, 0)
+    assert not any("/lists/" in r.path for r in server.state.requests()[requests:])
