@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmbridge import clock
@@ -103,15 +103,32 @@ def apply_switches(store: Store, config: CrmbridgeConfig, now: datetime) -> dict
     return counts
 
 
-def added_triggers(store: Store) -> set[str]:
-    """The marks of the triggers added to this store's installation after its first run."""
-    raw = store.get_cursor(SWITCHES, TRIGGERS)
-    seen: dict[str, str] = json.loads(raw) if raw else {}
-    return {mark for mark, how in seen.items() if how == ADDED}
+def added_triggers(store: Store, config: CrmbridgeConfig) -> set[str]:
+    """The marks of the configured triggers added after this store's first run (those
+    new since the last look included: read only, for ``plan`` as for a cycle)."""
+    record, _ = _trigger_record(store, config)
+    return {mark for mark, how in record.items() if how == ADDED}
 
 
 def track_triggers(store: Store, config: CrmbridgeConfig) -> list[str]:
-    """Record the configured triggers; the marks of those new since the last look.
+    """Record the configured triggers; the marks of those new since the last look."""
+    record, added = _trigger_record(store, config)
+    if store.get_cursor(SWITCHES, TRIGGERS) != _dump(record):
+        with store.session() as session:
+            session.merge(
+                CursorRow(
+                    connector=SWITCHES,
+                    stream=TRIGGERS,
+                    value=_dump(record),
+                    updated_at=clock.now(),
+                )
+            )
+            session.commit()
+    return added
+
+
+def _trigger_record(store: Store, config: CrmbridgeConfig) -> tuple[dict[str, str], list[str]]:
+    """The record of the configured triggers as it is to be stored, and the new ones.
 
     The first look (a new store, or the first run of a release that tracks them) takes
     every trigger as already there: leads keep meeting them as before.
@@ -120,22 +137,27 @@ def track_triggers(store: Store, config: CrmbridgeConfig) -> list[str]:
     seen: dict[str, str] | None = json.loads(raw) if raw else None
     current = [trigger_mark(trigger) for trigger in config.triggers]
     if seen is None:
-        now = dict.fromkeys(current, KEPT)
-    else:
-        now = {mark: seen.get(mark, ADDED) for mark in current}
-    added = [mark for mark in current if seen is not None and mark not in seen]
-    if now != seen:
-        with store.session() as session:
-            session.merge(
-                CursorRow(
-                    connector=SWITCHES,
-                    stream=TRIGGERS,
-                    value=json.dumps(now, sort_keys=True),
-                    updated_at=clock.now(),
-                )
-            )
-            session.commit()
-    return added
+        return dict.fromkeys(current, KEPT), []
+    record = {mark: seen.get(mark, ADDED) for mark in current}
+    return record, [mark for mark in current if mark not in seen]
+
+
+def _dump(record: dict[str, str]) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
+def pending(store: Store, config: CrmbridgeConfig) -> ColumnElement[bool] | None:
+    """The contacts the next cycle's catch-up will rescore (read only, for ``plan``):
+    those qualifying for a step turned on with ``apply_to_existing``, or every contact
+    when a trigger was added."""
+    if _trigger_record(store, config)[1]:
+        return _CONTACTS.c.held_by.is_(None)
+    clauses = [
+        _qualifying(config, switch.step)
+        for switch in turned_on(store, config)
+        if switch.apply_to_existing
+    ]
+    return or_(*clauses) if clauses else None
 
 
 def _qualifying(config: CrmbridgeConfig, step: str) -> ColumnElement[bool]:

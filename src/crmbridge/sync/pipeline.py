@@ -32,7 +32,12 @@ from crmbridge.store.repository import Store
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
-from crmbridge.sync.handoff_switches import added_triggers, apply_switches, track_triggers
+from crmbridge.sync.handoff_switches import (
+    added_triggers,
+    apply_switches,
+    pending,
+    track_triggers,
+)
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
@@ -157,7 +162,7 @@ class Pipeline:
         the pool empty for this cycle (assignment then waits) rather than failing it.
         """
         found: dict[str, HandoffPlanner] = {}
-        added = added_triggers(self.store) if self.config.triggers else set()
+        added = added_triggers(self.store, self.config) if self.config.triggers else set()
         for name, connector in self.connectors.items():
             pool = OwnerPool()
             handoff = connector.handoff
@@ -239,13 +244,14 @@ class Pipeline:
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
         due = or_(Store.due_clause(now), outdated(self.engine.version))
-        return self.preview(now, due).changes
+        catch_up = pending(self.store, self.config)
+        return self.preview(now, due if catch_up is None else or_(due, catch_up)).changes
 
     def preview(self, now: datetime, where: ColumnElement[bool]) -> RescoreResult:
         """Rescore the contacts ``where`` selects without storing or writing anything."""
         self.rescorer.planners = self.planners(fetch_owners=False)
         self.rescorer.default_planner = HandoffPlanner(
-            self.config, added_triggers=added_triggers(self.store)
+            self.config, added_triggers=added_triggers(self.store, self.config)
         )
         return self.rescorer.run(now, dry_run=True, where=where)
 
