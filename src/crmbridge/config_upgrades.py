@@ -33,7 +33,11 @@ RENAMED_KEYS: tuple[Renamed, ...] = (
     Renamed("daemon.salesforce_webhook_secret", "connectors.salesforce.webhook_secret", "0.1.0"),
     Renamed("daemon.salesforce_org_id", "connectors.salesforce.org_id", "0.1.0"),
 )
-#: Renamed operators: old name → (new name, release).
+#: Renamed operators: old name → (new name, release). ``contains`` / ``contains_any``
+#: are not here: they kept their names and now match substrings (the whole-word forms
+#: are new operators), so a model still loads; ``config check`` warns about the needles
+#: likely to match more than before (crmbridge.scoring.overmatch) and the upgrade notes
+#: say how to keep whole words.
 RENAMED_OPERATORS: Mapping[str, tuple[str, str]] = {}
 
 

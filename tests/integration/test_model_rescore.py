@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from benchmarks.handoff_tasks import handoff_config, world
 from benchmarks.hubspot_sync import _hubspot
-from crmbridge.config import CrmbridgeConfig, example_config_text
+from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, ScoreRow
@@ -214,6 +214,11 @@ def test_turning_assignment_on_gives_the_hot_leads_an_owner_and_a_task_once(
     hot = hot_emails(store)
     assert hot and owners_and_tasks(server) == ({}, [])
     config = switched_on(server, store_url)
+    # plan (which reads no owner list from the CRM yet) shows the notification's tasks.
+    notifying = config.model_copy(
+        update={"assignment": config.assignment.model_copy(update={"enabled": False})}
+    )
+    planned = Pipeline(store, notifying, {}).plan(NOW)
 
     cycle = Pipeline(store, config, {"hubspot": fast_tasks(config)}).run_once(NOW)
 
@@ -222,6 +227,7 @@ def test_turning_assignment_on_gives_the_hot_leads_an_owner_and_a_task_once(
     assert set(owners) == hot
     assert len(tasks) == cycle.actions == len(hot)
     assert len(set(tasks)) == len(tasks)
+    assert {c.email for c in planned if c.name == "action:task"} == hot
     # A restart with the same configuration: nothing more to do (the owners written
     # come back as inputs of those leads, which are rescored and write nothing).
     again = Pipeline(store, config, {"hubspot": fast_tasks(config)}).run_once(NOW)
@@ -245,3 +251,24 @@ def test_apply_to_existing_false_leaves_the_leads_already_hot_alone(
     assert cycle.ok and rescored.ok, (cycle.errors, rescored.errors)
     assert rescored.scored == CONTACTS
     assert owners_and_tasks(server) == ({}, [])
+
+
+def test_a_trigger_added_later_enrolls_none_of_the_leads_already_matching(
+    store: Store, synced: tuple[SandboxServer, CrmbridgeConfig]
+) -> None:
+    server, config = synced
+    rules = parse_config(
+        '[[triggers]]\nname = "Hot → list"\nthen = { add_to_list = "7" }\n'
+        "[triggers.when]\nhot = true\n"
+    ).config.triggers
+    assert hot_emails(store)
+    added = config.model_copy(update={"triggers": rules})
+    requests = len(server.state.requests())
+    assert Pipeline(store, added, {}).plan(NOW) == []
+
+    cycle = Pipeline(store, added, {"hubspot": connector_for(added)}).run_once(NOW)
+
+    assert cycle.ok, cycle.errors
+    assert cycle.scored == CONTACTS  # every lead met the new trigger at once
+    assert (cycle.actions, cycle.written) == (0, 0)
+    assert not any("/lists/" in r.path for r in server.state.requests()[requests:])

@@ -9,6 +9,7 @@ paused) and reactivation/archive.
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from typing import Protocol
 
 from crmbridge.config import CrmbridgeConfig
@@ -54,6 +55,7 @@ class HandoffPlanner:
         *,
         can_pause: bool = False,
         can_act: bool = True,
+        added_triggers: Collection[str] = (),
     ) -> None:
         # Imported here: each step module imports the lead types from this package.
         from crmbridge.handoff import (
@@ -95,7 +97,9 @@ class HandoffPlanner:
                 status_key=config.lifecycle.feedback_property,
                 owner_property=config.assignment.owner_property,
             ),
-            triggers.TriggerStep(config.triggers, config.reactivation, self.owners),
+            triggers.TriggerStep(
+                config.triggers, config.reactivation, self.owners, added=added_triggers
+            ),
             reactivation.ReactivationStep(config.reactivation, self.owners),
         ]
 

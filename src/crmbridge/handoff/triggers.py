@@ -14,7 +14,7 @@ same sequence (``state["enrolled"]``) and never while paused by a reply
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,6 +29,8 @@ from crmbridge.scoring.conditions import (
 )
 from crmbridge.scoring.types import Event
 
+#: Hand-off state: the added rules (see ``TriggerStep.added``) this lead has met.
+KNOWN = "triggers_known"
 #: How many fired marks a lead keeps (per-event rules add one per event).
 MAX_FIRED = 500
 TASK_DUE_IN = timedelta(days=1)
@@ -83,7 +85,7 @@ class _Rule:
         when = trigger.when
         return cls(
             trigger=trigger,
-            mark=short_hash(trigger.name),
+            mark=trigger_mark(trigger),
             score=compile_condition(when.score) if when.score else None,
             stage=compile_condition(when.stage) if when.stage else None,
             properties=compile_when(when.properties),
@@ -122,6 +124,11 @@ def _event_matches(event: Event, wanted: EventCondition, where: CompiledWhen, le
     return where(event.properties)
 
 
+def trigger_mark(trigger: Trigger) -> str:
+    """The short id a rule's fired marks carry (from its name)."""
+    return short_hash(trigger.name)
+
+
 def event_mark(event: Event) -> str:
     """A short, stable name for one event (its id, else its type and instant)."""
     return short_hash(event.event_id or f"{event.type}@{event.occurred_at.isoformat()}")
@@ -135,17 +142,39 @@ class TriggerStep:
         triggers: Sequence[Trigger],
         reactivation: ReactivationSettings,
         owners: OwnerPool | None = None,
+        added: Collection[str] = (),
     ) -> None:
         self.rules = [_Rule.compile(trigger) for trigger in triggers]
         self.enrollment = Enrollment(owners or OwnerPool(), reactivation.sender_email)
+        #: Marks of the rules added to a running installation (see :func:`trigger_mark`):
+        #: a lead scored before meets them first as a baseline.
+        self.added = frozenset(added)
 
     def plan(self, lead: Lead, plan: HandoffPlan) -> None:
         """Fire the rules that match and have not fired for this lead (or event) yet."""
         if not self.rules:
             return
         fired: list[str] = list(lead.state.get("triggers_fired") or [])
+        known: list[str] = list(lead.state.get(KNOWN) or [])
         for rule in self.rules:
+            baseline = (
+                rule.mark in self.added
+                and rule.mark not in known
+                and lead.previous.total is not None
+            )
+            if rule.mark in self.added and rule.mark not in known:
+                known.append(rule.mark)
             if not rule.lead_matches(lead):
+                continue
+            if baseline:
+                # Added while this lead already matched: what it matches now counts as
+                # done (no mass enrolment); only what changes from here on fires.
+                events = rule.events(lead) if rule.trigger.when.event is not None else None
+                fired.extend(
+                    [rule.mark]
+                    if events is None
+                    else [f"{rule.mark}:{event_mark(event)}" for event in events]
+                )
                 continue
             if rule.trigger.when.event is None:
                 self._fire(lead, plan, rule, None, fired)
@@ -154,6 +183,8 @@ class TriggerStep:
                 self._fire(lead, plan, rule, event_mark(event), fired)
         if fired:
             lead.state["triggers_fired"] = fired[-MAX_FIRED:]
+        if known:
+            lead.state[KNOWN] = known
 
     def _fire(
         self, lead: Lead, plan: HandoffPlan, rule: _Rule, event: str | None, fired: list[str]

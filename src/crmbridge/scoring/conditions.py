@@ -94,7 +94,11 @@ def _contains_any(needles: list[str]) -> Check:
         if not _present(value):
             return False
         text = to_text(value)
-        return any(needle in text for needle in wanted)
+        # A plain loop: any() over a generator costs twice as much for a few needles.
+        for needle in wanted:  # noqa: SIM110
+            if needle in text:
+                return True
+        return False
 
     return check
 

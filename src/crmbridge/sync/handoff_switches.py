@@ -8,23 +8,28 @@ that finds one turned on, every lead that already qualifies (hot, or an SQL for
 the default: the steps then give an owner and a task, once, as for a new hot lead) or
 waived (the step leaves it alone until it qualifies anew).
 
-Nurture triggers, reactivation and archive are not switched here: they act on a lead's
-transitions as they happen, never on a backlog.
+Nurture triggers act on what changes after they are added: the store remembers the
+triggers it has seen, and a trigger added since is met first as a baseline by every lead
+already scored (all are rescored at once: what a lead matches then counts as done, see
+:class:`~crmbridge.handoff.triggers.TriggerStep`). Reactivation and archive act on a
+stage transition only (see :mod:`crmbridge.handoff.reactivation`), never on a backlog.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.assignment import WAIVED
 from crmbridge.handoff.notification import HOT_SINCE, NOTIFIED
+from crmbridge.handoff.triggers import trigger_mark
 from crmbridge.logging import get_logger
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, CursorRow, ScoreRow
@@ -32,6 +37,9 @@ from crmbridge.store.tables import ContactRow, CursorRow, ScoreRow
 #: The cursors-table namespace remembering which steps were on (one row per step, value
 #: "on" or "off"): a name no connector can have.
 SWITCHES = "_handoff"
+#: The row of that namespace listing the triggers seen: mark → KEPT or ADDED.
+TRIGGERS = "triggers"
+KEPT, ADDED = "kept", "added"
 BATCH = 1_000
 
 _CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
@@ -93,6 +101,63 @@ def apply_switches(store: Store, config: CrmbridgeConfig, now: datetime) -> dict
         )
     remember(store, config)
     return counts
+
+
+def added_triggers(store: Store, config: CrmbridgeConfig) -> set[str]:
+    """The marks of the configured triggers added after this store's first run (those
+    new since the last look included: read only, for ``plan`` as for a cycle)."""
+    record, _ = _trigger_record(store, config)
+    return {mark for mark, how in record.items() if how == ADDED}
+
+
+def track_triggers(store: Store, config: CrmbridgeConfig) -> list[str]:
+    """Record the configured triggers; the marks of those new since the last look."""
+    record, added = _trigger_record(store, config)
+    if store.get_cursor(SWITCHES, TRIGGERS) != _dump(record):
+        with store.session() as session:
+            session.merge(
+                CursorRow(
+                    connector=SWITCHES,
+                    stream=TRIGGERS,
+                    value=_dump(record),
+                    updated_at=clock.now(),
+                )
+            )
+            session.commit()
+    return added
+
+
+def _trigger_record(store: Store, config: CrmbridgeConfig) -> tuple[dict[str, str], list[str]]:
+    """The record of the configured triggers as it is to be stored, and the new ones.
+
+    The first look (a new store, or the first run of a release that tracks them) takes
+    every trigger as already there: leads keep meeting them as before.
+    """
+    raw = store.get_cursor(SWITCHES, TRIGGERS)
+    seen: dict[str, str] | None = json.loads(raw) if raw else None
+    current = [trigger_mark(trigger) for trigger in config.triggers]
+    if seen is None:
+        return dict.fromkeys(current, KEPT), []
+    record = {mark: seen.get(mark, ADDED) for mark in current}
+    return record, [mark for mark in current if mark not in seen]
+
+
+def _dump(record: dict[str, str]) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
+def pending(store: Store, config: CrmbridgeConfig) -> ColumnElement[bool] | None:
+    """The contacts the next cycle's catch-up will rescore (read only, for ``plan``):
+    those qualifying for a step turned on with ``apply_to_existing``, or every contact
+    when a trigger was added."""
+    if _trigger_record(store, config)[1]:
+        return _CONTACTS.c.held_by.is_(None)
+    clauses = [
+        _qualifying(config, switch.step)
+        for switch in turned_on(store, config)
+        if switch.apply_to_existing
+    ]
+    return or_(*clauses) if clauses else None
 
 
 def _qualifying(config: CrmbridgeConfig, step: str) -> ColumnElement[bool]:

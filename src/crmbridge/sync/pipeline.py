@@ -32,12 +32,17 @@ from crmbridge.store.repository import Store
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
-from crmbridge.sync.handoff_switches import apply_switches
+from crmbridge.sync.handoff_switches import (
+    added_triggers,
+    apply_switches,
+    pending,
+    track_triggers,
+)
 from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer, RescoreResult
-from crmbridge.sync.selection import count_selected, mark_dirty, outdated
+from crmbridge.sync.selection import count_selected, everyone, mark_dirty, outdated
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names, store_property
 
@@ -157,6 +162,7 @@ class Pipeline:
         the pool empty for this cycle (assignment then waits) rather than failing it.
         """
         found: dict[str, HandoffPlanner] = {}
+        added = added_triggers(self.store, self.config) if self.config.triggers else set()
         for name, connector in self.connectors.items():
             pool = OwnerPool()
             handoff = connector.handoff
@@ -172,6 +178,7 @@ class Pipeline:
                 pool,
                 can_pause=handoff is not None and handoff.can_pause_sequences,
                 can_act=handoff is not None,
+                added_triggers=added,
             )
         return found
 
@@ -237,12 +244,15 @@ class Pipeline:
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
         due = or_(Store.due_clause(now), outdated(self.engine.version))
-        return self.preview(now, due).changes
+        catch_up = pending(self.store, self.config)
+        return self.preview(now, due if catch_up is None else or_(due, catch_up)).changes
 
     def preview(self, now: datetime, where: ColumnElement[bool]) -> RescoreResult:
         """Rescore the contacts ``where`` selects without storing or writing anything."""
         self.rescorer.planners = self.planners(fetch_owners=False)
-        self.rescorer.default_planner = HandoffPlanner(self.config)
+        self.rescorer.default_planner = HandoffPlanner(
+            self.config, added_triggers=added_triggers(self.store, self.config)
+        )
         return self.rescorer.run(now, dry_run=True, where=where)
 
     def catch_up(self, now: datetime) -> int:
@@ -257,6 +267,12 @@ class Pipeline:
         if marked:
             get_logger().info("rescore.model_changed", model_version=version, outdated=marked)
         apply_switches(self.store, self.config, now)
+        added = track_triggers(self.store, self.config)
+        if added:
+            # Every lead meets the new triggers now, as a baseline: none is enrolled for
+            # what it already matched (see crmbridge.handoff.triggers).
+            flagged = mark_dirty(self.store, everyone())
+            get_logger().info("handoff.triggers_added", triggers=len(added), leads=flagged)
         self.outdated_marked = marked
         return marked
 

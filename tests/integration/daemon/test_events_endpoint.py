@@ -122,6 +122,20 @@ def test_array_positions_number_the_issues(harness: Harness) -> None:
     assert 'contact needs "email"' in reasons[6]
 
 
+def test_a_misspelt_event_type_is_stored_with_the_nearest_type_suggested(
+    harness: Harness,
+) -> None:
+    body = json.dumps([event(1), event(2, type="page_veiw"), event(3, type="podcast_listened")])
+    response = send(harness, body, "application/json")
+    assert response.status_code == 202
+    result = response.json()
+    assert (result["ingested"], result["failed"], result["warnings"]) == (3, 0, 1)
+    [issue] = result["issues"]
+    assert (issue["line"], issue["severity"]) == (2, "warning")
+    assert 'did you mean "page_view"?' in issue["reason"]
+    assert result["unknown_types"] == {"page_veiw": 1, "podcast_listened": 1}
+
+
 @pytest.mark.parametrize("content_type", ["application/x-ndjson", "application/jsonl", None])
 def test_ndjson_lines_are_numbered(harness: Harness, content_type: str | None) -> None:
     lines = [json.dumps(event(1)), "", "{broken", json.dumps(event(4)), json.dumps(event(1))]

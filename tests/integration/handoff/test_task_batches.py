@@ -40,7 +40,7 @@ def quick_index(connector: HubSpotConnector) -> None:
 
 def test_tasks_are_created_a_hundred_a_call(tmp_path: Path) -> None:
     """Two batches' worth of hot leads: task-create calls ≤ 1.01 × ceil(tasks / 100)."""
-    figures = run(300, tmp_path)
+    figures = run(300, tmp_path, active_every=1)
     assert figures["ok"]
     assert figures["tasks"] > 100, "the data set no longer makes two batches of tasks"
     assert figures["tasks"] == figures["actions"]
@@ -111,7 +111,7 @@ def batch_answers(server: SandboxServer) -> list[int]:
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, int]:
     """The fault-free first sync: HubSpot's final state and the number of tasks."""
-    with world(SMALL, NOW) as (server, events):
+    with world(SMALL, NOW, active_every=1) as (server, events):
         folder = tmp_path_factory.mktemp("clean")
         summary, _, _ = first_sync(server, events, NOW, folder, prepare=quick_index)
         assert summary.ok, summary.errors
@@ -126,7 +126,7 @@ def test_an_ambiguous_batch_is_settled_in_its_cycle_without_a_second_task(
     clean_run: tuple[Any, int], tmp_path: Path, applied: bool
 ) -> None:
     expected, tasks = clean_run
-    with world(SMALL, NOW) as (server, events):
+    with world(SMALL, NOW, active_every=1) as (server, events):
         server.config.update({"fault_after_handler": applied})
         summary, connector, _ = first_sync(
             server, events, NOW, tmp_path, prepare=fail_batches(server, 1)
@@ -140,13 +140,37 @@ def test_an_ambiguous_batch_is_settled_in_its_cycle_without_a_second_task(
     assert summary.actions == tasks
 
 
+def test_an_ambiguous_batch_is_asked_about_once_search_has_caught_up(
+    clean_run: tuple[Any, int], tmp_path: Path
+) -> None:
+    """HubSpot's search shows new tasks a second late: right after the lost answer the
+    search finds none of the batch, and only the answer after the connector's index wait
+    decides. Nothing is sent twice."""
+    expected, tasks = clean_run
+    lag = timedelta(seconds=1)
+    with world(SMALL, NOW, active_every=1) as (server, events):
+        server.config.update({"fault_after_handler": True})
+        server.state.task_index.lag = lambda: lag
+        fail_once = fail_batches(server, 1)
+
+        def prepare(connector: HubSpotConnector) -> None:
+            fail_once(connector)
+            connector.handoff.index_lag_s = 1.5 * lag.total_seconds()
+
+        summary, connector, _ = first_sync(server, events, NOW, tmp_path, prepare=prepare)
+        assert summary.ok, summary.errors
+        assert crm_state(server) == expected
+    assert creates(connector) == 1
+    assert summary.actions == tasks
+
+
 def test_a_batch_still_unsettled_after_its_rounds_waits_for_the_next_cycle(
     clean_run: tuple[Any, int], tmp_path: Path
 ) -> None:
     """Every send of the batch fails before HubSpot applies it: after its settling rounds
     the batch waits, counted as attempted, and the next cycle asks before it sends."""
     expected, _ = clean_run
-    with world(SMALL, NOW) as (server, events):
+    with world(SMALL, NOW, active_every=1) as (server, events):
         server.config.update({"fault_after_handler": False})
         summary, connector, _ = first_sync(
             server, events, NOW, tmp_path, prepare=fail_batches(server, 3)
@@ -169,7 +193,7 @@ def test_five_percent_server_errors_end_one_cycle_like_a_clean_run(
     """5% injected 5xx on every endpoint, the first task batch among them: one run ends
     (ok, as ``run --once`` exiting 0) in the state of a fault-free run."""
     expected, _ = clean_run
-    with world(SMALL, NOW) as (server, events):
+    with world(SMALL, NOW, active_every=1) as (server, events):
         server.config.update(
             {"fault_rate": 0.05, "fault_seed": 14, "fault_after_handler": after_handler}
         )
@@ -201,7 +225,7 @@ def test_a_batch_left_in_flight_by_a_dead_process_is_settled_by_asking_hubspot(
 
         handoff.perform_batch = perform_batch  # type: ignore[method-assign]
 
-    with world(SMALL, NOW) as (server, events):
+    with world(SMALL, NOW, active_every=1) as (server, events):
         with pytest.raises(Died):
             first_sync(server, events, NOW, tmp_path, prepare=dies_after_the_batch)
         created = len(server.state.tasks())

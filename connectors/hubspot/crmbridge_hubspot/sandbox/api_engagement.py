@@ -241,7 +241,7 @@ def routes(services: Services) -> list[Route]:
         target = task_search(state.task_properties())
         request = parse_request(call.raw, call.json(), target)
         state.count("searches")
-        return Reply(200, search_records(request, state.tasks(), target))
+        return Reply(200, search_records(request, state.searchable_tasks(), target))
 
     tasks = "/crm/v3/objects/tasks"
     return [

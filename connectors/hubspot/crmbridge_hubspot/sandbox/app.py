@@ -118,6 +118,8 @@ def create_app(
     )
     state.subscribe(services.webhooks.notify)
     state.contact_index.lag = IndexLag(config).draw
+    # Task search lags the same way (HubSpot indexes every object type for search).
+    state.task_index.lag = IndexLag(config).draw
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

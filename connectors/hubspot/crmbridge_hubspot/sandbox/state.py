@@ -133,6 +133,8 @@ class SandboxState:
         self.demo_events: list[dict[str, Any]] = []
         #: What contact search shows while changes are being indexed (see indexlag.py).
         self.contact_index: SearchIndex[Contact] = SearchIndex()
+        #: What task search shows while new tasks are being indexed.
+        self.task_index: SearchIndex[Task] = SearchIndex()
 
     # ── time and observers ───────────────────────────────────────────────────────
 
@@ -593,6 +595,7 @@ class SandboxState:
         properties["hs_lastmodifieddate"] = iso_ms(now)
         task = Task(task_id, properties, tuple(dict.fromkeys(contact_ids)), now, now)
         self._tasks[task_id] = task
+        self.task_index.changed(task_id, None, task, now, self.task_index.lag())
         self._counters["tasks_created"] += 1
         return task
 
@@ -605,6 +608,16 @@ class SandboxState:
         """Every task, oldest first."""
         with self._lock:
             return [self._tasks[k] for k in sorted(self._tasks, key=int)]
+
+    def searchable_tasks(self) -> list[Task]:
+        """Every task search shows now, oldest first: one just created only once its
+        index lag has passed (see indexlag.py)."""
+        with self._lock:
+            now = self.now()
+            shown = (
+                self.task_index.shown(k, self._tasks[k], now) for k in sorted(self._tasks, key=int)
+            )
+            return [task for task in shown if task is not None]
 
     def get_task(self, task_id: str) -> Task | None:
         """One task, or None."""

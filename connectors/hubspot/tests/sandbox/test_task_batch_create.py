@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -120,3 +122,33 @@ def test_too_many_inputs_or_a_repeated_trace_id_is_refused(
         _create(client, [_input(contact, trace) for trace in traces])
     assert refused.value.status == 400 and message in body_of(refused.value)["message"]
     assert state.tasks() == []
+
+
+def test_a_new_task_reaches_search_only_after_its_index_lag(
+    client: HubSpot, state: SandboxState
+) -> None:
+    """Read by id at once, found by search only once the lag has passed (as HubSpot)."""
+    (contact,) = add_contacts(state, 1)
+    state.task_index.lag = lambda: timedelta(milliseconds=600)
+    data, status = _create(client, [_input(contact, "crmbridgereflag")])
+    assert status == 201
+    (task_id,) = [r.id for r in data.results]
+    search = PublicObjectSearchRequest(
+        filter_groups=[
+            {
+                "filters": [
+                    {
+                        "propertyName": "hs_task_body",
+                        "operator": "CONTAINS_TOKEN",
+                        "value": "crmbridgereflag",
+                    }
+                ]
+            }
+        ],
+        limit=10,
+    )
+    search_api = client.crm.objects.tasks.search_api
+    assert search_api.do_search(public_object_search_request=search).total == 0
+    assert client.crm.objects.tasks.basic_api.get_by_id(task_id).id == task_id
+    time.sleep(0.7)
+    assert search_api.do_search(public_object_search_request=search).total == 1
