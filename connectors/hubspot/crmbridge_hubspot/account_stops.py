@@ -9,7 +9,10 @@ the cycle's failure message says when calls resume.
 
 HubSpot resets the daily limit at midnight in the time zone set on the account (its
 ``/account-info/v3/details`` names it); when crmbridge could not read that zone it asks
-again at the next full hour rather than guess a midnight that may be hours off.
+again at the next full hour rather than guess a midnight that may be hours off. The
+limit can also be raised during the day (an API limit increase): while it is used up,
+one call every :data:`DAILY_PROBE` goes through, and any answer that is not the daily
+limit ends the stop.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from crmbridge import clock
 from crmbridge.errors import CrmbridgeError, RateLimited, RetryLater
 
 DAILY = "DAILY"
+#: While the daily limit is used up, one call this often finds out whether it was
+#: raised: at most 2,880 refused calls a day, a fraction of a percent of any limit.
+DAILY_PROBE = timedelta(seconds=30)
 
 
 def daily_reset(now: datetime, zone: str | None) -> datetime:
@@ -70,34 +76,50 @@ class AccountStops:
         self._lock = threading.Lock()
         self._until: datetime | None = None
         self._error: RateLimited | RetryLater | None = None
+        self._probe_at: datetime | None = None
 
     def stop(self, until: datetime, error: RateLimited | RetryLater) -> None:
         """No call until ``until``; each one ends with ``error`` meanwhile (the later
         of two stops wins)."""
+        now = clock.now()
         with self._lock:
             if self._until is None or until >= self._until:
                 self._until = until
                 self._error = error
+                self._probe_at = max(self._probe_at or now, now + DAILY_PROBE)
 
     def check(self) -> None:
-        """Raise the stop's error (with the wait left) while a stop is in force."""
+        """Raise the stop's error (with the wait left) while a stop is in force; let a
+        probe through now and then while the daily limit is used up."""
+        now = clock.now()
         with self._lock:
             until, error = self._until, self._error
-        if until is None or error is None:
-            return
-        left = (until - clock.now()).total_seconds()
-        if left <= 0:
-            with self._lock:
-                if self._until == until:
-                    self._until = self._error = None
-            return
+            if until is None or error is None:
+                return
+            left = (until - now).total_seconds()
+            if left <= 0:
+                self._until = self._error = self._probe_at = None
+                return
+            if _is_daily(error) and self._probe_at is not None and now >= self._probe_at:
+                self._probe_at = now + DAILY_PROBE
+                return
         raise _again(error, left)
+
+    def lift_daily(self) -> None:
+        """End a daily-limit stop: a call was answered, so the limit is not used up."""
+        with self._lock:
+            if self._error is not None and _is_daily(self._error):
+                self._until = self._error = self._probe_at = None
 
     @property
     def until(self) -> datetime | None:
         """When the stop in force ends (None: no stop)."""
         with self._lock:
             return self._until
+
+
+def _is_daily(error: CrmbridgeError) -> bool:
+    return isinstance(error, RateLimited) and error.policy == DAILY
 
 
 def _again(error: CrmbridgeError, left: float) -> RateLimited | RetryLater:

@@ -232,6 +232,9 @@ class HubSpotClient:
         return error
 
     def _observe(self, headers: Any) -> None:
+        # An answered call: the daily limit is not used up (any more); the headers may
+        # say this call was the day's last.
+        self.stops.lift_daily()
         if not headers:
             return
 
