@@ -26,8 +26,8 @@ from benchmarks.report import publish
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.ingest import Ingestor
 from crmbridge.store.repository import Store
+from crmbridge.store.selection import count_selected, outdated
 from crmbridge.sync.pipeline import Pipeline
-from crmbridge.sync.selection import count_selected, outdated
 from crmbridge_hubspot.connector import HubSpotConnector
 from crmbridge_hubspot.sandbox.server import SandboxServer
 

@@ -22,9 +22,9 @@ from benchmarks.hubspot_sync import _hubspot
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
 from crmbridge.store.repository import Store
+from crmbridge.store.selection import count_selected, outdated, parse_where
 from crmbridge.store.tables import ContactRow, ScoreRow
 from crmbridge.sync.pipeline import Pipeline
-from crmbridge.sync.selection import count_selected, outdated, parse_where
 from crmbridge_hubspot.connector import HubSpotConnector
 from crmbridge_hubspot.sandbox.server import SandboxServer
 

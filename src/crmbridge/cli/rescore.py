@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.sql.elements import ColumnElement
 
 from crmbridge.cli.app import (
     EXIT_INPUT,
@@ -24,9 +23,16 @@ from crmbridge.cli.app import (
 )
 from crmbridge.cli.sync import connect, once_guarded, prepared, refuse_example
 from crmbridge.store.repository import Store
+from crmbridge.store.selection import (
+    FIELDS,
+    Selection,
+    everyone,
+    mark_dirty,
+    outdated,
+    parse_where,
+)
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.sync.rescore import RescoreResult
-from crmbridge.sync.selection import FIELDS, everyone, mark_dirty, outdated, parse_where
 
 WHERE_HELP = (
     "Only the contacts matching FIELD OP VALUE (repeat to combine; all must match). "
@@ -50,8 +56,8 @@ def rescore_command(
     config: ConfigOption = None,
 ) -> None:
     """Rescore contacts now and write what changed: by default those scored with
-    another model version than the configuration's (a model edit), or every contact
-    (--all), or those matching --where.
+    another model version than the configuration's (a model edit), or every
+    contact (--all), or those matching --where.
 
     Without --dry-run it flags the contacts and runs one cycle, like
     [bold]crmbridge run --once[/] (the daemon does the same on start after a model edit).
@@ -66,7 +72,7 @@ def rescore_command(
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, {})
     try:
-        chosen: ColumnElement[bool] = (
+        chosen: Selection = (
             everyone()
             if every
             else parse_where(where)

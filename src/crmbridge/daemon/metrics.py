@@ -22,7 +22,7 @@ default set nobody scrapes.
 | ``crmbridge_cycle_failures_total``              | counter   | connector, kind   |
 
 The outbox depth, and the contacts still scored with another model version than the
-running one (a model edit rescores them: see :mod:`crmbridge.sync.selection`), are read
+running one (a model edit rescores them: see :mod:`crmbridge.store.selection`), are read
 from the store at scrape time. The webhook-to-write latency
 is measured from :func:`note_webhook_change` (a webhook named a record) to
 :func:`observe_written` (a write of that record landed in the CRM). Writes are counted
@@ -56,8 +56,8 @@ from prometheus_client.registry import Collector
 from crmbridge.logging import get_logger
 from crmbridge.store.outbox import STATUSES, depth
 from crmbridge.store.repository import Store
+from crmbridge.store.selection import count_selected, outdated
 from crmbridge.sync.failures import FAILURE_KINDS, FailureKind
-from crmbridge.sync.selection import count_selected, outdated
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Webhook changes remembered for the latency histogram (oldest dropped first).

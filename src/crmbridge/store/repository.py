@@ -115,6 +115,15 @@ class Store:
             row = session.get(CursorRow, (connector, stream))
             return row.value if row else None
 
+    def put_cursor(self, connector: str, stream: str, value: str) -> None:
+        """Persist ``value`` as the cursor of a stream (a no-op when it is already)."""
+        with self.session() as session:
+            row = session.get(CursorRow, (connector, stream))
+            if row is not None and row.value == value:
+                return
+            self._put_cursor(session, connector, stream, value)
+            session.commit()
+
     def store_page(
         self,
         connector: str,

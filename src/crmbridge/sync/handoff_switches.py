@@ -22,17 +22,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, or_, select, update
-from sqlalchemy.sql.elements import ColumnElement
-
-from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.assignment import WAIVED
 from crmbridge.handoff.notification import HOT_SINCE, NOTIFIED
 from crmbridge.handoff.triggers import trigger_mark
 from crmbridge.logging import get_logger
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import ContactRow, CursorRow, ScoreRow
+from crmbridge.store.selection import (
+    Selection,
+    at_stage,
+    either,
+    everyone,
+    flag_all,
+    hot_leads,
+    rewrite_handoff,
+)
 
 #: The cursors-table namespace remembering which steps were on (one row per step, value
 #: "on" or "off"): a name no connector can have.
@@ -41,9 +45,6 @@ SWITCHES = "_handoff"
 TRIGGERS = "triggers"
 KEPT, ADDED = "kept", "added"
 BATCH = 1_000
-
-_CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
-_SCORES: Table = ScoreRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -69,19 +70,11 @@ def turned_on(store: Store, config: CrmbridgeConfig) -> list[Switched]:
 
 def remember(store: Store, config: CrmbridgeConfig) -> None:
     """Record which steps are on, so the next start knows what was turned on since."""
-    with store.session() as session:
-        for step, enabled in (
-            ("assignment", config.assignment.enabled),
-            ("notifications", config.notifications.enabled),
-        ):
-            value = "on" if enabled else "off"
-            row = session.get(CursorRow, (SWITCHES, step))
-            if row is not None and row.value == value:
-                continue
-            session.merge(
-                CursorRow(connector=SWITCHES, stream=step, value=value, updated_at=clock.now())
-            )
-        session.commit()
+    for step, enabled in (
+        ("assignment", config.assignment.enabled),
+        ("notifications", config.notifications.enabled),
+    ):
+        store.put_cursor(SWITCHES, step, "on" if enabled else "off")
 
 
 def apply_switches(store: Store, config: CrmbridgeConfig, now: datetime) -> dict[str, int]:
@@ -113,17 +106,7 @@ def added_triggers(store: Store, config: CrmbridgeConfig) -> set[str]:
 def track_triggers(store: Store, config: CrmbridgeConfig) -> list[str]:
     """Record the configured triggers; the marks of those new since the last look."""
     record, added = _trigger_record(store, config)
-    if store.get_cursor(SWITCHES, TRIGGERS) != _dump(record):
-        with store.session() as session:
-            session.merge(
-                CursorRow(
-                    connector=SWITCHES,
-                    stream=TRIGGERS,
-                    value=_dump(record),
-                    updated_at=clock.now(),
-                )
-            )
-            session.commit()
+    store.put_cursor(SWITCHES, TRIGGERS, _dump(record))
     return added
 
 
@@ -146,56 +129,34 @@ def _dump(record: dict[str, str]) -> str:
     return json.dumps(record, sort_keys=True)
 
 
-def pending(store: Store, config: CrmbridgeConfig) -> ColumnElement[bool] | None:
+def pending(store: Store, config: CrmbridgeConfig) -> Selection | None:
     """The contacts the next cycle's catch-up will rescore (read only, for ``plan``):
     those qualifying for a step turned on with ``apply_to_existing``, or every contact
     when a trigger was added."""
     if _trigger_record(store, config)[1]:
-        return _CONTACTS.c.held_by.is_(None)
+        return everyone()
     clauses = [
         _qualifying(config, switch.step)
         for switch in turned_on(store, config)
         if switch.apply_to_existing
     ]
-    return or_(*clauses) if clauses else None
+    return either(*clauses) if clauses else None
 
 
-def _qualifying(config: CrmbridgeConfig, step: str) -> ColumnElement[bool]:
+def _qualifying(config: CrmbridgeConfig, step: str) -> Selection:
     if step == "assignment" and config.assignment.on == "sql":
-        return _CONTACTS.c.stage == "sql"
-    hot = select(_SCORES.c.contact_id).where(_SCORES.c.is_current.is_(True), _SCORES.c.hot)
-    return _CONTACTS.c.id.in_(hot)
+        return at_stage("sql")
+    return hot_leads()
 
 
 def _apply(store: Store, config: CrmbridgeConfig, switch: Switched, now: datetime) -> int:
     """Flag or waive, in batches, the leads qualifying for ``switch``'s step."""
-    handled = 0
-    after = 0
     where = _qualifying(config, switch.step)
-    while True:
-        with store.session() as session:
-            query = (
-                select(_CONTACTS.c.id, _CONTACTS.c.handoff)
-                .where(_CONTACTS.c.id > after, _CONTACTS.c.held_by.is_(None), where)
-                .order_by(_CONTACTS.c.id)
-                .limit(BATCH)
-            )
-            rows = list(session.execute(query))
-            if not rows:
-                return handled
-            ids = [int(row.id) for row in rows]
-            if switch.apply_to_existing:
-                session.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(ids)).values(dirty=True))
-            else:
-                for row in rows:
-                    session.execute(
-                        update(_CONTACTS)
-                        .where(_CONTACTS.c.id == row.id)
-                        .values(handoff=_waived(switch.step, row.handoff, now))
-                    )
-            session.commit()
-        handled += len(rows)
-        after = ids[-1]
+    if switch.apply_to_existing:
+        return flag_all(store, where, batch=BATCH)
+    return rewrite_handoff(
+        store, where, lambda saved: _waived(switch.step, saved, now), batch=BATCH
+    )
 
 
 def _waived(step: str, saved: Any, now: datetime) -> dict[str, Any]:

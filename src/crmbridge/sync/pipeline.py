@@ -14,9 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
-from sqlalchemy.sql.elements import ColumnElement
-
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.connector import Connector, HandoffConnector, Owner
@@ -29,6 +26,14 @@ from crmbridge.scoring import ScoringEngine
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
+from crmbridge.store.selection import (
+    Selection,
+    count_selected,
+    either,
+    everyone,
+    mark_dirty,
+    outdated,
+)
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
@@ -42,7 +47,6 @@ from crmbridge.sync.identity import follow_merges
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer, RescoreResult
-from crmbridge.sync.selection import count_selected, everyone, mark_dirty, outdated
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names, store_property
 
@@ -243,11 +247,11 @@ class Pipeline:
 
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
-        due = or_(Store.due_clause(now), outdated(self.engine.version))
+        due = either(Store.due_clause(now), outdated(self.engine.version))
         catch_up = pending(self.store, self.config)
-        return self.preview(now, due if catch_up is None else or_(due, catch_up)).changes
+        return self.preview(now, due if catch_up is None else either(due, catch_up)).changes
 
-    def preview(self, now: datetime, where: ColumnElement[bool]) -> RescoreResult:
+    def preview(self, now: datetime, where: Selection) -> RescoreResult:
         """Rescore the contacts ``where`` selects without storing or writing anything."""
         self.rescorer.planners = self.planners(fetch_owners=False)
         self.rescorer.default_planner = HandoffPlanner(

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.sql.elements import ColumnElement
-
 from crmbridge.clock import parse_instant
 from crmbridge.errors import safe_description
 from crmbridge.handoff.lead import HandoffPlan, Lead, PreviousScore
@@ -28,6 +26,7 @@ from crmbridge.store import outbox
 from crmbridge.store.handoff_state import apply_records
 from crmbridge.store.identity import UNMARKED, Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
+from crmbridge.store.selection import Selection
 from crmbridge.store.session import Session
 from crmbridge.sync.failures import FailureKind, failure_kind
 from crmbridge.sync.notify import WEBHOOK
@@ -126,7 +125,7 @@ class Rescorer:
         *,
         dry_run: bool = False,
         progress: Progress | None = None,
-        where: ColumnElement[bool] | None = None,
+        where: Selection | None = None,
     ) -> RescoreResult:
         """Rescore every due contact; with ``dry_run`` compute the plan and store nothing.
 

@@ -14,14 +14,19 @@ operators ``=``, ``!=``, ``>=``, ``<=``, ``>``, ``<`` and ``~`` (contains, ignor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Table, and_, func, literal, select, update
+from sqlalchemy import Table, and_, func, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, ScoreRow
+
+#: A set of contacts, as a condition the store evaluates (callers combine and pass it on
+#: without writing SQL themselves).
+Selection = ColumnElement[bool]
 
 #: Contacts flagged per transaction: short transactions never hold up a poll for long.
 MARK_BATCH = 5_000
@@ -57,7 +62,7 @@ _EXPRESSION = re.compile(r"^\s*([a-z_]+)\s*(!=|>=|<=|=|>|<|~)\s*(.*?)\s*$")
 _FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
-def outdated(version: str) -> ColumnElement[bool]:
+def outdated(version: str) -> Selection:
     """Contacts whose current score was computed with a model other than ``version``.
 
     Contacts held for another store are left out: nothing is written for them anyway.
@@ -68,19 +73,19 @@ def outdated(version: str) -> ColumnElement[bool]:
     return and_(_CONTACTS.c.held_by.is_(None), _CONTACTS.c.id.in_(stale))
 
 
-def everyone() -> ColumnElement[bool]:
+def everyone() -> Selection:
     """Every contact that is not held for another store."""
     return _CONTACTS.c.held_by.is_(None)
 
 
-def parse_where(expressions: Sequence[str]) -> ColumnElement[bool]:
+def parse_where(expressions: Sequence[str]) -> Selection:
     """The contacts matching every one of ``expressions`` (``ValueError`` says what is
     wrong with one)."""
     clauses = [_clause(text) for text in expressions]
     return and_(everyone(), *clauses)
 
 
-def _clause(text: str) -> ColumnElement[bool]:
+def _clause(text: str) -> Selection:
     found = _EXPRESSION.match(text)
     if found is None:
         raise ValueError(f"{text!r}: expected FIELD OP VALUE, e.g. stage=mql or score>=50")
@@ -91,7 +96,7 @@ def _clause(text: str) -> ColumnElement[bool]:
     raw = raw.strip("\"'")
     table = _SCORES if field.on_score else _CONTACTS
     column = table.c[field.column]
-    condition: ColumnElement[bool]
+    condition: Selection
     if op == "~":
         if field.kind != "text":
             raise ValueError(f"{text!r}: ~ (contains) works on text fields only")
@@ -118,8 +123,8 @@ def _clause(text: str) -> ColumnElement[bool]:
 
 def _compare(
     left: ColumnElement[object], op: str, right: ColumnElement[object]
-) -> ColumnElement[bool]:
-    comparisons: dict[str, ColumnElement[bool]] = {
+) -> Selection:
+    comparisons: dict[str, Selection] = {
         "=": left == right,
         "!=": left != right,
         ">=": left >= right,
@@ -130,14 +135,14 @@ def _compare(
     return comparisons[op]
 
 
-def count_selected(store: Store, where: ColumnElement[bool]) -> int:
+def count_selected(store: Store, where: Selection) -> int:
     """How many contacts ``where`` selects."""
     with store.session() as session:
         query = select(func.count()).select_from(_CONTACTS).where(where)
         return int(session.execute(query).scalar() or 0)
 
 
-def mark_dirty(store: Store, where: ColumnElement[bool], *, batch: int = MARK_BATCH) -> int:
+def mark_dirty(store: Store, where: Selection, *, batch: int = MARK_BATCH) -> int:
     """Flag the contacts ``where`` selects for rescoring, ``batch`` per transaction;
     how many were flagged (those already flagged are not counted again)."""
     marked = 0
@@ -156,4 +161,64 @@ def mark_dirty(store: Store, where: ColumnElement[bool], *, batch: int = MARK_BA
             session.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(ids)).values(dirty=True))
             session.commit()
         marked += len(ids)
+        after = ids[-1]
+
+
+def either(*selections: Selection) -> Selection:
+    """The contacts any of ``selections`` selects."""
+    return or_(*selections)
+
+
+def hot_leads() -> Selection:
+    """Contacts whose current score is hot."""
+    hot = select(_SCORES.c.contact_id).where(_SCORES.c.is_current.is_(True), _SCORES.c.hot)
+    return _CONTACTS.c.id.in_(hot)
+
+
+def at_stage(stage: str) -> Selection:
+    """Contacts at lifecycle ``stage``."""
+    return _CONTACTS.c.stage == stage
+
+
+def flag_all(store: Store, where: Selection, *, batch: int = MARK_BATCH) -> int:
+    """Flag every contact ``where`` selects (not held for another store) for rescoring,
+    ``batch`` per transaction, already flagged ones included; how many there were."""
+    return rewrite_handoff(store, where, None, batch=batch)
+
+
+def rewrite_handoff(
+    store: Store,
+    where: Selection,
+    change: Callable[[Any], dict[str, Any]] | None,
+    *,
+    batch: int = MARK_BATCH,
+) -> int:
+    """Replace the hand-off state of every contact ``where`` selects (not held for
+    another store) by ``change(state)`` — or, with ``change`` None, flag it for
+    rescoring — ``batch`` per transaction; how many contacts there were."""
+    handled = 0
+    after = 0
+    while True:
+        with store.session() as session:
+            query = (
+                select(_CONTACTS.c.id, _CONTACTS.c.handoff)
+                .where(_CONTACTS.c.id > after, _CONTACTS.c.held_by.is_(None), where)
+                .order_by(_CONTACTS.c.id)
+                .limit(batch)
+            )
+            rows = list(session.execute(query))
+            if not rows:
+                return handled
+            ids = [int(row.id) for row in rows]
+            if change is None:
+                session.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(ids)).values(dirty=True))
+            else:
+                for row in rows:
+                    session.execute(
+                        update(_CONTACTS)
+                        .where(_CONTACTS.c.id == row.id)
+                        .values(handoff=change(row.handoff))
+                    )
+            session.commit()
+        handled += len(rows)
         after = ids[-1]
