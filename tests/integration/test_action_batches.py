@@ -1,0 +1,180 @@
+"""The drain's batched hand-off kinds against a scripted CRM: each answer of a batch call
+(per-action refusals, a rate limit, a missing scope, no answer at all) leaves each
+outbox row where it belongs, and nothing is sent again that the CRM holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
+from crmbridge.errors import MissingScope, RateLimited, TransientError
+from crmbridge.settings import OutboxSettings
+from crmbridge.store import outbox
+from crmbridge.store.repository import Store
+from crmbridge.sync.drain import ALREADY_THERE, AMBIGUOUS, SETTLE_ROUNDS, Drainer
+from crmbridge.testing.fake import FakeConnector
+
+NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
+SETTINGS = OutboxSettings()
+BATCH = 3
+
+
+@dataclass
+class ScriptedHandoff:
+    """A CRM that holds tasks by key and answers batch calls as the test scripts."""
+
+    held: set[str] = field(default_factory=set)
+    #: Keys the CRM refuses (a per-action validation error).
+    refused: frozenset[str] = frozenset()
+    #: What each batch call does before answering, in order (then: answer normally).
+    script: list[Callable[[Sequence[Action]], None]] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)
+    asked: int = 0
+    can_pause_sequences: bool = False
+    batch_sizes: Mapping[str, int] = field(default_factory=lambda: {"task": BATCH})
+    index_lag_s: float = 0.0
+
+    def owners(self) -> list[Owner]:
+        return []
+
+    def perform(self, action: Action) -> WriteResult:
+        return self.perform_batch([action])[0]
+
+    def perform_batch(self, actions: Sequence[Action]) -> list[WriteResult]:
+        self.batches.append([a.key for a in actions])
+        if self.script:
+            self.script.pop(0)(actions)
+        results = []
+        for action in actions:
+            if action.key in self.refused:
+                results.append(WriteResult(action.crm_id, False, "invalid owner"))
+            else:
+                self.held.add(action.key)
+                results.append(WriteResult(action.crm_id, True))
+        return results
+
+    def performed_batch(
+        self, actions: Sequence[Action], *, wait_for_index: bool = True
+    ) -> set[str]:
+        self.asked += 1
+        return {a.key for a in actions if a.key in self.held}
+
+    def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
+        return action.key in self.performed_batch([action])
+
+    def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
+        return None
+
+    def pause_sequences(self, crm_id: str) -> WriteResult:
+        return WriteResult(crm_id, False, "cannot")
+
+
+def lost_answer(handoff: ScriptedHandoff) -> Callable[[Sequence[Action]], None]:
+    """The CRM applies the batch, then the answer is lost (a 502 after the work)."""
+
+    def step(actions: Sequence[Action]) -> None:
+        handoff.held.update(a.key for a in actions if a.key not in handoff.refused)
+        raise TransientError("HubSpot is unavailable for create tasks (502)")
+
+    return step
+
+
+def fails(error: Exception) -> Callable[[Sequence[Action]], None]:
+    def step(_actions: Sequence[Action]) -> None:
+        raise error
+
+    return step
+
+
+def queue_tasks(store: Store, count: int) -> list[str]:
+    batch = outbox.Batch(NOW)
+    keys = [f"hot-task:{n}:2026-12-02" for n in range(count)]
+    for n, key in enumerate(keys):
+        batch.add_action("fake", None, "task", str(1000 + n), key, {"subject": f"Call {n}"})
+    with store.session() as session:
+        batch.apply(session)
+        session.commit()
+    return keys
+
+
+def statuses(store: Store) -> dict[str, tuple[str, int, str | None]]:
+    with store.session() as session:
+        rows = outbox.list_rows(session, outbox.STATUSES, 1000)
+    return {r.target: (r.status, r.attempts, r.last_error) for r in rows}
+
+
+def drainer(store: Store, tmp_path: Path, handoff: ScriptedHandoff) -> Drainer:
+    crm = FakeConnector(tmp_path / "crm")
+    crm.handoff = handoff
+    return Drainer(store, crm, SETTINGS)
+
+
+def test_tasks_go_a_batch_a_call_and_a_refused_one_fails_alone(
+    store: Store, tmp_path: Path
+) -> None:
+    keys = queue_tasks(store, 7)
+    handoff = ScriptedHandoff(refused=frozenset({keys[4]}))
+    result = drainer(store, tmp_path, handoff).drain(NOW)
+    assert [len(b) for b in handoff.batches] == [3, 3, 1]
+    assert handoff.asked == 3, "one question per batch before its first send"
+    assert result.actions == 6 and result.failed == 1
+    found = statuses(store)
+    assert found[keys[4]][0] == outbox.DEAD
+    assert all(found[k][0] == outbox.DONE for k in keys if k != keys[4])
+
+
+def test_a_batch_the_crm_already_holds_is_not_sent(store: Store, tmp_path: Path) -> None:
+    keys = queue_tasks(store, 3)
+    handoff = ScriptedHandoff(held={keys[0], keys[2]})
+    drainer(store, tmp_path, handoff).drain(NOW)
+    assert handoff.batches == [[keys[1]]]
+    assert statuses(store)[keys[0]] == (outbox.DONE, 0, ALREADY_THERE)
+
+
+def test_a_lost_answer_is_settled_by_asking_and_nothing_is_sent_twice(
+    store: Store, tmp_path: Path
+) -> None:
+    keys = queue_tasks(store, 3)
+    handoff = ScriptedHandoff()
+    handoff.script.append(lost_answer(handoff))
+    result = drainer(store, tmp_path, handoff).drain(NOW)
+    assert handoff.batches == [keys]
+    assert result.actions == 3 and not result.failures
+    assert all(status == outbox.DONE for status, _, _ in statuses(store).values())
+
+
+def test_a_batch_unanswered_every_round_waits_counted_as_attempted(
+    store: Store, tmp_path: Path
+) -> None:
+    keys = queue_tasks(store, 2)
+    handoff = ScriptedHandoff()
+    handoff.script.extend(fails(TransientError("502")) for _ in range(SETTLE_ROUNDS))
+    result = drainer(store, tmp_path, handoff).drain(NOW)
+    assert len(handoff.batches) == SETTLE_ROUNDS
+    assert statuses(store)[keys[0]] == (outbox.FAILED, 1, AMBIGUOUS)
+    assert [f.kind for f in result.failures] == ["unavailable", "unavailable"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "attempts"),
+    [
+        (RateLimited("429", retry_after=5.0, policy="TEN_SECONDLY_ROLLING"), outbox.PENDING, 0),
+        (MissingScope("crm.objects.contacts.write missing"), outbox.DEAD, 1),
+    ],
+    ids=["rate-limited", "missing-scope"],
+)
+def test_a_batch_refused_as_a_whole_before_any_work(
+    store: Store, tmp_path: Path, error: Exception, status: str, attempts: int
+) -> None:
+    keys = queue_tasks(store, 2)
+    handoff = ScriptedHandoff()
+    handoff.script.append(fails(error))
+    drainer(store, tmp_path, handoff).drain(NOW)
+    assert handoff.held == set()
+    assert all(statuses(store)[k][:2] == (status, attempts) for k in keys)
