@@ -204,10 +204,7 @@ class HubSpotConnector:
             self._create(
                 "create property group", self.client.groups_api.create_with_http_info, GROUP
             )
-        existing = self.client.call(
-            "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
-        )
-        names = {prop.name for prop in existing.results or []}
+        names = self.property_names()
         created = []
         for field in fields:
             if field.name in names:
@@ -219,6 +216,13 @@ class HubSpotConnector:
             ):
                 created.append(field.name)
         return created
+
+    def property_names(self) -> frozenset[str]:
+        """Every contact property of the portal, HubSpot's and custom ones (one request)."""
+        existing = self.client.call(
+            "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
+        )
+        return frozenset(prop.name for prop in existing.results or [])
 
     def _create(self, what: str, method: Any, body: dict[str, Any]) -> bool:
         try:

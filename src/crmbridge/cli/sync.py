@@ -25,6 +25,7 @@ from crmbridge.cli.app import (
     state,
 )
 from crmbridge.cli.cycle_progress import cycle_progress
+from crmbridge.cli.rule_properties import missing_property_warnings
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
 from crmbridge.connector import Connector
@@ -311,6 +312,20 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
     return True
 
 
+def _warn_missing_properties(name: str, connector: Connector, config: CrmbridgeConfig) -> bool:
+    """Warn about model rules on properties the CRM lacks (False when it cannot answer)."""
+    try:
+        crm_properties = connector.property_names()
+    except CrmbridgeError as exc:
+        err.print(f"[red]✘[/] {name}: cannot list contact properties: {exc}", highlight=False)
+        return False
+    if crm_properties is None:
+        return True
+    for warning in missing_property_warnings(config, crm_properties):
+        err.print(f"[yellow]![/] {name}: {escape(warning)}", highlight=False)
+    return True
+
+
 @app.command()
 def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Check the config and each enabled CRM: token, scopes, custom properties.
@@ -364,6 +379,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
             else:
                 what = f"created {', '.join(created)}" if created else "all present"
                 out.print(f"[green]✔[/] {name}: crmbridge properties {what}", highlight=False)
+                failed = not _warn_missing_properties(name, connector, loaded.config) or failed
         failed = failed or not report.ok
         for limitation in report.limitations:
             out.print(f"[yellow]i[/] {name}: {limitation}", highlight=False)

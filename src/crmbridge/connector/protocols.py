@@ -137,6 +137,14 @@ class Connector(Protocol):
         """Create missing custom fields idempotently; return the names created."""
         ...
 
+    def property_names(self) -> frozenset[str] | None:
+        """The names of every contact property the CRM has, or ``None`` when it cannot say.
+
+        ``crmbridge check`` warns about scoring rules on a property missing from it; a
+        connector whose CRM accepts any property (or cannot list them) answers ``None``.
+        """
+        ...
+
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         """Contacts changed since ``cursor``, oldest first, in pages."""
         ...

@@ -105,6 +105,10 @@ class FakeConnector:
         """Nothing to create: the fake accepts any property."""
         return []
 
+    def property_names(self) -> frozenset[str] | None:
+        """``None``: the fake accepts any property, so none is missing."""
+        return None
+
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         """Contacts ordered by (updated_at, id), in pages, past a tie-safe cursor."""
         position = TieCursor.decode(cursor)

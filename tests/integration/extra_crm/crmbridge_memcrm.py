@@ -318,6 +318,10 @@ class MemCrmConnector:
         """Create crmbridge's fields where missing (one request)."""
         return self._call(lambda key: self.crm.create_fields(key, fields))
 
+    def property_names(self) -> frozenset[str] | None:
+        """``None``: memcrm stores any property a contact carries, so none is missing."""
+        return None
+
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         """Pages of contacts changed since ``cursor``, each a request of its own."""
         position = TieCursor.decode(cursor)

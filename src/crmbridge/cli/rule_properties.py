@@ -1,0 +1,35 @@
+"""``crmbridge check``: warnings about rules on contact properties the CRM does not have.
+
+A rule on a misspelt property (``jobtitel`` for ``jobtitle``) never matches and says
+nothing; once a CRM answers, its property list shows the mistake with a likely fix.
+"""
+
+from __future__ import annotations
+
+from crmbridge.config import CrmbridgeConfig
+from crmbridge.scoring.model import suggest
+from crmbridge.scoring.properties import read_properties
+
+
+def missing_property_warnings(config: CrmbridgeConfig, crm_properties: frozenset[str]) -> list[str]:
+    """One line per model rule on a contact property missing from ``crm_properties``.
+
+    Properties crmbridge writes itself (its ``<prefix>_*`` fields, the triggers'
+    ``set_property``) are never missing: check creates the former and a trigger may set
+    the latter before any rule reads it.
+    """
+    prefix = f"{config.writeback.prefix}_"
+    written = {name for trigger in config.triggers for name in trigger.then.set_property or {}}
+    triggers = [
+        (f"triggers[{i}].when.properties", trigger.when.properties)
+        for i, trigger in enumerate(config.triggers)
+    ]
+    known = sorted(crm_properties)
+    lines = []
+    for path, name in read_properties(config.scoring, config.bant, config.lifecycle, triggers):
+        if name in crm_properties or name in written or name.startswith(prefix):
+            continue
+        best = suggest(name, known)
+        hint = f': did you mean "{best}"?' if best else ""
+        lines.append(f'{path}: the CRM has no contact property "{name}"{hint}')
+    return lines
