@@ -142,6 +142,16 @@ def configure_logging(
     # their warnings and errors show, everything only at DEBUG.
     chatty = isinstance(numeric_level, int) and numeric_level <= logging.DEBUG
     root.setLevel(logging.DEBUG if chatty else logging.WARNING)
+    for name in _QUOTES_CREDENTIALS:
+        # Their debug lines quote request URLs and response bodies, which carry tokens
+        # obtained at run time (an OAuth access token in a token-info URL, a refresh
+        # answer) that the redactor cannot know in advance: never below INFO.
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+
+#: Libraries whose DEBUG output quotes URLs or bodies holding credentials.
+_QUOTES_CREDENTIALS = ("urllib3", "hubspot", "requests")
 
 
 def get_logger(**bound: Any) -> Any:

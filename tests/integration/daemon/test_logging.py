@@ -98,3 +98,22 @@ def test_uvicorns_lines_come_through_after_uvicorn_configured_its_own_logging(
 
     [line] = _lines(capsys.readouterr().err)
     assert line["logger"] == "uvicorn.error"
+
+
+def test_debug_level_keeps_http_libraries_from_quoting_runtime_tokens(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An OAuth access token is obtained at run time: no redactor knows it in advance,
+    # and urllib3 and the HubSpot SDK quote URLs and bodies holding it at DEBUG.
+    token = "CJT8wL2xMRIC-runtime-access-token"
+    configure_logging(log_format="json", level="DEBUG")
+
+    logging.getLogger("urllib3.connectionpool").debug(
+        'https://api.hubapi.com:443 "GET /oauth/v1/access-tokens/%s HTTP/1.1" 200', token
+    )
+    logging.getLogger("hubspot.oauth.rest").debug('response body: {"access_token": "%s"}', token)
+    get_logger(component="test").debug("own.debug", what="shown at DEBUG")
+
+    err = capsys.readouterr().err
+    assert token not in err
+    assert [line["event"] for line in _lines(err)] == ["own.debug"]
