@@ -10,7 +10,15 @@ from crmbridge.config import load_config
 
 # A typical CRM's names, crmbridge's own among them, none of them close to "budget".
 CRM = frozenset(
-    {"email", "lifecyclestage", "jobtitle", "industry", "numemployees", "crmbridge_hot", "crmbridge_score"}
+    {
+        "email",
+        "lifecyclestage",
+        "jobtitle",
+        "industry",
+        "numemployees",
+        "crmbridge_hot",
+        "crmbridge_score",
+    }
 )
 
 
@@ -19,7 +27,7 @@ def _warnings(tmp_path: Path, fit_property: str) -> list[str]:
     config.write_text(
         "[[scoring.fit]]\n"
         'name = "Rule"\n'
-        f'when = {{ {fit_property} = {{ exists = true }} }}\n'
+        f"when = {{ {fit_property} = {{ exists = true }} }}\n"
         "points = 5\n",
         "utf-8",
     )

@@ -10,7 +10,6 @@ from crmbridge.config import CrmbridgeConfig
 from crmbridge.scoring.model import suggest
 from crmbridge.scoring.properties import read_properties
 
-
 # A CRM has hundreds of property names: at difflib's default cutoff almost any word
 # finds a far-off "match" ("budget" → "crmbridge_hot", ratio 0.53), which misleads more
 # than it helps. Real misspellings ("jobtitel", "numemployees") score above 0.8.
