@@ -54,9 +54,9 @@ def report(
     config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
-    """The weekly marketing–sales review: leads, MQLs, SQLs, conversion, time to first
-    contact against the SLA, breaches by owner, feedback, objections, funnel and trend,
-    each with the change from the period before.
+    """The weekly marketing–sales review: leads, MQLs, SQLs, conversion, time to
+    first contact against the SLA, breaches by owner, feedback, objections, funnel
+    and trend, each with the change from the period before.
 
     Language and time zone come from [bridge] language and timezone.
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from sqlalchemy.orm import Session
+from typing import Any
 
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import BusinessCalendar
@@ -49,7 +48,7 @@ def owner_names(config: CrmbridgeConfig) -> dict[str, str]:
 
 
 def build_report(
-    session: Session,
+    session: Any,
     config: CrmbridgeConfig,
     period: Period,
     now: datetime,
@@ -81,7 +80,7 @@ def build_report(
 
 
 def _figures(
-    session: Session,
+    session: Any,
     config: CrmbridgeConfig,
     leads: list[queries.Milestones],
     period: Period,
