@@ -4,6 +4,7 @@ from crmbridge.cli import (  # noqa: F401 - registers the commands
     controls,
     data,
     demo,
+    plan,
     rescore,
     scoring,
     sync,
