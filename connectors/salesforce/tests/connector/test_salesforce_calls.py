@@ -6,6 +6,8 @@ leaves: its URL, headers, body and the timeout crmbridge's session added.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 
@@ -360,3 +362,54 @@ def test_the_share_of_the_daily_limit_caps_crmbridge(org: responses.RequestsMock
 
     assert "share (20%)" in str(failure.value)
     assert not [c for c in org.calls if c.request.method == "PATCH"]
+
+
+def test_a_write_above_the_threshold_is_one_bulk_job_with_failures_read_back(
+    org: responses.RequestsMock,
+) -> None:
+    ids = [f"00Q{n:012d}AAA" for n in range(5)]
+    jobs = f"{DATA}/jobs/ingest"
+    org.post(jobs, json={"id": "7505e000001", "state": "Open"})
+    org.put(f"{jobs}/7505e000001/batches", status=201)
+    org.patch(f"{jobs}/7505e000001", json={"id": "7505e000001", "state": "UploadComplete"})
+    org.get(
+        f"{jobs}/7505e000001",
+        json={"state": "JobComplete", "numberRecordsFailed": 2, "numberRecordsProcessed": 4},
+    )
+    org.get(
+        f"{jobs}/7505e000001/failedResults",
+        body='"sf__Id","sf__Error",CRMBridge_Score__c,Id\n'
+        f'"","ENTITY_IS_DELETED:entity is deleted:--",5,{ids[1]}\n'
+        f'"","UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--",5,{ids[2]}\n',
+    )
+    org.get(
+        f"{jobs}/7505e000001/successfulResults",
+        body='"sf__Id","sf__Created",CRMBridge_Score__c,Id\n'
+        + "".join(f'"{i}","false",5,{i}\n' for i in (ids[0], ids[3])),
+    )
+    sf = connector(objects=["Lead"], bulk_threshold=3)
+
+    results = sf.write([Write(i, {"crmbridge_score": "5", "crmbridge_reasons": None}) for i in ids])
+
+    assert [(r.crm_id, r.ok, r.retriable) for r in results] == [
+        (ids[0], True, False),
+        (ids[1], False, False),
+        (ids[2], False, True),
+        (ids[3], True, False),
+        (ids[4], False, True),  # in neither list: the job did not reach it
+    ]
+    assert "ENTITY_IS_DELETED" in (results[1].error or "")
+    created = next(c for c in org.calls if c.request.method == "POST" and c.request.url == jobs)
+    assert sent_json(created) == {
+        "operation": "update",
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+        "object": "Lead",
+        "contentType": "CSV",
+    }
+    assert created.request.headers["Sforce-Auto-Assign"] == "FALSE"
+    upload = next(c for c in org.calls if c.request.method == "PUT")
+    rows = list(csv.DictReader(io.StringIO(upload.request.body.decode())))
+    assert rows[0] == {"CRMBridge_Reasons__c": "#N/A", "CRMBridge_Score__c": "5", "Id": ids[0]}
+    assert len(rows) == 5
+    assert not [c for c in org.calls if "composite" in c.request.url]
