@@ -16,6 +16,7 @@ import responses
 
 from crmbridge.connector import LookbackCursor, Write
 from crmbridge.errors import AuthError, RateLimited
+from crmbridge_salesforce.activity import ACTIVITY_FIELDS, EMAIL, TASK
 from crmbridge_salesforce.session import redirected
 
 from .scripted import (
@@ -416,41 +417,12 @@ def test_a_write_above_the_threshold_is_one_bulk_job_with_failures_read_back(
 
 
 def test_tasks_and_email_messages_become_canonical_events(org: responses.RequestsMock) -> None:
-    org.get(
-        f"{DATA}/sobjects/Task/describe",
-        json={
-            "fields": [
-                {"name": n}
-                for n in (
-                    "Id",
-                    "SystemModstamp",
-                    "IsDeleted",
-                    "WhoId",
-                    "Subject",
-                    "TaskSubtype",
-                    "Type",
-                    "CreatedDate",
-                )
-            ]
-        },
-    )
-    org.get(
-        f"{DATA}/sobjects/EmailMessage/describe",
-        json={
-            "fields": [
-                {"name": n}
-                for n in (
-                    "Id",
-                    "SystemModstamp",
-                    "IsDeleted",
-                    "Incoming",
-                    "FromAddress",
-                    "ToAddress",
-                    "MessageDate",
-                )
-            ]
-        },
-    )
+    # The org lacks a few of the fields crmbridge would read: they are left out.
+    for sobject, absent in ((TASK, {"CompletedDateTime"}), (EMAIL, {"Subject", "CreatedDate"})):
+        names = [n for n in ACTIVITY_FIELDS[sobject] if n not in absent]
+        org.get(
+            f"{DATA}/sobjects/{sobject}/describe", json={"fields": [{"name": n} for n in names]}
+        )
     stamp = "2026-11-20T10:00:00.000+0000"
     org.get(f"{DATA}/queryAll/", json=query_page([]))  # leads
     org.get(
@@ -525,5 +497,6 @@ def test_tasks_and_email_messages_become_canonical_events(org: responses.Request
     assert replies[0].contact.email == "ana@acme.example"
     queries = [soql_of(c) for c in org.calls if "/queryAll/" in c.request.url]
     assert queries[1].startswith("SELECT Id, SystemModstamp, IsDeleted, WhoId, Subject")
+    assert "CompletedDateTime" not in queries[1]
     assert queries[1].endswith("FROM Task ORDER BY SystemModstamp, Id")
     assert json.loads(pages[-1].cursor).keys() == {"Task", "EmailMessage"}

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmbridge_salesforce.activity import EMAIL, TASK, activity_event
+from crmbridge_salesforce.activity import ACTIVITY_FIELDS, EMAIL, TASK, activity_event
 from crmbridge_salesforce.errors import error_codes, record_error
 from crmbridge_salesforce.limits import Usage, parse_limit_info
 
@@ -21,23 +21,7 @@ values = st.one_of(
     st.sampled_from(["2026-11-20T10:00:00.000+0000", "Call", "Meeting", "a@b.example", "00Q1"]),
 )
 rows = st.dictionaries(
-    st.sampled_from(
-        [
-            "Id",
-            "WhoId",
-            "TaskSubtype",
-            "Type",
-            "Subject",
-            "CreatedDate",
-            "CompletedDateTime",
-            "SystemModstamp",
-            "IsDeleted",
-            "Incoming",
-            "FromAddress",
-            "ToAddress",
-            "MessageDate",
-        ]
-    ),
+    st.sampled_from(sorted({*ACTIVITY_FIELDS[TASK], *ACTIVITY_FIELDS[EMAIL]})),
     values,
 )
 
