@@ -17,12 +17,15 @@ from typing import Any
 from crmbridge.clock import parse_instant
 from crmbridge.connector import CheckReport, FieldSpec, LookbackCursor, Page, Write, WriteResult
 from crmbridge.connector.rate_governor import RateGovernor
+from crmbridge.errors import MissingScope
 from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
+from crmbridge_salesforce.activity import ACTIVITY_FIELDS, ACTIVITY_OBJECTS, activity_event
 from crmbridge_salesforce.auth import credentials
 from crmbridge_salesforce.bulk import bulk_write
 from crmbridge_salesforce.check import check_org
 from crmbridge_salesforce.client import SalesforceClient
+from crmbridge_salesforce.errors import NotFound
 from crmbridge_salesforce.fields import ObjectFields, resolve_all
 from crmbridge_salesforce.limits import ApiBudget
 from crmbridge_salesforce.reads import (
@@ -96,6 +99,9 @@ class SalesforceConnector:
         """The fields of ``sobject`` the integration user sees (described once)."""
         if sobject not in self.objects:
             return None
+        return self._describe(sobject)
+
+    def _describe(self, sobject: str) -> ObjectFields:
         with self._lock:
             cached = self._described.get(sobject)
         if cached is not None:
@@ -170,6 +176,36 @@ class SalesforceConnector:
                 positions[sobject] = after.encode()
                 records = self._records(sobject, rows, mapping, properties)
                 yield Page(tuple(records), json.dumps(positions, separators=(",", ":")))
+        if self.settings.activity:
+            yield from self._activity_pages(positions)
+
+    def _activity_pages(self, positions: dict[str, str]) -> Iterator[Page]:
+        """Tasks and EmailMessages changed since the cursor, as pages of events."""
+        for sobject in ACTIVITY_OBJECTS:
+            try:
+                described = self._describe(sobject)
+            except (NotFound, MissingScope) as exc:
+                if sobject not in self._reported:
+                    self._reported.add(sobject)
+                    log.warning("salesforce.activity_unreadable", object=sobject, error=str(exc))
+                continue
+            columns = [c for c in ACTIVITY_FIELDS[sobject] if described.resolve(c) is not None]
+            if "SystemModstamp" not in columns:
+                continue
+            position = LookbackCursor.decode(positions.get(sobject))
+            for rows, after in sweep(
+                self.client,
+                sobject,
+                ["Id", *columns],
+                position,
+                window=self.settings.lookback,
+                keep=self.settings.lookback_records,
+                batch_size=self.settings.batch_size,
+            ):
+                positions[sobject] = after.encode()
+                found = (activity_event(sobject, row) for row in rows)
+                events = tuple(event for event in found if event is not None)
+                yield Page((), json.dumps(positions, separators=(",", ":")), events)
 
     def _records(
         self,

@@ -70,6 +70,10 @@ class SalesforceSettings(ConnectorSettings):
         min_length=1,
         description="The objects read and scored: Lead, Contact or both.",
     )
+    activity: bool = Field(
+        default=True,
+        description="Read Tasks and EmailMessages as events (calls, meetings, emails, replies).",
+    )
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=100)), at_most(MAX_TIMEOUT)] = (
         Field(
             default=DEFAULT_TIMEOUT,
