@@ -57,6 +57,9 @@ class SalesforceClient:
         self._lock = threading.Lock()
         #: How many times this client signed in (tests and ``check`` read it).
         self.logins = 0
+        session.observer = lambda response: budget.observe(
+            response.headers.get("Sforce-Limit-Info")
+        )
 
     def __repr__(self) -> str:
         return f"SalesforceClient({self.credentials!r})"
@@ -134,15 +137,7 @@ class SalesforceClient:
             error = translate(exc, what, credential=credential)
             self.budget.refused(error)
             raise error from None
-        finally:
-            self._observe()
         return result
-
-    def _observe(self) -> None:
-        response = self.session.last_response
-        if response is not None:
-            self.budget.observe(response.headers.get("Sforce-Limit-Info"))
-            self.session.last_response = None
 
     def rest(
         self,

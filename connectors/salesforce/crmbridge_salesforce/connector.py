@@ -17,10 +17,15 @@ from typing import Any
 from crmbridge.clock import parse_instant
 from crmbridge.connector import CheckReport, FieldSpec, LookbackCursor, Page, Write, WriteResult
 from crmbridge.connector.rate_governor import RateGovernor
+from crmbridge.errors import MissingScope
+from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
+from crmbridge_salesforce.activity import ACTIVITY_FIELDS, ACTIVITY_OBJECTS, activity_event
 from crmbridge_salesforce.auth import credentials
+from crmbridge_salesforce.bulk import bulk_write
 from crmbridge_salesforce.check import check_org
 from crmbridge_salesforce.client import SalesforceClient
+from crmbridge_salesforce.errors import NotFound
 from crmbridge_salesforce.fields import ObjectFields, resolve_all
 from crmbridge_salesforce.limits import ApiBudget
 from crmbridge_salesforce.reads import (
@@ -36,6 +41,8 @@ from crmbridge_salesforce.session import SalesforceSession
 from crmbridge_salesforce.settings import SalesforceSettings
 from crmbridge_salesforce.writes import COLLECTION_LIMIT, collections_write
 
+log = get_logger(connector="salesforce")
+
 NAME = "salesforce"
 #: Salesforce has no short-window request limit; this only keeps bursts polite.
 DEFAULT_BURST = (100, 1.0)
@@ -45,7 +52,6 @@ class SalesforceConnector:
     """crmbridge's :class:`~crmbridge.connector.Connector` for Salesforce."""
 
     name = NAME
-    max_batch_size = COLLECTION_LIMIT
     #: Hand-off on Salesforce (owners, tasks, cadences) is not part of this release.
     handoff = None
 
@@ -53,8 +59,11 @@ class SalesforceConnector:
         self.client = client
         self.settings = settings
         self.objects = settings.objects
+        #: Records a write takes: a Bulk job's worth when Bulk 2.0 is in use.
+        self.max_batch_size = max(COLLECTION_LIMIT, settings.bulk_batch_size)
         self._described: dict[str, ObjectFields] = {}
         self._lock = threading.Lock()
+        self._reported: set[str] = set()
 
     @classmethod
     def from_settings(
@@ -90,6 +99,9 @@ class SalesforceConnector:
         """The fields of ``sobject`` the integration user sees (described once)."""
         if sobject not in self.objects:
             return None
+        return self._describe(sobject)
+
+    def _describe(self, sobject: str) -> ObjectFields:
         with self._lock:
             cached = self._described.get(sobject)
         if cached is not None:
@@ -132,6 +144,16 @@ class SalesforceConnector:
         described = self.fields(sobject)
         assert described is not None
         mapping = resolve_all(described, properties)
+        unseen = sorted(set(properties) - set(mapping) - self._reported)
+        if unseen:
+            # Field-level security hides a field from the API altogether: say so once.
+            self._reported.update(unseen)
+            log.warning(
+                "salesforce.fields_not_visible",
+                object=sobject,
+                fields=unseen[:50],
+                hint="missing, or hidden from the integration user by field-level security",
+            )
         system = [*SYSTEM_FIELDS, *(LEAD_FIELDS if sobject == "Lead" else ())]
         columns = [c for c in system if described.resolve(c) is not None or c == "Id"]
         return list(dict.fromkeys([*columns, *mapping.values()])), mapping
@@ -154,6 +176,36 @@ class SalesforceConnector:
                 positions[sobject] = after.encode()
                 records = self._records(sobject, rows, mapping, properties)
                 yield Page(tuple(records), json.dumps(positions, separators=(",", ":")))
+        if self.settings.activity:
+            yield from self._activity_pages(positions)
+
+    def _activity_pages(self, positions: dict[str, str]) -> Iterator[Page]:
+        """Tasks and EmailMessages changed since the cursor, as pages of events."""
+        for sobject in ACTIVITY_OBJECTS:
+            try:
+                described = self._describe(sobject)
+            except (NotFound, MissingScope) as exc:
+                if sobject not in self._reported:
+                    self._reported.add(sobject)
+                    log.warning("salesforce.activity_unreadable", object=sobject, error=str(exc))
+                continue
+            columns = [c for c in ACTIVITY_FIELDS[sobject] if described.resolve(c) is not None]
+            if "SystemModstamp" not in columns:
+                continue
+            position = LookbackCursor.decode(positions.get(sobject))
+            for rows, after in sweep(
+                self.client,
+                sobject,
+                ["Id", *columns],
+                position,
+                window=self.settings.lookback,
+                keep=self.settings.lookback_records,
+                batch_size=self.settings.batch_size,
+            ):
+                positions[sobject] = after.encode()
+                found = (activity_event(sobject, row) for row in rows)
+                events = tuple(event for event in found if event is not None)
+                yield Page((), json.dumps(positions, separators=(",", ":")), events)
 
     def _records(
         self,
@@ -218,7 +270,10 @@ class SalesforceConnector:
     # -- writing ----------------------------------------------------------------------
 
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
-        """Collections updates, 200 records a call; one result per record."""
+        """Collections updates, 200 records a call, or Bulk 2.0 jobs above
+        ``bulk_threshold`` records; one result per record."""
+        if len(batch) > self.settings.bulk_threshold:
+            return bulk_write(self.client, batch, self.fields)
         return collections_write(self.client, batch, self.fields)
 
 

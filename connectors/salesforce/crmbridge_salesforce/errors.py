@@ -141,14 +141,17 @@ def translate(exc: BaseException, what: str, *, credential: str) -> CrmbridgeErr
     return PermanentRecordError(f"Salesforce refused {what} (HTTP {exc.status}): {text}")
 
 
-def record_error(errors: Sequence[Mapping[str, Any]]) -> tuple[str, bool]:
+def record_error(errors: Any) -> tuple[str, bool]:
     """The message and retriability of one record's save errors."""
     pairs = []
-    for item in errors:
+    for item in errors if isinstance(errors, list) else []:
+        if not isinstance(item, Mapping):
+            continue
         code = str(item.get("statusCode") or item.get("errorCode") or "")
-        fields = item.get("fields") or []
-        where = f" [{', '.join(map(str, fields))}]" if fields else ""
+        fields = item.get("fields")
+        named = [str(f)[:80] for f in fields[:10]] if isinstance(fields, list) else []
+        where = f" [{', '.join(named)}]" if named else ""
         pairs.append((code, _bounded(str(item.get("message") or "")) + where))
     codes = {code for code, _ in pairs}
-    message = _described(pairs, 400) if pairs else "refused without a reason"
-    return message, bool(codes) and codes <= RETRIABLE_CODES
+    message = _described(pairs, 400) if pairs else ""
+    return message or "refused without a reason", bool(codes) and codes <= RETRIABLE_CODES

@@ -18,12 +18,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import structlog
-
 from crmbridge.errors import CrmbridgeError, RateLimited
+from crmbridge.logging import get_logger
 from crmbridge_salesforce.errors import DAILY, LIMIT_PROBE_S
 
-log = structlog.get_logger(__name__)
+log = get_logger(connector="salesforce")
 
 _USAGE = re.compile(r"api-usage=(\d{1,12})/(\d{1,12})")
 DAY_S = 86_400.0
@@ -79,7 +78,7 @@ class ApiBudget:
                 if self._stopped_until and usage.used < usage.limit:
                     # A call went through: the org's budget is open again.
                     self._stopped_until = 0.0
-                    log.info("salesforce_api_limit_resumed", used=usage.used, limit=usage.limit)
+                    log.info("salesforce.api_limit_resumed", used=usage.used, limit=usage.limit)
 
     @property
     def own_calls(self) -> int:
@@ -98,7 +97,7 @@ class ApiBudget:
             with self._lock:
                 self._stopped_until = self._clock() + error.retry_after
                 self._stop_reason = error.message
-            log.warning("salesforce_api_limit_exceeded", detail=error.message)
+            log.warning("salesforce.api_limit_exceeded", detail=error.message)
 
     def admit_write(self) -> None:
         """Raise :class:`~crmbridge.errors.RateLimited` when no write may be sent now."""

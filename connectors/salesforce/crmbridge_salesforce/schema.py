@@ -72,28 +72,34 @@ def ensure_fields(connector: SalesforceConnector, specs: Sequence[FieldSpec]) ->
     """Create the missing fields on every object read and grant them; the names created
     (crmbridge's, once however many objects got it)."""
     client = connector.client
-    created: list[str] = []
-    granted: list[tuple[str, str]] = []
+    missing: list[tuple[str, FieldSpec]] = []
     for sobject in connector.objects:
         described = connector.fields(sobject)
         assert described is not None
-        for spec in specs:
-            if described.resolve(spec.name) is not None:
-                continue
-            full = f"{sobject}.{custom_field(spec.name)}"
-            try:
-                client.rest(
-                    f"create field {full}",
-                    "tooling/sobjects/CustomField",
-                    method="POST",
-                    json={"FullName": full, "Metadata": field_metadata(spec)},
-                )
-            except PermanentRecordError as exc:
-                if not any(code in str(exc) for code in _EXISTS):
-                    raise
-            if spec.name not in created:
-                created.append(spec.name)
-            granted.append((sobject, full))
+        missing.extend((sobject, s) for s in specs if described.resolve(s.name) is None)
+    created: list[str] = []
+    granted: list[tuple[str, str]] = []
+    for sobject, spec in missing:
+        full = f"{sobject}.{custom_field(spec.name)}"
+        try:
+            client.rest(
+                f"create field {full}",
+                "tooling/sobjects/CustomField",
+                method="POST",
+                json={"FullName": full, "Metadata": field_metadata(spec)},
+            )
+        except MissingScope:
+            raise MissingScope(
+                "the integration user may not create fields (it needs the Customize "
+                "Application permission). Create these, then grant Read and Edit on them to "
+                f"the integration user: {'; '.join(definition_text(o, s) for o, s in missing)}"
+            ) from None
+        except PermanentRecordError as exc:
+            if not any(code in str(exc) for code in _EXISTS):
+                raise
+        if spec.name not in created:
+            created.append(spec.name)
+        granted.append((sobject, full))
     if granted:
         grant(connector, granted)
     return created

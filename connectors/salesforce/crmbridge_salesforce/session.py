@@ -13,6 +13,7 @@ certificate. Against Salesforce both stay unset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,8 +37,8 @@ class SalesforceSession(requests.Session):
         self.login_host = login_host
         if ca_bundle:
             self.verify = ca_bundle
-        #: Every response, for :mod:`crmbridge_salesforce.limits` (the last one).
-        self.last_response: requests.Response | None = None
+        #: Called with every response (the API budget counts them and reads its header).
+        self.observer: Callable[[requests.Response], None] | None = None
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
@@ -49,7 +50,8 @@ class SalesforceSession(requests.Session):
             target = redirected(target, self.login_host)
         verb = method.decode() if isinstance(method, bytes) else method
         response = super().request(verb, target, *args, **kwargs)
-        self.last_response = response
+        if self.observer is not None:
+            self.observer(response)
         return response
 
     def __repr__(self) -> str:

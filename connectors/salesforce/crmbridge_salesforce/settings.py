@@ -28,6 +28,8 @@ DEFAULT_LOOKBACK_RECORDS = 2000
 DEFAULT_BATCH_SIZE = 2000
 #: Above this many records one write goes through Bulk API 2.0 instead of Collections.
 DEFAULT_BULK_THRESHOLD = 2000
+#: The most records one write hands to a Bulk 2.0 job.
+DEFAULT_BULK_BATCH = 10_000
 #: The share of the org's daily API requests crmbridge allows itself (all replicas).
 DEFAULT_API_SHARE = 0.2
 _API_VERSION = r"^\d{2,3}\.0$"
@@ -68,6 +70,10 @@ class SalesforceSettings(ConnectorSettings):
         min_length=1,
         description="The objects read and scored: Lead, Contact or both.",
     )
+    activity: bool = Field(
+        default=True,
+        description="Read Tasks and EmailMessages as events (calls, meetings, emails, replies).",
+    )
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=100)), at_most(MAX_TIMEOUT)] = (
         Field(
             default=DEFAULT_TIMEOUT,
@@ -86,6 +92,12 @@ class SalesforceSettings(ConnectorSettings):
         default=DEFAULT_BULK_THRESHOLD,
         ge=1,
         description="Writes of more records than this go through Bulk API 2.0.",
+    )
+    bulk_batch_size: int = Field(
+        default=DEFAULT_BULK_BATCH,
+        ge=200,
+        le=150_000,
+        description="The most records one write takes (a Bulk 2.0 job); 200 turns Bulk 2.0 off.",
     )
     api_share: float = Field(
         default=DEFAULT_API_SHARE,

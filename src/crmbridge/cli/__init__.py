@@ -5,6 +5,7 @@ from crmbridge.cli import (  # noqa: F401 - registers the commands
     data,
     demo,
     plan,
+    report,
     rescore,
     scoring,
     sync,

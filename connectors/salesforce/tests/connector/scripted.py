@@ -69,6 +69,7 @@ def settings(**overrides: Any) -> SalesforceSettings:
         "security_token": SecretStr(TOKEN),
         "timeout": "7s",
         "batch_size": 200,
+        "activity": False,
         **overrides,
     }
     return SalesforceSettings(**values)

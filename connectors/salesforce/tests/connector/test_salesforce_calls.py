@@ -6,6 +6,8 @@ leaves: its URL, headers, body and the timeout crmbridge's session added.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 
@@ -14,6 +16,7 @@ import responses
 
 from crmbridge.connector import LookbackCursor, Write
 from crmbridge.errors import AuthError, RateLimited
+from crmbridge_salesforce.activity import ACTIVITY_FIELDS, EMAIL, TASK
 from crmbridge_salesforce.session import redirected
 
 from .scripted import (
@@ -360,3 +363,140 @@ def test_the_share_of_the_daily_limit_caps_crmbridge(org: responses.RequestsMock
 
     assert "share (20%)" in str(failure.value)
     assert not [c for c in org.calls if c.request.method == "PATCH"]
+
+
+def test_a_write_above_the_threshold_is_one_bulk_job_with_failures_read_back(
+    org: responses.RequestsMock,
+) -> None:
+    ids = [f"00Q{n:012d}AAA" for n in range(5)]
+    jobs = f"{DATA}/jobs/ingest"
+    org.post(jobs, json={"id": "7505e000001", "state": "Open"})
+    org.put(f"{jobs}/7505e000001/batches", status=201)
+    org.patch(f"{jobs}/7505e000001", json={"id": "7505e000001", "state": "UploadComplete"})
+    org.get(
+        f"{jobs}/7505e000001",
+        json={"state": "JobComplete", "numberRecordsFailed": 2, "numberRecordsProcessed": 4},
+    )
+    org.get(
+        f"{jobs}/7505e000001/failedResults",
+        body='"sf__Id","sf__Error",CRMBridge_Score__c,Id\n'
+        f'"","ENTITY_IS_DELETED:entity is deleted:--",5,{ids[1]}\n'
+        f'"","UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--",5,{ids[2]}\n',
+    )
+    org.get(
+        f"{jobs}/7505e000001/successfulResults",
+        body='"sf__Id","sf__Created",CRMBridge_Score__c,Id\n'
+        + "".join(f'"{i}","false",5,{i}\n' for i in (ids[0], ids[3])),
+    )
+    sf = connector(objects=["Lead"], bulk_threshold=3)
+
+    results = sf.write([Write(i, {"crmbridge_score": "5", "crmbridge_reasons": None}) for i in ids])
+
+    assert [(r.crm_id, r.ok, r.retriable) for r in results] == [
+        (ids[0], True, False),
+        (ids[1], False, False),
+        (ids[2], False, True),
+        (ids[3], True, False),
+        (ids[4], False, True),  # in neither list: the job did not reach it
+    ]
+    assert "ENTITY_IS_DELETED" in (results[1].error or "")
+    created = next(c for c in org.calls if c.request.method == "POST" and c.request.url == jobs)
+    assert sent_json(created) == {
+        "operation": "update",
+        "columnDelimiter": "COMMA",
+        "lineEnding": "LF",
+        "object": "Lead",
+        "contentType": "CSV",
+    }
+    assert created.request.headers["Sforce-Auto-Assign"] == "FALSE"
+    upload = next(c for c in org.calls if c.request.method == "PUT")
+    rows = list(csv.DictReader(io.StringIO(upload.request.body.decode())))
+    assert rows[0] == {"CRMBridge_Reasons__c": "#N/A", "CRMBridge_Score__c": "5", "Id": ids[0]}
+    assert len(rows) == 5
+    assert not [c for c in org.calls if "composite" in c.request.url]
+
+
+def test_tasks_and_email_messages_become_canonical_events(org: responses.RequestsMock) -> None:
+    # The org lacks a few of the fields crmbridge would read: they are left out.
+    for sobject, absent in ((TASK, {"CompletedDateTime"}), (EMAIL, {"Subject", "CreatedDate"})):
+        names = [n for n in ACTIVITY_FIELDS[sobject] if n not in absent]
+        org.get(
+            f"{DATA}/sobjects/{sobject}/describe", json={"fields": [{"name": n} for n in names]}
+        )
+    stamp = "2026-11-20T10:00:00.000+0000"
+    org.get(f"{DATA}/queryAll/", json=query_page([]))  # leads
+    org.get(
+        f"{DATA}/queryAll/",
+        json=query_page(
+            [
+                {
+                    "Id": "00T1",
+                    "SystemModstamp": stamp,
+                    "WhoId": LEAD_1,
+                    "TaskSubtype": "Call",
+                    "CreatedDate": stamp,
+                    "Subject": "Intro call",
+                },
+                {
+                    "Id": "00T2",
+                    "SystemModstamp": stamp,
+                    "WhoId": LEAD_1,
+                    "Type": "Meeting",
+                    "CreatedDate": stamp,
+                },
+                {
+                    "Id": "00T3",
+                    "SystemModstamp": stamp,
+                    "WhoId": LEAD_1,
+                    "Type": "Other",
+                    "CreatedDate": stamp,
+                },
+            ]
+        ),
+    )
+    org.get(
+        f"{DATA}/queryAll/",
+        json=query_page(
+            [
+                {
+                    "Id": "02s1",
+                    "SystemModstamp": stamp,
+                    "Incoming": True,
+                    "FromAddress": "Ana@Acme.example",
+                    "MessageDate": stamp,
+                },
+                {
+                    "Id": "02s2",
+                    "SystemModstamp": stamp,
+                    "Incoming": False,
+                    "ToAddress": "ana@acme.example; boss@acme.example",
+                    "MessageDate": stamp,
+                },
+                {
+                    "Id": "02s3",
+                    "SystemModstamp": stamp,
+                    "Incoming": True,
+                    "FromAddress": "not an address",
+                    "MessageDate": stamp,
+                },
+            ]
+        ),
+    )
+    sf = connector(objects=["Lead"], activity=True)
+
+    pages = list(sf.read_changes(None, []))
+
+    events = [(e.event_id, e.type, e.properties.get("source")) for p in pages for e in p.events]
+    assert events == [
+        ("salesforce:task:00T1", "sales_activity", "call"),
+        ("salesforce:task:00T2", "meeting_booked", "task"),
+        ("salesforce:email:02s1", "email_reply", "sales_email"),
+        ("salesforce:email:02s2", "sales_activity", "email"),
+    ]
+    replies = [e for p in pages for e in p.events if e.type == "email_reply"]
+    assert replies[0].contact.email == "ana@acme.example"
+    queries = [soql_of(c) for c in org.calls if "/queryAll/" in c.request.url]
+    assert queries[1].startswith("SELECT Id, SystemModstamp, IsDeleted, WhoId, Subject")
+    assert "CompletedDateTime" not in queries[1]
+    assert queries[1].endswith("FROM Task ORDER BY SystemModstamp, Id")
+    assert json.loads(pages[-1].cursor).keys() == {"Task", "EmailMessage"}
