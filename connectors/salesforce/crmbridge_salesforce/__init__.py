@@ -1,15 +1,18 @@
-"""Salesforce connector plugin for crmbridge (settings and webhook parsing so far).
+"""Salesforce connector plugin for crmbridge (settings, webhook parsing and a sandbox so far).
 
 Registered under the ``crmbridge.connectors`` entry point ``salesforce``. Its connector
 is not part of this release: enabling ``[connectors.salesforce]`` is refused. Its
 webhooks (:mod:`crmbridge_salesforce.webhooks`) are received at
-``POST /webhooks/salesforce`` once ``webhook_secret`` is set, enabled or not.
+``POST /webhooks/salesforce`` once ``webhook_secret`` is set, enabled or not. Its
+sandbox (:mod:`crmbridge_salesforce.sandbox`) runs with ``crmbridge sandbox --crm
+salesforce``.
 """
 
 from typing import NoReturn
 
 from crmbridge.connector import ConnectorPlugin
 from crmbridge.errors import ConfigError, ConfigProblem
+from crmbridge_salesforce.demo_sandbox import SalesforceSandboxProvider
 from crmbridge_salesforce.settings import SalesforceSettings
 from crmbridge_salesforce.webhooks import WEBHOOKS
 
@@ -31,6 +34,7 @@ plugin = ConnectorPlugin(
     title="Salesforce",
     settings=SalesforceSettings,
     build=_not_yet,
+    sandbox=SalesforceSandboxProvider(),
     webhooks=WEBHOOKS,
 )
 

@@ -121,9 +121,7 @@ def _clause(text: str) -> Selection:
     return _CONTACTS.c.id.in_(scored)
 
 
-def _compare(
-    left: ColumnElement[object], op: str, right: ColumnElement[object]
-) -> Selection:
+def _compare(left: ColumnElement[object], op: str, right: ColumnElement[object]) -> Selection:
     comparisons: dict[str, Selection] = {
         "=": left == right,
         "!=": left != right,
