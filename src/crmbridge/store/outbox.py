@@ -327,6 +327,28 @@ def renew(session: Session, rows: Sequence[Queued]) -> None:
     session.commit()
 
 
+def keep_claimed(session: Session, ids: Sequence[int]) -> int:
+    """Stamp anew the claim of those rows still in flight under this process's claim
+    (a row settled meanwhile, or claimed by another process, is left alone). Commits.
+    How many rows were stamped."""
+    stamp = clock.now()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    kept = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        ours = select(_T.c.id).where(
+            _T.c.id.in_(chunk), _T.c.status == IN_FLIGHT, _T.c.claimed_by == PROCESS_ID
+        )
+        if postgres:
+            # A row the drain is settling right now is skipped, never waited for: it is
+            # stamped or settled by that transaction, and waiting could deadlock with it.
+            ours = ours.with_for_update(skip_locked=True)
+        answer = session.execute(update(_T).where(_T.c.id.in_(ours)).values(claimed_at=stamp))
+        kept += int(getattr(answer, "rowcount", 0) or 0)
+    session.commit()
+    return kept
+
+
 def _take(session: Session, query: Any) -> list[Queued]:
     rows = [_queued(row) for row in session.execute(query)]
     _mark_claimed(session, rows)
