@@ -44,6 +44,9 @@ def report(
         str | None, typer.Option("--from", help="First day (YYYY-MM-DD), with --to.")
     ] = None,
     last: Annotated[str | None, typer.Option("--to", help="Last day, included.")] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")
+    ] = None,
     csv_dir: Annotated[
         Path | None, typer.Option("--csv", help="Also write one CSV file per table here.")
     ] = None,
@@ -76,6 +79,11 @@ def report(
     if csv_dir is not None:
         for path in write_csv(result, texts, csv_dir):
             err.print(f"[green]✔[/] wrote {escape(str(path))}", highlight=False)
+    if html is not None:
+        from crmbridge.report.html import render_html  # matplotlib loads only when needed
+
+        html.write_text(render_html(result, texts), "utf-8")
+        err.print(f"[green]✔[/] wrote {escape(str(html))}", highlight=False)
     if as_json:
         document = report_json(result, texts)
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

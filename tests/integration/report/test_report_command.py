@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,26 @@ def test_a_bad_period_exits_1_with_the_reason(
     result = cli(url, "report", "--config", str(_config(tmp_path, url)), *args)
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_the_html_page_is_self_contained_escaped_and_has_four_charts(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    seed(sqlite_store)
+    url = str(sqlite_store.engine.url)
+    page = tmp_path / "w47.html"
+
+    _report(url, _config(tmp_path, url, "es"), "--week", "2026-W47", "--html", str(page))
+
+    html = page.read_text("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="es">' in html
+    assert html.count("<svg") == 4
+    # Nothing is fetched: no script, stylesheet, image or font from elsewhere.
+    for outside in ("<script", "<link", "<img", "src=", "@import"):
+        assert outside not in html
+    assert not re.search(r"url\((?!#)", html)  # only the charts' own clip paths
+    assert not re.search(r"href=\"(?!#)", html)
+    # An owner's name from the configuration is text, in the tables and in the charts.
+    assert "Bruno <b>" not in html
+    assert "Bruno &lt;b&gt;Díaz&lt;/b&gt;" in html
+    assert "Embudo por etapa" in html and "Definiciones" in html
