@@ -245,31 +245,30 @@ class HubSpotConnector:
             {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
         )
 
+        # Every read answer is taken as JSON: building the SDK's models of 200 contacts
+        # (a datetime parse per timestamp) costs more than the call itself.
         def search(query: Query, names: list[str] = wanted) -> Answer[Any]:
-            data = self.client.call(
+            data = self._json(
                 "search contacts",
                 self.client.search_api.do_search_with_http_info,
                 _search_body(query, names),
                 search=True,
             )
-            results = list(data.results or [])
-            more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
-            return Answer([(_modified(r), str(r.id), r) for r in results], more)
+            results = _results(data)
+            more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
+            return Answer([(_modified(r), str(r.get("id")), r) for r in results], more)
 
         def light(query: Query) -> Answer[Any]:
-            # The look-back is mostly records already read: ids and times suffice, read
-            # from the JSON (building the SDK's models would cost more than the call).
-            response = self.client.call(
+            # The look-back is mostly records already read: ids and times suffice.
+            data = self._json(
                 "search contacts",
-                _unparsed(self.client.search_api.do_search_with_http_info),
+                self.client.search_api.do_search_with_http_info,
                 _search_body(query, ["lastmodifieddate"]),
                 search=True,
             )
-            data = json.loads(response.data or b"{}")
-            results = data.get("results") or []
+            results = _results(data)
             more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
-            rows = [(parse_instant(r["updatedAt"]), str(r["id"]), None) for r in results]
-            return Answer(rows, more)
+            return Answer([(_modified(r), str(r.get("id")), None) for r in results], more)
 
         def fetch(ids: Sequence[str]) -> list[tuple[datetime, str, Any]]:
             rows: list[tuple[datetime, str, Any]] = []
@@ -279,13 +278,13 @@ class HubSpotConnector:
                     "properties": wanted,
                     "propertiesWithHistory": [],
                 }
-                data = self.client.call(
+                data = self._json(
                     "batch read contacts",
                     self.client.batch_api.read_with_http_info,
                     body,
                     archived=False,
                 )
-                rows.extend((_modified(r), str(r.id), r) for r in data.results or [])
+                rows.extend((_modified(r), str(r.get("id")), r) for r in _results(data))
             return sorted(rows, key=lambda row: (row[0], int(row[1])))
 
         for fresh, position in read_pages(
@@ -298,13 +297,24 @@ class HubSpotConnector:
         ):
             yield self._page(fresh, position)
 
+    def _json(self, what: str, method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Call an SDK ``*_with_http_info`` method; its answer as parsed JSON."""
+        raw = self.client.call(what, _unparsed(method), *args, **kwargs)
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            raise TransientError(f"HubSpot answered {what} with something not JSON") from None
+        if not isinstance(data, dict):
+            raise TransientError(f"HubSpot answered {what} with JSON that is not an object")
+        return data
+
     def _page(self, fresh: list[tuple[datetime, str, Any]], position: LookbackCursor) -> Page:
         records = []
         events = []
         for at, rid, result in fresh:
             props = {
-                k: v
-                for k, v in (result.properties or {}).items()
+                k: v if isinstance(v, str) else str(v)
+                for k, v in (result.get("properties") or {}).items()
                 if v is not None and k not in VOLATILE
             }
             records.append(
@@ -412,17 +422,32 @@ def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
 
 
 def _unparsed(method: Any) -> Any:
-    """An SDK ``*_with_http_info`` method answering the HTTP response, body unparsed."""
+    """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
+    is read here, inside the client's call, so a connection lost while reading it is
+    a failed call like any other (retried, mapped to crmbridge's errors)."""
 
-    def call(*args: Any, **kwargs: Any) -> tuple[Any, int, Any]:
+    def call(*args: Any, **kwargs: Any) -> tuple[bytes, int, Any]:
         response = method(*args, _preload_content=False, **kwargs)
-        return response, response.status, response.headers
+        try:
+            body = response.data
+        finally:
+            response.release_conn()
+        return body, response.status, response.headers
 
     return call
 
 
-def _modified(result: Any) -> datetime:
-    moment = getattr(result, "updated_at", None)
-    if isinstance(moment, datetime):
-        return moment
-    raise PermanentRecordError(f"HubSpot contact {getattr(result, 'id', '?')} has no updatedAt")
+def _results(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``results`` of a search or batch answer (records only)."""
+    results = data.get("results") or []
+    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+
+
+def _modified(result: dict[str, Any]) -> datetime:
+    moment = result.get("updatedAt")
+    if isinstance(moment, str):
+        try:
+            return parse_instant(moment)
+        except ValueError:
+            pass
+    raise PermanentRecordError(f"HubSpot contact {result.get('id', '?')} has no updatedAt")
