@@ -4,8 +4,8 @@ Above ``bulk_threshold`` records a write is one Bulk 2.0 update job per object (
 the job, upload the CSV, close it, poll until it completes) instead of one Collections
 call per 200 records. Once the job completes, its failed and successful rows are read
 back, and every record gets its own :class:`~crmbridge.connector.WriteResult`: a
-failed row carries Salesforce's ``sf__Error``; a row in neither list (the job stopped
-before it) is retried later.
+failed row carries Salesforce's ``sf__Error``; the others were saved when the job
+processed every row, and are retried later otherwise.
 
 In a Bulk CSV an empty cell leaves a field as it is; ``#N/A`` clears it.
 """
@@ -76,24 +76,23 @@ def _job(
     columns = sorted({name for record in records for name in record})
     csv_records = [{c: _cell(record.get(c)) for c in columns} for record in records]
 
-    def run(sf: Salesforce) -> tuple[str, str]:
+    def run(sf: Salesforce) -> tuple[dict[str, Any], str]:
         handler = cast(SFBulk2Handler, sf.bulk2)
         handler.headers.update(NO_AUTO_ASSIGN)
         target = getattr(handler, sobject)
         jobs = target.update(records=csv_records, wait=FIRST_POLL_S)
-        job_id = str(jobs[0]["job_id"])
-        return target.get_failed_records(job_id), target.get_successful_records(job_id)
+        return dict(jobs[0]), target.get_failed_records(str(jobs[0]["job_id"]))
 
-    failed_text, done_text = client.call(
-        f"bulk update of {len(records)} {sobject}s", run, write=True
-    )
+    job, failed_text = client.call(f"bulk update of {len(records)} {sobject}s", run, write=True)
     outcome: dict[str, WriteResult] = {}
-    for row in _rows(done_text):
-        crm_id = row.get("sf__Id") or row.get("Id") or ""
-        outcome[crm_id] = WriteResult(crm_id, True)
     for row in _rows(failed_text):
         crm_id = row.get("Id") or row.get("sf__Id") or ""
         error = (row.get("sf__Error") or "refused without a reason")[:300]
         code = error.split(":", 1)[0].strip()
         outcome[crm_id] = WriteResult(crm_id, False, error, retriable=code in RETRIABLE_CODES)
+    if int(job.get("numberRecordsProcessed") or 0) >= len(records):
+        # The job completed and processed every row: each one not failed was saved.
+        for record in records:
+            crm_id = str(record["Id"])
+            outcome.setdefault(crm_id, WriteResult(crm_id, True))
     return outcome

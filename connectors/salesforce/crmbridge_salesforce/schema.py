@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from crmbridge_salesforce.connector import SalesforceConnector
 
 #: The permission set crmbridge grants its fields on.
-PERMISSION_SET = "CRMBridge_Integration"
+PERMISSION_SET = "Crmbridge_Integration"
 #: Long text for these suffixes (a Text field holds 255 characters).
 _LONG = ("reasons", "notes", "question", "feedback_reason")
 #: An existing field answers one of these.

@@ -35,6 +35,7 @@ class SalesforceSession(requests.Session):
         super().__init__()
         self.default_timeout = (timeout, timeout)
         self.login_host = login_host
+        self.ca_bundle = ca_bundle
         if ca_bundle:
             self.verify = ca_bundle
         #: Called with every response (the API budget counts them and reads its header).
@@ -45,6 +46,9 @@ class SalesforceSession(requests.Session):
     ) -> requests.Response:
         """Send with the default timeout (unless one is given), to the test host if set."""
         kwargs.setdefault("timeout", self.default_timeout)
+        if self.ca_bundle:
+            # Per request: REQUESTS_CA_BUNDLE in the environment overrides Session.verify.
+            kwargs.setdefault("verify", self.ca_bundle)
         target = url.decode() if isinstance(url, bytes) else url
         if self.login_host:
             target = redirected(target, self.login_host)

@@ -29,7 +29,7 @@ DEFAULT_BATCH_SIZE = 2000
 #: Above this many records one write goes through Bulk API 2.0 instead of Collections.
 DEFAULT_BULK_THRESHOLD = 2000
 #: The most records one write hands to a Bulk 2.0 job.
-DEFAULT_BULK_BATCH = 10_000
+DEFAULT_BULK_BATCH = 25_000
 #: The share of the org's daily API requests crmbridge allows itself (all replicas).
 DEFAULT_API_SHARE = 0.2
 _API_VERSION = r"^\d{2,3}\.0$"

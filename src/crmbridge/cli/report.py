@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table as RichTable
 
 from crmbridge.cli.app import (
     EXIT_INPUT,
@@ -29,7 +28,7 @@ from crmbridge.report.collect import COHORT_DAYS, Report, build_report
 from crmbridge.report.export import report_json, write_csv
 from crmbridge.report.i18n import Texts
 from crmbridge.report.periods import Period, day_range, iso_week, last_full_week
-from crmbridge.report.view import TITLES, definitions, heading, tables
+from crmbridge.report.terminal import renderables
 from crmbridge.store.repository import Store
 
 
@@ -111,18 +110,5 @@ def _period(
 
 
 def _print(result: Report, texts: Texts) -> None:
-    out.print(f"[bold]{escape(texts(TITLES['report']))}[/]", highlight=False)
-    for line in heading(result, texts):
-        out.print(escape(line), highlight=False)
-    for table in tables(result, texts):
-        shown = RichTable(title=table.title, title_justify="left")
-        for index, (_, header) in enumerate(table.columns):
-            shown.add_column(header, justify="left" if index == 0 else "right")
-        for row in table.shown:
-            shown.add_row(*(escape(cell) for cell in row))
-        if not table.shown:
-            shown.add_row(texts("Nothing in this period."), *[""] * (len(table.columns) - 1))
-        out.print(shown)
-    out.print(f"[bold]{escape(texts(TITLES['definitions']))}[/]", highlight=False)
-    for line in definitions(result, texts):
-        out.print(f"• {escape(line)}", highlight=False)
+    for renderable in renderables(result, texts):
+        out.print(renderable, highlight=False)

@@ -264,19 +264,25 @@ def _claim(
     )
     if postgres:
         first = first.with_for_update(skip_locked=True)
-    record_ids: list[str] = []
+    # A dict keeps first-seen order and finds a repeat in constant time: a Bulk-sized
+    # claim (tens of thousands of records) stays linear.
+    record_ids: dict[str, None] = {}
     for (crm_id,) in session.execute(first):
         if crm_id not in record_ids:
-            record_ids.append(crm_id)
+            record_ids[crm_id] = None
             if len(record_ids) == max_records:
                 break
     if not record_ids:
         session.commit()
         return []
-    rows_query = select(_T).where(*due, _T.c.crm_id.in_(record_ids))
-    if postgres:
-        rows_query = rows_query.with_for_update(skip_locked=True)
-    rows = [_queued(row) for row in session.execute(rows_query)]
+    wanted = list(record_ids)
+    rows: list[Queued] = []
+    for start in range(0, len(wanted), _CHUNK):
+        rows_query = select(_T).where(*due, _T.c.crm_id.in_(wanted[start : start + _CHUNK]))
+        if postgres:
+            rows_query = rows_query.with_for_update(skip_locked=True)
+        rows.extend(_queued(row) for row in session.execute(rows_query))
+    rows.sort(key=lambda row: row.id)
     if postgres:
         rows = _whole_records(session, rows, due)
     _mark_claimed(session, rows)
@@ -378,12 +384,15 @@ def _whole_records(session: Session, rows: list[Queued], due: tuple[Any, ...]) -
     held = Counter(row.crm_id for row in rows)
     if not held:
         return rows
-    query = (
-        select(_T.c.crm_id, func.count())
-        .where(*due, _T.c.crm_id.in_(list(held)))
-        .group_by(_T.c.crm_id)
-    )
-    totals: dict[str, int] = {crm_id: int(count) for crm_id, count in session.execute(query)}
+    ids = list(held)
+    totals: dict[str, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(_T.c.crm_id, func.count())
+            .where(*due, _T.c.crm_id.in_(ids[start : start + _CHUNK]))
+            .group_by(_T.c.crm_id)
+        )
+        totals.update((crm_id, int(count)) for crm_id, count in session.execute(query))
     return [row for row in rows if totals.get(row.crm_id) == held[row.crm_id]]
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from benchmarks.weekly_report import score_row
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import AssignmentRow, ContactRow, EventRow, ScoreRow, SlaClockRow
 
@@ -160,25 +161,7 @@ def seed(store: Store) -> None:
         )
         session.execute(
             insert(ScoreRow.__table__),  # type: ignore[attr-defined]
-            [
-                {
-                    "contact_id": cid,
-                    "is_current": False,
-                    "model_version": "v1",
-                    "scored_at": when,
-                    "total": total,
-                    "fit": 0,
-                    "engagement": total,
-                    "grade": "B",
-                    "hot": False,
-                    "bant": "",
-                    "stage": stage,
-                    "stage_transition": move,
-                    "reasons": "",
-                    "detail": {},
-                }
-                for cid, stage, move, when, total in SCORES
-            ],
+            [score_row(cid, stage, move, when, total) for cid, stage, move, when, total in SCORES],
         )
         session.execute(
             insert(EventRow.__table__),  # type: ignore[attr-defined]

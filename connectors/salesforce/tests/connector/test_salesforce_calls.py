@@ -375,18 +375,13 @@ def test_a_write_above_the_threshold_is_one_bulk_job_with_failures_read_back(
     org.patch(f"{jobs}/7505e000001", json={"id": "7505e000001", "state": "UploadComplete"})
     org.get(
         f"{jobs}/7505e000001",
-        json={"state": "JobComplete", "numberRecordsFailed": 2, "numberRecordsProcessed": 4},
+        json={"state": "JobComplete", "numberRecordsFailed": 2, "numberRecordsProcessed": 5},
     )
     org.get(
         f"{jobs}/7505e000001/failedResults",
         body='"sf__Id","sf__Error",CRMBridge_Score__c,Id\n'
         f'"","ENTITY_IS_DELETED:entity is deleted:--",5,{ids[1]}\n'
         f'"","UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--",5,{ids[2]}\n',
-    )
-    org.get(
-        f"{jobs}/7505e000001/successfulResults",
-        body='"sf__Id","sf__Created",CRMBridge_Score__c,Id\n'
-        + "".join(f'"{i}","false",5,{i}\n' for i in (ids[0], ids[3])),
     )
     sf = connector(objects=["Lead"], bulk_threshold=3)
 
@@ -397,7 +392,7 @@ def test_a_write_above_the_threshold_is_one_bulk_job_with_failures_read_back(
         (ids[1], False, False),
         (ids[2], False, True),
         (ids[3], True, False),
-        (ids[4], False, True),  # in neither list: the job did not reach it
+        (ids[4], True, False),
     ]
     assert "ENTITY_IS_DELETED" in (results[1].error or "")
     created = next(c for c in org.calls if c.request.method == "POST" and c.request.url == jobs)
@@ -414,6 +409,9 @@ def test_a_write_above_the_threshold_is_one_bulk_job_with_failures_read_back(
     assert rows[0] == {"CRMBridge_Reasons__c": "#N/A", "CRMBridge_Score__c": "5", "Id": ids[0]}
     assert len(rows) == 5
     assert not [c for c in org.calls if "composite" in c.request.url]
+    job_calls = [c for c in org.calls if "/jobs/ingest" in c.request.url]
+    polls = [c for c in job_calls if c.request.method == "GET" and c.request.url.endswith("001")]
+    assert len(job_calls) - len(polls) == 4, "create, upload, close, failed rows"
 
 
 def test_tasks_and_email_messages_become_canonical_events(org: responses.RequestsMock) -> None:
