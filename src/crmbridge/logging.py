@@ -149,7 +149,6 @@ def configure_logging(
         logging.getLogger(name).setLevel(logging.INFO)
 
 
-
 #: Libraries whose DEBUG output quotes URLs or bodies holding credentials.
 _QUOTES_CREDENTIALS = ("urllib3", "hubspot", "requests", "simple_salesforce", "zeep")
 

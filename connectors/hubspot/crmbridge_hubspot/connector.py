@@ -39,6 +39,7 @@ from crmbridge.errors import (
     SchemaError,
     TransientError,
 )
+from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
@@ -48,9 +49,11 @@ from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
-from crmbridge_hubspot.sweep import Answer, Query, read_pages
+from crmbridge_hubspot.sweep import Answer, Query, Row, read_pages
 
 SEARCH_LIMIT = 200
+#: A contact's properties as a read answers them (values may be null).
+Record = dict[str, Any]
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
 #: or each echo of our own writes would look like a change worth rescoring.
 VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
@@ -247,48 +250,49 @@ class HubSpotConnector:
 
         # Every read answer is taken as JSON: building the SDK's models of 200 contacts
         # (a datetime parse per timestamp) costs more than the call itself.
-        def search(query: Query, names: list[str] = wanted) -> Answer[Any]:
-            data = self._json(
+        def search(query: Query, names: list[str] = wanted) -> Answer[Record]:
+            raw = self.client.call(
                 "search contacts",
-                self.client.search_api.do_search_with_http_info,
+                _unparsed(self.client.search_api.do_search_with_http_info),
                 _search_body(query, names),
                 search=True,
             )
-            results = _results(data)
-            more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
-            return Answer([(_modified(r), str(r.get("id")), r) for r in results], more)
+            return search_answer(raw)
 
-        def light(query: Query) -> Answer[Any]:
+        def light(query: Query) -> Answer[None]:
             # The look-back is mostly records already read: ids and times suffice.
-            data = self._json(
+            raw = self.client.call(
                 "search contacts",
-                self.client.search_api.do_search_with_http_info,
+                _unparsed(self.client.search_api.do_search_with_http_info),
                 _search_body(query, ["lastmodifieddate"]),
                 search=True,
             )
-            results = _results(data)
-            more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
-            return Answer([(_modified(r), str(r.get("id")), None) for r in results], more)
+            return light_answer(raw)
 
-        def fetch(ids: Sequence[str]) -> list[tuple[datetime, str, Any]]:
-            rows: list[tuple[datetime, str, Any]] = []
+        def fetch(ids: Sequence[str]) -> list[Row[Record]]:
+            rows: list[Row[Record]] = []
             for start in range(0, len(ids), BATCH_LIMIT):
                 body = {
                     "inputs": [{"id": i} for i in ids[start : start + BATCH_LIMIT]],
                     "properties": wanted,
                     "propertiesWithHistory": [],
                 }
-                data = self._json(
+                raw = self.client.call(
                     "batch read contacts",
-                    self.client.batch_api.read_with_http_info,
+                    _unparsed(self.client.batch_api.read_with_http_info),
                     body,
                     archived=False,
                 )
-                rows.extend((_modified(r), str(r.get("id")), r) for r in _results(data))
+                rows.extend(search_answer(raw, "batch read").rows)
             return sorted(rows, key=lambda row: (row[0], int(row[1])))
 
+        start, corrupt = LookbackCursor.restore(cursor)
+        if corrupt is not None:
+            # The safe position is stored at once, so the corrupt one is reported once.
+            get_logger(connector=self.name).warning("cursor.reset", reason=str(corrupt))
+            yield Page((), start.encode(), ())
         for fresh, position in read_pages(
-            LookbackCursor.decode(cursor),
+            start,
             search,
             light=light,
             fetch=fetch,
@@ -296,25 +300,17 @@ class HubSpotConnector:
             keep=self.lookback_records,
         ):
             yield self._page(fresh, position)
+        if corrupt is not None:
+            # After the read: the poll's failure tells /healthz and the cycle's report.
+            raise corrupt
 
-    def _json(self, what: str, method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Call an SDK ``*_with_http_info`` method; its answer as parsed JSON."""
-        raw = self.client.call(what, _unparsed(method), *args, **kwargs)
-        try:
-            data = json.loads(raw or b"{}")
-        except ValueError:
-            raise TransientError(f"HubSpot answered {what} with something not JSON") from None
-        if not isinstance(data, dict):
-            raise TransientError(f"HubSpot answered {what} with JSON that is not an object")
-        return data
-
-    def _page(self, fresh: list[tuple[datetime, str, Any]], position: LookbackCursor) -> Page:
+    def _page(self, fresh: Sequence[Row[Record]], position: LookbackCursor) -> Page:
         records = []
         events = []
         for at, rid, result in fresh:
             props = {
                 k: v if isinstance(v, str) else str(v)
-                for k, v in (result.get("properties") or {}).items()
+                for k, v in result.items()
                 if v is not None and k not in VOLATILE
             }
             records.append(
@@ -421,6 +417,50 @@ def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
     return body
 
 
+def light_answer(raw: bytes) -> Answer[None]:
+    """A search answer read for ids and modification times only (see
+    :func:`search_answer`)."""
+    answer = search_answer(raw)
+    return Answer([(at, rid, None) for at, rid, _ in answer.rows], answer.more)
+
+
+def search_answer(raw: bytes, what: str = "search") -> Answer[Record]:
+    """A search (or batch read) answer: each contact's modification time, id and
+    properties, and whether a full page says more follow.
+
+    An answer not shaped as HubSpot's (a proxy's page, a truncated body, a result
+    without its id or time) is a :class:`~crmbridge.errors.TransientError` saying
+    what was wrong: the poll fails and the next one asks again.
+    """
+    try:
+        data = json.loads(raw or b"{}")
+        results = data.get("results") or []
+        if not isinstance(results, list):
+            raise TypeError("results is not a list")
+        paging = data.get("paging") or {}
+        more = bool(paging.get("next")) and len(results) == SEARCH_LIMIT
+        rows: list[Row[Record]] = []
+        for result in results:
+            record_id, moment = result["id"], result["updatedAt"]
+            if not isinstance(record_id, str | int) or not isinstance(moment, str):
+                raise TypeError("a result's id or updatedAt is not a value")
+            properties = result.get("properties") or {}
+            if not isinstance(properties, dict):
+                raise TypeError("a result's properties are not an object")
+            rows.append((parse_instant(moment), str(record_id), properties))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise TransientError(
+            f"HubSpot's contact {what} answered a malformed body ({_why(exc)})"
+        ) from None
+    return Answer(rows, more)
+
+
+def _why(exc: BaseException) -> str:
+    """A parsing error in a few words: its type and start, never a whole body."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def _unparsed(method: Any) -> Any:
     """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
     is read here, inside the client's call, so a connection lost while reading it is
@@ -435,19 +475,3 @@ def _unparsed(method: Any) -> Any:
         return body, response.status, response.headers
 
     return call
-
-
-def _results(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``results`` of a search or batch answer (records only)."""
-    results = data.get("results") or []
-    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
-
-
-def _modified(result: dict[str, Any]) -> datetime:
-    moment = result.get("updatedAt")
-    if isinstance(moment, str):
-        try:
-            return parse_instant(moment)
-        except ValueError:
-            pass
-    raise PermanentRecordError(f"HubSpot contact {result.get('id', '?')} has no updatedAt")
