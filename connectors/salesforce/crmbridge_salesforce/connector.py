@@ -174,8 +174,8 @@ class SalesforceConnector:
                 batch_size=self.settings.batch_size,
             ):
                 positions[sobject] = after.encode()
-                records = self._records(sobject, rows, mapping, properties)
-                yield Page(tuple(records), json.dumps(positions, separators=(",", ":")))
+                records, gone = self._records(sobject, rows, mapping, properties)
+                yield Page(tuple(records), json.dumps(positions, separators=(",", ":")), gone=gone)
         if self.settings.activity:
             yield from self._activity_pages(positions)
 
@@ -213,7 +213,9 @@ class SalesforceConnector:
         rows: Sequence[Mapping[str, Any]],
         mapping: Mapping[str, str],
         properties: Sequence[str],
-    ) -> list[ContactRecord]:
+    ) -> tuple[list[ContactRecord], tuple[str, ...]]:
+        """The page's live records (survivors of merges and conversions read by id),
+        and the ids deleted without a survivor."""
         live, survivors = sort_rows(rows)
         records = [self._record(row, mapping) for row in live]
         if survivors.merged:
@@ -227,7 +229,7 @@ class SalesforceConnector:
                 for row in rows_by_id(self.client, target, columns, ids):
                     merged = survivors.merged.get(str(row["Id"]), ())
                     records.append(self._record(row, target_mapping, merged))
-        return records
+        return records, survivors.deleted
 
     def _record(
         self, row: Mapping[str, Any], mapping: Mapping[str, str], merged: Sequence[str] = ()

@@ -44,7 +44,7 @@ from crmbridge.sync.handoff_switches import (
     track_triggers,
     waiver,
 )
-from crmbridge.sync.identity import follow_merges
+from crmbridge.sync.identity import follow_merges, forget_deleted
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.plan_summary import PlanSummary
 from crmbridge.sync.progress import READ, Progress
@@ -270,6 +270,8 @@ class Pipeline:
             merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
             if merges:
                 follow_merges(self.store, connector.name, merges)
+            if page.gone:
+                forget_deleted(self.store, connector.name, page.gone)
             summary.read += len(page.records)
             if progress is not None:
                 progress(READ, len(page.records), 0)

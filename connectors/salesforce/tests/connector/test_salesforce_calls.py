@@ -202,8 +202,9 @@ def test_an_injection_attempt_in_an_id_or_a_property_stays_out_of_soql(
     )
 
 
-def test_converted_and_merged_leads_hand_their_history_on(org: responses.RequestsMock) -> None:
+def test_deleted_merged_and_converted_leads_are_followed(org: responses.RequestsMock) -> None:
     survivor = "00Q000000000009AAA"
+    gone = "00Q000000000008AAA"
     org.get(
         f"{DATA}/queryAll/",
         json=query_page(
@@ -217,6 +218,7 @@ def test_converted_and_merged_leads_hand_their_history_on(org: responses.Request
                 lead(
                     LEAD_2, "2026-11-20T10:00:01.000+0000", IsDeleted=True, MasterRecordId=survivor
                 ),
+                lead(gone, "2026-11-20T10:00:01.500+0000", IsDeleted=True),
             ]
         ),
     )
@@ -235,7 +237,8 @@ def test_converted_and_merged_leads_hand_their_history_on(org: responses.Request
     merged = {r.id: r.merged_ids for p in pages for r in p.records}
     assert merged[survivor] == (LEAD_2,)
     assert merged[CONTACT_1] == (LEAD_1,)
-    assert LEAD_1 not in merged and LEAD_2 not in merged
+    assert LEAD_1 not in merged and LEAD_2 not in merged and gone not in merged
+    assert [i for p in pages for i in p.gone] == [gone]
 
 
 # -- writes -------------------------------------------------------------------------------
