@@ -18,7 +18,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crmbridge_salesforce.sandbox import admin, api_query, api_sobjects
+from crmbridge_salesforce.sandbox import (
+    admin,
+    api_actions,
+    api_bulk,
+    api_query,
+    api_sobjects,
+    api_tooling,
+)
 from crmbridge_salesforce.sandbox.config import SandboxConfig
 from crmbridge_salesforce.sandbox.faults import Faults
 from crmbridge_salesforce.sandbox.login import LoginService
@@ -112,6 +119,9 @@ def create_app(
         *login.routes(),
         *api_query.routes(services),
         *api_sobjects.routes(services),
+        *api_bulk.routes(services),
+        *api_tooling.routes(services),
+        *api_actions.routes(services),
         *admin.routes(services),
     ]
     app = Starlette(

@@ -155,6 +155,13 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("OwnerId", "reference", "r"),
     )),
     "PermissionSet": ("0PS", _fields(("Name", "string", "n"), ("Label", "string", "n"))),
+    "PermissionSetAssignment": ("0Pa", _fields(
+        ("AssigneeId", "reference", "cn"), ("PermissionSetId", "reference", "cn"),
+    )),
+    "Organization": ("00D", _fields(
+        ("Name", "string", "r"), ("OrganizationType", "string", "r"),
+        ("IsSandbox", "boolean", "r"), ("InstanceName", "string", "r"),
+    )),
     "FieldPermissions": ("01k", _fields(
         ("ParentId", "reference", "cn"), ("SobjectType", "string", "cn"),
         ("Field", "string", "cn"), ("PermissionsRead", "boolean"),

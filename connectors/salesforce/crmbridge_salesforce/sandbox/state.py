@@ -111,9 +111,21 @@ class OrgState:
                  "Name": f"{first} {last}", "Email": email, "IsActive": True},
                 record_id=user_id,
             )  # fmt: skip
+        self.insert(
+            "Organization",
+            {"Name": "crmbridge Sandbox Org", "OrganizationType": "Developer Edition",
+             "IsSandbox": True, "InstanceName": "LOCAL1"},
+            record_id=self.org_id,
+        )  # fmt: skip
+        # The permission set an admin made for crmbridge and assigned to its user.
         self.integration_permission_set = self.insert(
             "PermissionSet", {"Name": "Crmbridge_Integration", "Label": "crmbridge integration"}
         )
+        self.insert(
+            "PermissionSetAssignment",
+            {"AssigneeId": self.users.integration,
+             "PermissionSetId": self.integration_permission_set},
+        )  # fmt: skip
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -260,11 +272,17 @@ class OrgState:
         return True
 
     def _granted(self, key: str, permission: str) -> bool:
+        """Whether a permission set assigned to the integration user grants it."""
         with self.lock:
+            assigned = {
+                row["PermissionSetId"]
+                for row in self.records["PermissionSetAssignment"].values()
+                if row["AssigneeId"] == self.users.integration and not row["IsDeleted"]
+            }
             return any(
                 row["Field"] == key
                 and row[permission]
-                and row["ParentId"] == self.integration_permission_set
+                and row["ParentId"] in assigned
                 and not row["IsDeleted"]
                 for row in self.records["FieldPermissions"].values()
             )

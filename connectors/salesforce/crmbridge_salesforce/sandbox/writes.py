@@ -150,6 +150,7 @@ def check_create(state: OrgState, sobject: str, fields: dict[str, Any]) -> dict[
     values = _values(state, sobject, fields, creating=True)
     for key, default in _DEFAULTS.get(sobject, {}).items():
         values.setdefault(key, default)
+    _check_setup_record(state, sobject, values)
     missing = [
         f.name
         for f in state.schema.fields(sobject)
@@ -165,6 +166,38 @@ def check_create(state: OrgState, sobject: str, fields: dict[str, Any]) -> dict[
             missing,
         )
     return values
+
+
+def _check_setup_record(state: OrgState, sobject: str, values: dict[str, Any]) -> None:
+    """What Salesforce checks of permission rows: they name things that exist, once."""
+    if sobject == "FieldPermissions":
+        key = str(values.get("Field") or "")
+        owner, _, name = key.partition(".")
+        fdef = state.schema.field(owner, name) if owner in state.schema.objects else None
+        if fdef is None or owner != values.get("SobjectType") or not fdef.permissionable:
+            raise RecordRefusedError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"Field: bad value for restricted "
+                f"picklist field: {key[:80]}", ["Field"],
+            )  # fmt: skip
+        if values.get("PermissionsEdit") and not values.get("PermissionsRead"):
+            raise RecordRefusedError(
+                "FIELD_INTEGRITY_EXCEPTION", "Permission Read is required for Edit",
+                ["PermissionsRead"],
+            )  # fmt: skip
+        duplicate: tuple[str, ...] = ("ParentId", "Field")
+    elif sobject == "PermissionSetAssignment":
+        duplicate = ("AssigneeId", "PermissionSetId")
+    elif sobject == "PermissionSet":
+        duplicate = ("Name",)
+    else:
+        return
+    with state.lock:
+        for row in state.records[sobject].values():
+            if not row["IsDeleted"] and all(row.get(k) == values.get(k) for k in duplicate):
+                raise RecordRefusedError(
+                    "DUPLICATE_VALUE", f"duplicate value found: {duplicate[-1]} duplicates value "
+                    f"on record with id: {row['Id']}", [],
+                )  # fmt: skip
 
 
 def create(
