@@ -319,4 +319,3 @@ def _hubspot(config: CrmbridgeConfig) -> HubSpotSettings:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
