@@ -21,6 +21,7 @@ from crmbridge.cli.app import (
     now_for,
     out,
 )
+from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.plan_render import (
     change_dict,
     print_changes,
@@ -92,7 +93,8 @@ def plan(
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, connectors)
     try:
-        read = read_unsynced(pipeline)
+        with cycle_progress(err, enabled=not as_json and err.is_terminal) as progress:
+            read = read_unsynced(pipeline, progress)
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
@@ -115,6 +117,7 @@ def plan(
             "read_ahead": [_read_dict(r) for r in read],
             "problems": problems,
             "held": {name: {"contacts": n, "reason": HELD_HELP} for name, n in held.items()},
+            "held_found": forecast.held,
             "changes": [change_dict(c) for c in forecast.changes],
             "queued": [queued_dict(r) for r in queued],
         }
@@ -136,6 +139,11 @@ def plan(
         out.print(f"{len(queued):,} writes already queued.")
         for line in held_lines(held):
             err.print(f"[yellow]![/] {line}", highlight=False)
+        if forecast.held:
+            err.print(
+                f"[yellow]![/] {forecast.held:,} more contacts would be held: {HELD_HELP}",
+                highlight=False,
+            )
     for problem in problems:
         err.print(f"[yellow]![/] {escape(problem)}", highlight=False)
 
