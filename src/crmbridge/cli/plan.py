@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from crmbridge.cli.app import (
     EXIT_CONFIG,
+    EXIT_INPUT,
     ConfigOption,
     NowOption,
     app,
@@ -21,6 +22,7 @@ from crmbridge.cli.app import (
     now_for,
     out,
 )
+from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.plan_render import (
     change_dict,
     print_changes,
@@ -92,7 +94,8 @@ def plan(
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, connectors)
     try:
-        read = read_unsynced(pipeline)
+        with cycle_progress(err, enabled=not as_json and err.is_terminal) as progress:
+            read = read_unsynced(pipeline, progress)
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
@@ -106,7 +109,11 @@ def plan(
         for name, why in forecast.owners_unavailable.items()
     ]
     if csv_target is not None:
-        written = write_csv(csv_target, forecast.changes, queued)
+        try:
+            written = write_csv(csv_target, forecast.changes, queued)
+        except OSError as exc:
+            fail(f"--csv {csv_target}: cannot write it: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_INPUT) from None
         if not as_json:
             err.print(f"[green]✔[/] {len(forecast.changes):,} rows → {written}", highlight=False)
     if as_json:
@@ -115,6 +122,7 @@ def plan(
             "read_ahead": [_read_dict(r) for r in read],
             "problems": problems,
             "held": {name: {"contacts": n, "reason": HELD_HELP} for name, n in held.items()},
+            "held_found": forecast.held,
             "changes": [change_dict(c) for c in forecast.changes],
             "queued": [queued_dict(r) for r in queued],
         }
@@ -136,6 +144,11 @@ def plan(
         out.print(f"{len(queued):,} writes already queued.")
         for line in held_lines(held):
             err.print(f"[yellow]![/] {line}", highlight=False)
+        if forecast.held:
+            err.print(
+                f"[yellow]![/] {forecast.held:,} more contacts would be held: {HELD_HELP}",
+                highlight=False,
+            )
     for problem in problems:
         err.print(f"[yellow]![/] {escape(problem)}", highlight=False)
 

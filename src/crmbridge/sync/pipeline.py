@@ -42,6 +42,7 @@ from crmbridge.sync.handoff_switches import (
     apply_switches,
     pending,
     track_triggers,
+    waiver,
 )
 from crmbridge.sync.identity import follow_merges, forget_deleted
 from crmbridge.sync.notify import Notifier
@@ -302,10 +303,12 @@ class Pipeline:
         where = due if catch_up is None else either(due, catch_up)
         summary = PlanSummary(rules=rule_names(self.config))
         self.rescorer.summary = summary
+        self.rescorer.waive = waiver(self.store, self.config, now)
         try:
             result = self.preview(now, where, fetch_owners=True)
         finally:
             self.rescorer.summary = None
+            self.rescorer.waive = None
         return Forecast(result.changes, summary, result.held, dict(self.owners_unavailable))
 
     def preview(

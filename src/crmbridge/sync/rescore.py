@@ -29,6 +29,7 @@ from crmbridge.store.repository import Store
 from crmbridge.store.selection import Selection
 from crmbridge.store.session import Session
 from crmbridge.sync.failures import FailureKind, failure_kind
+from crmbridge.sync.handoff_switches import Waiver
 from crmbridge.sync.notify import WEBHOOK
 from crmbridge.sync.plan_summary import Before, PlanSummary
 from crmbridge.sync.progress import SCORED, Progress
@@ -120,6 +121,8 @@ class Rescorer:
         self.default_planner: HandoffPlanner | None = None
         #: Told every lead scored and every change planned (``plan``'s summary), if set.
         self.summary: PlanSummary | None = None
+        #: For a dry run: the hand-off state the next cycle's catch-up would leave.
+        self.waive: Waiver | None = None
         self._issued = self._writing = Identity("", 0)
 
     def run(
@@ -211,6 +214,8 @@ class Rescorer:
                 if old is not None:
                     superseded.append(old.id)
             saved = row.handoff if isinstance(row.handoff, dict) else {}
+            if self.waive is not None:
+                saved = self.waive(old is not None and bool(old.hot), row.stage, saved)
             state = dict(saved)
             handoff = self._handoff(row, score, old, contact_events, now, state)
             if handoff is None:
