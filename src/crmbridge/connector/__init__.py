@@ -5,6 +5,7 @@ A plugin imports from here (and from public helpers such as :mod:`crmbridge.erro
 loop or the store. docs/architecture.md describes the contract and how to add a CRM.
 """
 
+from crmbridge.connector.companies import CompanyPage, CompanyReader, CompanyRecord
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import LookbackCursor
 from crmbridge.connector.plugin import ConnectorPlugin
@@ -46,6 +47,9 @@ __all__ = [
     "Action",
     "ActionKind",
     "CheckReport",
+    "CompanyPage",
+    "CompanyReader",
+    "CompanyRecord",
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",

@@ -21,8 +21,10 @@ from crmbridge.handoff.planner import HandoffPlanner
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
+from crmbridge.scoring.properties import company_properties, with_company
 from crmbridge.scoring.types import Event
 from crmbridge.store import outbox
+from crmbridge.store.companies import company_values
 from crmbridge.store.handoff_state import apply_records
 from crmbridge.store.identity import UNMARKED, Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
@@ -118,6 +120,11 @@ class Rescorer:
         #: For a CRM without its own planner (``plan`` runs with no connector built).
         self.default_planner: HandoffPlanner | None = None
         self._issued = self._writing = Identity("", 0)
+        #: Whether the model reads ``company.`` properties (then each batch reads them);
+        #: the pipeline sets it when only a trigger does.
+        self.reads_companies = bool(
+            company_properties(engine.scoring, engine.bant_model, engine.lifecycle_model)
+        )
 
     def run(
         self,
@@ -165,6 +172,7 @@ class Rescorer:
         ids = [row.id for row in batch]
         events = self.store.events_for(session, ids)
         current = self.store.current_scores(session, ids)
+        companies = company_values(session, ids) if self.reads_companies else {}
         queued: dict[tuple[str, str], list[outbox.Queued]] = {}
         changes = outbox.Batch(now)
         for crm in {row.crm for row in batch}:
@@ -188,8 +196,13 @@ class Rescorer:
                 result.held += not row.held_by
                 continue
             contact_events = events.get(row.id, [])
+            contact = self.store.as_contact(row)
+            company = companies.get(row.id)
+            if company is not None:
+                contact = replace(contact, properties=with_company(contact.properties, company))
+            row_properties = contact.properties or {}
             try:
-                score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
+                score = model.score(contact, contact_events, now, row.stage)
                 recheck = next_change_at(
                     model.scoring,
                     model.lifecycle_model,
@@ -209,7 +222,7 @@ class Rescorer:
                     superseded.append(old.id)
             saved = row.handoff if isinstance(row.handoff, dict) else {}
             state = dict(saved)
-            handoff = self._handoff(row, score, old, contact_events, now, state)
+            handoff = self._handoff(row, score, old, contact_events, now, state, row_properties)
             if handoff is None:
                 state = dict(saved)  # a failed plan leaves the state as it was
             planned = self._plan(
@@ -287,6 +300,7 @@ class Rescorer:
         events: list[Event],
         now: datetime,
         state: dict[str, Any],
+        properties: Mapping[str, Any],
     ) -> HandoffPlan | None:
         planner = self.planners.get(row.crm, self.default_planner)
         if planner is None:
@@ -301,7 +315,7 @@ class Rescorer:
             crm=row.crm,
             crm_id=row.crm_id,
             email=row.email,
-            properties=row.properties or {},
+            properties=dict(properties),
             crm_values=row.crm_values or {},
             events=events,
             score=score,
