@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +39,7 @@ from crmbridge.errors import (
     SchemaError,
     TransientError,
 )
+from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
@@ -49,8 +50,10 @@ from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
-from crmbridge_hubspot.sweep import SEARCH_LIMIT, Answer, Query, read_pages, search_body
+from crmbridge_hubspot.sweep import SEARCH_LIMIT, Answer, Query, Row, read_pages, search_body
 
+#: A contact's properties as a read answers them (values may be null).
+Record = dict[str, Any]
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
 #: or each echo of our own writes would look like a change worth rescoring.
 VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
@@ -246,51 +249,51 @@ class HubSpotConnector:
             {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
         )
 
-        def search(query: Query, names: list[str] = wanted) -> Answer[Any]:
-            data = self.client.call(
+        # Every read answer is taken as JSON: building the SDK's models of 200 contacts
+        # (a datetime parse per timestamp) costs more than the call itself.
+        def search(query: Query, names: list[str] = wanted) -> Answer[Record]:
+            raw = self.client.call(
                 "search contacts",
-                self.client.search_api.do_search_with_http_info,
+                _unparsed(self.client.search_api.do_search_with_http_info),
                 search_body(query, names),
                 search=True,
             )
-            results = list(data.results or [])
-            more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
-            return Answer([(_modified(r), str(r.id), r) for r in results], more)
+            return search_answer(raw)
 
-        def light(query: Query) -> Answer[Any]:
-            # The look-back is mostly records already read: ids and times suffice, read
-            # from the JSON (building the SDK's models would cost more than the call).
-            response = self.client.call(
+        def light(query: Query) -> Answer[None]:
+            # The look-back is mostly records already read: ids and times suffice.
+            raw = self.client.call(
                 "search contacts",
                 _unparsed(self.client.search_api.do_search_with_http_info),
                 search_body(query, ["lastmodifieddate"]),
                 search=True,
             )
-            data = json.loads(response.data or b"{}")
-            results = data.get("results") or []
-            more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
-            rows = [(parse_instant(r["updatedAt"]), str(r["id"]), None) for r in results]
-            return Answer(rows, more)
+            return light_answer(raw)
 
-        def fetch(ids: Sequence[str]) -> list[tuple[datetime, str, Any]]:
-            rows: list[tuple[datetime, str, Any]] = []
+        def fetch(ids: Sequence[str]) -> list[Row[Record]]:
+            rows: list[Row[Record]] = []
             for start in range(0, len(ids), BATCH_LIMIT):
                 body = {
                     "inputs": [{"id": i} for i in ids[start : start + BATCH_LIMIT]],
                     "properties": wanted,
                     "propertiesWithHistory": [],
                 }
-                data = self.client.call(
+                raw = self.client.call(
                     "batch read contacts",
-                    self.client.batch_api.read_with_http_info,
+                    _unparsed(self.client.batch_api.read_with_http_info),
                     body,
                     archived=False,
                 )
-                rows.extend((_modified(r), str(r.id), r) for r in data.results or [])
+                rows.extend(search_answer(raw, "batch read").rows)
             return sorted(rows, key=lambda row: (row[0], int(row[1])))
 
+        start, corrupt = LookbackCursor.restore(cursor)
+        if corrupt is not None:
+            # The safe position is stored at once, so the corrupt one is reported once.
+            get_logger(connector=self.name).warning("cursor.reset", reason=str(corrupt))
+            yield Page((), start.encode(), ())
         for fresh, position in read_pages(
-            LookbackCursor.decode(cursor),
+            start,
             search,
             light=light,
             fetch=fetch,
@@ -298,14 +301,17 @@ class HubSpotConnector:
             keep=self.lookback_records,
         ):
             yield self._page(fresh, position)
+        if corrupt is not None:
+            # After the read: the poll's failure tells /healthz and the cycle's report.
+            raise corrupt
 
-    def _page(self, fresh: list[tuple[datetime, str, Any]], position: LookbackCursor) -> Page:
+    def _page(self, fresh: Sequence[Row[Record]], position: LookbackCursor) -> Page:
         records = []
         events = []
         for at, rid, result in fresh:
             props = {
-                k: v
-                for k, v in (result.properties or {}).items()
+                k: v if isinstance(v, str) else str(v)
+                for k, v in result.items()
                 if v is not None and k not in VOLATILE
             }
             records.append(
@@ -385,18 +391,61 @@ class HubSpotConnector:
         return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
 
 
-def _unparsed(method: Any) -> Any:
-    """An SDK ``*_with_http_info`` method answering the HTTP response, body unparsed."""
+def light_answer(raw: bytes) -> Answer[None]:
+    """A search answer read for ids and modification times only (see
+    :func:`search_answer`)."""
+    answer = search_answer(raw)
+    return Answer([(at, rid, None) for at, rid, _ in answer.rows], answer.more)
 
-    def call(*args: Any, **kwargs: Any) -> tuple[Any, int, Any]:
+
+def search_answer(raw: bytes, what: str = "search") -> Answer[Record]:
+    """A search (or batch read) answer: each contact's modification time, id and
+    properties, and whether a full page says more follow.
+
+    An answer not shaped as HubSpot's (a proxy's page, a truncated body, a result
+    without its id or time) is a :class:`~crmbridge.errors.TransientError` saying
+    what was wrong: the poll fails and the next one asks again.
+    """
+    try:
+        data = json.loads(raw or b"{}")
+        results = data.get("results") or []
+        if not isinstance(results, list):
+            raise TypeError("results is not a list")
+        paging = data.get("paging") or {}
+        more = bool(paging.get("next")) and len(results) == SEARCH_LIMIT
+        rows: list[Row[Record]] = []
+        for result in results:
+            record_id, moment = result["id"], result["updatedAt"]
+            if not isinstance(record_id, str | int) or not isinstance(moment, str):
+                raise TypeError("a result's id or updatedAt is not a value")
+            properties = result.get("properties") or {}
+            if not isinstance(properties, dict):
+                raise TypeError("a result's properties are not an object")
+            rows.append((parse_instant(moment), str(record_id), properties))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise TransientError(
+            f"HubSpot's contact {what} answered a malformed body ({_why(exc)})"
+        ) from None
+    return Answer(rows, more)
+
+
+def _why(exc: BaseException) -> str:
+    """A parsing error in a few words: its type and start, never a whole body."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _unparsed(method: Any) -> Any:
+    """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
+    is read here, inside the client's call, so a connection lost while reading it is
+    a failed call like any other (retried, mapped to crmbridge's errors)."""
+
+    def call(*args: Any, **kwargs: Any) -> tuple[bytes, int, Any]:
         response = method(*args, _preload_content=False, **kwargs)
-        return response, response.status, response.headers
+        try:
+            body = response.data
+        finally:
+            response.release_conn()
+        return body, response.status, response.headers
 
     return call
-
-
-def _modified(result: Any) -> datetime:
-    moment = getattr(result, "updated_at", None)
-    if isinstance(moment, datetime):
-        return moment
-    raise PermanentRecordError(f"HubSpot contact {getattr(result, 'id', '?')} has no updatedAt")

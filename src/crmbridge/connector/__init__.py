@@ -5,9 +5,15 @@ A plugin imports from here (and from public helpers such as :mod:`crmbridge.erro
 loop or the store. docs/architecture.md describes the contract and how to add a CRM.
 """
 
-from crmbridge.connector.companies import CompanyPage, CompanyReader, CompanyRecord
+from crmbridge.connector.companies import (
+    CompanyPage,
+    CompanyReader,
+    CompanyRecord,
+    ReadsCompanies,
+    company_reader,
+)
 from crmbridge.connector.cursor import TieCursor
-from crmbridge.connector.lookback import LookbackCursor
+from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
 from crmbridge.connector.sandbox import (
@@ -53,6 +59,7 @@ __all__ = [
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
+    "CorruptCursorError",
     "Duration",
     "EnrollmentState",
     "FieldSpec",
@@ -63,6 +70,7 @@ __all__ = [
     "LookbackCursor",
     "Owner",
     "Page",
+    "ReadsCompanies",
     "Sandbox",
     "SandboxContact",
     "SandboxOptions",
@@ -79,6 +87,7 @@ __all__ = [
     "WriteResult",
     "at_least",
     "at_most",
+    "company_reader",
     "crm_ids",
     "receipt_key",
 ]

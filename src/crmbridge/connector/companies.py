@@ -2,8 +2,9 @@
 
 A scoring rule may read a property of the contact's company as ``company.<property>``
 (``company.numberofemployees``). A connector that can say which company a contact
-belongs to answers :attr:`~crmbridge.connector.Connector.companies` with a
-:class:`CompanyReader`; one that cannot answers ``None`` and those rules never match.
+belongs to has a ``companies`` attribute (:class:`ReadsCompanies`) holding a
+:class:`CompanyReader`; one without it, or holding ``None``, reads no companies and
+those rules never match.
 What "the company" is belongs to the CRM: HubSpot's primary associated company, a
 Salesforce Contact's Account, or a Lead's own company fields.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +74,24 @@ class CompanyReader(Protocol):
     def changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[CompanyPage]:
         """Companies modified since ``cursor``, oldest first, in pages."""
         ...
+
+
+@runtime_checkable
+class ReadsCompanies(Protocol):
+    """A connector that declares the company capability: ``companies`` is its
+    :class:`CompanyReader`, or ``None`` where it has none at the moment."""
+
+    @property
+    def companies(self) -> CompanyReader | None:
+        """The company reader, or ``None``."""
+        ...
+
+
+def company_reader(connector: object) -> CompanyReader | None:
+    """The connector's company reader; ``None`` for a connector that declares none.
+
+    The capability is a protocol of its own rather than a member of
+    :class:`~crmbridge.connector.Connector`, so a connector written before it (or
+    without companies) needs no change: it reads no companies.
+    """
+    return connector.companies if isinstance(connector, ReadsCompanies) else None

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
-from crmbridge.connector.companies import CompanyReader
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.connector.types import (
     Action,
@@ -115,10 +114,6 @@ class Connector(Protocol):
       the ``crmbridge_api_rate_budget_remaining`` gauge and, with replicas on one
       Postgres, sets its ``shared`` hook so that all replicas together stay under the
       CRM's budget. A connector whose API has no request budget answers ``None``.
-    - ``companies``: the :class:`~crmbridge.connector.companies.CompanyReader` telling
-      which company each contact belongs to and reading companies in batches, for
-      ``company.<property>`` rules; ``None`` where the connector cannot (those rules
-      then never match).
     """
 
     name: str
@@ -132,11 +127,6 @@ class Connector(Protocol):
     @property
     def rate_governor(self) -> RateGovernor | None:
         """The governor pacing this connector's requests, or ``None`` without one."""
-        ...
-
-    @property
-    def companies(self) -> CompanyReader | None:
-        """The company reader, or ``None`` where contacts' companies cannot be read."""
         ...
 
     def check(self) -> CheckReport:

@@ -23,6 +23,7 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from crmbridge.records import canonical_json, storable_properties
+from crmbridge.store.chunks import chunks
 from crmbridge.store.repository import Store
 from crmbridge.store.session import Session
 from crmbridge.store.tables import CompanyRow, ContactCompanyRow, ContactRow
@@ -30,8 +31,6 @@ from crmbridge.store.tables import CompanyRow, ContactCompanyRow, ContactRow
 _COMPANIES = CompanyRow.__table__  # type: ignore[attr-defined]
 _LINKS = ContactCompanyRow.__table__  # type: ignore[attr-defined]
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
-#: Ids per ``IN (...)``: well below every database's limit on bound parameters.
-_CHUNK = 500
 #: The longest company id a CRM may give (the column's size); longer ones are skipped.
 MAX_ID_CHARS = 64
 
@@ -42,11 +41,6 @@ def fetched_digest(properties: Iterable[str]) -> str:
     return hashlib.sha256(names.encode()).hexdigest()[:32]
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 def forget_moved_links(
     store: Store, crm: str, values: Mapping[str, Mapping[str, Any]], names: Sequence[str]
 ) -> int:
@@ -55,7 +49,7 @@ def forget_moved_links(
     ones; how many did. Called before the contacts are stored."""
     moved: list[str] = []
     with store.engine.begin() as connection:
-        for chunk in _chunks(list(values)):
+        for chunk in chunks(list(values)):
             query = select(_CONTACTS.c.crm_id, _CONTACTS.c.properties).where(
                 _CONTACTS.c.crm == crm, _CONTACTS.c.crm_id.in_(chunk)
             )
@@ -63,7 +57,7 @@ def forget_moved_links(
                 new, old = values[str(crm_id)], stored or {}
                 if any(new.get(name) != old.get(name) for name in names):
                     moved.append(str(crm_id))
-        for chunk in _chunks(moved):
+        for chunk in chunks(moved):
             contacts = select(_CONTACTS.c.id).where(
                 _CONTACTS.c.crm == crm, _CONTACTS.c.crm_id.in_(chunk)
             )
@@ -100,7 +94,7 @@ def save_links(store: Store, crm: str, links: Mapping[int, str | None], now: dat
     with store.engine.begin() as connection:
         ids = list(links)
         before: dict[int, str | None] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             query = select(_LINKS.c.contact_id, _LINKS.c.company_crm_id).where(
                 _LINKS.c.contact_id.in_(chunk)
             )
@@ -113,7 +107,7 @@ def save_links(store: Store, crm: str, links: Mapping[int, str | None], now: dat
             )
             if before.get(contact_id) != company:
                 moved.append(contact_id)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             connection.execute(delete(_LINKS).where(_LINKS.c.contact_id.in_(chunk)))
         if rows:
             connection.execute(insert(_LINKS).values(current=True), rows)
@@ -156,7 +150,7 @@ def save_companies(
     with store.engine.begin() as connection:
         ids = [i for i in companies if len(i) <= MAX_ID_CHARS]
         before: dict[str, str] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             query = select(_COMPANIES.c.crm_id, _COMPANIES.c.properties).where(
                 _COMPANIES.c.crm == crm, _COMPANIES.c.crm_id.in_(chunk)
             )
@@ -194,7 +188,7 @@ def save_companies(
                 .values(**row)
             )
         marked: list[int] = []
-        for chunk in _chunks(changed):
+        for chunk in chunks(changed):
             query = select(_LINKS.c.contact_id).where(
                 _LINKS.c.crm == crm, _LINKS.c.company_crm_id.in_(chunk)
             )
@@ -213,7 +207,7 @@ def company_values(session: Session, contact_ids: Sequence[int]) -> dict[int, di
         _COMPANIES,
         and_(_COMPANIES.c.crm == _LINKS.c.crm, _COMPANIES.c.crm_id == _LINKS.c.company_crm_id),
     )
-    for chunk in _chunks(list(contact_ids)):
+    for chunk in chunks(list(contact_ids)):
         query = (
             select(_LINKS.c.contact_id, _COMPANIES.c.properties)
             .select_from(joined)
@@ -227,7 +221,7 @@ def company_values(session: Session, contact_ids: Sequence[int]) -> dict[int, di
 def _mark_dirty(connection: Connection, contact_ids: Sequence[int]) -> int:
     """Flag these contacts for rescoring; how many were not flagged yet."""
     marked = 0
-    for chunk in _chunks(sorted(set(contact_ids))):
+    for chunk in chunks(sorted(set(contact_ids))):
         result = connection.execute(
             update(_CONTACTS)
             .where(_CONTACTS.c.id.in_(chunk), _CONTACTS.c.dirty.is_(False))

@@ -18,6 +18,7 @@ stage transition only (see :mod:`crmbridge.handoff.reactivation`), never on a ba
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,6 +142,29 @@ def pending(store: Store, config: CrmbridgeConfig) -> Selection | None:
         if switch.apply_to_existing
     ]
     return either(*clauses) if clauses else None
+
+
+#: A lead's hand-off state as the next cycle's catch-up leaves it, given whether its
+#: current score is hot and its stage.
+Waiver = Callable[[bool, str | None, dict[str, Any]], dict[str, Any]]
+
+
+def waiver(store: Store, config: CrmbridgeConfig, now: datetime) -> Waiver | None:
+    """What the next cycle's catch-up does to the leads already qualifying for a step
+    turned on with ``apply_to_existing = false`` (read only, for ``plan``); None when no
+    such step was turned on."""
+    steps = [s.step for s in turned_on(store, config) if not s.apply_to_existing]
+    if not steps:
+        return None
+
+    def waive(hot: bool, stage: str | None, state: dict[str, Any]) -> dict[str, Any]:
+        for step in steps:
+            on_sql = step == "assignment" and config.assignment.on == "sql"
+            if (stage == "sql") if on_sql else hot:
+                state = _waived(step, state, now)
+        return state
+
+    return waive
 
 
 def _qualifying(config: CrmbridgeConfig, step: str) -> Selection:

@@ -31,7 +31,9 @@ from crmbridge.store.repository import Store
 from crmbridge.store.selection import Selection
 from crmbridge.store.session import Session
 from crmbridge.sync.failures import FailureKind, failure_kind
+from crmbridge.sync.handoff_switches import Waiver
 from crmbridge.sync.notify import WEBHOOK
+from crmbridge.sync.plan_summary import Before, PlanSummary
 from crmbridge.sync.progress import SCORED, Progress
 from crmbridge.sync.writeback import desired_values, diff, same_value, store_property
 
@@ -119,6 +121,10 @@ class Rescorer:
         self.planners = dict(planners or {})
         #: For a CRM without its own planner (``plan`` runs with no connector built).
         self.default_planner: HandoffPlanner | None = None
+        #: Told every lead scored and every change planned (``plan``'s summary), if set.
+        self.summary: PlanSummary | None = None
+        #: For a dry run: the hand-off state the next cycle's catch-up would leave.
+        self.waive: Waiver | None = None
         self._issued = self._writing = Identity("", 0)
         #: Whether the model reads ``company.`` properties (then each batch reads them);
         #: the pipeline sets it when only a trigger does.
@@ -221,6 +227,8 @@ class Rescorer:
                 if old is not None:
                     superseded.append(old.id)
             saved = row.handoff if isinstance(row.handoff, dict) else {}
+            if self.waive is not None:
+                saved = self.waive(old is not None and bool(old.hot), row.stage, saved)
             state = dict(saved)
             handoff = self._handoff(row, score, old, contact_events, now, state, row_properties)
             if handoff is None:
@@ -259,6 +267,8 @@ class Rescorer:
             if planned:
                 result.changed += 1
                 result.changes.extend(planned)
+            if self.summary is not None:
+                self._tell(self.summary, row, old, score, planned)
             updates.append(
                 {
                     "cid": row.id,
@@ -274,6 +284,19 @@ class Rescorer:
             self._issued = advance_generation(session.connection(), self._issued)
         changes.apply(session)
         apply_records(session, handoffs, now)
+
+    @staticmethod
+    def _tell(
+        summary: PlanSummary, row: Any, old: Any, score: Score, planned: list[PlannedChange]
+    ) -> None:
+        before = (
+            Before(old.total, bool(old.hot), old.stage)
+            if old is not None
+            else Before(stage=row.stage)
+        )
+        rules = [c.rule for c in score.contributions if c.kind in ("fit", "engagement")]
+        summary.add_lead(before, score.total, score.hot, score.stage.stage, rules)
+        summary.add_changes(planned)
 
     @staticmethod
     def _failed(row: Any, now: datetime, exc: Exception, result: RescoreResult) -> dict[str, Any]:

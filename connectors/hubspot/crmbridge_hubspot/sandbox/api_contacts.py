@@ -18,7 +18,12 @@ from starlette.routing import Route
 from crmbridge_hubspot.sandbox.pipeline import Services, endpoint
 from crmbridge_hubspot.sandbox.records import AlreadyExistsError, Contact, InvalidValuesError
 from crmbridge_hubspot.sandbox.schema import DEFAULT_CONTACT_PROPERTIES
-from crmbridge_hubspot.sandbox.search import ALWAYS_RETURNED, parse_search, run_search
+from crmbridge_hubspot.sandbox.search import (
+    ALWAYS_RETURNED,
+    modified_floor,
+    parse_search,
+    run_search,
+)
 from crmbridge_hubspot.sandbox.timeutil import iso_ms
 from crmbridge_hubspot.sandbox.wire import (
     Call,
@@ -189,7 +194,8 @@ def routes(services: Services) -> list[Route]:
         definitions = {d.name: d for d in state.contact_properties()}
         request = parse_search(call.raw, call.json(), definitions)
         state.count("searches")
-        return Reply(200, run_search(request, state.searchable_contacts(), definitions))
+        contacts = state.searchable_contacts(modified_floor(request))
+        return Reply(200, run_search(request, contacts, definitions))
 
     def batch_read(call: Call) -> Reply:
         started = iso_ms(state.now())

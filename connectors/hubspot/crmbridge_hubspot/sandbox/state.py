@@ -77,6 +77,15 @@ class _Row:
     created_at: datetime
     updated_at: datetime
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+    #: The history-free copy search last took, with the ``updated_at`` it was taken at:
+    #: every change moves ``updated_at`` on, so an equal one means the copy is current.
+    _shown: tuple[datetime, Contact] | None = field(default=None, repr=False, compare=False)
+
+    def search_copy(self) -> Contact:
+        """The record as search reads it (no history), copied once per version."""
+        if self._shown is None or self._shown[0] != self.updated_at:
+            self._shown = (self.updated_at, self.snapshot(history=False))
+        return self._shown[1]
 
     def snapshot(self, *, history: bool = True) -> Contact:
         return Contact(
@@ -162,10 +171,16 @@ class SandboxState:
     # ── request log and counters ─────────────────────────────────────────────────
 
     def record_request(
-        self, method: str, path: str, query: str, status: int, duration_ms: float
+        self,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        duration_ms: float,
+        body: str = "",
     ) -> None:
-        """Append to the request log and count the status."""
-        record = RequestRecord(method, path, query, status, self.now(), duration_ms)
+        """Append to the request log (``body``: a write's JSON) and count the status."""
+        record = RequestRecord(method, path, query, status, self.now(), duration_ms, body)
         with self._lock:
             self._log.append(record)
             self._counters["requests"] += 1
@@ -318,16 +333,20 @@ class SandboxState:
         with self._lock:
             return [self._contacts[k].snapshot() for k in sorted(self._contacts)]
 
-    def searchable_contacts(self) -> list[Contact]:
+    def searchable_contacts(self, modified_from: datetime | None = None) -> list[Contact]:
         """Every contact as search shows it now, by id (without property history):
         changes still being indexed show the version before them, and a contact just
-        created not at all."""
+        created not at all. ``modified_from`` leaves out the contacts last modified
+        before it (what search shows of one is never newer than the contact)."""
         with self._lock:
             now = self.now()
-            shown = (
-                self.contact_index.shown(str(k), self._contacts[k].snapshot(history=False), now)
-                for k in sorted(self._contacts)
+            rows = self._contacts
+            keys = sorted(
+                rows
+                if modified_from is None
+                else (k for k, row in rows.items() if row.updated_at >= modified_from)
             )
+            shown = (self.contact_index.shown(str(k), rows[k].search_copy(), now) for k in keys)
             return [contact for contact in shown if contact is not None]
 
     def contact_count(self) -> int:
