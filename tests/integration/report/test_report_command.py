@@ -157,6 +157,7 @@ def test_the_terminal_report_in_spanish(store: Store, store_url: str, tmp_path: 
     assert "Revisión semanal de marketing y ventas" in shown
     assert "Nuevos leads" in shown
     assert "16 nov 2026" in shown
+    assert "40\u00a0%" in shown  # the period conversion, written the Spanish way
     assert "Ana García" in shown
     assert "Weekly" not in shown
 

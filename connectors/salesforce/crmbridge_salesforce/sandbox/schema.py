@@ -136,7 +136,7 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("WhoId", "reference"), ("WhatId", "reference"), ("OwnerId", "reference"),
         ("Subject", "string"), ("ActivityDate", "date"), ("Status", "picklist", "n"),
         ("Priority", "picklist", "n"), ("Type", "picklist"), ("TaskSubtype", "picklist", "c"),
-        ("Description", "textarea"),
+        ("Description", "textarea"), ("CompletedDateTime", "datetime", "r"),
     )),
     "EmailMessage": ("02s", _fields(
         ("Subject", "string"), ("TextBody", "textarea"), ("FromAddress", "email"),
