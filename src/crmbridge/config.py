@@ -45,7 +45,6 @@ from crmbridge.handoff.settings import (
     SlaSettings,
     Trigger,
 )
-from crmbridge.report.settings import ReportSettings
 from crmbridge.scoring.model import (
     BantModel,
     Condition,
@@ -64,6 +63,7 @@ from crmbridge.settings import (
     DaemonSettings,
     IngestSettings,
     OutboxSettings,
+    ReportSettings,
     WritebackSettings,
     connector_tables_model,
 )
