@@ -296,7 +296,9 @@ def test_plan_offline_or_beside_a_running_daemon_reads_nothing(scene: Scene) -> 
     requests = len(scene.server.state.requests())
 
     offline = scene.cli("plan", "--json", "--offline")
+    nowhere = scene.cli("plan", "--offline", "--csv", str(scene.path.parent / "no" / "x.csv"))
     assert len(scene.server.state.requests()) == requests
+    assert nowhere.exit_code == 1 and "cannot write it" in nowhere.output
     guard = SqliteGuard(scene.url)
     guard.acquire()
     try:

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from crmbridge.cli.app import (
     EXIT_CONFIG,
+    EXIT_INPUT,
     ConfigOption,
     NowOption,
     app,
@@ -108,7 +109,11 @@ def plan(
         for name, why in forecast.owners_unavailable.items()
     ]
     if csv_target is not None:
-        written = write_csv(csv_target, forecast.changes, queued)
+        try:
+            written = write_csv(csv_target, forecast.changes, queued)
+        except OSError as exc:
+            fail(f"--csv {csv_target}: cannot write it: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_INPUT) from None
         if not as_json:
             err.print(f"[green]✔[/] {len(forecast.changes):,} rows → {written}", highlight=False)
     if as_json:
