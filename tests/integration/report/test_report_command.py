@@ -217,3 +217,15 @@ def test_an_empty_store_reports_the_last_full_week_with_nothing_in_it(
     assert document["tables"]["time_to_contact_by_owner"] == []
     shown = _report(url, _config(tmp_path, url)).stdout
     assert "Nothing in this period." in shown
+
+
+def test_a_page_that_cannot_be_written_exits_1_naming_it(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    url = str(sqlite_store.engine.url)
+    target = tmp_path / "missing" / "w47.html"
+
+    result = cli(url, "report", "--config", str(_config(tmp_path, url)), "--html", str(target))
+
+    assert result.exit_code == 1
+    assert f"cannot write {target}" in result.output
