@@ -16,13 +16,14 @@ from typing import Any
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector, HandoffConnector, Owner
+from crmbridge.connector import Connector, HandoffConnector, Owner, company_reader
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
 from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
+from crmbridge.scoring.properties import COMPANY_PREFIX
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
@@ -35,6 +36,7 @@ from crmbridge.store.selection import (
     outdated,
 )
 from crmbridge.sync.adopt import AdoptionReport, adopt
+from crmbridge.sync.companies import CompanySync, company_reads
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
 from crmbridge.sync.handoff_switches import (
@@ -156,7 +158,8 @@ def model_properties(config: CrmbridgeConfig) -> list[str]:
     names.update(config.lifecycle.customer_when)
     names.update(own_property_names(config.writeback.prefix))
     names.update(handoff_properties(config))
-    return sorted(names)
+    # company.<property> is read from the contact's company, not from the contact.
+    return sorted(name for name in names if not name.startswith(COMPANY_PREFIX))
 
 
 class Pipeline:
@@ -171,6 +174,9 @@ class Pipeline:
         self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
+        #: The company properties the model reads (none: no company is ever read).
+        self.company_reads = company_reads(config)
+        self.rescorer.reads_companies = bool(self.company_reads)
         notifications = config.notifications
         self._owner_cache: dict[str, tuple[float, tuple[Owner, ...]]] = {}
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
@@ -250,16 +256,24 @@ class Pipeline:
         read of a CRM never synced: the next cycle reads them again, as if unread).
         """
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
+        companies = self._companies(connector)
+        if companies is not None:
+            companies.follow_changes(clock.now())
         own = own_property_names(self.prefix)
         mark = store_property(self.prefix)
         status_key = self.config.lifecycle.feedback_property
-        for page in connector.read_changes(cursor, model_properties(self.config)):
+        wanted = model_properties(self.config)
+        if companies is not None:
+            wanted = sorted({*wanted, *companies.reader.link_properties})
+        for page in connector.read_changes(cursor, wanted):
             events = [*page.events, *feedback_events(page.records, self.config.sla, status_key)]
             if events:
                 # Before the page: once its cursor is stored these would not be read again.
                 self.store.insert_events(events)
             # Before the page: a restored copy takes its own id before anything is planned.
             fork_if_restored(self.store.engine, (r.properties.get(mark) for r in page.records))
+            if companies is not None:
+                companies.contacts_read(page.records)
             result = self.store.store_page(
                 connector.name,
                 CONTACTS_STREAM,
@@ -279,6 +293,15 @@ class Pipeline:
             summary.api_calls += 1
             if stop is not None and stop.is_set():
                 return
+        if companies is not None:
+            companies.link(clock.now())
+
+    def _companies(self, connector: Connector) -> CompanySync | None:
+        """The company steps of a read, when the model reads companies the CRM has."""
+        reader = company_reader(connector)
+        if not self.company_reads or reader is None:
+            return None
+        return CompanySync(self.store, connector.name, reader, self.company_reads)
 
     def unsynced(self) -> list[Connector]:
         """The connectors whose contacts no cycle has read yet (no stored cursor)."""

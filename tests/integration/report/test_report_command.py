@@ -201,3 +201,31 @@ def test_the_html_page_is_self_contained_escaped_and_has_four_charts(
     assert "Bruno <b>" not in html
     assert "Bruno &lt;b&gt;Díaz&lt;/b&gt;" in html
     assert "Embudo por etapa" in html and "Definiciones" in html
+
+
+def test_an_empty_store_reports_the_last_full_week_with_nothing_in_it(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    url = str(sqlite_store.engine.url)
+
+    document = json.loads(_report(url, _config(tmp_path, url), "--json").stdout)
+
+    assert document["period"]["label"] == "2026-W47"  # the week before Wed 25 November
+    summary = _rows(document, "summary", "figure")
+    assert summary["mqls"]["current"] == 0
+    assert summary["period_conversion"]["current"] is None
+    assert document["tables"]["time_to_contact_by_owner"] == []
+    shown = _report(url, _config(tmp_path, url)).stdout
+    assert "Nothing in this period." in shown
+
+
+def test_a_page_that_cannot_be_written_exits_1_naming_it(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    url = str(sqlite_store.engine.url)
+    target = tmp_path / "missing" / "w47.html"
+
+    result = cli(url, "report", "--config", str(_config(tmp_path, url)), "--html", str(target))
+
+    assert result.exit_code == 1
+    assert f"cannot write {target}" in result.output

@@ -173,3 +173,16 @@ def test_weeks_of_any_year_and_number(year: int, number: int) -> None:
         assert str(exc)
         return
     assert week.end + timedelta(days=365) > week.start
+
+
+def test_time_to_contact_across_the_clock_change_counts_office_hours_as_the_clock_shows() -> None:
+    calendar = BusinessCalendar(zone=MADRID)
+    week = iso_week("2026-W43", MADRID)
+    friday = datetime(2026, 10, 23, 15, tzinfo=UTC)  # 17:00 CEST, an hour before closing
+    monday = datetime(2026, 10, 26, 9, tzinfo=UTC)  # 10:00 CET, an hour after opening
+    leads = [Lead(1, reached={"mql": friday})]
+
+    (timing,) = kpis.timings(leads, week, {1: monday}, {}, calendar, {}, monday)
+
+    assert timing.business == timedelta(hours=2)
+    assert timing.target is None and timing.within_sla is None

@@ -68,6 +68,12 @@ def _convert(fdef: FieldDef, value: Any) -> Any:
             number = None
         if number is None or number != number or number in (float("inf"), float("-inf")):
             raise wrong
+        if fdef.integer_digits is not None and abs(number) >= 10**fdef.integer_digits:
+            raise RecordRefusedError(
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"{fdef.label}: value outside of valid range on numeric field: {number}",
+                [fdef.name],
+            )
         if kind == "int":
             if number != int(number):
                 raise wrong
@@ -98,6 +104,12 @@ def _convert(fdef: FieldDef, value: Any) -> Any:
         raise RecordRefusedError(
             "STRING_TOO_LONG",
             f"{fdef.label}: data value too large: {value[:40]}... (max length={fdef.length})",
+            [fdef.name],
+        )
+    if fdef.restricted_values is not None and value and value not in fdef.restricted_values:
+        raise RecordRefusedError(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{fdef.label}: bad value for restricted picklist field: {value[:80]}",
             [fdef.name],
         )
     if kind == "email" and value and not _EMAIL.match(value):
