@@ -12,7 +12,6 @@ from crmbridge.connector.sandbox import SandboxProvider
 from crmbridge.connector.settings import ConnectorSettings
 from crmbridge.connector.webhook import WebhookSupport
 
-
 #: What a connector may be called: it names rows of the store's ``cursors`` table (a
 #: 32-character column) and an environment variable. Starting with a letter, it can
 #: never be a namespace the core keeps in that table for itself (those start with

@@ -60,9 +60,10 @@ def plugins() -> dict[str, ConnectorPlugin]:
     """Every installed plugin by name, loaded once per process, sorted by name.
 
     A plugin that fails to import, is not a :class:`ConnectorPlugin` named like its
-    entry point, or whose name is not a valid connector name is left out with an error log line naming it, so one broken package
-    cannot stop crmbridge; its ``[connectors.<name>]`` table is then refused with the
-    reason (see :func:`failures`).
+    entry point, or has a name no connector may have is left out with an error log
+    line naming it, so one broken package cannot stop crmbridge; its
+    ``[connectors.<name>]`` table is then refused with the reason (see
+    :func:`failures`).
     """
     return _scan()[0]
 
