@@ -91,7 +91,7 @@ points = 20
 
     assert code == 0, output
     assert (
-        'scoring.fit[0].when.company.numberofemploys: the CRM has no company property '
+        "scoring.fit[0].when.company.numberofemploys: the CRM has no company property "
         '"numberofemploys": did you mean "company.numberofemployees"?' in output
     )
     assert "industry" not in output
