@@ -326,7 +326,7 @@ class Rescorer:
         if planner is None:
             return None
         previous = (
-            PreviousScore(old.total, bool(old.hot), old.stage)
+            PreviousScore(old.total, bool(old.hot), old.stage, old.model_version, old.scored_at)
             if old is not None
             else PreviousScore(stage=row.stage)
         )

@@ -3,12 +3,18 @@ faults they inject."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import requests
 from simple_salesforce import format_soql
-from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
 
 from connectors.salesforce.tests.conftest import SandboxHandle
 from connectors.salesforce.tests.sandbox.helpers import lead, session_client
@@ -100,3 +106,30 @@ def test_completed_tasks_get_their_completion_time(salesforce_sandbox: SandboxHa
     assert done["CompletedDateTime"]
     updated = sf.Task.updated(clock.now() - timedelta(hours=1), clock.now() + timedelta(minutes=1))
     assert updated["ids"] == [task]
+
+
+def test_too_many_long_requests_at_once_refuse_the_next(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    config = salesforce_sandbox.server.config
+    config.long_request_seconds, config.max_long_requests = 0.1, 1
+    salesforce_sandbox.faults.stall_seconds = 1.0
+    salesforce_sandbox.faults.add("stall")
+    sf = session_client(salesforce_sandbox)
+    answers: list[object] = []
+    stalled = threading.Thread(
+        target=lambda: answers.append(session_client(salesforce_sandbox).limits())
+    )
+    stalled.start()
+    try:
+        time.sleep(0.4)
+        with pytest.raises(SalesforceRefusedRequest) as refused:
+            sf.query("SELECT Id FROM Lead")
+        assert refused.value.content[0] == {
+            "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+        }
+    finally:
+        stalled.join(5)
+    assert answers and "DailyApiRequests" in answers[0]  # type: ignore[operator]
+    assert sf.query("SELECT Id FROM Lead")["done"] is True
