@@ -43,8 +43,8 @@ class RecordRefusedError(Exception):
         self.error = record_error(code, message, fields)
 
 
-def _convert(fdef: FieldDef, value: Any) -> Any:
-    """``value`` as stored for ``fdef``, or :class:`RecordRefusedError`."""
+def convert(fdef: FieldDef, value: Any) -> Any:
+    """``value`` (as JSON gives it) as stored for ``fdef``, or :class:`RecordRefusedError`."""
     if value is None:
         return None
     kind = fdef.type
@@ -135,7 +135,7 @@ def _values(
         if not allowed or not state.can_edit(sobject, fdef.name):
             forbidden.append(fdef.name)
             continue
-        out[fdef.name] = _convert(fdef, value)
+        out[fdef.name] = convert(fdef, value)
     if forbidden:
         raise RecordRefusedError(
             "INVALID_FIELD_FOR_INSERT_UPDATE",
