@@ -350,3 +350,25 @@ def test_a_first_sync_over_another_stores_writes_plans_nothing_and_says_why(
     since = len(scene.server.state.requests())
     fresh.run_once()
     assert sent(scene.server, since) == (Counter(), Counter())
+
+
+def test_plan_exits_1_when_the_crm_fails_yet_prints_what_it_could(scene: Scene) -> None:
+    scene.configure(handoff_on(example_config_text()))
+    faults = {"fault_rate": 1.0, "fault_statuses": [400]}
+    scene.server.config.update({**faults, "fault_paths": ["/crm/v3/objects/contacts"]})
+
+    unread = scene.cli("plan", "--json")
+
+    assert unread.exit_code == 1, unread.output
+    payload = json.loads(unread.stdout)
+    assert payload["read_ahead"][0]["problem"] and payload["problems"]
+
+    scene.server.config.update({"fault_rate": 0.0})
+    synced(scene, example_config_text())
+    scene.configure(handoff_on(example_config_text()))
+    scene.server.config.update({**faults, "fault_paths": ["/crm/v3/owners"]})
+
+    ownerless = scene.cli("plan")
+
+    assert ownerless.exit_code == 1, ownerless.output
+    assert "owners not read" in ownerless.stderr and "would change" in ownerless.stdout

@@ -84,6 +84,7 @@ def test_every_figure_of_the_week_matches_the_hand_computed_values(
         "median_hours": 1.0,
         "p90_hours": 3.0,
         "sla_breaches": 0,
+        "previous_median_hours": 2.0,
     }
     assert owners["Bruno <b>Díaz</b>"]["contacted"] == 1
     assert owners["Bruno <b>Díaz</b>"]["waiting"] == 1
@@ -145,8 +146,8 @@ def test_csv_files_one_per_table_with_formulas_quoted(
     )
     with (folder / "disqualifications.csv").open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["reason", "count", "previous"]
-    assert ["'=cmd", "0", "1"] in rows
+    assert rows[0] == ["reason", "count", "previous", "change"]
+    assert ["'=cmd", "0", "1", "-1"] in rows
 
 
 def test_the_terminal_report_in_spanish(store: Store, store_url: str, tmp_path: Path) -> None:

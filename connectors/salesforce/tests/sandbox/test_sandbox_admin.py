@@ -3,12 +3,18 @@ faults they inject."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import requests
 from simple_salesforce import format_soql
-from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
 
 from connectors.salesforce.tests.conftest import SandboxHandle
 from connectors.salesforce.tests.sandbox.helpers import lead, session_client
@@ -100,3 +106,56 @@ def test_completed_tasks_get_their_completion_time(salesforce_sandbox: SandboxHa
     assert done["CompletedDateTime"]
     updated = sf.Task.updated(clock.now() - timedelta(hours=1), clock.now() + timedelta(minutes=1))
     assert updated["ids"] == [task]
+
+
+def test_too_many_long_requests_at_once_refuse_the_next(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    config = salesforce_sandbox.server.config
+    config.long_request_seconds, config.max_long_requests = 0.1, 1
+    salesforce_sandbox.faults.stall_seconds = 1.0
+    salesforce_sandbox.faults.add("stall")
+    sf = session_client(salesforce_sandbox)
+    answers: list[object] = []
+    stalled = threading.Thread(
+        target=lambda: answers.append(session_client(salesforce_sandbox).limits())
+    )
+    stalled.start()
+    try:
+        time.sleep(0.4)
+        with pytest.raises(SalesforceRefusedRequest) as refused:
+            sf.query("SELECT Id FROM Lead")
+        assert refused.value.content[0] == {
+            "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+        }
+    finally:
+        stalled.join(5)
+    assert answers and "DailyApiRequests" in answers[0]  # type: ignore[operator]
+    assert sf.query("SELECT Id FROM Lead")["done"] is True
+
+
+def test_admin_records_are_typed_like_api_writes(salesforce_sandbox: SandboxHandle) -> None:
+    unknown = _admin(salesforce_sandbox, "POST", "records/Lead", fields={"Nope": 1})
+    assert unknown.status_code == 400 and unknown.json()[0]["errorCode"] == "INVALID_FIELD"
+    bad = _admin(salesforce_sandbox, "POST", "records/Lead", fields={"NumberOfEmployees": "x"})
+    assert bad.json()[0]["errorCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    made = _admin(salesforce_sandbox, "POST", "records/EmailMessage",
+                  fields={"Subject": "Re: hi", "Incoming": True,
+                          "MessageDate": "2026-11-30T10:00:00Z"})  # fmt: skip
+    assert made.status_code == 201
+    sf = session_client(salesforce_sandbox)
+    rows = sf.query("SELECT Id FROM EmailMessage WHERE MessageDate > 2026-11-30T09:00:00Z")
+    assert [r["Id"] for r in rows["records"]] == [made.json()["id"]]
+    missing = _admin(salesforce_sandbox, "PATCH", "records/Lead/00Q000000000000AAA",
+                     fields={"Title": "x"})  # fmt: skip
+    assert missing.status_code == 400
+
+
+def test_a_system_update_moves_only_the_modstamp(salesforce_sandbox: SandboxHandle) -> None:
+    stamp = clock.now() - timedelta(hours=1)
+    lead_id = salesforce_sandbox.seed("Lead", lead(1), modstamp=stamp)
+    assert _admin(salesforce_sandbox, "POST", f"touch/Lead/{lead_id}").status_code == 204
+    record = salesforce_sandbox.admin.record("Lead", lead_id)
+    assert record["LastModifiedDate"] < record["SystemModstamp"]
+    assert record["LastModifiedById"] == salesforce_sandbox.server.state.users.rep
