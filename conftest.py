@@ -32,6 +32,10 @@ from crmbridge_hubspot.sandbox.server import SandboxServer
 from tests.environment import outside_settings
 from tests.integration.daemon.app_harness import Harness, build_app
 
+#: The reliability fuzz suite's counts: a plugin, so that with pytest-xdist's workers the
+#: controlling process (which loads no folder's conftest) prints and saves them.
+pytest_plugins = ["tests.integration.reliability.figures"]
+
 POSTGRES_SWITCH = "CRMBRIDGE_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgres"]
 
