@@ -45,6 +45,7 @@ from crmbridge.handoff.settings import (
     SlaSettings,
     Trigger,
 )
+from crmbridge.report.settings import ReportSettings
 from crmbridge.scoring.model import (
     BantModel,
     LifecycleModel,
@@ -111,6 +112,7 @@ class CrmbridgeConfig(BaseSettings):
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
     objections: ObjectionSettings = Field(default_factory=ObjectionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     # Secrets of enabled tables whose ${VAR} is unset: harmless offline, fatal for
     # whatever reaches a CRM (see require_secrets).
@@ -273,6 +275,7 @@ def _parse_config(text: str, source: str, base_dir: Path | None) -> LoadedConfig
     data = _substitute(raw, (), environ, unset)
     if base_dir is not None:
         _resolve_database(data, base_dir)
+        _resolve_report_folder(data, base_dir)
     problems.extend(_unknown_overrides(environ))
     unusable = _unusable_overrides(environ)
     problems.extend(unusable)
@@ -346,6 +349,14 @@ def _resolve_database(data: dict[str, Any], base_dir: Path) -> None:
     url = bridge.get("database_url", DEFAULT_DATABASE_URL)
     if isinstance(url, str):
         bridge["database_url"] = resolve_sqlite_path(url, base_dir)
+
+
+def _resolve_report_folder(data: dict[str, Any], base_dir: Path) -> None:
+    """A relative ``report.folder`` lives beside the config file, as the store does."""
+    report = data.get("report")
+    folder = report.get("folder") if isinstance(report, dict) else None
+    if isinstance(report, dict) and isinstance(folder, str) and folder:
+        report["folder"] = str(base_dir / Path(folder).expanduser())
 
 
 def _scoring_despite(exc: ValidationError, data: dict[str, Any]) -> ScoringModel | None:

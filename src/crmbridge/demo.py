@@ -171,13 +171,13 @@ def run_demo(
             say(f"check: {problem}")
         pipeline.prepare()
         say(f"Created the crmbridge properties in {title}")
-        now = clock.now()
-        report.cycles.append(_cycle(pipeline, now, say, "first sync"))
-        _activity(sandbox, pipeline, now, say)
-        report.cycles.append(
-            _cycle(pipeline, now + timedelta(seconds=1), say, "after new activity")
-        )
-        report.cycles.append(_cycle(pipeline, now + timedelta(seconds=2), say, "nothing new"))
+        # Each cycle scores at the time it runs, as the daemon's do: the sandbox stamps
+        # the reply with its clock, and a cycle scoring at an earlier instant would see
+        # it as a future event, counted only by a later cycle.
+        report.cycles.append(_cycle(pipeline, clock.now(), say, "first sync"))
+        _activity(sandbox, pipeline, clock.now(), say)
+        report.cycles.append(_cycle(pipeline, clock.now(), say, "after new activity"))
+        report.cycles.append(_cycle(pipeline, clock.now(), say, "nothing new"))
         report.leads = _leads(sandbox, connector, pipeline.prefix)
         report.api_calls = sandbox.api_calls()
         report.seconds = round(time.monotonic() - started, 1)

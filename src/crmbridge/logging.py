@@ -149,9 +149,8 @@ def configure_logging(
         logging.getLogger(name).setLevel(logging.INFO)
 
 
-
 #: Libraries whose DEBUG output quotes URLs or bodies holding credentials.
-_QUOTES_CREDENTIALS = ("urllib3", "hubspot", "requests")
+_QUOTES_CREDENTIALS = ("urllib3", "hubspot", "requests", "simple_salesforce", "zeep")
 
 
 def get_logger(**bound: Any) -> Any:

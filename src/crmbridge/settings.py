@@ -105,6 +105,9 @@ class BridgeSettings(Strict):
         "or postgresql+psycopg://user@host/db in production.",
     )
     timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Madrid.")
+    language: Literal["en", "es"] = Field(
+        default="en", description='Language of the weekly report: "en" or "es".'
+    )
     write: bool = Field(
         default=True,
         description="false = shadow mode: read, score and plan as usual, log every write "

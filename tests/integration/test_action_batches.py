@@ -5,13 +5,15 @@ outbox row where it belongs, and nothing is sent again that the CRM holds.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from crmbridge import clock
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
 from crmbridge.errors import MissingScope, RateLimited, TransientError
 from crmbridge.settings import OutboxSettings
@@ -103,6 +105,12 @@ def queue_tasks(store: Store, count: int) -> list[str]:
     return keys
 
 
+def next_attempts(store: Store) -> set[datetime | None]:
+    with store.session() as session:
+        rows = outbox.list_rows(session, outbox.STATUSES, 1000)
+    return {r.next_attempt_at for r in rows}
+
+
 def statuses(store: Store) -> dict[str, tuple[str, int, str | None]]:
     with store.session() as session:
         rows = outbox.list_rows(session, outbox.STATUSES, 1000)
@@ -159,6 +167,56 @@ def test_a_batch_unanswered_every_round_waits_counted_as_attempted(
     assert len(handoff.batches) == SETTLE_ROUNDS
     assert statuses(store)[keys[0]] == (outbox.FAILED, 1, AMBIGUOUS)
     assert [f.kind for f in result.failures] == ["unavailable", "unavailable"]
+    assert result.failed == 2
+    # Retried together, as one batch again: one backoff for the whole batch.
+    assert len(next_attempts(store)) == 1
+
+
+def test_a_batch_the_crm_cannot_be_asked_about_waits_as_one_batch(
+    store: Store, tmp_path: Path
+) -> None:
+    queue_tasks(store, BATCH)
+
+    class Unreachable(ScriptedHandoff):
+        def performed_batch(
+            self, actions: Sequence[Action], *, wait_for_index: bool = True
+        ) -> set[str]:
+            raise TransientError("HubSpot search is unavailable (503)")
+
+    handoff = Unreachable()
+    result = drainer(store, tmp_path, handoff).drain(NOW)
+    assert handoff.batches == [], "never sent without asking first"
+    assert result.failed == BATCH and {f.kind for f in result.failures} == {"unavailable"}
+    found = statuses(store)
+    assert {status for status, _, _ in found.values()} == {outbox.FAILED}
+    assert len(next_attempts(store)) == 1, "the batch is retried together"
+
+
+def test_a_batch_worked_on_longer_than_the_lease_is_never_orphaned(
+    store: Store, tmp_path: Path
+) -> None:
+    """A tiny lease and a slow batch: another replica looking for orphans while the
+    batch is in flight finds none, and the batch is settled by the one that claimed it."""
+    keys = queue_tasks(store, BATCH)
+    # Below the smallest lease a file accepts, to keep the test short.
+    lease = timedelta(milliseconds=300)
+    seen_orphaned: list[int] = []
+
+    def slow(_actions: Sequence[Action]) -> None:
+        for _ in range(4):
+            time.sleep(lease.total_seconds())
+            with store.session() as session:
+                found = outbox.orphaned(session, "fake", clock.now() - lease)
+            seen_orphaned.append(len(found))
+
+    handoff = ScriptedHandoff()
+    handoff.script.append(slow)
+    crm = FakeConnector(tmp_path / "crm")
+    crm.handoff = handoff
+    result = Drainer(store, crm, SETTINGS.model_copy(update={"lease": lease})).drain(NOW)
+    assert seen_orphaned == [0, 0, 0, 0]
+    assert result.actions == BATCH
+    assert all(statuses(store)[k][0] == outbox.DONE for k in keys)
 
 
 @pytest.mark.parametrize(

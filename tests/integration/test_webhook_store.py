@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from crmbridge.connector import WebhookChange
+from crmbridge.connector.webhook import Gone
 from crmbridge.daemon.http import create_app
 from crmbridge.records import CanonicalEvent
+from crmbridge.store.identity import bind_account
 from crmbridge.store.repository import Store
-from crmbridge.store.tables import CursorRow
+from crmbridge.store.tables import ContactRow, CursorRow
 from crmbridge.store.webhooks import record_changes
 from tests.integration.daemon.app_harness import (
     INGEST_TOKEN,
@@ -82,3 +87,38 @@ def test_a_nul_character_is_reported_not_a_server_error(store: Store) -> None:
     assert (result["ingested"], result["failed"]) == (1, 1)
     assert result["issues"][0]["line"] == 2
     assert "NUL" in result["issues"][0]["reason"]
+
+
+def smallest_parameter_limit(store: Store) -> None:
+    """SQLite builds before 3.32 bind at most 999 parameters a statement: so will this
+    store's connections (PostgreSQL's limit, 65,535, cannot be lowered)."""
+    if store.dialect != "sqlite":
+        return
+
+    def limit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    event.listen(store.engine, "connect", limit)
+    store.engine.dispose()
+
+
+def test_deliveries_naming_thousands_of_records(store: Store) -> None:
+    ids = [str(10_000 + n) for n in range(1_200)]
+    seed_contacts(store, "hubspot", ids)
+    bind_account(store.engine, "hubspot", "4200017", "HubSpot account 4200017")
+    smallest_parameter_limit(store)
+
+    changed = [WebhookChange(f"c{i}", (i,), account="4200017") for i in ids]
+    result = record_changes(store, "hubspot", changed, NOW)
+    assert (result.accepted, result.contacts_marked) == (1_200, 1_200)
+    assert dirty_ids(store, "hubspot") == set(ids)
+    replay = record_changes(store, "hubspot", changed, NOW)
+    assert (replay.accepted, replay.replayed) == (0, 1_200)
+
+    deleted = [
+        WebhookChange(f"d{i}", gone=(i,), gone_because=Gone.DELETED, account="4200017")
+        for i in ids[:1_100]
+    ]
+    record_changes(store, "hubspot", deleted, NOW)
+    assert count(store, ContactRow) == 100
+    assert receipts(store) == 2_300

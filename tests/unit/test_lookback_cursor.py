@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
-from crmbridge.connector import LookbackCursor, TieCursor
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmbridge.connector import CorruptCursorError, LookbackCursor, TieCursor
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
@@ -76,3 +81,62 @@ def test_nothing_the_sweep_will_meet_again_is_forgotten() -> None:
     far = T0 + 10 * WINDOW
     cursor = cursor.advance([(far, "3")], window=WINDOW, keep=1, floor=T0)
     assert {"1", "2", "3"} == set(cursor.seen)
+
+
+# -- a stored cursor that cannot be read ------------------------------------------------
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_CURSORISH = st.fixed_dictionaries(
+    {},
+    optional={
+        "at": st.none() | st.text(max_size=30) | st.just(T0.isoformat()) | st.integers(),
+        "ids": _JSON,
+        "since": st.none() | st.text(max_size=30) | st.just(T0.isoformat()) | _JSON,
+        "seen": _JSON
+        | st.lists(st.tuples(st.just(T0.isoformat()) | st.text(max_size=25), _JSON), max_size=3),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), _JSON.map(json.dumps), _CURSORISH.map(json.dumps)))
+def test_any_stored_text_decodes_or_is_a_corrupt_cursor_and_restores_safely(text: str) -> None:
+    try:
+        decoded = LookbackCursor.decode(text)
+    except CorruptCursorError as corrupt:
+        assert "read position" in corrupt.message and len(corrupt.message) < 300
+        cursor, reset = LookbackCursor.restore(text)
+        assert reset is not None and "read again from" in reset.message
+        # The safe cursor remembers nothing: it skips no record.
+        assert cursor.seen == {} and cursor.since is None
+        assert cursor.admits(T0 - timedelta(days=3650), "1")
+        assert LookbackCursor.decode(cursor.encode()) == cursor
+    else:
+        assert LookbackCursor.restore(text) == (decoded, None)
+
+
+def test_a_corrupt_cursor_is_read_again_from_the_window_before_its_newest_read() -> None:
+    good = LookbackCursor().advance([(T0, "1"), (T0 + S, "2")], window=WINDOW, keep=10, floor=T0)
+    data = json.loads(good.encode())
+    data["seen"][0][0] = "not a time"
+    text = json.dumps(data)
+    with pytest.raises(CorruptCursorError):
+        LookbackCursor.decode(text)
+    cursor, reset = LookbackCursor.restore(text)
+    assert reset is not None
+    assert f"the look-back window before {(T0 + S).isoformat()}" in reset.message
+    assert cursor.start(WINDOW) == T0 + S - WINDOW
+    assert cursor.admits(T0, "1") and cursor.admits(T0 + S, "2")
+
+
+def test_an_unreadable_cursor_is_read_again_from_the_beginning() -> None:
+    cursor, reset = LookbackCursor.restore("{not json")
+    assert reset is not None and "from the beginning" in reset.message
+    assert cursor == LookbackCursor()

@@ -39,6 +39,7 @@ from crmbridge.errors import (
     SchemaError,
     TransientError,
 )
+from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
@@ -48,7 +49,7 @@ from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
-from crmbridge_hubspot.sweep import Answer, Query, read_pages
+from crmbridge_hubspot.sweep import Answer, Query, Row, read_pages
 
 SEARCH_LIMIT = 200
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
@@ -265,11 +266,7 @@ class HubSpotConnector:
                 _search_body(query, ["lastmodifieddate"]),
                 search=True,
             )
-            data = json.loads(response.data or b"{}")
-            results = data.get("results") or []
-            more = bool((data.get("paging") or {}).get("next")) and len(results) == SEARCH_LIMIT
-            rows = [(parse_instant(r["updatedAt"]), str(r["id"]), None) for r in results]
-            return Answer(rows, more)
+            return light_answer(response.data or b"{}")
 
         def fetch(ids: Sequence[str]) -> list[tuple[datetime, str, Any]]:
             rows: list[tuple[datetime, str, Any]] = []
@@ -288,8 +285,13 @@ class HubSpotConnector:
                 rows.extend((_modified(r), str(r.id), r) for r in data.results or [])
             return sorted(rows, key=lambda row: (row[0], int(row[1])))
 
+        start, corrupt = LookbackCursor.restore(cursor)
+        if corrupt is not None:
+            # The safe position is stored at once, so the corrupt one is reported once.
+            get_logger(connector=self.name).warning("cursor.reset", reason=str(corrupt))
+            yield Page((), start.encode(), ())
         for fresh, position in read_pages(
-            LookbackCursor.decode(cursor),
+            start,
             search,
             light=light,
             fetch=fetch,
@@ -297,6 +299,9 @@ class HubSpotConnector:
             keep=self.lookback_records,
         ):
             yield self._page(fresh, position)
+        if corrupt is not None:
+            # After the read: the poll's failure tells /healthz and the cycle's report.
+            raise corrupt
 
     def _page(self, fresh: list[tuple[datetime, str, Any]], position: LookbackCursor) -> Page:
         records = []
@@ -409,6 +414,39 @@ def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
         ]
     body["filterGroups"] = [{"filters": filters}]
     return body
+
+
+def light_answer(raw: bytes) -> Answer[None]:
+    """A search answer read for ids and modification times only.
+
+    An answer not shaped as HubSpot's (a proxy's page, a truncated body, a result
+    without its id or time) is a :class:`~crmbridge.errors.TransientError` saying
+    what was wrong: the poll fails and the next one asks again.
+    """
+    try:
+        data = json.loads(raw)
+        results = data.get("results") or []
+        if not isinstance(results, list):
+            raise TypeError("results is not a list")
+        paging = data.get("paging") or {}
+        more = bool(paging.get("next")) and len(results) == SEARCH_LIMIT
+        rows: list[Row[None]] = []
+        for result in results:
+            record_id, moment = result["id"], result["updatedAt"]
+            if not isinstance(record_id, str | int) or not isinstance(moment, str):
+                raise TypeError("a result's id or updatedAt is not a value")
+            rows.append((parse_instant(moment), str(record_id), None))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise TransientError(
+            f"HubSpot's contact search answered a malformed body ({_why(exc)})"
+        ) from None
+    return Answer(rows, more)
+
+
+def _why(exc: BaseException) -> str:
+    """A parsing error in a few words: its type and start, never a whole body."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _unparsed(method: Any) -> Any:

@@ -30,7 +30,7 @@ from typing import Any
 from crmbridge import clock
 from crmbridge.clock import parse_instant
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
-from crmbridge.errors import PermanentRecordError
+from crmbridge.errors import PermanentRecordError, TransientError
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NotFound
 
@@ -164,12 +164,7 @@ class HubSpotHandoff:
         except PermanentRecordError as exc:
             # The request as a whole was refused (HubSpot created nothing).
             return [WriteResult(action.crm_id, False, str(exc)) for action in actions]
-        created = {str(item.get(TRACE_ID)) for item in data.get("results") or []}
-        refused: dict[str, str] = {}
-        for error in data.get("errors") or []:
-            context = error.get("context") or {}
-            for trace in context.get(TRACE_ID) or []:
-                refused[str(trace)] = str(error.get("message") or error.get("category"))
+        created, refused = _batch_outcome(data)
         results: list[WriteResult] = []
         for action in actions:
             ref = reference(action.key)
@@ -347,3 +342,36 @@ def _owner(item: Mapping[str, Any], *, active: bool) -> Owner:
         active=active and not item.get("archived", False),
         user_id=str(user) if user is not None else None,
     )
+
+
+def _batch_outcome(data: Any) -> tuple[set[str], dict[str, str]]:
+    """The Refs a batch create answer says were created, and those it refused (why).
+
+    An answer not shaped as HubSpot's is a :class:`~crmbridge.errors.TransientError`:
+    which tasks were created is then unknown, and the drain asks before sending again.
+    """
+    try:
+        created = {str(item[TRACE_ID]) for item in _objects(data, "results") if TRACE_ID in item}
+        refused: dict[str, str] = {}
+        for error in _objects(data, "errors"):
+            context = error.get("context") or {}
+            traces = context.get(TRACE_ID) or []
+            if not isinstance(traces, list):
+                raise TypeError(f"errors[].context.{TRACE_ID} is not a list")
+            for trace in traces:
+                refused[str(trace)] = str(error.get("message") or error.get("category"))
+    except (TypeError, AttributeError) as exc:
+        raise TransientError(
+            f"HubSpot answered the task batch with a malformed body ({str(exc)[:120]})"
+        ) from None
+    return created, refused
+
+
+def _objects(data: Any, key: str) -> list[dict[str, Any]]:
+    """``data[key]``, a list of JSON objects (TypeError if the answer is otherwise)."""
+    if not isinstance(data, dict):
+        raise TypeError("the answer is not an object")
+    items = data.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise TypeError(f"{key} is not a list of objects")
+    return items

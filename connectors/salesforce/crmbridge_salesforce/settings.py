@@ -1,27 +1,119 @@
-"""``[connectors.salesforce]``: how crmbridge will sign in to Salesforce."""
+"""``[connectors.salesforce]``: how crmbridge signs in to Salesforce and what it reads."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Annotated, ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from crmbridge.connector import ConnectorSettings
+from crmbridge.connector import ConnectorSettings, Duration, at_least, at_most
+
+#: The REST API version every call names (simple-salesforce's own default is older).
+DEFAULT_API_VERSION = "62.0"
+#: Every Salesforce call gives up after this long without an answer (``timeout``).
+DEFAULT_TIMEOUT = timedelta(seconds=30)
+#: The longest accepted (a stop during a stalled call ends the process; the outbox
+#: sends the writes again).
+MAX_TIMEOUT = timedelta(minutes=5)
+#: Rows can commit with a SystemModstamp below one already read: each read starts again
+#: this long before the newest change read.
+DEFAULT_LOOKBACK = timedelta(minutes=10)
+MAX_LOOKBACK = timedelta(days=1)
+#: The most records a read re-reads because of the look-back.
+DEFAULT_LOOKBACK_RECORDS = 2000
+#: Records a query page holds (``Sforce-Query-Options: batchSize``; 200 to 2,000).
+DEFAULT_BATCH_SIZE = 2000
+#: Above this many records one write goes through Bulk API 2.0 instead of Collections.
+DEFAULT_BULK_THRESHOLD = 2000
+#: The most records one write hands to a Bulk 2.0 job.
+DEFAULT_BULK_BATCH = 25_000
+#: The share of the org's daily API requests crmbridge allows itself (all replicas).
+DEFAULT_API_SHARE = 0.2
+_API_VERSION = r"^\d{2,3}\.0$"
+_OBJECTS = frozenset({"Lead", "Contact"})
 
 
 class SalesforceSettings(ConnectorSettings):
-    """``[connectors.salesforce]``: one of password, JWT or client-credentials auth,
-    and the shared secret of its webhooks."""
+    """``[connectors.salesforce]``: one way of signing in (password and security token,
+    JWT bearer, OAuth client credentials or an existing session), what to read and how
+    much of the org's API budget to use, and the shared secret of its webhooks."""
 
     username: str | None = None
     password: SecretStr | None = None
     security_token: SecretStr | None = None
-    domain: str = Field(default="login", description='"login", "test" or a My Domain.')
-    consumer_key: str | None = None
-    private_key_file: str | None = None
-    client_id: str | None = None
+    domain: str = Field(
+        default="login",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,120}$",
+        description='"login", "test" or a My Domain ("acme.my").',
+    )
+    consumer_key: str | None = Field(
+        default=None, description="The connected app's consumer key (JWT bearer)."
+    )
+    private_key_file: str | None = Field(
+        default=None, description="The PEM private key whose certificate the connected app holds."
+    )
+    client_id: str | None = Field(
+        default=None, description="Client-credentials flow: the connected app's consumer key."
+    )
     client_secret: SecretStr | None = None
+    session_id: SecretStr | None = Field(
+        default=None,
+        description="An existing session (with instance_url); it cannot be renewed.",
+    )
     instance_url: str | None = None
+    api_version: str = Field(default=DEFAULT_API_VERSION, pattern=_API_VERSION)
+    objects: tuple[str, ...] = Field(
+        default=("Lead", "Contact"),
+        min_length=1,
+        description="The objects read and scored: Lead, Contact or both.",
+    )
+    activity: bool = Field(
+        default=True,
+        description="Read Tasks and EmailMessages as events (calls, meetings, emails, replies).",
+    )
+    timeout: Annotated[Duration, at_least(timedelta(milliseconds=100)), at_most(MAX_TIMEOUT)] = (
+        Field(
+            default=DEFAULT_TIMEOUT,
+            description="Give up on a Salesforce call that has not connected or answered "
+            "after this long.",
+        )
+    )
+    lookback: Annotated[Duration, at_most(MAX_LOOKBACK)] = Field(
+        default=DEFAULT_LOOKBACK,
+        description="Each read starts this long before the newest change it read, for "
+        "rows Salesforce commits late.",
+    )
+    lookback_records: int = Field(default=DEFAULT_LOOKBACK_RECORDS, ge=0, le=50_000)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=200, le=2000)
+    bulk_threshold: int = Field(
+        default=DEFAULT_BULK_THRESHOLD,
+        ge=1,
+        description="Writes of more records than this go through Bulk API 2.0.",
+    )
+    bulk_batch_size: int = Field(
+        default=DEFAULT_BULK_BATCH,
+        ge=200,
+        le=150_000,
+        description="The most records one write takes (a Bulk 2.0 job); 200 turns Bulk 2.0 off.",
+    )
+    api_share: float = Field(
+        default=DEFAULT_API_SHARE,
+        gt=0,
+        le=1,
+        description="The share of the org's daily API requests crmbridge may use, all "
+        "replicas together.",
+    )
+    login_host: str | None = Field(
+        default=None,
+        description="Tests and the local sandbox only: send every *.salesforce.com request "
+        "to this host:port instead.",
+    )
+    ca_bundle: str | None = Field(
+        default=None, description="Tests and the local sandbox only: the CA that signed it."
+    )
     webhook_secret: SecretStr | None = Field(
         default=None,
         description="Shared secret Salesforce webhooks send (X-Crmbridge-Secret or ?secret=); "
@@ -33,3 +125,26 @@ class SalesforceSettings(ConnectorSettings):
 
     #: Without a webhook secret Salesforce webhooks are answered 503.
     optional_secrets: ClassVar[frozenset[str]] = frozenset({"webhook_secret"})
+    #: Each way of signing in needs its own secrets only.
+    secret_alternatives: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+        {
+            "password": ("consumer_key", "private_key_file"),
+            "security_token": ("consumer_key", "private_key_file"),
+            "client_secret": ("username", "password"),
+            "session_id": ("username",),
+        }
+    )
+
+    @field_validator("objects")
+    @classmethod
+    def _known_objects(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in _OBJECTS]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: crmbridge reads Lead and Contact only")
+        return tuple(dict.fromkeys(value))
+
+    def endpoint(self) -> str | None:
+        """Where the connector's calls go: the test host when set, else Salesforce."""
+        if self.login_host:
+            return f"https://{self.login_host}"
+        return self.instance_url or f"https://{self.domain}.salesforce.com"

@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from xml.parsers import expat
 
 from pydantic import SecretStr
 
@@ -130,11 +131,12 @@ def is_xml(body: bytes, content_type: str) -> bool:
 
 def parse_outbound_message(body: bytes) -> OutboundMessage:
     """Parse a SOAP Outbound Message; WebhookError(400) if it is not one."""
-    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise WebhookError(400, "document type declarations are not accepted")
     try:
+        _refuse_declarations(body)
         root = ET.fromstring(body)
-    except (ET.ParseError, ValueError):
+    except _DeclarationError:
+        raise WebhookError(400, "document type declarations are not accepted") from None
+    except (ET.ParseError, expat.ExpatError, ValueError):
         raise WebhookError(400, "body is not well-formed XML") from None
     notifications = next((e for e in root.iter() if _local(e.tag) == "notifications"), None)
     if notifications is None:
@@ -159,6 +161,29 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
         )
         changes.append(WebhookChange(receipt, ids, kind=f"outbound.{object_type or 'unknown'}"))
     return OutboundMessage(org, _child_text(notifications, "ActionId"), changes)
+
+
+class _DeclarationError(Exception):
+    """The body declares a document type (or entities): refused before any expansion."""
+
+
+def _refuse_declarations(body: bytes) -> None:
+    """Raise :class:`_DeclarationError` at a document type or entity declaration.
+
+    The parser reads the body in the encoding it declares (a byte order mark, UTF-16,
+    an encoding declaration), so no encoding hides a declaration from this check as it
+    would from a search of the raw bytes; it stops at the declaration's first byte.
+    """
+
+    def refuse(*_args: Any) -> Any:  # the handlers' types differ; none returns
+        raise _DeclarationError
+
+    checker = expat.ParserCreate()
+    checker.StartDoctypeDeclHandler = refuse
+    checker.EntityDeclHandler = refuse
+    checker.UnparsedEntityDeclHandler = refuse
+    checker.ExternalEntityRefHandler = refuse
+    checker.Parse(body, True)
 
 
 def parse_json(body: bytes) -> tuple[list[WebhookChange], set[str]]:

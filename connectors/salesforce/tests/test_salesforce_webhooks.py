@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from crmbridge.connector import WebhookError, WebhookRequest
@@ -165,6 +167,56 @@ def test_more_than_100_notifications_are_refused(harness: Harness) -> None:
 )
 def test_malformed_xml_is_400(harness: Harness, body: bytes) -> None:
     assert post_xml(harness, body).status_code == 400
+
+
+DECLARED = (
+    '<?xml version="1.0" encoding="{}"?>'
+    '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><x>&b;</x>'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        DECLARED.format("UTF-16").encode("utf-16"),
+        DECLARED.format("UTF-16LE").encode("utf-16-le"),
+        b"\xef\xbb\xbf" + DECLARED.format("UTF-8").encode(),
+        DECLARED.format("ISO-8859-1").encode("latin-1"),
+    ],
+    ids=["utf-16-bom", "utf-16le-declared", "utf-8-bom", "latin-1"],
+)
+def test_a_declaration_in_any_encoding_is_refused(body: bytes) -> None:
+    with pytest.raises(WebhookError) as refused:
+        parse_outbound_message(body)
+    assert refused.value.status == 400
+    assert "document type declarations" in refused.value.reason
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=200).map(lambda t: f"<?xml version='1.0'?><x>{t}</x>".encode()),
+        st.sampled_from(["utf-8", "utf-16", "utf-16-le", "latin-1"]).flatmap(
+            lambda codec: st.text(alphabet="<>!&;[]\"' xDOCTYPEENTITYa-", max_size=80).map(
+                lambda t, codec=codec: t.encode(codec, "replace")
+            )
+        ),
+    )
+)
+def test_any_body_is_parsed_or_refused_with_a_400(body: bytes) -> None:
+    try:
+        parse_outbound_message(body)
+    except WebhookError as refused:
+        assert refused.status == 400
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-8-sig"])
+def test_an_outbound_message_in_utf_16_or_with_a_bom_is_read(codec: str) -> None:
+    text = outbound_message([("04l01", "Lead", LEAD)]).decode()
+    body = text.replace('encoding="UTF-8"', f'encoding="{codec.split("-sig")[0].upper()}"')
+    message = parse_outbound_message(body.encode(codec))
+    assert [c.crm_ids for c in message.changes] == [(LEAD,)]
 
 
 def test_without_a_shared_secret_salesforce_webhooks_are_unavailable(

@@ -4,6 +4,8 @@ from crmbridge.cli import (  # noqa: F401 - registers the commands
     controls,
     data,
     demo,
+    plan,
+    report,
     rescore,
     scoring,
     sync,

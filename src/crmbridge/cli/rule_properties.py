@@ -10,6 +10,11 @@ from crmbridge.config import CrmbridgeConfig
 from crmbridge.scoring.model import suggest
 from crmbridge.scoring.properties import read_properties
 
+# A CRM has hundreds of property names: at difflib's default cutoff almost any word
+# finds a far-off "match" ("budget" → "crmbridge_hot", ratio 0.53), which misleads more
+# than it helps. Real misspellings ("jobtitel", "numemployees") score above 0.8.
+_CLOSE_ENOUGH = 0.75
+
 
 def missing_property_warnings(config: CrmbridgeConfig, crm_properties: frozenset[str]) -> list[str]:
     """One line per model rule on a contact property missing from ``crm_properties``.
@@ -29,7 +34,7 @@ def missing_property_warnings(config: CrmbridgeConfig, crm_properties: frozenset
     for path, name in read_properties(config.scoring, config.bant, config.lifecycle, triggers):
         if name in crm_properties or name in written or name.startswith(prefix):
             continue
-        best = suggest(name, known)
+        best = suggest(name, known, cutoff=_CLOSE_ENOUGH)
         hint = f': did you mean "{best}"?' if best else ""
         lines.append(f'{path}: the CRM has no contact property "{name}"{hint}')
     return lines

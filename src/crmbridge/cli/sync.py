@@ -32,13 +32,12 @@ from crmbridge.connector import Connector
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.handoff.enrichers import build_enricher
 from crmbridge.logging import configure_logging
-from crmbridge.store import outbox
 from crmbridge.store.identity import bind_account
 from crmbridge.store.locks import SqliteGuard, singleton
 from crmbridge.store.repository import Store
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.connectors import build_connectors
-from crmbridge.sync.pipeline import CycleSummary, Pipeline, summarize_changes
+from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge.sync.progress import Progress
 from crmbridge.sync.writeback import own_fields
 
@@ -50,7 +49,8 @@ HELD_HELP = (
 )
 
 
-def _held_lines(held: dict[str, int]) -> list[str]:
+def held_lines(held: dict[str, int]) -> list[str]:
+    """A line per connector holding contacts another store wrote."""
     return [f"{name}: {count:,} contacts held: {HELD_HELP}" for name, count in held.items()]
 
 
@@ -66,74 +66,6 @@ def _print_adoption(report: AdoptionReport) -> None:
     for line in report.lines():
         mark = "[yellow]![/]" if line.startswith("not recovered") else "[green]✔[/]"
         err.print(f"{mark} {line}", highlight=False)
-
-
-@app.command()
-def plan(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    now: NowOption = None,
-    config: ConfigOption = None,
-) -> None:
-    """Dry run: what the next cycle would write to the CRM, per contact, old → new.
-
-    Reads only the local store (what earlier cycles read from the CRM and the
-    ingested events) and writes nothing anywhere.
-
-    Example: [bold]crmbridge plan --json[/]
-    """
-    loaded = load(ctx, config)
-    store = Store.open(loaded.config.bridge.database_url)
-    pipeline = Pipeline(store, loaded.config, {})
-    changes = pipeline.plan(now_for(ctx, now))
-    with store.session() as session:
-        queued = outbox.list_rows(session, list(outbox.RETRYABLE), 10_000)
-    held = store.held_counts()
-    if as_json:
-        payload = {
-            "held": {name: {"contacts": n, "reason": HELD_HELP} for name, n in held.items()},
-            "changes": [
-                {
-                    "crm": c.crm,
-                    "crm_id": c.crm_id,
-                    "email": c.email,
-                    "property": c.name,
-                    "old": c.old,
-                    "new": c.new,
-                }
-                for c in changes
-            ],
-            "queued": [
-                {
-                    "crm": r.connector,
-                    "crm_id": r.crm_id,
-                    "property": r.target if r.kind == "property" else f"action:{r.kind}",
-                    "new": (r.value or {}).get("value") if r.kind == "property" else r.value,
-                    "status": r.status,
-                }
-                for r in queued
-            ],
-        }
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-        return
-    grouped = summarize_changes(changes)
-    actions = sum(1 for change in changes if change.name.startswith("action:"))
-    table = Table(title="Planned CRM writes", title_justify="left")
-    table.add_column("Contact", overflow="fold")
-    table.add_column("Property / action")
-    table.add_column("Old → new", overflow="fold")
-    for key, items in grouped.items():
-        who = f"{key}\n{items[0].email or ''}".strip()
-        for i, change in enumerate(items):
-            table.add_row(who if i == 0 else "", change.name, f"{change.old or '∅'} → {change.new}")
-    if grouped:
-        out.print(table)
-    out.print(
-        f"{len(grouped):,} contacts would change ({len(changes) - actions:,} property "
-        f"writes, {actions:,} hand-off actions); {len(queued):,} writes already queued."
-    )
-    for line in _held_lines(held):
-        err.print(f"[yellow]![/] {line}", highlight=False)
 
 
 @app.command()
@@ -203,20 +135,25 @@ def run(
             err.print(f"[red]✘[/] {message}", highlight=False)
         if summary.adoption is not None:
             _print_adoption(summary.adoption)
-        for line in _held_lines(summary.held_contacts):
+        for line in held_lines(summary.held_contacts):
             err.print(f"[yellow]![/] {line}", highlight=False)
     if not summary.ok:
         raise typer.Exit(EXIT_INPUT)
 
 
-def connect(ctx: typer.Context, loaded: LoadedConfig) -> dict[str, Connector]:
-    """Configure this process's logging and build the enabled connectors (exit 2 when
-    their configuration is wrong)."""
+def configure(ctx: typer.Context, loaded: LoadedConfig) -> None:
+    """Set up this process's logging (at the chosen level, secrets masked)."""
     configure_logging(
         level=state(ctx).log_level,
         secrets=secret_values(loaded.config),
         log_format=loaded.config.daemon.log_format,
     )
+
+
+def connect(ctx: typer.Context, loaded: LoadedConfig) -> dict[str, Connector]:
+    """Configure this process's logging and build the enabled connectors (exit 2 when
+    their configuration is wrong)."""
+    configure(ctx, loaded)
     try:
         return build_connectors(loaded.config)
     except ConfigError as exc:

@@ -6,7 +6,7 @@ loop or the store. docs/architecture.md describes the contract and how to add a 
 """
 
 from crmbridge.connector.cursor import TieCursor
-from crmbridge.connector.lookback import LookbackCursor
+from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
 from crmbridge.connector.sandbox import (
@@ -49,6 +49,7 @@ __all__ = [
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
+    "CorruptCursorError",
     "Duration",
     "EnrollmentState",
     "FieldSpec",

@@ -22,8 +22,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from crmbridge.clock import parse_instant
+from crmbridge.errors import TransientError
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +68,49 @@ class LookbackCursor:
         A :class:`~crmbridge.connector.TieCursor` (``at`` and ``ids`` only) decodes to a
         cursor that has read the ``ids`` at ``at`` and nothing it remembers before it:
         its first sweep starts at ``at``, as the older cursor would, and the window
-        fills from there.
+        fills from there. Text that is no cursor raises :class:`CorruptCursorError`.
         """
         if not text:
             return cls()
-        data = json.loads(text)
-        at = parse_instant(data["at"]) if data.get("at") else None
-        if "seen" not in data:
-            return cls(at, dict.fromkeys(map(str, data.get("ids", ())), at) if at else {}, at)
-        seen: dict[str, datetime] = {}
-        for moment, ids in data["seen"]:
-            instant = parse_instant(moment)
-            seen.update(dict.fromkeys(map(str, ids), instant))
-        since = parse_instant(data["since"]) if data.get("since") else None
-        return cls(at, seen, since)
+        try:
+            data = json.loads(text)
+            at = _instant(data.get("at"))
+            if "seen" not in data:
+                ids = data.get("ids") or ()
+                return cls(at, dict.fromkeys(_ids(ids), at) if at else {}, at)
+            seen: dict[str, datetime] = {}
+            for moment, ids in data["seen"]:
+                instant = _instant(moment)
+                if instant is None:
+                    raise ValueError("a remembered record without its modification time")
+                seen.update(dict.fromkeys(_ids(ids), instant))
+            return cls(at, seen, _instant(data.get("since")))
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise CorruptCursorError(
+                f"the stored read position is unreadable ({_reason(exc)})"
+            ) from None
+
+    @classmethod
+    def restore(cls, text: str | None) -> tuple[LookbackCursor, CorruptCursorError | None]:
+        """The cursor ``text`` stands for, or a safe one when it is corrupt (with why).
+
+        The safe cursor skips nothing: it re-reads the look-back window before the
+        newest modification the text still names, remembering nothing read (records
+        read twice are harmless, records skipped are lost); without a readable
+        modification, it reads from the beginning.
+        """
+        try:
+            return cls.decode(text), None
+        except CorruptCursorError as corrupt:
+            at: datetime | None = None
+            try:
+                data = json.loads(text or "")
+                at = _instant(data.get("at")) if isinstance(data, dict) else None
+            except (ValueError, TypeError, OverflowError):
+                at = None
+            where = f"the look-back window before {at.isoformat()}" if at else "the beginning"
+            reset = CorruptCursorError(f"{corrupt.message}; read again from {where}")
+            return cls(at, {}, None), reset
 
     def start(self, window: timedelta) -> datetime | None:
         """Where the next sweep begins (``None``: from the beginning).
@@ -137,6 +168,34 @@ class LookbackCursor:
                     del seen[record_id]
                 since = cut
         return LookbackCursor(at, seen, since)
+
+
+class CorruptCursorError(TransientError):
+    """A stored read position that cannot be read: reported once, read again safely.
+
+    A :class:`~crmbridge.errors.TransientError`: the next poll reads on (from the safe
+    position the store then holds).
+    """
+
+
+def _instant(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{type(value).__name__} where a time was expected")
+    return parse_instant(value)
+
+
+def _ids(ids: Any) -> list[str]:
+    if isinstance(ids, str | bytes) or not isinstance(ids, list | tuple):
+        raise TypeError("record ids are not a list")
+    return [str(i) for i in ids]
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a cursor could not be read, in a few words (never the whole text)."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _keep_from(moments: Iterable[datetime], keep: int) -> datetime:

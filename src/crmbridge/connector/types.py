@@ -31,12 +31,15 @@ class Page:
     """Contacts changed since a cursor, and the cursor to persist once they are stored.
 
     ``events`` carries CRM-side activity found on those contacts (form submissions,
-    replies, ...) as canonical events; they are stored before the page.
+    replies, ...) as canonical events; they are stored before the page. ``gone`` names
+    records the read found deleted (not merged: a merge is the survivor's
+    ``merged_ids``): crmbridge forgets what it stored of them.
     """
 
     records: tuple[ContactRecord, ...]
     cursor: str
     events: tuple[CanonicalEvent, ...] = ()
+    gone: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from crmbridge.errors import (
     safe_description,
 )
 from crmbridge.logging import get_logger
+from crmbridge.report.weekly import make_weekly_report
 from crmbridge.store import outbox
 from crmbridge.store.budget import SharedBudget
 from crmbridge.store.identity import bind_account
@@ -274,6 +275,9 @@ class Daemon:
             **common,
         )
         self.scheduler.add_job(self.drain, "cron", hour=3, id="rescore", **common)
+        if self.config.report.enabled:
+            # Hourly: the week's report is made at the first run once it is due.
+            self.scheduler.add_job(self.weekly_report, "cron", minute=5, id="report", **common)
         self.scheduler.add_job(
             self.check_alerts,
             "interval",
@@ -366,6 +370,22 @@ class Daemon:
         log.warning("connector.unreachable", connector=name, error=message)
         failure = CycleFailure(name, "check", kind, message)
         self.health.record(wall_clock(), [failure], polled=[name])
+
+    def weekly_report(self) -> None:
+        """Write (and send) last week's report once it is due, on one replica only."""
+        if self.stopping.is_set():
+            return
+        with self._lock("weekly-report") as held:
+            if not held:
+                return
+            try:
+                path = make_weekly_report(self.store, self.config, self.clock())
+            except Exception as exc:
+                # A report never stops the daemon; the next hourly run tries again.
+                log.error("report.failed", error=safe_description(exc))
+                return
+        if path is not None:
+            log.info("report.written", path=str(path), mailed=bool(self.config.report.email_to))
 
     def drain(self) -> None:
         """Rescore what is due and send the outbox, without reading the CRMs.

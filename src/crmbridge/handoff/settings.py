@@ -28,6 +28,9 @@ class OwnerEntry(Strict):
     """One owner of the pool, by the CRM's owner id."""
 
     id: str = Field(min_length=1)
+    name: str | None = Field(
+        default=None, max_length=200, description="Shown in the weekly report instead of the id."
+    )
     weight: int = Field(default=1, ge=1, le=1000, description="Share of leads under `weighted`.")
     available: bool = Field(default=True, description="false skips this owner (holiday, full).")
     manager: str | None = Field(default=None, description="Owner id told when an SLA breaches.")

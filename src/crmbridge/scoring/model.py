@@ -110,9 +110,16 @@ _OPERATOR_SYNONYMS = {
 }
 
 
-def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
-    """The closest valid spelling of ``word``, for "did you mean" hints."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+def suggest(
+    word: str, choices: tuple[str, ...] | list[str], *, cutoff: float = 0.5
+) -> str | None:
+    """The closest valid spelling of ``word``, for "did you mean" hints.
+
+    ``cutoff`` is difflib's similarity ratio (0–1) below which nothing is suggested;
+    long open-ended lists (a CRM's property names) need a stricter one than a short
+    closed list of keywords.
+    """
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return close[0] if close else None
 
 

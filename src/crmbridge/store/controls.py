@@ -3,8 +3,8 @@
 The ``writes_paused`` switch — set by ``crmbridge writes pause`` or
 ``POST /v1/writes/pause`` and read by the outbox drain before each batch — and the open
 alert incidents, so that one incident is announced once, whatever the replicas and
-restarts. Also the read-only view of the writes waiting in the outbox that shadow mode
-logs.
+restarts; the weekly reports already made, so one replica makes each. Also the
+read-only view of the writes waiting in the outbox that shadow mode logs.
 """
 
 from __future__ import annotations
@@ -139,12 +139,22 @@ def _text(value: Any) -> str | None:
 INCIDENT_PREFIX = "incident:"
 
 
+def _claim(connection: Connection | Session, name: str, now: datetime) -> bool:
+    """Add the row ``name``; True when this call added it (no other replica had)."""
+    insert = (postgresql if _dialect(connection) == "postgresql" else sqlite).insert
+    statement = insert(_CONTROLS).values(name=name, value={}, updated_at=now)
+    result = connection.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _dialect(connection: Connection | Session) -> str:
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    return str(bind.dialect.name)
+
+
 def open_incident(connection: Connection, key: str, now: datetime) -> bool:
     """Mark an incident open; True when this call opened it (it was not open before)."""
-    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
-    statement = insert(_CONTROLS).values(name=INCIDENT_PREFIX + key, value={}, updated_at=now)
-    result = connection.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
-    return bool(result.rowcount)
+    return _claim(connection, INCIDENT_PREFIX + key, now)
 
 
 def close_incident(connection: Connection, key: str) -> bool:
@@ -157,3 +167,18 @@ def incidents(connection: Connection | Session) -> list[str]:
     """The keys of the open incidents."""
     query = select(_CONTROLS.c.name).where(_CONTROLS.c.name.startswith(INCIDENT_PREFIX))
     return sorted(name[len(INCIDENT_PREFIX) :] for name in connection.execute(query).scalars())
+
+
+#: A weekly report the daemon made (and sent) is a row named ``report:<period label>``.
+REPORT_PREFIX = "report:"
+
+
+def report_done(session: Session, label: str) -> bool:
+    """Has a replica already made (and sent) the report of this period?"""
+    query = select(_CONTROLS.c.name).where(_CONTROLS.c.name == REPORT_PREFIX + label)
+    return session.execute(query).first() is not None
+
+
+def mark_report_done(session: Session, label: str, now: datetime) -> bool:
+    """Record that the report of this period is made; False when one already was."""
+    return _claim(session, REPORT_PREFIX + label, now)

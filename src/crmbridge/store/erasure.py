@@ -25,6 +25,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from crmbridge.records import normalize_email
+from crmbridge.store.chunks import chunks
 from crmbridge.store.tables import (
     AssignmentRow,
     ContactRow,
@@ -123,52 +124,58 @@ def find_records(connection: Connection, crm: str, crm_ids: Sequence[str]) -> Pe
     the same CRM): its events stay.
     """
     wanted = list(dict.fromkeys(crm_ids))
-    rows = connection.execute(
-        select(_CONTACTS.c.id, _CONTACTS.c.email).where(
-            _CONTACTS.c.crm == crm, _CONTACTS.c.crm_id.in_(wanted)
+    rows = [
+        row
+        for chunk in chunks(wanted)
+        for row in connection.execute(
+            select(_CONTACTS.c.id, _CONTACTS.c.email).where(
+                _CONTACTS.c.crm == crm, _CONTACTS.c.crm_id.in_(chunk)
+            )
         )
-    ).all()
+    ]
     ids = [row.id for row in rows]
     emails = list(dict.fromkeys(normalize_email(row.email) for row in rows if row.email))
-    if emails:
-        shared = set(
-            connection.execute(
-                select(_CONTACTS.c.email).where(
-                    _CONTACTS.c.email.in_(emails), _CONTACTS.c.id.not_in(ids)
-                )
-            ).scalars()
+    erased = set(ids)
+    shared = {
+        email
+        for chunk in chunks(emails)
+        for contact_id, email in connection.execute(
+            select(_CONTACTS.c.id, _CONTACTS.c.email).where(_CONTACTS.c.email.in_(chunk))
         )
-        emails = [email for email in emails if email not in shared]
+        if contact_id not in erased
+    }
+    emails = [email for email in emails if email not in shared]
     return Person(tuple(ids), tuple((crm, i) for i in wanted), tuple(emails))
 
 
 def forget(connection: Connection, person: Person) -> Erased:
     """Delete every row about ``person``; the caller commits (one transaction)."""
     ids = list(person.contact_ids)
+    by_crm: dict[str, list[str]] = {}
+    for crm, crm_id in person.records:
+        by_crm.setdefault(crm, []).append(crm_id)
     erased = Erased()
-    event_refs: list[Any] = [_EVENTS.c.contact_id.in_(ids)] if ids else []
-    if person.emails:
-        event_refs.append(_EVENTS.c.contact_email.in_(list(person.emails)))
+    # Each statement deletes what is left: a row named twice (by contact and by email)
+    # is counted once.
+    event_refs: list[Any] = [_EVENTS.c.contact_id.in_(chunk) for chunk in chunks(ids)]
+    event_refs.extend(_EVENTS.c.contact_email.in_(chunk) for chunk in chunks(person.emails))
     event_refs.extend(
-        and_(_EVENTS.c.contact_crm == crm, _EVENTS.c.contact_crm_id == crm_id)
-        for crm, crm_id in person.records
+        and_(_EVENTS.c.contact_crm == crm, _EVENTS.c.contact_crm_id.in_(chunk))
+        for crm, named in by_crm.items()
+        for chunk in chunks(named)
     )
-    if event_refs:
-        erased.events = _count(connection.execute(delete(_EVENTS).where(or_(*event_refs))))
-    outbox_refs: list[Any] = [_OUTBOX.c.contact_id.in_(ids)] if ids else []
+    erased.events = sum(_count(connection.execute(delete(_EVENTS).where(r))) for r in event_refs)
+    outbox_refs: list[Any] = [_OUTBOX.c.contact_id.in_(chunk) for chunk in chunks(ids)]
     outbox_refs.extend(
-        and_(_OUTBOX.c.connector == crm, _OUTBOX.c.crm_id == crm_id)
-        for crm, crm_id in person.records
+        and_(_OUTBOX.c.connector == crm, _OUTBOX.c.crm_id.in_(chunk))
+        for crm, named in by_crm.items()
+        for chunk in chunks(named)
     )
-    if outbox_refs:
-        erased.outbox = _count(connection.execute(delete(_OUTBOX).where(or_(*outbox_refs))))
-    if ids:
-        erased.scores = _by_contact(connection, _SCORES, ids)
-        erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
-        erased.sla_clocks = _by_contact(connection, _SLA, ids)
-        erased.contacts = _count(
-            connection.execute(delete(_CONTACTS).where(_CONTACTS.c.id.in_(ids)))
-        )
+    erased.outbox = sum(_count(connection.execute(delete(_OUTBOX).where(r))) for r in outbox_refs)
+    erased.scores = _by_contact(connection, _SCORES, ids)
+    erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
+    erased.sla_clocks = _by_contact(connection, _SLA, ids)
+    erased.contacts = _by_contact(connection, _CONTACTS, ids, column="id")
     return erased
 
 
@@ -246,10 +253,14 @@ def _contact_id(connection: Connection, crm: str, crm_id: str) -> int | None:
     return int(found) if found is not None else None
 
 
-def _by_contact(connection: Connection, table: Any, ids: list[int]) -> int:
-    if not ids:
-        return 0
-    return _count(connection.execute(delete(table).where(table.c.contact_id.in_(ids))))
+def _by_contact(
+    connection: Connection, table: Any, ids: list[int], column: str = "contact_id"
+) -> int:
+    """Delete the rows of ``table`` whose ``column`` is one of ``ids``; how many."""
+    return sum(
+        _count(connection.execute(delete(table).where(table.c[column].in_(chunk))))
+        for chunk in chunks(ids)
+    )
 
 
 def _count(result: Any) -> int:

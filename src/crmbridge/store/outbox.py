@@ -264,19 +264,25 @@ def _claim(
     )
     if postgres:
         first = first.with_for_update(skip_locked=True)
-    record_ids: list[str] = []
+    # A dict keeps first-seen order and finds a repeat in constant time: a Bulk-sized
+    # claim (tens of thousands of records) stays linear.
+    record_ids: dict[str, None] = {}
     for (crm_id,) in session.execute(first):
         if crm_id not in record_ids:
-            record_ids.append(crm_id)
+            record_ids[crm_id] = None
             if len(record_ids) == max_records:
                 break
     if not record_ids:
         session.commit()
         return []
-    rows_query = select(_T).where(*due, _T.c.crm_id.in_(record_ids))
-    if postgres:
-        rows_query = rows_query.with_for_update(skip_locked=True)
-    rows = [_queued(row) for row in session.execute(rows_query)]
+    wanted = list(record_ids)
+    rows: list[Queued] = []
+    for start in range(0, len(wanted), _CHUNK):
+        rows_query = select(_T).where(*due, _T.c.crm_id.in_(wanted[start : start + _CHUNK]))
+        if postgres:
+            rows_query = rows_query.with_for_update(skip_locked=True)
+        rows.extend(_queued(row) for row in session.execute(rows_query))
+    rows.sort(key=lambda row: row.id)
     if postgres:
         rows = _whole_records(session, rows, due)
     _mark_claimed(session, rows)
@@ -327,6 +333,28 @@ def renew(session: Session, rows: Sequence[Queued]) -> None:
     session.commit()
 
 
+def keep_claimed(session: Session, ids: Sequence[int]) -> int:
+    """Stamp anew the claim of those rows still in flight under this process's claim
+    (a row settled meanwhile, or claimed by another process, is left alone). Commits.
+    How many rows were stamped."""
+    stamp = clock.now()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    kept = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        ours = select(_T.c.id).where(
+            _T.c.id.in_(chunk), _T.c.status == IN_FLIGHT, _T.c.claimed_by == PROCESS_ID
+        )
+        if postgres:
+            # A row the drain is settling right now is skipped, never waited for: it is
+            # stamped or settled by that transaction, and waiting could deadlock with it.
+            ours = ours.with_for_update(skip_locked=True)
+        answer = session.execute(update(_T).where(_T.c.id.in_(ours)).values(claimed_at=stamp))
+        kept += int(getattr(answer, "rowcount", 0) or 0)
+    session.commit()
+    return kept
+
+
 def _take(session: Session, query: Any) -> list[Queued]:
     rows = [_queued(row) for row in session.execute(query)]
     _mark_claimed(session, rows)
@@ -356,12 +384,15 @@ def _whole_records(session: Session, rows: list[Queued], due: tuple[Any, ...]) -
     held = Counter(row.crm_id for row in rows)
     if not held:
         return rows
-    query = (
-        select(_T.c.crm_id, func.count())
-        .where(*due, _T.c.crm_id.in_(list(held)))
-        .group_by(_T.c.crm_id)
-    )
-    totals: dict[str, int] = {crm_id: int(count) for crm_id, count in session.execute(query)}
+    ids = list(held)
+    totals: dict[str, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(_T.c.crm_id, func.count())
+            .where(*due, _T.c.crm_id.in_(ids[start : start + _CHUNK]))
+            .group_by(_T.c.crm_id)
+        )
+        totals.update((crm_id, int(count)) for crm_id, count in session.execute(query))
     return [row for row in rows if totals.get(row.crm_id) == held[row.crm_id]]
 
 

@@ -129,10 +129,11 @@ class Store:
         connector: str,
         stream: str,
         records: Sequence[ContactRecord],
-        cursor: str,
+        cursor: str | None,
         own_properties: Iterable[str],
     ) -> PageResult:
-        """Upsert contacts and move the cursor, atomically.
+        """Upsert contacts and move the cursor, atomically (``cursor`` None: store the
+        contacts and leave the cursor where it is, for ``plan``'s read ahead).
 
         A contact is marked for rescoring only when a property the model may read (any
         property crmbridge does not own) or its email changed: crmbridge's own writes
@@ -206,7 +207,8 @@ class Store:
                 self._link_events(
                     session, list(self._contacts_by_crm_id(session, connector, relink).values())
                 )
-            self._put_cursor(session, connector, stream, cursor)
+            if cursor is not None:
+                self._put_cursor(session, connector, stream, cursor)
             session.commit()
         return PageResult(stored=len(records), changed=changed)
 

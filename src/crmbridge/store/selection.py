@@ -18,10 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, func, literal, or_, select, update
+from sqlalchemy import Table, Text, and_, cast, func, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmbridge.store.repository import Store
+from crmbridge.store.session import Session
 from crmbridge.store.tables import ContactRow, ScoreRow
 
 #: A set of contacts, as a condition the store evaluates (callers combine and pass it on
@@ -121,9 +122,7 @@ def _clause(text: str) -> Selection:
     return _CONTACTS.c.id.in_(scored)
 
 
-def _compare(
-    left: ColumnElement[object], op: str, right: ColumnElement[object]
-) -> Selection:
+def _compare(left: ColumnElement[object], op: str, right: ColumnElement[object]) -> Selection:
     comparisons: dict[str, Selection] = {
         "=": left == right,
         "!=": left != right,
@@ -195,13 +194,22 @@ def rewrite_handoff(
 ) -> int:
     """Replace the hand-off state of every contact ``where`` selects (not held for
     another store) by ``change(state)`` — or, with ``change`` None, flag it for
-    rescoring — ``batch`` per transaction; how many contacts there were."""
+    rescoring — ``batch`` per transaction; how many contacts there were.
+
+    Each state is replaced only if it is still the one ``change`` was given (compared
+    as stored): a drain saving a contact's state meanwhile (an enrollment forgotten) is
+    never overwritten; ``change`` is applied again to what it saved.
+    """
     handled = 0
     after = 0
     while True:
         with store.session() as session:
             query = (
-                select(_CONTACTS.c.id, _CONTACTS.c.handoff)
+                select(
+                    _CONTACTS.c.id,
+                    _CONTACTS.c.handoff,
+                    _stored(_CONTACTS.c.handoff).label("stored"),
+                )
                 .where(_CONTACTS.c.id > after, _CONTACTS.c.held_by.is_(None), where)
                 .order_by(_CONTACTS.c.id)
                 .limit(batch)
@@ -213,12 +221,47 @@ def rewrite_handoff(
             if change is None:
                 session.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(ids)).values(dirty=True))
             else:
-                for row in rows:
-                    session.execute(
-                        update(_CONTACTS)
-                        .where(_CONTACTS.c.id == row.id)
-                        .values(handoff=change(row.handoff))
-                    )
+                for contact_id, state, stored in rows:
+                    _replace_handoff(session, int(contact_id), state, stored, change)
             session.commit()
         handled += len(rows)
         after = ids[-1]
+
+
+#: How often a contact's hand-off state is read again when it changed under a rewrite.
+REWRITE_TRIES = 5
+
+
+def _stored(column: Any) -> Any:
+    """``column`` as the text the database holds (JSON has no equality in Postgres)."""
+    return cast(column, Text)
+
+
+def _replace_handoff(
+    session: Session,
+    contact_id: int,
+    state: Any,
+    stored: str | None,
+    change: Callable[[Any], dict[str, Any]],
+) -> None:
+    """Replace the contact's state by ``change(state)`` if it still holds ``stored``;
+    otherwise read what it holds now and try again (a few times, then leave it: a
+    contact changing that often is being worked on, and keeps what was saved)."""
+    for _ in range(REWRITE_TRIES):
+        held = _stored(_CONTACTS.c.handoff)
+        same = held.is_(None) if stored is None else held == stored
+        answer = session.execute(
+            update(_CONTACTS)
+            .where(_CONTACTS.c.id == contact_id, same)
+            .values(handoff=change(state))
+        )
+        if getattr(answer, "rowcount", 1):
+            return
+        current = session.execute(
+            select(_CONTACTS.c.handoff, _stored(_CONTACTS.c.handoff)).where(
+                _CONTACTS.c.id == contact_id
+            )
+        ).one_or_none()
+        if current is None:
+            return
+        state, stored = current

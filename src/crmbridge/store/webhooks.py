@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from crmbridge.connector.webhook import Gone, WebhookChange
 from crmbridge.logging import get_logger
+from crmbridge.store.chunks import CHUNK, chunks
 from crmbridge.store.erasure import find_records, follow_merge, forget
 from crmbridge.store.identity import bound_account
 from crmbridge.store.repository import Store
@@ -79,13 +80,15 @@ def record_changes(
         return RecordResult()
     keys = list(unique)
     with store.engine.connect() as connection:
-        known = set(
-            connection.execute(
+        known = {
+            key
+            for chunk in chunks(keys)
+            for key in connection.execute(
                 select(_RECEIPTS.c.event_id).where(
-                    _RECEIPTS.c.connector == connector, _RECEIPTS.c.event_id.in_(keys)
+                    _RECEIPTS.c.connector == connector, _RECEIPTS.c.event_id.in_(chunk)
                 )
             ).scalars()
-        )
+        }
         bound = bound_account(connection, connector)
     foreign = {k for k in keys if _foreign(unique[k], bound)}
     kept = [k for k in keys if k not in foreign]
@@ -171,23 +174,26 @@ def _insert_receipts(
 ) -> set[str]:
     rows = [{"connector": connector, "event_id": k, "received_at": now} for k in keys]
     rows = [r for r in rows if r["event_id"] not in known]
-    if not rows:
-        return set()
-    statement = (
-        _insert(dialect)(_RECEIPTS)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["connector", "event_id"])
-        .returning(_RECEIPTS.c.event_id)
-    )
-    return set(connection.execute(statement).scalars())
+    fresh: set[str] = set()
+    # Three parameters a row.
+    for chunk in chunks(rows, CHUNK // 3):
+        statement = (
+            _insert(dialect)(_RECEIPTS)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["connector", "event_id"])
+            .returning(_RECEIPTS.c.event_id)
+        )
+        fresh.update(connection.execute(statement).scalars())
+    return fresh
 
 
 def _mark_dirty(connection: Connection, connector: str, ids: Sequence[str]) -> int:
-    if not ids:
-        return 0
-    result = connection.execute(
-        update(_CONTACTS)
-        .where(_CONTACTS.c.crm == connector, _CONTACTS.c.crm_id.in_(list(ids)))
-        .values(dirty=True)
-    )
-    return int(result.rowcount or 0)
+    marked = 0
+    for chunk in chunks(ids):
+        result = connection.execute(
+            update(_CONTACTS)
+            .where(_CONTACTS.c.crm == connector, _CONTACTS.c.crm_id.in_(chunk))
+            .values(dirty=True)
+        )
+        marked += int(result.rowcount or 0)
+    return marked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from crmbridge.store.repository import Store
 from crmbridge.store.session import Session
 from crmbridge.sync.attempts import mark_failed
 from crmbridge.sync.failures import CycleFailure, FailureKind, describe, failure_kind, render
+from crmbridge.sync.lease import kept_claim
 from crmbridge.sync.notify import WEBHOOK, Notifier
 from crmbridge.sync.progress import SENT, WRITTEN, Progress
 from crmbridge.sync.shadow import ShadowLog
@@ -235,12 +237,14 @@ class Drainer:
         while True:
             if self._halted(result):
                 return
-            with self.store.session() as session:
+            with self.store.session() as session, ExitStack() as claim:
                 rows = outbox.claim_actions(
                     session, name, ACTION_CLAIM, now, exclude=tuple(batched)
                 )
                 if not rows:
                     return
+                # Asking the CRM first (with a wait for its index) and sending: two calls.
+                claim.enter_context(kept_claim(self.store, rows, self.settings.lease))
                 for index, row in enumerate(rows):
                     if row.kind == "enroll" and _paused(session, row.contact_id):
                         outbox.mark_skipped(session, [row], PAUSED_SKIP)
@@ -310,7 +314,8 @@ class Drainer:
                 rows = outbox.claim_actions(session, self.connector.name, size, now, kinds=(kind,))
                 if not rows:
                     return
-                self._send_batch(session, handoff, rows, now, result)
+                with kept_claim(self.store, rows, self.settings.lease):
+                    self._send_batch(session, handoff, rows, now, result)
                 session.commit()
                 self._tell(SENT, len(rows))
             if result.stopped is not None:
@@ -359,10 +364,7 @@ class Drainer:
                 "action.unverified", kind="batch", count=len(rows), error=str(exc)
             )
             unchecked = WriteResult("", False, UNCHECKED, retriable=True)
-            for row in rows:
-                self._refused(
-                    session, [row], _for(row, unchecked), now, result, row.kind, "unavailable"
-                )
+            self._refused(session, rows, unchecked, now, result, kind="unavailable")
             return
         outbox.mark_skipped(session, [row for row in rows if row.target in held], ALREADY_THERE)
         pending = [row for row in rows if row.target not in held]
@@ -381,10 +383,7 @@ class Drainer:
                 return
             except MissingScope as exc:
                 refusal = WriteResult("", False, str(exc), retriable=False)
-                for row in pending:
-                    self._refused(
-                        session, [row], _for(row, refusal), now, result, row.kind, failure_kind(exc)
-                    )
+                self._refused(session, pending, refusal, now, result, kind=failure_kind(exc))
                 return
             except AuthError as exc:
                 outbox.release(session, pending)
@@ -439,10 +438,7 @@ class Drainer:
         """Not sent again in this cycle: the attempt is counted, so the CRM is asked
         (after its index lag) before any later send."""
         unsettled = WriteResult("", False, AMBIGUOUS, retriable=True)
-        for row in rows:
-            self._refused(
-                session, [row], _for(row, unsettled), now, result, row.kind, "unavailable"
-            )
+        self._refused(session, rows, unsettled, now, result, kind="unavailable")
 
     def _tell(self, counter: str, done: int) -> None:
         if self.progress is not None:
@@ -481,7 +477,9 @@ class Drainer:
                 ]
                 try:
                     result.calls += 1
-                    outcomes = self.connector.write(batch)
+                    # Splitting a batch to isolate a bad record makes several calls.
+                    with kept_claim(self.store, rows, self.settings.lease):
+                        outcomes = self.connector.write(batch)
                 # The CRM said when to come back: the rows wait, no attempt counted.
                 except (RateLimited, RetryLater) as exc:
                     self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
@@ -540,26 +538,32 @@ class Drainer:
         outcome: WriteResult,
         now: datetime,
         result: DrainResult,
-        subject: str,
+        subject: str | None = None,
         kind: FailureKind = "bad_record",
     ) -> None:
         """The CRM refused a record or an action (``subject``: "record", "task"...):
-        retry later or declare it dead."""
-        dead = mark_failed(
-            session,
-            rows,
-            outcome.error or "rejected",
-            retriable=outcome.retriable,
-            settings=self.settings,
-            now=now,
-        )
-        result.failed += 1
-        result.dead += 1 if dead else 0
-        name = self.connector.name
+        retry later or declare it dead.
+
+        Without ``subject``, a whole batch of actions failed the same way: one failure
+        per action, but one attempt recorded for them all, so they are retried together
+        (one backoff draw), as one batch again, not each after a delay of its own.
+        """
         message = outcome.error or "rejected"
-        result.failures.append(
-            CycleFailure(name, "write", kind, message, crm_id=outcome.crm_id, subject=subject)
+        dead = mark_failed(
+            session, rows, message, retriable=outcome.retriable, settings=self.settings, now=now
         )
+        if subject is None:
+            failed = [(row.crm_id, row.kind, {row.crm_id}) for row in rows]
+        else:
+            failed = [(outcome.crm_id, subject, {row.crm_id for row in rows})]
+        for crm_id, what, records in failed:
+            result.failed += 1
+            result.dead += 1 if dead & records else 0
+            result.failures.append(
+                CycleFailure(
+                    self.connector.name, "write", kind, message, crm_id=crm_id, subject=what
+                )
+            )
 
     def _postpone(self, session: Session, rows: list[outbox.Queued], when: datetime) -> None:
         outbox.release(session, rows, not_before=when)
@@ -580,11 +584,6 @@ def _batched_kinds(connector: Connector) -> dict[str, int]:
     if handoff is None:
         return {}
     return {kind: size for kind, size in handoff.batch_sizes.items() if size > 1}
-
-
-def _for(row: outbox.Queued, outcome: WriteResult) -> WriteResult:
-    """``outcome`` reported for ``row``'s record."""
-    return WriteResult(row.crm_id, outcome.ok, outcome.error, outcome.retriable)
 
 
 def _action(row: outbox.Queued) -> Action:

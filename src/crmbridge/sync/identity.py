@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crmbridge.logging import get_logger
-from crmbridge.store.erasure import follow_merge
+from crmbridge.store.erasure import find_records, follow_merge, forget
 from crmbridge.store.repository import Store
 
 
@@ -26,3 +26,13 @@ def follow_merges(store: Store, connector: str, merges: Sequence[tuple[str, Sequ
                 )
             folded += count
     return folded
+
+
+def forget_deleted(store: Store, connector: str, crm_ids: Sequence[str]) -> int:
+    """Forget what the store holds of records a read found deleted; rows removed."""
+    with store.engine.begin() as connection:
+        erased = forget(connection, find_records(connection, connector, crm_ids))
+    counts = erased.as_dict()
+    if any(counts.values()):
+        get_logger(connector=connector).info("contact.forgotten", crm_ids=list(crm_ids), **counts)
+    return sum(counts.values())

@@ -43,8 +43,9 @@ from crmbridge.sync.handoff_switches import (
     pending,
     track_triggers,
 )
-from crmbridge.sync.identity import follow_merges
+from crmbridge.sync.identity import follow_merges, forget_deleted
 from crmbridge.sync.notify import Notifier
+from crmbridge.sync.plan_summary import PlanSummary
 from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer, RescoreResult
 from crmbridge.sync.shadow import ShadowLog
@@ -120,6 +121,25 @@ class CycleSummary:
         return {**data, "ok": self.ok}
 
 
+@dataclass(frozen=True)
+class Forecast:
+    """What ``plan`` previews: the changes, their summary, and what limits them."""
+
+    changes: list[PlannedChange]
+    summary: PlanSummary
+    #: Contacts found written by another store (held, nothing planned for them).
+    held: int = 0
+    #: Connectors whose owner list could not be read, and why (assignment waits).
+    owners_unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def rule_names(config: CrmbridgeConfig) -> list[str]:
+    """The model's fit and engagement rules by name, in order, each once."""
+    fit = [rule.name for rule in config.scoring.fit]
+    names = [*fit, *(rule.name for rule in config.scoring.engagement)]
+    return list(dict.fromkeys(names))
+
+
 def model_properties(config: CrmbridgeConfig) -> list[str]:
     """Every CRM property the model reads, plus crmbridge's own and display fields."""
     names: set[str] = set(DISPLAY_PROPERTIES)
@@ -158,6 +178,8 @@ class Pipeline:
         #: Contacts this process flagged because they were scored with another model
         #: (None until the first cycle that rescores has looked).
         self.outdated_marked: int | None = None
+        #: Why a CRM's owner list could not be read when the planners were last built.
+        self.owners_unavailable: dict[str, str] = {}
 
     def planners(self, *, fetch_owners: bool = True) -> dict[str, HandoffPlanner]:
         """A hand-off planner per connector, with the owners the CRM lists now.
@@ -166,6 +188,7 @@ class Pipeline:
         the pool empty for this cycle (assignment then waits) rather than failing it.
         """
         found: dict[str, HandoffPlanner] = {}
+        self.owners_unavailable.clear()
         added = added_triggers(self.store, self.config) if self.config.triggers else set()
         for name, connector in self.connectors.items():
             pool = OwnerPool()
@@ -176,6 +199,7 @@ class Pipeline:
                         assigned = assignment_counts(session, name)
                     pool = OwnerPool(self._owners(name, handoff), assigned)
                 except CrmbridgeError as exc:
+                    self.owners_unavailable[name] = str(exc)
                     get_logger(connector=name).warning("owners.unavailable", error=str(exc))
             found[name] = HandoffPlanner(
                 self.config,
@@ -215,10 +239,14 @@ class Pipeline:
         summary: CycleSummary,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        *,
+        move_cursor: bool = True,
     ) -> None:
         """Store every page changed since the cursor, moving the cursor with each page.
 
         ``stop`` ends the read between pages (the next one resumes from the cursor).
+        Without ``move_cursor`` the pages are stored and the cursor stays (``plan``'s
+        read of a CRM never synced: the next cycle reads them again, as if unread).
         """
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         own = own_property_names(self.prefix)
@@ -232,11 +260,17 @@ class Pipeline:
             # Before the page: a restored copy takes its own id before anything is planned.
             fork_if_restored(self.store.engine, (r.properties.get(mark) for r in page.records))
             result = self.store.store_page(
-                connector.name, CONTACTS_STREAM, page.records, page.cursor, own
+                connector.name,
+                CONTACTS_STREAM,
+                page.records,
+                page.cursor if move_cursor else None,
+                own,
             )
             merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
             if merges:
                 follow_merges(self.store, connector.name, merges)
+            if page.gone:
+                forget_deleted(self.store, connector.name, page.gone)
             summary.read += len(page.records)
             if progress is not None:
                 progress(READ, len(page.records), 0)
@@ -245,15 +279,41 @@ class Pipeline:
             if stop is not None and stop.is_set():
                 return
 
+    def unsynced(self) -> list[Connector]:
+        """The connectors whose contacts no cycle has read yet (no stored cursor)."""
+        return [
+            connector
+            for name, connector in self.connectors.items()
+            if self.store.get_cursor(name, CONTACTS_STREAM) is None
+        ]
+
     def plan(self, now: datetime) -> list[PlannedChange]:
         """What the next cycle would write for what is already stored. Stores nothing."""
+        return self.forecast(now).changes
+
+    def forecast(self, now: datetime) -> Forecast:
+        """What the next cycle would write and do for what is stored, with the summary.
+
+        The owners assignment would choose from are read from each connector's CRM
+        (read only); the store is left as it was.
+        """
         due = either(Store.due_clause(now), outdated(self.engine.version))
         catch_up = pending(self.store, self.config)
-        return self.preview(now, due if catch_up is None else either(due, catch_up)).changes
+        where = due if catch_up is None else either(due, catch_up)
+        summary = PlanSummary(rules=rule_names(self.config))
+        self.rescorer.summary = summary
+        try:
+            result = self.preview(now, where, fetch_owners=True)
+        finally:
+            self.rescorer.summary = None
+        return Forecast(result.changes, summary, result.held, dict(self.owners_unavailable))
 
-    def preview(self, now: datetime, where: Selection) -> RescoreResult:
-        """Rescore the contacts ``where`` selects without storing or writing anything."""
-        self.rescorer.planners = self.planners(fetch_owners=False)
+    def preview(
+        self, now: datetime, where: Selection, *, fetch_owners: bool = False
+    ) -> RescoreResult:
+        """Rescore the contacts ``where`` selects without storing or writing anything
+        (``fetch_owners``: with the owners each CRM lists now, as a cycle would)."""
+        self.rescorer.planners = self.planners(fetch_owners=fetch_owners)
         self.rescorer.default_planner = HandoffPlanner(
             self.config, added_triggers=added_triggers(self.store, self.config)
         )

@@ -30,6 +30,7 @@ from crmbridge.store.selection import Selection
 from crmbridge.store.session import Session
 from crmbridge.sync.failures import FailureKind, failure_kind
 from crmbridge.sync.notify import WEBHOOK
+from crmbridge.sync.plan_summary import Before, PlanSummary
 from crmbridge.sync.progress import SCORED, Progress
 from crmbridge.sync.writeback import desired_values, diff, same_value, store_property
 
@@ -117,6 +118,8 @@ class Rescorer:
         self.planners = dict(planners or {})
         #: For a CRM without its own planner (``plan`` runs with no connector built).
         self.default_planner: HandoffPlanner | None = None
+        #: Told every lead scored and every change planned (``plan``'s summary), if set.
+        self.summary: PlanSummary | None = None
         self._issued = self._writing = Identity("", 0)
 
     def run(
@@ -246,6 +249,8 @@ class Rescorer:
             if planned:
                 result.changed += 1
                 result.changes.extend(planned)
+            if self.summary is not None:
+                self._tell(self.summary, row, old, score, planned)
             updates.append(
                 {
                     "cid": row.id,
@@ -261,6 +266,19 @@ class Rescorer:
             self._issued = advance_generation(session.connection(), self._issued)
         changes.apply(session)
         apply_records(session, handoffs, now)
+
+    @staticmethod
+    def _tell(
+        summary: PlanSummary, row: Any, old: Any, score: Score, planned: list[PlannedChange]
+    ) -> None:
+        before = (
+            Before(old.total, bool(old.hot), old.stage)
+            if old is not None
+            else Before(stage=row.stage)
+        )
+        rules = [c.rule for c in score.contributions if c.kind in ("fit", "engagement")]
+        summary.add_lead(before, score.total, score.hot, score.stage.stage, rules)
+        summary.add_changes(planned)
 
     @staticmethod
     def _failed(row: Any, now: datetime, exc: Exception, result: RescoreResult) -> dict[str, Any]:

@@ -37,6 +37,12 @@ from crmbridge_hubspot.sandbox.webhooks import WebhookDispatcher
 from crmbridge_hubspot.sandbox.wire import HubSpotError
 
 ADMIN_PREFIX = "/_sandbox"
+#: The CRM API's write requests whose JSON body the log keeps (the OAuth endpoints,
+#: whose bodies hold client secrets and tokens, are not under these).
+LOGGED_BODIES = ("/crm/", "/automation/")
+WRITES = frozenset({"POST", "PATCH", "PUT"})
+#: A body is kept up to this many bytes (a batch of 100 contacts is far less).
+MAX_LOGGED_BODY = 1_000_000
 
 
 class RequestLog:
@@ -58,6 +64,15 @@ class RequestLog:
         started = time.perf_counter()
         status = 500
         logged = str(scope["path"]).startswith(ADMIN_PREFIX)
+        keep = scope["method"] in WRITES and str(scope["path"]).startswith(LOGGED_BODIES)
+        body = bytearray()
+
+        async def listen() -> Message:
+            message = await receive()
+            if keep and message["type"] == "http.request":
+                room = MAX_LOGGED_BODY - len(body)
+                body.extend(message.get("body", b"")[: max(room, 0)])
+            return message
 
         def log() -> None:
             nonlocal logged
@@ -67,7 +82,8 @@ class RequestLog:
                 query = scope.get("query_string", b"").decode("latin-1")
                 # A token in the path (OAuth token info) is not kept in the log.
                 path = oauth.masked_path(scope["path"])
-                self.state.record_request(scope["method"], path, query, status, elapsed)
+                text = body.decode("utf-8", "replace")
+                self.state.record_request(scope["method"], path, query, status, elapsed, text)
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -80,7 +96,7 @@ class RequestLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, listen, capture)
         finally:
             log()
 

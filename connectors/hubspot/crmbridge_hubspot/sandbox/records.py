@@ -7,6 +7,7 @@ errors :class:`~crmbridge_hubspot.sandbox.state.SandboxState` raises.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -252,9 +253,19 @@ class RequestRecord:
     status: int
     timestamp: datetime
     duration_ms: float
+    #: The JSON body of a write to the CRM API (cut at the log's bound), else empty:
+    #: what a test compares with what crmbridge meant to write.
+    body: str = ""
+
+    def json_body(self) -> Any:
+        """The body parsed, or None when there is none (or it was cut)."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
 
     def to_json(self) -> dict[str, Any]:
-        """The admin view of the record."""
+        """The admin view of the record (without the body)."""
         return {
             "method": self.method,
             "path": self.path,

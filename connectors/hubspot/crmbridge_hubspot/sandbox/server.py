@@ -8,15 +8,13 @@ request is made.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
+from crmbridge.connector.local_server import ThreadedServer
 from crmbridge_hubspot.sandbox.app import create_app
 from crmbridge_hubspot.sandbox.config import (
     DEFAULT_APP_SECRET,
@@ -51,12 +49,7 @@ class SandboxServer:
         self.config = config if config is not None else SandboxConfig()
         self.host = host
         self.app: Starlette = create_app(self.state, self.config)
-        self._requested_port = port
-        self._log_level = log_level
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
+        self._server = ThreadedServer(self.app, host=host, port=port, log_level=log_level)
 
     @property
     def services(self) -> Services:
@@ -67,9 +60,7 @@ class SandboxServer:
     @property
     def port(self) -> int:
         """The bound port (after :meth:`start`)."""
-        if self._port is None:
-            raise RuntimeError("the sandbox server is not started")
-        return self._port
+        return self._server.port
 
     @property
     def url(self) -> str:
@@ -78,41 +69,12 @@ class SandboxServer:
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         """Bind, start serving and wait until uvicorn accepts connections."""
-        if self._thread is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._requested_port))
-        self._port = int(sock.getsockname()[1])
-        self._socket = sock
-        config = uvicorn.Config(
-            self.app, log_level=self._log_level, access_log=False, lifespan="on"
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="sandbox-server", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.01)
+        self._server.start(timeout)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask uvicorn to exit and wait for the thread."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = None
-        self._thread = None
-        self._socket = None
+        self._server.stop(timeout)
 
     def __enter__(self) -> SandboxServer:
         return self.start()

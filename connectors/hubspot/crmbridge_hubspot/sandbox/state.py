@@ -158,10 +158,16 @@ class SandboxState:
     # ── request log and counters ─────────────────────────────────────────────────
 
     def record_request(
-        self, method: str, path: str, query: str, status: int, duration_ms: float
+        self,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        duration_ms: float,
+        body: str = "",
     ) -> None:
-        """Append to the request log and count the status."""
-        record = RequestRecord(method, path, query, status, self.now(), duration_ms)
+        """Append to the request log (``body``: a write's JSON) and count the status."""
+        record = RequestRecord(method, path, query, status, self.now(), duration_ms, body)
         with self._lock:
             self._log.append(record)
             self._counters["requests"] += 1

@@ -155,6 +155,13 @@ def test_batch_update_applies_found_and_reports_missing(
 
     again = _update(client, (ids[0], {"jobtitle": "IT Director"}))
     assert again.results[0].updated_at > returned.updated_at, "every applied write bumps it"
+    # The request log keeps what each write asked for (a test compares it with a plan).
+    logged = [r for r in state.requests() if r.path.endswith("/contacts/batch/update")]
+    assert [r.json_body()["inputs"][0]["properties"] for r in logged] == [
+        {"jobtitle": "IT Director", "hs_buying_role": "DECISION_MAKER;BUDGET_HOLDER"},
+        {"jobtitle": "IT Director"},
+    ]
+    assert all(r.json_body() is None for r in state.requests() if r.method == "GET")
 
 
 def test_whole_batch_400_for_property_that_does_not_exist(

@@ -64,6 +64,8 @@ def test_a_refresh_gives_an_access_token_its_info_and_an_expiry(
     assert info.token_type == "access" and 0 <= info.expires_in <= 1
     logged = oauth_server.state.requests()[-1].path
     assert tokens.access_token not in logged, "the request log masks the token"
+    # The log keeps the bodies of CRM writes only: never a token request's secrets.
+    assert all(r.body == "" for r in oauth_server.state.requests())
 
     time.sleep(1.1)
     with pytest.raises(UnauthorizedException) as caught:

@@ -1,0 +1,303 @@
+"""The Salesforce connector: leads and contacts through simple-salesforce.
+
+Reads are SOQL sweeps on ``SystemModstamp`` (:mod:`crmbridge_salesforce.reads`), one
+per object (Lead, then Contact, as configured), under one cursor holding each object's
+position. Writes are sObject Collections updates (:mod:`crmbridge_salesforce.writes`).
+Custom fields and their field-level security: :mod:`crmbridge_salesforce.schema`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from crmbridge.clock import parse_instant
+from crmbridge.connector import CheckReport, FieldSpec, LookbackCursor, Page, Write, WriteResult
+from crmbridge.connector.rate_governor import RateGovernor
+from crmbridge.errors import MissingScope
+from crmbridge.logging import get_logger
+from crmbridge.records import ContactRecord
+from crmbridge_salesforce.activity import ACTIVITY_FIELDS, ACTIVITY_OBJECTS, activity_event
+from crmbridge_salesforce.auth import credentials
+from crmbridge_salesforce.bulk import bulk_write
+from crmbridge_salesforce.check import check_org
+from crmbridge_salesforce.client import SalesforceClient
+from crmbridge_salesforce.errors import NotFound
+from crmbridge_salesforce.fields import ObjectFields, resolve_all
+from crmbridge_salesforce.limits import ApiBudget
+from crmbridge_salesforce.reads import (
+    LEAD_FIELDS,
+    SYSTEM_FIELDS,
+    object_of,
+    rows_by_id,
+    sort_rows,
+    sweep,
+)
+from crmbridge_salesforce.schema import ensure_fields
+from crmbridge_salesforce.session import SalesforceSession
+from crmbridge_salesforce.settings import SalesforceSettings
+from crmbridge_salesforce.writes import COLLECTION_LIMIT, collections_write
+
+log = get_logger(connector="salesforce")
+
+NAME = "salesforce"
+#: Salesforce has no short-window request limit; this only keeps bursts polite.
+DEFAULT_BURST = (100, 1.0)
+
+
+class SalesforceConnector:
+    """crmbridge's :class:`~crmbridge.connector.Connector` for Salesforce."""
+
+    name = NAME
+    #: Hand-off on Salesforce (owners, tasks, cadences) is not part of this release.
+    handoff = None
+
+    def __init__(self, client: SalesforceClient, settings: SalesforceSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self.objects = settings.objects
+        #: Records a write takes: a Bulk job's worth when Bulk 2.0 is in use.
+        self.max_batch_size = max(COLLECTION_LIMIT, settings.bulk_batch_size)
+        self._described: dict[str, ObjectFields] = {}
+        self._lock = threading.Lock()
+        self._reported: set[str] = set()
+
+    @classmethod
+    def from_settings(
+        cls, settings: SalesforceSettings, *, governor: RateGovernor | None = None
+    ) -> SalesforceConnector:
+        """Build from ``[connectors.salesforce]``; no complete way of signing in is a
+        config error naming the settings."""
+        creds = credentials(settings)
+        session = SalesforceSession(
+            settings.timeout.total_seconds(),
+            login_host=settings.login_host,
+            ca_bundle=settings.ca_bundle,
+        )
+        client = SalesforceClient(
+            creds,
+            session,
+            governor=governor or RateGovernor(*DEFAULT_BURST),
+            budget=ApiBudget(settings.api_share),
+        )
+        return cls(client, settings)
+
+    def __repr__(self) -> str:
+        return f"SalesforceConnector({self.client.credentials!r}, objects={self.objects!r})"
+
+    @property
+    def rate_governor(self) -> RateGovernor:
+        """The governor pacing every call."""
+        return self.client.governor
+
+    # -- describe ---------------------------------------------------------------------
+
+    def fields(self, sobject: str) -> ObjectFields | None:
+        """The fields of ``sobject`` the integration user sees (described once)."""
+        if sobject not in self.objects:
+            return None
+        return self._describe(sobject)
+
+    def _describe(self, sobject: str) -> ObjectFields:
+        with self._lock:
+            cached = self._described.get(sobject)
+        if cached is not None:
+            return cached
+        answer = self.client.rest(f"describe {sobject}", f"sobjects/{sobject}/describe")
+        described = ObjectFields.from_describe(sobject, answer or {})
+        with self._lock:
+            self._described[sobject] = described
+        return described
+
+    def forget_fields(self) -> None:
+        """Describe again on next use (after fields were created)."""
+        with self._lock:
+            self._described.clear()
+
+    # -- check and schema -------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Sign in and report the org, the API version and budget, and field access."""
+        return check_org(self)
+
+    def ensure_schema(self, fields: Sequence[FieldSpec]) -> list[str]:
+        """Create crmbridge's missing custom fields on every object read; idempotent."""
+        created = ensure_fields(self, fields)
+        self.forget_fields()
+        return created
+
+    def property_names(self) -> frozenset[str]:
+        """Every field readable on the objects read (and crmbridge's names of its own)."""
+        names: set[str] = set()
+        for sobject in self.objects:
+            described = self.fields(sobject)
+            if described is not None:
+                names |= described.names()
+        return frozenset(names)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _columns(self, sobject: str, properties: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        described = self.fields(sobject)
+        assert described is not None
+        mapping = resolve_all(described, properties)
+        unseen = sorted(set(properties) - set(mapping) - self._reported)
+        if unseen:
+            # Field-level security hides a field from the API altogether: say so once.
+            self._reported.update(unseen)
+            log.warning(
+                "salesforce.fields_not_visible",
+                object=sobject,
+                fields=unseen[:50],
+                hint="missing, or hidden from the integration user by field-level security",
+            )
+        system = [*SYSTEM_FIELDS, *(LEAD_FIELDS if sobject == "Lead" else ())]
+        columns = [c for c in system if described.resolve(c) is not None or c == "Id"]
+        return list(dict.fromkeys([*columns, *mapping.values()])), mapping
+
+    def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
+        """Leads and contacts changed since ``cursor``, oldest first within each object."""
+        positions = _decode(cursor)
+        for sobject in self.objects:
+            columns, mapping = self._columns(sobject, properties)
+            position = LookbackCursor.decode(positions.get(sobject))
+            for rows, after in sweep(
+                self.client,
+                sobject,
+                columns,
+                position,
+                window=self.settings.lookback,
+                keep=self.settings.lookback_records,
+                batch_size=self.settings.batch_size,
+            ):
+                positions[sobject] = after.encode()
+                records, gone = self._records(sobject, rows, mapping, properties)
+                yield Page(tuple(records), json.dumps(positions, separators=(",", ":")), gone=gone)
+        if self.settings.activity:
+            yield from self._activity_pages(positions)
+
+    def _activity_pages(self, positions: dict[str, str]) -> Iterator[Page]:
+        """Tasks and EmailMessages changed since the cursor, as pages of events."""
+        for sobject in ACTIVITY_OBJECTS:
+            try:
+                described = self._describe(sobject)
+            except (NotFound, MissingScope) as exc:
+                if sobject not in self._reported:
+                    self._reported.add(sobject)
+                    log.warning("salesforce.activity_unreadable", object=sobject, error=str(exc))
+                continue
+            columns = [c for c in ACTIVITY_FIELDS[sobject] if described.resolve(c) is not None]
+            if "SystemModstamp" not in columns:
+                continue
+            position = LookbackCursor.decode(positions.get(sobject))
+            for rows, after in sweep(
+                self.client,
+                sobject,
+                ["Id", *columns],
+                position,
+                window=self.settings.lookback,
+                keep=self.settings.lookback_records,
+                batch_size=self.settings.batch_size,
+            ):
+                positions[sobject] = after.encode()
+                found = (activity_event(sobject, row) for row in rows)
+                events = tuple(event for event in found if event is not None)
+                yield Page((), json.dumps(positions, separators=(",", ":")), events)
+
+    def _records(
+        self,
+        sobject: str,
+        rows: Sequence[Mapping[str, Any]],
+        mapping: Mapping[str, str],
+        properties: Sequence[str],
+    ) -> tuple[list[ContactRecord], tuple[str, ...]]:
+        """The page's live records (survivors of merges and conversions read by id),
+        and the ids deleted without a survivor."""
+        live, survivors = sort_rows(rows)
+        records = [self._record(row, mapping) for row in live]
+        if survivors.merged:
+            by_object: dict[str, list[str]] = {}
+            for survivor in survivors.merged:
+                target = object_of(survivor)
+                if target is not None and target in self.objects:
+                    by_object.setdefault(target, []).append(survivor)
+            for target, ids in by_object.items():
+                columns, target_mapping = self._columns(target, properties)
+                for row in rows_by_id(self.client, target, columns, ids):
+                    merged = survivors.merged.get(str(row["Id"]), ())
+                    records.append(self._record(row, target_mapping, merged))
+        return records, survivors.deleted
+
+    def _record(
+        self, row: Mapping[str, Any], mapping: Mapping[str, str], merged: Sequence[str] = ()
+    ) -> ContactRecord:
+        props = {}
+        for name, sf_name in mapping.items():
+            value = _text(row.get(sf_name))
+            if value is not None:
+                props[name] = value
+        email = row.get("Email")
+        stamp = row.get("SystemModstamp")
+        return ContactRecord(
+            crm=self.name,
+            id=str(row["Id"]),
+            email=email if isinstance(email, str) else None,
+            properties=props,
+            updated_at=_instant(stamp),
+            merged_ids=tuple(merged),
+        )
+
+    def read_values(
+        self, crm_ids: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """Current values of ``properties`` by id; unknown ids are left out."""
+        by_object: dict[str, list[str]] = {}
+        for crm_id in crm_ids:
+            sobject = object_of(crm_id)
+            if sobject is not None and sobject in self.objects:
+                by_object.setdefault(sobject, []).append(crm_id)
+        found: dict[str, dict[str, str | None]] = {}
+        for sobject, ids in by_object.items():
+            columns, mapping = self._columns(sobject, properties)
+            for row in rows_by_id(self.client, sobject, columns, ids):
+                found[str(row["Id"])] = {
+                    name: _text(row.get(mapping[name])) if name in mapping else None
+                    for name in properties
+                }
+        return found
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Collections updates, 200 records a call, or Bulk 2.0 jobs above
+        ``bulk_threshold`` records; one result per record."""
+        if len(batch) > self.settings.bulk_threshold:
+            return bulk_write(self.client, batch, self.fields)
+        return collections_write(self.client, batch, self.fields)
+
+
+def _decode(cursor: str | None) -> dict[str, str]:
+    if not cursor:
+        return {}
+    data = json.loads(cursor)
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
+
+
+def _instant(value: Any) -> datetime | None:
+    return parse_instant(value) if isinstance(value, str) else None
+
+
+def _text(value: Any) -> str | None:
+    """A Salesforce JSON value in crmbridge's canonical text form."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,5 @@
+"""Fixtures of the call-shape tests."""
+
+from .scripted import org
+
+__all__ = ["org"]

@@ -1,0 +1,56 @@
+"""What Salesforce sends is parsed without ever raising: limit headers, error bodies,
+activity rows (any shape, any value)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmbridge_salesforce.activity import ACTIVITY_FIELDS, EMAIL, TASK, activity_event
+from crmbridge_salesforce.errors import error_codes, record_error
+from crmbridge_salesforce.limits import Usage, parse_limit_info
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=60),
+    st.sampled_from(["2026-11-20T10:00:00.000+0000", "Call", "Meeting", "a@b.example", "00Q1"]),
+)
+rows = st.dictionaries(
+    st.sampled_from(sorted({*ACTIVITY_FIELDS[TASK], *ACTIVITY_FIELDS[EMAIL]})),
+    values,
+)
+
+
+@given(st.text(max_size=300))
+def test_any_limit_header_parses_or_is_ignored(header: str) -> None:
+    usage = parse_limit_info(header)
+    assert usage is None or (usage.limit > 0 and usage.used >= 0)
+
+
+def test_the_usage_header_is_read() -> None:
+    assert parse_limit_info("api-usage=18/15000; per-app-api-usage=17/250(appName=x)") == Usage(
+        18, 15000
+    )
+
+
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200), st.lists(values), values))
+def test_any_error_body_gives_codes_or_none(body: Any) -> None:
+    for code, message in error_codes(body):
+        assert isinstance(code, str) and len(message) <= 300
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(["statusCode", "message", "fields"]), values)))
+def test_any_save_errors_give_a_message(errors: list[dict[str, Any]]) -> None:
+    message, retriable = record_error(errors)
+    assert message and isinstance(retriable, bool)
+
+
+@given(st.sampled_from([TASK, EMAIL]), rows.map(lambda r: {"Id": "00T1", **r}))
+def test_any_activity_row_gives_one_event_or_none(sobject: str, row: dict[str, Any]) -> None:
+    event = activity_event(sobject, row)
+    assert event is None or event.event_id.startswith("salesforce:")

@@ -1,0 +1,162 @@
+"""``plan``: a dry run of the next cycle — its summary, then every write and action."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from crmbridge.cli.app import (
+    EXIT_CONFIG,
+    ConfigOption,
+    NowOption,
+    app,
+    err,
+    fail,
+    load,
+    now_for,
+    out,
+)
+from crmbridge.cli.plan_render import (
+    change_dict,
+    print_changes,
+    print_summary,
+    queued_dict,
+    write_csv,
+)
+from crmbridge.cli.sync import HELD_HELP, configure, held_lines
+from crmbridge.config import LoadedConfig
+from crmbridge.connector import Connector
+from crmbridge.errors import ConfigError
+from crmbridge.store import outbox
+from crmbridge.store.repository import Store
+from crmbridge.sync.connectors import build_connectors
+from crmbridge.sync.pipeline import Pipeline
+from crmbridge.sync.read_ahead import ReadAhead, read_unsynced
+
+#: Rows printed by default: a screenful; the summary above them is always complete.
+DEFAULT_LIMIT = 50
+#: Queued outbox rows listed at most.
+QUEUED_SHOWN = 10_000
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable: the summary and every row.")
+    ] = False,
+    csv_target: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            metavar="FILE|DIR",
+            help="Also write every planned write and action to a CSV file (one row "
+            "each; in a folder: crmbridge-plan.csv).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=0, help="Rows printed at most (0: all)."),
+    ] = DEFAULT_LIMIT,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Read nothing from the CRMs: the store only (no owners, no first-sync read).",
+        ),
+    ] = False,
+    now: NowOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Dry run: what the next cycle would write to the CRM and do, with a summary.
+
+    The summary: contacts changing, writes per property, the stage moves, hot leads
+    and the score distribution before → after, and how many leads each scoring rule
+    matches. Then every property write (old → new) and hand-off action, including a
+    model change's rescore and a hand-off step just turned on.
+
+    The owners assignment would choose are read from the CRM. A CRM no cycle has read
+    yet is read now (read only: the next cycle still reads it from the start), so
+    the first sync can be previewed. Nothing is written to any CRM.
+
+    Example: [bold]crmbridge plan[/]  or  [bold]crmbridge plan --json[/]
+    """
+    loaded = load(ctx, config)
+    problems: list[str] = []
+    connectors = {} if offline else _connectors(ctx, loaded, problems)
+    store = Store.open(loaded.config.bridge.database_url)
+    pipeline = Pipeline(store, loaded.config, connectors)
+    try:
+        read = read_unsynced(pipeline)
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    forecast = pipeline.forecast(now_for(ctx, now))
+    with store.session() as session:
+        queued = outbox.list_rows(session, list(outbox.RETRYABLE), QUEUED_SHOWN)
+    held = store.held_counts()
+    problems += [f"{r.connector}: not read: {r.problem}" for r in read if r.problem]
+    problems += [
+        f"{name}: owners not read ({why}): assignment would wait"
+        for name, why in forecast.owners_unavailable.items()
+    ]
+    if csv_target is not None:
+        written = write_csv(csv_target, forecast.changes, queued)
+        if not as_json:
+            err.print(f"[green]✔[/] {len(forecast.changes):,} rows → {written}", highlight=False)
+    if as_json:
+        payload: dict[str, Any] = {
+            "summary": forecast.summary.as_dict(),
+            "read_ahead": [_read_dict(r) for r in read],
+            "problems": problems,
+            "held": {name: {"contacts": n, "reason": HELD_HELP} for name, n in held.items()},
+            "changes": [change_dict(c) for c in forecast.changes],
+            "queued": [queued_dict(r) for r in queued],
+        }
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for item in read:
+            if not item.problem:
+                err.print(
+                    f"[blue]i[/] {item.connector}: never synced: read {item.contacts:,} "
+                    "contacts to preview the first sync (the next cycle reads them again)",
+                    highlight=False,
+                )
+        print_summary(out, forecast.summary)
+        left = print_changes(out, forecast.changes, limit)
+        if left:
+            out.print(
+                f"… {left:,} more rows (--limit 0 shows all; --json and --csv list every one)"
+            )
+        out.print(f"{len(queued):,} writes already queued.")
+        for line in held_lines(held):
+            err.print(f"[yellow]![/] {line}", highlight=False)
+    for problem in problems:
+        err.print(f"[yellow]![/] {escape(problem)}", highlight=False)
+
+
+def _connectors(
+    ctx: typer.Context, loaded: LoadedConfig, problems: list[str]
+) -> dict[str, Connector]:
+    """The enabled connectors, or none (and why, in ``problems``) when their settings
+    are incomplete: the plan then shows what the store holds."""
+    configure(ctx, loaded)
+    try:
+        return build_connectors(loaded.config)
+    except ConfigError as exc:
+        problems.append(f"the CRMs are not read (the plan shows the store only): {exc}")
+        return {}
+
+
+def _read_dict(item: ReadAhead) -> dict[str, Any]:
+    return {
+        "connector": item.connector,
+        "contacts": item.contacts,
+        "api_calls": item.api_calls,
+        "problem": item.problem or None,
+    }

@@ -1,0 +1,211 @@
+"""How ``crmbridge plan`` shows a forecast: the summary, the rows, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from crmbridge.sync.plan_summary import ACTION_PREFIX, PlanSummary
+from crmbridge.sync.rescore import PlannedChange
+
+#: Columns of ``plan --csv``: one row per planned write or action, then the queued rows.
+CSV_COLUMNS = ("crm", "crm_id", "email", "kind", "property", "old", "new", "status")
+CSV_NAME = "crmbridge-plan.csv"
+#: The widest bar of the score distribution, in characters.
+BAR = 24
+#: A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def change_dict(change: PlannedChange) -> dict[str, Any]:
+    """One planned write or action as ``plan --json`` lists it."""
+    return {
+        "crm": change.crm,
+        "crm_id": change.crm_id,
+        "email": change.email,
+        "property": change.name,
+        "old": change.old,
+        "new": change.new,
+    }
+
+
+def queued_dict(row: Any) -> dict[str, Any]:
+    """One write already in the outbox as ``plan --json`` lists it."""
+    is_property = row.kind == "property"
+    return {
+        "crm": row.connector,
+        "crm_id": row.crm_id,
+        "property": row.target if is_property else f"{ACTION_PREFIX}{row.kind}",
+        "new": (row.value or {}).get("value") if is_property else row.value,
+        "status": row.status,
+    }
+
+
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text (never runs it as a formula)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not _number(text):
+        return "'" + text
+    return text
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_path(target: Path) -> Path:
+    """``target`` itself, or the plan's file inside it when it is a folder."""
+    return target / CSV_NAME if target.is_dir() else target
+
+
+def write_csv(target: Path, changes: Sequence[PlannedChange], queued: Sequence[Any]) -> Path:
+    """Write every planned change and queued row to ``target`` (a file or folder)."""
+    path = csv_path(target)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for change in changes:
+            action = change.name.startswith(ACTION_PREFIX)
+            writer.writerow(
+                _cell(value)
+                for value in (
+                    change.crm,
+                    change.crm_id,
+                    change.email,
+                    "action" if action else "property",
+                    change.name.removeprefix(ACTION_PREFIX),
+                    change.old,
+                    change.new,
+                    "planned",
+                )
+            )
+        for row in queued:
+            item = queued_dict(row)
+            action = row.kind != "property"
+            writer.writerow(
+                _cell(value)
+                for value in (
+                    item["crm"],
+                    item["crm_id"],
+                    "",
+                    "action" if action else "property",
+                    str(item["property"]).removeprefix(ACTION_PREFIX),
+                    "",
+                    item["new"],
+                    item["status"],
+                )
+            )
+    return path
+
+
+def _bar(count: int, most: int) -> str:
+    if not count:
+        return ""
+    return "█" * max(1, round(BAR * count / most))
+
+
+def print_summary(console: Console, summary: PlanSummary) -> None:
+    """The figures of the next cycle, complete whatever ``--limit`` says."""
+    console.print(
+        f"[bold]Next cycle[/]: {summary.scored:,} contacts rescored"
+        f" ({summary.new_leads:,} never scored before), "
+        f"{summary.contacts_changing:,} would change; hot leads "
+        f"{summary.hot_before:,} → {summary.hot_after:,}",
+        highlight=False,
+    )
+    if summary.writes or summary.actions:
+        counts = Table(title="Writes and actions", title_justify="left")
+        counts.add_column("Property / action")
+        counts.add_column("Contacts", justify="right")
+        for name, count in sorted(summary.writes.items()):
+            counts.add_row(escape(name), f"{count:,}")
+        for kind, count in sorted(summary.actions.items()):
+            counts.add_row(f"action: {escape(kind)}", f"{count:,}")
+        console.print(counts)
+    _print_moves(console, summary)
+    _print_histogram(console, summary)
+    _print_rules(console, summary)
+
+
+def _print_moves(console: Console, summary: PlanSummary) -> None:
+    if not summary.stage_moves:
+        return
+    sources = sorted({old for old, _ in summary.stage_moves})
+    targets = sorted({new for _, new in summary.stage_moves})
+    matrix = Table(title="Stage moves (from ↓ to →)", title_justify="left")
+    matrix.add_column("from")
+    for target in targets:
+        matrix.add_column(escape(target), justify="right")
+    for source in sources:
+        cells = []
+        for target in targets:
+            count = summary.stage_moves.get((source, target), 0)
+            text = f"{count:,}" if count else "·"
+            cells.append(f"[dim]{text}[/]" if source == target else text)
+        matrix.add_row(escape(source), *cells)
+    console.print(matrix)
+
+
+def _print_histogram(console: Console, summary: PlanSummary) -> None:
+    buckets = summary.histogram()
+    if not buckets:
+        return
+    most = max(max(b.before, b.after) for b in buckets)
+    chart = Table(title="Score distribution (before → after)", title_justify="left")
+    chart.add_column("score", justify="right")
+    chart.add_column("before", no_wrap=True)
+    chart.add_column("after", no_wrap=True)
+    for bucket in buckets:
+        chart.add_row(
+            bucket.label,
+            f"[blue]{_bar(bucket.before, most)}[/] {bucket.before:,}",
+            f"[green]{_bar(bucket.after, most)}[/] {bucket.after:,}",
+        )
+    console.print(chart)
+    if summary.new_leads:
+        console.print(f'({summary.new_leads:,} never scored before: in "after" only)')
+
+
+def _print_rules(console: Console, summary: PlanSummary) -> None:
+    if not summary.rules or not summary.scored:
+        return
+    rules = Table(title="Rules: leads matched (of those rescored)", title_justify="left")
+    rules.add_column("Rule", overflow="fold")
+    rules.add_column("Leads", justify="right")
+    for rule in summary.rules:
+        count = summary.rule_matches.get(rule, 0)
+        shown = f"{count:,}" if count else "[yellow]0 — matches nobody[/]"
+        rules.add_row(escape(rule), shown)
+    console.print(rules)
+
+
+def print_changes(console: Console, changes: Sequence[PlannedChange], limit: int) -> int:
+    """The planned rows grouped by contact, at most ``limit`` (0: all); how many are
+    left out."""
+    shown = changes if limit <= 0 else changes[:limit]
+    if not shown:
+        return 0
+    table = Table(title="Planned CRM writes and actions", title_justify="left")
+    table.add_column("Contact", overflow="fold")
+    table.add_column("Property / action")
+    table.add_column("Old → new", overflow="fold")
+    last = ""
+    for change in shown:
+        key = f"{change.crm}:{change.crm_id}"
+        who = "" if key == last else f"{key}\n{change.email or ''}".strip()
+        last = key
+        table.add_row(
+            escape(who), escape(change.name), escape(f"{change.old or '∅'} → {change.new}")
+        )
+    console.print(table)
+    return len(changes) - len(shown)
