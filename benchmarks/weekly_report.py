@@ -10,6 +10,8 @@ for the whole report.
     python -m benchmarks.weekly_report                    # 100,000 leads, SQLite
     python -m benchmarks.weekly_report --leads 10000      # a quicker run
     python -m benchmarks.weekly_report --database-url postgresql+psycopg://…/empty_db
+
+Figures: benchmarks/results/weekly_report.json (SQLite) and weekly_report_postgresql.json.
 """
 
 from __future__ import annotations
@@ -240,7 +242,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an empty, migrated store")
     args = parser.parse_args()
     result = run(args.leads, args.events, args.database_url)
-    path = Path(__file__).parent / "results" / "weekly_report.json"
+    name = "weekly_report_postgresql.json" if args.database_url else "weekly_report.json"
+    path = Path(__file__).parent / "results" / name
     publish(result, path)
 
 

@@ -148,8 +148,11 @@ def writes_sent(server: SandboxServer, since: int) -> list[str]:
     ]
 
 
-def assert_plan_is_the_cycle(scene: Scene) -> tuple[Counter[Write], Counter[Act]]:
-    """Plan, then run one cycle: the same writes and actions (returned)."""
+def assert_plan_is_the_cycle(
+    scene: Scene,
+) -> tuple[Counter[Write], Counter[Act], dict[str, Any]]:
+    """Plan, then run one cycle: the same writes and actions (returned, with the
+    plan's summary)."""
     before, since = crm_state(scene.server), len(scene.server.state.requests())
     payload = scene.plan()
     assert crm_state(scene.server) == before
@@ -166,7 +169,7 @@ def assert_plan_is_the_cycle(scene: Scene) -> tuple[Counter[Write], Counter[Act]
     assert cycle["written"] == len({crm_id for crm_id, _, _ in writes})
     assert sum(summary["actions"].values()) == sum(actions.values()) == cycle["actions"]
     assert summary["contacts_changing"] == cycle["changed"]
-    return writes, actions
+    return writes, actions, summary
 
 
 @contextmanager
@@ -201,7 +204,7 @@ def test_plan_of_a_first_sync_is_what_the_first_cycle_sends(scene: Scene) -> Non
     scene.configure(handoff_on(example_config_text()))
     assert scene.store.get_cursor("hubspot", CONTACTS_STREAM) is None
 
-    writes, actions = assert_plan_is_the_cycle(scene)
+    writes, actions, _ = assert_plan_is_the_cycle(scene)
 
     owners = {crm_id for crm_id, name, _ in writes if name == "hubspot_owner_id"}
     assert owners and {crm_id for crm_id, kind in actions if kind == "task"} == owners
@@ -214,7 +217,7 @@ def test_plan_of_a_first_sync_on_postgres_is_what_the_first_cycle_sends(
     with scene_on(postgres_url, tmp_path) as scene:
         scene.configure(handoff_on(example_config_text()))
 
-        writes, actions = assert_plan_is_the_cycle(scene)
+        writes, actions, _ = assert_plan_is_the_cycle(scene)
 
         assert len({crm_id for crm_id, _, _ in writes}) == CONTACTS
         assert actions
@@ -238,7 +241,7 @@ def test_plan_after_a_model_change_is_what_the_rescore_sends(scene: Scene) -> No
     assert edited != text
     scene.configure(edited)
 
-    writes, _ = assert_plan_is_the_cycle(scene)
+    writes, _, _ = assert_plan_is_the_cycle(scene)
 
     assert {name for _, name, _ in writes} >= {"crmbridge_hot"}
     assert len({crm_id for crm_id, _, _ in writes}) < CONTACTS
@@ -249,7 +252,7 @@ def test_plan_after_assignment_is_turned_on_is_what_the_cycle_sends(scene: Scene
     synced(scene, text)
     scene.configure(handoff_on(text))
 
-    writes, actions = assert_plan_is_the_cycle(scene)
+    writes, actions, _ = assert_plan_is_the_cycle(scene)
 
     owners = {(crm_id, value) for crm_id, name, value in writes if name == "hubspot_owner_id"}
     assert owners, "no lead is hot in the data set any more"
@@ -293,7 +296,9 @@ def test_plan_offline_or_beside_a_running_daemon_reads_nothing(scene: Scene) -> 
     requests = len(scene.server.state.requests())
 
     offline = scene.cli("plan", "--json", "--offline")
+    nowhere = scene.cli("plan", "--offline", "--csv", str(scene.path.parent / "no" / "x.csv"))
     assert len(scene.server.state.requests()) == requests
+    assert nowhere.exit_code == 1 and "cannot write it" in nowhere.output
     guard = SqliteGuard(scene.url)
     guard.acquire()
     try:
@@ -308,3 +313,62 @@ def test_plan_offline_or_beside_a_running_daemon_reads_nothing(scene: Scene) -> 
     assert busy["changes"] == [] and busy["read_ahead"][0]["contacts"] == 0
     assert any("daemon" in problem for problem in busy["problems"])
     assert scene.store.contact_count() == 0
+
+
+def test_plan_leaves_the_leads_already_hot_alone_when_apply_to_existing_is_false(
+    scene: Scene,
+) -> None:
+    text = example_config_text()
+    synced(scene, text)
+    waived = handoff_on(text)
+    for table in ("[assignment]\nenabled = true\n", "[notifications]\nenabled = true\n"):
+        assert table in waived
+        waived = waived.replace(table, f"{table}apply_to_existing = false\n")
+    # Every lead is rescored (a model edit) in the cycle that turns the steps on.
+    scene.configure(waived.replace("mql_threshold = 60", "mql_threshold = 55"))
+
+    writes, actions, summary = assert_plan_is_the_cycle(scene)
+
+    assert summary["contacts_rescored"] == CONTACTS
+    assert summary["hot"]["after"] > 0
+    assert not any(name == "hubspot_owner_id" for _, name, _ in writes)
+    assert actions == Counter()
+
+
+def test_a_first_sync_over_another_stores_writes_plans_nothing_and_says_why(
+    scene: Scene, tmp_path: Path
+) -> None:
+    synced(scene, example_config_text())
+    fresh = Scene(scene.server, scene.store, f"sqlite:///{tmp_path / 'other.db'}", scene.path)
+
+    payload = fresh.plan()
+    shown = fresh.cli("plan")
+
+    assert payload["changes"] == []
+    assert payload["held_found"] == CONTACTS
+    assert f"{CONTACTS} more contacts would be held" in shown.stderr
+    since = len(scene.server.state.requests())
+    fresh.run_once()
+    assert sent(scene.server, since) == (Counter(), Counter())
+
+
+def test_plan_exits_1_when_the_crm_fails_yet_prints_what_it_could(scene: Scene) -> None:
+    scene.configure(handoff_on(example_config_text()))
+    faults = {"fault_rate": 1.0, "fault_statuses": [400]}
+    scene.server.config.update({**faults, "fault_paths": ["/crm/v3/objects/contacts"]})
+
+    unread = scene.cli("plan", "--json")
+
+    assert unread.exit_code == 1, unread.output
+    payload = json.loads(unread.stdout)
+    assert payload["read_ahead"][0]["problem"] and payload["problems"]
+
+    scene.server.config.update({"fault_rate": 0.0})
+    synced(scene, example_config_text())
+    scene.configure(handoff_on(example_config_text()))
+    scene.server.config.update({**faults, "fault_paths": ["/crm/v3/owners"]})
+
+    ownerless = scene.cli("plan")
+
+    assert ownerless.exit_code == 1, ownerless.output
+    assert "owners not read" in ownerless.stderr and "would change" in ownerless.stdout

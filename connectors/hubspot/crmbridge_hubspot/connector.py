@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,22 +43,23 @@ from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.companies import HubSpotCompanies
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
-from crmbridge_hubspot.sweep import Answer, Query, Row, read_pages
+from crmbridge_hubspot.sweep import SEARCH_LIMIT, Answer, Query, Row, read_pages, search_body
 
-SEARCH_LIMIT = 200
+#: A contact's properties as a read answers them (values may be null).
+Record = dict[str, Any]
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
 #: or each echo of our own writes would look like a change worth rescoring.
 VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
 #: On a surviving contact: the ids of the contacts merged into it, ";"-separated.
 MERGED_IDS = "hs_merged_object_ids"
 BATCH_LIMIT = 100
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIMITATIONS = (
     "HubSpot's public API cannot pause or unenroll a contact from a sales sequence. "
     "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
@@ -94,6 +95,8 @@ class HubSpotConnector:
         self.lookback_records = lookback_pages * SEARCH_LIMIT
         #: Owners, tasks, sequence enrollments and lists (crmbridge_hubspot/handoff.py).
         self.handoff = HubSpotHandoff(client)
+        #: Contacts' companies, for ``company.`` rules (crmbridge_hubspot/companies.py).
+        self.companies = HubSpotCompanies(client, lookback=lookback, keep=self.lookback_records)
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
@@ -246,43 +249,42 @@ class HubSpotConnector:
             {*properties, *ACTIVITY_PROPERTIES, "email", "lastmodifieddate", MERGED_IDS}
         )
 
-        def search(query: Query, names: list[str] = wanted) -> Answer[Any]:
-            data = self.client.call(
-                "search contacts",
-                self.client.search_api.do_search_with_http_info,
-                _search_body(query, names),
-                search=True,
-            )
-            results = list(data.results or [])
-            more = bool(data.paging and data.paging.next) and len(results) == SEARCH_LIMIT
-            return Answer([(_modified(r), str(r.id), r) for r in results], more)
-
-        def light(query: Query) -> Answer[Any]:
-            # The look-back is mostly records already read: ids and times suffice, read
-            # from the JSON (building the SDK's models would cost more than the call).
-            response = self.client.call(
+        # Every read answer is taken as JSON: building the SDK's models of 200 contacts
+        # (a datetime parse per timestamp) costs more than the call itself.
+        def search(query: Query, names: list[str] = wanted) -> Answer[Record]:
+            raw = self.client.call(
                 "search contacts",
                 _unparsed(self.client.search_api.do_search_with_http_info),
-                _search_body(query, ["lastmodifieddate"]),
+                search_body(query, names),
                 search=True,
             )
-            return light_answer(response.data or b"{}")
+            return search_answer(raw)
 
-        def fetch(ids: Sequence[str]) -> list[tuple[datetime, str, Any]]:
-            rows: list[tuple[datetime, str, Any]] = []
+        def light(query: Query) -> Answer[None]:
+            # The look-back is mostly records already read: ids and times suffice.
+            raw = self.client.call(
+                "search contacts",
+                _unparsed(self.client.search_api.do_search_with_http_info),
+                search_body(query, ["lastmodifieddate"]),
+                search=True,
+            )
+            return light_answer(raw)
+
+        def fetch(ids: Sequence[str]) -> list[Row[Record]]:
+            rows: list[Row[Record]] = []
             for start in range(0, len(ids), BATCH_LIMIT):
                 body = {
                     "inputs": [{"id": i} for i in ids[start : start + BATCH_LIMIT]],
                     "properties": wanted,
                     "propertiesWithHistory": [],
                 }
-                data = self.client.call(
+                raw = self.client.call(
                     "batch read contacts",
-                    self.client.batch_api.read_with_http_info,
+                    _unparsed(self.client.batch_api.read_with_http_info),
                     body,
                     archived=False,
                 )
-                rows.extend((_modified(r), str(r.id), r) for r in data.results or [])
+                rows.extend(search_answer(raw, "batch read").rows)
             return sorted(rows, key=lambda row: (row[0], int(row[1])))
 
         start, corrupt = LookbackCursor.restore(cursor)
@@ -303,13 +305,13 @@ class HubSpotConnector:
             # After the read: the poll's failure tells /healthz and the cycle's report.
             raise corrupt
 
-    def _page(self, fresh: list[tuple[datetime, str, Any]], position: LookbackCursor) -> Page:
+    def _page(self, fresh: Sequence[Row[Record]], position: LookbackCursor) -> Page:
         records = []
         events = []
         for at, rid, result in fresh:
             props = {
-                k: v
-                for k, v in (result.properties or {}).items()
+                k: v if isinstance(v, str) else str(v)
+                for k, v in result.items()
                 if v is not None and k not in VOLATILE
             }
             records.append(
@@ -389,56 +391,40 @@ class HubSpotConnector:
         return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
 
 
-def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
-    """The search request for ``query`` (see :class:`~crmbridge_hubspot.sweep.Query`)."""
-    start, strict, after_id = query.start, query.strict, query.after_id
-    body: dict[str, Any] = {
-        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
-        "properties": properties,
-        "limit": SEARCH_LIMIT,
-    }
-    if start is None:
-        return body
-    millis = str((start - _EPOCH) // timedelta(milliseconds=1))
-    if after_id is None:
-        operator = "GT" if strict else "GTE"
-        filters = [{"propertyName": "lastmodifieddate", "operator": operator, "value": millis}]
-        if query.before is not None:
-            below = str((query.before - _EPOCH) // timedelta(milliseconds=1))
-            filters.append({"propertyName": "lastmodifieddate", "operator": "LT", "value": below})
-    else:
-        body["sorts"] = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
-        filters = [
-            {"propertyName": "lastmodifieddate", "operator": "EQ", "value": millis},
-            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)},
-        ]
-    body["filterGroups"] = [{"filters": filters}]
-    return body
-
-
 def light_answer(raw: bytes) -> Answer[None]:
-    """A search answer read for ids and modification times only.
+    """A search answer read for ids and modification times only (see
+    :func:`search_answer`)."""
+    answer = search_answer(raw)
+    return Answer([(at, rid, None) for at, rid, _ in answer.rows], answer.more)
+
+
+def search_answer(raw: bytes, what: str = "search") -> Answer[Record]:
+    """A search (or batch read) answer: each contact's modification time, id and
+    properties, and whether a full page says more follow.
 
     An answer not shaped as HubSpot's (a proxy's page, a truncated body, a result
     without its id or time) is a :class:`~crmbridge.errors.TransientError` saying
     what was wrong: the poll fails and the next one asks again.
     """
     try:
-        data = json.loads(raw)
+        data = json.loads(raw or b"{}")
         results = data.get("results") or []
         if not isinstance(results, list):
             raise TypeError("results is not a list")
         paging = data.get("paging") or {}
         more = bool(paging.get("next")) and len(results) == SEARCH_LIMIT
-        rows: list[Row[None]] = []
+        rows: list[Row[Record]] = []
         for result in results:
             record_id, moment = result["id"], result["updatedAt"]
             if not isinstance(record_id, str | int) or not isinstance(moment, str):
                 raise TypeError("a result's id or updatedAt is not a value")
-            rows.append((parse_instant(moment), str(record_id), None))
+            properties = result.get("properties") or {}
+            if not isinstance(properties, dict):
+                raise TypeError("a result's properties are not an object")
+            rows.append((parse_instant(moment), str(record_id), properties))
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise TransientError(
-            f"HubSpot's contact search answered a malformed body ({_why(exc)})"
+            f"HubSpot's contact {what} answered a malformed body ({_why(exc)})"
         ) from None
     return Answer(rows, more)
 
@@ -450,17 +436,16 @@ def _why(exc: BaseException) -> str:
 
 
 def _unparsed(method: Any) -> Any:
-    """An SDK ``*_with_http_info`` method answering the HTTP response, body unparsed."""
+    """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
+    is read here, inside the client's call, so a connection lost while reading it is
+    a failed call like any other (retried, mapped to crmbridge's errors)."""
 
-    def call(*args: Any, **kwargs: Any) -> tuple[Any, int, Any]:
+    def call(*args: Any, **kwargs: Any) -> tuple[bytes, int, Any]:
         response = method(*args, _preload_content=False, **kwargs)
-        return response, response.status, response.headers
+        try:
+            body = response.data
+        finally:
+            response.release_conn()
+        return body, response.status, response.headers
 
     return call
-
-
-def _modified(result: Any) -> datetime:
-    moment = getattr(result, "updated_at", None)
-    if isinstance(moment, datetime):
-        return moment
-    raise PermanentRecordError(f"HubSpot contact {getattr(result, 'id', '?')} has no updatedAt")

@@ -36,7 +36,9 @@ def field_metadata(spec: FieldSpec) -> dict[str, Any]:
     if spec.type == "number":
         return {**base, "type": "Number", "precision": 18, "scale": 4}
     if spec.type == "bool":
-        return {**base, "type": "Checkbox", "defaultValue": "false"}
+        # Not a Checkbox: a checkbox is never empty, and crmbridge tells a value it
+        # never wrote (empty) from "false".
+        spec = FieldSpec(spec.name, spec.label, "enumeration", ("true", "false"))
     if spec.type == "datetime":
         return {**base, "type": "DateTime"}
     if spec.type == "enumeration":

@@ -8,12 +8,8 @@ import subprocess
 import sys
 import time
 
-import pytest
 import requests
 from simple_salesforce import Salesforce
-
-from crmbridge.demo import sandbox_plugin
-from crmbridge.errors import ConfigError
 
 
 def _free_port() -> int:
@@ -51,11 +47,3 @@ def test_the_cli_serves_the_demo_org_to_simple_salesforce() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def test_the_demo_is_refused_until_the_connector_exists() -> None:
-    _, provider = sandbox_plugin("salesforce")
-    with pytest.raises(ConfigError) as caught, provider.start():
-        pass
-    [problem] = caught.value.problems
-    assert "crmbridge sandbox --crm salesforce" in (problem.hint or "")

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from crmbridge.cli.app import (
     EXIT_CONFIG,
+    EXIT_INPUT,
     ConfigOption,
     NowOption,
     app,
@@ -21,6 +22,7 @@ from crmbridge.cli.app import (
     now_for,
     out,
 )
+from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.plan_render import (
     change_dict,
     print_changes,
@@ -42,6 +44,9 @@ from crmbridge.sync.read_ahead import ReadAhead, read_unsynced
 DEFAULT_LIMIT = 50
 #: Queued outbox rows listed at most.
 QUEUED_SHOWN = 10_000
+#: A CRM failed to answer (a first-sync read, the owners): the plan is printed as far
+#: as it goes, and the exit code is 1, as ``run --once`` exits when anything failed.
+EXIT_CRM_FAILED = EXIT_INPUT
 
 
 @app.command()
@@ -82,7 +87,8 @@ def plan(
 
     The owners assignment would choose are read from the CRM. A CRM no cycle has read
     yet is read now (read only: the next cycle still reads it from the start), so
-    the first sync can be previewed. Nothing is written to any CRM.
+    the first sync can be previewed. Nothing is written to any CRM. When a CRM fails
+    to answer, the plan shows what it could and the exit code is 1.
 
     Example: [bold]crmbridge plan[/]  or  [bold]crmbridge plan --json[/]
     """
@@ -92,7 +98,8 @@ def plan(
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, connectors)
     try:
-        read = read_unsynced(pipeline)
+        with cycle_progress(err, enabled=not as_json and err.is_terminal) as progress:
+            read = read_unsynced(pipeline, progress)
     except ConfigError as exc:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
@@ -106,7 +113,11 @@ def plan(
         for name, why in forecast.owners_unavailable.items()
     ]
     if csv_target is not None:
-        written = write_csv(csv_target, forecast.changes, queued)
+        try:
+            written = write_csv(csv_target, forecast.changes, queued)
+        except OSError as exc:
+            fail(f"--csv {csv_target}: cannot write it: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_INPUT) from None
         if not as_json:
             err.print(f"[green]✔[/] {len(forecast.changes):,} rows → {written}", highlight=False)
     if as_json:
@@ -115,6 +126,7 @@ def plan(
             "read_ahead": [_read_dict(r) for r in read],
             "problems": problems,
             "held": {name: {"contacts": n, "reason": HELD_HELP} for name, n in held.items()},
+            "held_found": forecast.held,
             "changes": [change_dict(c) for c in forecast.changes],
             "queued": [queued_dict(r) for r in queued],
         }
@@ -136,8 +148,15 @@ def plan(
         out.print(f"{len(queued):,} writes already queued.")
         for line in held_lines(held):
             err.print(f"[yellow]![/] {line}", highlight=False)
+        if forecast.held:
+            err.print(
+                f"[yellow]![/] {forecast.held:,} more contacts would be held: {HELD_HELP}",
+                highlight=False,
+            )
     for problem in problems:
         err.print(f"[yellow]![/] {escape(problem)}", highlight=False)
+    if any(r.failed for r in read) or forecast.owners_unavailable:
+        raise typer.Exit(EXIT_CRM_FAILED)
 
 
 def _connectors(

@@ -25,10 +25,10 @@ from crmbridge.cli.app import (
     state,
 )
 from crmbridge.cli.cycle_progress import cycle_progress
-from crmbridge.cli.rule_properties import missing_property_warnings
+from crmbridge.cli.rule_properties import company_property_warnings, missing_property_warnings
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
-from crmbridge.connector import Connector
+from crmbridge.connector import Connector, company_reader
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.handoff.enrichers import build_enricher
 from crmbridge.logging import configure_logging
@@ -256,9 +256,9 @@ def _warn_missing_properties(name: str, connector: Connector, config: CrmbridgeC
     except CrmbridgeError as exc:
         err.print(f"[red]✘[/] {name}: cannot list contact properties: {exc}", highlight=False)
         return False
-    if crm_properties is None:
-        return True
-    for warning in missing_property_warnings(config, crm_properties):
+    warnings = [] if crm_properties is None else missing_property_warnings(config, crm_properties)
+    warnings += company_property_warnings(config, company_reader(connector))
+    for warning in warnings:
         err.print(f"[yellow]![/] {name}: {escape(warning)}", highlight=False)
     return True
 

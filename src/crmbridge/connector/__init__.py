@@ -5,6 +5,13 @@ A plugin imports from here (and from public helpers such as :mod:`crmbridge.erro
 loop or the store. docs/architecture.md describes the contract and how to add a CRM.
 """
 
+from crmbridge.connector.companies import (
+    CompanyPage,
+    CompanyReader,
+    CompanyRecord,
+    ReadsCompanies,
+    company_reader,
+)
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
 from crmbridge.connector.plugin import ConnectorPlugin
@@ -46,6 +53,9 @@ __all__ = [
     "Action",
     "ActionKind",
     "CheckReport",
+    "CompanyPage",
+    "CompanyReader",
+    "CompanyRecord",
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
@@ -60,6 +70,7 @@ __all__ = [
     "LookbackCursor",
     "Owner",
     "Page",
+    "ReadsCompanies",
     "Sandbox",
     "SandboxContact",
     "SandboxOptions",
@@ -76,6 +87,7 @@ __all__ = [
     "WriteResult",
     "at_least",
     "at_most",
+    "company_reader",
     "crm_ids",
     "receipt_key",
 ]

@@ -59,12 +59,12 @@ def build_report(
     calendar = BusinessCalendar.from_settings(config.sla, config.bridge.timezone)
     targets = {stage: sla.within for stage, sla in config.sla.stages.items()}
     previous = period.shifted(-1)
-    leads = queries.milestones(session, now)
+    periods = [period.shifted(offset) for offset in range(1 - TREND_PERIODS, 1)]
+    leads = queries.milestones(session, periods[0].start, now)
     figures = [
         _figures(session, config, leads, p, calendar, targets, now, cohort_days)
         for p in (period, previous)
     ]
-    periods = [period.shifted(offset) for offset in range(1 - TREND_PERIODS, 1)]
     return Report(
         period=period,
         previous_period=previous,

@@ -84,10 +84,11 @@ class Texts:
         return str(format_decimal(value, "#,##0.##", locale=self._locale))
 
     def percent(self, value: float | None) -> str:
-        """A share as a percentage; "—" when unknown."""
+        """A share as a whole percentage, written the locale's way ("40%", "40 %");
+        "—" when unknown."""
         if value is None:
             return "—"
-        return str(format_percent(value, "#,##0.#%", locale=self._locale))
+        return str(format_percent(value, locale=self._locale))
 
     def hours(self, value: timedelta | None) -> str:
         """A business duration in hours, e.g. "3.5 h"; "—" when unknown."""

@@ -256,9 +256,19 @@ def _claim(
         or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
     )
     postgres = session.get_bind().dialect.name == "postgresql"
+    walk = due
+    if not postgres:
+        # SQLite would read every due row through ix_outbox_due and sort them all by id
+        # on each claim: a drain of a large outbox would cost its square. Walking the
+        # table by id (a connector test it cannot index) from the first due row reads
+        # only what each claim takes; that first row is found by the index, once a drain.
+        walk = (_T.c.connector.concat("") == connector, *due[1:])
+        if after_id == 0:
+            first_due = session.execute(select(func.min(_T.c.id)).where(*due)).scalar()
+            after_id = 0 if first_due is None else int(first_due) - 1
     first = (
         select(_T.c.crm_id)
-        .where(_T.c.id > after_id, *due)
+        .where(_T.c.id > after_id, *walk)
         .order_by(_T.c.id)
         .limit(max_records * 20)
     )

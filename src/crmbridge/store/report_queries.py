@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from crmbridge.store.tables import AssignmentRow, ContactRow, EventRow, ScoreRow, SlaClockRow
@@ -45,24 +45,30 @@ class Milestones:
     reached: dict[str, datetime]
 
 
-def milestones(session: Session, until: datetime) -> list[Milestones]:
-    """Every contact with its first arrival at each funnel stage before ``until``.
+def milestones(session: Session, since: datetime, until: datetime) -> list[Milestones]:
+    """Contacts with their first arrival at each funnel stage before ``until``.
 
-    A lead that jumps from lead to SQL reached MQL at that same instant.
+    Only contacts that matter from ``since`` on: created since then, or scored since
+    then (a lead whose every move is older counts in no period from ``since``). A lead
+    that jumps from lead to SQL reached MQL at that same instant.
     """
     columns = [
-        func.min(_SCORES.c.scored_at).filter(_SCORES.c.stage.in_(FUNNEL[index:])).label(stage)
+        func.min(_SCORES.c.scored_at)
+        .filter(_SCORES.c.stage.in_(FUNNEL[index:]))
+        .label(stage)
         for index, stage in enumerate(FUNNEL)
     ]
     firsts = (
-        select(_SCORES.c.contact_id, *columns)
+        select(_SCORES.c.contact_id, func.max(_SCORES.c.scored_at).label("latest"), *columns)
         .where(_SCORES.c.scored_at < until)
         .group_by(_SCORES.c.contact_id)
         .subquery()
     )
-    query = select(
-        _CONTACTS.c.id, _CONTACTS.c.created_at, *(firsts.c[stage] for stage in FUNNEL)
-    ).outerjoin(firsts, firsts.c.contact_id == _CONTACTS.c.id)
+    query = (
+        select(_CONTACTS.c.id, _CONTACTS.c.created_at, *(firsts.c[stage] for stage in FUNNEL))
+        .outerjoin(firsts, firsts.c.contact_id == _CONTACTS.c.id)
+        .where(or_(_CONTACTS.c.created_at >= since, firsts.c.latest >= since))
+    )
     found = []
     for row in session.execute(query):
         reached = {stage: row[2 + i] for i, stage in enumerate(FUNNEL) if row[2 + i] is not None}

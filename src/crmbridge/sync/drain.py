@@ -316,7 +316,9 @@ class Drainer:
                     return
                 with kept_claim(self.store, rows, self.settings.lease):
                     self._send_batch(session, handoff, rows, now, result)
-                session.commit()
+                    # Committed before the renewals end: on SQLite a renewal waiting
+                    # for this write would otherwise hold up their end.
+                    session.commit()
                 self._tell(SENT, len(rows))
             if result.stopped is not None:
                 return

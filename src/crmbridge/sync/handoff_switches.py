@@ -12,12 +12,15 @@ Nurture triggers act on what changes after they are added: the store remembers t
 triggers it has seen, and a trigger added since is met first as a baseline by every lead
 already scored (all are rescored at once: what a lead matches then counts as done, see
 :class:`~crmbridge.handoff.triggers.TriggerStep`). Reactivation and archive act on a
-stage transition only (see :mod:`crmbridge.handoff.reactivation`), never on a backlog.
+stage transition only (see :mod:`crmbridge.handoff.reactivation`), never on a backlog;
+a model edit (the stored score's model version differs) moving leads into a quiet stage
+or into a trigger's match is a baseline too, decided lead by lead as it is rescored.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,7 +42,10 @@ from crmbridge.store.selection import (
 )
 
 #: The cursors-table namespace remembering which steps were on (one row per step, value
-#: "on" or "off"): a name no connector can have.
+#: "on" or "off"). It shares the table with the connectors' read cursors (no table of its
+#: own, which would take a migration); a name no connector can have, as connector names
+#: start with a letter (``crmbridge.connector.plugin.CONNECTOR_NAME``, enforced by the
+#: registry), so a plugin can never read or overwrite these rows.
 SWITCHES = "_handoff"
 #: The row of that namespace listing the triggers seen: mark → KEPT or ADDED.
 TRIGGERS = "triggers"
@@ -141,6 +147,29 @@ def pending(store: Store, config: CrmbridgeConfig) -> Selection | None:
         if switch.apply_to_existing
     ]
     return either(*clauses) if clauses else None
+
+
+#: A lead's hand-off state as the next cycle's catch-up leaves it, given whether its
+#: current score is hot and its stage.
+Waiver = Callable[[bool, str | None, dict[str, Any]], dict[str, Any]]
+
+
+def waiver(store: Store, config: CrmbridgeConfig, now: datetime) -> Waiver | None:
+    """What the next cycle's catch-up does to the leads already qualifying for a step
+    turned on with ``apply_to_existing = false`` (read only, for ``plan``); None when no
+    such step was turned on."""
+    steps = [s.step for s in turned_on(store, config) if not s.apply_to_existing]
+    if not steps:
+        return None
+
+    def waive(hot: bool, stage: str | None, state: dict[str, Any]) -> dict[str, Any]:
+        for step in steps:
+            on_sql = step == "assignment" and config.assignment.on == "sql"
+            if (stage == "sql") if on_sql else hot:
+                state = _waived(step, state, now)
+        return state
+
+    return waive
 
 
 def _qualifying(config: CrmbridgeConfig, step: str) -> Selection:

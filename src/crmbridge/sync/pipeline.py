@@ -16,13 +16,14 @@ from typing import Any
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector, HandoffConnector, Owner
+from crmbridge.connector import Connector, HandoffConnector, Owner, company_reader
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
 from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
+from crmbridge.scoring.properties import COMPANY_PREFIX
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
@@ -35,6 +36,7 @@ from crmbridge.store.selection import (
     outdated,
 )
 from crmbridge.sync.adopt import AdoptionReport, adopt
+from crmbridge.sync.companies import CompanySync, company_reads
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
 from crmbridge.sync.handoff_switches import (
@@ -42,6 +44,7 @@ from crmbridge.sync.handoff_switches import (
     apply_switches,
     pending,
     track_triggers,
+    waiver,
 )
 from crmbridge.sync.identity import follow_merges, forget_deleted
 from crmbridge.sync.notify import Notifier
@@ -131,6 +134,8 @@ class Forecast:
     held: int = 0
     #: Connectors whose owner list could not be read, and why (assignment waits).
     owners_unavailable: dict[str, str] = field(default_factory=dict)
+    #: Leads whose scoring raised (they keep their last score).
+    failed: int = 0
 
 
 def rule_names(config: CrmbridgeConfig) -> list[str]:
@@ -155,7 +160,8 @@ def model_properties(config: CrmbridgeConfig) -> list[str]:
     names.update(config.lifecycle.customer_when)
     names.update(own_property_names(config.writeback.prefix))
     names.update(handoff_properties(config))
-    return sorted(names)
+    # company.<property> is read from the contact's company, not from the contact.
+    return sorted(name for name in names if not name.startswith(COMPANY_PREFIX))
 
 
 class Pipeline:
@@ -170,6 +176,9 @@ class Pipeline:
         self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
+        #: The company properties the model reads (none: no company is ever read).
+        self.company_reads = company_reads(config)
+        self.rescorer.reads_companies = bool(self.company_reads)
         notifications = config.notifications
         self._owner_cache: dict[str, tuple[float, tuple[Owner, ...]]] = {}
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
@@ -249,16 +258,24 @@ class Pipeline:
         read of a CRM never synced: the next cycle reads them again, as if unread).
         """
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
+        companies = self._companies(connector)
+        if companies is not None:
+            companies.follow_changes(clock.now())
         own = own_property_names(self.prefix)
         mark = store_property(self.prefix)
         status_key = self.config.lifecycle.feedback_property
-        for page in connector.read_changes(cursor, model_properties(self.config)):
+        wanted = model_properties(self.config)
+        if companies is not None:
+            wanted = sorted({*wanted, *companies.reader.link_properties})
+        for page in connector.read_changes(cursor, wanted):
             events = [*page.events, *feedback_events(page.records, self.config.sla, status_key)]
             if events:
                 # Before the page: once its cursor is stored these would not be read again.
                 self.store.insert_events(events)
             # Before the page: a restored copy takes its own id before anything is planned.
             fork_if_restored(self.store.engine, (r.properties.get(mark) for r in page.records))
+            if companies is not None:
+                companies.contacts_read(page.records)
             result = self.store.store_page(
                 connector.name,
                 CONTACTS_STREAM,
@@ -278,6 +295,15 @@ class Pipeline:
             summary.api_calls += 1
             if stop is not None and stop.is_set():
                 return
+        if companies is not None:
+            companies.link(clock.now())
+
+    def _companies(self, connector: Connector) -> CompanySync | None:
+        """The company steps of a read, when the model reads companies the CRM has."""
+        reader = company_reader(connector)
+        if not self.company_reads or reader is None:
+            return None
+        return CompanySync(self.store, connector.name, reader, self.company_reads)
 
     def unsynced(self) -> list[Connector]:
         """The connectors whose contacts no cycle has read yet (no stored cursor)."""
@@ -291,22 +317,34 @@ class Pipeline:
         """What the next cycle would write for what is already stored. Stores nothing."""
         return self.forecast(now).changes
 
-    def forecast(self, now: datetime) -> Forecast:
-        """What the next cycle would write and do for what is stored, with the summary.
+    def forecast(self, now: datetime, chosen: Selection | None = None) -> Forecast:
+        """What the next cycle would write and do for what is stored, with the summary
+        (``chosen``: for those contacts instead, as ``rescore --dry-run`` previews).
 
         The owners assignment would choose from are read from each connector's CRM
         (read only); the store is left as it was.
         """
-        due = either(Store.due_clause(now), outdated(self.engine.version))
-        catch_up = pending(self.store, self.config)
-        where = due if catch_up is None else either(due, catch_up)
+        if chosen is None:
+            due = either(Store.due_clause(now), outdated(self.engine.version))
+            catch_up = pending(self.store, self.config)
+            where = due if catch_up is None else either(due, catch_up)
+        else:
+            where = chosen
         summary = PlanSummary(rules=rule_names(self.config))
         self.rescorer.summary = summary
+        self.rescorer.waive = waiver(self.store, self.config, now)
         try:
             result = self.preview(now, where, fetch_owners=True)
         finally:
             self.rescorer.summary = None
-        return Forecast(result.changes, summary, result.held, dict(self.owners_unavailable))
+            self.rescorer.waive = None
+        return Forecast(
+            result.changes,
+            summary,
+            result.held,
+            dict(self.owners_unavailable),
+            len(result.failed),
+        )
 
     def preview(
         self, now: datetime, where: Selection, *, fetch_owners: bool = False

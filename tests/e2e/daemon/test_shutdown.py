@@ -108,10 +108,7 @@ def test_sigterm_during_a_drain_exits_in_time_and_a_restart_finishes(
         )
         written_before = len(log.times_written(SCORE))
         assert written_before < contacts, "the drain finished before the signal"
-        asked = time.monotonic()
-        daemon.send(signal.SIGTERM)
-        code = daemon.wait(GRACE_S + 5)
-        took = time.monotonic() - asked
+        code, took = daemon.terminate(GRACE_S + 5)
     finally:
         daemon.kill()
     assert code is not None, f"still running {GRACE_S + 5:g} s after SIGTERM"
@@ -186,10 +183,7 @@ def test_sigterm_during_a_long_read_exits_in_time_and_loses_nothing(
             every=0.05,
             watch=[daemon],
         )
-        asked = time.monotonic()
-        daemon.send(signal.SIGTERM)
-        code = daemon.wait(GRACE_S + 15)
-        took = time.monotonic() - asked
+        code, took = daemon.terminate(GRACE_S + 15)
     finally:
         daemon.kill()
     assert code is not None, f"still running {GRACE_S + 15:g} s after SIGTERM"

@@ -6,6 +6,9 @@ taken; reads answer 200; an unknown name is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from starlette.routing import Route
 
 from crmbridge_hubspot.sandbox.pipeline import Services, endpoint
@@ -24,6 +27,17 @@ def _object_type(call: Call) -> None:
         raise bad_request(f"Unable to infer object type from: {given}")
 
 
+def _named(call: Call, lookup: Callable[[str], Any], missing: str) -> Reply:
+    """The definition the path names (``lookup`` by name), or HubSpot's 404 (``missing``
+    with the name in it)."""
+    _object_type(call)
+    name = call.path("name")
+    found = lookup(name)
+    if found is None:
+        raise not_found(missing.format(name), [name])
+    return Reply(200, found.to_json())
+
+
 def routes(services: Services) -> list[Route]:
     """The property and group routes."""
     state = services.state
@@ -36,12 +50,9 @@ def routes(services: Services) -> list[Route]:
         )
 
     def get_property(call: Call) -> Reply:
-        _object_type(call)
-        name = call.path("name")
-        found = state.contact_property(name)
-        if found is None:
-            raise not_found(f"Unable to find property {name} for object type CONTACT", [name])
-        return Reply(200, found.to_json())
+        return _named(
+            call, state.contact_property, "Unable to find property {} for object type CONTACT"
+        )
 
     def create_property(call: Call) -> Reply:
         _object_type(call)
@@ -60,12 +71,7 @@ def routes(services: Services) -> list[Route]:
         return Reply(200, {"results": [g.to_json() for g in state.groups()]})
 
     def get_group(call: Call) -> Reply:
-        _object_type(call)
-        name = call.path("name")
-        found = state.group(name)
-        if found is None:
-            raise not_found(f"Unable to find property group {name}", [name])
-        return Reply(200, found.to_json())
+        return _named(call, state.group, "Unable to find property group {}")
 
     def create_group(call: Call) -> Reply:
         _object_type(call)

@@ -22,6 +22,7 @@ import fnmatch
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Generic, Protocol, TypeVar
 
 from crmbridge_hubspot.sandbox.records import Contact
@@ -269,11 +270,17 @@ def _sort(raw: Any, definitions: Mapping[str, PropertyDef]) -> Sort | None:
     return Sort(name, descending)
 
 
+@lru_cache(maxsize=1 << 18)
+def _instant_key(text: str) -> int | None:
+    # Every search compares each record's stored instants again: parse each text once.
+    moment = parse_instant(text)
+    return to_ms(moment) if moment else None
+
+
 def _key(definition: PropertyDef, text: str) -> Any:
     """A comparable form of ``text`` for the property's type, or None when invalid."""
     if definition.type in ("datetime", "date"):
-        moment = parse_instant(text)
-        return to_ms(moment) if moment else None
+        return _instant_key(text)
     if definition.type == "number":
         try:
             return float(text)
@@ -374,6 +381,23 @@ def _ordered(found: list[R], sort: Sort | None, definitions: Mapping[str, Proper
             keyed.append((key, record))
     keyed.sort(key=lambda pair: pair[0], reverse=sort.descending)
     return [r for _, r in keyed] + missing
+
+
+def modified_floor(request: SearchRequest, stamp: str = "lastmodifieddate") -> datetime | None:
+    """The earliest ``stamp`` a result of ``request`` can have, when every filter group
+    bounds it from below (an incremental read's query); None when some group does not."""
+    floors: list[datetime] = []
+    for group in request.groups:
+        bounds = [
+            parse_instant(f.value or "")
+            for f in group
+            if f.property == stamp and f.operator in ("EQ", "GT", "GTE", "BETWEEN")
+        ]
+        known = [b for b in bounds if b is not None]
+        if not known:
+            return None
+        floors.append(max(known))
+    return min(floors, default=None)
 
 
 def run_search(
