@@ -6,6 +6,7 @@ same over HTTP for ``crmbridge sandbox`` (no session needed; never counted or fa
 - ``POST /_sandbox/records/{sobject}``: create a record (``modstamp``, ``staged``);
 - ``PATCH /_sandbox/records/{sobject}/{id}``: a rep edits it (``modstamp`` optional);
 - ``POST /_sandbox/commit/{id}``: a staged record becomes visible (a late commit);
+- ``POST /_sandbox/touch/{sobject}/{id}``: a system update moves only SystemModstamp;
 - ``POST /_sandbox/convert/{lead id}``: convert a lead;
 - ``POST /_sandbox/hide/{sobject}/{field}``: hide a field from the integration user;
 - ``POST /_sandbox/faults``: ``{"kind", "count", "path_prefix"}``;
@@ -58,6 +59,10 @@ class Admin:
     ) -> None:
         """A rep edits a record (LastModifiedById is the rep)."""
         self.state.update(sobject, record_id, fields, modstamp=modstamp)
+
+    def touch(self, sobject: str, record_id: str, *, modstamp: datetime | None = None) -> None:
+        """A system update: SystemModstamp moves, LastModifiedDate and the author do not."""
+        self.state.touch(sobject, record_id, modstamp)
 
     def commit(self, record_id: str) -> None:
         """A staged record becomes visible with its old SystemModstamp."""
@@ -177,6 +182,9 @@ def routes(services: Services) -> list[Route]:
             admin.edit(sobject, request.path_params["record_id"], fields_of(sobject, body),
                        modstamp=_modstamp(body))  # fmt: skip
             return Response(status_code=204)
+        if action == "touch":
+            admin.touch(sobject_of(request), request.path_params["record_id"])
+            return Response(status_code=204)
         if action == "commit":
             admin.commit(request.path_params["record_id"])
             return Response(status_code=204)
@@ -203,6 +211,7 @@ def routes(services: Services) -> list[Route]:
         ("/records/{sobject}", "records", "POST"),
         ("/records/{sobject}/{record_id}", "records", "PATCH"),
         ("/commit/{record_id}", "commit", "POST"),
+        ("/touch/{sobject}/{record_id}", "touch", "POST"),
         ("/convert/{record_id}", "convert", "POST"),
         ("/hide/{sobject}/{field}", "hide", "POST"),
         ("/faults", "faults", "POST"),

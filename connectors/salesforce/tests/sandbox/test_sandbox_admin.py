@@ -150,3 +150,12 @@ def test_admin_records_are_typed_like_api_writes(salesforce_sandbox: SandboxHand
     missing = _admin(salesforce_sandbox, "PATCH", "records/Lead/00Q000000000000AAA",
                      fields={"Title": "x"})  # fmt: skip
     assert missing.status_code == 400
+
+
+def test_a_system_update_moves_only_the_modstamp(salesforce_sandbox: SandboxHandle) -> None:
+    stamp = clock.now() - timedelta(hours=1)
+    lead_id = salesforce_sandbox.seed("Lead", lead(1), modstamp=stamp)
+    assert _admin(salesforce_sandbox, "POST", f"touch/Lead/{lead_id}").status_code == 204
+    record = salesforce_sandbox.admin.record("Lead", lead_id)
+    assert record["LastModifiedDate"] < record["SystemModstamp"]
+    assert record["LastModifiedById"] == salesforce_sandbox.server.state.users.rep
