@@ -44,6 +44,9 @@ from crmbridge.sync.read_ahead import ReadAhead, read_unsynced
 DEFAULT_LIMIT = 50
 #: Queued outbox rows listed at most.
 QUEUED_SHOWN = 10_000
+#: A CRM failed to answer (a first-sync read, the owners): the plan is printed as far
+#: as it goes, and the exit code is 1, as ``run --once`` exits when anything failed.
+EXIT_CRM_FAILED = EXIT_INPUT
 
 
 @app.command()
@@ -84,7 +87,8 @@ def plan(
 
     The owners assignment would choose are read from the CRM. A CRM no cycle has read
     yet is read now (read only: the next cycle still reads it from the start), so
-    the first sync can be previewed. Nothing is written to any CRM.
+    the first sync can be previewed. Nothing is written to any CRM. When a CRM fails
+    to answer, the plan shows what it could and the exit code is 1.
 
     Example: [bold]crmbridge plan[/]  or  [bold]crmbridge plan --json[/]
     """
@@ -151,6 +155,8 @@ def plan(
             )
     for problem in problems:
         err.print(f"[yellow]![/] {escape(problem)}", highlight=False)
+    if any(r.failed for r in read) or forecast.owners_unavailable:
+        raise typer.Exit(EXIT_CRM_FAILED)
 
 
 def _connectors(

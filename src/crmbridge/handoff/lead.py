@@ -47,6 +47,10 @@ class PreviousScore:
     total: int | None = None
     hot: bool = False
     stage: str | None = None
+    #: The model that gave it and when: a scoring under another model applies a model
+    #: edit, and what the edit alone moves is not a transition the lead made.
+    model_version: str | None = None
+    scored_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +82,12 @@ class Lead:
     def value(self, name: str) -> Any:
         """A CRM property as the CRM last held it (ours included)."""
         return held_value(self.properties, self.crm_values, name)
+
+    @property
+    def model_changed(self) -> bool:
+        """Was the lead last scored with another model (this scoring applies an edit)?"""
+        before = self.previous.model_version
+        return before is not None and before != self.score.model_version
 
     def owner_id(self, owner_property: str | None = None) -> str | None:
         """The lead's owner: the CRM's owner field, else the one crmbridge gave.
