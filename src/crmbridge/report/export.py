@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import Table, definitions, tables
 
 
