@@ -74,15 +74,7 @@ def fill(store: Store, leads: int, events: int, seed: int = 47) -> dict[str, int
         objection = rng.choice(["price", "trust", "authority", "none"])
         contacts.append(
             {
-                "id": cid,
-                "crm": "hubspot",
-                "crm_id": str(cid),
-                "email": f"lead{cid}@example.com",
-                "properties": {},
-                "crm_values": {},
-                "created_at": created,
-                "updated_at": created,
-                "dirty": False,
+                **contact_row(cid, created),
                 "handoff": {"objection": {"class": objection, "confidence": 70, "cues": []}},
             }
         )
@@ -133,6 +125,21 @@ def fill(store: Store, leads: int, events: int, seed: int = 47) -> dict[str, int
         "events": events,
         "assignments": len(assignments),
         "sla_clocks": len(clocks),
+    }
+
+
+def contact_row(cid: int, created: datetime) -> dict[str, Any]:
+    """A row of the contacts table: a HubSpot contact with nothing due."""
+    return {
+        "id": cid,
+        "crm": "hubspot",
+        "crm_id": str(cid),
+        "email": f"lead{cid}@example.com",
+        "properties": {},
+        "crm_values": {},
+        "created_at": created,
+        "updated_at": created,
+        "dirty": False,
     }
 
 

@@ -165,7 +165,7 @@ absurd = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(size=absurd, industry=absurd, title=st.text(max_size=40))
 def test_any_company_value_scores_without_raising(
     size: object, industry: object, title: str

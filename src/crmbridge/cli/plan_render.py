@@ -118,10 +118,11 @@ def _bar(count: int, most: int) -> str:
     return "█" * max(1, round(BAR * count / most))
 
 
-def print_summary(console: Console, summary: PlanSummary) -> None:
-    """The figures of the next cycle, complete whatever ``--limit`` says."""
+def print_summary(console: Console, summary: PlanSummary, title: str = "Next cycle") -> None:
+    """The figures of the next cycle (or of what ``title`` names), complete whatever
+    ``--limit`` says."""
     console.print(
-        f"[bold]Next cycle[/]: {summary.scored:,} contacts rescored"
+        f"[bold]{escape(title)}[/]: {summary.scored:,} contacts rescored"
         f" ({summary.new_leads:,} never scored before), "
         f"{summary.contacts_changing:,} would change; hot leads "
         f"{summary.hot_before:,} → {summary.hot_after:,}",

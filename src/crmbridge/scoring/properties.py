@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from crmbridge.errors import ConfigProblem
 from crmbridge.scoring.model import BantModel, Condition, LifecycleModel, ScoringModel
+from crmbridge.scoring.types import Contact
 
 #: Rules on the associated company's properties read another object than the contact.
 COMPANY_PREFIX = "company."
@@ -135,3 +137,11 @@ def with_company(
     for name, value in (company or {}).items():
         merged[COMPANY_PREFIX + name] = value
     return merged
+
+
+def contact_with_company(contact: Contact, company: Mapping[str, object] | None) -> Contact:
+    """``contact`` as ``company.`` rules see it: with its company's properties added
+    (unchanged when it has no company)."""
+    if company is None:
+        return contact
+    return replace(contact, properties=with_company(contact.properties or {}, company))

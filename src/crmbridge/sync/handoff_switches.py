@@ -42,7 +42,10 @@ from crmbridge.store.selection import (
 )
 
 #: The cursors-table namespace remembering which steps were on (one row per step, value
-#: "on" or "off"): a name no connector can have.
+#: "on" or "off"). It shares the table with the connectors' read cursors (no table of its
+#: own, which would take a migration); a name no connector can have, as connector names
+#: start with a letter (``crmbridge.connector.plugin.CONNECTOR_NAME``, enforced by the
+#: registry), so a plugin can never read or overwrite these rows.
 SWITCHES = "_handoff"
 #: The row of that namespace listing the triggers seen: mark → KEPT or ADDED.
 TRIGGERS = "triggers"

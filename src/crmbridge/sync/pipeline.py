@@ -134,6 +134,8 @@ class Forecast:
     held: int = 0
     #: Connectors whose owner list could not be read, and why (assignment waits).
     owners_unavailable: dict[str, str] = field(default_factory=dict)
+    #: Leads whose scoring raised (they keep their last score).
+    failed: int = 0
 
 
 def rule_names(config: CrmbridgeConfig) -> list[str]:
@@ -315,15 +317,19 @@ class Pipeline:
         """What the next cycle would write for what is already stored. Stores nothing."""
         return self.forecast(now).changes
 
-    def forecast(self, now: datetime) -> Forecast:
-        """What the next cycle would write and do for what is stored, with the summary.
+    def forecast(self, now: datetime, chosen: Selection | None = None) -> Forecast:
+        """What the next cycle would write and do for what is stored, with the summary
+        (``chosen``: for those contacts instead, as ``rescore --dry-run`` previews).
 
         The owners assignment would choose from are read from each connector's CRM
         (read only); the store is left as it was.
         """
-        due = either(Store.due_clause(now), outdated(self.engine.version))
-        catch_up = pending(self.store, self.config)
-        where = due if catch_up is None else either(due, catch_up)
+        if chosen is None:
+            due = either(Store.due_clause(now), outdated(self.engine.version))
+            catch_up = pending(self.store, self.config)
+            where = due if catch_up is None else either(due, catch_up)
+        else:
+            where = chosen
         summary = PlanSummary(rules=rule_names(self.config))
         self.rescorer.summary = summary
         self.rescorer.waive = waiver(self.store, self.config, now)
@@ -332,7 +338,13 @@ class Pipeline:
         finally:
             self.rescorer.summary = None
             self.rescorer.waive = None
-        return Forecast(result.changes, summary, result.held, dict(self.owners_unavailable))
+        return Forecast(
+            result.changes,
+            summary,
+            result.held,
+            dict(self.owners_unavailable),
+            len(result.failed),
+        )
 
     def preview(
         self, now: datetime, where: Selection, *, fetch_owners: bool = False

@@ -21,7 +21,7 @@ from crmbridge.handoff.planner import HandoffPlanner
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
-from crmbridge.scoring.properties import company_properties, with_company
+from crmbridge.scoring.properties import company_properties, contact_with_company
 from crmbridge.scoring.types import Event
 from crmbridge.store import outbox
 from crmbridge.store.companies import company_values
@@ -202,10 +202,7 @@ class Rescorer:
                 result.held += not row.held_by
                 continue
             contact_events = events.get(row.id, [])
-            contact = self.store.as_contact(row)
-            company = companies.get(row.id)
-            if company is not None:
-                contact = replace(contact, properties=with_company(contact.properties, company))
+            contact = contact_with_company(self.store.as_contact(row), companies.get(row.id))
             row_properties = contact.properties or {}
             try:
                 score = model.score(contact, contact_events, now, row.stage)

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 import pytest
 
 from crmbridge.config import CrmbridgeConfig, parse_config
+from crmbridge.scoring.model import Condition, FitRule
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge_hubspot.sandbox.server import SandboxServer
 
-from .hubspot_harness import IMPORT, connector_for, sandbox
+from .hubspot_harness import IMPORT, TOKEN, connector_for, sandbox
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 MODEL = """
@@ -48,6 +49,7 @@ enabled = false
 enabled = false
 """
 CONFIG: CrmbridgeConfig = parse_config(MODEL, source="test").config
+COMPANY_SCOPES = ["crm.objects.companies.read", "crm.schemas.companies.read"]
 
 
 @dataclass
@@ -61,6 +63,13 @@ class World:
 
     def calls(self, path_end: str) -> int:
         return sum(1 for r in self.server.state.requests() if r.path.endswith(path_end))
+
+    def expected(self, contact_id: str) -> str:
+        """The fit points the model gives the contact, from its company in HubSpot."""
+        company = self.company_of[contact_id]
+        found = self.server.state.companies.get(company) if company else None
+        values = found.properties if found else {}
+        return expected_fit(values.get("numberofemployees"), values.get("industry"))
 
     def score_of(self, contact_id: str) -> str | None:
         contact = self.server.state.get_contact(contact_id)
@@ -128,11 +137,8 @@ def test_a_fit_rule_on_the_company_scores_contacts_with_batched_reads(
     cycle = pipe.run_once(NOW)
 
     assert cycle.ok, cycle.errors
-    book = world.server.state.companies
-    for contact_id, company in world.company_of.items():
-        values = book.get(company).properties if company else {}
-        wanted = expected_fit(values.get("numberofemployees"), values.get("industry"))
-        assert world.score_of(contact_id) == wanted, contact_id
+    for contact_id in world.company_of:
+        assert world.score_of(contact_id) == world.expected(contact_id), contact_id
     # 60 contacts: one association batch; 7 companies: one batch read, each company once.
     assert world.calls("/associations/contacts/companies/batch/read") == 1
     assert world.calls("/objects/companies/batch/read") == 1
@@ -184,9 +190,8 @@ def test_a_new_association_links_the_contact_when_it_is_read_again(
     # has its link read again, and its company was cached already.
     assert world.calls("/associations/contacts/companies/batch/read") == 1
     assert world.calls("/objects/companies/batch/read") == 0
-    assert world.score_of(loner) == expected_fit(
-        "5000", world.server.state.companies.get(big).properties.get("industry")
-    )  # type: ignore[union-attr]
+    world.company_of[loner] = big
+    assert world.score_of(loner) == world.expected(loner) != "0"
 
 
 def test_absurd_company_values_never_stop_the_batch(store: Store) -> None:
@@ -219,3 +224,50 @@ def test_read_calls_stay_batched_for_many_contacts(store: Store) -> None:
         linked = {c for c in world.company_of.values() if c}
         assert world.calls("/associations/contacts/companies/batch/read") == math.ceil(450 / 1000)
         assert world.calls("/objects/companies/batch/read") == math.ceil(len(linked) / 100)
+
+
+def test_without_the_companies_scope_the_read_fails_by_name_and_recovers_once_granted(
+    store: Store,
+) -> None:
+    contacts_only = [
+        "crm.objects.contacts.read",
+        "crm.objects.contacts.write",
+        "crm.schemas.contacts.read",
+        "crm.schemas.contacts.write",
+    ]
+    with sandbox(tokens={TOKEN: contacts_only}) as server:
+        world = seed(server, contacts=12, companies=3, sizes=["900"])
+        pipe = pipeline(store, server)
+
+        refused = pipe.run_once(NOW)
+
+        assert [(f.stage, f.kind) for f in refused.failures] == [("read", "missing_scope")]
+        assert "crm.objects.companies.read" in refused.errors[0]
+        server.config.update({"tokens": {TOKEN: [*contacts_only, *COMPANY_SCOPES]}})
+        granted = pipe.run_once(NOW)
+
+        assert granted.ok, granted.errors
+        for contact_id in world.company_of:
+            assert world.score_of(contact_id) == world.expected(contact_id), contact_id
+
+
+def test_a_rule_on_another_company_property_reads_each_company_once_more(
+    store: Store, world: World
+) -> None:
+    assert pipeline(store, world.server).run_once(NOW).ok
+    world.server.state.reset_observations()
+    rule = FitRule(name="In Spain", when={"company.country": Condition(eq="Spain")}, points=5)
+    model = CONFIG.model_copy(
+        update={"scoring": CONFIG.scoring.model_copy(update={"fit": [*CONFIG.scoring.fit, rule]})}
+    )
+    spain = next(iter(world.sizes))
+    world.server.state.companies.update(spain, {"country": "Spain"})
+
+    cycle = Pipeline(store, model, {"hubspot": connector_for(world.server)}).run_once(NOW)
+
+    assert cycle.ok, cycle.errors
+    assert world.calls("/objects/companies/batch/read") == 1  # 7 companies, one call
+    assert world.calls("/associations/contacts/companies/batch/read") == 0
+    members = [k for k, v in world.company_of.items() if v == spain]
+    for contact_id in members:
+        assert world.score_of(contact_id) == str(int(world.expected(contact_id)) + 5)

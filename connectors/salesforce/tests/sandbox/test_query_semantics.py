@@ -22,7 +22,7 @@ def _org(stamps: list[int]) -> OrgState:
     return state
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(
     stamps=st.lists(st.integers(0, 6), min_size=0, max_size=40),
     page=st.integers(1, 7),
@@ -51,7 +51,7 @@ def test_a_tie_safe_cursor_reads_every_row_once(stamps: list[int], page: int) ->
     assert seen == [r["Id"] for r in expected]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(
     stamps=st.lists(st.integers(0, 6), min_size=1, max_size=20),
     low=st.integers(0, 6),

@@ -133,3 +133,29 @@ def test_too_many_long_requests_at_once_refuse_the_next(
         stalled.join(5)
     assert answers and "DailyApiRequests" in answers[0]  # type: ignore[operator]
     assert sf.query("SELECT Id FROM Lead")["done"] is True
+
+
+def test_admin_records_are_typed_like_api_writes(salesforce_sandbox: SandboxHandle) -> None:
+    unknown = _admin(salesforce_sandbox, "POST", "records/Lead", fields={"Nope": 1})
+    assert unknown.status_code == 400 and unknown.json()[0]["errorCode"] == "INVALID_FIELD"
+    bad = _admin(salesforce_sandbox, "POST", "records/Lead", fields={"NumberOfEmployees": "x"})
+    assert bad.json()[0]["errorCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    made = _admin(salesforce_sandbox, "POST", "records/EmailMessage",
+                  fields={"Subject": "Re: hi", "Incoming": True,
+                          "MessageDate": "2026-11-30T10:00:00Z"})  # fmt: skip
+    assert made.status_code == 201
+    sf = session_client(salesforce_sandbox)
+    rows = sf.query("SELECT Id FROM EmailMessage WHERE MessageDate > 2026-11-30T09:00:00Z")
+    assert [r["Id"] for r in rows["records"]] == [made.json()["id"]]
+    missing = _admin(salesforce_sandbox, "PATCH", "records/Lead/00Q000000000000AAA",
+                     fields={"Title": "x"})  # fmt: skip
+    assert missing.status_code == 400
+
+
+def test_a_system_update_moves_only_the_modstamp(salesforce_sandbox: SandboxHandle) -> None:
+    stamp = clock.now() - timedelta(hours=1)
+    lead_id = salesforce_sandbox.seed("Lead", lead(1), modstamp=stamp)
+    assert _admin(salesforce_sandbox, "POST", f"touch/Lead/{lead_id}").status_code == 204
+    record = salesforce_sandbox.admin.record("Lead", lead_id)
+    assert record["LastModifiedDate"] < record["SystemModstamp"]
+    assert record["LastModifiedById"] == salesforce_sandbox.server.state.users.rep

@@ -125,9 +125,7 @@ def test_the_log_never_keeps_credentials(salesforce_sandbox: SandboxHandle) -> N
         assert secret not in logged
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
 def test_any_login_body_is_refused_cleanly(salesforce_sandbox: SandboxHandle, body: bytes) -> None:
     base = salesforce_sandbox.instance_url
