@@ -31,9 +31,7 @@ DOMAIN = "crmbridge"
 
 def catalog_path(language: str) -> resources.abc.Traversable:
     """Where the ``.po`` source of ``language`` is shipped."""
-    return (
-        resources.files("crmbridge") / "locale" / language / "LC_MESSAGES" / (DOMAIN + ".po")
-    )
+    return resources.files("crmbridge") / "locale" / language / "LC_MESSAGES" / (DOMAIN + ".po")
 
 
 @cache
