@@ -26,14 +26,26 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from crmbridge.store.repository import Store
 from crmbridge_hubspot.sandbox.server import SandboxServer
 from tests.environment import outside_settings
 from tests.integration.daemon.app_harness import Harness, build_app
 
+#: The reliability fuzz suite's counts: a plugin, so that with pytest-xdist's workers the
+#: controlling process (which loads no folder's conftest) prints and saves them.
+pytest_plugins = ["tests.integration.reliability.figures"]
+
 POSTGRES_SWITCH = "CRMBRIDGE_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgres"]
+
+
+#: Hypothesis examples per property test: a quick sample in every run, many with --long.
+#: (Property tests name no ``max_examples`` of their own unless a size fixture sets it.)
+SHORT_EXAMPLES, LONG_EXAMPLES = 40, 500
+hypothesis_settings.register_profile("crmbridge-short", max_examples=SHORT_EXAMPLES)
+hypothesis_settings.register_profile("crmbridge-long", max_examples=LONG_EXAMPLES)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,8 +55,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="heavy suites at full size: the reliability fuzz suite (tests/integration/"
-        "reliability; writes benchmarks/results/reliability.json) and the crash-kill trials",
+        "reliability; writes benchmarks/results/reliability.json), the crash-kill trials, "
+        f"{LONG_EXAMPLES} examples per property test instead of {SHORT_EXAMPLES}, and the "
+        "larger data sets of the slow integration tests",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Select the hypothesis profile before any test module (and its ``@settings``) loads."""
+    long = config.getoption("--long")
+    hypothesis_settings.load_profile("crmbridge-long" if long else "crmbridge-short")
 
 
 @pytest.fixture(autouse=True)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import publish
+from benchmarks.report import best_of, publish
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.external import loads
 from crmbridge.scoring import Contact, Event, ScoringEngine
@@ -39,15 +38,6 @@ SHAPES: dict[str, Callable[[int], str]] = {
 }
 
 
-def _timed(call: Callable[[], Any], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def run(repeat: int) -> dict[str, Any]:
     """Seconds to score one contact (and to decode one event) per shape and length."""
     config = parse_config(example_config_text(), source="example").config
@@ -60,9 +50,9 @@ def run(repeat: int) -> dict[str, Any]:
             value = build(length)
             contact = Contact("1", {"numemployees": value, "jobtitle": value})
             event = Event("webinar_attended", NOW, {"watched_percent": value}, "e1")
-            seconds = _timed(partial(engine.score, contact, [event], NOW), repeat)
+            seconds = best_of(partial(engine.score, contact, [event], NOW), repeat)
             body = '{"watched_percent": ' + ("1" + "0" * length) + "}"
-            decode_s = _timed(partial(loads, body), repeat)
+            decode_s = best_of(partial(loads, body), repeat)
             rows.append(
                 {
                     "length": length,

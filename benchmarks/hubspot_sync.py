@@ -42,11 +42,11 @@ from typing import Any
 from hubspot import HubSpot
 from pydantic import SecretStr
 
+from benchmarks.peer import peer_scoring
 from benchmarks.report import publish
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.ingest import Ingestor
-from crmbridge.records import CanonicalEvent
-from crmbridge.scoring import Contact, Event, ScoringEngine
+from crmbridge.scoring import Contact
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge.sync.writeback import desired_values, own_fields, score_property_names
@@ -268,12 +268,7 @@ def run_peer(
 ) -> dict[str, Any]:
     """The per-record loop a user would write, against a fresh sandbox."""
     with _sandbox(contacts, now) as server:
-        config = parse_config(example_config_text()).config
-        engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
-        by_email: dict[str, list[Event]] = {}
-        for raw in events:
-            event = CanonicalEvent.model_validate(raw)
-            by_email.setdefault(event.contact.email or "", []).append(event.to_event())
+        engine, by_email = peer_scoring(events)
         HubSpotConnector.from_settings(_hubspot(_config(server, "sqlite://"))).ensure_schema(
             own_fields("crmbridge")
         )

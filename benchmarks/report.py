@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,3 +16,13 @@ def publish(result: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(result, indent=2) + "\n")
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+def best_of(call: Callable[[], Any], repeat: int) -> float:
+    """The fastest of ``repeat`` runs of ``call``, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - started)
+    return best

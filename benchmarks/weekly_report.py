@@ -10,6 +10,8 @@ for the whole report.
     python -m benchmarks.weekly_report                    # 100,000 leads, SQLite
     python -m benchmarks.weekly_report --leads 10000      # a quicker run
     python -m benchmarks.weekly_report --database-url postgresql+psycopg://…/empty_db
+
+Figures: benchmarks/results/weekly_report.json (SQLite) and weekly_report_postgresql.json.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ from sqlalchemy import insert
 
 from benchmarks.report import publish
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import build_report
 from crmbridge.report.export import report_json, write_csv
 from crmbridge.report.html import render_html
-from crmbridge.report.i18n import Texts
 from crmbridge.report.periods import last_full_week
 from crmbridge.report.terminal import renderables
 from crmbridge.store.repository import Store
@@ -72,15 +74,7 @@ def fill(store: Store, leads: int, events: int, seed: int = 47) -> dict[str, int
         objection = rng.choice(["price", "trust", "authority", "none"])
         contacts.append(
             {
-                "id": cid,
-                "crm": "hubspot",
-                "crm_id": str(cid),
-                "email": f"lead{cid}@example.com",
-                "properties": {},
-                "crm_values": {},
-                "created_at": created,
-                "updated_at": created,
-                "dirty": False,
+                **contact_row(cid, created),
                 "handoff": {"objection": {"class": objection, "confidence": 70, "cues": []}},
             }
         )
@@ -131,6 +125,21 @@ def fill(store: Store, leads: int, events: int, seed: int = 47) -> dict[str, int
         "events": events,
         "assignments": len(assignments),
         "sla_clocks": len(clocks),
+    }
+
+
+def contact_row(cid: int, created: datetime) -> dict[str, Any]:
+    """A row of the contacts table: a HubSpot contact with nothing due."""
+    return {
+        "id": cid,
+        "crm": "hubspot",
+        "crm_id": str(cid),
+        "email": f"lead{cid}@example.com",
+        "properties": {},
+        "crm_values": {},
+        "created_at": created,
+        "updated_at": created,
+        "dirty": False,
     }
 
 
@@ -240,7 +249,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an empty, migrated store")
     args = parser.parse_args()
     result = run(args.leads, args.events, args.database_url)
-    path = Path(__file__).parent / "results" / "weekly_report.json"
+    name = "weekly_report_postgresql.json" if args.database_url else "weekly_report.json"
+    path = Path(__file__).parent / "results" / name
     publish(result, path)
 
 

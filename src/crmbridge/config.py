@@ -45,23 +45,26 @@ from crmbridge.handoff.settings import (
     SlaSettings,
     Trigger,
 )
-from crmbridge.report.settings import ReportSettings
 from crmbridge.scoring.model import (
     BantModel,
+    Condition,
     LifecycleModel,
     ScoringModel,
     did_you_mean,
     model_problems,
 )
 from crmbridge.scoring.overmatch import overmatch_warnings
+from crmbridge.scoring.properties import company_path_problems
 from crmbridge.settings import (
     DEFAULT_DATABASE_URL,
+    AccountScoreSettings,
     AlertSettings,
     BridgeSettings,
     ConnectorTables,
     DaemonSettings,
     IngestSettings,
     OutboxSettings,
+    ReportSettings,
     WritebackSettings,
     connector_tables_model,
 )
@@ -101,6 +104,7 @@ class CrmbridgeConfig(BaseSettings):
     lifecycle: LifecycleModel = Field(default_factory=LifecycleModel)
     writeback: WritebackSettings = Field(default_factory=WritebackSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    account_score: AccountScoreSettings = Field(default_factory=AccountScoreSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
@@ -292,6 +296,8 @@ def _parse_config(text: str, source: str, base_dir: Path | None) -> LoadedConfig
         problems.append(ConfigProblem(ENV_PREFIX + "*", f"unusable override: {exc}"))
     if scoring is not None:
         problems.extend(model_problems(scoring))
+    if config is not None:
+        problems.extend(_company_paths(config))
     warnings: list[str] = list(renamed)
     missing: list[ConfigProblem] = []
     for path, name in unset:
@@ -337,6 +343,21 @@ def _parse_config(text: str, source: str, base_dir: Path | None) -> LoadedConfig
     config._source = source
     warnings.extend(f"{format_path(path)}: {text}" for path, text in overmatch_warnings(config))
     return LoadedConfig(config=config, source=source, warnings=warnings)
+
+
+def trigger_conditions(config: CrmbridgeConfig) -> list[tuple[str, Mapping[str, Condition]]]:
+    """``(config path, conditions)`` of every trigger's property conditions."""
+    return [
+        (f"triggers[{i}].when.properties", trigger.when.properties)
+        for i, trigger in enumerate(config.triggers)
+    ]
+
+
+def _company_paths(config: CrmbridgeConfig) -> list[ConfigProblem]:
+    """Malformed ``company.`` names anywhere a rule reads a property."""
+    return company_path_problems(
+        config.scoring, config.bant, config.lifecycle, trigger_conditions(config)
+    )
 
 
 def _resolve_database(data: dict[str, Any], base_dir: Path) -> None:

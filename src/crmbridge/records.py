@@ -155,11 +155,17 @@ class ContactRecord(BaseModel):
     def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
         # A CRM record is never refused for its values: what no database can store (an
         # unrepresentable number, a NUL character) is kept as text the store accepts.
-        return {without_nul(key): _text_safe(item) for key, item in _tamed(value).items()}
+        return storable_properties(value)
 
     def to_contact(self) -> Contact:
         """The engine's view of this contact."""
         return Contact(self.id, self.properties, self.email, self.crm, self.updated_at)
+
+
+def storable_properties(value: dict[str, Any]) -> dict[str, Any]:
+    """A CRM record's properties as every store keeps them: unrepresentable numbers
+    and NUL characters turned into text the database accepts (never refused)."""
+    return {without_nul(key): _text_safe(item) for key, item in _tamed(value).items()}
 
 
 def _tamed(value: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Service settings: the non-scoring tables of ``crmbridge.toml``.
 
-``[bridge]``, ``[daemon]`` and ``[connectors.*]``. Secrets are :class:`SecretStr` and
-written in TOML as ``"${ENV_NAME}"``, so they never sit in the file nor show in a repr.
+``[bridge]``, ``[daemon]``, ``[connectors.*]``, ``[alerts]`` and ``[report]``. Secrets
+are :class:`SecretStr` and written in TOML as ``"${ENV_NAME}"``, so they never sit in
+the file nor show in a repr.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -202,6 +204,23 @@ class WritebackSettings(Strict):
     )
 
 
+class AccountScoreSettings(Strict):
+    """``[account_score]``: a roll-up of contacts' scores written to their company."""
+
+    enabled: bool = Field(default=False, description="Write the account score at all.")
+    method: Literal["max", "sum_top_n"] = Field(
+        default="max",
+        description="max: the best contact's score; sum_top_n: the sum of the top_n best.",
+    )
+    top_n: int = Field(default=3, ge=1, le=100, description="Contacts summed by sum_top_n.")
+    property: str = Field(
+        default="",
+        max_length=100,
+        pattern=r"^([a-z][a-z0-9_]*)?$",
+        description="The company property written (default: <prefix>_account_score).",
+    )
+
+
 class OutboxSettings(Strict):
     """``[outbox]``: retries of CRM writes across cycles."""
 
@@ -248,3 +267,49 @@ class AlertSettings(Strict):
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=100))] = Field(
         default=timedelta(seconds=5), description="Give up on one alert post after this long."
     )
+
+
+ReportDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+#: An e-mail address as far as the report needs one: something@host, no spaces or commas.
+Address = Annotated[str, Field(pattern=r"^[^@\s,<>]+@[^@\s,<>]+$", max_length=254)]
+
+
+class SmtpSettings(Strict):
+    """``[report.smtp]``: the mail server the report is sent through."""
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description='"starttls" (port 587), "tls" (implicit TLS, port 465), or "none" '
+        "(a local relay only).",
+    )
+    username: str | None = None
+    password: SecretStr | None = Field(default=None, description='Written as "${SMTP_PASSWORD}".')
+    sender: Address = Field(description="The From address.")
+    timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = Field(
+        default=timedelta(seconds=30)
+    )
+
+
+class ReportSettings(Strict):
+    """``[report]``: the daemon writes last week's report once a week (one replica)."""
+
+    enabled: bool = False
+    folder: Path | None = Field(
+        default=None,
+        description="Where the weekly files go (a relative path is relative to the config "
+        "file); required when enabled.",
+    )
+    weekday: ReportDay = Field(default="mon", description="Day the previous week's report is made.")
+    hour: int = Field(default=7, ge=0, le=23, description="Hour of that day, [bridge] timezone.")
+    email_to: list[Address] = Field(default_factory=list, max_length=100)
+    smtp: SmtpSettings | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> ReportSettings:
+        if self.enabled and self.folder is None:
+            raise ValueError("folder is required when the weekly report is enabled")
+        if self.email_to and self.smtp is None:
+            raise ValueError("email_to needs [report.smtp] to send through")
+        return self

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from crmbridge import clock
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
@@ -236,3 +237,32 @@ def test_a_batch_refused_as_a_whole_before_any_work(
     drainer(store, tmp_path, handoff).drain(NOW)
     assert handoff.held == set()
     assert all(statuses(store)[k][:2] == (status, attempts) for k in keys)
+
+
+def test_a_claim_is_renewed_only_for_rows_still_in_flight_under_it(store: Store) -> None:
+    keys = queue_tasks(store, 3)
+    with store.session() as session:
+        rows = outbox.claim_actions(session, "fake", 3, NOW, kinds=("task",))
+        outbox.mark_done(session, rows[:1])
+        session.commit()
+    with store.session() as session:
+        assert outbox.keep_claimed(session, [row.id for row in rows]) == 2
+    assert statuses(store)[keys[0]][0] == outbox.DONE
+
+
+def test_renewing_a_claim_never_waits_for_the_drain_settling_it(store: Store) -> None:
+    """On PostgreSQL a row the drain is updating (uncommitted) is skipped, not waited for:
+    waiting could deadlock the renewal with the drain."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite locks the whole database; the drain commits before each call")
+    queue_tasks(store, 2)
+    with store.session() as drain:
+        rows = outbox.claim_actions(drain, "fake", 2, NOW, kinds=("task",))
+        outbox.mark_done(drain, rows[:1])  # holds the row's lock until it commits
+        started = time.monotonic()
+        with store.session() as keeper:
+            # Waiting would fail the test after 3 s, not hang it.
+            keeper.execute(text("SET LOCAL lock_timeout = '3s'"))
+            assert outbox.keep_claimed(keeper, [row.id for row in rows]) == 1
+        assert time.monotonic() - started < 5
+        drain.commit()

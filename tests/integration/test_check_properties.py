@@ -75,3 +75,23 @@ def test_check_says_nothing_about_a_model_on_existing_properties(
 
     assert code == 0, output
     assert "has no contact property" not in output
+
+
+def test_check_names_a_rule_on_a_company_property_the_portal_lacks(
+    tmp_path: Path, store_url: str, crm: SandboxServer
+) -> None:
+    model = """
+[[scoring.fit]]
+name = "Large company"
+when = { "company.numberofemploys" = { gte = 500 }, "company.industry" = "Software" }
+points = 20
+"""
+
+    code, output = _check(tmp_path, store_url, crm, model)
+
+    assert code == 0, output
+    assert (
+        "scoring.fit[0].when.company.numberofemploys: the CRM has no company property "
+        '"numberofemploys": did you mean "company.numberofemployees"?' in output
+    )
+    assert "industry" not in output

@@ -30,7 +30,12 @@ from sqlmodel import col, select
 from crmbridge.connector import Connector
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow
-from crmbridge.testing.conformance import ConformanceHarness, ConnectorConformance, RequestKind
+from crmbridge.testing.conformance import (
+    ConformanceHarness,
+    ConnectorConformance,
+    RequestKind,
+    SeedTimes,
+)
 
 PLUGIN_SOURCE = Path(__file__).with_name("extra_crm") / "crmbridge_memcrm.py"
 MODULE = "crmbridge_memcrm"
@@ -208,7 +213,7 @@ class MemCrmHarness:
     def __init__(self, module: ModuleType) -> None:
         self.module = module
         self.crm: Any = module.MemoryCrm(API_KEY)
-        self._next_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
+        self._times = SeedTimes(datetime.now(UTC) - timedelta(days=30))
 
     def make_connector(self, *, valid_credentials: bool = True) -> Connector:
         most, window = self.crm.limit or (10_000, 1.0)
@@ -228,14 +233,8 @@ class MemCrmHarness:
     def seed_contacts(
         self, specs: Sequence[Mapping[str, str]], *, same_modified_time: bool = False
     ) -> list[str]:
-        ids = []
-        for spec in specs:
-            ids.append(self.crm.add(spec, self._next_at))
-            if not same_modified_time:
-                self._next_at += timedelta(seconds=1)
-        if same_modified_time:
-            self._next_at += timedelta(seconds=1)
-        return ids
+        times = self._times.take(len(specs), same=same_modified_time)
+        return [self.crm.add(spec, at) for spec, at in zip(specs, times, strict=True)]
 
     def edit_contact(self, crm_id: str, values: Mapping[str, str]) -> None:
         self.crm.edit(crm_id, values)

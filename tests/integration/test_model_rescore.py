@@ -142,6 +142,7 @@ def test_rescore_dry_run_reports_the_change_and_writes_nothing(
         str(path),
     )
     bad = cli(store_url, "rescore", "--where", "score>=lots", "--dry-run", "--config", str(path))
+    planned = cli(store_url, "plan", "--offline", "--json", "--config", str(path))
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -151,6 +152,11 @@ def test_rescore_dry_run_reports_the_change_and_writes_nothing(
     assert {move["new"] for move in report["moves"]["crmbridge_hot"]} == {"true"}
     assert chosen.exit_code == 0, chosen.output
     assert f"{report['changed']} would change" in chosen.stdout
+    assert "Rescore (dry run)" in chosen.stdout and "Writes and actions" in chosen.stdout
+    # The next cycle rescores the same contacts (all outdated): plan's summary is the same.
+    assert planned.exit_code == 0, planned.output
+    assert report["summary"] == json.loads(planned.stdout)["summary"]
+    assert report["summary"]["contacts_changing"] == report["changed"]
     assert bad.exit_code == 1 and "whole number" in bad.output
     assert snapshot(store.engine) == stored
     assert len(server.state.requests()) == requests

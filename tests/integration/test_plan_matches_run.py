@@ -296,7 +296,9 @@ def test_plan_offline_or_beside_a_running_daemon_reads_nothing(scene: Scene) -> 
     requests = len(scene.server.state.requests())
 
     offline = scene.cli("plan", "--json", "--offline")
+    nowhere = scene.cli("plan", "--offline", "--csv", str(scene.path.parent / "no" / "x.csv"))
     assert len(scene.server.state.requests()) == requests
+    assert nowhere.exit_code == 1 and "cannot write it" in nowhere.output
     guard = SqliteGuard(scene.url)
     guard.acquire()
     try:
@@ -348,3 +350,47 @@ def test_a_first_sync_over_another_stores_writes_plans_nothing_and_says_why(
     since = len(scene.server.state.requests())
     fresh.run_once()
     assert sent(scene.server, since) == (Counter(), Counter())
+
+
+def test_plan_exits_1_when_the_crm_fails_yet_prints_what_it_could(scene: Scene) -> None:
+    scene.configure(handoff_on(example_config_text()))
+    faults = {"fault_rate": 1.0, "fault_statuses": [400]}
+    scene.server.config.update({**faults, "fault_paths": ["/crm/v3/objects/contacts"]})
+
+    unread = scene.cli("plan", "--json")
+
+    assert unread.exit_code == 1, unread.output
+    payload = json.loads(unread.stdout)
+    assert payload["read_ahead"][0]["problem"] and payload["problems"]
+
+    scene.server.config.update({"fault_rate": 0.0})
+    synced(scene, example_config_text())
+    scene.configure(handoff_on(example_config_text()))
+    scene.server.config.update({**faults, "fault_paths": ["/crm/v3/owners"]})
+
+    ownerless = scene.cli("plan")
+
+    assert ownerless.exit_code == 1, ownerless.output
+    assert "owners not read" in ownerless.stderr and "would change" in ownerless.stdout
+
+
+def test_a_model_edit_moving_leads_into_archive_lists_none_and_plan_says_so(
+    scene: Scene,
+) -> None:
+    listed = example_config_text().replace('# archive_list_id = "77"', 'archive_list_id = "77"')
+    synced(scene, listed)
+    edited = listed.replace("reactivation_after_days = 90", "reactivation_after_days = 1")
+    scene.configure(edited.replace("archive_after_days = 30", "archive_after_days = 1"))
+
+    writes, actions, summary = assert_plan_is_the_cycle(scene)
+
+    # The edit moved leads quiet for days into the side stages at once: a baseline, no
+    # mass enrolment or list membership.
+    moved = Counter(value for _, name, value in writes if name == "crmbridge_stage")
+    assert moved["archived"] + moved["reactivation"] > 0, summary["stage_moves"]
+    assert actions == Counter()
+    assert summary["baselines"] == {
+        f"moved to {stage} by the model edit": moved[stage]
+        for stage in ("archived", "reactivation")
+        if moved[stage]
+    }

@@ -158,7 +158,6 @@ def _document(assignments: list[tuple[Path, Any]]) -> str:
 
 
 @settings(
-    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

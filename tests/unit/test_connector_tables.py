@@ -173,3 +173,24 @@ def test_a_table_enabled_by_an_override_needs_its_secrets(
     [problem] = caught.value.problems
     assert problem.path == "connectors.hubspot.access_token"
     assert problem.hint is not None and "connectors.hubspot is enabled" in problem.hint
+
+
+def test_a_plugin_named_like_a_store_namespace_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "_handoff" names the hand-off switches' rows in the cursors table: a connector
+    # of that name would read and overwrite them.
+    reserved = EntryPoint("_handoff", "crmbridge_hubspot:plugin", registry.ENTRY_POINT_GROUP)
+
+    def with_reserved(**select: Any) -> tuple[EntryPoint, ...]:
+        return (*entry_points(**select), reserved)
+
+    monkeypatch.setattr(registry, "entry_points", with_reserved)
+    registry.rescan()
+    try:
+        assert "_handoff" not in registry.plugins()
+        assert "is not a connector name" in registry.failures()["_handoff"]
+        assert "hubspot" in registry.plugins()
+    finally:
+        monkeypatch.undo()
+        registry.rescan()

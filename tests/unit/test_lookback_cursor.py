@@ -105,7 +105,7 @@ _CURSORISH = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.one_of(st.text(max_size=200), _JSON.map(json.dumps), _CURSORISH.map(json.dumps)))
 def test_any_stored_text_decodes_or_is_a_corrupt_cursor_and_restores_safely(text: str) -> None:
     try:

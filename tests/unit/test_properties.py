@@ -24,7 +24,6 @@ from crmbridge.scoring.model import STAGES
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 PROPERTIES = settings(
-    max_examples=150,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

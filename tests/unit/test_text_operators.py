@@ -27,7 +27,7 @@ def _matches(spec: dict[str, object], value: object) -> bool:
     return compile_condition(Condition.model_validate(spec))(value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(needle=needles, value=texts)
 def test_contains_is_a_substring_test_on_the_normalised_text(needle: str, value: str) -> None:
     wanted = normalize_text(needle)
@@ -35,7 +35,7 @@ def test_contains_is_a_substring_test_on_the_normalised_text(needle: str, value:
     assert _matches({"contains": needle}, value) is expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(found=needles, others=st.lists(needles, max_size=3), value=texts)
 def test_contains_any_is_any_substring(found: str, others: list[str], value: str) -> None:
     text = normalize_text(value)
@@ -44,7 +44,7 @@ def test_contains_any_is_any_substring(found: str, others: list[str], value: str
     assert _matches({"contains_any": [found, *others]}, value) is expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(prefix=texts, needle=needles, suffix=texts)
 def test_a_needle_written_into_a_value_is_always_found(
     prefix: str, needle: str, suffix: str
@@ -54,7 +54,7 @@ def test_a_needle_written_into_a_value_is_always_found(
         assert _matches({"contains": needle}, value)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(needle=needles, value=texts)
 def test_a_whole_word_match_is_also_a_substring_match(needle: str, value: str) -> None:
     if _matches({"contains_word": needle}, value):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,24 +34,23 @@ from crmbridge.errors import (
     ConfigProblem,
     CrmbridgeError,
     MissingScope,
-    PermanentRecordError,
     RateLimited,
-    SchemaError,
     TransientError,
 )
 from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
+from crmbridge_hubspot.batch_update import update_batches
 from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.companies import HubSpotCompanies
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.scopes import missing_scopes
 from crmbridge_hubspot.settings import DEFAULT_LOOKBACK, DEFAULT_LOOKBACK_PAGES, HubSpotSettings
-from crmbridge_hubspot.sweep import Answer, Query, Row, read_pages
+from crmbridge_hubspot.sweep import SEARCH_LIMIT, Answer, Query, Row, read_pages, search_body
 
-SEARCH_LIMIT = 200
 #: A contact's properties as a read answers them (values may be null).
 Record = dict[str, Any]
 #: Changed by every write, ours included: kept as ``updated_at``, never as an input,
@@ -60,7 +59,6 @@ VOLATILE = frozenset({"lastmodifieddate", "hs_lastmodifieddate"})
 #: On a surviving contact: the ids of the contacts merged into it, ";"-separated.
 MERGED_IDS = "hs_merged_object_ids"
 BATCH_LIMIT = 100
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIMITATIONS = (
     "HubSpot's public API cannot pause or unenroll a contact from a sales sequence. "
     "HubSpot itself unenrolls a contact who replies when the sequence's setting is on; "
@@ -96,6 +94,8 @@ class HubSpotConnector:
         self.lookback_records = lookback_pages * SEARCH_LIMIT
         #: Owners, tasks, sequence enrollments and lists (crmbridge_hubspot/handoff.py).
         self.handoff = HubSpotHandoff(client)
+        #: Contacts' companies, for ``company.`` rules (crmbridge_hubspot/companies.py).
+        self.companies = HubSpotCompanies(client, lookback=lookback, keep=self.lookback_records)
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
@@ -254,7 +254,7 @@ class HubSpotConnector:
             raw = self.client.call(
                 "search contacts",
                 _unparsed(self.client.search_api.do_search_with_http_info),
-                _search_body(query, names),
+                search_body(query, names),
                 search=True,
             )
             return search_answer(raw)
@@ -264,7 +264,7 @@ class HubSpotConnector:
             raw = self.client.call(
                 "search contacts",
                 _unparsed(self.client.search_api.do_search_with_http_info),
-                _search_body(query, ["lastmodifieddate"]),
+                search_body(query, ["lastmodifieddate"]),
                 search=True,
             )
             return light_answer(raw)
@@ -353,68 +353,9 @@ class HubSpotConnector:
 
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
         """Batch update; one result per record, a bad record never sinks the others."""
-        results: list[WriteResult] = []
-        for start in range(0, len(batch), BATCH_LIMIT):
-            results.extend(self._update(list(batch[start : start + BATCH_LIMIT])))
-        return results
-
-    def _update(self, items: list[Write]) -> list[WriteResult]:
-        body = {
-            "inputs": [
-                {
-                    "id": w.crm_id,
-                    "properties": {k: ("" if v is None else v) for k, v in w.properties.items()},
-                }
-                for w in items
-            ]
-        }
-        try:
-            data = self.client.call(
-                "batch update contacts", self.client.batch_api.update_with_http_info, body
-            )
-        except SchemaError as exc:
-            return [WriteResult(w.crm_id, False, str(exc)) for w in items]
-        except PermanentRecordError as exc:
-            if len(items) == 1:
-                return [WriteResult(items[0].crm_id, False, str(exc))]
-            middle = len(items) // 2
-            return self._update(items[:middle]) + self._update(items[middle:])
-        failed: dict[str, str] = {}
-        for error in getattr(data, "errors", None) or []:
-            context = getattr(error, "context", None) or {}
-            message = f"{getattr(error, 'category', '')}: {getattr(error, 'message', '')}".strip(
-                ": "
-            )
-            for crm_id in context.get("ids", []):
-                failed[str(crm_id)] = message
-        return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
-
-
-def _search_body(query: Query, properties: list[str]) -> dict[str, Any]:
-    """The search request for ``query`` (see :class:`~crmbridge_hubspot.sweep.Query`)."""
-    start, strict, after_id = query.start, query.strict, query.after_id
-    body: dict[str, Any] = {
-        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
-        "properties": properties,
-        "limit": SEARCH_LIMIT,
-    }
-    if start is None:
-        return body
-    millis = str((start - _EPOCH) // timedelta(milliseconds=1))
-    if after_id is None:
-        operator = "GT" if strict else "GTE"
-        filters = [{"propertyName": "lastmodifieddate", "operator": operator, "value": millis}]
-        if query.before is not None:
-            below = str((query.before - _EPOCH) // timedelta(milliseconds=1))
-            filters.append({"propertyName": "lastmodifieddate", "operator": "LT", "value": below})
-    else:
-        body["sorts"] = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
-        filters = [
-            {"propertyName": "lastmodifieddate", "operator": "EQ", "value": millis},
-            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)},
-        ]
-    body["filterGroups"] = [{"filters": filters}]
-    return body
+        return update_batches(
+            self.client, "batch update contacts", self.client.batch_api.update_with_http_info, batch
+        )
 
 
 def light_answer(raw: bytes) -> Answer[None]:

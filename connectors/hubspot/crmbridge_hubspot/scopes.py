@@ -22,6 +22,8 @@ SEQUENCES_READ = "automation.sequences.read"
 ENROLLMENTS_WRITE = "automation.sequences.enrollments.write"
 LISTS_READ = "crm.lists.read"
 LISTS_WRITE = "crm.lists.write"
+COMPANIES_READ = "crm.objects.companies.read"
+COMPANY_SCHEMAS_READ = "crm.schemas.companies.read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ FEATURES = (
         "list_add ([[triggers]] add_to_list, [reactivation] archive_list_id)",
         (LISTS_READ, LISTS_WRITE),
     ),
+    Feature("company rules (company.<property>)", (COMPANIES_READ, COMPANY_SCHEMAS_READ)),
 )
 
 

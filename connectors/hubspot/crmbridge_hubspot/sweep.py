@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from crmbridge.connector import LookbackCursor
@@ -31,6 +31,9 @@ T = TypeVar("T")
 #: (a quiet CRM costs one search a read); above it the look-back is searched lightly.
 SMALL_LOOKBACK = 50
 Row = tuple[datetime, str, T]
+#: Search results per page (HubSpot's most).
+SEARCH_LIMIT = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +127,33 @@ def _sweep(
             return
         tied = rows[0][0] == rows[-1][0]
         query = Query(rows[-1][0], after_id=0 if tied else None, before=query.before)
+
+
+def search_body(
+    query: Query, properties: list[str], modified: str = "lastmodifieddate"
+) -> dict[str, Any]:
+    """The search request for ``query`` (see :class:`~crmbridge_hubspot.sweep.Query`);
+    ``modified`` is the object's modification property (companies: ``hs_lastmodifieddate``)."""
+    start, strict, after_id = query.start, query.strict, query.after_id
+    body: dict[str, Any] = {
+        "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+        "properties": properties,
+        "limit": SEARCH_LIMIT,
+    }
+    if start is None:
+        return body
+    millis = str((start - _EPOCH) // timedelta(milliseconds=1))
+    if after_id is None:
+        operator = "GT" if strict else "GTE"
+        filters = [{"propertyName": modified, "operator": operator, "value": millis}]
+        if query.before is not None:
+            below = str((query.before - _EPOCH) // timedelta(milliseconds=1))
+            filters.append({"propertyName": modified, "operator": "LT", "value": below})
+    else:
+        body["sorts"] = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+        filters = [
+            {"propertyName": modified, "operator": "EQ", "value": millis},
+            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)},
+        ]
+    body["filterGroups"] = [{"filters": filters}]
+    return body

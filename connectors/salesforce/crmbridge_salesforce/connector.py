@@ -294,7 +294,7 @@ def _instant(value: Any) -> datetime | None:
 
 def _text(value: Any) -> str | None:
     """A Salesforce JSON value in crmbridge's canonical text form."""
-    if value is None or isinstance(value, dict | list):
+    if value is None or value == "" or isinstance(value, dict | list):
         return None
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -36,7 +36,9 @@ def field_metadata(spec: FieldSpec) -> dict[str, Any]:
     if spec.type == "number":
         return {**base, "type": "Number", "precision": 18, "scale": 4}
     if spec.type == "bool":
-        return {**base, "type": "Checkbox", "defaultValue": "false"}
+        # Not a Checkbox: a checkbox is never empty, and crmbridge tells a value it
+        # never wrote (empty) from "false".
+        spec = FieldSpec(spec.name, spec.label, "enumeration", ("true", "false"))
     if spec.type == "datetime":
         return {**base, "type": "DateTime"}
     if spec.type == "enumeration":
@@ -64,7 +66,8 @@ def definition_text(sobject: str, spec: FieldSpec) -> str:
     elif kind in ("Text", "LongTextArea"):
         extra = f"({meta['length']})"
     elif kind == "Picklist":
-        extra = f" restricted, values {', '.join(spec.options)}"
+        values = meta["valueSet"]["valueSetDefinition"]["value"]
+        extra = f" restricted, values {', '.join(v['fullName'] for v in values)}"
     return f'{sobject}.{custom_field(spec.name)}: {kind}{extra}, label "{meta["label"]}"'
 
 

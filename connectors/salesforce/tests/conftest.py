@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -113,6 +114,11 @@ class SandboxHandle:
         session.verify = self.ca_bundle
         return session
 
+    @cached_property
+    def http(self) -> requests.Session:
+        """One shared :meth:`http_session` (keep-alive: no TLS handshake per request)."""
+        return self.http_session()
+
     def session_id(self) -> str:
         """A fresh session id (as after a login), for session-id mode."""
         return self.server.services.sessions.issue()
@@ -130,4 +136,6 @@ def salesforce_sandbox_certificates(
 def salesforce_sandbox(salesforce_sandbox_certificates: Certificates) -> Iterator[SandboxHandle]:
     """A fresh, empty sandbox org served over TLS for one test."""
     with SandboxServer(certificates=salesforce_sandbox_certificates) as server:
-        yield SandboxHandle(server)
+        handle = SandboxHandle(server)
+        yield handle
+        handle.http.close()

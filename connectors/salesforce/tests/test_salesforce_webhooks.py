@@ -192,7 +192,7 @@ def test_a_declaration_in_any_encoding_is_refused(body: bytes) -> None:
     assert "document type declarations" in refused.value.reason
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(
     st.one_of(
         st.binary(max_size=300),

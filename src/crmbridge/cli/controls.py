@@ -122,6 +122,7 @@ _LABELS = (
     ("outbox", "outbox row"),
     ("assignments", "assignment"),
     ("sla_clocks", "SLA clock"),
+    ("contact_companies", "company link"),
 )
 
 

@@ -26,7 +26,9 @@ from crmbridge.console import explain_panel, lead_name
 from crmbridge.errors import CrmbridgeError
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import Score, ScoringEngine
+from crmbridge.scoring.properties import contact_with_company
 from crmbridge.store import lead_history
+from crmbridge.store.companies import company_values
 from crmbridge.store.repository import Store
 from crmbridge.sync.connectors import build_connectors
 from crmbridge.sync.writeback import own_property_names, same_value
@@ -162,7 +164,10 @@ def _read(
     engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
     events = store.events_for(session, [row.id]).get(row.id, [])
     # As the next cycle scores it: from the stage the contact is in now.
-    score = engine.score(store.as_contact(row), events, now, row.stage)
+    company = company_values(session, [row.id]).get(row.id)
+    score = engine.score(
+        contact_with_company(store.as_contact(row), company), events, now, row.stage
+    )
     contact = ContactRecord(
         crm=row.crm,
         id=row.crm_id,

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from crmbridge.cli.app import (
     EXIT_CONFIG,
+    EXIT_INPUT,
     ConfigOption,
     NowOption,
     app,
@@ -43,6 +44,9 @@ from crmbridge.sync.read_ahead import ReadAhead, read_unsynced
 DEFAULT_LIMIT = 50
 #: Queued outbox rows listed at most.
 QUEUED_SHOWN = 10_000
+#: A CRM failed to answer (a first-sync read, the owners): the plan is printed as far
+#: as it goes, and the exit code is 1, as ``run --once`` exits when anything failed.
+EXIT_CRM_FAILED = EXIT_INPUT
 
 
 @app.command()
@@ -76,14 +80,16 @@ def plan(
 ) -> None:
     """Dry run: what the next cycle would write to the CRM and do, with a summary.
 
-    The summary: contacts changing, writes per property, the stage moves, hot leads
-    and the score distribution before → after, and how many leads each scoring rule
-    matches. Then every property write (old → new) and hand-off action, including a
-    model change's rescore and a hand-off step just turned on.
+    The summary: contacts changing, writes per property, the stage moves, hot
+    leads and the score distribution before → after, and how many leads each
+    scoring rule matches. Then every property write (old → new) and hand-off
+    action, including a model change's rescore and a hand-off step just turned on.
 
-    The owners assignment would choose are read from the CRM. A CRM no cycle has read
-    yet is read now (read only: the next cycle still reads it from the start), so
-    the first sync can be previewed. Nothing is written to any CRM.
+    The owners assignment would choose are read from the CRM. A CRM no cycle has
+    read yet is read now (read only: the next cycle still reads it from the
+    start), so the first sync can be previewed. Nothing is written to any CRM.
+    When a CRM fails to answer, the plan shows what it could and the exit code is
+    1.
 
     Example: [bold]crmbridge plan[/]  or  [bold]crmbridge plan --json[/]
     """
@@ -108,7 +114,11 @@ def plan(
         for name, why in forecast.owners_unavailable.items()
     ]
     if csv_target is not None:
-        written = write_csv(csv_target, forecast.changes, queued)
+        try:
+            written = write_csv(csv_target, forecast.changes, queued)
+        except OSError as exc:
+            fail(f"--csv {csv_target}: cannot write it: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_INPUT) from None
         if not as_json:
             err.print(f"[green]✔[/] {len(forecast.changes):,} rows → {written}", highlight=False)
     if as_json:
@@ -146,6 +156,8 @@ def plan(
             )
     for problem in problems:
         err.print(f"[yellow]![/] {escape(problem)}", highlight=False)
+    if any(r.failed for r in read) or forecast.owners_unavailable:
+        raise typer.Exit(EXIT_CRM_FAILED)
 
 
 def _connectors(

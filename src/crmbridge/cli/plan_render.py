@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,12 @@ def queued_dict(row: Any) -> dict[str, Any]:
     }
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     """A CSV cell a spreadsheet shows as text (never runs it as a formula)."""
-    text = "" if value is None else str(value)
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = "" if value is None else str(value)
     if text.startswith(FORMULA_START) and not _number(text):
         return "'" + text
     return text
@@ -77,7 +81,7 @@ def write_csv(target: Path, changes: Sequence[PlannedChange], queued: Sequence[A
         for change in changes:
             action = change.name.startswith(ACTION_PREFIX)
             writer.writerow(
-                _cell(value)
+                csv_cell(value)
                 for value in (
                     change.crm,
                     change.crm_id,
@@ -93,7 +97,7 @@ def write_csv(target: Path, changes: Sequence[PlannedChange], queued: Sequence[A
             item = queued_dict(row)
             action = row.kind != "property"
             writer.writerow(
-                _cell(value)
+                csv_cell(value)
                 for value in (
                     item["crm"],
                     item["crm_id"],
@@ -114,10 +118,11 @@ def _bar(count: int, most: int) -> str:
     return "█" * max(1, round(BAR * count / most))
 
 
-def print_summary(console: Console, summary: PlanSummary) -> None:
-    """The figures of the next cycle, complete whatever ``--limit`` says."""
+def print_summary(console: Console, summary: PlanSummary, title: str = "Next cycle") -> None:
+    """The figures of the next cycle (or of what ``title`` names), complete whatever
+    ``--limit`` says."""
     console.print(
-        f"[bold]Next cycle[/]: {summary.scored:,} contacts rescored"
+        f"[bold]{escape(title)}[/]: {summary.scored:,} contacts rescored"
         f" ({summary.new_leads:,} never scored before), "
         f"{summary.contacts_changing:,} would change; hot leads "
         f"{summary.hot_before:,} → {summary.hot_after:,}",
@@ -132,6 +137,13 @@ def print_summary(console: Console, summary: PlanSummary) -> None:
         for kind, count in sorted(summary.actions.items()):
             counts.add_row(f"action: {escape(kind)}", f"{count:,}")
         console.print(counts)
+    if summary.baselines:
+        left = Table(title="Left alone: already there (no enrolment)", title_justify="left")
+        left.add_column("Why")
+        left.add_column("Contacts", justify="right")
+        for why, count in sorted(summary.baselines.items()):
+            left.add_row(escape(why), f"{count:,}")
+        console.print(left)
     _print_moves(console, summary)
     _print_histogram(console, summary)
     _print_rules(console, summary)

@@ -24,9 +24,9 @@ from crmbridge.cli.app import (
     out,
 )
 from crmbridge.handoff.business_hours import zone_or_utc
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import COHORT_DAYS, Report, build_report
 from crmbridge.report.export import report_json, write_csv
-from crmbridge.report.i18n import Texts
 from crmbridge.report.periods import Period, day_range, iso_week, last_full_week
 from crmbridge.report.terminal import renderables
 from crmbridge.store.repository import Store
@@ -75,6 +75,20 @@ def report(
             result = build_report(session, settings, period, moment, cohort_days=cohort_days)
     finally:
         store.engine.dispose()
+    try:
+        _files(result, texts, csv_dir, html)
+    except OSError as exc:
+        fail(f"cannot write {exc.filename}: {exc.strerror}")
+        raise typer.Exit(EXIT_INPUT) from None
+    if as_json:
+        document = report_json(result, texts)
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+    _print(result, texts)
+
+
+def _files(result: Report, texts: Texts, csv_dir: Path | None, html: Path | None) -> None:
+    """Write the CSV files and the HTML page asked for."""
     if csv_dir is not None:
         for path in write_csv(result, texts, csv_dir):
             err.print(f"[green]✔[/] wrote {escape(str(path))}", highlight=False)
@@ -83,11 +97,6 @@ def report(
 
         html.write_text(render_html(result, texts), "utf-8")
         err.print(f"[green]✔[/] wrote {escape(str(html))}", highlight=False)
-    if as_json:
-        document = report_json(result, texts)
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        return
-    _print(result, texts)
 
 
 def _period(

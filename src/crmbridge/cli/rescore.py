@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from crmbridge.cli.app import (
@@ -21,6 +22,7 @@ from crmbridge.cli.app import (
     now_for,
     out,
 )
+from crmbridge.cli.plan_render import print_summary
 from crmbridge.cli.sync import connect, once_guarded, prepared, refuse_example
 from crmbridge.store.repository import Store
 from crmbridge.store.selection import (
@@ -31,8 +33,7 @@ from crmbridge.store.selection import (
     outdated,
     parse_where,
 )
-from crmbridge.sync.pipeline import Pipeline
-from crmbridge.sync.rescore import RescoreResult
+from crmbridge.sync.pipeline import Forecast, Pipeline
 
 WHERE_HELP = (
     "Only the contacts matching FIELD OP VALUE (repeat to combine; all must match). "
@@ -61,7 +62,9 @@ def rescore_command(
 
     Without --dry-run it flags the contacts and runs one cycle, like
     [bold]crmbridge run --once[/] (the daemon does the same on start after a model edit).
-    Only contacts whose written values change are written.
+    Only contacts whose written values change are written. --dry-run shows the
+    summary [bold]crmbridge plan[/] shows (for the contacts chosen), then the
+    commonest old → new values of each property.
 
     Example: [bold]crmbridge rescore --where stage=mql --dry-run[/]
     """
@@ -84,7 +87,7 @@ def rescore_command(
         raise typer.Exit(EXIT_INPUT) from None
     moment = now_for(ctx, now)
     if dry_run:
-        _report(pipeline.preview(moment, chosen), as_json)
+        _report(pipeline.forecast(moment, chosen), as_json)
         return
     refuse_example(loaded)
     pipeline = prepared(store, loaded.config, connect(ctx, loaded))
@@ -107,18 +110,19 @@ def rescore_command(
         raise typer.Exit(EXIT_INPUT)
 
 
-def _report(result: RescoreResult, as_json: bool) -> None:
-    """What a rescore would change: contacts, writes per property and their commonest
-    old → new values."""
+def _report(forecast: Forecast, as_json: bool) -> None:
+    """What a rescore would change: ``plan``'s summary (contacts, writes and actions,
+    stage moves, hot leads, scores, rules), then each property's commonest old → new."""
+    summary = forecast.summary
     per_property: dict[str, Counter[tuple[str | None, str]]] = {}
-    for change in result.changes:
+    for change in forecast.changes:
         per_property.setdefault(change.name, Counter())[(change.old, change.new)] += 1
     if as_json:
         payload = {
-            "scored": result.scored,
-            "changed": result.changed,
-            "held": result.held,
-            "failed": len(result.failed),
+            "scored": summary.scored,
+            "changed": summary.contacts_changing,
+            "held": forecast.held,
+            "failed": forecast.failed,
             "writes": {name: sum(moves.values()) for name, moves in per_property.items()},
             "moves": {
                 name: [
@@ -127,21 +131,19 @@ def _report(result: RescoreResult, as_json: bool) -> None:
                 ]
                 for name, moves in per_property.items()
             },
+            "summary": summary.as_dict(),
         }
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return
-    table = Table(title="Would change (dry run)", title_justify="left")
+    print_summary(out, summary, "Rescore (dry run)")
+    table = Table(title="Commonest old → new", title_justify="left")
     table.add_column("Property / action")
-    table.add_column("Writes", justify="right")
-    table.add_column("Commonest old → new", overflow="fold")
+    table.add_column("Old → new (contacts)", overflow="fold")
     for name, moves in sorted(per_property.items()):
         common = "; ".join(
             f"{old or '∅'} → {new} ({n:,})" for (old, new), n in moves.most_common(TOP_MOVES)
         )
-        table.add_row(name, f"{sum(moves.values()):,}", common)
+        table.add_row(escape(name), escape(common))
     if per_property:
         out.print(table)
-    out.print(
-        f"{result.scored:,} contacts rescored, {result.changed:,} would change; "
-        f"{len(result.failed):,} failed to score. Nothing was written."
-    )
+    out.print(f"{forecast.failed:,} failed to score. Nothing was written.")

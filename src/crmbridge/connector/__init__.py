@@ -5,6 +5,15 @@ A plugin imports from here (and from public helpers such as :mod:`crmbridge.erro
 loop or the store. docs/architecture.md describes the contract and how to add a CRM.
 """
 
+from crmbridge.connector.companies import (
+    CompanyPage,
+    CompanyReader,
+    CompanyRecord,
+    CompanyWriter,
+    ReadsCompanies,
+    company_reader,
+    company_writer,
+)
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
 from crmbridge.connector.plugin import ConnectorPlugin
@@ -46,6 +55,10 @@ __all__ = [
     "Action",
     "ActionKind",
     "CheckReport",
+    "CompanyPage",
+    "CompanyReader",
+    "CompanyRecord",
+    "CompanyWriter",
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
@@ -60,6 +73,7 @@ __all__ = [
     "LookbackCursor",
     "Owner",
     "Page",
+    "ReadsCompanies",
     "Sandbox",
     "SandboxContact",
     "SandboxOptions",
@@ -76,6 +90,8 @@ __all__ = [
     "WriteResult",
     "at_least",
     "at_most",
+    "company_reader",
+    "company_writer",
     "crm_ids",
     "receipt_key",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,17 @@ from crmbridge.connector.protocols import Connector
 from crmbridge.connector.sandbox import SandboxProvider
 from crmbridge.connector.settings import ConnectorSettings
 from crmbridge.connector.webhook import WebhookSupport
+
+#: What a connector may be called: it names rows of the store's ``cursors`` table (a
+#: 32-character column) and an environment variable. Starting with a letter, it can
+#: never be a namespace the core keeps in that table for itself (those start with
+#: ``_``, such as the hand-off switches' ``_handoff``).
+CONNECTOR_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def valid_name(name: str) -> bool:
+    """Can a connector plugin be called ``name`` (see :data:`CONNECTOR_NAME`)?"""
+    return CONNECTOR_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
-from crmbridge.connector.plugin import ConnectorPlugin
+from crmbridge.connector.plugin import CONNECTOR_NAME, ConnectorPlugin, valid_name
 from crmbridge.logging import get_logger
 
 ENTRY_POINT_GROUP = "crmbridge.connectors"
@@ -36,6 +36,11 @@ def _scan() -> tuple[dict[str, ConnectorPlugin], dict[str, str]]:
         if point.name in found:
             continue  # the first distribution on the path wins, as for imports
         try:
+            if not valid_name(point.name):
+                raise PluginError(
+                    f"{point.name!r} is not a connector name ({CONNECTOR_NAME.pattern}: "
+                    "a lowercase letter, then letters, digits or _, 32 at most)"
+                )
             plugin = point.load()
             if not isinstance(plugin, ConnectorPlugin) or plugin.name != point.name:
                 raise PluginError(f"{point.value} is not a ConnectorPlugin named {point.name!r}")
@@ -54,10 +59,11 @@ def _scan() -> tuple[dict[str, ConnectorPlugin], dict[str, str]]:
 def plugins() -> dict[str, ConnectorPlugin]:
     """Every installed plugin by name, loaded once per process, sorted by name.
 
-    A plugin that fails to import or is not a :class:`ConnectorPlugin` named like its
-    entry point is left out with an error log line naming it, so one broken package
-    cannot stop crmbridge; its ``[connectors.<name>]`` table is then refused with the
-    reason (see :func:`failures`).
+    A plugin that fails to import, is not a :class:`ConnectorPlugin` named like its
+    entry point, or has a name no connector may have is left out with an error log
+    line naming it, so one broken package cannot stop crmbridge; its
+    ``[connectors.<name>]`` table is then refused with the reason (see
+    :func:`failures`).
     """
     return _scan()[0]
 

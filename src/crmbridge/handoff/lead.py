@@ -47,6 +47,10 @@ class PreviousScore:
     total: int | None = None
     hot: bool = False
     stage: str | None = None
+    #: The model that gave it and when: a scoring under another model applies a model
+    #: edit, and what the edit alone moves is not a transition the lead made.
+    model_version: str | None = None
+    scored_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +82,12 @@ class Lead:
     def value(self, name: str) -> Any:
         """A CRM property as the CRM last held it (ours included)."""
         return held_value(self.properties, self.crm_values, name)
+
+    @property
+    def model_changed(self) -> bool:
+        """Was the lead last scored with another model (this scoring applies an edit)?"""
+        before = self.previous.model_version
+        return before is not None and before != self.score.model_version
 
     def owner_id(self, owner_property: str | None = None) -> str | None:
         """The lead's owner: the CRM's owner field, else the one crmbridge gave.
@@ -134,6 +144,10 @@ class HandoffPlan:
     actions: list[Action] = field(default_factory=list)
     #: (key, payload) of notifications to post to a Slack/generic webhook.
     webhooks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: What a step counted as done without acting, one label per lead and step: the
+    #: lead already qualified when a model edit or a rule just added reached it (shown
+    #: by ``plan``'s summary, so the enrolments not made are visible too).
+    baselines: list[str] = field(default_factory=list)
     #: Rows for the ``assignments`` table (owner_id, strategy).
     assignments: list[dict[str, Any]] = field(default_factory=list)
     #: SLA clocks to start: stage, owner_id, started_at, due_at.

@@ -100,7 +100,7 @@ class HandoffPlanner:
             triggers.TriggerStep(
                 config.triggers, config.reactivation, self.owners, added=added_triggers
             ),
-            reactivation.ReactivationStep(config.reactivation, self.owners),
+            reactivation.ReactivationStep(config.reactivation, self.owners, config.lifecycle),
         ]
 
     def plan(self, lead: Lead) -> HandoffPlan:

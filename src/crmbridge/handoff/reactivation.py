@@ -10,17 +10,30 @@ takes the lead out of the active pipeline's views.
 
 The entry is remembered in ``state["quiet"]`` (stage and instant), so replays and later
 cycles never act twice; re-engagement clears it, so a later quiet spell counts anew.
+
+A model edit (``reactivation_after_days`` lowered, say) can move a whole back catalogue
+of silent leads into ``reactivation`` or ``archived`` at once. Those leads did not go
+quiet now, the model's view of them changed: they are counted as already quiet, like
+the leads that were quiet before crmbridge watched. Only a lead whose quiet moment under
+the edited model falls after its last scoring and within :data:`MODEL_EDIT_GRACE` of now
+is acted on (the spell that started anyway during that cycle), so the enrolments a
+model edit causes are bounded by a day's worth of leads going quiet.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from crmbridge.clock import parse_instant
 from crmbridge.connector import Action
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, day_key
 from crmbridge.handoff.settings import ReactivationSettings
 from crmbridge.handoff.triggers import Enrollment
+from crmbridge.scoring.model import LifecycleModel
 
 QUIET_STAGES = ("reactivation", "archived")
+#: How recent a quiet moment must be for a lead a model edit moves to be acted on.
+MODEL_EDIT_GRACE = timedelta(days=1)
 
 
 def entered(lead: Lead) -> bool:
@@ -35,8 +48,16 @@ def entered(lead: Lead) -> bool:
 class ReactivationStep:
     """Plans the reactivation enrollment and the archive list membership."""
 
-    def __init__(self, settings: ReactivationSettings, owners: OwnerPool | None = None) -> None:
+    def __init__(
+        self,
+        settings: ReactivationSettings,
+        owners: OwnerPool | None = None,
+        lifecycle: LifecycleModel | None = None,
+    ) -> None:
         self.settings = settings
+        #: The stage machine's timings, to tell a lead a model edit moved from one that
+        #: went quiet on its own (without them, every move by an edit is a baseline).
+        self.lifecycle = lifecycle
         self.enrollment = Enrollment(owners or OwnerPool(), settings.sender_email)
 
     def plan(self, lead: Lead, plan: HandoffPlan) -> None:
@@ -54,6 +75,10 @@ class ReactivationStep:
             # Already quiet before crmbridge watched (e.g. the hand-off was just turned
             # on): acting now would sweep every old lead at once.
             return
+        if lead.model_changed and not self._went_quiet_lately(lead, stage):
+            plan.notes.append(f"moved to {stage} by a model edit: counted as already quiet")
+            plan.baselines.append(f"moved to {stage} by the model edit")
+            return
         since = lead.now
         record = {"stage": stage, "since": since.isoformat()}
         if stage == "reactivation":
@@ -62,6 +87,18 @@ class ReactivationStep:
         else:
             self._archive(lead, plan, day_key(since))
         lead.state["quiet"] = record
+
+    def _went_quiet_lately(self, lead: Lead, stage: str) -> bool:
+        """Did the lead's silence reach ``stage``'s threshold since it was last scored
+        and within :data:`MODEL_EDIT_GRACE` of now (as the edited model counts it)?"""
+        last, before = lead.score.last_engagement_at, lead.previous.scored_at
+        if self.lifecycle is None or last is None or before is None:
+            return False
+        days = self.lifecycle.reactivation_after_days
+        if stage == "archived":
+            days += self.lifecycle.archive_after_days
+        moment = last + timedelta(days=days)
+        return moment > max(before, lead.now - MODEL_EDIT_GRACE)
 
     def _retry(self, lead: Lead, plan: HandoffPlan, quiet: dict[str, str]) -> None:
         """An enrollment that waited for an owner is planned once one is there."""

@@ -10,6 +10,11 @@ A rule fires once per lead; a rule that names an event fires once per matching e
 (its key carries the event's id). Whatever asks, a lead is never enrolled twice in the
 same sequence (``state["enrolled"]``) and never while paused by a reply
 (``state["paused"]``, set by the reply step, which runs first).
+
+A model edit changes scores and stages without the leads doing anything: a lead that
+matches a rule's score, hotness or stage part only since the edit (its previous score,
+from the old model, did not) meets the rule as a baseline, as for a rule just added.
+An event newer than the lead's last scoring still fires: that is news, not the edit.
 """
 
 from __future__ import annotations
@@ -94,15 +99,25 @@ class _Rule:
 
     def lead_matches(self, lead: Lead) -> bool:
         """Every part of ``when`` except the event holds."""
-        when = self.trigger.when
-        if when.hot is not None and lead.score.hot is not when.hot:
+        score = lead.score
+        if not self.score_matches(score.total, score.hot, score.stage.stage):
             return False
-        if self.score is not None and not self.score(lead.score.total):
-            return False
-        if self.stage is not None and not self.stage(lead.score.stage.stage):
-            return False
-        values = {name: lead.value(name) for name in when.properties}
+        values = {name: lead.value(name) for name in self.trigger.when.properties}
         return self.properties(values)
+
+    def score_matches(self, total: int | None, hot: bool, stage: str | None) -> bool:
+        """The parts of ``when`` the scoring model decides hold for these values."""
+        when = self.trigger.when
+        if when.hot is not None and hot is not when.hot:
+            return False
+        if self.score is not None and (total is None or not self.score(total)):
+            return False
+        return self.stage is None or (stage is not None and bool(self.stage(stage)))
+
+    def moved_by_model(self, lead: Lead) -> bool:
+        """Does the lead match only because a model edit changed its score or stage?"""
+        before = lead.previous
+        return lead.model_changed and not self.score_matches(before.total, before.hot, before.stage)
 
     def events(self, lead: Lead) -> list[Event]:
         """The lead's events matching the rule's event part, oldest first."""
@@ -157,7 +172,7 @@ class TriggerStep:
         fired: list[str] = list(lead.state.get("triggers_fired") or [])
         known: list[str] = list(lead.state.get(KNOWN) or [])
         for rule in self.rules:
-            baseline = (
+            added = (
                 rule.mark in self.added
                 and rule.mark not in known
                 and lead.previous.total is not None
@@ -166,16 +181,14 @@ class TriggerStep:
                 known.append(rule.mark)
             if not rule.lead_matches(lead):
                 continue
-            if baseline:
-                # Added while this lead already matched: what it matches now counts as
-                # done (no mass enrolment); only what changes from here on fires.
-                events = rule.events(lead) if rule.trigger.when.event is not None else None
-                fired.extend(
-                    [rule.mark]
-                    if events is None
-                    else [f"{rule.mark}:{event_mark(event)}" for event in events]
-                )
-                continue
+            if added or rule.moved_by_model(lead):
+                # Added while this lead already matched, or matched only since a model
+                # edit moved its score: what it matches now counts as done (no mass
+                # enrolment); only what changes from here on fires.
+                if self._baseline(lead, rule, fired, plan, only_before=not added):
+                    plan.baselines.append(f'trigger "{rule.trigger.name}" already matched')
+                if added or rule.trigger.when.event is None:
+                    continue
             if rule.trigger.when.event is None:
                 self._fire(lead, plan, rule, None, fired)
                 continue
@@ -185,6 +198,28 @@ class TriggerStep:
             lead.state["triggers_fired"] = fired[-MAX_FIRED:]
         if known:
             lead.state[KNOWN] = known
+
+    @staticmethod
+    def _baseline(
+        lead: Lead, rule: _Rule, fired: list[str], plan: HandoffPlan, *, only_before: bool
+    ) -> bool:
+        """Count what the lead matches now as done (True when that is anything not done
+        yet). With ``only_before`` (a model edit) an event newer than the lead's last
+        scoring is left to fire: it is new."""
+        if rule.trigger.when.event is None:
+            marks = [rule.mark]
+        else:
+            before = lead.previous.scored_at
+            marks = [
+                f"{rule.mark}:{event_mark(event)}"
+                for event in rule.events(lead)
+                if not only_before or before is None or event.occurred_at <= before
+            ]
+        new = [mark for mark in marks if mark not in fired]
+        fired.extend(new)
+        if new:
+            plan.notes.append(f'trigger "{rule.trigger.name}": counted as done (baseline)')
+        return bool(new)
 
     def _fire(
         self, lead: Lead, plan: HandoffPlan, rule: _Rule, event: str | None, fired: list[str]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 
 from crmbridge.errors import CrmbridgeError
-from crmbridge.report.settings import SmtpSettings
+from crmbridge.settings import SmtpSettings
 
 
 class ReportMailError(CrmbridgeError):

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 #: A range longer than this is refused (the trend multiplies it).
 MAX_DAYS = 366
+#: Years a report may cover: the trend and the cohort window reach far before and after.
+YEARS = range(1971, 2201)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +67,20 @@ def iso_week(text: str, zone: ZoneInfo) -> Period:
     match = _WEEK.match(text.strip())
     if match is None:
         raise ValueError(f"{text!r} is not an ISO week such as 2026-W47")
-    monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    year, week = int(match[1]), int(match[2])
+    if year not in YEARS:
+        raise ValueError(f"{text!r}: the year must be from {YEARS[0]} to {YEARS[-1]}")
+    try:
+        monday = date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise ValueError(f"{year} has no ISO week {week}") from None
     return Period(monday, monday + timedelta(days=6), zone)
 
 
 def day_range(first: date, last: date, zone: ZoneInfo) -> Period:
     """Days ``first`` to ``last``, both included; ``ValueError`` when reversed or too long."""
+    if first.year not in YEARS or last.year not in YEARS:
+        raise ValueError(f"the days must be from {YEARS[0]} to {YEARS[-1]}")
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
     if (last - first).days + 1 > MAX_DAYS:

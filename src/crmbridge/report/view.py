@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from crmbridge.i18n import N_, Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import N_, Texts
 from crmbridge.report.kpis import Change
 from crmbridge.store.report_queries import BUCKET, FUNNEL
 
@@ -123,10 +123,18 @@ def _compare(
     t: Texts,
     rows: Sequence[tuple[str, str, int, int]],
 ) -> Table:
-    """A table of (key, label, this period, previous period) counts."""
-    columns = [key, ("count", t("This period")), ("previous", t("Previous period"))]
-    raw: list[list[object]] = [[k, now, before] for k, _, now, before in rows]
-    shown = [[label, t.number(now), t.number(before)] for _, label, now, before in rows]
+    """A table of (key, label, this period, previous period) counts, with the change."""
+    columns = [
+        key,
+        ("count", t("This period")),
+        ("previous", t("Previous period")),
+        ("change", t("Change")),
+    ]
+    raw: list[list[object]] = [[k, now, before, now - before] for k, _, now, before in rows]
+    shown = [
+        [label, t.number(now), t.number(before), change_text("", Change(now, before), t)]
+        for _, label, now, before in rows
+    ]
     return Table(name, t(title), columns, raw, shown)
 
 
@@ -191,7 +199,7 @@ def owner_label(report: Report, owner_id: str, t: Texts) -> str:
 
 
 def owners(report: Report, t: Texts) -> Table:
-    """Time to first contact and SLA breaches per owner."""
+    """Time to first contact and SLA breaches per owner, with last period's median."""
     columns = [
         ("owner", t("Owner")),
         ("contacted", t("Contacted")),
@@ -199,29 +207,21 @@ def owners(report: Report, t: Texts) -> Table:
         ("median_hours", t("Median")),
         ("p90_hours", t("90th percentile")),
         ("sla_breaches", t("SLA breaches")),
+        ("previous_median_hours", t("Median, previous period")),
     ]
     raw: list[list[object]] = []
     shown = []
     for owner_id, timing in report.current.owners.items():
         name = owner_label(report, owner_id, t)
-        raw.append(
-            [
-                name,
-                timing.contacted,
-                timing.waiting,
-                _h(timing.median),
-                _h(timing.p90),
-                timing.breaches,
-            ]
-        )
+        before = report.previous.owners.get(owner_id)
+        earlier = before.median if before is not None else None
+        figures = (timing.contacted, timing.waiting, timing.median, timing.p90, timing.breaches)
+        raw.append([name, *(v if isinstance(v, int) else _h(v) for v in figures), _h(earlier)])
         shown.append(
             [
                 name,
-                t.number(timing.contacted),
-                t.number(timing.waiting),
-                t.hours(timing.median),
-                t.hours(timing.p90),
-                t.number(timing.breaches),
+                *(t.number(v) if isinstance(v, int) else t.hours(v) for v in figures),
+                t.hours(earlier),
             ]
         )
     return Table("time_to_contact_by_owner", t(TITLES["owners"]), columns, raw, shown)

@@ -18,23 +18,22 @@ from typing import Any
 
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import zone_or_utc
+from crmbridge.handoff.settings import WEEKDAYS
+from crmbridge.i18n import Texts
 from crmbridge.report import mail
 from crmbridge.report.collect import build_report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.periods import Period, last_full_week
-from crmbridge.report.settings import ReportSettings
 from crmbridge.report.terminal import plain_summary
 from crmbridge.report.view import TITLES
+from crmbridge.settings import ReportSettings
 from crmbridge.store.controls import mark_report_done, report_done
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def due_week(now: datetime, settings: ReportSettings, zone_name: str) -> Period | None:
     """The week whose report is due at ``now``; None before its day and hour."""
     zone = zone_or_utc(zone_name)
     week = last_full_week(now, zone)
-    day = week.last + timedelta(days=1 + DAYS.index(settings.weekday))
+    day = week.last + timedelta(days=1 + WEEKDAYS.index(settings.weekday))
     due = datetime.combine(day, time(settings.hour), tzinfo=zone)
     return week if now >= due else None
 

@@ -28,6 +28,7 @@ from crmbridge.records import normalize_email
 from crmbridge.store.chunks import chunks
 from crmbridge.store.tables import (
     AssignmentRow,
+    ContactCompanyRow,
     ContactRow,
     EventRow,
     OutboxRow,
@@ -41,9 +42,12 @@ _SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
 _SLA = SlaClockRow.__table__  # type: ignore[attr-defined]
+_LINKS = ContactCompanyRow.__table__  # type: ignore[attr-defined]
 
 #: Tables ``forget`` erases from (each row about one person).
-ERASED_TABLES = frozenset({"contacts", "events", "scores", "outbox", "assignments", "sla_clocks"})
+ERASED_TABLES = frozenset(
+    {"contacts", "events", "scores", "outbox", "assignments", "sla_clocks", "contact_companies"}
+)
 #: Tables that hold nothing about a person.
 KEPT_TABLES = frozenset(
     {
@@ -54,6 +58,7 @@ KEPT_TABLES = frozenset(
         "cursors",
         "store_identity",  # the store's own id
         "connector_accounts",  # the CRM account (portal, org) each connector syncs
+        "companies",  # organisations, not people; a person's link to one is erased
     }
 )
 
@@ -68,6 +73,7 @@ class Erased:
     outbox: int = 0
     assignments: int = 0
     sla_clocks: int = 0
+    contact_companies: int = 0
 
     @property
     def total(self) -> int:
@@ -175,6 +181,7 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased.scores = _by_contact(connection, _SCORES, ids)
     erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
     erased.sla_clocks = _by_contact(connection, _SLA, ids)
+    erased.contact_companies = _by_contact(connection, _LINKS, ids)
     erased.contacts = _by_contact(connection, _CONTACTS, ids, column="id")
     return erased
 
@@ -242,7 +249,7 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    for table in (_SCORES, _ASSIGNMENTS, _SLA):
+    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS):
         _by_contact(connection, table, ids)
 
 

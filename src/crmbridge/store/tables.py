@@ -254,3 +254,39 @@ class ControlRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: dict[str, Any] = _json()
     updated_at: datetime | None = _when()
+
+
+class CompanyRow(SQLModel, table=True):
+    """A CRM company (account) some contact belongs to, cached for ``company.`` rules.
+
+    ``fetched`` names the set of properties read (a digest of their names): a model
+    that reads another property makes the cached copy outdated.
+    """
+
+    __tablename__ = "companies"
+    __table_args__ = (UniqueConstraint("crm", "crm_id", name="uq_companies_crm_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    crm_id: str = Field(max_length=64)
+    properties: dict[str, Any] = _json()
+    fetched: str = Field(default="", max_length=32)
+    crm_updated_at: datetime | None = _when()
+    updated_at: datetime | None = _when()
+
+
+class ContactCompanyRow(SQLModel, table=True):
+    """Which company a contact belongs to, as the CRM last said.
+
+    ``current`` is false once the contact was read again: the link is then asked for
+    anew (the contact may have moved), and its company kept to see whether it did.
+    """
+
+    __tablename__ = "contact_companies"
+    __table_args__ = (Index("ix_contact_companies_company", "crm", "company_crm_id"),)
+
+    contact_id: int = Field(primary_key=True, foreign_key="contacts.id")
+    crm: str = Field(max_length=32)
+    company_crm_id: str | None = Field(default=None, max_length=64)
+    current: bool = Field(default=True)
+    linked_at: datetime | None = _when()

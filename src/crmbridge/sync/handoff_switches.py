@@ -12,7 +12,9 @@ Nurture triggers act on what changes after they are added: the store remembers t
 triggers it has seen, and a trigger added since is met first as a baseline by every lead
 already scored (all are rescored at once: what a lead matches then counts as done, see
 :class:`~crmbridge.handoff.triggers.TriggerStep`). Reactivation and archive act on a
-stage transition only (see :mod:`crmbridge.handoff.reactivation`), never on a backlog.
+stage transition only (see :mod:`crmbridge.handoff.reactivation`), never on a backlog;
+a model edit (the stored score's model version differs) moving leads into a quiet stage
+or into a trigger's match is a baseline too, decided lead by lead as it is rescored.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ from crmbridge.store.selection import (
 )
 
 #: The cursors-table namespace remembering which steps were on (one row per step, value
-#: "on" or "off"): a name no connector can have.
+#: "on" or "off"). It shares the table with the connectors' read cursors (no table of its
+#: own, which would take a migration); a name no connector can have, as connector names
+#: start with a letter (``crmbridge.connector.plugin.CONNECTOR_NAME``, enforced by the
+#: registry), so a plugin can never read or overwrite these rows.
 SWITCHES = "_handoff"
 #: The row of that namespace listing the triggers seen: mark → KEPT or ADDED.
 TRIGGERS = "triggers"

@@ -16,13 +16,20 @@ from typing import Any
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector, HandoffConnector, Owner
+from crmbridge.connector import (
+    Connector,
+    HandoffConnector,
+    Owner,
+    company_reader,
+    company_writer,
+)
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
 from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
+from crmbridge.scoring.properties import COMPANY_PREFIX
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
@@ -34,7 +41,9 @@ from crmbridge.store.selection import (
     mark_dirty,
     outdated,
 )
+from crmbridge.sync.account_score import account_field, update_account_scores
 from crmbridge.sync.adopt import AdoptionReport, adopt
+from crmbridge.sync.companies import CompanySync, company_reads
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
 from crmbridge.sync.handoff_switches import (
@@ -139,6 +148,8 @@ class Forecast:
     held: int = 0
     #: Connectors whose owner list could not be read, and why (assignment waits).
     owners_unavailable: dict[str, str] = field(default_factory=dict)
+    #: Leads whose scoring raised (they keep their last score).
+    failed: int = 0
 
 
 def rule_names(config: CrmbridgeConfig) -> list[str]:
@@ -163,7 +174,8 @@ def model_properties(config: CrmbridgeConfig) -> list[str]:
     names.update(config.lifecycle.customer_when)
     names.update(own_property_names(config.writeback.prefix))
     names.update(handoff_properties(config))
-    return sorted(names)
+    # company.<property> is read from the contact's company, not from the contact.
+    return sorted(name for name in names if not name.startswith(COMPANY_PREFIX))
 
 
 class Pipeline:
@@ -178,6 +190,9 @@ class Pipeline:
         self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
+        #: The company properties the model reads (none: no company is ever read).
+        self.company_reads = company_reads(config)
+        self.rescorer.reads_companies = bool(self.company_reads)
         notifications = config.notifications
         self._owner_cache: dict[str, tuple[float, tuple[Owner, ...]]] = {}
         self.notifier = Notifier(notifications.slack_webhook_url, notifications.webhook_url)
@@ -240,6 +255,9 @@ class Pipeline:
         for name, connector in self.connectors.items():
             if only is None or name in only:
                 connector.ensure_schema(fields)
+                writer = company_writer(connector)
+                if self.config.account_score.enabled and writer is not None:
+                    writer.ensure_property(account_field(self.config.account_score, self.prefix))
 
     def read(
         self,
@@ -257,16 +275,24 @@ class Pipeline:
         read of a CRM never synced: the next cycle reads them again, as if unread).
         """
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
+        companies = self._companies(connector)
+        if companies is not None:
+            companies.follow_changes(clock.now())
         own = own_property_names(self.prefix)
         mark = store_property(self.prefix)
         status_key = self.config.lifecycle.feedback_property
-        for page in connector.read_changes(cursor, model_properties(self.config)):
+        wanted = model_properties(self.config)
+        if companies is not None:
+            wanted = sorted({*wanted, *companies.reader.link_properties})
+        for page in connector.read_changes(cursor, wanted):
             events = [*page.events, *feedback_events(page.records, self.config.sla, status_key)]
             if events:
                 # Before the page: once its cursor is stored these would not be read again.
                 self.store.insert_events(events)
             # Before the page: a restored copy takes its own id before anything is planned.
             fork_if_restored(self.store.engine, (r.properties.get(mark) for r in page.records))
+            if companies is not None:
+                companies.contacts_read(page.records)
             result = self.store.store_page(
                 connector.name,
                 CONTACTS_STREAM,
@@ -286,6 +312,17 @@ class Pipeline:
             summary.api_calls += 1
             if stop is not None and stop.is_set():
                 return
+        if companies is not None:
+            companies.link(clock.now())
+
+    def _companies(self, connector: Connector) -> CompanySync | None:
+        """The company steps of a read, when the model reads companies the CRM has."""
+        reader = company_reader(connector)
+        # The account score needs the links even when no rule reads a company.
+        rolled_up = self.config.account_score.enabled and company_writer(connector) is not None
+        if not (self.company_reads or rolled_up) or reader is None:
+            return None
+        return CompanySync(self.store, connector.name, reader, self.company_reads)
 
     def unsynced(self) -> list[Connector]:
         """The connectors whose contacts no cycle has read yet (no stored cursor)."""
@@ -299,15 +336,19 @@ class Pipeline:
         """What the next cycle would write for what is already stored. Stores nothing."""
         return self.forecast(now).changes
 
-    def forecast(self, now: datetime) -> Forecast:
-        """What the next cycle would write and do for what is stored, with the summary.
+    def forecast(self, now: datetime, chosen: Selection | None = None) -> Forecast:
+        """What the next cycle would write and do for what is stored, with the summary
+        (``chosen``: for those contacts instead, as ``rescore --dry-run`` previews).
 
         The owners assignment would choose from are read from each connector's CRM
         (read only); the store is left as it was.
         """
-        due = either(Store.due_clause(now), outdated(self.engine.version))
-        catch_up = pending(self.store, self.config)
-        where = due if catch_up is None else either(due, catch_up)
+        if chosen is None:
+            due = either(Store.due_clause(now), outdated(self.engine.version))
+            catch_up = pending(self.store, self.config)
+            where = due if catch_up is None else either(due, catch_up)
+        else:
+            where = chosen
         summary = PlanSummary(rules=rule_names(self.config))
         self.rescorer.summary = summary
         self.rescorer.waive = waiver(self.store, self.config, now)
@@ -316,7 +357,13 @@ class Pipeline:
         finally:
             self.rescorer.summary = None
             self.rescorer.waive = None
-        return Forecast(result.changes, summary, result.held, dict(self.owners_unavailable))
+        return Forecast(
+            result.changes,
+            summary,
+            result.held,
+            dict(self.owners_unavailable),
+            len(result.failed),
+        )
 
     def preview(
         self, now: datetime, where: Selection, *, fetch_owners: bool = False
@@ -464,7 +511,15 @@ class Pipeline:
         with lock("rescore") as held:
             if held and adopt_held:
                 summary.adoption = adopt(self.store, self.prefix, only)
-        self._rescore(summary, now, lock, progress, same_pass=rounds > 0)
+        # The account scores roll up what the whole cycle scored, once.
+        self._rescore(
+            summary,
+            now,
+            lock,
+            progress,
+            same_pass=rounds > 0,
+            then=lambda: self._account_scores(summary, chosen, now),
+        )
         for drainer in drainers:
             self._recover(summary, drainer, now, lock, recover_everything, recovered)
             self._write(summary, drainer, now)
@@ -479,10 +534,12 @@ class Pipeline:
         most: int | None = None,
         *,
         same_pass: bool = False,
+        then: Callable[[], None] | None = None,
     ) -> int | None:
         """Rescore the due contacts (once the model is caught up; about ``most`` of
-        them if set; ``same_pass`` goes on with the cycle's pass); how many were scored,
-        None when another replica holds the rescoring."""
+        them if set; ``same_pass`` goes on with the cycle's pass), then run ``then``
+        under the same lock; how many were scored, None when another replica holds the
+        rescoring."""
         with lock("rescore") as held:
             if not held:
                 return None
@@ -503,6 +560,8 @@ class Pipeline:
                 CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)
                 for lead in rescored.failed
             )
+            if then is not None:
+                then()
             return rescored.scored
 
     def _drainer(
@@ -557,6 +616,25 @@ class Pipeline:
             lambda: self._drain(drainer, now, summary, full=full),
         )
         return summary.written - before
+
+    def _account_scores(
+        self, summary: CycleSummary, chosen: Sequence[Connector], now: datetime
+    ) -> None:
+        """Queue the account scores of the companies whose contacts were just scored."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return
+        for connector in chosen:
+            if company_writer(connector) is None:
+                continue
+            self._guard(
+                summary,
+                connector.name,
+                "rescore",
+                lambda c=connector: update_account_scores(
+                    self.store, c.name, settings, self.prefix, now
+                ),
+            )
 
     def _count_held(
         self, summary: CycleSummary, chosen: Sequence[Connector], *, tell: bool

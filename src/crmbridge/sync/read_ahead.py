@@ -31,6 +31,8 @@ class ReadAhead:
     api_calls: int = 0
     #: Why nothing (or not everything) was read; empty when the read went through.
     problem: str = ""
+    #: The CRM failed to answer (not merely a daemon syncing the store meanwhile).
+    failed: bool = False
 
 
 def read_unsynced(pipeline: Pipeline, progress: Progress | None = None) -> list[ReadAhead]:
@@ -75,5 +77,5 @@ def _read(pipeline: Pipeline, connector: Connector, progress: Progress | None) -
     except ConfigError:
         raise
     except CrmbridgeError as exc:
-        return ReadAhead(connector.name, summary.read, summary.api_calls, str(exc))
+        return ReadAhead(connector.name, summary.read, summary.api_calls, str(exc), failed=True)
     return ReadAhead(connector.name, summary.read, summary.api_calls)

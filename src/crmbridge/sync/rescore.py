@@ -21,8 +21,10 @@ from crmbridge.handoff.planner import HandoffPlanner
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
+from crmbridge.scoring.properties import company_properties, contact_with_company
 from crmbridge.scoring.types import Event
 from crmbridge.store import outbox
+from crmbridge.store.companies import company_values
 from crmbridge.store.handoff_state import apply_records
 from crmbridge.store.identity import UNMARKED, Identity, advance_generation, read_identity
 from crmbridge.store.repository import Store
@@ -124,6 +126,11 @@ class Rescorer:
         #: For a dry run: the hand-off state the next cycle's catch-up would leave.
         self.waive: Waiver | None = None
         self._issued = self._writing = Identity("", 0)
+        #: Whether the model reads ``company.`` properties (then each batch reads them);
+        #: the pipeline sets it when only a trigger does.
+        self.reads_companies = bool(
+            company_properties(engine.scoring, engine.bant_model, engine.lifecycle_model)
+        )
 
     def run(
         self,
@@ -186,6 +193,7 @@ class Rescorer:
         ids = [row.id for row in batch]
         events = self.store.events_for(session, ids)
         current = self.store.current_scores(session, ids)
+        companies = company_values(session, ids) if self.reads_companies else {}
         queued: dict[tuple[str, str], list[outbox.Queued]] = {}
         changes = outbox.Batch(now)
         for crm in {row.crm for row in batch}:
@@ -209,8 +217,10 @@ class Rescorer:
                 result.held += not row.held_by
                 continue
             contact_events = events.get(row.id, [])
+            contact = contact_with_company(self.store.as_contact(row), companies.get(row.id))
+            row_properties = contact.properties or {}
             try:
-                score = model.score(self.store.as_contact(row), contact_events, now, row.stage)
+                score = model.score(contact, contact_events, now, row.stage)
                 recheck = next_change_at(
                     model.scoring,
                     model.lifecycle_model,
@@ -232,7 +242,7 @@ class Rescorer:
             if self.waive is not None:
                 saved = self.waive(old is not None and bool(old.hot), row.stage, saved)
             state = dict(saved)
-            handoff = self._handoff(row, score, old, contact_events, now, state)
+            handoff = self._handoff(row, score, old, contact_events, now, state, row_properties)
             if handoff is None:
                 state = dict(saved)  # a failed plan leaves the state as it was
             planned = self._plan(
@@ -271,6 +281,8 @@ class Rescorer:
                 result.changes.extend(planned)
             if self.summary is not None:
                 self._tell(self.summary, row, old, score, planned)
+                if handoff is not None:
+                    self.summary.baselines.update(handoff.baselines)
             updates.append(
                 {
                     "cid": row.id,
@@ -325,12 +337,13 @@ class Rescorer:
         events: list[Event],
         now: datetime,
         state: dict[str, Any],
+        properties: Mapping[str, Any],
     ) -> HandoffPlan | None:
         planner = self.planners.get(row.crm, self.default_planner)
         if planner is None:
             return None
         previous = (
-            PreviousScore(old.total, bool(old.hot), old.stage)
+            PreviousScore(old.total, bool(old.hot), old.stage, old.model_version, old.scored_at)
             if old is not None
             else PreviousScore(stage=row.stage)
         )
@@ -339,7 +352,7 @@ class Rescorer:
             crm=row.crm,
             crm_id=row.crm_id,
             email=row.email,
-            properties=row.properties or {},
+            properties=dict(properties),
             crm_values=row.crm_values or {},
             events=events,
             score=score,

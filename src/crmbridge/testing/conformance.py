@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -125,6 +125,24 @@ class ConformanceHarness(Protocol):
     def count_requests(self, kind: RequestKind = "all") -> int:
         """How many requests of ``kind`` the CRM has answered so far."""
         ...
+
+
+class SeedTimes:
+    """The modification times a harness gives the contacts it seeds: from ``start``,
+    one second apart, each call's after every earlier one's (or, for a bulk import,
+    one instant shared by a call's contacts)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._next = start.replace(microsecond=0)
+
+    def take(self, count: int, *, same: bool = False) -> list[datetime]:
+        """The times of the next ``count`` contacts (``same``: one shared time)."""
+        first = self._next
+        if same:
+            self._next += timedelta(seconds=1)
+            return [first] * count
+        self._next += timedelta(seconds=count)
+        return [first + timedelta(seconds=n) for n in range(count)]
 
 
 def contact_specs(count: int, tag: str = "c") -> list[dict[str, str]]:

@@ -23,6 +23,7 @@ from crmbridge.connector import (
     Write,
     WriteResult,
 )
+from crmbridge.connector.companies import CompanyReader
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.records import ContactRecord
 
@@ -37,6 +38,8 @@ class FakeConnector:
 
     max_batch_size = 100
     handoff: HandoffConnector | None = None
+    #: No companies: ``company.`` rules never match against the fake CRM.
+    companies: CompanyReader | None = None
 
     def __init__(
         self,

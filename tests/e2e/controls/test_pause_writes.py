@@ -81,8 +81,7 @@ def test_pause_holds_writes_across_a_restart_and_resume_sends_them_once(
     first = DaemonProcess.start("first", tmp_path, env)
     second: DaemonProcess | None = None
     try:
-        first.wait_ready(60)
-        wait_for(lambda: len(scored(state)) == CONTACTS, 60, "the first sync", watch=[first])
+        first.wait_synced(state, CONTACTS)
         baseline = scored(state)
         token = ADMIN
 

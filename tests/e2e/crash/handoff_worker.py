@@ -10,7 +10,6 @@ sandbox runs in the test's process, so what HubSpot holds survives the kill.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,11 +19,11 @@ from pydantic import SecretStr
 
 from crmbridge.clock import parse_instant
 from crmbridge.logging import configure_logging
-from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
 from crmbridge_hubspot import HubSpotConnector
 from crmbridge_hubspot.settings import HubSpotSettings
+from tests.e2e.crash.worker_process import run_and_report
 from tests.integration.handoff.harness import TOKEN, load_config
 
 
@@ -40,13 +39,7 @@ def main(argv: list[str]) -> int:
     settings = HubSpotSettings(enabled=True, access_token=SecretStr(TOKEN), base_url=args.crm)
     store = Store.open(args.db)
     pipeline = Pipeline(store, load_config(), {"hubspot": HubSpotConnector.from_settings(settings)})
-    pipeline.prepare()
-    summary = pipeline.run_once(parse_instant(args.now), recover_all=True)
-    with store.session() as session:
-        depth = dict(outbox.depth(session))
-    print(json.dumps({"summary": summary.as_dict(), "outbox": depth}), flush=True)
-    store.engine.dispose()
-    return 0 if summary.ok else 1
+    return run_and_report(store, pipeline, parse_instant(args.now))
 
 
 if __name__ == "__main__":

@@ -12,13 +12,8 @@ until the outbox is settled, and must leave HubSpot exactly as the reference did
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +23,7 @@ from typing import Any
 import pytest
 
 from crmbridge_hubspot.sandbox.server import SandboxServer
+from tests.e2e.crash.worker_process import run_worker
 from tests.integration.handoff.harness import (
     NURTURE_LIST,
     OWNERS,
@@ -104,43 +100,6 @@ def _command(db_url: str, server: SandboxServer) -> list[str]:
     ]
 
 
-def _environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.upper().startswith("CRMBRIDGE")}
-
-
-def run_worker(
-    db_url: str, server: SandboxServer, kill_after: float | None = None
-) -> tuple[dict[str, Any] | None, float]:
-    """Run the worker to its end (its report) or SIGKILL it ``kill_after`` s after ready;
-    also how long it worked after ready."""
-    process = subprocess.Popen(
-        _command(db_url, server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_environment(),
-    )
-    assert process.stdout is not None
-    try:
-        assert process.stdout.readline().strip() == "ready"
-        ready = time.monotonic()
-        if kill_after is not None:
-            try:
-                process.wait(timeout=kill_after)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
-                return None, time.monotonic() - ready
-        out, err = process.communicate(timeout=120)
-        worked = time.monotonic() - ready
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, err[-3000:]
-    return dict(json.loads(out.strip().splitlines()[-1])), worked
-
-
 def outcome(server: SandboxServer, replied: list[str], seconds: float) -> Outcome:
     state = server.state
     tasks = Counter(
@@ -160,13 +119,13 @@ def run(folder: Path, kill_after: float | None) -> tuple[Outcome, list[str], int
     db_url = f"sqlite:///{folder / 'crmbridge.db'}"
     with make_sandbox() as server:
         replied = seed(server, folder)
-        report, seconds = run_worker(db_url, server, kill_after)
+        report, seconds = run_worker(_command(db_url, server), kill_after, timeout=120)
         # Tasks HubSpot held when the run was killed (None: it was not killed).
         killed = len(server.state.tasks()) if report is None else None
         for _ in range(MAX_RESUMES):
             if report is not None and not any(report["outbox"].get(s) for s in SETTLED):
                 break
-            report, _ = run_worker(db_url, server)
+            report, _ = run_worker(_command(db_url, server), timeout=120)
         assert report is not None and not any(report["outbox"].get(s) for s in SETTLED), report
         return outcome(server, replied, seconds), replied, killed
 

@@ -103,8 +103,7 @@ def test_health_and_metrics_through_crm_failures_while_intake_stays_open(
     add_contacts(state, CONTACTS)
     daemon = DaemonProcess.start("daemon", tmp_path, _env(db, sandbox))
     try:
-        daemon.wait_ready(60)
-        wait_for(lambda: len(scored(state)) == CONTACTS, 60, "the first sync", watch=[daemon])
+        daemon.wait_synced(state, CONTACTS)
         wait_for(lambda: _hubspot(daemon)["last_success"] is not None, 30, "a successful poll")
         code, body = _health(daemon)
         assert code == 200, body
@@ -214,10 +213,7 @@ def test_sigterm_with_a_hanging_crm_ends_in_time_and_the_next_start_closes_its_c
         add_contacts(sandbox.state, 3)
         wait_for(lambda: _running(db) > 0, 30, "a cycle waiting on the CRM")
         time.sleep(1)
-        asked = time.monotonic()
-        daemon.send(signal.SIGTERM)
-        code = daemon.wait(GRACE_S + 5)
-        took = time.monotonic() - asked
+        code, took = daemon.terminate(GRACE_S + 5)
     finally:
         daemon.kill()
     assert code is not None, f"still running {GRACE_S + 5:g} s after SIGTERM"
@@ -235,10 +231,7 @@ def test_sigterm_with_a_hanging_crm_ends_in_time_and_the_next_start_closes_its_c
             assert silent.called.wait(60), f"the start-up checks never called:\n{stuck.tail()}"
             time.sleep(0.5)
             assert stuck.alive(), stuck.tail()
-            asked = time.monotonic()
-            stuck.send(signal.SIGTERM)
-            code = stuck.wait(10)
-            took = time.monotonic() - asked
+            code, took = stuck.terminate(10)
         finally:
             stuck.kill()
     assert code == 0, stuck.tail()

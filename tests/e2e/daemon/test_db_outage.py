@@ -104,8 +104,7 @@ def test_postgres_outage(
     daemon = DaemonProcess.start("daemon", tmp_path, env)
     ids = _ids_by_email(sandbox)
     try:
-        daemon.wait_ready(60)
-        wait_for(lambda: len(scored(state)) == CONTACTS, 60, "the first sync", watch=[daemon])
+        daemon.wait_synced(state, CONTACTS)
         baseline = scored(state)
         pid = daemon.pid
 

@@ -95,8 +95,7 @@ def test_no_secret_in_any_output(postgres_url: str, tmp_path: Path) -> None:
     )
     daemon = DaemonProcess.start("daemon", tmp_path, env)
     try:
-        daemon.wait_ready(60)
-        wait_for(lambda: len(scored(state)) == CONTACTS, 60, "the first sync", watch=[daemon])
+        daemon.wait_synced(state, CONTACTS)
 
         # Events: accepted with the token; refused (and not echoed) with a secret as bearer.
         now = datetime.now(UTC).replace(microsecond=0)

@@ -130,6 +130,7 @@ def test_forget_by_email_leaves_no_row_about_the_person(store: Store, store_url:
         "outbox": 3,
         "assignments": 1,
         "sla_clocks": 1,
+        "contact_companies": 0,
     }
     assert _mentions(store, *ANA) == []
     assert _mentions(store, *BEN) == ben_before

@@ -310,7 +310,21 @@ class DaemonProcess:
             time.sleep(0.2)
         raise AssertionError(f"{self.name} not ready after {timeout:g} s ({last}):\n{self.tail()}")
 
+    def wait_synced(self, state: SandboxState, contacts: int, timeout: float = 60.0) -> None:
+        """Wait until ready, then until the CRM holds a score for ``contacts`` contacts
+        (the first sync); fail early if the process ended."""
+        self.wait_ready(timeout)
+        wait_for(lambda: len(scored(state)) == contacts, timeout, "the first sync", watch=[self])
+
     # -- stopping ---------------------------------------------------------------------------
+
+    def terminate(self, timeout: float) -> tuple[int | None, float]:
+        """SIGTERM, then wait up to ``timeout`` seconds: the exit code (None if still
+        running) and the seconds from the signal to the exit (or to giving up)."""
+        asked = time.monotonic()
+        self.send(signal.SIGTERM)
+        code = self.wait(timeout)
+        return code, time.monotonic() - asked
 
     def send(self, signum: int = signal.SIGTERM) -> None:
         if self.alive():

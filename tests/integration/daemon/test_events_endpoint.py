@@ -326,7 +326,6 @@ BODIES = (
 
 
 @settings(
-    max_examples=250,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -273,6 +273,11 @@ class MemCrmConnector:
         return None
 
     @property
+    def companies(self) -> None:
+        """memcrm keeps no companies: ``company.`` rules never match."""
+        return None
+
+    @property
     def rate_governor(self) -> RateGovernor:
         """Paces every request to the API's budget (and shares it between replicas)."""
         return self._governor

@@ -1,9 +1,11 @@
 """A small SMTP server on a local port (plain SMTP, no TLS) that keeps what it receives,
 for the weekly report's e-mail. It speaks enough of RFC 5321 for ``smtplib``: EHLO/HELO,
-MAIL, RCPT, DATA (dot-unstuffed), RSET, NOOP, QUIT; ``refuse_data`` answers DATA with 554."""
+MAIL, RCPT, DATA (dot-unstuffed), RSET, NOOP, QUIT, and AUTH PLAIN against ``login``
+when it is set (the only mechanism it offers); ``refuse_data`` answers DATA with 554."""
 
 from __future__ import annotations
 
+import base64
 import socketserver
 import threading
 from dataclasses import dataclass, field
@@ -23,6 +25,9 @@ class Received:
 @dataclass
 class SmtpServer:
     refuse_data: bool = False
+    #: (user, password) this server accepts; None: no AUTH offered.
+    login: tuple[str, str] | None = None
+    authenticated: list[str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     _server: socketserver.ThreadingTCPServer | None = None
 
@@ -45,7 +50,13 @@ class SmtpServer:
                     command = raw.decode().strip()
                     verb = command[:4].upper()
                     if verb in ("EHLO", "HELO"):
-                        self.reply("250 localhost")
+                        if owner.login is not None and verb == "EHLO":
+                            self.reply("250-localhost")
+                            self.reply("250 AUTH PLAIN")
+                        else:
+                            self.reply("250 localhost")
+                    elif verb == "AUTH":
+                        self.authenticate(command)
                     elif verb == "MAIL":
                         sender, recipients = command.split(":", 1)[1].strip(" <>"), []
                         self.reply("250 OK")
@@ -70,6 +81,23 @@ class SmtpServer:
                         return
                     else:
                         self.reply("502 not implemented")
+
+            def authenticate(self, command: str) -> None:
+                parts = command.split()
+                if owner.login is None or len(parts) < 2 or parts[1].upper() != "PLAIN":
+                    self.reply("504 mechanism not supported")
+                    return
+                if len(parts) == 2:
+                    self.reply("334 ")
+                    encoded = self.rfile.readline().decode().strip()
+                else:
+                    encoded = parts[2]
+                _, user, password = base64.b64decode(encoded).decode().split("\0")
+                if (user, password) == owner.login:
+                    owner.authenticated.append(user)
+                    self.reply("235 authenticated")
+                else:
+                    self.reply("535 authentication failed")
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

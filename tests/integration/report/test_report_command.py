@@ -84,6 +84,7 @@ def test_every_figure_of_the_week_matches_the_hand_computed_values(
         "median_hours": 1.0,
         "p90_hours": 3.0,
         "sla_breaches": 0,
+        "previous_median_hours": 2.0,
     }
     assert owners["Bruno <b>Díaz</b>"]["contacted"] == 1
     assert owners["Bruno <b>Díaz</b>"]["waiting"] == 1
@@ -145,8 +146,8 @@ def test_csv_files_one_per_table_with_formulas_quoted(
     )
     with (folder / "disqualifications.csv").open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["reason", "count", "previous"]
-    assert ["'=cmd", "0", "1"] in rows
+    assert rows[0] == ["reason", "count", "previous", "change"]
+    assert ["'=cmd", "0", "1", "-1"] in rows
 
 
 def test_the_terminal_report_in_spanish(store: Store, store_url: str, tmp_path: Path) -> None:
@@ -157,6 +158,7 @@ def test_the_terminal_report_in_spanish(store: Store, store_url: str, tmp_path: 
     assert "Revisión semanal de marketing y ventas" in shown
     assert "Nuevos leads" in shown
     assert "16 nov 2026" in shown
+    assert "40\u00a0%" in shown  # the period conversion, written the Spanish way
     assert "Ana García" in shown
     assert "Weekly" not in shown
 
@@ -200,3 +202,31 @@ def test_the_html_page_is_self_contained_escaped_and_has_four_charts(
     assert "Bruno <b>" not in html
     assert "Bruno &lt;b&gt;Díaz&lt;/b&gt;" in html
     assert "Embudo por etapa" in html and "Definiciones" in html
+
+
+def test_an_empty_store_reports_the_last_full_week_with_nothing_in_it(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    url = str(sqlite_store.engine.url)
+
+    document = json.loads(_report(url, _config(tmp_path, url), "--json").stdout)
+
+    assert document["period"]["label"] == "2026-W47"  # the week before Wed 25 November
+    summary = _rows(document, "summary", "figure")
+    assert summary["mqls"]["current"] == 0
+    assert summary["period_conversion"]["current"] is None
+    assert document["tables"]["time_to_contact_by_owner"] == []
+    shown = _report(url, _config(tmp_path, url)).stdout
+    assert "Nothing in this period." in shown
+
+
+def test_a_page_that_cannot_be_written_exits_1_naming_it(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    url = str(sqlite_store.engine.url)
+    target = tmp_path / "missing" / "w47.html"
+
+    result = cli(url, "report", "--config", str(_config(tmp_path, url)), "--html", str(target))
+
+    assert result.exit_code == 1
+    assert f"cannot write {target}" in result.output

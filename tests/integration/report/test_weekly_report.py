@@ -43,7 +43,7 @@ port = {port}
 security = "none"
 sender = "crmbridge@example.com"
 timeout = "5s"
-"""
+{login}"""
     )
     return parse_config(text).config
 
@@ -129,3 +129,21 @@ def test_report_settings_are_checked_with_their_path(tmp_path: Path) -> None:
         parse_config("[report]\nenabled = true\n")
     relative = parse_config('[report]\nfolder = "weekly"\n', base_dir=tmp_path).config
     assert relative.report.folder == tmp_path / "weekly"
+
+
+def test_the_report_signs_in_to_the_mail_server_and_a_refused_login_is_explained(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    seed(sqlite_store)
+    url = str(sqlite_store.engine.url)
+    with SmtpServer(login=("bot", "right-password")) as smtp:
+        wrong = _config(url, tmp_path, smtp.port, login='username = "bot"\npassword = "wrong"\n')
+        with pytest.raises(ReportMailError, match="refused the login") as caught:
+            make_weekly_report(sqlite_store, wrong, DUE)
+        assert "wrong" not in str(caught.value)
+        right = 'username = "bot"\npassword = "right-password"\n'
+        path = make_weekly_report(sqlite_store, _config(url, tmp_path, smtp.port, login=right), DUE)
+
+    assert path is not None
+    assert smtp.authenticated == ["bot"]
+    assert len(smtp.received) == 1

@@ -128,7 +128,7 @@ starts = st.datetimes(datetime(2026, 1, 1), datetime(2027, 6, 30), timezones=st.
 durations = st.timedeltas(timedelta(0), timedelta(days=15))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(calendars(), starts, durations)
 def test_a_deadline_is_always_in_business_hours(
     calendar: BusinessCalendar, start: datetime, within: timedelta
@@ -139,14 +139,14 @@ def test_a_deadline_is_always_in_business_hours(
     assert due.astimezone(calendar.zone).date() not in calendar.holidays
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(calendars(), starts, durations)
 def test_elapsed_undoes_add(calendar: BusinessCalendar, start: datetime, within: timedelta) -> None:
     due = calendar.add_business_time(start, within)
     assert calendar.elapsed_business_time(start, due) == calendar.to_business(within)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(calendars(), starts, durations, durations, st.timedeltas(timedelta(0), timedelta(days=5)))
 def test_deadlines_are_monotonic(
     calendar: BusinessCalendar,
@@ -164,7 +164,7 @@ def test_deadlines_are_monotonic(
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(st.datetimes(datetime(2026, 3, 20), datetime(2026, 4, 5), timezones=st.just(UTC)))
 def test_madrid_spring_forward_keeps_wall_clock_hours(start: datetime) -> None:
     # Every day open, so the DST Sunday itself is a business day: its window is still

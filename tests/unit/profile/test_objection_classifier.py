@@ -172,7 +172,7 @@ _TEXTS = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(texts=_TEXTS, lacks_authority=st.booleans())
 def test_the_verdict_is_deterministic_and_bounded(texts: list[str], lacks_authority: bool) -> None:
     first = BUILT_IN_CLASSIFIER.classify(texts, lacks_authority=lacks_authority)

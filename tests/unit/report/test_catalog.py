@@ -1,4 +1,5 @@
-"""Every message the report shows has a Spanish translation that keeps its fields."""
+"""Every message the report and the backtest show has a Spanish translation that keeps
+its fields."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from crmbridge.report.i18n import LANGUAGES, catalog_path
+from crmbridge.i18n import LANGUAGES, catalog_path
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = [
     *sorted((ROOT / "src" / "crmbridge" / "report").glob("*.py")),
     ROOT / "src" / "crmbridge" / "cli" / "report.py",
+    *sorted((ROOT / "src" / "crmbridge" / "backtest").glob("*.py")),
+    ROOT / "src" / "crmbridge" / "cli" / "backtest.py",
 ]
 #: The names messages go through: ``t(...)``/``texts(...)`` translate, ``N_`` marks.
 KEYWORDS: dict[str, None] = {"t": None, "texts": None, "N_": None}

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmbridge.handoff.business_hours import BusinessCalendar
 from crmbridge.report import kpis
@@ -151,3 +153,36 @@ def test_owner_at_a_moment() -> None:
 
 def test_period_label_of_a_week_not_starting_monday() -> None:
     assert Period(date(2026, 11, 17), date(2026, 11, 23), MADRID).label == "2026-11-17..2026-11-23"
+
+
+@given(st.text(max_size=40))
+def test_any_week_text_is_a_week_or_a_value_error(text: str) -> None:
+    try:
+        week = iso_week(text, MADRID)
+    except ValueError:
+        return
+    assert week.days == 7 and week.label == text.strip()
+    assert week.shifted(-8).start < week.end  # the trend's periods exist
+
+
+@given(st.integers(0, 9999), st.integers(0, 99))
+def test_weeks_of_any_year_and_number(year: int, number: int) -> None:
+    try:
+        week = iso_week(f"{year:04d}-W{number:02d}", MADRID)
+    except ValueError as exc:
+        assert str(exc)
+        return
+    assert week.end + timedelta(days=365) > week.start
+
+
+def test_time_to_contact_across_the_clock_change_counts_office_hours_as_the_clock_shows() -> None:
+    calendar = BusinessCalendar(zone=MADRID)
+    week = iso_week("2026-W43", MADRID)
+    friday = datetime(2026, 10, 23, 15, tzinfo=UTC)  # 17:00 CEST, an hour before closing
+    monday = datetime(2026, 10, 26, 9, tzinfo=UTC)  # 10:00 CET, an hour after opening
+    leads = [Lead(1, reached={"mql": friday})]
+
+    (timing,) = kpis.timings(leads, week, {1: monday}, {}, calendar, {}, monday)
+
+    assert timing.business == timedelta(hours=2)
+    assert timing.target is None and timing.within_sla is None

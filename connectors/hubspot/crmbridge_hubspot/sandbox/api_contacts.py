@@ -77,7 +77,8 @@ def _id_property(value: Any) -> str | None:
     return str(value)
 
 
-def _names(value: Any, field: str) -> list[str]:
+def property_list(value: Any, field: str) -> list[str]:
+    """A list of property names from a request body (400 when it is not one)."""
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -85,9 +86,14 @@ def _names(value: Any, field: str) -> list[str]:
     return list(value)
 
 
-def _batch_body(
-    results: list[dict[str, Any]], missing: Sequence[str], started: str, completed: str
+def batch_body(
+    results: list[dict[str, Any]],
+    missing: Sequence[str],
+    started: str,
+    completed: str,
+    not_found: str = NOT_FOUND_MESSAGE,
 ) -> Reply:
+    """A batch answer: 200, or 207 with an ``OBJECT_NOT_FOUND`` error naming ``missing``."""
     body: dict[str, Any] = {"status": "COMPLETE", "results": results}
     if missing:
         body["numErrors"] = 1
@@ -95,7 +101,7 @@ def _batch_body(
             {
                 "status": "error",
                 "category": "OBJECT_NOT_FOUND",
-                "message": NOT_FOUND_MESSAGE,
+                "message": not_found,
                 "context": {"ids": list(missing)},
             }
         ]
@@ -104,13 +110,14 @@ def _batch_body(
     return Reply(207 if missing else 200, body)
 
 
-def _inputs(body: Mapping[str, Any]) -> list[Any]:
+def batch_inputs(body: Mapping[str, Any], limit: int = MAX_BATCH) -> list[Any]:
+    """A batch request's ``inputs``; 400 when missing or longer than ``limit``."""
     inputs = body.get("inputs")
     if not isinstance(inputs, list):
         raise bad_request("inputs must be a list.")
-    if len(inputs) > MAX_BATCH:
+    if len(inputs) > limit:
         raise bad_request(
-            f"Batch input is limited to {MAX_BATCH} inputs; got {len(inputs)}.",
+            f"Batch input is limited to {limit} inputs; got {len(inputs)}.",
         )
     return inputs
 
@@ -193,10 +200,10 @@ def routes(services: Services) -> list[Route]:
     def batch_read(call: Call) -> Reply:
         started = iso_ms(state.now())
         body = call.json_object()
-        inputs = _inputs(body)
+        inputs = batch_inputs(body)
         id_property = _id_property(body.get("idProperty"))
-        names = _names(body.get("properties"), "properties")
-        history = _names(body.get("propertiesWithHistory"), "propertiesWithHistory")
+        names = property_list(body.get("properties"), "properties")
+        history = property_list(body.get("propertiesWithHistory"), "propertiesWithHistory")
         keys: list[str] = []
         for item in inputs:
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), str | int):
@@ -210,12 +217,12 @@ def routes(services: Services) -> list[Route]:
                 missing.append(key)
             else:
                 results.append(contact_json(found, names, history=history))
-        return _batch_body(results, missing, started, iso_ms(state.now()))
+        return batch_body(results, missing, started, iso_ms(state.now()))
 
     def batch_update(call: Call) -> Reply:
         started = iso_ms(state.now())
         body = call.json_object()
-        inputs = _inputs(body)
+        inputs = batch_inputs(body)
         updates: list[tuple[str, Mapping[str, Any]]] = []
         id_properties: set[str | None] = set()
         for item in inputs:
@@ -246,7 +253,7 @@ def routes(services: Services) -> list[Route]:
             raise HubSpotError(409, "CONFLICT", exc.message) from exc
         written = {n for _, values in updates for n in values}
         results = [contact_json(c, sorted(written)) for c in updated]
-        return _batch_body(results, missing, started, iso_ms(state.now()))
+        return batch_body(results, missing, started, iso_ms(state.now()))
 
     def delete_contact(call: Call) -> Reply:
         # HubSpot answers 204 whether or not the record existed.

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crmbridge_hubspot.sandbox import (
     admin,
     api_automation,
+    api_companies,
     api_contacts,
     api_engagement,
     api_properties,
@@ -136,6 +137,7 @@ def create_app(
     state.contact_index.lag = IndexLag(config).draw
     # Task search lags the same way (HubSpot indexes every object type for search).
     state.task_index.lag = IndexLag(config).draw
+    state.companies.index.lag = IndexLag(config).draw
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -146,6 +148,8 @@ def create_app(
             services.webhooks.stop()
 
     routes = [
+        # Before the properties routes: /crm/v3/properties/companies is the companies'.
+        *api_companies.routes(services),
         *api_properties.routes(services),
         *api_contacts.routes(services),
         *api_engagement.routes(services),

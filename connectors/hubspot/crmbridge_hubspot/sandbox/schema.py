@@ -283,6 +283,14 @@ def default_contact_properties() -> list[PropertyDef]:
         _hs("country", "Country/Region", "string", "text", info, form_field=True),
         _hs("numemployees", "Number of Employees", "string", "text", info, form_field=True),
         _hs(
+            "associatedcompanyid",
+            "Primary Associated Company ID",
+            "number",
+            "number",
+            info,
+            read_only=True,
+        ),
+        _hs(
             "lifecyclestage",
             "Lifecycle Stage",
             "enumeration",
@@ -541,3 +549,50 @@ def parse_property_create(body: Any, groups: Collection[str], now: datetime) -> 
 
 def _placeholder(now: datetime) -> PropertyDef:
     return PropertyDef("", "", "string", "text", "", created_at=now, updated_at=now)
+
+
+def check_values(
+    definitions: Mapping[str, PropertyDef],
+    values: Mapping[str, Any],
+    owner_ids: set[str],
+    *,
+    allow_read_only: bool,
+) -> tuple[dict[str, str], list[Issue]]:
+    """Each value as HubSpot stores it, and why HubSpot would refuse the others."""
+    clean: dict[str, str] = {}
+    issues: list[Issue] = []
+    for name, raw in values.items():
+        text = _as_text(raw)
+        if text is None:
+            message = f'Property "{name}" must be a string, number or boolean'
+            issues.append(Issue(name, repr(raw), "INVALID_PROPERTY_VALUE", message))
+            continue
+        definition = definitions.get(name)
+        if definition is None or definition.archived:
+            message = f'Property "{name}" does not exist'
+            issues.append(Issue(name, text, "PROPERTY_DOESNT_EXIST", message))
+            continue
+        system = name in SYSTEM_PROPERTIES or name in ("hs_createdate", "hs_lastmodifieddate")
+        if definition.read_only_value and (system or not allow_read_only):
+            message = f'"{name}" is a calculated property; its value cannot be set.'
+            issues.append(Issue(name, text, "READ_ONLY_VALUE", message))
+            continue
+        if text == "":
+            clean[name] = ""
+            continue
+        value, issue = check_value(definition, text, owner_ids)
+        if issue is not None:
+            issues.append(issue)
+        elif value is not None:
+            clean[name] = value
+    return clean, issues
+
+
+def _as_text(raw: Any) -> str | None:
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float | str):
+        return str(raw)
+    return None

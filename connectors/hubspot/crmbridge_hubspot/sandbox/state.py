@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from crmbridge_hubspot.sandbox.companies import CompanyBook
 from crmbridge_hubspot.sandbox.indexlag import SearchIndex
 from crmbridge_hubspot.sandbox.records import (
     AlreadyExistsError,
@@ -39,11 +40,10 @@ from crmbridge_hubspot.sandbox.records import (
 )
 from crmbridge_hubspot.sandbox.schema import (
     LIFECYCLE_STAGES,
-    SYSTEM_PROPERTIES,
     Issue,
     PropertyDef,
     PropertyGroup,
-    check_value,
+    check_values,
     default_contact_properties,
     default_groups,
     task_properties,
@@ -66,6 +66,8 @@ _MERGE_KEEPS = frozenset(
 )
 #: Writing a value here counts as "the contact replied" (HubSpot unenrolls them).
 REPLY_PROPERTY = "hs_sales_email_last_replied"
+#: Who writes a contact's primary company id when its association changes.
+COMPANY_SOURCE = ChangeSource("CRM_UI", "associations")
 
 
 @dataclass
@@ -144,6 +146,8 @@ class SandboxState:
         self.contact_index: SearchIndex[Contact] = SearchIndex()
         #: What task search shows while new tasks are being indexed.
         self.task_index: SearchIndex[Task] = SearchIndex()
+        #: Companies and their associations with contacts (see companies.py).
+        self.companies = CompanyBook(self.now)
 
     # ── time and observers ───────────────────────────────────────────────────────
 
@@ -257,7 +261,7 @@ class SandboxState:
         """
         with self._lock:
             owner_ids = {o.id for o in self._owners.values() if not o.archived}
-            return _check(self._properties, values, owner_ids, allow_read_only=as_user)
+            return check_values(self._properties, values, owner_ids, allow_read_only=as_user)
 
     def create_contact(
         self,
@@ -449,6 +453,24 @@ class SandboxState:
         row.properties["lastmodifieddate"] = iso_ms(now)
         return changes
 
+    def associate_company(
+        self,
+        contact_id: str,
+        company_id: str,
+        *,
+        primary: bool = False,
+        source: ChangeSource = COMPANY_SOURCE,
+    ) -> None:
+        """Associate a contact with a company. As HubSpot does, a new primary company
+        is written to the contact's ``associatedcompanyid`` (its modification time moves)."""
+        if self.get_contact(contact_id) is None:
+            raise KeyError(contact_id)
+        self.companies.associate(contact_id, company_id, primary=primary)
+        if primary:
+            self.update_contacts(
+                [(contact_id, {"associatedcompanyid": company_id})], source=source, as_user=True
+            )
+
     def delete_contact(self, contact_id: str, *, source: ChangeSource) -> bool:
         """Archive a contact (the API's DELETE): it is gone from reads and searches."""
         with self._lock:
@@ -590,7 +612,9 @@ class SandboxState:
         self, values: Mapping[str, Any], contact_ids: Sequence[str]
     ) -> InvalidValuesError | NotFoundError | None:
         owner_ids = {o.id for o in self._owners.values() if not o.archived}
-        clean, issues = _check(self._task_properties, values, owner_ids, allow_read_only=False)
+        clean, issues = check_values(
+            self._task_properties, values, owner_ids, allow_read_only=False
+        )
         if not clean.get("hs_timestamp"):
             issues.append(
                 Issue("hs_timestamp", "", "REQUIRED_PROPERTY", "hs_timestamp is required")
@@ -604,7 +628,7 @@ class SandboxState:
 
     def _insert_task(self, values: Mapping[str, Any], contact_ids: Sequence[str]) -> Task:
         owner_ids = {o.id for o in self._owners.values() if not o.archived}
-        clean, _ = _check(self._task_properties, values, owner_ids, allow_read_only=False)
+        clean, _ = check_values(self._task_properties, values, owner_ids, allow_read_only=False)
         now = self.now()
         task_id = str(self._next_task)
         self._next_task += 1
@@ -804,49 +828,3 @@ def _finished(enrollment: Enrollment, now: datetime, reason: str) -> Enrollment:
         finished_at=now,
         finish_reason=reason,
     )
-
-
-def _check(
-    definitions: Mapping[str, PropertyDef],
-    values: Mapping[str, Any],
-    owner_ids: set[str],
-    *,
-    allow_read_only: bool,
-) -> tuple[dict[str, str], list[Issue]]:
-    clean: dict[str, str] = {}
-    issues: list[Issue] = []
-    for name, raw in values.items():
-        text = _as_text(raw)
-        if text is None:
-            message = f'Property "{name}" must be a string, number or boolean'
-            issues.append(Issue(name, repr(raw), "INVALID_PROPERTY_VALUE", message))
-            continue
-        definition = definitions.get(name)
-        if definition is None or definition.archived:
-            message = f'Property "{name}" does not exist'
-            issues.append(Issue(name, text, "PROPERTY_DOESNT_EXIST", message))
-            continue
-        system = name in SYSTEM_PROPERTIES or name in ("hs_createdate", "hs_lastmodifieddate")
-        if definition.read_only_value and (system or not allow_read_only):
-            message = f'"{name}" is a calculated property; its value cannot be set.'
-            issues.append(Issue(name, text, "READ_ONLY_VALUE", message))
-            continue
-        if text == "":
-            clean[name] = ""
-            continue
-        value, issue = check_value(definition, text, owner_ids)
-        if issue is not None:
-            issues.append(issue)
-        elif value is not None:
-            clean[name] = value
-    return clean, issues
-
-
-def _as_text(raw: Any) -> str | None:
-    if raw is None:
-        return ""
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if isinstance(raw, int | float | str):
-        return str(raw)
-    return None

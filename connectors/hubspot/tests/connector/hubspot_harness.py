@@ -19,7 +19,7 @@ from crmbridge.config import example_config_text, parse_config
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
-from crmbridge.testing.conformance import RequestKind
+from crmbridge.testing.conformance import RequestKind, SeedTimes
 from crmbridge_hubspot import HubSpotConnector
 from crmbridge_hubspot.client import DEFAULT_BURST
 from crmbridge_hubspot.connector import SEARCH_LIMIT
@@ -82,7 +82,7 @@ class HubSpotSandboxHarness:
         self.server = server
         self.state = server.state
         self._window_s: float | None = None
-        self._next_at = (self.state.now() - timedelta(days=30)).replace(microsecond=0)
+        self._times = SeedTimes(self.state.now() - timedelta(days=30))
 
     def make_connector(self, *, valid_credentials: bool = True) -> HubSpotConnector:
         connector = connector_for(self.server, TOKEN if valid_credentials else WRONG_TOKEN)
@@ -99,17 +99,13 @@ class HubSpotSandboxHarness:
         self, specs: Sequence[Mapping[str, str]], *, same_modified_time: bool = False
     ) -> list[str]:
         ids = []
-        for spec in specs:
-            at = self._next_at
+        times = self._times.take(len(specs), same=same_modified_time)
+        for spec, at in zip(specs, times, strict=True):
             values = {self.contact_fields[k]: v for k, v in spec.items()}
             contact = self.state.create_contact(
                 values, source=IMPORT, created_at=at, updated_at=at, notify=False
             )
             ids.append(contact.id)
-            if not same_modified_time:
-                self._next_at += timedelta(seconds=1)
-        if same_modified_time:
-            self._next_at += timedelta(seconds=1)
         return ids
 
     def edit_contact(self, crm_id: str, values: Mapping[str, str]) -> None:

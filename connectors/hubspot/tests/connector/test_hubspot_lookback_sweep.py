@@ -101,7 +101,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(steps, st.sampled_from([0, 2, 1_000]))
 def test_every_change_is_read_exactly_once(plan: list[tuple[str, int, int]], small: int) -> None:
     """``small`` 0: the look-back is always searched lightly and late records read by

@@ -38,7 +38,7 @@ _SEARCH = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(st.one_of(st.binary(max_size=100), _JSON.map(json.dumps), _SEARCH.map(json.dumps)))
 def test_a_light_search_answer_is_read_or_a_transient_error(body: bytes | str) -> None:
     raw = body.encode() if isinstance(body, str) else body
@@ -68,7 +68,7 @@ _BATCH = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(_JSON | _BATCH)
 def test_a_task_batch_answer_is_read_or_a_transient_error(data: Any) -> None:
     try:

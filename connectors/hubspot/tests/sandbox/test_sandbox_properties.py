@@ -68,8 +68,13 @@ def test_defaults_listed_and_unknown_property_is_404(client: HubSpot) -> None:
     assert names["hs_buying_role"].field_type == "checkbox"
     assert "marketingqualifiedlead" in [o.value for o in names["lifecyclestage"].options]
     assert "crmbridge_score" not in names
-    with pytest.raises(NotFoundException):
+    with pytest.raises(NotFoundException) as missing:
         core.get_by_name(object_type="contacts", property_name="nope_not_here")
+    assert "Unable to find property nope_not_here" in body_of(missing.value)["message"]
+    groups = client.crm.properties.groups_api
+    with pytest.raises(NotFoundException) as no_group:
+        groups.get_by_name(object_type="contacts", group_name="nope_not_here")
+    assert body_of(no_group.value)["message"] == "Unable to find property group nope_not_here"
 
 
 def test_invalid_definitions_are_400(client: HubSpot) -> None:

@@ -6,6 +6,7 @@ same over HTTP for ``crmbridge sandbox`` (no session needed; never counted or fa
 - ``POST /_sandbox/records/{sobject}``: create a record (``modstamp``, ``staged``);
 - ``PATCH /_sandbox/records/{sobject}/{id}``: a rep edits it (``modstamp`` optional);
 - ``POST /_sandbox/commit/{id}``: a staged record becomes visible (a late commit);
+- ``POST /_sandbox/touch/{sobject}/{id}``: a system update moves only SystemModstamp;
 - ``POST /_sandbox/convert/{lead id}``: convert a lead;
 - ``POST /_sandbox/hide/{sobject}/{field}``: hide a field from the integration user;
 - ``POST /_sandbox/faults``: ``{"kind", "count", "path_prefix"}``;
@@ -22,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crmbridge import clock
+from crmbridge_salesforce.sandbox import writes
 from crmbridge_salesforce.sandbox.pipeline import Services, json_body
 from crmbridge_salesforce.sandbox.state import LoggedRequest
 from crmbridge_salesforce.sandbox.wire import ApiError, SalesforceJSON
@@ -57,6 +59,10 @@ class Admin:
     ) -> None:
         """A rep edits a record (LastModifiedById is the rep)."""
         self.state.update(sobject, record_id, fields, modstamp=modstamp)
+
+    def touch(self, sobject: str, record_id: str, *, modstamp: datetime | None = None) -> None:
+        """A system update: SystemModstamp moves, LastModifiedDate and the author do not."""
+        self.state.touch(sobject, record_id, modstamp)
 
     def commit(self, record_id: str) -> None:
         """A staged record becomes visible with its old SystemModstamp."""
@@ -126,6 +132,24 @@ def routes(services: Services) -> list[Route]:
             raise ApiError(404, "NOT_FOUND", "no such object")
         return name
 
+    def fields_of(sobject: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The body's ``fields``, typed; unknown names and bad values are 400."""
+        raw = body.get("fields") or {}
+        if not isinstance(raw, dict):
+            raise ApiError(400, "INVALID_INPUT", "fields must be a JSON object")
+        typed: dict[str, Any] = {}
+        for name, value in raw.items():
+            fdef = state.schema.field(sobject, str(name))
+            if fdef is None:
+                raise ApiError(
+                    400, "INVALID_FIELD", f"No such field {str(name)[:80]!r} on {sobject}"
+                )
+            try:
+                typed[fdef.name] = writes.convert(fdef, value)
+            except writes.RecordRefusedError as refused:
+                raise ApiError(400, refused.error["statusCode"], refused.error["message"]) from None
+        return typed
+
     async def body_of(request: Request) -> dict[str, Any]:
         body = await json_body(request, limit=1024 * 1024)
         if not isinstance(body, dict):
@@ -146,15 +170,20 @@ def routes(services: Services) -> list[Route]:
     async def _dispatch(request: Request, action: str) -> Response:
         if action == "records" and request.method == "POST":
             body = await body_of(request)
+            sobject = sobject_of(request)
             new_id = admin.create(
-                sobject_of(request), dict(body.get("fields") or {}),
+                sobject, fields_of(sobject, body),
                 modstamp=_modstamp(body), staged=bool(body.get("staged")),
             )  # fmt: skip
             return SalesforceJSON({"id": new_id}, status_code=201)
         if action == "records" and request.method == "PATCH":
             body = await body_of(request)
-            admin.edit(sobject_of(request), request.path_params["record_id"],
-                       dict(body.get("fields") or {}), modstamp=_modstamp(body))  # fmt: skip
+            sobject = sobject_of(request)
+            admin.edit(sobject, request.path_params["record_id"], fields_of(sobject, body),
+                       modstamp=_modstamp(body))  # fmt: skip
+            return Response(status_code=204)
+        if action == "touch":
+            admin.touch(sobject_of(request), request.path_params["record_id"])
             return Response(status_code=204)
         if action == "commit":
             admin.commit(request.path_params["record_id"])
@@ -182,6 +211,7 @@ def routes(services: Services) -> list[Route]:
         ("/records/{sobject}", "records", "POST"),
         ("/records/{sobject}/{record_id}", "records", "PATCH"),
         ("/commit/{record_id}", "commit", "POST"),
+        ("/touch/{sobject}/{record_id}", "touch", "POST"),
         ("/convert/{record_id}", "convert", "POST"),
         ("/hide/{sobject}/{field}", "hide", "POST"),
         ("/faults", "faults", "POST"),

@@ -138,10 +138,7 @@ def _save_all(
         if isinstance(c, dict):
             results.append(c)
             continue
-        if c.sobject == "Lead" and assign:
-            values = c.values | {"OwnerId": state.users.assignment_owner}
-        else:
-            values = c.values
+        values = writes.assigned(state, c.sobject, c.values, assign)
         if c.record_id is None:
             saved = state.insert(c.sobject, values, by=state.users.integration)
         else:

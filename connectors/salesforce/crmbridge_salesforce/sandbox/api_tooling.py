@@ -64,6 +64,21 @@ def _check_metadata(kind: str, meta: dict[str, Any]) -> None:
             raise _refuse("Picklist: at least one value is required")
 
 
+def _shape(kind: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """Length, restricted values and integer digits of a new field, from its metadata."""
+    shape: dict[str, Any] = {}
+    if kind in ("Text", "LongTextArea"):
+        shape["length"] = int(meta["length"])
+    if kind in ("Number", "Percent", "Currency"):
+        shape["integer_digits"] = int(meta["precision"]) - int(meta["scale"])
+    if kind == "Picklist":
+        value_set = meta.get("valueSet") or {}
+        if value_set.get("restricted"):
+            values = value_set["valueSetDefinition"]["value"]
+            shape["restricted_values"] = tuple(str(v.get("fullName")) for v in values)
+    return shape
+
+
 def routes(services: Services) -> list[Route]:
     """The Tooling API routes."""
     state = services.state
@@ -93,9 +108,14 @@ def routes(services: Services) -> list[Route]:
                     400, "DUPLICATE_DEVELOPER_NAME",
                     f"There is already a field named {match.group(1)} on {sobject}.",
                 )  # fmt: skip
-            state.schema.add_custom_field(sobject, name, TYPES[str(kind)], str(meta["label"]))
+            definition = state.schema.add_custom_field(
+                sobject, name, TYPES[str(kind)], str(meta["label"]), **_shape(str(kind), meta)
+            )
+            # Existing records read the default: a checkbox is false unless it says true.
+            initial = (str(meta.get("defaultValue", "false")).lower() == "true"
+                       if definition.type == "boolean" else None)  # fmt: skip
             for record in state.records[sobject].values():
-                record.setdefault(name, False if TYPES[str(kind)] == "boolean" else None)
+                record.setdefault(name, initial)
             field_id = id18("00N5g" + str(len(created) + 1).rjust(10, "0"))
             created.append(
                 {"Id": field_id, "DeveloperName": match.group(1), "TableEnumOrId": sobject}

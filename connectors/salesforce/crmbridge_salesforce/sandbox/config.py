@@ -35,5 +35,10 @@ class SandboxConfig:
     max_cursors: int = 10
     #: How many polls a closed Bulk 2.0 job reports InProgress before JobComplete.
     bulk_polls_in_progress: int = 1
+    #: A request running this long counts as long (Salesforce: 20 s) ...
+    long_request_seconds: float = 20.0
+    #: ... and this many long ones at once refuse every further request with 403
+    #: REQUEST_LIMIT_EXCEEDED (Salesforce: 25 in production, 5 in Developer Edition).
+    max_long_requests: int = 25
     #: Largest batch actually answered, whatever is asked (Salesforce may answer less).
     batch_cap: int = 2000

@@ -1,7 +1,8 @@
 """What every REST API request goes through before and after its handler.
 
 In order: the API version (404 ``NOT_FOUND`` beyond the newest), the session (401
-``INVALID_SESSION_ID``), injected faults, the daily API limit (403
+``INVALID_SESSION_ID``), too many long requests already running (403
+``REQUEST_LIMIT_EXCEEDED``), injected faults, the daily API limit (403
 ``REQUEST_LIMIT_EXCEEDED``, the call not counted), then the handler. Every answer
 carries ``Sforce-Limit-Info: api-usage=N/M``. Handlers raise :class:`ApiError` or
 :class:`SoqlError` and get Salesforce's error list.
@@ -10,7 +11,11 @@ carries ``Sforce-Limit-Info: api-usage=N/M``. Handlers raise :class:`ApiError` o
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import re
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +38,33 @@ Handler = Callable[[Request], Awaitable[Response]]
 _VERSION = re.compile(r"^v(\d{2})\.0$")
 
 
+class InFlight:
+    """Requests being answered now, with when each started (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        self._started: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._next = itertools.count()
+
+    def enter(self) -> int:
+        """Register a request; its ticket for :meth:`leave`."""
+        ticket = next(self._next)
+        with self._lock:
+            self._started[ticket] = time.monotonic()
+        return ticket
+
+    def leave(self, ticket: int) -> None:
+        """The request was answered."""
+        with self._lock:
+            self._started.pop(ticket, None)
+
+    def long_running(self, seconds: float) -> int:
+        """How many requests have been running ``seconds`` or more."""
+        now = time.monotonic()
+        with self._lock:
+            return sum(1 for started in self._started.values() if now - started >= seconds)
+
+
 @dataclass
 class Services:
     """Everything a handler may need of its sandbox."""
@@ -43,6 +75,7 @@ class Services:
     faults: Faults
     #: Per-feature stores (query cursors, bulk jobs) keyed by feature name.
     extras: dict[str, Any] = field(default_factory=dict)
+    in_flight: InFlight = field(default_factory=InFlight)
 
 
 def _version_ok(version: str) -> bool:
@@ -69,7 +102,11 @@ def guarded(services: Services, handler: Handler) -> Handler:
     """``handler`` behind version, session, fault and limit checks (see module doc)."""
 
     async def endpoint(request: Request) -> Response:
-        response = await _answer(services, handler, request)
+        ticket = services.in_flight.enter()
+        try:
+            response = await _answer(services, handler, request)
+        finally:
+            services.in_flight.leave(ticket)
         response.headers["Sforce-Limit-Info"] = limit_header(services)
         return response
 
@@ -82,6 +119,12 @@ async def _answer(services: Services, handler: Handler, request: Request) -> Res
         return ApiError(404, "NOT_FOUND", "The requested resource does not exist").response()
     if not services.sessions.valid(session_of(request)):
         return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid").response()
+    config = services.config
+    if services.in_flight.long_running(config.long_request_seconds) >= config.max_long_requests:
+        # Too many long requests at once: Salesforce refuses with the same code.
+        return ApiError(
+            403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."
+        ).response()
     if services.faults.latency:
         await asyncio.sleep(services.faults.latency)
     prefix = f"/services/data/{version}/"
@@ -108,8 +151,6 @@ async def _answer(services: Services, handler: Handler, request: Request) -> Res
 
 async def json_body(request: Request, limit: int = 50 * 1024 * 1024) -> Any:
     """The request's JSON body, or 400 ``JSON_PARSER_ERROR`` as Salesforce answers."""
-    import json
-
     raw = await request.body()
     if len(raw) > limit:
         raise ApiError(413, "REQUEST_ENTITY_TOO_LARGE", "The request body is too large.")

@@ -36,6 +36,10 @@ class FieldDef:
     length: int = 0
     #: Standard fields the integration user may be denied (FLS); system fields never are.
     permissionable: bool = True
+    #: A restricted picklist's values (writes of any other value are refused).
+    restricted_values: tuple[str, ...] | None = None
+    #: Digits before the decimal point a number may have (custom Number fields).
+    integer_digits: int | None = None
 
     def describe(self) -> dict[str, object]:
         """The field's entry in an sObject describe."""
@@ -52,6 +56,11 @@ class FieldDef:
             "sortable": self.type != "textarea",
             "calculated": False,
             "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
+            "restrictedPicklist": self.restricted_values is not None,
+            "picklistValues": [
+                {"value": v, "label": v, "active": True, "defaultValue": False}
+                for v in self.restricted_values or ()
+            ],
         }
 
 
@@ -136,7 +145,7 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("WhoId", "reference"), ("WhatId", "reference"), ("OwnerId", "reference"),
         ("Subject", "string"), ("ActivityDate", "date"), ("Status", "picklist", "n"),
         ("Priority", "picklist", "n"), ("Type", "picklist"), ("TaskSubtype", "picklist", "c"),
-        ("Description", "textarea"),
+        ("Description", "textarea"), ("CompletedDateTime", "datetime", "r"),
     )),
     "EmailMessage": ("02s", _fields(
         ("Subject", "string"), ("TextBody", "textarea"), ("FromAddress", "email"),
@@ -203,9 +212,22 @@ class Schema:
         """Which object a record id belongs to, by its prefix."""
         return next((o for o, (p, _) in STANDARD_OBJECTS.items() if record_id[:3] == p), None)
 
-    def add_custom_field(self, sobject: str, name: str, kind: str, label: str) -> FieldDef:
+    def add_custom_field(
+        self,
+        sobject: str,
+        name: str,
+        kind: str,
+        label: str,
+        *,
+        length: int | None = None,
+        restricted_values: tuple[str, ...] | None = None,
+        integer_digits: int | None = None,
+    ) -> FieldDef:
         """Add the custom field ``name`` (ending ``__c``) to ``sobject``."""
-        length = _LENGTHS.get(kind, 0)
-        definition = FieldDef(name, kind, label, custom=True, length=length)
+        definition = FieldDef(
+            name, kind, label, custom=True,
+            length=length if length is not None else _LENGTHS.get(kind, 0),
+            restricted_values=restricted_values, integer_digits=integer_digits,
+        )  # fmt: skip
         self.objects[sobject][name.lower()] = definition
         return definition

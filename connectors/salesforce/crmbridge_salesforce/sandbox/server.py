@@ -22,7 +22,7 @@ from crmbridge_salesforce.sandbox.config import LATEST_API_VERSION, SandboxConfi
 from crmbridge_salesforce.sandbox.faults import Faults
 from crmbridge_salesforce.sandbox.pipeline import Services
 from crmbridge_salesforce.sandbox.state import OrgState
-from crmbridge_salesforce.sandbox.tls import Certificates, make_certificates
+from crmbridge_salesforce.sandbox.tls import LOCAL_NAMES, Certificates, make_certificates
 
 
 class SandboxServer:
@@ -157,7 +157,10 @@ def serve(
     state = build(seed)
     config = SandboxConfig(static_session=session_id)
     with tempfile.TemporaryDirectory(prefix="crmbridge-sf-sandbox-") as directory:
-        certificates = make_certificates(Path(directory))
+        # Served beyond loopback (a container): the certificate also names the host and
+        # compose's service name, so clients elsewhere can verify it.
+        extra = () if host in LOCAL_NAMES else tuple(n for n in (host, "sandbox") if n != "0.0.0.0")
+        certificates = make_certificates(Path(directory), extra)
         faults = Faults()
         faults.rate = fault_rate
         faults.latency = latency_ms / 1000

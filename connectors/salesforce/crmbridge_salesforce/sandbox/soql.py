@@ -189,6 +189,7 @@ def tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i = 0
     n = len(text)
+    depth = 0
     while i < n:
         space = _SPACE.match(text, i)
         if space:
@@ -232,6 +233,10 @@ def tokenize(text: str) -> list[_Token]:
             i += len(op)
             continue
         if ch in "(),":
+            # Refuse runaway nesting while scanning, before building the rest.
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth > MAX_NESTING:
+                raise SoqlError("the WHERE clause is nested too deeply")
             tokens.append(_Token("punct", ch, i))
             i += 1
             continue

@@ -46,6 +46,13 @@ def now_ms() -> datetime:
     return moment.replace(microsecond=(moment.microsecond // 1000) * 1000)
 
 
+def _stamp_completion(sobject: str, record: dict[str, Any], stamp: datetime) -> None:
+    """Salesforce sets a task's CompletedDateTime when its status becomes Completed."""
+    if sobject == "Task":
+        done = record.get("Status") == "Completed"
+        record["CompletedDateTime"] = (record.get("CompletedDateTime") or stamp) if done else None
+
+
 @dataclass(frozen=True, slots=True)
 class LoggedRequest:
     """One API request as the sandbox saw it (never its credentials or body)."""
@@ -163,6 +170,7 @@ class OrgState:
                 if fdef.type == "boolean" and record[fdef.name] is None:
                     record[fdef.name] = False
             record.update(values)
+            _stamp_completion(sobject, record, stamp)
             self.records[sobject][new_id] = record
             if staged:
                 self.staged[new_id] = sobject
@@ -207,6 +215,7 @@ class OrgState:
                 LastModifiedDate=stamp, SystemModstamp=stamp,
                 LastModifiedById=by or self.users.rep,
             )  # fmt: skip
+            _stamp_completion(sobject, record, stamp)
 
     def touch(self, sobject: str, record_id: str, modstamp: datetime | None = None) -> None:
         """A system update: SystemModstamp moves, LastModifiedDate does not."""

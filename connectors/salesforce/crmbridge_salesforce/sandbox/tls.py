@@ -32,11 +32,17 @@ class Certificates:
     jwt_public_key: bytes
 
 
-def make_certificates(directory: Path) -> Certificates:
-    """Create a CA, a server certificate for 127.0.0.1/localhost and a JWT key pair."""
+#: Names the server certificate always covers.
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def make_certificates(directory: Path, extra_names: tuple[str, ...] = ()) -> Certificates:
+    """Create a CA, a server certificate for 127.0.0.1/localhost (and ``extra_names``,
+    e.g. a container's service name) and a JWT key pair."""
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="crmbridge Salesforce sandbox")
-    server = ca.issue_cert("127.0.0.1", "localhost", "::1")
+    names = tuple(dict.fromkeys((*LOCAL_NAMES, *extra_names)))
+    server = ca.issue_cert(*names)
     ca_bundle = directory / "sandbox-ca.pem"
     ca.cert_pem.write_to_path(str(ca_bundle))
     server_cert = directory / "sandbox-server.pem"

@@ -43,8 +43,8 @@ class RecordRefusedError(Exception):
         self.error = record_error(code, message, fields)
 
 
-def _convert(fdef: FieldDef, value: Any) -> Any:
-    """``value`` as stored for ``fdef``, or :class:`RecordRefusedError`."""
+def convert(fdef: FieldDef, value: Any) -> Any:
+    """``value`` (as JSON gives it) as stored for ``fdef``, or :class:`RecordRefusedError`."""
     if value is None:
         return None
     kind = fdef.type
@@ -68,6 +68,12 @@ def _convert(fdef: FieldDef, value: Any) -> Any:
             number = None
         if number is None or number != number or number in (float("inf"), float("-inf")):
             raise wrong
+        if fdef.integer_digits is not None and abs(number) >= 10**fdef.integer_digits:
+            raise RecordRefusedError(
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"{fdef.label}: value outside of valid range on numeric field: {number}",
+                [fdef.name],
+            )
         if kind == "int":
             if number != int(number):
                 raise wrong
@@ -100,6 +106,12 @@ def _convert(fdef: FieldDef, value: Any) -> Any:
             f"{fdef.label}: data value too large: {value[:40]}... (max length={fdef.length})",
             [fdef.name],
         )
+    if fdef.restricted_values is not None and value and value not in fdef.restricted_values:
+        raise RecordRefusedError(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{fdef.label}: bad value for restricted picklist field: {value[:80]}",
+            [fdef.name],
+        )
     if kind == "email" and value and not _EMAIL.match(value):
         raise RecordRefusedError("INVALID_EMAIL_ADDRESS", f"{fdef.label}: invalid email address: "
                        f"{value[:80]}", [fdef.name])  # fmt: skip
@@ -123,7 +135,7 @@ def _values(
         if not allowed or not state.can_edit(sobject, fdef.name):
             forbidden.append(fdef.name)
             continue
-        out[fdef.name] = _convert(fdef, value)
+        out[fdef.name] = convert(fdef, value)
     if forbidden:
         raise RecordRefusedError(
             "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -140,9 +152,14 @@ def _failed(record_id: str | None, error: dict[str, Any]) -> dict[str, Any]:
         "success": False, "errors": [error]}  # fmt: skip
 
 
-def _assign(state: OrgState, sobject: str, values: dict[str, Any], auto_assign: bool) -> None:
+def assigned(
+    state: OrgState, sobject: str, values: dict[str, Any], auto_assign: bool
+) -> dict[str, Any]:
+    """``values`` after the lead assignment rule ran (it owns every lead written while
+    ``Sforce-Auto-Assign`` is not FALSE)."""
     if sobject == "Lead" and auto_assign:
-        values["OwnerId"] = state.users.assignment_owner
+        return values | {"OwnerId": state.users.assignment_owner}
+    return values
 
 
 def check_create(state: OrgState, sobject: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -208,8 +225,9 @@ def create(
         values = check_create(state, sobject, fields)
     except RecordRefusedError as refused:
         return _failed(None, refused.error)
-    _assign(state, sobject, values, auto_assign)
-    new_id = state.insert(sobject, values, by=state.users.integration)
+    new_id = state.insert(
+        sobject, assigned(state, sobject, values, auto_assign), by=state.users.integration
+    )
     return {"id": new_id, "success": True, "errors": []}
 
 
@@ -249,6 +267,8 @@ def update(
             full_id, values = check_update(state, sobject, record_id, fields)
         except RecordRefusedError as refused:
             return _failed(record_id if isinstance(record_id, str) else None, refused.error)
-        _assign(state, sobject, values, auto_assign)
-        state.update(sobject, full_id, values, by=state.users.integration)
+        state.update(
+            sobject, full_id, assigned(state, sobject, values, auto_assign),
+            by=state.users.integration,
+        )  # fmt: skip
     return {"id": full_id, "success": True, "errors": []}

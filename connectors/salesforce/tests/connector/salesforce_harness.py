@@ -134,7 +134,8 @@ class SalesforceSandboxHarness:
         return "00Q5g00000ZZZZZEAA"
 
     def unwritable_value(self) -> tuple[str, str]:
-        return "crmbridge_grade", "Z"
+        # Longer than the Text(255) field holds: STRING_TOO_LONG.
+        return "crmbridge_bant", "B A N T " * 40
 
     def set_rate_limit(self, max_requests: int, interval_s: float) -> None:
         # Salesforce has no short-window limit: the governor paces the connector.

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
@@ -121,3 +123,19 @@ def test_the_log_never_keeps_credentials(salesforce_sandbox: SandboxHandle) -> N
     logged = repr(salesforce_sandbox.request_log())
     for secret in (salesforce_sandbox.password, salesforce_sandbox.security_token):
         assert secret not in logged
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
+def test_any_login_body_is_refused_cleanly(salesforce_sandbox: SandboxHandle, body: bytes) -> None:
+    base = salesforce_sandbox.instance_url
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    http = salesforce_sandbox.http
+    soap = http.post(
+        f"{base}/services/Soap/u/{VERSION}",
+        data=body,
+        headers={"Content-Type": "text/xml", "SOAPAction": "login"},
+    )
+    token = http.post(f"{base}/services/oauth2/token", data=body, headers=form)
+    assert soap.status_code == 500 and b"<sf:exceptionCode>INVALID_LOGIN" in soap.content
+    assert token.status_code == 400 and token.json()["error"]

@@ -87,3 +87,42 @@ def test_the_organization_is_queryable(salesforce_sandbox: SandboxHandle) -> Non
     sf = session_client(salesforce_sandbox)
     [org] = sf.query("SELECT Id, Name FROM Organization")["records"]
     assert org["Id"].startswith("00D")
+
+
+def test_new_fields_keep_the_shape_their_metadata_gave(salesforce_sandbox: SandboxHandle) -> None:
+    lead_id = salesforce_sandbox.seed("Lead", lead(1))
+    sf = session_client(salesforce_sandbox)
+    stage = {"FullName": "Lead.Stage__c", "Metadata": {
+        "type": "Picklist", "label": "Stage",
+        "valueSet": {"restricted": True, "valueSetDefinition": {"value": [
+            {"fullName": "MQL", "label": "MQL"}, {"fullName": "SQL", "label": "SQL"}]}},
+    }}  # fmt: skip
+    note = {"FullName": "Lead.Note__c",
+            "Metadata": {"type": "Text", "length": 10, "label": "Note"}}  # fmt: skip
+    hot = {"FullName": "Lead.Hot__c",
+           "Metadata": {"type": "Checkbox", "label": "Hot", "defaultValue": "false"}}  # fmt: skip
+    for spec in (SCORE, stage, note, hot):
+        sf.restful("tooling/sobjects/CustomField", method="POST", json=spec)
+        name = spec["FullName"]
+        sf.restful("sobjects/FieldPermissions", method="POST", json={
+            "ParentId": salesforce_sandbox.server.state.integration_permission_set,
+            "SobjectType": "Lead", "Field": name, "PermissionsRead": True,
+            "PermissionsEdit": True})  # fmt: skip
+    described = {f["name"]: f for f in sf.Lead.describe()["fields"]}
+    assert [v["value"] for v in described["Stage__c"]["picklistValues"]] == ["MQL", "SQL"]
+    assert described["Note__c"]["length"] == 10
+    assert sf.query("SELECT Hot__c FROM Lead")["records"][0]["Hot__c"] is False
+    records = [
+        {"attributes": {"type": "Lead"}, "id": lead_id, "Stage__c": "Customer"},
+        {"attributes": {"type": "Lead"}, "id": lead_id, "Note__c": "x" * 11},
+        {"attributes": {"type": "Lead"}, "id": lead_id, "Crmbridge_Score__c": 1e15},
+        {"attributes": {"type": "Lead"}, "id": lead_id, "Stage__c": "SQL", "Hot__c": True},
+    ]
+    results = sf.restful("composite/sobjects", method="PATCH",
+                         json={"allOrNone": False, "records": records})  # fmt: skip
+    assert [r["errors"][0]["statusCode"] if r["errors"] else None for r in results] == [
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        "STRING_TOO_LONG",
+        "NUMBER_OUTSIDE_VALID_RANGE",
+        None,
+    ]
