@@ -14,6 +14,12 @@ from crmbridge.connector.companies import (
 )
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
+from crmbridge.connector.outcomes import (
+    DealOutcome,
+    OutcomeReader,
+    ReadsOutcomes,
+    outcome_reader,
+)
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
 from crmbridge.connector.sandbox import (
@@ -60,6 +66,7 @@ __all__ = [
     "ConnectorPlugin",
     "ConnectorSettings",
     "CorruptCursorError",
+    "DealOutcome",
     "Duration",
     "EnrollmentState",
     "FieldSpec",
@@ -68,9 +75,11 @@ __all__ = [
     "HandoffConnector",
     "LeadFields",
     "LookbackCursor",
+    "OutcomeReader",
     "Owner",
     "Page",
     "ReadsCompanies",
+    "ReadsOutcomes",
     "Sandbox",
     "SandboxContact",
     "SandboxOptions",
@@ -89,5 +98,6 @@ __all__ = [
     "at_most",
     "company_reader",
     "crm_ids",
+    "outcome_reader",
     "receipt_key",
 ]
