@@ -9,7 +9,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from crmbridge.report.i18n import LANGUAGES, catalog_path
+from crmbridge.i18n import LANGUAGES, catalog_path
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = [
