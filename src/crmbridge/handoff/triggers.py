@@ -15,7 +15,7 @@ A model edit changes scores and stages without the leads doing anything: a lead 
 starts matching a rule's score, hotness or stage part in the rescoring that applies the
 edit (its previous score, from the old model, did not) meets the rule as a baseline, as
 for a rule just added. That rescoring cannot separate the edit from a change the lead
-made meanwhile, which therefore waits for the next one; an event newer than the lead's
+made meanwhile (such a lead is counted as done too); an event newer than the lead's
 last scoring still fires: that is news, not the edit.
 """
 
