@@ -24,8 +24,8 @@ from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, ou
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.business_hours import zone_or_utc
+from crmbridge.i18n import Texts
 from crmbridge.report.export import write_tables
-from crmbridge.report.i18n import Texts
 from crmbridge.report.terminal import grid
 from crmbridge.scoring.engine import ScoringEngine
 from crmbridge.store.repository import Store

@@ -9,8 +9,10 @@ from crmbridge.connector.companies import (
     CompanyPage,
     CompanyReader,
     CompanyRecord,
+    CompanyWriter,
     ReadsCompanies,
     company_reader,
+    company_writer,
 )
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
@@ -62,6 +64,7 @@ __all__ = [
     "CompanyPage",
     "CompanyReader",
     "CompanyRecord",
+    "CompanyWriter",
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
@@ -97,6 +100,7 @@ __all__ = [
     "at_least",
     "at_most",
     "company_reader",
+    "company_writer",
     "crm_ids",
     "outcome_reader",
     "receipt_key",

@@ -144,6 +144,10 @@ class HandoffPlan:
     actions: list[Action] = field(default_factory=list)
     #: (key, payload) of notifications to post to a Slack/generic webhook.
     webhooks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: What a step counted as done without acting, one label per lead and step: the
+    #: lead already qualified when a model edit or a rule just added reached it (shown
+    #: by ``plan``'s summary, so the enrolments not made are visible too).
+    baselines: list[str] = field(default_factory=list)
     #: Rows for the ``assignments`` table (owner_id, strategy).
     assignments: list[dict[str, Any]] = field(default_factory=list)
     #: SLA clocks to start: stage, owner_id, started_at, due_at.

@@ -16,7 +16,13 @@ from typing import Any
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector, HandoffConnector, Owner, company_reader
+from crmbridge.connector import (
+    Connector,
+    HandoffConnector,
+    Owner,
+    company_reader,
+    company_writer,
+)
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
@@ -35,6 +41,7 @@ from crmbridge.store.selection import (
     mark_dirty,
     outdated,
 )
+from crmbridge.sync.account_score import account_field, update_account_scores
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.companies import CompanySync, company_reads
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
@@ -173,7 +180,9 @@ class Pipeline:
         self.store = store
         self.config = config
         self.connectors = dict(connectors)
-        self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        self.engine = ScoringEngine(
+            config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+        )
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
         #: The company properties the model reads (none: no company is ever read).
@@ -241,6 +250,9 @@ class Pipeline:
         for name, connector in self.connectors.items():
             if only is None or name in only:
                 connector.ensure_schema(fields)
+                writer = company_writer(connector)
+                if self.config.account_score.enabled and writer is not None:
+                    writer.ensure_property(account_field(self.config.account_score, self.prefix))
 
     def read(
         self,
@@ -301,7 +313,9 @@ class Pipeline:
     def _companies(self, connector: Connector) -> CompanySync | None:
         """The company steps of a read, when the model reads companies the CRM has."""
         reader = company_reader(connector)
-        if not self.company_reads or reader is None:
+        # The account score needs the links even when no rule reads a company.
+        rolled_up = self.config.account_score.enabled and company_writer(connector) is not None
+        if not (self.company_reads or rolled_up) or reader is None:
             return None
         return CompanySync(self.store, connector.name, reader, self.company_reads)
 
@@ -475,6 +489,7 @@ class Pipeline:
                         outdated=count_selected(self.store, outdated(self.engine.version)),
                     )
                 summary.scored, summary.changed = rescored.scored, rescored.changed
+                self._account_scores(summary, chosen, now)
                 summary.failures.extend(
                     CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)
                     for lead in rescored.failed
@@ -503,6 +518,25 @@ class Pipeline:
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
             )
         self._count_held(summary, chosen, tell=read)
+
+    def _account_scores(
+        self, summary: CycleSummary, chosen: Sequence[Connector], now: datetime
+    ) -> None:
+        """Queue the account scores of the companies whose contacts were just scored."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return
+        for connector in chosen:
+            if company_writer(connector) is None:
+                continue
+            self._guard(
+                summary,
+                connector.name,
+                "rescore",
+                lambda c=connector: update_account_scores(
+                    self.store, c.name, settings, self.prefix, now
+                ),
+            )
 
     def _count_held(
         self, summary: CycleSummary, chosen: Sequence[Connector], *, tell: bool

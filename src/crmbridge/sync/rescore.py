@@ -266,6 +266,8 @@ class Rescorer:
                 result.changes.extend(planned)
             if self.summary is not None:
                 self._tell(self.summary, row, old, score, planned)
+                if handoff is not None:
+                    self.summary.baselines.update(handoff.baselines)
             updates.append(
                 {
                     "cid": row.id,
