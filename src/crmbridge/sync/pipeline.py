@@ -186,7 +186,9 @@ class Pipeline:
         self.store = store
         self.config = config
         self.connectors = dict(connectors)
-        self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        self.engine = ScoringEngine(
+            config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+        )
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
         #: The company properties the model reads (none: no company is ever read).
