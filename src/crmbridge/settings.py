@@ -204,6 +204,23 @@ class WritebackSettings(Strict):
     )
 
 
+class AccountScoreSettings(Strict):
+    """``[account_score]``: a roll-up of contacts' scores written to their company."""
+
+    enabled: bool = Field(default=False, description="Write the account score at all.")
+    method: Literal["max", "sum_top_n"] = Field(
+        default="max",
+        description="max: the best contact's score; sum_top_n: the sum of the top_n best.",
+    )
+    top_n: int = Field(default=3, ge=1, le=100, description="Contacts summed by sum_top_n.")
+    property: str = Field(
+        default="",
+        max_length=100,
+        pattern=r"^([a-z][a-z0-9_]*)?$",
+        description="The company property written (default: <prefix>_account_score).",
+    )
+
+
 class OutboxSettings(Strict):
     """``[outbox]``: retries of CRM writes across cycles."""
 

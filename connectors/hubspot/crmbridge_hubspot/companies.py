@@ -5,6 +5,9 @@
   the v4 associations batch read, up to 1,000 contacts a call; a contact with more
   associated companies than one answer holds is read on with its ``after`` token.
 - Companies are read with the companies batch read, 100 a call.
+- crmbridge's company properties (the account score) are written with the companies
+  batch update, 100 a call, and created in the ``crmbridge`` group of company
+  properties, as contact properties are.
 - Companies changed since a cursor are found with the companies search on
   ``hs_lastmodifieddate``, swept exactly as contacts are (look-back included, see
   :mod:`crmbridge_hubspot.sweep`). Without a cursor the stream starts from now: the
@@ -17,13 +20,24 @@ retries, error mapping). One company the SDK cannot read is left out, never the 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 from crmbridge import clock
-from crmbridge.connector import CompanyPage, CompanyRecord, LookbackCursor
+from crmbridge.connector import (
+    CompanyPage,
+    CompanyRecord,
+    FieldSpec,
+    LookbackCursor,
+    Write,
+    WriteResult,
+)
 from crmbridge.logging import get_logger
+from crmbridge_hubspot.batch_update import BATCH_LIMIT, update_batches
 from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.errors import Conflict, NotFound
+from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.sweep import SEARCH_LIMIT, Answer, Query, read_pages, search_body
 
 #: Contacts one associations batch read takes (HubSpot refuses more since 2025).
@@ -41,11 +55,13 @@ Row = tuple[datetime, str, CompanyRecord]
 
 
 class HubSpotCompanies:
-    """crmbridge's :class:`~crmbridge.connector.CompanyReader` for HubSpot."""
+    """crmbridge's :class:`~crmbridge.connector.CompanyReader` and
+    :class:`~crmbridge.connector.CompanyWriter` for HubSpot."""
 
     #: HubSpot keeps the primary company's id on the contact and moves its modification
     #: time with it: a contact whose value changed has its link read again.
     link_properties: tuple[str, ...] = ("associatedcompanyid",)
+    write_batch_size = BATCH_LIMIT
 
     def __init__(self, client: HubSpotClient, *, lookback: timedelta, keep: int) -> None:
         self.client = client
@@ -65,6 +81,44 @@ class HubSpotCompanies:
             "companies",
         )
         return frozenset(prop.name for prop in found.results or [])
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Companies batch update; one result per company, a bad one never sinks the rest."""
+        return update_batches(
+            self.client, "batch update companies", self.batch_api.update_with_http_info, batch
+        )
+
+    def ensure_property(self, field: FieldSpec) -> bool:
+        """Create the crmbridge group of company properties and ``field`` if missing."""
+        groups = self.client.groups_api
+        try:
+            self.client.call(
+                "get company property group",
+                groups.get_by_name_with_http_info,
+                "companies",
+                GROUP["name"],
+            )
+        except NotFound:
+            # Conflict: created meanwhile (another replica), which is fine.
+            with suppress(Conflict):
+                self.client.call(
+                    "create company property group",
+                    groups.create_with_http_info,
+                    "companies",
+                    GROUP,
+                )
+        if field.name in self.property_names():
+            return False
+        try:
+            self.client.call(
+                f"create company property {field.name}",
+                self.client.properties_api.create_with_http_info,
+                "companies",
+                property_definition(field),
+            )
+        except Conflict:
+            return False
+        return True
 
     def links(self, contact_ids: Sequence[str]) -> dict[str, str | None]:
         """Each contact's primary company (``None``: no company), 1,000 contacts a call."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from matplotlib.axes import Axes
 
 from crmbridge.backtest.run import Backtest
+from crmbridge.i18n import Texts
 from crmbridge.report.charts import ACCENT, CURRENT, PREVIOUS, figure_svg
-from crmbridge.report.i18n import Texts
 
 _COLOURS = (CURRENT, ACCENT, PREVIOUS)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from crmbridge.backtest.run import Backtest
 from crmbridge.backtest.view import heading, tables
+from crmbridge.i18n import Texts
 from crmbridge.report.export import table_records
-from crmbridge.report.i18n import Texts
 
 
 def backtest_json(result: Backtest, t: Texts) -> dict[str, Any]:

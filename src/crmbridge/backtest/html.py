@@ -8,8 +8,8 @@ from markupsafe import Markup
 from crmbridge.backtest.chart import lift_chart
 from crmbridge.backtest.run import Backtest
 from crmbridge.backtest.view import TITLE, heading, tables
+from crmbridge.i18n import Texts
 from crmbridge.report.html import PAGES
-from crmbridge.report.i18n import Texts
 
 
 def render_html(result: Backtest, t: Texts) -> str:

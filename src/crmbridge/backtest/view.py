@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crmbridge.backtest.metrics import ThresholdRow
 from crmbridge.backtest.run import Backtest, ModelResult
-from crmbridge.report.i18n import N_, Texts
+from crmbridge.i18n import N_, Texts
 from crmbridge.report.view import Table
 
 TITLE = N_("Backtest of the scoring model against won and lost deals")

@@ -22,8 +22,8 @@ from crmbridge.backtest.view import TITLE, heading, tables
 from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, out
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import zone_or_utc
+from crmbridge.i18n import Texts
 from crmbridge.report.export import write_tables
-from crmbridge.report.i18n import Texts
 from crmbridge.report.terminal import grid
 from crmbridge.scoring.engine import ScoringEngine
 from crmbridge.store.repository import Store

@@ -9,8 +9,10 @@ from crmbridge.connector.companies import (
     CompanyPage,
     CompanyReader,
     CompanyRecord,
+    CompanyWriter,
     ReadsCompanies,
     company_reader,
+    company_writer,
 )
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
@@ -56,6 +58,7 @@ __all__ = [
     "CompanyPage",
     "CompanyReader",
     "CompanyRecord",
+    "CompanyWriter",
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
@@ -88,6 +91,7 @@ __all__ = [
     "at_least",
     "at_most",
     "company_reader",
+    "company_writer",
     "crm_ids",
     "receipt_key",
 ]

@@ -19,8 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import STAGES, TITLES, bucket_label, owner_label
 from crmbridge.store.report_queries import BUCKET, FUNNEL
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import Table, definitions, tables
 
 

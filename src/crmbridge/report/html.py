@@ -6,9 +6,9 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from crmbridge.i18n import Texts
 from crmbridge.report import charts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import TITLES, definitions, heading, tables
 
 #: The report's templates: ``page.html`` (title, heading, tables with the charts after

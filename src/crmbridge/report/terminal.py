@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import TITLES, Table, definitions, heading, tables
 
 

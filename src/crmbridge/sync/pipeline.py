@@ -16,7 +16,13 @@ from typing import Any
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector, HandoffConnector, Owner, company_reader
+from crmbridge.connector import (
+    Connector,
+    HandoffConnector,
+    Owner,
+    company_reader,
+    company_writer,
+)
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
@@ -34,6 +40,11 @@ from crmbridge.store.selection import (
     everyone,
     mark_dirty,
     outdated,
+)
+from crmbridge.sync.account_score import (
+    account_field,
+    planned_account_scores,
+    update_account_scores,
 )
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.companies import CompanySync, company_reads
@@ -82,6 +93,8 @@ class CycleSummary:
     written: int = 0
     #: Hand-off actions carried out (tasks, enrollments, list additions, posts).
     actions: int = 0
+    #: Companies whose account score was written.
+    companies_written: int = 0
     failed: int = 0
     #: Of the failed writes, those declared dead (no more retries).
     dead: int = 0
@@ -173,7 +186,9 @@ class Pipeline:
         self.store = store
         self.config = config
         self.connectors = dict(connectors)
-        self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        self.engine = ScoringEngine(
+            config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+        )
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
         #: The company properties the model reads (none: no company is ever read).
@@ -241,6 +256,9 @@ class Pipeline:
         for name, connector in self.connectors.items():
             if only is None or name in only:
                 connector.ensure_schema(fields)
+                writer = company_writer(connector)
+                if self.config.account_score.enabled and writer is not None:
+                    writer.ensure_property(account_field(self.config.account_score, self.prefix))
 
     def read(
         self,
@@ -301,7 +319,9 @@ class Pipeline:
     def _companies(self, connector: Connector) -> CompanySync | None:
         """The company steps of a read, when the model reads companies the CRM has."""
         reader = company_reader(connector)
-        if not self.company_reads or reader is None:
+        # The account score needs the links even when no rule reads a company.
+        rolled_up = self.config.account_score.enabled and company_writer(connector) is not None
+        if not (self.company_reads or rolled_up) or reader is None:
             return None
         return CompanySync(self.store, connector.name, reader, self.company_reads)
 
@@ -339,7 +359,7 @@ class Pipeline:
             self.rescorer.summary = None
             self.rescorer.waive = None
         return Forecast(
-            result.changes,
+            [*result.changes, *self._planned_accounts(result.changes)],
             summary,
             result.held,
             dict(self.owners_unavailable),
@@ -475,6 +495,7 @@ class Pipeline:
                         outdated=count_selected(self.store, outdated(self.engine.version)),
                     )
                 summary.scored, summary.changed = rescored.scored, rescored.changed
+                self._account_scores(summary, chosen, now)
                 summary.failures.extend(
                     CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)
                     for lead in rescored.failed
@@ -503,6 +524,37 @@ class Pipeline:
                 summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
             )
         self._count_held(summary, chosen, tell=read)
+
+    def _planned_accounts(self, changes: Sequence[PlannedChange]) -> list[PlannedChange]:
+        """The account scores the planned score changes would make the next cycle write."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return []
+        return [
+            change
+            for name, connector in self.connectors.items()
+            if company_writer(connector) is not None
+            for change in planned_account_scores(self.store, name, settings, self.prefix, changes)
+        ]
+
+    def _account_scores(
+        self, summary: CycleSummary, chosen: Sequence[Connector], now: datetime
+    ) -> None:
+        """Queue the account scores of the companies whose contacts were just scored."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return
+        for connector in chosen:
+            if company_writer(connector) is None:
+                continue
+            self._guard(
+                summary,
+                connector.name,
+                "rescore",
+                lambda c=connector: update_account_scores(
+                    self.store, c.name, settings, self.prefix, now
+                ),
+            )
 
     def _count_held(
         self, summary: CycleSummary, chosen: Sequence[Connector], *, tell: bool
@@ -541,6 +593,7 @@ class Pipeline:
         result = drainer.drain(now)
         summary.written += result.written
         summary.actions += result.actions
+        summary.companies_written += result.companies
         summary.written_ids.setdefault(drainer.connector.name, []).extend(result.written_ids)
         summary.failed += result.failed
         summary.dead += result.dead

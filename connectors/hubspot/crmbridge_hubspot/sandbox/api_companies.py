@@ -11,6 +11,7 @@ of both objects.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,7 +38,6 @@ from crmbridge_hubspot.sandbox.wire import (
 
 READ = ("crm.objects.companies.read",)
 WRITE = ("crm.objects.companies.write",)
-SCHEMA_READ = ("crm.schemas.companies.read",)
 ASSOCIATIONS_READ = ("crm.objects.contacts.read", "crm.objects.companies.read")
 MAX_ASSOCIATION_INPUTS = 1000
 ASSOCIATION_PAGE = 500
@@ -142,8 +142,37 @@ def routes(services: Services) -> list[Route]:
         state.count("searches")
         return Reply(200, search_records(request, book.searchable(), target))
 
-    def list_properties(call: Call) -> Reply:
-        return Reply(200, {"results": [d.to_json() for d in book.definitions.values()]})
+    def batch_update(call: Call) -> Reply:
+        started = iso_ms(state.now())
+        updates: list[tuple[str, Mapping[str, Any]]] = []
+        for item in batch_inputs(call.json_object()):
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str | int):
+                raise bad_request("Each input needs an id.")
+            values = item.get("properties")
+            if not isinstance(values, dict):
+                raise bad_request(f"Input {item.get('id')} needs a properties object.")
+            updates.append((str(item["id"]), values))
+        duplicates = sorted(k for k, n in Counter(k for k, _ in updates).items() if n > 1)
+        if duplicates:
+            raise bad_request(
+                f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique"
+            )
+        try:
+            # Every value is checked before any company changes: HubSpot refuses the
+            # whole batch for one invalid value.
+            for _, values in updates:
+                book.check(values)
+        except InvalidValuesError as exc:
+            raise property_errors(exc.issues, config.portal_id) from exc
+        results, missing = [], []
+        for company_id, values in updates:
+            updated = book.update(company_id, values)
+            if updated is None:
+                missing.append(company_id)
+            else:
+                results.append(company_json(updated, sorted(values)))
+        state.count("company_batch_updates")
+        return batch_body(results, missing, started, iso_ms(state.now()), NOT_FOUND_MESSAGE)
 
     def associations(call: Call) -> Reply:
         source, target = call.path("from_type").lower(), call.path("to_type").lower()
@@ -197,9 +226,7 @@ def routes(services: Services) -> list[Route]:
             f"{base}/{{company_id}}", endpoint(services, update, scopes=WRITE), methods=["PATCH"]
         ),
         Route(
-            "/crm/v3/properties/companies",
-            endpoint(services, list_properties, scopes=SCHEMA_READ),
-            methods=["GET"],
+            f"{base}/batch/update", endpoint(services, batch_update, scopes=WRITE), methods=["POST"]
         ),
         Route(
             "/crm/v4/associations/{from_type}/{to_type}/batch/read",

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from crmbridge_hubspot.sandbox.indexlag import SearchIndex
-from crmbridge_hubspot.sandbox.records import InvalidValuesError
-from crmbridge_hubspot.sandbox.schema import PropertyDef, check_values
+from crmbridge_hubspot.sandbox.records import AlreadyExistsError, InvalidValuesError
+from crmbridge_hubspot.sandbox.schema import PropertyDef, PropertyGroup, check_values
 from crmbridge_hubspot.sandbox.timeutil import iso_ms
 
 #: HubSpot's contact-to-company association types.
@@ -81,8 +81,16 @@ class CompanyBook:
         #: contact id → company id → the association type ids.
         self._links: dict[str, dict[str, set[int]]] = {}
         self.definitions = company_properties()
+        #: Company property groups (HubSpot keeps them per object type).
+        self.groups: dict[str, PropertyGroup] = {
+            "companyinformation": PropertyGroup("companyinformation", "Company information", 0)
+        }
         #: What company search shows while changes are being indexed.
         self.index: SearchIndex[Company] = SearchIndex()
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        """InvalidValuesError when HubSpot would refuse one of ``values``."""
+        self._checked(values)
 
     def _checked(self, values: Mapping[str, Any]) -> dict[str, str]:
         clean, issues = check_values(self.definitions, values, set(), allow_read_only=False)
@@ -125,6 +133,43 @@ class CompanyBook:
             self._companies[company_id] = after
             self.index.changed(company_id, before, after, now, self.index.lag())
             return after
+
+    def property(self, name: str) -> PropertyDef | None:
+        """One company property definition (not archived), or None."""
+        with self._lock:
+            found = self.definitions.get(name)
+            return found if found and not found.archived else None
+
+    def properties(self, *, archived: bool = False) -> list[PropertyDef]:
+        """Company property definitions (archived ones only when asked)."""
+        with self._lock:
+            return [d for d in self.definitions.values() if d.archived == archived]
+
+    def add_property(self, definition: PropertyDef) -> PropertyDef:
+        """Create a company property; AlreadyExistsError when the name is taken."""
+        with self._lock:
+            if definition.name in self.definitions:
+                raise AlreadyExistsError(f"Property named '{definition.name}' already exists.")
+            self.definitions[definition.name] = definition
+            return definition
+
+    def group_list(self) -> list[PropertyGroup]:
+        """Company property groups."""
+        with self._lock:
+            return list(self.groups.values())
+
+    def group(self, name: str) -> PropertyGroup | None:
+        """One company property group, or None."""
+        with self._lock:
+            return self.groups.get(name)
+
+    def add_group(self, group: PropertyGroup) -> PropertyGroup:
+        """Create a company property group; AlreadyExistsError when the name is taken."""
+        with self._lock:
+            if group.name in self.groups:
+                raise AlreadyExistsError(f"A property group named '{group.name}' already exists.")
+            self.groups[group.name] = group
+            return group
 
     def get(self, company_id: str) -> Company | None:
         """One company, or None."""
