@@ -12,9 +12,11 @@ same sequence (``state["enrolled"]``) and never while paused by a reply
 (``state["paused"]``, set by the reply step, which runs first).
 
 A model edit changes scores and stages without the leads doing anything: a lead that
-matches a rule's score, hotness or stage part only since the edit (its previous score,
-from the old model, did not) meets the rule as a baseline, as for a rule just added.
-An event newer than the lead's last scoring still fires: that is news, not the edit.
+starts matching a rule's score, hotness or stage part in the rescoring that applies the
+edit (its previous score, from the old model, did not) meets the rule as a baseline, as
+for a rule just added. That rescoring cannot separate the edit from a change the lead
+made meanwhile (such a lead is counted as done too); an event newer than the lead's
+last scoring still fires: that is news, not the edit.
 """
 
 from __future__ import annotations

@@ -41,7 +41,11 @@ from crmbridge.store.selection import (
     mark_dirty,
     outdated,
 )
-from crmbridge.sync.account_score import account_field, update_account_scores
+from crmbridge.sync.account_score import (
+    account_field,
+    planned_account_scores,
+    update_account_scores,
+)
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.companies import CompanySync, company_reads
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
@@ -96,6 +100,8 @@ class CycleSummary:
     written: int = 0
     #: Hand-off actions carried out (tasks, enrollments, list additions, posts).
     actions: int = 0
+    #: Companies whose account score was written.
+    companies_written: int = 0
     failed: int = 0
     #: Of the failed writes, those declared dead (no more retries).
     dead: int = 0
@@ -187,7 +193,9 @@ class Pipeline:
         self.store = store
         self.config = config
         self.connectors = dict(connectors)
-        self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        self.engine = ScoringEngine(
+            config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+        )
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
         #: The company properties the model reads (none: no company is ever read).
@@ -358,7 +366,7 @@ class Pipeline:
             self.rescorer.summary = None
             self.rescorer.waive = None
         return Forecast(
-            result.changes,
+            [*result.changes, *self._planned_accounts(result.changes)],
             summary,
             result.held,
             dict(self.owners_unavailable),
@@ -617,6 +625,18 @@ class Pipeline:
         )
         return summary.written - before
 
+    def _planned_accounts(self, changes: Sequence[PlannedChange]) -> list[PlannedChange]:
+        """The account scores the planned score changes would make the next cycle write."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return []
+        return [
+            change
+            for name, connector in self.connectors.items()
+            if company_writer(connector) is not None
+            for change in planned_account_scores(self.store, name, settings, self.prefix, changes)
+        ]
+
     def _account_scores(
         self, summary: CycleSummary, chosen: Sequence[Connector], now: datetime
     ) -> None:
@@ -675,6 +695,7 @@ class Pipeline:
         result = drainer.drain_full(now) if full else drainer.drain(now)
         summary.written += result.written
         summary.actions += result.actions
+        summary.companies_written += result.companies
         summary.written_ids.setdefault(drainer.connector.name, []).extend(result.written_ids)
         summary.failed += result.failed
         summary.dead += result.dead

@@ -17,6 +17,8 @@ SOURCES = [
     ROOT / "src" / "crmbridge" / "cli" / "report.py",
     *sorted((ROOT / "src" / "crmbridge" / "backtest").glob("*.py")),
     ROOT / "src" / "crmbridge" / "cli" / "backtest.py",
+    # Texts written to the CRM: score reasons.
+    *sorted((ROOT / "src" / "crmbridge" / "scoring").glob("*.py")),
 ]
 #: The names messages go through: ``t(...)``/``texts(...)`` translate, ``N_`` marks.
 KEYWORDS: dict[str, None] = {"t": None, "texts": None, "N_": None}
