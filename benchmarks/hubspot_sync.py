@@ -473,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
             result["side_by_side"] = side_by_side(2_500, now, Path(tmp))
         elif "side_by_side" in previous:
             # The peer takes minutes: its last figures stay until it is run again.
-            result["side_by_side"] = previous["side_by_side"]
+            kept = previous["side_by_side"]
+            result["side_by_side"] = {"measured_at": previous.get("measured_at"), **kept}
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     publish(result, args.output)
     return 0
