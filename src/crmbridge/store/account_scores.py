@@ -9,10 +9,11 @@ from sqlalchemy import and_, select
 
 from crmbridge.store.chunks import chunks
 from crmbridge.store.session import Session
-from crmbridge.store.tables import ContactCompanyRow, ScoreRow
+from crmbridge.store.tables import ContactCompanyRow, ContactRow, ScoreRow
 
 _LINKS = ContactCompanyRow.__table__  # type: ignore[attr-defined]
 _SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
+_CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
 
 
 def rescored_companies(
@@ -38,21 +39,42 @@ def rescored_companies(
     return list(companies), last
 
 
-def current_scores(session: Session, crm: str, company_ids: Sequence[str]) -> dict[str, list[int]]:
-    """The current score totals of every scored contact of each company, best first
-    (a company without a scored contact is left out)."""
-    found: dict[str, list[int]] = {}
+def current_scores(
+    session: Session, crm: str, company_ids: Sequence[str]
+) -> dict[str, dict[int, int]]:
+    """The current score total of every scored contact (by id) of each company (a
+    company without a scored contact is left out)."""
+    found: dict[str, dict[int, int]] = {}
     joined = _LINKS.join(
         _SCORES, and_(_SCORES.c.contact_id == _LINKS.c.contact_id, _SCORES.c.is_current)
     )
     for chunk in chunks(list(company_ids)):
         query = (
-            select(_LINKS.c.company_crm_id, _SCORES.c.total)
+            select(_LINKS.c.company_crm_id, _LINKS.c.contact_id, _SCORES.c.total)
             .select_from(joined)
             .where(_LINKS.c.crm == crm, _LINKS.c.company_crm_id.in_(chunk))
         )
-        for company_id, total in session.execute(query):
-            found.setdefault(str(company_id), []).append(int(total))
-    for totals in found.values():
-        totals.sort(reverse=True)
+        for company_id, contact_id, total in session.execute(query):
+            found.setdefault(str(company_id), {})[int(contact_id)] = int(total)
+    return found
+
+
+def companies_of(
+    session: Session, crm: str, contact_crm_ids: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    """The store id and company of each contact (by CRM id) linked to a company."""
+    found: dict[str, tuple[int, str]] = {}
+    joined = _CONTACTS.join(_LINKS, _LINKS.c.contact_id == _CONTACTS.c.id)
+    for chunk in chunks(list(contact_crm_ids)):
+        query = (
+            select(_CONTACTS.c.crm_id, _CONTACTS.c.id, _LINKS.c.company_crm_id)
+            .select_from(joined)
+            .where(
+                _CONTACTS.c.crm == crm,
+                _CONTACTS.c.crm_id.in_(chunk),
+                _LINKS.c.company_crm_id.is_not(None),
+            )
+        )
+        for crm_id, contact_id, company_id in session.execute(query):
+            found[str(crm_id)] = (int(contact_id), str(company_id))
     return found

@@ -17,8 +17,9 @@ from datetime import datetime
 from crmbridge.connector import FieldSpec
 from crmbridge.settings import AccountScoreSettings
 from crmbridge.store import outbox
-from crmbridge.store.account_scores import current_scores, rescored_companies
+from crmbridge.store.account_scores import companies_of, current_scores, rescored_companies
 from crmbridge.store.repository import Store
+from crmbridge.sync.rescore import PlannedChange
 
 ACCOUNT_STREAM = "account_score"
 #: Score rows read per step (their companies are rolled up together).
@@ -36,7 +37,7 @@ def account_field(settings: AccountScoreSettings, prefix: str) -> FieldSpec:
 
 
 def roll_up(totals: Sequence[int], settings: AccountScoreSettings) -> int:
-    """The account score of contacts scored ``totals`` (best first)."""
+    """The account score of contacts scored ``totals`` (in any order)."""
     if not totals:
         return 0
     if settings.method == "max":
@@ -59,8 +60,43 @@ def update_account_scores(
             if last == after:
                 return queued
             totals = current_scores(session, crm, companies)
-            values = {company: str(roll_up(found, settings)) for company, found in totals.items()}
+            values = {
+                company: str(roll_up(list(found.values()), settings))
+                for company, found in totals.items()
+            }
             queued += outbox.queue_company_values(session, crm, target, values, now)
             session.commit()
         store.put_cursor(crm, ACCOUNT_STREAM, str(last))
         after = last
+
+
+def planned_account_scores(
+    store: Store,
+    crm: str,
+    settings: AccountScoreSettings,
+    prefix: str,
+    changes: Sequence[PlannedChange],
+) -> list[PlannedChange]:
+    """The account scores the next cycle would write, given the contacts' planned score
+    changes (``plan``): one change per company, named ``company.<property>``, ``old``
+    its last queued or written value. Reads the store only."""
+    score = f"{prefix}_score"
+    planned = {c.crm_id: int(float(c.new)) for c in changes if c.crm == crm and c.name == score}
+    if not planned:
+        return []
+    target = account_property(settings, prefix)
+    with store.session() as session:
+        members = companies_of(session, crm, list(planned))
+        companies = sorted({company for _, company in members.values()})
+        totals = current_scores(session, crm, companies)
+        last = outbox.last_company_values(session, crm, target, companies)
+    for crm_id, (contact_id, company) in members.items():
+        totals.setdefault(company, {})[contact_id] = planned[crm_id]
+    found: list[PlannedChange] = []
+    for company in companies:
+        value = str(roll_up(list(totals[company].values()), settings))
+        before = last.get(company)
+        if before is None or before.value != value:
+            old = before.value if before is not None else None
+            found.append(PlannedChange(crm, company, None, f"company.{target}", old, value))
+    return found

@@ -41,7 +41,11 @@ from crmbridge.store.selection import (
     mark_dirty,
     outdated,
 )
-from crmbridge.sync.account_score import account_field, update_account_scores
+from crmbridge.sync.account_score import (
+    account_field,
+    planned_account_scores,
+    update_account_scores,
+)
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.companies import CompanySync, company_reads
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
@@ -89,6 +93,8 @@ class CycleSummary:
     written: int = 0
     #: Hand-off actions carried out (tasks, enrollments, list additions, posts).
     actions: int = 0
+    #: Companies whose account score was written.
+    companies_written: int = 0
     failed: int = 0
     #: Of the failed writes, those declared dead (no more retries).
     dead: int = 0
@@ -353,7 +359,7 @@ class Pipeline:
             self.rescorer.summary = None
             self.rescorer.waive = None
         return Forecast(
-            result.changes,
+            [*result.changes, *self._planned_accounts(result.changes)],
             summary,
             result.held,
             dict(self.owners_unavailable),
@@ -519,6 +525,18 @@ class Pipeline:
             )
         self._count_held(summary, chosen, tell=read)
 
+    def _planned_accounts(self, changes: Sequence[PlannedChange]) -> list[PlannedChange]:
+        """The account scores the planned score changes would make the next cycle write."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return []
+        return [
+            change
+            for name, connector in self.connectors.items()
+            if company_writer(connector) is not None
+            for change in planned_account_scores(self.store, name, settings, self.prefix, changes)
+        ]
+
     def _account_scores(
         self, summary: CycleSummary, chosen: Sequence[Connector], now: datetime
     ) -> None:
@@ -575,6 +593,7 @@ class Pipeline:
         result = drainer.drain(now)
         summary.written += result.written
         summary.actions += result.actions
+        summary.companies_written += result.companies
         summary.written_ids.setdefault(drainer.connector.name, []).extend(result.written_ids)
         summary.failed += result.failed
         summary.dead += result.dead

@@ -22,7 +22,7 @@ from crmbridge.config import CrmbridgeConfig, parse_config
 from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.sync.drain import Drainer
-from crmbridge.sync.pipeline import Pipeline
+from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge_hubspot.sandbox.server import SandboxServer
 
 from .hubspot_harness import IMPORT, USER, connector_for, sandbox
@@ -138,6 +138,7 @@ def test_the_roll_up_is_written_once_in_one_batch_and_not_again(
     cycle = pipe.run_once(NOW)
 
     assert cycle.ok, cycle.errors
+    assert cycle.companies_written == 3
     assert {name: world.score(name) for name in MEMBERS} == EXPECTED[method]
     assert len(world.updates()) == 1
     rows = company_rows(store)
@@ -171,6 +172,24 @@ def test_a_contact_score_change_rewrites_only_its_company(store: Store, world: W
     assert body["inputs"] == [{"id": world.companies["Birch"], "properties": {PROPERTY: "50"}}]
     after = world.updated_at()
     assert [name for name in MEMBERS if after[name] != before[name]] == ["Birch"]
+
+
+def test_plan_shows_the_company_write_a_score_change_would_make(store: Store, world: World) -> None:
+    pipe = pipeline(store, world, "sum_top_n")
+    assert pipe.run_once(NOW).ok
+    acme = next(c for c, name in world.contacts.items() if name == "Acme")  # the CEO
+    world.server.state.update_contacts([(acme, {"jobtitle": "Manager"})], source=USER, as_user=True)
+    pipe.read(pipe.connectors["hubspot"], CycleSummary())
+
+    planned = [c for c in pipe.plan(NOW) if c.name.startswith("company.")]
+
+    # Acme: Director, Manager, Manager, Manager → 30 + 10 + 10.
+    assert [(c.crm_id, c.name, c.old, c.new) for c in planned] == [
+        (world.companies["Acme"], f"company.{PROPERTY}", "90", "50")
+    ]
+    assert world.score("Acme") == "90"  # plan writes nothing
+    assert pipe.run_once(NOW).ok
+    assert world.score("Acme") == "50"
 
 
 def test_a_5xx_after_the_batch_was_applied_ends_written_once(store: Store, world: World) -> None:
