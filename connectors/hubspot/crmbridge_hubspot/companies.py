@@ -34,22 +34,19 @@ from crmbridge.connector import (
     WriteResult,
 )
 from crmbridge.logging import get_logger
+from crmbridge_hubspot.associations import read_associations
 from crmbridge_hubspot.batch_update import BATCH_LIMIT, update_batches
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NotFound
 from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.sweep import SEARCH_LIMIT, Answer, Query, read_pages, search_body
 
-#: Contacts one associations batch read takes (HubSpot refuses more since 2025).
-ASSOCIATION_BATCH = 1000
 #: Companies one batch read takes.
 READ_BATCH = 100
 #: The companies' modification time, as search filters and sorts on it.
 MODIFIED = "hs_lastmodifieddate"
 #: HubSpot's association type "Primary" from a contact to a company.
 PRIMARY_TYPE_ID = 1
-#: The most ``after`` pages read for one contact's associations (a runaway guard).
-MAX_ASSOCIATION_PAGES = 20
 
 Row = tuple[datetime, str, CompanyRecord]
 
@@ -122,42 +119,13 @@ class HubSpotCompanies:
 
     def links(self, contact_ids: Sequence[str]) -> dict[str, str | None]:
         """Each contact's primary company (``None``: no company), 1,000 contacts a call."""
-        found: dict[str, list[tuple[bool, str]]] = {}
-        ids = list(dict.fromkeys(contact_ids))
-        for start in range(0, len(ids), ASSOCIATION_BATCH):
-            pending = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]
-            for _ in range(MAX_ASSOCIATION_PAGES):
-                if not pending:
-                    break
-                pending = self._associations(pending, found)
-        return {i: _primary(found.get(i, [])) for i in ids}
-
-    def _associations(
-        self, inputs: list[dict[str, str]], found: dict[str, list[tuple[bool, str]]]
-    ) -> list[dict[str, str]]:
-        """One batch read; the inputs to send again for their next page."""
-        data = self.client.call(
-            "batch read contact companies",
-            self.associations_api.get_page_with_http_info,
-            "contacts",
-            "companies",
-            {"inputs": inputs},
+        found = read_associations(
+            self.client, self.associations_api, "contacts", "companies", contact_ids
         )
-        again: list[dict[str, str]] = []
-        for result in data.results or []:
-            source = getattr(getattr(result, "_from", None), "id", None)
-            if source is None:
-                continue
-            held = found.setdefault(str(source), [])
-            for item in result.to or []:
-                types = item.association_types or []
-                primary = any(getattr(t, "type_id", None) == PRIMARY_TYPE_ID for t in types)
-                held.append((primary, str(item.to_object_id)))
-            after = getattr(getattr(result.paging, "next", None), "after", None)
-            if after:
-                again.append({"id": str(source), "after": str(after)})
-        # Contacts without a company are listed in the answer's errors: none is a fault.
-        return again
+        return {
+            i: _primary([(PRIMARY_TYPE_ID in types, c) for c, types in found.get(i, [])])
+            for i in dict.fromkeys(contact_ids)
+        }
 
     def read(self, company_ids: Sequence[str], properties: Sequence[str]) -> list[CompanyRecord]:
         """The companies that exist among ``company_ids``, 100 a call."""

@@ -43,6 +43,7 @@ from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.batch_update import update_batches
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.companies import HubSpotCompanies
+from crmbridge_hubspot.deals import HubSpotOutcomes
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
@@ -96,6 +97,8 @@ class HubSpotConnector:
         self.handoff = HubSpotHandoff(client)
         #: Contacts' companies, for ``company.`` rules (crmbridge_hubspot/companies.py).
         self.companies = HubSpotCompanies(client, lookback=lookback, keep=self.lookback_records)
+        #: Closed deals and their contacts, for backtests (crmbridge_hubspot/deals.py).
+        self.outcomes = HubSpotOutcomes(client)
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:

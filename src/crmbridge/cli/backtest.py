@@ -12,21 +12,24 @@ from rich.markup import escape
 from rich.text import Text
 
 from crmbridge.backtest.compare import describe, model_b, read_overrides
+from crmbridge.backtest.crm import crm_outcomes
 from crmbridge.backtest.demo_history import LEADS, demo_leads
 from crmbridge.backtest.export import backtest_json
-from crmbridge.backtest.outcomes import OutcomeFile, OutcomeFileError, read_outcomes
+from crmbridge.backtest.outcomes import Outcome, OutcomeFileError, read_outcomes
 from crmbridge.backtest.replay import Lead
 from crmbridge.backtest.run import Backtest, SalesCapacity, run_backtest
 from crmbridge.backtest.stored import stored_leads
 from crmbridge.backtest.view import TITLE, heading, tables
 from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, out
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.business_hours import zone_or_utc
 from crmbridge.i18n import Texts
 from crmbridge.report.export import write_tables
 from crmbridge.report.terminal import grid
 from crmbridge.scoring.engine import ScoringEngine
 from crmbridge.store.repository import Store
+from crmbridge.sync.connectors import build_connectors
 
 #: Largest outcomes file read (a million rows of e-mail, outcome and date fit well in it).
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -42,6 +45,13 @@ def backtest(
             help="CSV of closed deals: email or crm_id, outcome (won/lost), closed_at.",
         ),
     ] = None,
+    from_crm: Annotated[
+        bool,
+        typer.Option(
+            "--from-crm",
+            help="Read closed deals from every enabled CRM that offers them (HubSpot deals).",
+        ),
+    ] = False,
     demo: Annotated[
         bool,
         typer.Option("--demo", help="Backtest a generated history of leads (no store needed)."),
@@ -78,8 +88,8 @@ def backtest(
     Example: [bold]crmbridge backtest --demo --capacity 25 --reps 4 --html backtest.html[/]
     """
     settings = load(ctx, config).config
-    if (outcomes is None) == (not demo):
-        fail("give one source: --outcomes FILE.csv or --demo")
+    if (outcomes is not None) + from_crm + demo != 1:
+        fail("give one source: --outcomes FILE.csv, --from-crm or --demo")
         raise typer.Exit(EXIT_INPUT)
     if reps is not None and capacity is None:
         fail("--reps goes with --capacity (leads one rep follows up a week)")
@@ -95,6 +105,8 @@ def backtest(
             sales,
             changes=changes,
         )
+    elif from_crm:
+        result = _from_crm(settings, models, sales, changes)
     else:
         assert outcomes is not None
         result = _from_file(settings, outcomes, models, sales, changes)
@@ -135,7 +147,7 @@ def _from_file(
     except OutcomeFileError as exc:
         fail(f"{path}: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
-    leads, unmatched = _stored(settings, parsed)
+    leads, unmatched = _stored(settings, parsed.outcomes)
     return run_backtest(
         str(path),
         leads,
@@ -148,11 +160,38 @@ def _from_file(
     )
 
 
-def _stored(settings: CrmbridgeConfig, parsed: OutcomeFile) -> tuple[list[Lead], int]:
+def _from_crm(
+    settings: CrmbridgeConfig,
+    models: list[tuple[str, ScoringEngine]],
+    sales: SalesCapacity | None,
+    changes: list[tuple[str, float]],
+) -> Backtest:
+    try:
+        read = crm_outcomes(build_connectors(settings))
+    except CrmbridgeError as exc:
+        fail(f"reading closed deals failed: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    for name in read.without:
+        err.print(f"[yellow]![/] {escape(name)}: no closed deals to read yet", highlight=False)
+    if not read.outcomes:
+        fail("no closed deal with a contact was found in the enabled CRMs")
+        raise typer.Exit(EXIT_INPUT)
+    leads, unmatched = _stored(settings, read.outcomes)
+    return run_backtest(
+        ", ".join(sorted({o.crm or "" for o in read.outcomes})),
+        leads,
+        models,
+        sales,
+        unmatched=unmatched,
+        changes=changes,
+    )
+
+
+def _stored(settings: CrmbridgeConfig, outcomes: list[Outcome]) -> tuple[list[Lead], int]:
     store = Store.open(settings.bridge.database_url)
     try:
         with store.session() as session:
-            matched = stored_leads(store, session, parsed.outcomes)
+            matched = stored_leads(store, session, outcomes)
     finally:
         store.engine.dispose()
     return matched.leads, matched.unmatched

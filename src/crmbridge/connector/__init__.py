@@ -16,6 +16,12 @@ from crmbridge.connector.companies import (
 )
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
+from crmbridge.connector.outcomes import (
+    DealOutcome,
+    OutcomeReader,
+    ReadsOutcomes,
+    outcome_reader,
+)
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
 from crmbridge.connector.sandbox import (
@@ -63,6 +69,7 @@ __all__ = [
     "ConnectorPlugin",
     "ConnectorSettings",
     "CorruptCursorError",
+    "DealOutcome",
     "Duration",
     "EnrollmentState",
     "FieldSpec",
@@ -71,9 +78,11 @@ __all__ = [
     "HandoffConnector",
     "LeadFields",
     "LookbackCursor",
+    "OutcomeReader",
     "Owner",
     "Page",
     "ReadsCompanies",
+    "ReadsOutcomes",
     "Sandbox",
     "SandboxContact",
     "SandboxOptions",
@@ -93,5 +102,6 @@ __all__ = [
     "company_reader",
     "company_writer",
     "crm_ids",
+    "outcome_reader",
     "receipt_key",
 ]

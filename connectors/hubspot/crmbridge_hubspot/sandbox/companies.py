@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from crmbridge_hubspot.sandbox.indexlag import SearchIndex
@@ -28,8 +29,8 @@ COMPANY_SYSTEM = ("hs_object_id", "createdate", "hs_lastmodifieddate")
 
 
 @dataclass(frozen=True, slots=True)
-class Company:
-    """A snapshot of one company."""
+class Snapshot:
+    """A snapshot of one record of an object other than contacts (a company, a deal)."""
 
     id: str
     properties: Mapping[str, str]
@@ -37,17 +38,26 @@ class Company:
     updated_at: datetime
 
 
-def _defined(name: str, label: str, type_: str, field_type: str, **extra: Any) -> PropertyDef:
+Company = Snapshot
+
+
+def defined_property(
+    group: str, name: str, label: str, type_: str, field_type: str, **extra: Any
+) -> PropertyDef:
+    """A HubSpot-defined property of ``group`` (its definition cannot be edited)."""
     return PropertyDef(
         name=name,
         label=label,
         type=type_,
         field_type=field_type,
-        group_name="companyinformation",
+        group_name=group,
         hubspot_defined=True,
         read_only_definition=True,
         **extra,
     )
+
+
+_defined = partial(defined_property, "companyinformation")
 
 
 def company_properties() -> dict[str, PropertyDef]:
