@@ -315,23 +315,30 @@ def queue_company_values(
 
 
 def claim(
-    session: Session, connector: str, max_records: int, now: datetime, after_id: int = 0
+    session: Session,
+    connector: str,
+    max_records: int,
+    now: datetime,
+    after_id: int = 0,
+    *,
+    full: bool = False,
 ) -> list[Queued]:
     """Take due rows for at most ``max_records`` CRM records and mark them in flight.
 
-    ``after_id`` lets one drain walk the table forward instead of rescanning it. On
+    ``after_id`` lets one drain walk the table forward instead of rescanning it; with
+    ``full`` nothing is taken unless ``max_records`` records are due (a whole batch). On
     Postgres the rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas sharing one
     database never claim the same row. SQLite has no row locks: the process's drains
     (several jobs, one process) claim one at a time. Commits.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return _claim(session, connector, max_records, now, after_id)
+        return _claim(session, connector, max_records, now, after_id, full)
     with _local_claim:
-        return _claim(session, connector, max_records, now, after_id)
+        return _claim(session, connector, max_records, now, after_id, full)
 
 
 def _claim(
-    session: Session, connector: str, max_records: int, now: datetime, after_id: int
+    session: Session, connector: str, max_records: int, now: datetime, after_id: int, full: bool
 ) -> list[Queued]:
     due = (
         _T.c.connector == connector,
@@ -366,7 +373,7 @@ def _claim(
             record_ids[crm_id] = None
             if len(record_ids) == max_records:
                 break
-    if not record_ids:
+    if not record_ids or (full and len(record_ids) < max_records):
         session.commit()
         return []
     wanted = list(record_ids)

@@ -249,6 +249,14 @@ class Drainer:
             self._drain_actions(now, result)
         return result
 
+    def drain_full(self, now: datetime) -> DrainResult:
+        """Send the property writes that fill whole batches, nothing else: while a cycle
+        is still reading, a part-filled batch would spend a call the rest of the read
+        fills. What is left goes with the cycle's final :meth:`drain`."""
+        if self.shadow is not None:
+            return DrainResult()
+        return self._drain_properties(now, full=True)
+
     def _halted(self, result: DrainResult) -> bool:
         """Stop before the next batch: shutting down, or writes paused (checked each time,
         so a pause takes effect between two batches of a long drain)."""
@@ -496,7 +504,7 @@ class Drainer:
             )
         return handoff.perform(_action(row))
 
-    def _drain_properties(self, now: datetime) -> DrainResult:
+    def _drain_properties(self, now: datetime, *, full: bool = False) -> DrainResult:
         result = DrainResult()
         name = self.connector.name
         after = 0
@@ -504,13 +512,18 @@ class Drainer:
             if self._halted(result):
                 return result
             with self.store.session() as session:
-                rows = outbox.claim(session, name, self.connector.max_batch_size, now, after)
+                size = self.connector.max_batch_size
+                rows = outbox.claim(session, name, size, now, after, full=full)
                 if not rows:
                     return result
                 after = max(row.id for row in rows)
                 by_record: dict[str, list[outbox.Queued]] = defaultdict(list)
                 for row in rows:
                     by_record[row.crm_id].append(row)
+                if full and self.progress is not None:
+                    # drain() counts what is due when it starts; these were not due then.
+                    self.progress(SENT, 0, len(rows))
+                    self.progress(WRITTEN, 0, len(by_record))
                 batch = [
                     Write(crm_id, {r.target: r.value for r in group})
                     for crm_id, group in by_record.items()
