@@ -4,9 +4,12 @@ the admin's own subjects stay as written."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from crmbridge.handoff.escalation import describe_within
+from crmbridge.handoff.escalation import Breach, Escalator, describe_within
+from crmbridge.handoff.lead import HandoffPlan
 from crmbridge.handoff.planner import HandoffPlanner
+from crmbridge.handoff.settings import Escalation, OwnerEntry
 from crmbridge.i18n import Texts
 from crmbridge.scoring.types import Event
 
@@ -50,6 +53,24 @@ def test_english_tasks_and_an_admin_subject_kept_as_written() -> None:
 
 
 def test_business_durations_take_the_plural_of_the_language() -> None:
-    spanish = Texts("es", NOW.tzinfo)  # type: ignore[arg-type]
+    spanish = Texts("es", ZoneInfo("UTC"))
     assert describe_within(timedelta(days=1, hours=4), spanish) == "1 día hábil 4 horas hábiles"
     assert describe_within(timedelta(days=2)) == "2 business days"
+
+
+def test_an_sla_breach_task_names_the_owner_and_shows_local_times_in_spanish() -> None:
+    escalator = Escalator(Escalation(), [OwnerEntry(id="11", name="Lucía Gil", manager="90")])
+    one = lead()
+    one.texts = Texts("es", ZoneInfo("Europe/Madrid"))
+    started = NOW - timedelta(days=1)
+    breach = Breach("sql", "11", started, NOW, timedelta(hours=4))
+    plan = HandoffPlan()
+
+    assert escalator.escalate(one, plan, breach).manager == "90"
+
+    (task,) = plan.actions
+    assert task.payload["subject"] == "SLA incumplido: Ana Pérez sin contactar (SQL)"
+    assert str(task.payload["body"]).startswith(
+        "Lucía Gil no ha contactado con Ana Pérez (SQL) en 4 horas hábiles.\n"
+        "Plazo iniciado el 23 nov 2026, 10:00:00, vence el 24 nov 2026, 10:00:00."
+    )
