@@ -66,7 +66,8 @@ def definition_text(sobject: str, spec: FieldSpec) -> str:
     elif kind in ("Text", "LongTextArea"):
         extra = f"({meta['length']})"
     elif kind == "Picklist":
-        extra = f" restricted, values {', '.join(spec.options)}"
+        values = meta["valueSet"]["valueSetDefinition"]["value"]
+        extra = f" restricted, values {', '.join(v['fullName'] for v in values)}"
     return f'{sobject}.{custom_field(spec.name)}: {kind}{extra}, label "{meta["label"]}"'
 
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 import responses
 
-from crmbridge.connector import LookbackCursor, Write
-from crmbridge.errors import AuthError, RateLimited
+from crmbridge.connector import FieldSpec, LookbackCursor, Write
+from crmbridge.errors import AuthError, MissingScope, RateLimited
 from crmbridge_salesforce.activity import ACTIVITY_FIELDS, EMAIL, TASK
 from crmbridge_salesforce.session import redirected
 
@@ -30,6 +30,7 @@ from .scripted import (
     SESSION,
     TOKEN,
     connector,
+    describe,
     query_page,
     sent_json,
     soql_of,
@@ -501,3 +502,59 @@ def test_tasks_and_email_messages_become_canonical_events(org: responses.Request
     assert "CompletedDateTime" not in queries[1]
     assert queries[1].endswith("FROM Task ORDER BY SystemModstamp, Id")
     assert json.loads(pages[-1].cursor).keys() == {"Task", "EmailMessage"}
+
+
+# -- check and schema ---------------------------------------------------------------------
+
+
+def test_check_reports_the_org_the_version_and_the_daily_budget(
+    org: responses.RequestsMock,
+) -> None:
+    org.get(
+        f"{DATA}/query/",
+        json={"done": True, "records": [{"Id": "00D000000000001EAA", "Name": "Acme"}]},
+    )
+    org.get(f"{DATA}/limits/", json={"DailyApiRequests": {"Max": 15000, "Remaining": 14000}})
+    org.replace(
+        responses.GET,
+        f"{DATA}/sobjects/Lead/describe",
+        json=describe("Lead", ("CRMBridge_Grade__c", "picklist", False)),
+    )
+
+    report = connector(objects=["Lead"]).check()
+
+    assert report.account_id == "00D000000000001EAA"
+    assert report.account == (
+        "Salesforce org Acme (00D000000000001EAA), API v62.0; daily API requests: 1,000 of "
+        "15,000 used, crmbridge allows itself 20% (3,000)"
+    )
+    assert report.problems == (
+        "Lead.CRMBridge_Grade__c is read-only to the integration user: grant Edit on it "
+        "(field-level security)",
+    )
+
+
+def test_fields_crmbridge_may_not_create_are_listed_with_their_definitions(
+    org: responses.RequestsMock,
+) -> None:
+    refused = [{"errorCode": "INSUFFICIENT_ACCESS", "message": "insufficient access rights"}]
+    org.post(f"{DATA}/tooling/sobjects/CustomField", json=refused, status=403)
+    fields = [
+        FieldSpec("crmbridge_score", "Lead score", "number"),
+        FieldSpec("crmbridge_grade", "Lead grade", "enumeration", ("A", "B", "C", "D")),
+        FieldSpec("crmbridge_bant", "BANT", "string"),
+        FieldSpec("crmbridge_sequence_paused", "Sequence paused (replied)", "bool"),
+    ]
+
+    with pytest.raises(MissingScope) as failure:
+        connector(objects=["Lead"]).ensure_schema(fields)
+
+    text = str(failure.value)
+    assert "Customize Application" in text
+    assert (
+        'Lead.CRMBridge_Grade__c: Picklist restricted, values A, B, C, D, label "Lead grade"'
+        in text
+    )
+    assert 'Lead.CRMBridge_Bant__c: Text(255), label "BANT"' in text
+    assert "Lead.CRMBridge_Sequence_Paused__c: Picklist restricted, values true, false" in text
+    assert "CRMBridge_Score__c" not in text, "an existing field is not listed"
