@@ -34,10 +34,10 @@ from sqlalchemy import insert
 
 from benchmarks.report import publish
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import build_report
 from crmbridge.report.export import report_json, write_csv
 from crmbridge.report.html import render_html
-from crmbridge.report.i18n import Texts
 from crmbridge.report.periods import last_full_week
 from crmbridge.report.terminal import renderables
 from crmbridge.store.repository import Store

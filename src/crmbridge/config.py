@@ -57,6 +57,7 @@ from crmbridge.scoring.overmatch import overmatch_warnings
 from crmbridge.scoring.properties import company_path_problems
 from crmbridge.settings import (
     DEFAULT_DATABASE_URL,
+    AccountScoreSettings,
     AlertSettings,
     BridgeSettings,
     ConnectorTables,
@@ -103,6 +104,7 @@ class CrmbridgeConfig(BaseSettings):
     lifecycle: LifecycleModel = Field(default_factory=LifecycleModel)
     writeback: WritebackSettings = Field(default_factory=WritebackSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    account_score: AccountScoreSettings = Field(default_factory=AccountScoreSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)

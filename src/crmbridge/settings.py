@@ -108,7 +108,9 @@ class BridgeSettings(Strict):
     )
     timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Madrid.")
     language: Literal["en", "es"] = Field(
-        default="en", description='Language of the weekly report: "en" or "es".'
+        default="en",
+        description="Language of every text a person reads (report, score reasons, CRM "
+        'tasks): "en" or "es".',
     )
     write: bool = Field(
         default=True,
@@ -201,6 +203,23 @@ class WritebackSettings(Strict):
     )
     lifecyclestage: bool = Field(
         default=False, description="Also move HubSpot's lifecyclestage (forward only)."
+    )
+
+
+class AccountScoreSettings(Strict):
+    """``[account_score]``: a roll-up of contacts' scores written to their company."""
+
+    enabled: bool = Field(default=False, description="Write the account score at all.")
+    method: Literal["max", "sum_top_n"] = Field(
+        default="max",
+        description="max: the best contact's score; sum_top_n: the sum of the top_n best.",
+    )
+    top_n: int = Field(default=3, ge=1, le=100, description="Contacts summed by sum_top_n.")
+    property: str = Field(
+        default="",
+        max_length=100,
+        pattern=r"^([a-z][a-z0-9_]*)?$",
+        description="The company property written (default: <prefix>_account_score).",
     )
 
 

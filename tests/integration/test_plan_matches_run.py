@@ -372,3 +372,25 @@ def test_plan_exits_1_when_the_crm_fails_yet_prints_what_it_could(scene: Scene) 
 
     assert ownerless.exit_code == 1, ownerless.output
     assert "owners not read" in ownerless.stderr and "would change" in ownerless.stdout
+
+
+def test_a_model_edit_moving_leads_into_archive_lists_none_and_plan_says_so(
+    scene: Scene,
+) -> None:
+    listed = example_config_text().replace('# archive_list_id = "77"', 'archive_list_id = "77"')
+    synced(scene, listed)
+    edited = listed.replace("reactivation_after_days = 90", "reactivation_after_days = 1")
+    scene.configure(edited.replace("archive_after_days = 30", "archive_after_days = 1"))
+
+    writes, actions, summary = assert_plan_is_the_cycle(scene)
+
+    # The edit moved leads quiet for days into the side stages at once: a baseline, no
+    # mass enrolment or list membership.
+    moved = Counter(value for _, name, value in writes if name == "crmbridge_stage")
+    assert moved["archived"] + moved["reactivation"] > 0, summary["stage_moves"]
+    assert actions == Counter()
+    assert summary["baselines"] == {
+        f"moved to {stage} by the model edit": moved[stage]
+        for stage in ("archived", "reactivation")
+        if moved[stage]
+    }

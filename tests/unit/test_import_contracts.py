@@ -47,6 +47,7 @@ def test_the_contracts_cover_the_layers_and_every_plugin() -> None:
     assert contracts["layers"]["layers"] == [
         "crmbridge.cli",
         "crmbridge.daemon",
+        "crmbridge.backtest",
         "crmbridge.report",
         "crmbridge.sync",
         "crmbridge.handoff",

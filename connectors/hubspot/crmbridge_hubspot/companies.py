@@ -5,6 +5,9 @@
   the v4 associations batch read, up to 1,000 contacts a call; a contact with more
   associated companies than one answer holds is read on with its ``after`` token.
 - Companies are read with the companies batch read, 100 a call.
+- crmbridge's company properties (the account score) are written with the companies
+  batch update, 100 a call, and created in the ``crmbridge`` group of company
+  properties, as contact properties are.
 - Companies changed since a cursor are found with the companies search on
   ``hs_lastmodifieddate``, swept exactly as contacts are (look-back included, see
   :mod:`crmbridge_hubspot.sweep`). Without a cursor the stream starts from now: the
@@ -17,35 +20,45 @@ retries, error mapping). One company the SDK cannot read is left out, never the 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 from crmbridge import clock
-from crmbridge.connector import CompanyPage, CompanyRecord, LookbackCursor
+from crmbridge.connector import (
+    CompanyPage,
+    CompanyRecord,
+    FieldSpec,
+    LookbackCursor,
+    Write,
+    WriteResult,
+)
 from crmbridge.logging import get_logger
+from crmbridge_hubspot.associations import read_associations
+from crmbridge_hubspot.batch_update import BATCH_LIMIT, update_batches
 from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.errors import Conflict, NotFound
+from crmbridge_hubspot.schema import GROUP, property_definition
 from crmbridge_hubspot.sweep import SEARCH_LIMIT, Answer, Query, read_pages, search_body
 
-#: Contacts one associations batch read takes (HubSpot refuses more since 2025).
-ASSOCIATION_BATCH = 1000
 #: Companies one batch read takes.
 READ_BATCH = 100
 #: The companies' modification time, as search filters and sorts on it.
 MODIFIED = "hs_lastmodifieddate"
 #: HubSpot's association type "Primary" from a contact to a company.
 PRIMARY_TYPE_ID = 1
-#: The most ``after`` pages read for one contact's associations (a runaway guard).
-MAX_ASSOCIATION_PAGES = 20
 
 Row = tuple[datetime, str, CompanyRecord]
 
 
 class HubSpotCompanies:
-    """crmbridge's :class:`~crmbridge.connector.CompanyReader` for HubSpot."""
+    """crmbridge's :class:`~crmbridge.connector.CompanyReader` and
+    :class:`~crmbridge.connector.CompanyWriter` for HubSpot."""
 
     #: HubSpot keeps the primary company's id on the contact and moves its modification
     #: time with it: a contact whose value changed has its link read again.
     link_properties: tuple[str, ...] = ("associatedcompanyid",)
+    write_batch_size = BATCH_LIMIT
 
     def __init__(self, client: HubSpotClient, *, lookback: timedelta, keep: int) -> None:
         self.client = client
@@ -66,44 +79,53 @@ class HubSpotCompanies:
         )
         return frozenset(prop.name for prop in found.results or [])
 
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Companies batch update; one result per company, a bad one never sinks the rest."""
+        return update_batches(
+            self.client, "batch update companies", self.batch_api.update_with_http_info, batch
+        )
+
+    def ensure_property(self, field: FieldSpec) -> bool:
+        """Create the crmbridge group of company properties and ``field`` if missing."""
+        groups = self.client.groups_api
+        try:
+            self.client.call(
+                "get company property group",
+                groups.get_by_name_with_http_info,
+                "companies",
+                GROUP["name"],
+            )
+        except NotFound:
+            # Conflict: created meanwhile (another replica), which is fine.
+            with suppress(Conflict):
+                self.client.call(
+                    "create company property group",
+                    groups.create_with_http_info,
+                    "companies",
+                    GROUP,
+                )
+        if field.name in self.property_names():
+            return False
+        try:
+            self.client.call(
+                f"create company property {field.name}",
+                self.client.properties_api.create_with_http_info,
+                "companies",
+                property_definition(field),
+            )
+        except Conflict:
+            return False
+        return True
+
     def links(self, contact_ids: Sequence[str]) -> dict[str, str | None]:
         """Each contact's primary company (``None``: no company), 1,000 contacts a call."""
-        found: dict[str, list[tuple[bool, str]]] = {}
-        ids = list(dict.fromkeys(contact_ids))
-        for start in range(0, len(ids), ASSOCIATION_BATCH):
-            pending = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]
-            for _ in range(MAX_ASSOCIATION_PAGES):
-                if not pending:
-                    break
-                pending = self._associations(pending, found)
-        return {i: _primary(found.get(i, [])) for i in ids}
-
-    def _associations(
-        self, inputs: list[dict[str, str]], found: dict[str, list[tuple[bool, str]]]
-    ) -> list[dict[str, str]]:
-        """One batch read; the inputs to send again for their next page."""
-        data = self.client.call(
-            "batch read contact companies",
-            self.associations_api.get_page_with_http_info,
-            "contacts",
-            "companies",
-            {"inputs": inputs},
+        found = read_associations(
+            self.client, self.associations_api, "contacts", "companies", contact_ids
         )
-        again: list[dict[str, str]] = []
-        for result in data.results or []:
-            source = getattr(getattr(result, "_from", None), "id", None)
-            if source is None:
-                continue
-            held = found.setdefault(str(source), [])
-            for item in result.to or []:
-                types = item.association_types or []
-                primary = any(getattr(t, "type_id", None) == PRIMARY_TYPE_ID for t in types)
-                held.append((primary, str(item.to_object_id)))
-            after = getattr(getattr(result.paging, "next", None), "after", None)
-            if after:
-                again.append({"id": str(source), "after": str(after)})
-        # Contacts without a company are listed in the answer's errors: none is a fault.
-        return again
+        return {
+            i: _primary([(PRIMARY_TYPE_ID in types, c) for c, types in found.get(i, [])])
+            for i in dict.fromkeys(contact_ids)
+        }
 
     def read(self, company_ids: Sequence[str], properties: Sequence[str]) -> list[CompanyRecord]:
         """The companies that exist among ``company_ids``, 100 a call."""

@@ -34,16 +34,16 @@ from crmbridge.errors import (
     ConfigProblem,
     CrmbridgeError,
     MissingScope,
-    PermanentRecordError,
     RateLimited,
-    SchemaError,
     TransientError,
 )
 from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
+from crmbridge_hubspot.batch_update import update_batches
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.companies import HubSpotCompanies
+from crmbridge_hubspot.deals import HubSpotOutcomes
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
 from crmbridge_hubspot.handoff import HubSpotHandoff
 from crmbridge_hubspot.oauth import OAUTH_BURST, OAuthTokens, TokenSource
@@ -97,6 +97,8 @@ class HubSpotConnector:
         self.handoff = HubSpotHandoff(client)
         #: Contacts' companies, for ``company.`` rules (crmbridge_hubspot/companies.py).
         self.companies = HubSpotCompanies(client, lookback=lookback, keep=self.lookback_records)
+        #: Closed deals and their contacts, for backtests (crmbridge_hubspot/deals.py).
+        self.outcomes = HubSpotOutcomes(client)
 
     @classmethod
     def from_settings(cls, settings: HubSpotSettings) -> HubSpotConnector:
@@ -354,41 +356,9 @@ class HubSpotConnector:
 
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
         """Batch update; one result per record, a bad record never sinks the others."""
-        results: list[WriteResult] = []
-        for start in range(0, len(batch), BATCH_LIMIT):
-            results.extend(self._update(list(batch[start : start + BATCH_LIMIT])))
-        return results
-
-    def _update(self, items: list[Write]) -> list[WriteResult]:
-        body = {
-            "inputs": [
-                {
-                    "id": w.crm_id,
-                    "properties": {k: ("" if v is None else v) for k, v in w.properties.items()},
-                }
-                for w in items
-            ]
-        }
-        try:
-            data = self.client.call(
-                "batch update contacts", self.client.batch_api.update_with_http_info, body
-            )
-        except SchemaError as exc:
-            return [WriteResult(w.crm_id, False, str(exc)) for w in items]
-        except PermanentRecordError as exc:
-            if len(items) == 1:
-                return [WriteResult(items[0].crm_id, False, str(exc))]
-            middle = len(items) // 2
-            return self._update(items[:middle]) + self._update(items[middle:])
-        failed: dict[str, str] = {}
-        for error in getattr(data, "errors", None) or []:
-            context = getattr(error, "context", None) or {}
-            message = f"{getattr(error, 'category', '')}: {getattr(error, 'message', '')}".strip(
-                ": "
-            )
-            for crm_id in context.get("ids", []):
-                failed[str(crm_id)] = message
-        return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
+        return update_batches(
+            self.client, "batch update contacts", self.client.batch_api.update_with_http_info, batch
+        )
 
 
 def light_answer(raw: bytes) -> Answer[None]:

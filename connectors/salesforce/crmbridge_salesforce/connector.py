@@ -15,7 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from crmbridge.clock import parse_instant
-from crmbridge.connector import CheckReport, FieldSpec, LookbackCursor, Page, Write, WriteResult
+from crmbridge.connector import (
+    CheckReport,
+    CorruptCursorError,
+    FieldSpec,
+    LookbackCursor,
+    Page,
+    Write,
+    WriteResult,
+)
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.errors import MissingScope
 from crmbridge.logging import get_logger
@@ -160,10 +168,14 @@ class SalesforceConnector:
 
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         """Leads and contacts changed since ``cursor``, oldest first within each object."""
-        positions = _decode(cursor)
+        positions, starts, corrupt = _restore(cursor, [*self.objects, *ACTIVITY_OBJECTS])
+        if corrupt is not None:
+            # The safe positions are stored at once, so the corrupt ones are reported once.
+            log.warning("cursor.reset", reason=str(corrupt))
+            yield Page((), _encode(positions))
         for sobject in self.objects:
             columns, mapping = self._columns(sobject, properties)
-            position = LookbackCursor.decode(positions.get(sobject))
+            position = starts[sobject]
             for rows, after in sweep(
                 self.client,
                 sobject,
@@ -175,11 +187,16 @@ class SalesforceConnector:
             ):
                 positions[sobject] = after.encode()
                 records, gone = self._records(sobject, rows, mapping, properties)
-                yield Page(tuple(records), json.dumps(positions, separators=(",", ":")), gone=gone)
+                yield Page(tuple(records), _encode(positions), gone=gone)
         if self.settings.activity:
-            yield from self._activity_pages(positions)
+            yield from self._activity_pages(positions, starts)
+        if corrupt is not None:
+            # After the read: the poll's failure tells /healthz and the cycle's report.
+            raise corrupt
 
-    def _activity_pages(self, positions: dict[str, str]) -> Iterator[Page]:
+    def _activity_pages(
+        self, positions: dict[str, str], starts: Mapping[str, LookbackCursor]
+    ) -> Iterator[Page]:
         """Tasks and EmailMessages changed since the cursor, as pages of events."""
         for sobject in ACTIVITY_OBJECTS:
             try:
@@ -192,7 +209,7 @@ class SalesforceConnector:
             columns = [c for c in ACTIVITY_FIELDS[sobject] if described.resolve(c) is not None]
             if "SystemModstamp" not in columns:
                 continue
-            position = LookbackCursor.decode(positions.get(sobject))
+            position = starts[sobject]
             for rows, after in sweep(
                 self.client,
                 sobject,
@@ -205,7 +222,7 @@ class SalesforceConnector:
                 positions[sobject] = after.encode()
                 found = (activity_event(sobject, row) for row in rows)
                 events = tuple(event for event in found if event is not None)
-                yield Page((), json.dumps(positions, separators=(",", ":")), events)
+                yield Page((), _encode(positions), events)
 
     def _records(
         self,
@@ -279,13 +296,39 @@ class SalesforceConnector:
         return collections_write(self.client, batch, self.fields)
 
 
-def _decode(cursor: str | None) -> dict[str, str]:
-    if not cursor:
-        return {}
-    data = json.loads(cursor)
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
+def _restore(
+    cursor: str | None, sobjects: Sequence[str]
+) -> tuple[dict[str, str], dict[str, LookbackCursor], CorruptCursorError | None]:
+    """The positions stored in ``cursor`` (safe ones in place of the unreadable) and
+    each object's read position.
+
+    A cursor that is no JSON object at all reads every object from the beginning; an
+    object's unreadable position re-reads its look-back window
+    (:meth:`~crmbridge.connector.LookbackCursor.restore`). The error says what was reset.
+    """
+    texts: dict[str, str] = {}
+    reasons: list[str] = []
+    try:
+        data = json.loads(cursor) if cursor else {}
+        if not isinstance(data, dict):
+            raise TypeError(f"{type(data).__name__} where positions by object were expected")
+        texts = {str(k): v for k, v in data.items() if isinstance(v, str)}
+    except (ValueError, TypeError, RecursionError) as exc:
+        reasons.append(
+            f"the stored read position is unreadable ({type(exc).__name__}); "
+            "read again from the beginning"
+        )
+    starts: dict[str, LookbackCursor] = {}
+    for sobject in sobjects:
+        starts[sobject], corrupt = LookbackCursor.restore(texts.get(sobject))
+        if corrupt is not None:
+            reasons.append(f"{sobject}: {corrupt.message}")
+            texts[sobject] = starts[sobject].encode()
+    return texts, starts, CorruptCursorError("; ".join(reasons)) if reasons else None
+
+
+def _encode(positions: Mapping[str, str]) -> str:
+    return json.dumps(positions, separators=(",", ":"))
 
 
 def _instant(value: Any) -> datetime | None:

@@ -53,7 +53,7 @@ CONVERTED = "CANNOT_UPDATE_CONVERTED_LEAD"
 _MAX_MESSAGE = 300
 
 
-class NotFound(CrmbridgeError):  # noqa: N818 - what Salesforce answered
+class NotFound(PermanentRecordError):  # noqa: N818 - what Salesforce answered
     """The resource asked for does not exist (404)."""
 
 
@@ -133,6 +133,10 @@ def translate(exc: BaseException, what: str, *, credential: str) -> CrmbridgeErr
     if isinstance(exc, SalesforceResourceNotFound):
         return NotFound(f"Salesforce has no such resource ({what})", detail=text)
     if isinstance(exc, SalesforceMalformedRequest):
+        if "INVALID_QUERY_LOCATOR" in codes:
+            # A query cursor Salesforce dropped (expired, or too many open): the next
+            # read starts again from the stored position.
+            return TransientError(f"Salesforce dropped the query cursor ({what}): {text}")
         if codes & {"INVALID_FIELD", "INVALID_TYPE", "NO_SUCH_COLUMN"}:
             return SchemaError(f"Salesforce refused {what}: {text}")
         return PermanentRecordError(f"Salesforce refused {what}: {text}")

@@ -1,6 +1,7 @@
 """The ``crmbridge`` command line. Thin: parses options, calls the modules, renders."""
 
 from crmbridge.cli import (  # noqa: F401 - registers the commands
+    backtest,
     controls,
     data,
     demo,

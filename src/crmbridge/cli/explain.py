@@ -145,7 +145,9 @@ def explain_stored(
     if as_json:
         sys.stdout.write(json.dumps(_as_json(lead), indent=2, ensure_ascii=False) + "\n")
     else:
-        engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        engine = ScoringEngine(
+            config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+        )
         out.print(explain_panel(lead.contact, lead.score, engine))
         stored = _stored_model(lead)
         if stored not in (None, lead.score.model_version):
@@ -161,7 +163,9 @@ def explain_stored(
 def _read(
     session: Any, store: Store, config: CrmbridgeConfig, row: Any, now: datetime
 ) -> StoredLead:
-    engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+    engine = ScoringEngine(
+        config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+    )
     events = store.events_for(session, [row.id]).get(row.id, [])
     # As the next cycle scores it: from the stage the contact is in now.
     company = company_values(session, [row.id]).get(row.id)

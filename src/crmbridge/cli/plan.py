@@ -80,15 +80,16 @@ def plan(
 ) -> None:
     """Dry run: what the next cycle would write to the CRM and do, with a summary.
 
-    The summary: contacts changing, writes per property, the stage moves, hot leads
-    and the score distribution before → after, and how many leads each scoring rule
-    matches. Then every property write (old → new) and hand-off action, including a
-    model change's rescore and a hand-off step just turned on.
+    The summary: contacts changing, writes per property, the stage moves, hot
+    leads and the score distribution before → after, and how many leads each
+    scoring rule matches. Then every property write (old → new) and hand-off
+    action, including a model change's rescore and a hand-off step just turned on.
 
-    The owners assignment would choose are read from the CRM. A CRM no cycle has read
-    yet is read now (read only: the next cycle still reads it from the start), so
-    the first sync can be previewed. Nothing is written to any CRM. When a CRM fails
-    to answer, the plan shows what it could and the exit code is 1.
+    The owners assignment would choose are read from the CRM. A CRM no cycle has
+    read yet is read now (read only: the next cycle still reads it from the
+    start), so the first sync can be previewed. Nothing is written to any CRM.
+    When a CRM fails to answer, the plan shows what it could and the exit code is
+    1.
 
     Example: [bold]crmbridge plan[/]  or  [bold]crmbridge plan --json[/]
     """

@@ -137,6 +137,13 @@ def print_summary(console: Console, summary: PlanSummary, title: str = "Next cyc
         for kind, count in sorted(summary.actions.items()):
             counts.add_row(f"action: {escape(kind)}", f"{count:,}")
         console.print(counts)
+    if summary.baselines:
+        left = Table(title="Left alone: already there (no enrolment)", title_justify="left")
+        left.add_column("Why")
+        left.add_column("Contacts", justify="right")
+        for why, count in sorted(summary.baselines.items()):
+            left.add_row(escape(why), f"{count:,}")
+        console.print(left)
     _print_moves(console, summary)
     _print_histogram(console, summary)
     _print_rules(console, summary)

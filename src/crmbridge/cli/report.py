@@ -24,9 +24,9 @@ from crmbridge.cli.app import (
     out,
 )
 from crmbridge.handoff.business_hours import zone_or_utc
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import COHORT_DAYS, Report, build_report
 from crmbridge.report.export import report_json, write_csv
-from crmbridge.report.i18n import Texts
 from crmbridge.report.periods import Period, day_range, iso_week, last_full_week
 from crmbridge.report.terminal import renderables
 from crmbridge.store.repository import Store

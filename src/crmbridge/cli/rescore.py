@@ -62,9 +62,9 @@ def rescore_command(
 
     Without --dry-run it flags the contacts and runs one cycle, like
     [bold]crmbridge run --once[/] (the daemon does the same on start after a model edit).
-    Only contacts whose written values change are written. --dry-run shows the summary
-    [bold]crmbridge plan[/] shows (for the contacts chosen), then the commonest
-    old → new values of each property.
+    Only contacts whose written values change are written. --dry-run shows the
+    summary [bold]crmbridge plan[/] shows (for the contacts chosen), then the
+    commonest old → new values of each property.
 
     Example: [bold]crmbridge rescore --where stage=mql --dry-run[/]
     """

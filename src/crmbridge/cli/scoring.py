@@ -84,7 +84,7 @@ def _score_all(
     if work.unmatched_events:
         err.print(f"[yellow]![/] {work.unmatched_events} events name no contact in the file")
     cfg = loaded.config
-    engine = ScoringEngine(cfg.scoring, cfg.bant, cfg.lifecycle)
+    engine = ScoringEngine(cfg.scoring, cfg.bant, cfg.lifecycle, language=cfg.bridge.language)
     rows = [
         (
             c,

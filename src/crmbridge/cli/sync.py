@@ -28,13 +28,14 @@ from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.rule_properties import company_property_warnings, missing_property_warnings
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
-from crmbridge.connector import Connector, company_reader
+from crmbridge.connector import Connector, company_reader, company_writer
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.handoff.enrichers import build_enricher
 from crmbridge.logging import configure_logging
 from crmbridge.store.identity import bind_account
 from crmbridge.store.locks import SqliteGuard, singleton
 from crmbridge.store.repository import Store
+from crmbridge.sync.account_score import account_field
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.connectors import build_connectors
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
@@ -310,6 +311,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
             out.print(f"[green]✔[/] {name}: {report.account or 'connected'}", highlight=False)
             try:
                 created = connector.ensure_schema(fields)
+                created += _ensure_account_property(connector, loaded.config)
             except CrmbridgeError as exc:
                 err.print(f"[red]✘[/] {name}: cannot create properties: {exc}", highlight=False)
                 failed = True
@@ -322,6 +324,16 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
             out.print(f"[yellow]i[/] {name}: {limitation}", highlight=False)
     if failed:
         raise typer.Exit(EXIT_CONFIG)
+
+
+def _ensure_account_property(connector: Connector, config: CrmbridgeConfig) -> list[str]:
+    """Create the company property of the account score when it is on and the CRM can
+    write companies; the names created (for ``check``'s line)."""
+    writer = company_writer(connector)
+    if not config.account_score.enabled or writer is None:
+        return []
+    field = account_field(config.account_score, config.writeback.prefix)
+    return [f"{field.name} (companies)"] if writer.ensure_property(field) else []
 
 
 @app.command("adopt")

@@ -9,11 +9,19 @@ from crmbridge.connector.companies import (
     CompanyPage,
     CompanyReader,
     CompanyRecord,
+    CompanyWriter,
     ReadsCompanies,
     company_reader,
+    company_writer,
 )
 from crmbridge.connector.cursor import TieCursor
 from crmbridge.connector.lookback import CorruptCursorError, LookbackCursor
+from crmbridge.connector.outcomes import (
+    DealOutcome,
+    OutcomeReader,
+    ReadsOutcomes,
+    outcome_reader,
+)
 from crmbridge.connector.plugin import ConnectorPlugin
 from crmbridge.connector.protocols import Connector, HandoffConnector
 from crmbridge.connector.sandbox import (
@@ -56,10 +64,12 @@ __all__ = [
     "CompanyPage",
     "CompanyReader",
     "CompanyRecord",
+    "CompanyWriter",
     "Connector",
     "ConnectorPlugin",
     "ConnectorSettings",
     "CorruptCursorError",
+    "DealOutcome",
     "Duration",
     "EnrollmentState",
     "FieldSpec",
@@ -68,9 +78,11 @@ __all__ = [
     "HandoffConnector",
     "LeadFields",
     "LookbackCursor",
+    "OutcomeReader",
     "Owner",
     "Page",
     "ReadsCompanies",
+    "ReadsOutcomes",
     "Sandbox",
     "SandboxContact",
     "SandboxOptions",
@@ -88,6 +100,8 @@ __all__ = [
     "at_least",
     "at_most",
     "company_reader",
+    "company_writer",
     "crm_ids",
+    "outcome_reader",
     "receipt_key",
 ]

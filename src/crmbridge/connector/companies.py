@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from crmbridge.connector.types import FieldSpec, Write, WriteResult
+
 
 @dataclass(frozen=True, slots=True)
 class CompanyRecord:
@@ -74,6 +76,38 @@ class CompanyReader(Protocol):
     def changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[CompanyPage]:
         """Companies modified since ``cursor``, oldest first, in pages."""
         ...
+
+
+@runtime_checkable
+class CompanyWriter(Protocol):
+    """Writes crmbridge's own company properties (the account score), in batches.
+
+    A company reader that can also write declares it by these members:
+
+    - ``write_batch_size`` is the most companies one ``write`` call takes;
+    - ``write`` sets property values on companies, one result per company (a bad one
+      never sinks the others); a failure of the whole call raises, as a contact write;
+    - ``ensure_property`` creates a company property crmbridge writes when it is
+      missing (in crmbridge's property group), True when it created it.
+
+    Reading a value back (crash recovery) uses the reader's ``read``.
+    """
+
+    write_batch_size: int
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        """Set the values of each company of ``batch``."""
+        ...
+
+    def ensure_property(self, field: FieldSpec) -> bool:
+        """Create ``field`` as a company property unless it exists; True when created."""
+        ...
+
+
+def company_writer(connector: object) -> CompanyWriter | None:
+    """The connector's company writer: its company reader when that can write too."""
+    reader = company_reader(connector)
+    return reader if isinstance(reader, CompanyWriter) else None
 
 
 @runtime_checkable

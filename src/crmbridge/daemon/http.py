@@ -96,7 +96,10 @@ def create_app(
     """
     app_metrics = install(metrics or Metrics().with_process_metrics()).watch_outbox(store)
     app_metrics.watch_outdated(
-        store, ScoringEngine(config.scoring, config.bant, config.lifecycle).version
+        store,
+        ScoringEngine(
+            config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+        ).version,
     )
     app = _BridgeApp(
         title="crmbridge",

@@ -77,6 +77,7 @@ class ReactivationStep:
             return
         if lead.model_changed and not self._went_quiet_lately(lead, stage):
             plan.notes.append(f"moved to {stage} by a model edit: counted as already quiet")
+            plan.baselines.append(f"moved to {stage} by the model edit")
             return
         since = lead.now
         record = {"stage": stage, "since": since.isoformat()}

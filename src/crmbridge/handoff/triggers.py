@@ -12,9 +12,11 @@ same sequence (``state["enrolled"]``) and never while paused by a reply
 (``state["paused"]``, set by the reply step, which runs first).
 
 A model edit changes scores and stages without the leads doing anything: a lead that
-matches a rule's score, hotness or stage part only since the edit (its previous score,
-from the old model, did not) meets the rule as a baseline, as for a rule just added.
-An event newer than the lead's last scoring still fires: that is news, not the edit.
+starts matching a rule's score, hotness or stage part in the rescoring that applies the
+edit (its previous score, from the old model, did not) meets the rule as a baseline, as
+for a rule just added. That rescoring cannot separate the edit from a change the lead
+made meanwhile (such a lead is counted as done too); an event newer than the lead's
+last scoring still fires: that is news, not the edit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import timedelta
 from crmbridge.connector import Action
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, short_hash
 from crmbridge.handoff.settings import EventCondition, ReactivationSettings, Trigger
+from crmbridge.i18n import N_
 from crmbridge.scoring.conditions import (
     CompiledCondition,
     CompiledWhen,
@@ -185,7 +188,8 @@ class TriggerStep:
                 # Added while this lead already matched, or matched only since a model
                 # edit moved its score: what it matches now counts as done (no mass
                 # enrolment); only what changes from here on fires.
-                self._baseline(lead, rule, fired, plan, only_before=not added)
+                if self._baseline(lead, rule, fired, plan, only_before=not added):
+                    plan.baselines.append(f'trigger "{rule.trigger.name}" already matched')
                 if added or rule.trigger.when.event is None:
                     continue
             if rule.trigger.when.event is None:
@@ -201,20 +205,24 @@ class TriggerStep:
     @staticmethod
     def _baseline(
         lead: Lead, rule: _Rule, fired: list[str], plan: HandoffPlan, *, only_before: bool
-    ) -> None:
-        """Count what the lead matches now as done. With ``only_before`` (a model edit)
-        an event newer than the lead's last scoring is left to fire: it is new."""
+    ) -> bool:
+        """Count what the lead matches now as done (True when that is anything not done
+        yet). With ``only_before`` (a model edit) an event newer than the lead's last
+        scoring is left to fire: it is new."""
         if rule.trigger.when.event is None:
-            if rule.mark not in fired:
-                fired.append(rule.mark)
-                plan.notes.append(f'trigger "{rule.trigger.name}": counted as done (baseline)')
-            return
-        before = lead.previous.scored_at
-        fired.extend(
-            f"{rule.mark}:{event_mark(event)}"
-            for event in rule.events(lead)
-            if not only_before or before is None or event.occurred_at <= before
-        )
+            marks = [rule.mark]
+        else:
+            before = lead.previous.scored_at
+            marks = [
+                f"{rule.mark}:{event_mark(event)}"
+                for event in rule.events(lead)
+                if not only_before or before is None or event.occurred_at <= before
+            ]
+        new = [mark for mark in marks if mark not in fired]
+        fired.extend(new)
+        if new:
+            plan.notes.append(f'trigger "{rule.trigger.name}": counted as done (baseline)')
+        return bool(new)
 
     def _fire(
         self, lead: Lead, plan: HandoffPlan, rule: _Rule, event: str | None, fired: list[str]
@@ -237,7 +245,9 @@ class TriggerStep:
         elif then.notify is not None:
             payload = {
                 "subject": lead.fill(then.notify),
-                "body": f"Why: {why} matched.\n\n{lead.summary()}",
+                "body": lead.texts(N_('Why: trigger "{trigger}" matched.'), trigger=trigger.name)
+                + "\n\n"
+                + lead.summary(),
                 "due_at": (lead.now + TASK_DUE_IN).isoformat(),
                 "priority": "MEDIUM",
                 "owner_id": lead.owner_id(),

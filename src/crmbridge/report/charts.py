@@ -19,8 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import STAGES, TITLES, bucket_label, owner_label
 from crmbridge.store.report_queries import BUCKET, FUNNEL
 
@@ -31,7 +31,7 @@ ACCENT = "#ea580c"
 MAX_OWNERS = 20
 
 
-def _svg(draw: Callable[[Axes], None], height: float = 3.2) -> str:
+def figure_svg(draw: Callable[[Axes], None], height: float = 3.2) -> str:
     """Draw on a fresh figure and return it as an ``<svg>`` element."""
     with rc_context({"svg.fonttype": "none", "font.size": 9}):
         figure = Figure(figsize=(6.4, height))
@@ -62,7 +62,7 @@ def funnel(report: Report, t: Texts) -> str:
         axes.set_title(t(TITLES["funnel"]), loc="left")
         axes.legend(frameon=False)
 
-    return _svg(draw)
+    return figure_svg(draw)
 
 
 def scores(report: Report, t: Texts) -> str:
@@ -77,7 +77,7 @@ def scores(report: Report, t: Texts) -> str:
         axes.set_ylabel(t("Leads"))
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
 
-    return _svg(draw)
+    return figure_svg(draw)
 
 
 def owners(report: Report, t: Texts) -> str:
@@ -100,7 +100,7 @@ def owners(report: Report, t: Texts) -> str:
         axes.set_title(t(TITLES["owners"]), loc="left")
         axes.legend(frameon=False)
 
-    return _svg(draw, height=max(2.4, 0.9 + 0.35 * len(names)))
+    return figure_svg(draw, height=max(2.4, 0.9 + 0.35 * len(names)))
 
 
 def trend(report: Report, t: Texts) -> str:
@@ -126,7 +126,7 @@ def trend(report: Report, t: Texts) -> str:
         more = rates.get_legend_handles_labels()
         axes.legend(handles[0] + more[0], handles[1] + more[1], frameon=False, fontsize=8)
 
-    return _svg(draw, height=3.6)
+    return figure_svg(draw, height=3.6)
 
 
 def _hours(value: timedelta | None) -> float:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import Table, definitions, tables
 
 
@@ -23,12 +24,7 @@ def report_json(report: Report, t: Texts) -> dict[str, Any]:
             stage: round(within.total_seconds() / 3600, 2)
             for stage, within in report.targets.items()
         },
-        "tables": {
-            table.name: [
-                dict(zip([k for k, _ in table.columns], row, strict=True)) for row in table.raw
-            ]
-            for table in tables(report, t)
-        },
+        "tables": {table.name: table_records(table) for table in tables(report, t)},
         "definitions": definitions(report, t),
     }
 
@@ -44,13 +40,21 @@ def _period(period: Any) -> dict[str, str]:
     }
 
 
+def table_records(table: Table) -> list[dict[str, object]]:
+    """A table's raw rows as column key → value."""
+    keys = [key for key, _ in table.columns]
+    return [dict(zip(keys, row, strict=True)) for row in table.raw]
+
+
 def write_csv(report: Report, t: Texts, folder: Path) -> list[Path]:
     """One ``<table>.csv`` per table in ``folder`` (created); column keys as headers."""
+    return write_tables(tables(report, t), folder)
+
+
+def write_tables(shown: Sequence[Table], folder: Path) -> list[Path]:
+    """One ``<table>.csv`` per table in ``folder`` (created); column keys as headers."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for table in tables(report, t):
-        written.append(_write(table, folder / f"{table.name}.csv"))
-    return written
+    return [_write(table, folder / f"{table.name}.csv") for table in shown]
 
 
 def _write(table: Table, path: Path) -> Path:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from crmbridge.i18n import Texts
 from crmbridge.report import charts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import TITLES, definitions, heading, tables
 
-_ENVIRONMENT = Environment(
+#: The report's templates: ``page.html`` (title, heading, tables with the charts after
+#: the first, a closing block) and the report's own page built on it.
+PAGES = Environment(
     loader=PackageLoader("crmbridge.report", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
@@ -21,7 +23,7 @@ _ENVIRONMENT = Environment(
 
 def render_html(report: Report, t: Texts) -> str:
     """The page, in the report's language; every text is escaped, the charts are ours."""
-    template = _ENVIRONMENT.get_template("report.html")
+    template = PAGES.get_template("report.html")
     return template.render(
         language=t.language,
         title=t(TITLES["report"]),

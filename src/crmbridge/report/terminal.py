@@ -11,19 +11,23 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from crmbridge.i18n import Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.view import TITLES, Table, definitions, heading, tables
 
 
-def _grid(table: Table, t: Texts, style: box.Box = box.HEAVY_HEAD) -> RichTable:
+def grid(
+    table: Table, t: Texts, style: box.Box = box.HEAVY_HEAD, empty: str | None = None
+) -> RichTable:
+    """A table for the terminal; ``empty`` is the line shown when it has no rows."""
     grid = RichTable(title=table.title, title_justify="left", box=style)
     for index, (_, header) in enumerate(table.columns):
         grid.add_column(header, justify="left" if index == 0 else "right")
     for row in table.shown:
         grid.add_row(*(escape(cell) for cell in row))
     if not table.shown:
-        grid.add_row(t("Nothing in this period."), *[""] * (len(table.columns) - 1))
+        shown = empty if empty is not None else t("Nothing in this period.")
+        grid.add_row(shown, *[""] * (len(table.columns) - 1))
     return grid
 
 
@@ -34,7 +38,7 @@ def _title(report: Report, t: Texts) -> list[RenderableType]:
 def renderables(report: Report, t: Texts) -> list[RenderableType]:
     """What ``crmbridge report`` prints, in order."""
     shown = _title(report, t)
-    shown.extend(_grid(table, t) for table in tables(report, t))
+    shown.extend(grid(table, t) for table in tables(report, t))
     shown.append(Text(t(TITLES["definitions"]), style="bold"))
     shown.extend(Text(f"• {line}") for line in definitions(report, t))
     return shown
@@ -46,5 +50,5 @@ def plain_summary(report: Report, t: Texts) -> str:
     console = Console(file=buffer, width=100, color_system=None)
     for renderable in _title(report, t):
         console.print(renderable)
-    console.print(_grid(tables(report, t)[0], t, box.ASCII))
+    console.print(grid(tables(report, t)[0], t, box.ASCII))
     return buffer.getvalue()

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from crmbridge.i18n import N_, Texts
 from crmbridge.report.collect import Report
-from crmbridge.report.i18n import N_, Texts
 from crmbridge.report.kpis import Change
 from crmbridge.store.report_queries import BUCKET, FUNNEL
 

@@ -19,9 +19,9 @@ from typing import Any
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import zone_or_utc
 from crmbridge.handoff.settings import WEEKDAYS
+from crmbridge.i18n import Texts
 from crmbridge.report import mail
 from crmbridge.report.collect import build_report
-from crmbridge.report.i18n import Texts
 from crmbridge.report.periods import Period, last_full_week
 from crmbridge.report.terminal import plain_summary
 from crmbridge.report.view import TITLES

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crmbridge.i18n import N_
 from crmbridge.scoring.model import Condition, Scalar
 from crmbridge.scoring.text import (
     MAX_SCORED_CHARS,
@@ -203,10 +204,14 @@ class CompiledWhen:
         get = properties.get
         return all(cond(get(name)) for name, cond in self.items)
 
-    def unreadable(self, properties: Mapping[str, Any]) -> list[str]:
-        """Properties that could not be read as numbers, formatted for the reasons."""
+    def unreadable(
+        self, properties: Mapping[str, Any], translate: Callable[[str], str] = str
+    ) -> list[str]:
+        """Properties that could not be read as numbers, formatted for the reasons
+        (``translate``: the catalog's ``gettext``)."""
+        message = translate(N_("{name} {value} is not a number"))
         return [
-            f"{name} {shown(properties.get(name))} is not a number"
+            message.format(name=name, value=shown(properties.get(name)))
             for name, cond in self.items
             if cond.unreadable(properties.get(name))
         ]

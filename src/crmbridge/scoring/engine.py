@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crmbridge.i18n import N_, translations
 from crmbridge.scoring.bant import BantEvaluator
 from crmbridge.scoring.conditions import CompiledWhen, compile_when
 from crmbridge.scoring.lifecycle import StageMachine, StageSignals
@@ -23,6 +24,13 @@ from crmbridge.scoring.types import BantResult, Contact, Contribution, Event, Sc
 _DAY = 86400.0
 #: Notes about unreadable event values kept per lead (one bad sender can send thousands).
 _MAX_EVENT_NOTES = 5
+#: How a BANT letter is named in a reason.
+BANT_LETTERS = {
+    "budget": N_("budget"),
+    "authority": N_("authority"),
+    "need": N_("need"),
+    "timeline": N_("timeline"),
+}
 
 
 def round_points(value: float) -> int:
@@ -65,8 +73,13 @@ class ScoringEngine:
         scoring: ScoringModel,
         bant: BantModel | None = None,
         lifecycle: LifecycleModel | None = None,
+        *,
+        language: str = "en",
     ) -> None:
         self.scoring = scoring
+        #: The language of the reasons (``[bridge] language``); rule names stay as written.
+        self.language = language
+        self._ = translations(language).gettext
         self.bant_model = bant or BantModel()
         self.lifecycle_model = lifecycle or LifecycleModel()
         self._fit = tuple(_Fit(r.name, compile_when(r.when), r.points) for r in scoring.fit)
@@ -101,6 +114,10 @@ class ScoringEngine:
         digest = hashlib.sha256()
         for part in (self.scoring, self.bant_model, self.lifecycle_model):
             digest.update(part.model_dump_json().encode())
+        # The reasons are written in this language, so a change rewrites them like a model
+        # change; English adds nothing, keeping the versions stored before languages existed.
+        if self.language != "en":
+            digest.update(f"language={self.language}".encode())
         return digest.hexdigest()[:12]
 
     def score(
@@ -134,7 +151,8 @@ class ScoringEngine:
         decision = self._stages.decide(previous_stage, signals)
         if decision.stage == "mql" and bant.count == 3:
             decision = type(decision)(decision.stage, decision.transition, needs_nurture=True)
-            notes.append(f"BANT 3/4, missing {bant.missing[0]}: nurture")
+            missing = self._(BANT_LETTERS[bant.missing[0]])
+            notes.append(self._(N_("BANT 3/4, missing {letter}: nurture")).format(letter=missing))
         contributions = (*fit, *engagement, *((inactivity,) if inactivity else ()))
         return Score(
             contact_id=contact.id,
@@ -162,7 +180,7 @@ class ScoringEngine:
                 points = round_points(rule.points)
                 hits.append(Contribution("fit", rule.name, points, raw_points=rule.points))
             else:
-                notes.extend(n for n in rule.when.unreadable(props) if n not in notes)
+                notes.extend(n for n in rule.when.unreadable(props, self._) if n not in notes)
         return hits, notes
 
     def _tally_events(
@@ -191,8 +209,10 @@ class ScoringEngine:
             for rule in rules:
                 if not rule.where(event.properties):
                     if rule.numeric_where and len(notes) < _MAX_EVENT_NOTES:
-                        for problem in rule.where.unreadable(event.properties):
-                            note = f"{event.type} event: {problem}"
+                        for problem in rule.where.unreadable(event.properties, self._):
+                            note = self._(N_("{event} event: {problem}")).format(
+                                event=event.type, problem=problem
+                            )
                             if note not in notes:
                                 notes.append(note)
                     continue
@@ -222,13 +242,14 @@ class ScoringEngine:
                 raw = math.copysign(math.floor(rule.max_points), raw)
                 capped_at = rule.max_points
             points = round_points(raw)
-            detail = "decayed" if tally.decayed else ""
+            detail = self._(N_("decayed")) if tally.decayed else ""
             if rule.group is not None and points > 0:
                 left = group_left[rule.group]
                 if points > left:
                     points = max(0, math.floor(left))
                     capped_at = self.scoring.groups[rule.group].max_points
-                    detail = ", ".join(filter(None, (detail, f"group {rule.group} full")))
+                    full = self._(N_("group {group} full")).format(group=rule.group)
+                    detail = ", ".join(filter(None, (detail, full)))
                 group_left[rule.group] = left - points
             out.append(
                 Contribution(
@@ -270,12 +291,14 @@ class ScoringEngine:
         limited = raw < allowed or points > round_points(raw)
         if points == 0 and not limited:
             return None
-        reason = f"floor {model.floor:g}" if by_floor >= by_engagement else "all engagement lost"
+        if by_floor >= by_engagement:
+            reason = self._(N_("floor {points}")).format(points=f"{model.floor:g}")
+        else:
+            reason = self._(N_("all engagement lost"))
         detail = reason if limited else ""
         days = periods * model.after_days
-        return Contribution(
-            "inactivity", f"{days} days inactive", points, raw_points=raw, detail=detail
-        )
+        name = self._(N_("{days} days inactive")).format(days=days)
+        return Contribution("inactivity", name, points, raw_points=raw, detail=detail)
 
     def _target_stage(
         self, props: Mapping[str, Any], total: int, bant: BantResult, engaged: bool
@@ -305,4 +328,4 @@ class ScoringEngine:
         scored = [c for c in contributions if c.points != 0]
         top = sorted(scored, key=lambda c: -abs(c.points))[: self.scoring.reasons_shown]
         ordered = sorted(top, key=lambda c: (c.points < 0, -abs(c.points)))
-        return tuple(c.describe() for c in ordered) + tuple(notes)
+        return tuple(c.describe(self._) for c in ordered) + tuple(notes)

@@ -110,9 +110,7 @@ _OPERATOR_SYNONYMS = {
 }
 
 
-def suggest(
-    word: str, choices: tuple[str, ...] | list[str], *, cutoff: float = 0.5
-) -> str | None:
+def suggest(word: str, choices: tuple[str, ...] | list[str], *, cutoff: float = 0.5) -> str | None:
     """The closest valid spelling of ``word``, for "did you mean" hints.
 
     ``cutoff`` is difflib's similarity ratio (0–1) below which nothing is suggested;

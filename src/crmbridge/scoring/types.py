@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from crmbridge.i18n import N_
 
 ContributionKind = Literal["fit", "engagement", "inactivity"]
 
@@ -45,14 +47,15 @@ class Contribution:
     decayed: bool = False
     detail: str = ""
 
-    def describe(self) -> str:
-        """Plain words for a rep: ``+20 Case-study click in a nurture email (2×)``."""
+    def describe(self, translate: Callable[[str], str] = str) -> str:
+        """Plain words for a rep: ``+20 Case-study click in a nurture email (2×)``;
+        ``translate`` (the catalog's ``gettext``) words what is not the rule's name."""
         text = f"{self.points:+d} {self.rule}"
         extras = []
         if self.events > 1:
             extras.append(f"{self.events}×")
         if self.capped_at is not None:
-            extras.append(f"capped at {self.capped_at:g}")
+            extras.append(translate(N_("capped at {points}")).format(points=f"{self.capped_at:g}"))
         if self.detail:
             extras.append(self.detail)
         return f"{text} ({', '.join(extras)})" if extras else text

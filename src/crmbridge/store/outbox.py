@@ -33,6 +33,9 @@ from crmbridge.store.tables import OutboxRow
 
 PENDING, IN_FLIGHT, DONE, FAILED, DEAD = "pending", "in_flight", "done", "failed", "dead"
 PROPERTY = "property"
+#: A property of a company (account) record: one row per company, batched by the drain
+#: apart from contacts' properties and hand-off actions.
+COMPANY_PROPERTY = "company_property"
 STATUSES = (PENDING, IN_FLIGHT, DONE, FAILED, DEAD)
 RETRYABLE = (PENDING, FAILED)
 _CHUNK = 500
@@ -230,24 +233,112 @@ class Batch:
             session.execute(delete(_T).where(_T.c.id.in_(chunk), _T.c.status.in_(RETRYABLE)))
 
 
+def last_company_values(
+    session: Session, connector: str, target: str, company_ids: Sequence[str]
+) -> dict[str, Queued]:
+    """The newest row of ``target`` per company (whatever its status): what was last
+    written or is about to be, the baseline a company's new value is compared with."""
+    found: dict[str, Queued] = {}
+    ids = list(dict.fromkeys(company_ids))
+    for start in range(0, len(ids), _CHUNK):
+        newest = (
+            select(func.max(_T.c.id))
+            .where(
+                _T.c.connector == connector,
+                _T.c.crm_id.in_(ids[start : start + _CHUNK]),
+                _T.c.kind == COMPANY_PROPERTY,
+                _T.c.target == target,
+            )
+            .group_by(_T.c.crm_id)
+        )
+        for row in session.execute(select(_T).where(_T.c.id.in_(newest))):
+            found[row.crm_id] = _queued(row)
+    return found
+
+
+def queue_company_values(
+    session: Session, connector: str, target: str, values: Mapping[str, str], now: datetime
+) -> int:
+    """Queue ``target`` = value for each company whose value differs from its newest row.
+
+    A waiting row of the company takes the new value (latest wins); otherwise a new row
+    is added (after a done one, or beside one in flight, which is written first). A
+    value equal to the newest row's is not queued again: not even after that row died
+    (``crmbridge outbox retry`` revives it). How many companies were queued.
+    """
+    last = last_company_values(session, connector, target, list(values))
+    plan_id = uuid.uuid4().hex
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for company_id, value in values.items():
+        before = last.get(company_id)
+        if before is not None and before.value == value:
+            continue
+        key = idempotency_key(connector, company_id, COMPANY_PROPERTY, target, value, plan_id)
+        if before is not None and before.status in RETRYABLE:
+            updates.append({"row_id": before.id, "value": {"value": value}, "key": key})
+            continue
+        inserts.append(
+            {
+                "connector": connector,
+                "contact_id": None,
+                "crm_id": company_id,
+                "kind": COMPANY_PROPERTY,
+                "target": target,
+                "value": {"value": value},
+                "idempotency_key": key,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    if inserts:
+        session.execute(insert(_T), inserts)
+    if updates:
+        session.execute(
+            update(_T)
+            .where(_T.c.id == bindparam("row_id"), _T.c.status.in_(RETRYABLE))
+            .values(
+                value=bindparam("value"),
+                idempotency_key=bindparam("key"),
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                last_error=None,
+                updated_at=now,
+            ),
+            updates,
+        )
+    return len(inserts) + len(updates)
+
+
 def claim(
-    session: Session, connector: str, max_records: int, now: datetime, after_id: int = 0
+    session: Session,
+    connector: str,
+    max_records: int,
+    now: datetime,
+    after_id: int = 0,
+    *,
+    full: bool = False,
 ) -> list[Queued]:
     """Take due rows for at most ``max_records`` CRM records and mark them in flight.
 
-    ``after_id`` lets one drain walk the table forward instead of rescanning it. On
+    ``after_id`` lets one drain walk the table forward instead of rescanning it; with
+    ``full`` nothing is taken unless ``max_records`` records are due (a whole batch). On
     Postgres the rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas sharing one
     database never claim the same row. SQLite has no row locks: the process's drains
     (several jobs, one process) claim one at a time. Commits.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return _claim(session, connector, max_records, now, after_id)
+        return _claim(session, connector, max_records, now, after_id, full)
     with _local_claim:
-        return _claim(session, connector, max_records, now, after_id)
+        return _claim(session, connector, max_records, now, after_id, full)
 
 
 def _claim(
-    session: Session, connector: str, max_records: int, now: datetime, after_id: int
+    session: Session, connector: str, max_records: int, now: datetime, after_id: int, full: bool
 ) -> list[Queued]:
     due = (
         _T.c.connector == connector,
@@ -282,7 +373,7 @@ def _claim(
             record_ids[crm_id] = None
             if len(record_ids) == max_records:
                 break
-    if not record_ids:
+    if not record_ids or (full and len(record_ids) < max_records):
         session.commit()
         return []
     wanted = list(record_ids)

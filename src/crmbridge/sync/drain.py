@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from crmbridge import clock
-from crmbridge.connector import Action, Connector, HandoffConnector, Write, WriteResult
+from crmbridge.connector import (
+    Action,
+    CompanyWriter,
+    Connector,
+    HandoffConnector,
+    Write,
+    WriteResult,
+    company_reader,
+    company_writer,
+)
 from crmbridge.errors import AuthError, CrmbridgeError, MissingScope, RateLimited, RetryLater
 from crmbridge.logging import get_logger
 from crmbridge.settings import OutboxSettings
@@ -56,6 +65,8 @@ class DrainResult:
 
     written: int = 0
     actions: int = 0
+    #: Companies whose properties (the account score) were written.
+    companies: int = 0
     #: Records (or actions) whose write failed, ``dead`` of them for good.
     failed: int = 0
     dead: int = 0
@@ -118,7 +129,11 @@ class Drainer:
             found = outbox.orphaned(session, self.connector.name, older_than)
             if not found:
                 return 0
-            actions = [row for row in found if not row.is_property]
+            companies = [row for row in found if row.kind == outbox.COMPANY_PROPERTY]
+            recovered = self._recover_companies(session, companies)
+            actions = [
+                row for row in found if not row.is_property and row.kind != outbox.COMPANY_PROPERTY
+            ]
             settled, unknown = self._settle_actions(actions)
             outbox.mark_done(session, settled)
             # Not found: sent again, but counted as attempted so the CRM is asked once
@@ -131,7 +146,7 @@ class Drainer:
             rows = [row for row in found if row.is_property]
             if not rows:
                 session.commit()
-                return len(settled)
+                return len(settled) + recovered
             by_record: dict[str, list[outbox.Queued]] = defaultdict(list)
             for row in rows:
                 by_record[row.crm_id].append(row)
@@ -146,7 +161,27 @@ class Drainer:
             self._remember(session, applied)
             outbox.release(session, [row for row in rows if row not in applied])
             session.commit()
-            return len(applied) + len(settled)
+            return len(applied) + len(settled) + recovered
+
+    def _recover_companies(self, session: Session, rows: list[outbox.Queued]) -> int:
+        """Company rows left in flight: done when the company holds the value (read
+        back), else pending again (setting a property twice is harmless). How many
+        were done."""
+        reader = company_reader(self.connector)
+        if not rows or reader is None:
+            outbox.release(session, rows)
+            return 0
+        names = sorted({row.target for row in rows})
+        held = {
+            record.id: record.properties
+            for record in reader.read(sorted({row.crm_id for row in rows}), names)
+        }
+        applied = [
+            row for row in rows if same_value(row.value, held.get(row.crm_id, {}).get(row.target))
+        ]
+        outbox.mark_done(session, applied)
+        outbox.release(session, [row for row in rows if row not in applied])
+        return len(applied)
 
     def _settle_actions(
         self, rows: list[outbox.Queued]
@@ -207,9 +242,20 @@ class Drainer:
             self.progress(SENT, 0, rows)
             self.progress(WRITTEN, 0, records)
         result = self._drain_properties(now)
+        writer = company_writer(self.connector)
+        if writer is not None and result.stopped is None and result.held is None:
+            self._drain_companies(writer, now, result)
         if result.stopped is None and result.held is None:
             self._drain_actions(now, result)
         return result
+
+    def drain_full(self, now: datetime) -> DrainResult:
+        """Send the property writes that fill whole batches, nothing else: while a cycle
+        is still reading, a part-filled batch would spend a call the rest of the read
+        fills. What is left goes with the cycle's final :meth:`drain`."""
+        if self.shadow is not None:
+            return DrainResult()
+        return self._drain_properties(now, full=True)
 
     def _halted(self, result: DrainResult) -> bool:
         """Stop before the next batch: shutting down, or writes paused (checked each time,
@@ -239,7 +285,7 @@ class Drainer:
                 return
             with self.store.session() as session, ExitStack() as claim:
                 rows = outbox.claim_actions(
-                    session, name, ACTION_CLAIM, now, exclude=tuple(batched)
+                    session, name, ACTION_CLAIM, now, exclude=(*batched, outbox.COMPANY_PROPERTY)
                 )
                 if not rows:
                     return
@@ -458,7 +504,7 @@ class Drainer:
             )
         return handoff.perform(_action(row))
 
-    def _drain_properties(self, now: datetime) -> DrainResult:
+    def _drain_properties(self, now: datetime, *, full: bool = False) -> DrainResult:
         result = DrainResult()
         name = self.connector.name
         after = 0
@@ -466,13 +512,18 @@ class Drainer:
             if self._halted(result):
                 return result
             with self.store.session() as session:
-                rows = outbox.claim(session, name, self.connector.max_batch_size, now, after)
+                size = self.connector.max_batch_size
+                rows = outbox.claim(session, name, size, now, after, full=full)
                 if not rows:
                     return result
                 after = max(row.id for row in rows)
                 by_record: dict[str, list[outbox.Queued]] = defaultdict(list)
                 for row in rows:
                     by_record[row.crm_id].append(row)
+                if full and self.progress is not None:
+                    # drain() counts what is due when it starts; these were not due then.
+                    self.progress(SENT, 0, len(rows))
+                    self.progress(WRITTEN, 0, len(by_record))
                 batch = [
                     Write(crm_id, {r.target: r.value for r in group})
                     for crm_id, group in by_record.items()
@@ -504,34 +555,100 @@ class Drainer:
                     result.failures.append(CycleFailure.of(name, "write", exc))
                     self._tell(SENT, len(rows))
                     continue
-                done: list[outbox.Queued] = []
                 written_before = result.written
-                for outcome in outcomes:
-                    group = by_record.pop(outcome.crm_id, [])
-                    if outcome.ok:
-                        done.extend(group)
-                        result.written += 1
-                        result.written_ids.append(outcome.crm_id)
-                    else:
-                        self._refused(session, group, outcome, now, result, "record")
-                # A record the connector did not report on is not known to be written.
-                leftover = [row for group in by_record.values() for row in group]
-                result.dead += len(
-                    mark_failed(
-                        session,
-                        leftover,
-                        "no result reported",
-                        retriable=True,
-                        settings=self.settings,
-                        now=now,
-                    )
+                done, written = self._settle_writes(
+                    session, by_record, outcomes, now, result, "record"
                 )
-                result.failed += len({row.crm_id for row in leftover})
+                result.written += len(written)
+                result.written_ids.extend(written)
                 outbox.mark_done(session, done)
                 self._remember(session, done)
                 session.commit()
                 self._tell(SENT, len(rows))
                 self._tell(WRITTEN, result.written - written_before)
+
+    def _drain_companies(self, writer: CompanyWriter, now: datetime, result: DrainResult) -> None:
+        """Send due company property rows, a batch of companies a call.
+
+        Each row is marked done in the transaction that holds its claim: a crash after
+        the send leaves it in flight, and recovery reads the company back. Sending a
+        value again (after an ambiguous failure) sets the same property once more.
+        """
+        name = self.connector.name
+        while True:
+            if self._halted(result):
+                return
+            with self.store.session() as session:
+                rows = outbox.claim_actions(
+                    session, name, writer.write_batch_size, now, kinds=(outbox.COMPANY_PROPERTY,)
+                )
+                if not rows:
+                    return
+                by_company: dict[str, list[outbox.Queued]] = defaultdict(list)
+                for row in rows:
+                    by_company[row.crm_id].append(row)
+                batch = [
+                    Write(company, {r.target: r.value for r in group})
+                    for company, group in by_company.items()
+                ]
+                try:
+                    result.calls += 1
+                    with kept_claim(self.store, rows, self.settings.lease):
+                        outcomes = writer.write(batch)
+                except (RateLimited, RetryLater) as exc:
+                    self._postpone(session, rows, now + timedelta(seconds=exc.retry_after))
+                    result.stop(name, exc)
+                    return
+                except (AuthError, MissingScope) as exc:
+                    outbox.release(session, rows)
+                    session.commit()
+                    result.stop(name, exc)
+                    return
+                except CrmbridgeError as exc:
+                    dead = mark_failed(
+                        session, rows, str(exc), retriable=True, settings=self.settings, now=now
+                    )
+                    session.commit()
+                    result.failed += len(by_company)
+                    result.dead += len(dead)
+                    result.failures.append(CycleFailure.of(name, "write", exc))
+                    continue
+                done, written = self._settle_writes(
+                    session, by_company, outcomes, now, result, "company"
+                )
+                result.companies += len(written)
+                outbox.mark_done(session, done)
+                session.commit()
+                self._tell(SENT, len(rows))
+
+    def _settle_writes(
+        self,
+        session: Session,
+        by_record: dict[str, list[outbox.Queued]],
+        outcomes: list[WriteResult],
+        now: datetime,
+        result: DrainResult,
+        subject: str,
+    ) -> tuple[list[outbox.Queued], list[str]]:
+        """Settle a batch's records by their outcomes: the rows to mark done and the
+        records written; refused ones retry or die. A record the connector did not
+        report on is not known to be written: it is retried."""
+        done: list[outbox.Queued] = []
+        written: list[str] = []
+        for outcome in outcomes:
+            group = by_record.pop(outcome.crm_id, [])
+            if outcome.ok:
+                done.extend(group)
+                written.append(outcome.crm_id)
+            else:
+                self._refused(session, group, outcome, now, result, subject)
+        leftover = [row for group in by_record.values() for row in group]
+        unreported = mark_failed(
+            session, leftover, "no result reported", retriable=True, settings=self.settings, now=now
+        )
+        result.dead += len(unreported)
+        result.failed += len(by_record)
+        return done, written
 
     def _refused(
         self,

@@ -16,7 +16,13 @@ from typing import Any
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector, HandoffConnector, Owner, company_reader
+from crmbridge.connector import (
+    Connector,
+    HandoffConnector,
+    Owner,
+    company_reader,
+    company_writer,
+)
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
@@ -35,6 +41,11 @@ from crmbridge.store.selection import (
     mark_dirty,
     outdated,
 )
+from crmbridge.sync.account_score import (
+    account_field,
+    planned_account_scores,
+    update_account_scores,
+)
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.companies import CompanySync, company_reads
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
@@ -48,6 +59,7 @@ from crmbridge.sync.handoff_switches import (
 )
 from crmbridge.sync.identity import follow_merges, forget_deleted
 from crmbridge.sync.notify import Notifier
+from crmbridge.sync.overlap import Background
 from crmbridge.sync.plan_summary import PlanSummary
 from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.rescore import PlannedChange, Rescorer, RescoreResult
@@ -60,6 +72,12 @@ OWNERS_TTL_S = 300.0
 #: The counts a cycle records in its ``sync_runs`` row.
 RUN_COUNTS = ("read", "stored", "scored", "changed", "written", "failed", "duration_s")
 Guard = Callable[[str], AbstractContextManager[bool]]
+#: While the read goes on and nothing was left to score or write, how long to let it
+#: store more before looking again.
+ROUND_WAIT_S = 0.2
+#: Contacts rescored in a round while the read goes on, before the writes of the round:
+#: a round that scored all it found would fall behind the read and write only at its end.
+ROUND_MOST = 200
 
 
 @contextmanager
@@ -82,6 +100,8 @@ class CycleSummary:
     written: int = 0
     #: Hand-off actions carried out (tasks, enrollments, list additions, posts).
     actions: int = 0
+    #: Companies whose account score was written.
+    companies_written: int = 0
     failed: int = 0
     #: Of the failed writes, those declared dead (no more retries).
     dead: int = 0
@@ -173,7 +193,9 @@ class Pipeline:
         self.store = store
         self.config = config
         self.connectors = dict(connectors)
-        self.engine = ScoringEngine(config.scoring, config.bant, config.lifecycle)
+        self.engine = ScoringEngine(
+            config.scoring, config.bant, config.lifecycle, language=config.bridge.language
+        )
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
         #: The company properties the model reads (none: no company is ever read).
@@ -241,6 +263,9 @@ class Pipeline:
         for name, connector in self.connectors.items():
             if only is None or name in only:
                 connector.ensure_schema(fields)
+                writer = company_writer(connector)
+                if self.config.account_score.enabled and writer is not None:
+                    writer.ensure_property(account_field(self.config.account_score, self.prefix))
 
     def read(
         self,
@@ -301,7 +326,9 @@ class Pipeline:
     def _companies(self, connector: Connector) -> CompanySync | None:
         """The company steps of a read, when the model reads companies the CRM has."""
         reader = company_reader(connector)
-        if not self.company_reads or reader is None:
+        # The account score needs the links even when no rule reads a company.
+        rolled_up = self.config.account_score.enabled and company_writer(connector) is not None
+        if not (self.company_reads or rolled_up) or reader is None:
             return None
         return CompanySync(self.store, connector.name, reader, self.company_reads)
 
@@ -339,7 +366,7 @@ class Pipeline:
             self.rescorer.summary = None
             self.rescorer.waive = None
         return Forecast(
-            result.changes,
+            [*result.changes, *self._planned_accounts(result.changes)],
             summary,
             result.held,
             dict(self.owners_unavailable),
@@ -447,62 +474,187 @@ class Pipeline:
         recover_everything = self.store.is_sqlite if recover_all is None else recover_all
         lock = guard or _always
         chosen = [c for name, c in self.connectors.items() if only in (None, name)]
-        if read:
+        drainers = [self._drainer(connector, stop, progress) for connector in chosen]
+        recovered: set[str] = set()
+        rounds = 0  # rescoring rounds while the read goes on (one pass for the cycle)
+
+        # The read counts apart: it may run on its own thread (merged once it ends).
+        reading_summary = CycleSummary()
+
+        def read_all(halt: threading.Event | None) -> None:
             for connector in chosen:
                 with lock(f"poll:{connector.name}") as held:
                     if held:
                         self._guard(
-                            summary,
+                            reading_summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, summary, stop, progress),
+                            lambda c=connector: self.read(c, reading_summary, halt, progress),
                         )
-            if must_read and any(f.stage == "read" for f in summary.failures):
+
+        if read and must_read:
+            read_all(stop)
+            _add_read(summary, reading_summary)
+            if any(f.stage == "read" for f in summary.failures):
                 return
+        elif read:
+            # What is stored is scored and written while the rest is read (see
+            # crmbridge.sync.overlap); writes go in whole batches until the read ends.
+            try:
+                with Background(read_all, stop, "crmbridge-read") as reading:
+                    busy = True
+                    while reading.running(0 if busy else ROUND_WAIT_S):
+                        scored = self._rescore(
+                            summary, now, lock, progress, ROUND_MOST, same_pass=rounds > 0
+                        )
+                        busy = bool(scored)
+                        rounds += scored is not None
+                        for drainer in drainers:
+                            self._recover(
+                                summary, drainer, now, lock, recover_everything, recovered
+                            )
+                            busy |= self._write(summary, drainer, now, full=True) > 0
+            finally:
+                _add_read(summary, reading_summary)
         with lock("rescore") as held:
-            if held:
-                if adopt_held:
-                    summary.adoption = adopt(self.store, self.prefix, only)
-                marked = self.catch_up(now)
-                self.rescorer.planners = self.planners()
-                rescored = self.rescorer.run(now, progress=progress)
-                if marked:
-                    get_logger().info(
-                        "rescore.model_applied",
-                        model_version=self.engine.version,
-                        scored=rescored.scored,
-                        changed=rescored.changed,
-                        outdated=count_selected(self.store, outdated(self.engine.version)),
-                    )
-                summary.scored, summary.changed = rescored.scored, rescored.changed
-                summary.failures.extend(
-                    CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)
-                    for lead in rescored.failed
-                )
-        for connector in chosen:
-            drainer = Drainer(
-                self.store,
-                connector,
-                self.config.outbox,
-                stop=stop,
-                notifier=self.notifier,
-                shadow=self.shadow,
-                progress=progress,
-            )
-            # One recovery at a time (replicas, and this process's jobs): two would both
-            # put an orphaned row back while the first one's drain already resent it.
-            with lock(f"recover:{connector.name}") as held:
-                if held:
-                    self._guard(
-                        summary,
-                        connector.name,
-                        "recover",
-                        lambda d=drainer: d.recover(now, all_in_flight=recover_everything),
-                    )
-            self._guard(
-                summary, connector.name, "write", lambda d=drainer: self._drain(d, now, summary)
-            )
+            if held and adopt_held:
+                summary.adoption = adopt(self.store, self.prefix, only)
+        # The account scores roll up what the whole cycle scored, once.
+        self._rescore(
+            summary,
+            now,
+            lock,
+            progress,
+            same_pass=rounds > 0,
+            then=lambda: self._account_scores(summary, chosen, now),
+        )
+        for drainer in drainers:
+            self._recover(summary, drainer, now, lock, recover_everything, recovered)
+            self._write(summary, drainer, now)
         self._count_held(summary, chosen, tell=read)
+
+    def _rescore(
+        self,
+        summary: CycleSummary,
+        now: datetime,
+        lock: Guard,
+        progress: Progress | None,
+        most: int | None = None,
+        *,
+        same_pass: bool = False,
+        then: Callable[[], None] | None = None,
+    ) -> int | None:
+        """Rescore the due contacts (once the model is caught up; about ``most`` of
+        them if set; ``same_pass`` goes on with the cycle's pass), then run ``then``
+        under the same lock; how many were scored, None when another replica holds the
+        rescoring."""
+        with lock("rescore") as held:
+            if not held:
+                return None
+            marked = self.catch_up(now)
+            self.rescorer.planners = self.planners()
+            rescored = self.rescorer.run(now, progress=progress, most=most, same_pass=same_pass)
+            if marked:
+                get_logger().info(
+                    "rescore.model_applied",
+                    model_version=self.engine.version,
+                    scored=rescored.scored,
+                    changed=rescored.changed,
+                    outdated=count_selected(self.store, outdated(self.engine.version)),
+                )
+            summary.scored += rescored.scored
+            summary.changed += rescored.changed
+            summary.failures.extend(
+                CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)
+                for lead in rescored.failed
+            )
+            if then is not None:
+                then()
+            return rescored.scored
+
+    def _drainer(
+        self, connector: Connector, stop: threading.Event | None, progress: Progress | None
+    ) -> Drainer:
+        return Drainer(
+            self.store,
+            connector,
+            self.config.outbox,
+            stop=stop,
+            notifier=self.notifier,
+            shadow=self.shadow,
+            progress=progress,
+        )
+
+    def _recover(
+        self,
+        summary: CycleSummary,
+        drainer: Drainer,
+        now: datetime,
+        lock: Guard,
+        everything: bool,
+        recovered: set[str],
+    ) -> None:
+        """Settle the rows a stopped process left in flight, once a cycle, before the
+        connector's first write."""
+        name = drainer.connector.name
+        if name in recovered:
+            return
+        recovered.add(name)
+        # One recovery at a time (replicas, and this process's jobs): two would both
+        # put an orphaned row back while the first one's drain already resent it.
+        with lock(f"recover:{name}") as held:
+            if held:
+                self._guard(
+                    summary,
+                    name,
+                    "recover",
+                    lambda: drainer.recover(now, all_in_flight=everything),
+                )
+
+    def _write(
+        self, summary: CycleSummary, drainer: Drainer, now: datetime, *, full: bool = False
+    ) -> int:
+        """Drain the connector's outbox (only whole batches of property writes when
+        ``full``); how many records were written."""
+        before = summary.written
+        self._guard(
+            summary,
+            drainer.connector.name,
+            "write",
+            lambda: self._drain(drainer, now, summary, full=full),
+        )
+        return summary.written - before
+
+    def _planned_accounts(self, changes: Sequence[PlannedChange]) -> list[PlannedChange]:
+        """The account scores the planned score changes would make the next cycle write."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return []
+        return [
+            change
+            for name, connector in self.connectors.items()
+            if company_writer(connector) is not None
+            for change in planned_account_scores(self.store, name, settings, self.prefix, changes)
+        ]
+
+    def _account_scores(
+        self, summary: CycleSummary, chosen: Sequence[Connector], now: datetime
+    ) -> None:
+        """Queue the account scores of the companies whose contacts were just scored."""
+        settings = self.config.account_score
+        if not settings.enabled:
+            return
+        for connector in chosen:
+            if company_writer(connector) is None:
+                continue
+            self._guard(
+                summary,
+                connector.name,
+                "rescore",
+                lambda c=connector: update_account_scores(
+                    self.store, c.name, settings, self.prefix, now
+                ),
+            )
 
     def _count_held(
         self, summary: CycleSummary, chosen: Sequence[Connector], *, tell: bool
@@ -537,10 +689,13 @@ class Pipeline:
             **counts,
         )
 
-    def _drain(self, drainer: Drainer, now: datetime, summary: CycleSummary) -> None:
-        result = drainer.drain(now)
+    def _drain(
+        self, drainer: Drainer, now: datetime, summary: CycleSummary, *, full: bool = False
+    ) -> None:
+        result = drainer.drain_full(now) if full else drainer.drain(now)
         summary.written += result.written
         summary.actions += result.actions
+        summary.companies_written += result.companies
         summary.written_ids.setdefault(drainer.connector.name, []).extend(result.written_ids)
         summary.failed += result.failed
         summary.dead += result.dead
@@ -565,6 +720,14 @@ class Pipeline:
             action()
         except CrmbridgeError as exc:
             summary.failures.append(CycleFailure.of(name, stage, exc))
+
+
+def _add_read(summary: CycleSummary, reading: CycleSummary) -> None:
+    """Count a read (kept in ``reading``) in the cycle's ``summary``."""
+    summary.read += reading.read
+    summary.stored += reading.stored
+    summary.api_calls += reading.api_calls
+    summary.failures.extend(reading.failures)
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:

@@ -78,6 +78,9 @@ class PlanSummary:
     rule_matches: Counter[str] = field(default_factory=Counter)
     writes: Counter[str] = field(default_factory=Counter)
     actions: Counter[str] = field(default_factory=Counter)
+    #: Leads a hand-off step left alone as already qualifying, by why (a model edit, or
+    #: a trigger just added): see :attr:`crmbridge.handoff.lead.HandoffPlan.baselines`.
+    baselines: Counter[str] = field(default_factory=Counter)
     _changing: set[tuple[str, str]] = field(default_factory=set)
 
     def add_lead(
@@ -145,6 +148,7 @@ class PlanSummary:
             "new_leads": self.new_leads,
             "writes": dict(sorted(self.writes.items())),
             "actions": dict(sorted(self.actions.items())),
+            "baselines": dict(sorted(self.baselines.items())),
             "stage_moves": [
                 {"from": old, "to": new, "contacts": count}
                 for (old, new), count in sorted(self.stage_moves.items())

@@ -139,22 +139,34 @@ class Rescorer:
         dry_run: bool = False,
         progress: Progress | None = None,
         where: Selection | None = None,
+        most: int | None = None,
+        same_pass: bool = False,
     ) -> RescoreResult:
         """Rescore every due contact; with ``dry_run`` compute the plan and store nothing.
 
         ``progress`` is told the contacts of each batch once it is stored. ``where``
-        (dry runs only) selects the contacts instead of their being due.
+        (dry runs only) selects the contacts instead of their being due. ``most`` ends
+        the pass after the batch that reaches that many contacts (the rest stay due);
+        with ``same_pass`` this run goes on with the last one's pass (a cycle that
+        rescores in rounds while it reads writes at one generation, as a cycle that
+        rescores once does).
         """
         if where is not None and not dry_run:
             raise ValueError("a selection is previewed only: mark its contacts dirty to rescore")
         result = RescoreResult()
-        after = 0
+        after = seen = 0
         with self.store.engine.begin() as connection:
             issued = read_identity(connection)
         #: Writes planned in this pass carry the next generation; it is issued (stored)
         #: with the first batch that plans one.
+        going_on = (
+            same_pass
+            and issued.store_id == self._writing.store_id
+            and issued.generation <= self._writing.generation
+        )
         self._issued = issued
-        self._writing = replace(issued, generation=issued.generation + 1)
+        if not going_on:
+            self._writing = replace(issued, generation=issued.generation + 1)
         while True:
             with self.store.session() as session:
                 if dry_run:
@@ -171,6 +183,9 @@ class Rescorer:
                     session.commit()
                 if progress is not None:
                     progress(SCORED, len(batch), 0)
+            seen += len(batch)
+            if most is not None and seen >= most:
+                return result
 
     def _score_batch(
         self, session: Session, batch: list[Any], now: datetime, result: RescoreResult
@@ -266,6 +281,8 @@ class Rescorer:
                 result.changes.extend(planned)
             if self.summary is not None:
                 self._tell(self.summary, row, old, score, planned)
+                if handoff is not None:
+                    self.summary.baselines.update(handoff.baselines)
             updates.append(
                 {
                     "cid": row.id,

@@ -131,10 +131,13 @@ MARK = "crmbridge_store"
 
 
 def _unmarked(value: str | None, stores: set[str]) -> str:
-    """A store mark without its store id: every run has its own store, hence its own id."""
+    """A store mark without its store id (every run has its own store, hence its own id)
+    nor its generation: a cycle scores and writes while it reads, so a run killed in
+    the middle has issued a generation for part of the contacts and its resumption
+    issues the next one for the rest, where an uninterrupted run issues one."""
     store, _, generation = (value or "").partition(":")
     stores.add(store)
-    return f"<store>:{generation}"
+    return "<store>" if generation.isdigit() else f"<store>:{generation}"
 
 
 def _outcome(folder: Path, result: dict[str, Any], seconds: float = 0.0) -> Outcome:

@@ -94,6 +94,10 @@ def test_a_trigger_a_model_edit_makes_match_is_a_baseline_but_new_events_fire() 
     first = HandoffPlan()
     step.plan(moved, first)
     assert first.actions == []
+    assert first.baselines == [
+        'trigger "Quiet → list" already matched',
+        'trigger "Webinar while quiet → list" already matched',
+    ]
 
     # Next cycle (same model now): nothing fires for what was matched; a new webinar does.
     new_webinar = Event("webinar_attended", NOW + timedelta(minutes=5), {}, "w-new")

@@ -11,7 +11,9 @@ of both objects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from starlette.routing import Route
@@ -22,6 +24,7 @@ from crmbridge_hubspot.sandbox.companies import (
     DEFAULT_COMPANY_PROPERTIES,
     PRIMARY_TYPE_ID,
     Company,
+    Snapshot,
 )
 from crmbridge_hubspot.sandbox.pipeline import Services, endpoint
 from crmbridge_hubspot.sandbox.records import InvalidValuesError
@@ -37,7 +40,6 @@ from crmbridge_hubspot.sandbox.wire import (
 
 READ = ("crm.objects.companies.read",)
 WRITE = ("crm.objects.companies.write",)
-SCHEMA_READ = ("crm.schemas.companies.read",)
 ASSOCIATIONS_READ = ("crm.objects.contacts.read", "crm.objects.companies.read")
 MAX_ASSOCIATION_INPUTS = 1000
 ASSOCIATION_PAGE = 500
@@ -49,16 +51,24 @@ _CONTACT_TYPES = frozenset({"contacts", "contact", "0-1"})
 _COMPANY_TYPES = frozenset({"companies", "company", "0-2"})
 
 
-def company_json(company: Company, names: list[str] | None = None) -> dict[str, Any]:
-    """A ``SimplePublicObject``: the named (or default) properties that have a value."""
-    wanted = list(dict.fromkeys([*(names or DEFAULT_COMPANY_PROPERTIES), *COMPANY_SYSTEM]))
+def record_json(
+    record: Snapshot, names: list[str] | None, defaults: Sequence[str], system: Sequence[str]
+) -> dict[str, Any]:
+    """A ``SimplePublicObject``: the named (or default) properties that have a value,
+    and the system ones."""
+    wanted = list(dict.fromkeys([*(names or defaults), *system]))
     return {
-        "id": company.id,
-        "properties": {n: company.properties[n] for n in wanted if n in company.properties},
-        "createdAt": iso_ms(company.created_at),
-        "updatedAt": iso_ms(company.updated_at),
+        "id": record.id,
+        "properties": {n: record.properties[n] for n in wanted if n in record.properties},
+        "createdAt": iso_ms(record.created_at),
+        "updatedAt": iso_ms(record.updated_at),
         "archived": False,
     }
+
+
+def company_json(company: Company, names: list[str] | None = None) -> dict[str, Any]:
+    """A company as the API shows it."""
+    return record_json(company, names, DEFAULT_COMPANY_PROPERTIES, COMPANY_SYSTEM)
 
 
 def _association_types(type_ids: tuple[int, ...]) -> list[dict[str, Any]]:
@@ -72,18 +82,65 @@ def _association_types(type_ids: tuple[int, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def _no_associations(contact_id: str) -> dict[str, Any]:
-    return {
-        "status": "error",
-        "category": "OBJECT_NOT_FOUND",
-        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-        "message": f"No company is associated with contact {contact_id}.",
-        "context": {
-            "fromObjectId": [contact_id],
-            "fromObjectType": ["contact"],
-            "toObjectType": ["company"],
-        },
-    }
+def no_associations(source: str, target: str) -> Callable[[str], dict[str, Any]]:
+    """The 207 error entry of a ``source`` record with no ``target`` record associated."""
+
+    def entry(record_id: str) -> dict[str, Any]:
+        return {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+            "message": f"No {target} is associated with {source} {record_id}.",
+            "context": {
+                "fromObjectId": [record_id],
+                "fromObjectType": [source],
+                "toObjectType": [target],
+            },
+        }
+
+    return entry
+
+
+def association_answer(
+    body: Mapping[str, Any],
+    linked: Callable[[str], list[tuple[str, tuple[int, ...]]]],
+    none_found: Callable[[str], dict[str, Any]],
+    now: Callable[[], datetime],
+) -> Reply:
+    """A v4 associations batch read: each input's associated records (``linked``: id
+    and type ids), 500 a page with ``after``; an input with none is an error entry
+    (``none_found``) and the answer a 207."""
+    started = iso_ms(now())
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for item in batch_inputs(body, MAX_ASSOCIATION_INPUTS):
+        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str | int):
+            raise bad_request("Each input needs an id.")
+        source = str(item["id"])
+        after = item.get("after")
+        offset = int(after) if isinstance(after, str) and after.isdigit() else 0
+        found = linked(source)
+        if not found:
+            errors.append(none_found(source))
+            continue
+        page = found[offset : offset + ASSOCIATION_PAGE]
+        result: dict[str, Any] = {
+            "from": {"id": source},
+            "to": [
+                {"toObjectId": int(other), "associationTypes": _association_types(types)}
+                for other, types in page
+            ],
+        }
+        if offset + ASSOCIATION_PAGE < len(found):
+            result["paging"] = {"next": {"after": str(offset + ASSOCIATION_PAGE)}}
+        results.append(result)
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if errors:
+        answer["numErrors"] = len(errors)
+        answer["errors"] = errors
+    answer["startedAt"] = started
+    answer["completedAt"] = iso_ms(now())
+    return Reply(207 if errors else 200, answer)
 
 
 def routes(services: Services) -> list[Route]:
@@ -142,8 +199,37 @@ def routes(services: Services) -> list[Route]:
         state.count("searches")
         return Reply(200, search_records(request, book.searchable(), target))
 
-    def list_properties(call: Call) -> Reply:
-        return Reply(200, {"results": [d.to_json() for d in book.definitions.values()]})
+    def batch_update(call: Call) -> Reply:
+        started = iso_ms(state.now())
+        updates: list[tuple[str, Mapping[str, Any]]] = []
+        for item in batch_inputs(call.json_object()):
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str | int):
+                raise bad_request("Each input needs an id.")
+            values = item.get("properties")
+            if not isinstance(values, dict):
+                raise bad_request(f"Input {item.get('id')} needs a properties object.")
+            updates.append((str(item["id"]), values))
+        duplicates = sorted(k for k, n in Counter(k for k, _ in updates).items() if n > 1)
+        if duplicates:
+            raise bad_request(
+                f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique"
+            )
+        try:
+            # Every value is checked before any company changes: HubSpot refuses the
+            # whole batch for one invalid value.
+            for _, values in updates:
+                book.check(values)
+        except InvalidValuesError as exc:
+            raise property_errors(exc.issues, config.portal_id) from exc
+        results, missing = [], []
+        for company_id, values in updates:
+            updated = book.update(company_id, values)
+            if updated is None:
+                missing.append(company_id)
+            else:
+                results.append(company_json(updated, sorted(values)))
+        state.count("company_batch_updates")
+        return batch_body(results, missing, started, iso_ms(state.now()), NOT_FOUND_MESSAGE)
 
     def associations(call: Call) -> Reply:
         source, target = call.path("from_type").lower(), call.path("to_type").lower()
@@ -153,38 +239,9 @@ def routes(services: Services) -> list[Route]:
                 fromObjectType=[source],
                 toObjectType=[target],
             )
-        started = iso_ms(state.now())
-        body = call.json_object()
-        results: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        for item in batch_inputs(body, MAX_ASSOCIATION_INPUTS):
-            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str | int):
-                raise bad_request("Each input needs an id.")
-            contact_id = str(item["id"])
-            after = item.get("after")
-            offset = int(after) if isinstance(after, str) and after.isdigit() else 0
-            linked = book.associations(contact_id)
-            if not linked:
-                errors.append(_no_associations(contact_id))
-                continue
-            page = linked[offset : offset + ASSOCIATION_PAGE]
-            result: dict[str, Any] = {
-                "from": {"id": contact_id},
-                "to": [
-                    {"toObjectId": int(company), "associationTypes": _association_types(types)}
-                    for company, types in page
-                ],
-            }
-            if offset + ASSOCIATION_PAGE < len(linked):
-                result["paging"] = {"next": {"after": str(offset + ASSOCIATION_PAGE)}}
-            results.append(result)
-        answer: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if errors:
-            answer["numErrors"] = len(errors)
-            answer["errors"] = errors
-        answer["startedAt"] = started
-        answer["completedAt"] = iso_ms(state.now())
-        return Reply(207 if errors else 200, answer)
+        return association_answer(
+            call.json_object(), book.associations, no_associations("contact", "company"), state.now
+        )
 
     base = "/crm/v3/objects/companies"
     return [
@@ -197,9 +254,7 @@ def routes(services: Services) -> list[Route]:
             f"{base}/{{company_id}}", endpoint(services, update, scopes=WRITE), methods=["PATCH"]
         ),
         Route(
-            "/crm/v3/properties/companies",
-            endpoint(services, list_properties, scopes=SCHEMA_READ),
-            methods=["GET"],
+            f"{base}/batch/update", endpoint(services, batch_update, scopes=WRITE), methods=["POST"]
         ),
         Route(
             "/crm/v4/associations/{from_type}/{to_type}/batch/read",

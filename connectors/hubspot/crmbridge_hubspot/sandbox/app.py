@@ -24,6 +24,7 @@ from crmbridge_hubspot.sandbox import (
     api_automation,
     api_companies,
     api_contacts,
+    api_deals,
     api_engagement,
     api_properties,
     oauth,
@@ -149,6 +150,7 @@ def create_app(
 
     routes = [
         # Before the properties routes: /crm/v3/properties/companies is the companies'.
+        *api_deals.routes(services),
         *api_companies.routes(services),
         *api_properties.routes(services),
         *api_contacts.routes(services),

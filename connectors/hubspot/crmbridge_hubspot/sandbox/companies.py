@@ -13,11 +13,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from crmbridge_hubspot.sandbox.indexlag import SearchIndex
-from crmbridge_hubspot.sandbox.records import InvalidValuesError
-from crmbridge_hubspot.sandbox.schema import PropertyDef, check_values
+from crmbridge_hubspot.sandbox.records import AlreadyExistsError, InvalidValuesError
+from crmbridge_hubspot.sandbox.schema import PropertyDef, PropertyGroup, check_values
 from crmbridge_hubspot.sandbox.timeutil import iso_ms
 
 #: HubSpot's contact-to-company association types.
@@ -28,8 +29,8 @@ COMPANY_SYSTEM = ("hs_object_id", "createdate", "hs_lastmodifieddate")
 
 
 @dataclass(frozen=True, slots=True)
-class Company:
-    """A snapshot of one company."""
+class Snapshot:
+    """A snapshot of one record of an object other than contacts (a company, a deal)."""
 
     id: str
     properties: Mapping[str, str]
@@ -37,17 +38,26 @@ class Company:
     updated_at: datetime
 
 
-def _defined(name: str, label: str, type_: str, field_type: str, **extra: Any) -> PropertyDef:
+Company = Snapshot
+
+
+def defined_property(
+    group: str, name: str, label: str, type_: str, field_type: str, **extra: Any
+) -> PropertyDef:
+    """A HubSpot-defined property of ``group`` (its definition cannot be edited)."""
     return PropertyDef(
         name=name,
         label=label,
         type=type_,
         field_type=field_type,
-        group_name="companyinformation",
+        group_name=group,
         hubspot_defined=True,
         read_only_definition=True,
         **extra,
     )
+
+
+_defined = partial(defined_property, "companyinformation")
 
 
 def company_properties() -> dict[str, PropertyDef]:
@@ -81,8 +91,16 @@ class CompanyBook:
         #: contact id → company id → the association type ids.
         self._links: dict[str, dict[str, set[int]]] = {}
         self.definitions = company_properties()
+        #: Company property groups (HubSpot keeps them per object type).
+        self.groups: dict[str, PropertyGroup] = {
+            "companyinformation": PropertyGroup("companyinformation", "Company information", 0)
+        }
         #: What company search shows while changes are being indexed.
         self.index: SearchIndex[Company] = SearchIndex()
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        """InvalidValuesError when HubSpot would refuse one of ``values``."""
+        self._checked(values)
 
     def _checked(self, values: Mapping[str, Any]) -> dict[str, str]:
         clean, issues = check_values(self.definitions, values, set(), allow_read_only=False)
@@ -125,6 +143,43 @@ class CompanyBook:
             self._companies[company_id] = after
             self.index.changed(company_id, before, after, now, self.index.lag())
             return after
+
+    def property(self, name: str) -> PropertyDef | None:
+        """One company property definition (not archived), or None."""
+        with self._lock:
+            found = self.definitions.get(name)
+            return found if found and not found.archived else None
+
+    def properties(self, *, archived: bool = False) -> list[PropertyDef]:
+        """Company property definitions (archived ones only when asked)."""
+        with self._lock:
+            return [d for d in self.definitions.values() if d.archived == archived]
+
+    def add_property(self, definition: PropertyDef) -> PropertyDef:
+        """Create a company property; AlreadyExistsError when the name is taken."""
+        with self._lock:
+            if definition.name in self.definitions:
+                raise AlreadyExistsError(f"Property named '{definition.name}' already exists.")
+            self.definitions[definition.name] = definition
+            return definition
+
+    def group_list(self) -> list[PropertyGroup]:
+        """Company property groups."""
+        with self._lock:
+            return list(self.groups.values())
+
+    def group(self, name: str) -> PropertyGroup | None:
+        """One company property group, or None."""
+        with self._lock:
+            return self.groups.get(name)
+
+    def add_group(self, group: PropertyGroup) -> PropertyGroup:
+        """Create a company property group; AlreadyExistsError when the name is taken."""
+        with self._lock:
+            if group.name in self.groups:
+                raise AlreadyExistsError(f"A property group named '{group.name}' already exists.")
+            self.groups[group.name] = group
+            return group
 
     def get(self, company_id: str) -> Company | None:
         """One company, or None."""

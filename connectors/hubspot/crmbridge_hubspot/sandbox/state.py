@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crmbridge_hubspot.sandbox.companies import CompanyBook
+from crmbridge_hubspot.sandbox.deals import DealBook
 from crmbridge_hubspot.sandbox.indexlag import SearchIndex
 from crmbridge_hubspot.sandbox.records import (
     AlreadyExistsError,
@@ -148,6 +149,8 @@ class SandboxState:
         self.task_index: SearchIndex[Task] = SearchIndex()
         #: Companies and their associations with contacts (see companies.py).
         self.companies = CompanyBook(self.now)
+        #: Deals and their contacts, for backtests (see deals.py).
+        self.deals = DealBook(self.now)
 
     # ── time and observers ───────────────────────────────────────────────────────
 

@@ -53,7 +53,7 @@ def test_user_edit_can_set_hubspot_calculated_values(
 
 
 def test_unknown_paths_and_methods_are_json(server: SandboxServer) -> None:
-    missing = requests.get(f"{server.url}/crm/v3/objects/deals", timeout=5)
+    missing = requests.get(f"{server.url}/crm/v3/objects/tickets", timeout=5)
     assert missing.status_code == 404
     assert missing.headers["Content-Type"] == "application/json;charset=utf-8"
     wrong = requests.put(f"{server.url}/crm/v3/objects/contacts/search", timeout=5)

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from connectors.salesforce.tests.conftest import SandboxHandle
 from crmbridge.config import example_config_text, parse_config
+from crmbridge.connector import Write
 from crmbridge.errors import AuthError, RateLimited
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import Pipeline
@@ -137,3 +138,23 @@ def test_deleted_merged_and_converted_leads_are_followed_in_the_store(
     finally:
         store.engine.dispose()
     assert held == {survivor, contact}
+
+
+def test_a_field_hidden_from_the_integration_user_is_reported_not_guessed(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    sandbox = salesforce_sandbox
+    (lead,) = seed_leads(sandbox, 1)
+    sandbox.admin.edit("Lead", lead, {"FirstName": "Ada"})
+    sandbox.admin.hide_field("Lead", "FirstName")
+    connector = connector_for(sandbox.server)
+
+    (record,) = [
+        r for p in connector.read_changes(None, ["FirstName", "LastName"]) for r in p.records
+    ]
+
+    assert record.properties == {"LastName": "Lead 0"}
+    assert "FirstName" not in connector.property_names()
+    (result,) = connector.write([Write(lead, {"FirstName": "Grace"})])
+    assert not result.ok and "not editable by the integration user" in (result.error or "")
+    assert sandbox.admin.record("Lead", lead)["FirstName"] == "Ada"

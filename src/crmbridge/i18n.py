@@ -1,5 +1,7 @@
-"""The report's language: messages from gettext catalogs, dates and numbers by Babel.
+"""The language people read: messages from gettext catalogs, dates and numbers by Babel.
 
+Every text crmbridge shows or writes to the CRM (the report, score reasons, task
+subjects and bodies) goes through one catalog domain, selected by ``[bridge] language``.
 English is the source language (no catalog). Each other language has its ``.po`` file
 under ``locale/<lang>/LC_MESSAGES/crmbridge.po`` in this package; it is compiled in
 memory the first time it is needed, so a source checkout (``pip install -e .``) and a
@@ -22,16 +24,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
-#: Languages the report is written in (``[bridge] language``).
+#: Languages crmbridge writes in (``[bridge] language``).
 LANGUAGES = ("en", "es")
 DOMAIN = "crmbridge"
 
 
 def catalog_path(language: str) -> resources.abc.Traversable:
     """Where the ``.po`` source of ``language`` is shipped."""
-    return (
-        resources.files("crmbridge.report") / "locale" / language / "LC_MESSAGES" / (DOMAIN + ".po")
-    )
+    return resources.files("crmbridge") / "locale" / language / "LC_MESSAGES" / (DOMAIN + ".po")
 
 
 @cache
@@ -67,9 +67,14 @@ class Texts:
         object.__setattr__(self, "_locale", Locale.parse(self.language))
 
     def __call__(self, message: str, **values: object) -> str:
-        """``message`` in the report's language, with ``{name}`` fields filled."""
+        """``message`` in this language, with ``{name}`` fields filled."""
         text = self._catalog.gettext(message)
         return text.format(**values) if values else text
+
+    def plural(self, singular: str, plural: str, count: int, **values: object) -> str:
+        """``singular`` or ``plural`` as ``count`` asks in this language, fields filled
+        (``{count}`` among them)."""
+        return self._catalog.ngettext(singular, plural, count).format(count=count, **values)
 
     def date(self, day: date) -> str:
         """A day, e.g. "Nov 16, 2026" / "16 nov 2026"."""
@@ -95,3 +100,7 @@ class Texts:
         if value is None:
             return "—"
         return self(N_("{hours} h"), hours=self.number(round(value.total_seconds() / 3600, 1)))
+
+
+#: The source language in UTC: what a text is written in when nothing says otherwise.
+ENGLISH = Texts("en", ZoneInfo("UTC"))

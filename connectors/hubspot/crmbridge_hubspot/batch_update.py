@@ -1,0 +1,59 @@
+"""HubSpot's batch update of an object type (contacts, companies), one result per record.
+
+A value HubSpot refuses for every record (a property that does not exist) fails the
+batch's records, never the batch as an error; a record refused on its own is found by
+halving the batch until it stands alone, so the others are still written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crmbridge.connector import Write, WriteResult
+from crmbridge.errors import PermanentRecordError, SchemaError
+from crmbridge_hubspot.client import HubSpotClient
+
+#: Records one batch update takes.
+BATCH_LIMIT = 100
+
+
+def update_batches(
+    client: HubSpotClient, what: str, method: Any, batch: Sequence[Write]
+) -> list[WriteResult]:
+    """Write ``batch`` through ``method`` (the SDK's ``update_with_http_info``),
+    ``BATCH_LIMIT`` records a call; ``what`` names the call in errors and logs."""
+    results: list[WriteResult] = []
+    for start in range(0, len(batch), BATCH_LIMIT):
+        results.extend(_update(client, what, method, list(batch[start : start + BATCH_LIMIT])))
+    return results
+
+
+def _update(client: HubSpotClient, what: str, method: Any, items: list[Write]) -> list[WriteResult]:
+    body = {
+        "inputs": [
+            {
+                "id": w.crm_id,
+                "properties": {k: ("" if v is None else v) for k, v in w.properties.items()},
+            }
+            for w in items
+        ]
+    }
+    try:
+        data = client.call(what, method, body)
+    except SchemaError as exc:
+        return [WriteResult(w.crm_id, False, str(exc)) for w in items]
+    except PermanentRecordError as exc:
+        if len(items) == 1:
+            return [WriteResult(items[0].crm_id, False, str(exc))]
+        middle = len(items) // 2
+        return _update(client, what, method, items[:middle]) + _update(
+            client, what, method, items[middle:]
+        )
+    failed: dict[str, str] = {}
+    for error in getattr(data, "errors", None) or []:
+        context = getattr(error, "context", None) or {}
+        message = f"{getattr(error, 'category', '')}: {getattr(error, 'message', '')}".strip(": ")
+        for crm_id in context.get("ids", []):
+            failed[str(crm_id)] = message
+    return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]

@@ -1,0 +1,54 @@
+"""Outcomes matched to the store's contacts and events: the leads to replay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from crmbridge.backtest.outcomes import Outcome, per_lead
+from crmbridge.backtest.replay import Lead
+from crmbridge.store.outcome_leads import contacts_by_crm_id, contacts_by_email
+from crmbridge.store.repository import Store
+from crmbridge.store.session import Session
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """The leads found, and the outcomes naming no stored contact."""
+
+    leads: list[Lead]
+    unmatched: int
+
+
+def stored_leads(store: Store, session: Session, outcomes: Sequence[Outcome]) -> Matched:
+    """One lead per stored contact an outcome names (see :func:`per_lead`), with all its
+    events; the replay keeps only those before the close."""
+    chosen = per_lead(outcomes)
+    by_email = contacts_by_email(session, [o.key for o in chosen if o.by_email])
+    by_id = contacts_by_crm_id(session, [o.key for o in chosen if not o.by_email])
+    # A CRM id given without its CRM: the contact of any CRM, the lowest id first.
+    for (_, crm_id), row in sorted(by_id.items(), key=lambda item: -item[1].id):
+        by_id[("", crm_id)] = row
+    pairs: list[tuple[Any, Outcome]] = []
+    seen: set[int] = set()
+    unmatched = 0
+    for outcome in chosen:
+        row = _row(outcome, by_email, by_id)
+        if row is None:
+            unmatched += 1
+        elif row.id not in seen:
+            # Named twice (by e-mail and by id): the first outcome in the file counts.
+            seen.add(row.id)
+            pairs.append((row, outcome))
+    events = store.events_for(session, [row.id for row, _ in pairs])
+    leads = [Lead(store.as_contact(row), events.get(row.id, []), outcome) for row, outcome in pairs]
+    return Matched(leads, unmatched)
+
+
+def _row(
+    outcome: Outcome, by_email: dict[str, Any], by_id: dict[tuple[str, str], Any]
+) -> Any | None:
+    if outcome.by_email:
+        return by_email.get(outcome.key)
+    return by_id.get((outcome.crm or "", outcome.key))
