@@ -174,6 +174,29 @@ def test_a_contact_score_change_rewrites_only_its_company(store: Store, world: W
     assert [name for name in MEMBERS if after[name] != before[name]] == ["Birch"]
 
 
+def test_a_contact_moving_to_another_company_rolls_up_both(store: Store, world: World) -> None:
+    pipe = pipeline(store, world)
+    assert pipe.run_once(NOW).ok
+    ceo = next(c for c, name in world.contacts.items() if name == "Acme")  # the CEO: 50
+    world.server.state.reset_observations()
+
+    world.server.state.companies.dissociate(ceo, world.companies["Acme"])
+    world.server.state.associate_company(ceo, world.companies["Cedar"], primary=True)
+    cycle = pipe.run_once(NOW)
+
+    assert cycle.ok, cycle.errors
+    # Acme: Director, Manager, Manager → 30; Cedar: CEO, Manager, Manager → 50.
+    assert {name: world.score(name) for name in MEMBERS} == {
+        "Acme": "30",
+        "Birch": "30",
+        "Cedar": "50",
+    }
+    [body] = world.updates()
+    assert sorted(item["id"] for item in body["inputs"]) == sorted(  # type: ignore[union-attr]
+        [world.companies["Acme"], world.companies["Cedar"]]
+    )
+
+
 def test_plan_shows_the_company_write_a_score_change_would_make(store: Store, world: World) -> None:
     pipe = pipeline(store, world, "sum_top_n")
     assert pipe.run_once(NOW).ok
