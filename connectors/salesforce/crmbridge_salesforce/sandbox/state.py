@@ -237,6 +237,14 @@ class OrgState:
             record.update(IsDeleted=True, SystemModstamp=stamp, MasterRecordId=merged_into)
             self.deleted[sobject].append((record_id, stamp))
 
+    def empty_recycle_bin(self, sobject: str, record_id: str) -> None:
+        """Remove a deleted record for good (as the recycle bin does after 15 days, or
+        an admin emptying it): queries no longer see it, ``getDeleted`` still lists it."""
+        with self.lock:
+            if not self.records[sobject][record_id]["IsDeleted"]:
+                raise ValueError(f"{record_id} is not in the recycle bin")
+            del self.records[sobject][record_id]
+
     def convert_lead(self, lead_id: str) -> str:
         """Convert a lead: a contact (and account) is created and the lead is locked."""
         with self.lock:

@@ -501,7 +501,7 @@ def test_tasks_and_email_messages_become_canonical_events(org: responses.Request
     assert queries[1].startswith("SELECT Id, SystemModstamp, IsDeleted, WhoId, Subject")
     assert "CompletedDateTime" not in queries[1]
     assert queries[1].endswith("FROM Task ORDER BY SystemModstamp, Id")
-    assert json.loads(pages[-1].cursor).keys() == {"Task", "EmailMessage"}
+    assert json.loads(pages[-1].cursor).keys() == {"Task", "EmailMessage", "Lead.deleted"}
 
 
 # -- check and schema ---------------------------------------------------------------------
