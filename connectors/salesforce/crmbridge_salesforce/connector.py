@@ -18,6 +18,7 @@ from crmbridge.clock import parse_instant
 from crmbridge.connector import (
     CheckReport,
     CorruptCursorError,
+    DailyCount,
     FieldSpec,
     LookbackCursor,
     Page,
@@ -95,6 +96,10 @@ class SalesforceConnector:
 
     def __repr__(self) -> str:
         return f"SalesforceConnector({self.client.credentials!r}, objects={self.objects!r})"
+
+    def share_daily_count(self, count: DailyCount) -> None:
+        """Count every call in ``count`` (every replica's) against ``api_share``."""
+        self.client.budget.shared = count
 
     @property
     def rate_governor(self) -> RateGovernor:
