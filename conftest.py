@@ -61,6 +61,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: pytest-xdist workers of a whole-suite run that names none (``-n``): CI's two cores.
+WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The whole suite (``python -m pytest`` naming no path) on two pytest-xdist workers,
+    a test file each at a time.
+
+    A file's module-scoped fixtures are built once, and each worker starts its own
+    PostgreSQL cluster and its sandboxes on free ports. Files are handed out in
+    collection order: tests/e2e's few long tests start first instead of ending the run
+    alone. A run of named files or folders stays in this process (starting workers costs
+    more than a few files take), as does one with ``-n`` given (``-n 2`` for workers),
+    ``--pdb`` or ``--collect-only``, or without pytest-xdist installed.
+    """
+    option = config.option
+    if (
+        config.args_source is not pytest.Config.ArgsSource.TESTPATHS
+        or not config.pluginmanager.hasplugin("xdist")
+        or hasattr(config, "workerinput")
+        or option.numprocesses is not None
+        or option.usepdb
+        or option.collectonly
+    ):
+        return
+    option.numprocesses = WORKERS
+    if option.dist == "no":
+        option.dist = "loadfile"
+        option.loadscopereorder = False
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Select the hypothesis profile before any test module (and its ``@settings``) loads."""
     long = config.getoption("--long")

@@ -11,6 +11,7 @@ plugin registry and its :class:`~crmbridge.connector.Sandbox`.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from crmbridge.connector import (
     Connector,
     ConnectorPlugin,
     ConnectorSettings,
+    LeadFields,
     Sandbox,
     SandboxProvider,
 )
@@ -122,6 +124,16 @@ def demo_config(
     )
 
 
+def example_model(fields: LeadFields) -> CrmbridgeConfig:
+    """The bundled example model with its properties named as the sandbox's CRM names
+    them (:attr:`~crmbridge.connector.LeadFields.renames`): the example is written with
+    HubSpot's names, and a rule on a property the CRM lacks never scores."""
+    text = example_config_text()
+    for old, new in fields.renames:
+        text = re.sub(rf"\b{re.escape(old)}\b", new, text)
+    return parse_config(text).config
+
+
 @contextmanager
 def _database(db: str | None) -> Iterator[str]:
     if db:
@@ -141,6 +153,7 @@ def running_demo(
     """
     plugin, provider = sandbox_plugin(crm)
     with provider.start() as sandbox, _database(db) as database_url:
+        model = model or example_model(sandbox.fields)
         config = demo_config(plugin.name, sandbox.settings, database_url, model)
         connector = sandbox.connect()
         store = Store.open(database_url)

@@ -71,6 +71,11 @@ class Texts:
         text = self._catalog.gettext(message)
         return text.format(**values) if values else text
 
+    def plural(self, singular: str, plural: str, count: int, **values: object) -> str:
+        """``singular`` or ``plural`` as ``count`` asks in this language, fields filled
+        (``{count}`` among them)."""
+        return self._catalog.ngettext(singular, plural, count).format(count=count, **values)
+
     def date(self, day: date) -> str:
         """A day, e.g. "Nov 16, 2026" / "16 nov 2026"."""
         return str(format_date(day, "medium", locale=self._locale))
@@ -95,3 +100,7 @@ class Texts:
         if value is None:
             return "—"
         return self(N_("{hours} h"), hours=self.number(round(value.total_seconds() / 3600, 1)))
+
+
+#: The source language in UTC: what a text is written in when nothing says otherwise.
+ENGLISH = Texts("en", ZoneInfo("UTC"))

@@ -108,7 +108,9 @@ class BridgeSettings(Strict):
     )
     timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Madrid.")
     language: Literal["en", "es"] = Field(
-        default="en", description='Language of the weekly report: "en" or "es".'
+        default="en",
+        description="Language of every text a person reads (report, score reasons, CRM "
+        'tasks): "en" or "es".',
     )
     write: bool = Field(
         default=True,

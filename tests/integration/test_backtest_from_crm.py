@@ -80,6 +80,29 @@ def test_the_sandbox_refuses_a_deal_hubspot_would_refuse() -> None:
         assert made.properties["dealstage"] == "closedwon"
         stored = server.state.deals.get(made.id)
         assert stored is not None and stored.properties["hs_is_closed_won"] == "true"
+        contact = add_contacts(server.state, 1)[0]
+        link = {
+            "to": {"id": contact},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}],
+        }
+        linked = deals.create(
+            SimplePublicObjectInputForCreate(
+                properties={"dealname": "Linked", "dealstage": "closedlost", "closedate": WON_AT},
+                associations=[link],
+            )
+        )
+        assert server.state.deals.contacts(linked.id) == [contact]
+        before = len(server.state.deals.deals())
+        for links in ([{"to": {"id": contact}}], [{**link, "to": {"id": "999999"}}]):
+            with pytest.raises(ApiException) as refused_link:
+                deals.create(
+                    SimplePublicObjectInputForCreate(
+                        properties={"dealname": "Bad link", "dealstage": "closedwon"},
+                        associations=links,
+                    )
+                )
+            assert refused_link.value.status == 400
+        assert len(server.state.deals.deals()) == before
         for bad in (
             {"dealname": "No stage"},
             {"dealname": "Odd stage", "dealstage": "won"},

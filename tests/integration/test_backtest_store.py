@@ -51,10 +51,13 @@ def _plant(store: Store, at: str) -> None:
 def test_an_event_after_the_close_is_ignored_and_one_before_it_counts(
     store: Store, store_url: str, crm: FakeConnector, tmp_path: Path
 ) -> None:
-    store.insert_events([CanonicalEvent.model_validate(e) for e in example_events()])
-    assert pipeline(store, crm).run_once(NOW).ok
     outcomes = tmp_path / "deals.csv"
     outcomes.write_text(OUTCOMES, "utf-8")
+    unsynced = cli(store_url, "backtest", "--outcomes", str(outcomes))
+    assert unsynced.exit_code == 1
+    assert "none of the 4 outcomes names a lead the store holds" in unsynced.output
+    store.insert_events([CanonicalEvent.model_validate(e) for e in example_events()])
+    assert pipeline(store, crm).run_once(NOW).ok
 
     first = _backtest(store_url, outcomes)
     assert (first["leads"], first["won"], first["unmatched_outcomes"]) == (2, 1, 1)

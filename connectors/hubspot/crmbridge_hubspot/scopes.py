@@ -24,6 +24,8 @@ LISTS_READ = "crm.lists.read"
 LISTS_WRITE = "crm.lists.write"
 COMPANIES_READ = "crm.objects.companies.read"
 COMPANY_SCHEMAS_READ = "crm.schemas.companies.read"
+COMPANIES_WRITE = "crm.objects.companies.write"
+COMPANY_SCHEMAS_WRITE = "crm.schemas.companies.write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ FEATURES = (
         (LISTS_READ, LISTS_WRITE),
     ),
     Feature("company rules (company.<property>)", (COMPANIES_READ, COMPANY_SCHEMAS_READ)),
+    # It reads the contacts' companies too: the company rules' scopes above.
+    Feature("[account_score] (written to companies)", (COMPANIES_WRITE, COMPANY_SCHEMAS_WRITE)),
 )
 
 

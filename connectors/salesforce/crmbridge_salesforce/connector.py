@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from crmbridge import clock
 from crmbridge.clock import parse_instant
 from crmbridge.connector import (
     CheckReport,
     CorruptCursorError,
+    DailyCount,
     FieldSpec,
     LookbackCursor,
     Page,
@@ -52,6 +54,15 @@ from crmbridge_salesforce.writes import COLLECTION_LIMIT, collections_write
 log = get_logger(connector="salesforce")
 
 NAME = "salesforce"
+#: Suffix of the cursor key holding where the last ``getDeleted`` check ended.
+DELETED_KEY = ".deleted"
+#: How often ``getDeleted`` is asked (one call per object): deletions the recycle bin
+#: still holds are read on every poll already.
+DELETED_EVERY = timedelta(hours=1)
+#: Each check starts a little before the last one ended (a deletion committing late).
+DELETED_OVERLAP = timedelta(minutes=5)
+#: ``getDeleted`` answers the last 30 days at most.
+DELETED_REACH = timedelta(days=29)
 #: Salesforce has no short-window request limit; this only keeps bursts polite.
 DEFAULT_BURST = (100, 1.0)
 
@@ -95,6 +106,10 @@ class SalesforceConnector:
 
     def __repr__(self) -> str:
         return f"SalesforceConnector({self.client.credentials!r}, objects={self.objects!r})"
+
+    def share_daily_count(self, count: DailyCount) -> None:
+        """Count every call in ``count`` (every replica's) against ``api_share``."""
+        self.client.budget.shared = count
 
     @property
     def rate_governor(self) -> RateGovernor:
@@ -188,11 +203,45 @@ class SalesforceConnector:
                 positions[sobject] = after.encode()
                 records, gone = self._records(sobject, rows, mapping, properties)
                 yield Page(tuple(records), _encode(positions), gone=gone)
+            purged = self._hard_deletes(sobject, positions)
+            if purged is not None:
+                yield Page((), _encode(positions), gone=purged)
         if self.settings.activity:
             yield from self._activity_pages(positions, starts)
         if corrupt is not None:
             # After the read: the poll's failure tells /healthz and the cycle's report.
             raise corrupt
+
+    def _hard_deletes(self, sobject: str, positions: dict[str, str]) -> tuple[str, ...] | None:
+        """The ids ``getDeleted`` lists since the last check (at most hourly; none on
+        the first read, which starts the checks), or ``None`` when the position of the
+        checks did not move.
+
+        ``queryAll`` sees a deleted row only while it is in the recycle bin; one emptied
+        from it (after 15 days, or by an admin) is named by ``getDeleted`` alone.
+        """
+        key = f"{sobject}{DELETED_KEY}"
+        now = clock.now()
+        last = _instant(positions.get(key))
+        if last is None or last > now:
+            positions[key] = now.isoformat()  # from now on: the read sees what lives
+            return ()
+        if now - last < DELETED_EVERY:
+            return None
+        start = max(last - DELETED_OVERLAP, now - DELETED_REACH)
+        answer = self.client.call(
+            f"list the deleted {sobject}s",
+            lambda sf: getattr(sf, sobject).deleted(start, now),
+        )
+        rows = (answer or {}).get("deletedRecords") if isinstance(answer, dict) else None
+        ids = tuple(
+            str(row["id"])
+            for row in rows or ()
+            if isinstance(row, dict) and isinstance(row.get("id"), str)
+        )
+        covered = _instant((answer or {}).get("latestDateCovered"))
+        positions[key] = min(covered or now, now).isoformat()
+        return ids
 
     def _activity_pages(
         self, positions: dict[str, str], starts: Mapping[str, LookbackCursor]
@@ -332,7 +381,12 @@ def _encode(positions: Mapping[str, str]) -> str:
 
 
 def _instant(value: Any) -> datetime | None:
-    return parse_instant(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None  # an unreadable time: treated as unknown
 
 
 def _text(value: Any) -> str | None:

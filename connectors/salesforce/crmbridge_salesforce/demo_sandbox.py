@@ -35,7 +35,18 @@ if TYPE_CHECKING:
 
 #: Salesforce's names of what the demo shows of a lead.
 SALESFORCE_LEAD_FIELDS = LeadFields(
-    first_name="FirstName", last_name="LastName", company="Company", owner="OwnerId"
+    first_name="FirstName",
+    last_name="LastName",
+    company="Company",
+    owner="OwnerId",
+    # The example model's HubSpot properties, as Lead fields the sandbox fills in.
+    renames=(
+        ("jobtitle", "Title"),
+        ("numemployees", "NumberOfEmployees"),
+        ("lifecyclestage", "Status"),
+        ("hubspot_owner_id", "OwnerId"),
+        ("mobilephone", "MobilePhone"),
+    ),
 )
 #: The session id the demo's connector uses (the sandbox's own, no secret).
 DEMO_SESSION = "sandbox-token"
@@ -98,20 +109,28 @@ class SalesforceSandbox:
         """How many leads (not converted) and contacts the org holds."""
         return len(self.contacts())
 
-    def contacts(self) -> list[SandboxContact]:
-        """Every live lead and contact, with its email and title."""
+    def _rows(self) -> list[dict[str, Any]]:
+        """Every live lead (not converted) and contact, as the org holds it."""
         state = self.server.state
-        rows = [
+        return [
             *(r for r in state.visible("Lead", include_deleted=False) if not r["IsConverted"]),
             *state.visible("Contact", include_deleted=False),
         ]
-        return [SandboxContact(r["Id"], r["Email"] or None, r["Title"] or "") for r in rows]
+
+    def contacts(self) -> list[SandboxContact]:
+        """Every live lead and contact, with its email and title."""
+        return [SandboxContact(r["Id"], r["Email"] or None, r["Title"] or "") for r in self._rows()]
 
     def demo_events(self) -> list[dict[str, Any]]:
         """The leads' 120 days of website and email events."""
-        from crmbridge_salesforce.sandbox.seed import demo_events
+        from crmbridge_salesforce.sandbox.seed import DECISION_MAKERS, demo_events
 
-        return demo_events([c.email for c in self.contacts() if c.email])
+        keen = {
+            r["Email"]
+            for r in self._rows()
+            if r.get("Title") in DECISION_MAKERS and (r.get("NumberOfEmployees") or 0) > 500
+        }
+        return demo_events([c.email for c in self.contacts() if c.email], keen=keen)
 
     def reply(self, crm_id: str) -> None:
         """The lead answers a sales email (an incoming EmailMessage related to it)."""

@@ -3,9 +3,10 @@
 Salesforce reports ``Sforce-Limit-Info: api-usage=N/M`` on REST answers: N requests
 used of M in the last 24 hours, counted over the whole org (every integration and
 every crmbridge replica). crmbridge counts its own calls of the last 24 hours too and
-sends no write once they reach ``api_share`` of M. When Salesforce refuses a call with
-``REQUEST_LIMIT_EXCEEDED`` (a 403, no Retry-After) writes stop until a later call finds
-the budget open again; the outbox keeps them meanwhile (a
+sends no write once they reach ``api_share`` of M; replicas on one store count their
+calls together there (:attr:`ApiBudget.shared`), so the share is theirs together.
+When Salesforce refuses a call with ``REQUEST_LIMIT_EXCEEDED`` (a 403, no Retry-After)
+writes stop until a later call finds the budget open again; the outbox keeps them meanwhile (a
 :class:`~crmbridge.errors.RateLimited` postpones rows without counting an attempt).
 """
 
@@ -18,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from crmbridge.connector import DailyCount
 from crmbridge.errors import CrmbridgeError, RateLimited
 from crmbridge.logging import get_logger
 from crmbridge_salesforce.errors import DAILY, LIMIT_PROBE_S
@@ -48,7 +50,11 @@ def parse_limit_info(header: str | None) -> Usage | None:
 
 
 class ApiBudget:
-    """What crmbridge may still spend of the org's daily requests (thread-safe)."""
+    """What crmbridge may still spend of the org's daily requests (thread-safe).
+
+    Alone it counts this process's calls; with :attr:`shared` set (the daemon sets it
+    on Postgres) every replica's calls count against the one share.
+    """
 
     def __init__(
         self,
@@ -64,6 +70,8 @@ class ApiBudget:
         #: While set, writes wait: Salesforce refused a call for the daily limit.
         self._stopped_until = 0.0
         self._stop_reason = ""
+        #: Every replica's count; set by the daemon when replicas share a store.
+        self.shared: DailyCount | None = None
 
     def observe(self, header: str | None) -> None:
         """Count one answered call and adopt the usage its header reports."""
@@ -79,12 +87,24 @@ class ApiBudget:
                     # A call went through: the org's budget is open again.
                     self._stopped_until = 0.0
                     log.info("salesforce.api_limit_resumed", used=usage.used, limit=usage.limit)
+        if self.shared is not None:
+            try:
+                self.shared.add()
+            except Exception as exc:  # the store down must not fail a call that was made
+                log.warning("salesforce.api_count_unshared", error=type(exc).__name__)
 
     @property
     def own_calls(self) -> int:
-        """crmbridge's calls of the last 24 hours (this process)."""
+        """crmbridge's calls of the last 24 hours: every replica's when shared, else
+        this process's (and this process's when the store cannot say)."""
         with self._lock:
-            return len(self._calls)
+            mine = len(self._calls)
+        if self.shared is not None:
+            try:
+                return max(mine, self.shared.total())
+            except Exception as exc:  # the store down: this process's count still holds
+                log.warning("salesforce.api_count_unshared", error=type(exc).__name__)
+        return mine
 
     @property
     def allowance(self) -> int | None:

@@ -73,15 +73,25 @@ def definition_text(sobject: str, spec: FieldSpec) -> str:
 
 def ensure_fields(connector: SalesforceConnector, specs: Sequence[FieldSpec]) -> list[str]:
     """Create the missing fields on every object read and grant them; the names created
-    (crmbridge's, once however many objects got it)."""
+    (crmbridge's, once however many objects got it).
+
+    A field the integration user cannot see may exist all the same, hidden by
+    field-level security: it is granted, never created again, and when it stays hidden
+    a :class:`~crmbridge.errors.MissingScope` names it and what to grant.
+    """
     client = connector.client
-    missing: list[tuple[str, FieldSpec]] = []
+    unseen: list[tuple[str, FieldSpec]] = []
     for sobject in connector.objects:
         described = connector.fields(sobject)
         assert described is not None
-        missing.extend((sobject, s) for s in specs if described.resolve(s.name) is None)
+        unseen.extend((sobject, s) for s in specs if described.resolve(s.name) is None)
+    if not unseen:
+        return []
+    existing = _existing_fields(connector, {sobject for sobject, _ in unseen})
+    hidden = [(o, s) for o, s in unseen if f"{o}.{custom_field(s.name)}".lower() in existing]
+    missing = [item for item in unseen if item not in hidden]
     created: list[str] = []
-    granted: list[tuple[str, str]] = []
+    granted = [(sobject, f"{sobject}.{custom_field(spec.name)}") for sobject, spec in hidden]
     for sobject, spec in missing:
         full = f"{sobject}.{custom_field(spec.name)}"
         try:
@@ -92,20 +102,72 @@ def ensure_fields(connector: SalesforceConnector, specs: Sequence[FieldSpec]) ->
                 json={"FullName": full, "Metadata": field_metadata(spec)},
             )
         except MissingScope:
-            raise MissingScope(
-                "the integration user may not create fields (it needs the Customize "
-                "Application permission). Create these, then grant Read and Edit on them to "
-                f"the integration user: {'; '.join(definition_text(o, s) for o, s in missing)}"
-            ) from None
+            raise MissingScope(_create_by_hand(missing, hidden)) from None
         except PermanentRecordError as exc:
             if not any(code in str(exc) for code in _EXISTS):
                 raise
-        if spec.name not in created:
-            created.append(spec.name)
+            hidden.append((sobject, spec))  # created meanwhile, or not listable
+        else:
+            if spec.name not in created:
+                created.append(spec.name)
         granted.append((sobject, full))
-    if granted:
-        grant(connector, granted)
+    grant(connector, granted)
+    connector.forget_fields()
+    still = [(o, s) for o, s in unseen if _hidden(connector, o, s)]
+    if still:
+        raise MissingScope(_still_hidden(still))
     return created
+
+
+def _existing_fields(connector: SalesforceConnector, sobjects: set[str]) -> set[str]:
+    """``object.field__c`` (lower case) of the custom fields that exist on ``sobjects``,
+    visible or not (the Tooling API lists them whatever field-level security says);
+    empty when the integration user may not list them."""
+    found: set[str] = set()
+    for sobject in sorted(sobjects):
+        soql = format_soql(
+            "SELECT DeveloperName, TableEnumOrId FROM CustomField WHERE TableEnumOrId = {}",
+            sobject,
+        )
+        try:
+            answer = connector.client.rest(
+                f"list the custom fields of {sobject}", "tooling/query", params={"q": soql}
+            )
+        except MissingScope:
+            return found  # creating then tells existing from missing (DUPLICATE_...)
+        for row in (answer or {}).get("records") or []:
+            name = row.get("DeveloperName") if isinstance(row, dict) else None
+            if isinstance(name, str):
+                found.add(f"{sobject}.{name}__c".lower())
+    return found
+
+
+def _hidden(connector: SalesforceConnector, sobject: str, spec: FieldSpec) -> bool:
+    described = connector.fields(sobject)
+    return described is None or described.resolve(spec.name) is None
+
+
+def _create_by_hand(
+    missing: Sequence[tuple[str, FieldSpec]], hidden: Sequence[tuple[str, FieldSpec]]
+) -> str:
+    text = (
+        "the integration user may not create fields (it needs the Customize Application "
+        "permission). Create these, then grant Read and Edit on them to the integration "
+        f"user (permission set {PERMISSION_SET}): "
+        + "; ".join(definition_text(o, s) for o, s in missing)
+    )
+    if hidden:
+        text += ". " + _still_hidden(hidden)
+    return text
+
+
+def _still_hidden(hidden: Sequence[tuple[str, FieldSpec]]) -> str:
+    names = ", ".join(f"{o}.{custom_field(s.name)}" for o, s in hidden)
+    return (
+        f"these fields exist but field-level security hides them from the integration "
+        f"user: {names}. Assign the permission set {PERMISSION_SET} to the integration "
+        "user (or grant Read and Edit on each field to a permission set it holds)"
+    )
 
 
 def _permission_set(connector: SalesforceConnector) -> str:
@@ -127,6 +189,8 @@ def _permission_set(connector: SalesforceConnector) -> str:
 def grant(connector: SalesforceConnector, fields: Sequence[tuple[str, str]]) -> None:
     """Read and edit on ``(sobject, "Object.Field__c")`` through the permission set."""
     client = connector.client
+    if not fields:
+        return
     try:
         parent = _permission_set(connector)
         for sobject, full in fields:

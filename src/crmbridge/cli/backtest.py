@@ -119,7 +119,7 @@ def backtest(
     for line in heading(result, texts):
         out.print(Text(line))
     for table in tables(result, texts):
-        out.print(grid(table, texts), highlight=False)
+        out.print(grid(table, texts, empty=texts("No leads.")), highlight=False)
 
 
 def _models(
@@ -194,6 +194,12 @@ def _stored(settings: CrmbridgeConfig, outcomes: list[Outcome]) -> tuple[list[Le
             matched = stored_leads(store, session, outcomes)
     finally:
         store.engine.dispose()
+    if not matched.leads:
+        fail(
+            f"none of the {len(outcomes)} outcomes names a lead the store holds; "
+            "sync the CRM first (crmbridge run --once)"
+        )
+        raise typer.Exit(EXIT_INPUT)
     return matched.leads, matched.unmatched
 
 

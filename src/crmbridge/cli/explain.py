@@ -27,9 +27,11 @@ from crmbridge.errors import CrmbridgeError
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.properties import contact_with_company
-from crmbridge.store import lead_history
+from crmbridge.store import lead_history, outbox
+from crmbridge.store.account_scores import companies_of
 from crmbridge.store.companies import company_values
 from crmbridge.store.repository import Store
+from crmbridge.sync.account_score import account_property
 from crmbridge.sync.connectors import build_connectors
 from crmbridge.sync.writeback import own_property_names, same_value
 
@@ -79,6 +81,9 @@ class StoredLead:
     crm_values: dict[str, Any]
     #: Property → (the value the store last knew the CRM held, the CRM's value now).
     live: dict[str, tuple[Any, Any]] | None = field(default=None)
+    #: The account score of the lead's company, as last queued or written (company,
+    #: property, value, status); None when off or the lead has no company.
+    account: dict[str, Any] | None = field(default=None)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -156,6 +161,16 @@ def explain_stored(
                 f"configured model is {lead.score.model_version}: the next cycle rescores it",
                 highlight=False,
             )
+        if lead.account is not None:
+            account = lead.account
+            value = account["value"] if account["value"] is not None else "not computed yet"
+            state = f" ({account['status']})" if account["status"] else ""
+            out.print(
+                f"Account score of company {account['company']} "
+                f"({account['property']}): {value}{state}",
+                highlight=False,
+                markup=False,
+            )
         out.print(_record_tables(lead))
     return True
 
@@ -197,7 +212,26 @@ def _read(
         sla_clocks=[_plain(r, _CLOCK) for r in lead_history.sla_clocks(session, row.id)],
         handoff_state=row.handoff if isinstance(row.handoff, dict) else {},
         crm_values=dict(row.crm_values or {}),
+        account=_account(session, config, row),
     )
+
+
+def _account(session: Any, config: CrmbridgeConfig, row: Any) -> dict[str, Any] | None:
+    """The account score of the lead's company, as the outbox last holds it."""
+    if not config.account_score.enabled:
+        return None
+    linked = companies_of(session, row.crm, [row.crm_id]).get(row.crm_id)
+    if linked is None:
+        return None
+    company = linked[1]
+    name = account_property(config.account_score, config.writeback.prefix)
+    last = outbox.last_company_values(session, row.crm, name, [company]).get(company)
+    return {
+        "company": company,
+        "property": name,
+        "value": last.value if last is not None else None,
+        "status": last.status if last is not None else None,
+    }
 
 
 def _live_values(config: CrmbridgeConfig, lead: StoredLead) -> dict[str, tuple[Any, Any]]:
@@ -239,6 +273,8 @@ def _as_json(lead: StoredLead) -> dict[str, Any]:
         "sla_clocks": lead.sla_clocks,
         "handoff_state": lead.handoff_state,
     }
+    if lead.account is not None:
+        payload["account"] = lead.account
     if lead.live is not None:
         payload["live"] = {
             name: {"store": known, "crm": held, "differs": _differs(known, held)}

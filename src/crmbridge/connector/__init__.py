@@ -23,7 +23,12 @@ from crmbridge.connector.outcomes import (
     outcome_reader,
 )
 from crmbridge.connector.plugin import ConnectorPlugin
-from crmbridge.connector.protocols import Connector, HandoffConnector
+from crmbridge.connector.protocols import (
+    Connector,
+    DailyCount,
+    HandoffConnector,
+    SharesDailyCount,
+)
 from crmbridge.connector.sandbox import (
     LeadFields,
     Sandbox,
@@ -69,6 +74,7 @@ __all__ = [
     "ConnectorPlugin",
     "ConnectorSettings",
     "CorruptCursorError",
+    "DailyCount",
     "DealOutcome",
     "Duration",
     "EnrollmentState",
@@ -87,6 +93,7 @@ __all__ = [
     "SandboxContact",
     "SandboxOptions",
     "SandboxProvider",
+    "SharesDailyCount",
     "TieCursor",
     "WebhookAnswer",
     "WebhookChange",

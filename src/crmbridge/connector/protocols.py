@@ -12,7 +12,7 @@ no such thing, and crmbridge reads nothing else of it (no probing of its attribu
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.connector.types import (
@@ -157,4 +157,26 @@ class Connector(Protocol):
 
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
         """Apply ``batch``; one result per input, partial failures reported per record."""
+        ...
+
+
+class DailyCount(Protocol):
+    """Requests every replica sent in the last 24 hours (the daemon's, in the store)."""
+
+    def add(self, calls: int = 1) -> None:
+        """Count calls sent now."""
+        ...
+
+    def total(self) -> int:
+        """Every replica's calls of the last 24 hours."""
+        ...
+
+
+@runtime_checkable
+class SharesDailyCount(Protocol):
+    """A connector whose CRM limits requests per day (Salesforce): replicas on one
+    store count their requests together against crmbridge's share of that limit."""
+
+    def share_daily_count(self, count: DailyCount) -> None:
+        """Count every request in ``count`` and hold writes by its total from now on."""
         ...

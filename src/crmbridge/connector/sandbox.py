@@ -42,6 +42,10 @@ class LeadFields:
     company: str
     #: Holds the id of the lead's owner (see :meth:`Sandbox.owner_names`).
     owner: str
+    #: ``(example's name, CRM's name)`` of the properties the bundled example model
+    #: reads, where the CRM names them otherwise (the example uses HubSpot's names):
+    #: the demo scores with the example so renamed.
+    renames: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

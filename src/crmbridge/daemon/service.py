@@ -41,7 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 # Health is measured in real time (``Daemon.clock`` may be fixed for scoring).
 from crmbridge.clock import now as wall_clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector
+from crmbridge.connector import Connector, SharesDailyCount
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon import metrics
 from crmbridge.daemon.alerts import Alerts
@@ -56,7 +56,7 @@ from crmbridge.errors import (
 from crmbridge.logging import get_logger
 from crmbridge.report.weekly import make_weekly_report
 from crmbridge.store import outbox
-from crmbridge.store.budget import SharedBudget
+from crmbridge.store.budget import DailyCount, SharedBudget
 from crmbridge.store.identity import bind_account
 from crmbridge.store.locks import SqliteGuard, singleton
 from crmbridge.store.probe import StoreProbe, forbid_recreation
@@ -205,6 +205,9 @@ class Daemon:
                     self.store.engine, name, _budget_of(governor), governor.interval_s
                 )
                 governor.shared = budget.take
+            if isinstance(connector, SharesDailyCount):
+                # A daily limit (Salesforce): crmbridge's share is every replica's.
+                connector.share_daily_count(DailyCount(self.store.engine, f"{name}:day"))
 
     # -- start-up -------------------------------------------------------------------
 

@@ -17,19 +17,20 @@ from crmbridge.connector import Action
 from crmbridge.handoff.assignment import AssignmentStep
 from crmbridge.handoff.lead import HandoffPlan, Lead, day_key
 from crmbridge.handoff.settings import Escalation, OwnerEntry
+from crmbridge.i18n import ENGLISH, N_, Texts
 
 
-def describe_within(within: timedelta) -> str:
+def describe_within(within: timedelta, t: Texts = ENGLISH) -> str:
     """``2 business days``, ``4 business hours``, ``1 business day 4 business hours``."""
     parts = []
     if within.days:
-        parts.append(f"{within.days} business day{'s' if within.days != 1 else ''}")
+        parts.append(t.plural("{count} business day", "{count} business days", within.days))
     hours, rest = divmod(within.seconds, 3600)
     if hours:
-        parts.append(f"{hours} business hour{'s' if hours != 1 else ''}")
+        parts.append(t.plural("{count} business hour", "{count} business hours", hours))
     if rest >= 60:
-        parts.append(f"{rest // 60} business min")
-    return " ".join(parts) or "no time"
+        parts.append(t(N_("{count} business min"), count=rest // 60))
+    return " ".join(parts) or t(N_("no time"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class Escalator:
     ) -> None:
         self.settings = settings
         self.managers = {entry.id: entry.manager for entry in owners if entry.manager}
+        self.names = {entry.id: entry.name for entry in owners if entry.name}
         self.assigner = assigner
 
     def escalate(self, lead: Lead, plan: HandoffPlan, breach: Breach) -> Outcome:
@@ -93,11 +95,20 @@ class Escalator:
         if manager is None:
             plan.notes.append(f"SLA breach: no manager configured for owner {breach.owner_id}")
             return None
+        t, stage = lead.texts, breach.stage.upper()
         body = [
-            f"Owner {breach.owner_id} has not contacted {lead.name} "
-            f"({breach.stage.upper()}) within {describe_within(breach.within)}.",
-            f"Clock started {breach.started_at:%Y-%m-%d %H:%M} UTC, "
-            f"due {breach.due_at:%Y-%m-%d %H:%M} UTC.",
+            t(
+                N_("Owner {owner} has not contacted {name} ({stage}) within {within}."),
+                owner=self.owner_name(breach.owner_id),
+                name=lead.name,
+                stage=stage,
+                within=describe_within(breach.within, t),
+            ),
+            t(
+                N_("Clock started {started}, due {due}."),
+                started=t.moment(breach.started_at),
+                due=t.moment(breach.due_at),
+            ),
             "",
             lead.summary(),
         ]
@@ -107,7 +118,11 @@ class Escalator:
                 lead.crm_id,
                 breach.key("sla-breach", lead.crm_id),
                 {
-                    "subject": f"SLA breached: {lead.name} not contacted ({breach.stage.upper()})",
+                    "subject": t(
+                        N_("SLA breached: {name} not contacted ({stage})"),
+                        name=lead.name,
+                        stage=stage,
+                    ),
                     "body": "\n".join(body),
                     "due_at": lead.now.isoformat(),
                     "priority": "HIGH",
@@ -117,10 +132,18 @@ class Escalator:
         )
         return manager
 
-    @staticmethod
-    def _handover_task(lead: Lead, breach: Breach, new_owner: str) -> Action:
+    def owner_name(self, owner_id: str) -> str:
+        """The owner as ``[[assignment.owners]]`` names them, else their CRM id."""
+        return self.names.get(owner_id, owner_id)
+
+    def _handover_task(self, lead: Lead, breach: Breach, new_owner: str) -> Action:
+        t = lead.texts
         body = [
-            f"{lead.name} was not contacted in time by owner {breach.owner_id} and is now yours.",
+            t(
+                N_("{name} was not contacted in time by owner {owner} and is now yours."),
+                name=lead.name,
+                owner=self.owner_name(breach.owner_id),
+            ),
             "",
             lead.summary(),
         ]
@@ -129,7 +152,7 @@ class Escalator:
             lead.crm_id,
             breach.key("sla-reassign", lead.crm_id),
             {
-                "subject": f"Reassigned to you: {lead.name} (SLA breached)",
+                "subject": t(N_("Reassigned to you: {name} (SLA breached)"), name=lead.name),
                 "body": "\n".join(body),
                 "due_at": lead.now.isoformat(),
                 "priority": "HIGH",

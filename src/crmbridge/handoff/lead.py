@@ -15,6 +15,8 @@ from typing import Any
 
 from crmbridge.clock import parse_instant
 from crmbridge.connector import Action, Owner
+from crmbridge.i18n import ENGLISH, N_, Texts
+from crmbridge.scoring.engine import BANT_LETTERS
 from crmbridge.scoring.types import Event, Score
 
 
@@ -70,6 +72,8 @@ class Lead:
     state: dict[str, Any]
     #: The CRM's owner field (``[assignment] owner_property``), set by the planner.
     owner_property: str = "hubspot_owner_id"
+    #: The language and time zone of the texts written for a person (set by the planner).
+    texts: Texts = ENGLISH
 
     @property
     def name(self) -> str:
@@ -77,7 +81,9 @@ class Lead:
         first = str(self.properties.get("firstname") or "").strip()
         last = str(self.properties.get("lastname") or "").strip()
         full = f"{first} {last}".strip()
-        return full or self.email or f"{self.crm} contact {self.crm_id}"
+        return (
+            full or self.email or self.texts(N_("{crm} contact {id}"), crm=self.crm, id=self.crm_id)
+        )
 
     def value(self, name: str) -> Any:
         """A CRM property as the CRM last held it (ours included)."""
@@ -104,7 +110,9 @@ class Lead:
         return str(given) if given else None
 
     def fill(self, template: str) -> str:
-        """``{name}``, ``{email}``, ``{score}``, ``{stage}``, ``{grade}`` in ``template``."""
+        """``{name}``, ``{email}``, ``{score}``, ``{stage}``, ``{grade}`` in ``template``
+        (a default template in the configured language; the admin's own as written)."""
+        template = self.texts(template)
         values = {
             "name": self.name,
             "email": self.email or "",
@@ -121,16 +129,24 @@ class Lead:
 
     def summary(self) -> str:
         """Score, BANT and the top reasons: the body of every task crmbridge creates."""
-        score = self.score
+        score, t = self.score, self.texts
+        bant = t(N_("BANT {letters}"), letters=score.bant.letters)
+        if score.bant.missing:
+            missing = ", ".join(t(BANT_LETTERS[letter]) for letter in score.bant.missing)
+            bant += t(N_(" — missing: {letters}"), letters=missing)
         lines = [
-            f"Score {score.total} (fit {score.fit}, engagement "
-            f"{score.engagement + score.inactivity}), grade {score.grade}",
-            f"BANT {score.bant.letters}"
-            + (f" — missing: {', '.join(score.bant.missing)}" if score.bant.missing else ""),
-            f"Stage {score.stage.stage}",
+            t(
+                N_("Score {total} (fit {fit}, engagement {engagement}), grade {grade}"),
+                total=score.total,
+                fit=score.fit,
+                engagement=score.engagement + score.inactivity,
+                grade=score.grade,
+            ),
+            bant,
+            t(N_("Stage {stage}"), stage=score.stage.stage),
         ]
         if score.reasons:
-            lines.append("Top reasons:")
+            lines.append(t(N_("Top reasons:")))
             lines.extend(f"• {reason}" for reason in score.reasons[:5])
         return "\n".join(lines)
 

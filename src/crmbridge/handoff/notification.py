@@ -23,6 +23,7 @@ from crmbridge.clock import parse_instant
 from crmbridge.connector import Action
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, day_key
 from crmbridge.handoff.settings import AssignmentSettings, NotificationSettings
+from crmbridge.i18n import ENGLISH, N_, Texts
 
 HOT_SINCE = "hot_since"
 NOTIFIED = "hot_notified"
@@ -90,9 +91,11 @@ class NotificationStep:
     def payload(self, channel: str, lead: Lead, owner: str | None, since: Any) -> dict[str, Any]:
         """The post for ``channel``: a Slack text, or a JSON body for a generic webhook."""
         if channel == "slack":
+            t = lead.texts
             lines = [
-                f"Hot lead: {lead.name}" + (f" <{lead.email}>" if lead.email else ""),
-                f"Owner: {self.owner_name(owner)}",
+                t(N_("Hot lead: {name}"), name=lead.name)
+                + (f" <{lead.email}>" if lead.email else ""),
+                t(N_("Owner: {owner}"), owner=self.owner_name(owner, t)),
                 lead.summary(),
             ]
             return {"channel": "slack", "text": "\n".join(lines)}
@@ -115,9 +118,9 @@ class NotificationStep:
             },
         }
 
-    def owner_name(self, owner_id: str | None) -> str:
+    def owner_name(self, owner_id: str | None, t: Texts = ENGLISH) -> str:
         """The owner as a person reads it in Slack."""
         if owner_id is None:
-            return "nobody yet"
+            return t(N_("nobody yet"))
         owner = self.owners.get(owner_id)
         return (owner.name or owner.email or owner_id) if owner is not None else owner_id

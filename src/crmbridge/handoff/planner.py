@@ -13,7 +13,9 @@ from collections.abc import Collection
 from typing import Protocol
 
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.handoff.business_hours import zone_or_utc
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, drop_fired_recheck
+from crmbridge.i18n import Texts
 
 
 def handoff_properties(config: CrmbridgeConfig) -> set[str]:
@@ -71,6 +73,8 @@ class HandoffPlanner:
         )
 
         self.config = config
+        bridge = config.bridge
+        self.texts = Texts(bridge.language, zone_or_utc(bridge.timezone))
         self.owners = owners or OwnerPool()
         self.can_act = can_act
         prefix = config.writeback.prefix
@@ -107,6 +111,7 @@ class HandoffPlanner:
         """Everything the hand-off wants for ``lead`` (``lead.state`` is updated)."""
         plan = HandoffPlan()
         lead.owner_property = self.config.assignment.owner_property
+        lead.texts = self.texts
         before = copy.deepcopy(lead.state)
         drop_fired_recheck(lead.state, lead.now)
         for step in self.steps:

@@ -17,10 +17,11 @@ from crmbridge.clock import parse_instant
 from crmbridge.connector import Action
 from crmbridge.handoff.lead import HandoffPlan, Lead, day_key
 from crmbridge.handoff.settings import ReplySettings
+from crmbridge.i18n import N_
 from crmbridge.scoring.text import normalize_text
 
 REPLY = "email_reply"
-NO_PAUSE_API = (
+NO_PAUSE_API = N_(
     "This CRM's API cannot pause or unenroll sequences: check that the sequence ended "
     "(HubSpot ends it on a reply when the sequence's setting is on)."
 )
@@ -74,9 +75,14 @@ class ReplyStep:
                 Action("pause", lead.crm_id, f"reply-pause:{lead.crm_id}:{stamp}", {})
             )
         owner = lead.owner_id()
+        t = lead.texts
         body = [
-            f"{lead.name} replied to a sales email on {replied:%Y-%m-%d %H:%M} UTC.",
-            "crmbridge paused their sequences." if self.can_pause else NO_PAUSE_API,
+            t(
+                N_("{name} replied to a sales email on {when}."),
+                name=lead.name,
+                when=t.moment(replied),
+            ),
+            t(N_("crmbridge paused their sequences.") if self.can_pause else NO_PAUSE_API),
             "",
             lead.summary(),
         ]

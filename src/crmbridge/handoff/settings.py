@@ -15,6 +15,7 @@ from pydantic import Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crmbridge.durations import Duration, at_least
+from crmbridge.i18n import N_
 from crmbridge.scoring.model import STAGES, Condition, Conditions, Points, WholeDays
 from crmbridge.scoring.objections import cue_pattern
 from crmbridge.settings import WebhookUrl, known_timezone
@@ -71,7 +72,7 @@ class AssignmentSettings(Strict):
 class TaskTemplate(Strict):
     """A CRM task for the owner. ``{name}``, ``{email}``, ``{score}``, ``{stage}`` are filled."""
 
-    subject: str = "Hot lead: {name} (score {score})"
+    subject: str = N_("Hot lead: {name} (score {score})")
     due_in: Duration = Field(default=timedelta(hours=4))
     priority: Literal["LOW", "MEDIUM", "HIGH"] = "HIGH"
 
@@ -186,7 +187,7 @@ class ReplySettings(Strict):
     """``[replies]``: a lead who replies is taken out of automation and handed over."""
 
     enabled: bool = True
-    task_subject: str = "{name} replied — take over"
+    task_subject: str = N_("{name} replied — take over")
     due_in: Duration = Field(default=timedelta(hours=1))
     same_reply_within: Duration = Field(
         default=timedelta(minutes=15),

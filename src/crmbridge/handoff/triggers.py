@@ -28,6 +28,7 @@ from datetime import timedelta
 from crmbridge.connector import Action
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, short_hash
 from crmbridge.handoff.settings import EventCondition, ReactivationSettings, Trigger
+from crmbridge.i18n import N_
 from crmbridge.scoring.conditions import (
     CompiledCondition,
     CompiledWhen,
@@ -244,7 +245,9 @@ class TriggerStep:
         elif then.notify is not None:
             payload = {
                 "subject": lead.fill(then.notify),
-                "body": f"Why: {why} matched.\n\n{lead.summary()}",
+                "body": lead.texts(N_('Why: trigger "{trigger}" matched.'), trigger=trigger.name)
+                + "\n\n"
+                + lead.summary(),
                 "due_at": (lead.now + TASK_DUE_IN).isoformat(),
                 "priority": "MEDIUM",
                 "owner_id": lead.owner_id(),

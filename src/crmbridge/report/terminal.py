@@ -16,14 +16,18 @@ from crmbridge.report.collect import Report
 from crmbridge.report.view import TITLES, Table, definitions, heading, tables
 
 
-def grid(table: Table, t: Texts, style: box.Box = box.HEAVY_HEAD) -> RichTable:
+def grid(
+    table: Table, t: Texts, style: box.Box = box.HEAVY_HEAD, empty: str | None = None
+) -> RichTable:
+    """A table for the terminal; ``empty`` is the line shown when it has no rows."""
     grid = RichTable(title=table.title, title_justify="left", box=style)
     for index, (_, header) in enumerate(table.columns):
         grid.add_column(header, justify="left" if index == 0 else "right")
     for row in table.shown:
         grid.add_row(*(escape(cell) for cell in row))
     if not table.shown:
-        grid.add_row(t("Nothing in this period."), *[""] * (len(table.columns) - 1))
+        shown = empty if empty is not None else t("Nothing in this period.")
+        grid.add_row(shown, *[""] * (len(table.columns) - 1))
     return grid
 
 

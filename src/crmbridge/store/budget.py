@@ -64,3 +64,48 @@ class SharedBudget:
             if count is not None and count <= self.per_slice:
                 return
             self._sleep((start + self.slice_ms - now_ms) / 1000 + 0.001)
+
+
+_TOTAL = text(
+    "SELECT COALESCE(SUM(count), 0) FROM rate_budget WHERE connector = :c AND slice_start > :s"
+)
+_ADD = text(
+    "INSERT INTO rate_budget (connector, slice_start, count) VALUES (:c, :s, :n) "
+    "ON CONFLICT (connector, slice_start) DO UPDATE SET count = rate_budget.count + :n"
+)
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+class DailyCount:
+    """Requests every replica sent in the last 24 hours, counted per hour in the store.
+
+    For a CRM limiting requests per day (Salesforce): each replica adds its calls and
+    reads the total of all of them. The total covers the 24 hours before the current
+    hour started, plus that hour: up to one hour more than a day, which errs on the
+    side of sending less.
+    """
+
+    def __init__(self, engine: Engine, key: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.key = key
+        self._clock = clock
+        self._added = 0
+
+    def add(self, calls: int = 1) -> None:
+        """Count ``calls`` requests sent now."""
+        now_ms = int(self._clock() * 1000)
+        start = now_ms - now_ms % HOUR_MS
+        with self.engine.begin() as connection:
+            connection.execute(_ADD, {"c": self.key, "s": start, "n": calls})
+            self._added += 1
+            if self._added % 500 == 0:
+                connection.execute(_PRUNE, {"c": self.key, "s": start - DAY_MS - HOUR_MS})
+
+    def total(self) -> int:
+        """Requests every replica sent in the last 24 hours (and this hour)."""
+        now_ms = int(self._clock() * 1000)
+        start = now_ms - now_ms % HOUR_MS
+        with self.engine.connect() as connection:
+            found = connection.execute(_TOTAL, {"c": self.key, "s": start - DAY_MS}).scalar()
+        return int(found or 0)

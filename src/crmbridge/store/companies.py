@@ -86,10 +86,17 @@ def unlinked(store: Store, crm: str, after_id: int, limit: int) -> list[tuple[in
         return [(int(row.id), str(row.crm_id)) for row in connection.execute(query)]
 
 
-def save_links(store: Store, crm: str, links: Mapping[int, str | None], now: datetime) -> int:
+def save_links(
+    store: Store,
+    crm: str,
+    links: Mapping[int, str | None],
+    now: datetime,
+    regrouped: list[str] | None = None,
+) -> int:
     """Store each contact's company (``None``: none); contacts that moved, or were
     linked for the first time to a company, are marked dirty. How many were marked
-    (those already flagged are not counted again)."""
+    (those already flagged are not counted again). The companies a contact left or
+    joined are added to ``regrouped`` when given."""
     moved: list[int] = []
     with store.engine.begin() as connection:
         ids = list(links)
@@ -107,6 +114,9 @@ def save_links(store: Store, crm: str, links: Mapping[int, str | None], now: dat
             )
             if before.get(contact_id) != company:
                 moved.append(contact_id)
+                if regrouped is not None:
+                    ends = (before.get(contact_id), company)
+                    regrouped.extend(end for end in ends if end is not None)
         for chunk in chunks(ids):
             connection.execute(delete(_LINKS).where(_LINKS.c.contact_id.in_(chunk)))
         if rows:

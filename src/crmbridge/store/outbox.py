@@ -257,9 +257,16 @@ def last_company_values(
 
 
 def queue_company_values(
-    session: Session, connector: str, target: str, values: Mapping[str, str], now: datetime
+    session: Session,
+    connector: str,
+    target: str,
+    values: Mapping[str, str],
+    now: datetime,
+    *,
+    due: bool = True,
 ) -> int:
-    """Queue ``target`` = value for each company whose value differs from its newest row.
+    """Queue ``target`` = value for each company whose value differs from its newest row,
+    to be sent from ``now`` (``due=False``: whenever a drain comes, whatever its time).
 
     A waiting row of the company takes the new value (latest wins); otherwise a new row
     is added (after a done one, or beside one in flight, which is written first). A
@@ -289,7 +296,7 @@ def queue_company_values(
                 "idempotency_key": key,
                 "status": PENDING,
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": now if due else None,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -299,13 +306,14 @@ def queue_company_values(
     if updates:
         session.execute(
             update(_T)
-            .where(_T.c.id == bindparam("row_id"), _T.c.status.in_(RETRYABLE))
+            # No IN list: an executemany cannot expand one.
+            .where(_T.c.id == bindparam("row_id"), or_(*(_T.c.status == s for s in RETRYABLE)))
             .values(
                 value=bindparam("value"),
                 idempotency_key=bindparam("key"),
                 status=PENDING,
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=now if due else None,
                 last_error=None,
                 updated_at=now,
             ),

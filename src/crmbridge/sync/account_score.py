@@ -70,6 +70,28 @@ def update_account_scores(
         after = last
 
 
+def requeue_regrouped(
+    store: Store,
+    crm: str,
+    settings: AccountScoreSettings,
+    prefix: str,
+    companies: Sequence[str],
+    now: datetime,
+) -> int:
+    """Roll up again the companies contacts left or joined (a contact's score may not
+    change when it moves, and score rows name only its new company); a company left
+    without a scored contact scores 0. How many were queued."""
+    target = account_property(settings, prefix)
+    with store.session() as session:
+        totals = current_scores(session, crm, companies)
+        values = {c: str(roll_up(list(totals.get(c, {}).values()), settings)) for c in companies}
+        # Found while reading, whose time is the wall clock's: due at whatever time
+        # the cycle's drain runs (``--now`` may set it in the past).
+        queued = outbox.queue_company_values(session, crm, target, values, now, due=False)
+        session.commit()
+    return queued
+
+
 def planned_account_scores(
     store: Store,
     crm: str,

@@ -16,7 +16,7 @@ for another contact, nor while it has not changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,9 +59,17 @@ class CompanySync:
     """Keeps one connector's links and company cache current for the model."""
 
     def __init__(
-        self, store: Store, crm: str, reader: CompanyReader, properties: Sequence[str]
+        self,
+        store: Store,
+        crm: str,
+        reader: CompanyReader,
+        properties: Sequence[str],
+        *,
+        on_regrouped: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
         self.store = store
+        #: Told the companies contacts left or joined (the account score's roll-up).
+        self.on_regrouped = on_regrouped
         self.crm = crm
         self.reader = reader
         self.properties = sorted(set(properties))
@@ -93,7 +101,10 @@ class CompanySync:
             found = self.reader.links([crm_id for _, crm_id in batch])
             links = {contact_id: found.get(crm_id) for contact_id, crm_id in batch}
             self.counts.linked += len(links)
-            self.counts.marked += cache.save_links(self.store, self.crm, links, now)
+            regrouped: list[str] = []
+            self.counts.marked += cache.save_links(self.store, self.crm, links, now, regrouped)
+            if regrouped and self.on_regrouped is not None:
+                self.on_regrouped(sorted(set(regrouped)))
         asked: list[str] = []
         while wanted := cache.companies_to_read(self.store, self.crm, self.fetched, READ_BATCH):
             if wanted == asked:  # not stored (cannot happen): never ask forever

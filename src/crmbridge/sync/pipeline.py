@@ -44,6 +44,7 @@ from crmbridge.store.selection import (
 from crmbridge.sync.account_score import (
     account_field,
     planned_account_scores,
+    requeue_regrouped,
     update_account_scores,
 )
 from crmbridge.sync.adopt import AdoptionReport, adopt
@@ -330,7 +331,18 @@ class Pipeline:
         rolled_up = self.config.account_score.enabled and company_writer(connector) is not None
         if not (self.company_reads or rolled_up) or reader is None:
             return None
-        return CompanySync(self.store, connector.name, reader, self.company_reads)
+        settings = self.config.account_score
+
+        def regrouped(companies: Sequence[str], crm: str = connector.name) -> None:
+            requeue_regrouped(self.store, crm, settings, self.prefix, companies, clock.now())
+
+        return CompanySync(
+            self.store,
+            connector.name,
+            reader,
+            self.company_reads,
+            on_regrouped=regrouped if rolled_up else None,
+        )
 
     def unsynced(self) -> list[Connector]:
         """The connectors whose contacts no cycle has read yet (no stored cursor)."""

@@ -31,7 +31,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from crmbridge import clock
-from crmbridge.connector import Page, Write, WriteResult
+from crmbridge.connector import DailyCount, Page, Write, WriteResult
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon.http import create_app
 from crmbridge.daemon.service import Daemon
@@ -263,6 +263,29 @@ def test_the_daemon_reads_and_shares_the_budget_a_connector_declares(
     assert metric_value(daemon.metrics.render().decode(), BUDGET) == governor.budget == 49
     if daemon.guard is not None:
         daemon.guard.release()
+
+
+class DailyLimitedConnector(FakeConnector):
+    """A CRM limiting requests per day, whose share replicas count together."""
+
+    count: DailyCount | None = None
+
+    def share_daily_count(self, count: DailyCount) -> None:
+        self.count = count
+
+
+def test_replicas_count_a_daily_limit_together_in_the_store(store: Store, tmp_path: Path) -> None:
+    crm = DailyLimitedConnector(tmp_path / "crm", name="salesforce")
+    daemon = _daemon(store, crm)
+    if daemon.guard is not None:
+        daemon.guard.release()
+    if store.is_sqlite:
+        assert crm.count is None  # one process: it counts its own calls
+        return
+    assert crm.count is not None
+    crm.count.add(3)
+    # Another replica's count, on its own connection, sees the same total.
+    assert type(crm.count)(store.engine, "salesforce:day").total() == 3
 
 
 def test_a_connector_without_a_governor_has_no_budget_gauge(

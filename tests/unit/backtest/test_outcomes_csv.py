@@ -91,7 +91,7 @@ _CELL = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(
     header=st.lists(_CELL, max_size=6),
     rows=st.lists(st.lists(_CELL, max_size=6), max_size=20),
@@ -113,7 +113,7 @@ def test_absurd_files_never_crash_and_every_row_is_read_or_refused(
         assert outcome.key and len(outcome.key) <= 320
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(st.text(max_size=400))
 def test_any_text_at_all_is_read_or_refused_as_a_whole(text: str) -> None:
     try:

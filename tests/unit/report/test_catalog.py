@@ -17,16 +17,23 @@ SOURCES = [
     ROOT / "src" / "crmbridge" / "cli" / "report.py",
     *sorted((ROOT / "src" / "crmbridge" / "backtest").glob("*.py")),
     ROOT / "src" / "crmbridge" / "cli" / "backtest.py",
-    # Texts written to the CRM: score reasons.
+    # Texts written to the CRM: score reasons, hand-off tasks.
     *sorted((ROOT / "src" / "crmbridge" / "scoring").glob("*.py")),
+    *sorted((ROOT / "src" / "crmbridge" / "handoff").glob("*.py")),
 ]
-#: The names messages go through: ``t(...)``/``texts(...)`` translate, ``N_`` marks.
-KEYWORDS: dict[str, None] = {"t": None, "texts": None, "N_": None}
+#: The names messages go through: ``t(...)``/``texts(...)`` translate, ``N_`` marks,
+#: ``t.plural(singular, plural, count)`` chooses by count.
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "t": None,
+    "texts": None,
+    "N_": None,
+    "plural": (1, 2),
+}
 FIELD = re.compile(r"\{(\w*)\}")
 
 
-def messages() -> set[str]:
-    found = set()
+def messages() -> set[str | tuple[str, ...]]:
+    found: set[str | tuple[str, ...]] = set()
     for path in SOURCES:
         for _, message, _, _ in extract_from_file("python", str(path), keywords=KEYWORDS):
             found.add(message)
@@ -41,13 +48,18 @@ def test_the_spanish_catalog_has_no_missing_or_fuzzy_message_and_keeps_every_fie
     with catalog_path("es").open("rb") as handle:
         catalog = read_po(handle, locale="es")
     problems = []
-    for message in sorted(messages()):
-        entry = catalog.get(message)
-        if entry is None or not entry.string:
+    for message in sorted(messages(), key=str):
+        # A plural message is (singular, plural): every Spanish form keeps the plural's fields.
+        msgid = message[0] if isinstance(message, tuple) else message
+        source = message[-1] if isinstance(message, tuple) else message
+        entry = catalog.get(msgid)
+        forms = () if entry is None else entry.string
+        forms = forms if isinstance(forms, tuple) else (forms,)
+        if entry is None or not all(forms):
             problems.append(f"missing: {message!r}")
         elif entry.fuzzy:
             problems.append(f"fuzzy: {message!r}")
-        elif sorted(FIELD.findall(message)) != sorted(FIELD.findall(str(entry.string))):
+        elif any(sorted(FIELD.findall(source)) != sorted(FIELD.findall(f)) for f in forms):
             problems.append(f"fields differ: {message!r}")
     assert not problems, "\n".join(problems)
     assert LANGUAGES == ("en", "es")

@@ -1,6 +1,8 @@
 """Deals: create, search, and the v4 deal-to-contact associations batch read.
 
-As HubSpot: search keeps every limit of contact search and filters on any deal
+As HubSpot: a create's ``associations`` entries need ``to.id`` and their ``types``
+(the sandbox knows HUBSPOT_DEFINED type 3, deal to contact) and are checked before the
+deal is made; search keeps every limit of contact search and filters on any deal
 property (``hs_is_closed``, ``hs_object_id``...); the associations batch read takes at
 most 1,000 deals, pages each deal's contacts 500 at a time (``after``), and lists a
 deal without a contact as a 207 error ``crm.associations.NO_ASSOCIATIONS_FOUND``.
@@ -50,6 +52,28 @@ def deal_contacts(book: DealBook, body: Mapping[str, Any]) -> Reply:
     return association_answer(body, linked, no_associations("deal", "contact"), book.now)
 
 
+def _contact_link(link: Any) -> str:
+    """The contact id of one ``associations`` entry of a create; as HubSpot, the entry
+    needs ``to.id`` and its ``types`` (here: HUBSPOT_DEFINED type 3, deal to contact)."""
+    target = link.get("to") if isinstance(link, Mapping) else None
+    contact = target.get("id") if isinstance(target, Mapping) else None
+    types = link.get("types") if isinstance(link, Mapping) else None
+    if not isinstance(contact, str | int) or not str(contact).isdigit():
+        raise bad_request("Each association needs to.id, a record id.")
+    if not isinstance(types, list) or not types:
+        raise bad_request("Each association needs its types.")
+    for kind in types:
+        known = isinstance(kind, Mapping) and (
+            kind.get("associationCategory"),
+            kind.get("associationTypeId"),
+        ) == ("HUBSPOT_DEFINED", DEAL_TO_CONTACT)
+        if not known:
+            raise bad_request(
+                "The sandbox associates deals with contacts only: HUBSPOT_DEFINED type 3."
+            )
+    return str(contact)
+
+
 def routes(services: Services) -> list[Route]:
     """The deal routes, and the deal-to-contact associations read (before the
     companies' routes, whose associations route takes every other pair of types)."""
@@ -61,15 +85,17 @@ def routes(services: Services) -> list[Route]:
         values = body.get("properties") or {}
         if not isinstance(values, dict):
             raise bad_request("properties must be an object.")
+        # Checked before anything is created: a refused request leaves no deal behind.
+        contacts = [_contact_link(link) for link in body.get("associations") or []]
+        missing = [c for c in contacts if state.get_contact(c) is None]
+        if missing:
+            raise bad_request("An association names no existing contact.", toObjectId=missing)
         try:
             created = book.create(values)
         except InvalidValuesError as exc:
             raise property_errors(exc.issues, config.portal_id) from exc
-        for link in body.get("associations") or []:
-            target = link.get("to", {}).get("id") if isinstance(link, Mapping) else None
-            if target is None or state.get_contact(str(target)) is None:
-                raise bad_request("An association names no existing contact.")
-            book.associate(created.id, str(target))
+        for contact in contacts:
+            book.associate(created.id, contact)
         return Reply(201, deal_json(created, list(values)))
 
     def search(call: Call) -> Reply:

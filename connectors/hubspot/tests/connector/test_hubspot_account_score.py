@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from crmbridge.cli.explain import explain_stored
 from crmbridge.config import CrmbridgeConfig, parse_config
 from crmbridge.store import outbox
 from crmbridge.store.repository import Store
@@ -172,6 +173,52 @@ def test_a_contact_score_change_rewrites_only_its_company(store: Store, world: W
     assert body["inputs"] == [{"id": world.companies["Birch"], "properties": {PROPERTY: "50"}}]
     after = world.updated_at()
     assert [name for name in MEMBERS if after[name] != before[name]] == ["Birch"]
+
+
+def test_a_contact_moving_to_another_company_rolls_up_both(store: Store, world: World) -> None:
+    pipe = pipeline(store, world)
+    assert pipe.run_once(NOW).ok
+    ceo = next(c for c, name in world.contacts.items() if name == "Acme")  # the CEO: 50
+    world.server.state.reset_observations()
+
+    world.server.state.companies.dissociate(ceo, world.companies["Acme"])
+    world.server.state.associate_company(ceo, world.companies["Cedar"], primary=True)
+    cycle = pipe.run_once(NOW)
+
+    assert cycle.ok, cycle.errors
+    # Acme: Director, Manager, Manager → 30; Cedar: CEO, Manager, Manager → 50.
+    assert {name: world.score(name) for name in MEMBERS} == {
+        "Acme": "30",
+        "Birch": "30",
+        "Cedar": "50",
+    }
+    [body] = world.updates()
+    assert sorted(item["id"] for item in body["inputs"]) == sorted(  # type: ignore[union-attr]
+        [world.companies["Acme"], world.companies["Cedar"]]
+    )
+
+
+def test_explain_shows_the_account_score_of_the_lead_company(
+    store: Store, store_url: str, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipe = pipeline(store, world, "sum_top_n")
+    assert pipe.run_once(NOW).ok
+    manager = next(c for c, name in world.contacts.items() if name == "Cedar")
+    settings = config("sum_top_n")
+    settings = settings.model_copy(
+        update={"bridge": settings.bridge.model_copy(update={"database_url": store_url})}
+    )
+    capsys.readouterr()  # the cycles' log lines
+
+    assert explain_stored(settings, manager, NOW, crm="hubspot", live=False, as_json=True)
+
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["account"] == {
+        "company": world.companies["Cedar"],
+        "property": PROPERTY,
+        "value": "20",
+        "status": "done",
+    }
 
 
 def test_plan_shows_the_company_write_a_score_change_would_make(store: Store, world: World) -> None:

@@ -547,10 +547,13 @@ def test_check_names_the_handoff_scopes_a_token_lacks_without_failing() -> None:
 
     assert report.ok, report.problems
     lacking = [line for line in report.limitations if " is missing: " in line]
-    assert len(lacking) == 5, lacking
+    assert len(lacking) == 7, lacking
     company = "company rules (company.<property>) needs it (add it, or leave the feature off)"
     assert f"crm.objects.companies.read is missing: {company}" in lacking
     assert f"crm.schemas.companies.read is missing: {company}" in lacking
+    account = "[account_score] (written to companies) needs it (add it, or leave the feature off)"
+    assert f"crm.objects.companies.write is missing: {account}" in lacking
+    assert f"crm.schemas.companies.write is missing: {account}" in lacking
     enroll = "enroll ([[triggers]] enroll_sequence, [reactivation] sequence_id) needs it"
     assert any(
         line.startswith(f"automation.sequences.read is missing: {enroll}") for line in lacking

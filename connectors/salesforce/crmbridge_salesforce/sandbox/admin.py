@@ -76,6 +76,10 @@ class Admin:
         """Delete (or merge away) a record."""
         self.state.delete(sobject, record_id, merged_into=merged_into)
 
+    def empty_recycle_bin(self, sobject: str, record_id: str) -> None:
+        """Remove a deleted record for good (only ``getDeleted`` still names it)."""
+        self.state.empty_recycle_bin(sobject, record_id)
+
     def hide_field(self, sobject: str, field_name: str) -> None:
         """Field-level security: the integration user no longer sees the field."""
         self.state.hidden.add(f"{sobject}.{field_name}")

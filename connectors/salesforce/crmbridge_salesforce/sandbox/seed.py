@@ -11,6 +11,7 @@ instant, as records written by one transaction do).
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,9 @@ _INDUSTRIES = ("Technology", "Finance", "Healthcare", "Manufacturing", "Educatio
 _STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Not Converted")
 
 
+#: Titles of the leads who decide a purchase (the keen ones when their company is large).
+DECISION_MAKERS = ("CEO", "CTO", "Director of IT")
+
 #: The site of the synthetic company whose pages the demo leads visit.
 SITE = "https://acme.example"
 _PAGES = ("/pricing", "/product", "/integrations", "/demo", "/blog/lead-scoring-101",
@@ -42,10 +46,18 @@ DAYS = 120
 
 
 def demo_events(
-    emails: list[str], *, rng_seed: int = 7, now: datetime | None = None
+    emails: list[str],
+    *,
+    rng_seed: int = 7,
+    now: datetime | None = None,
+    keen: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Website and email events of the demo leads over the last :data:`DAYS` days, as
-    canonical events (sorted, with stable ids)."""
+    canonical events (sorted, with stable ids).
+
+    The leads of ``keen`` (e.g. decision makers at large companies) are as engaged as
+    the hot persona: buyers who fit are the ones who research, as in a real funnel.
+    """
     rng = random.Random(rng_seed * 31 + 1)
     end = (now or now_ms()).replace(microsecond=0)
     events: list[dict[str, Any]] = []
@@ -57,6 +69,8 @@ def demo_events(
                 persona, counts = name, span
                 break
             pick -= share
+        if email in keen:
+            persona, counts = _PERSONAS[0][0], _PERSONAS[0][2]
         first = end - timedelta(days=45 if persona == "hot" else DAYS)
         last = end - timedelta(days=95) if persona == "dormant" else end - timedelta(hours=2)
         seconds = max(1.0, (last - first).total_seconds())

@@ -40,6 +40,11 @@ def id18(id15: str) -> str:
     return id15 + suffix
 
 
+def _hour() -> int:
+    """The sandbox's current hour, counted from the epoch."""
+    return int(clock.now().timestamp()) // 3600
+
+
 def now_ms() -> datetime:
     """The sandbox's current instant, at Salesforce's millisecond precision."""
     moment = clock.now().astimezone(UTC)
@@ -87,7 +92,8 @@ class OrgState:
         self.deleted: dict[str, list[tuple[str, datetime]]] = {o: [] for o in self.schema.objects}
         #: Fields the integration user cannot see, as "Object.Field" (field-level security).
         self.hidden: set[str] = set()
-        self.api_used = 0
+        #: API calls by hour (hours since the epoch): the org's count covers 24 hours.
+        self._calls_by_hour: dict[int, int] = {}
         self.log: list[LoggedRequest] = []
         self._serial = itertools.count(1)
         self.users = Users(
@@ -231,6 +237,14 @@ class OrgState:
             record.update(IsDeleted=True, SystemModstamp=stamp, MasterRecordId=merged_into)
             self.deleted[sobject].append((record_id, stamp))
 
+    def empty_recycle_bin(self, sobject: str, record_id: str) -> None:
+        """Remove a deleted record for good (as the recycle bin does after 15 days, or
+        an admin emptying it): queries no longer see it, ``getDeleted`` still lists it."""
+        with self.lock:
+            if not self.records[sobject][record_id]["IsDeleted"]:
+                raise ValueError(f"{record_id} is not in the recycle bin")
+            del self.records[sobject][record_id]
+
     def convert_lead(self, lead_id: str) -> str:
         """Convert a lead: a contact (and account) is created and the lead is locked."""
         with self.lock:
@@ -298,12 +312,29 @@ class OrgState:
 
     # -- API usage and the request log --------------------------------------------
 
+    @property
+    def api_used(self) -> int:
+        """API calls of the last 24 hours, as Salesforce counts them (a rolling day:
+        calls older than that no longer count)."""
+        hour = _hour()
+        with self.lock:
+            for old in [h for h in self._calls_by_hour if h <= hour - 24]:
+                del self._calls_by_hour[old]
+            return sum(self._calls_by_hour.values())
+
+    @api_used.setter
+    def api_used(self, used: int) -> None:
+        """Set the count of the last 24 hours (all of it made this hour)."""
+        with self.lock:
+            self._calls_by_hour = {_hour(): used}
+
     def count_call(self, daily_limit: int) -> bool:
         """Count one API call; False (not counted) when the daily limit is reached."""
         with self.lock:
             if self.api_used >= daily_limit:
                 return False
-            self.api_used += 1
+            hour = _hour()
+            self._calls_by_hour[hour] = self._calls_by_hour.get(hour, 0) + 1
             return True
 
     def record_request(self, entry: LoggedRequest) -> None:

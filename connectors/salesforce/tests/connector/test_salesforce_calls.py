@@ -501,7 +501,7 @@ def test_tasks_and_email_messages_become_canonical_events(org: responses.Request
     assert queries[1].startswith("SELECT Id, SystemModstamp, IsDeleted, WhoId, Subject")
     assert "CompletedDateTime" not in queries[1]
     assert queries[1].endswith("FROM Task ORDER BY SystemModstamp, Id")
-    assert json.loads(pages[-1].cursor).keys() == {"Task", "EmailMessage"}
+    assert json.loads(pages[-1].cursor).keys() == {"Task", "EmailMessage", "Lead.deleted"}
 
 
 # -- check and schema ---------------------------------------------------------------------
@@ -539,11 +539,15 @@ def test_fields_crmbridge_may_not_create_are_listed_with_their_definitions(
 ) -> None:
     refused = [{"errorCode": "INSUFFICIENT_ACCESS", "message": "insufficient access rights"}]
     org.post(f"{DATA}/tooling/sobjects/CustomField", json=refused, status=403)
+    # One of them exists, hidden from the integration user by field-level security.
+    hidden = {"DeveloperName": "CRMBridge_Notes", "TableEnumOrId": "Lead"}
+    org.get(f"{DATA}/tooling/query", json={"done": True, "records": [hidden]})
     fields = [
         FieldSpec("crmbridge_score", "Lead score", "number"),
         FieldSpec("crmbridge_grade", "Lead grade", "enumeration", ("A", "B", "C", "D")),
         FieldSpec("crmbridge_bant", "BANT", "string"),
         FieldSpec("crmbridge_sequence_paused", "Sequence paused (replied)", "bool"),
+        FieldSpec("crmbridge_notes", "Notes", "string"),
     ]
 
     with pytest.raises(MissingScope) as failure:
@@ -558,3 +562,8 @@ def test_fields_crmbridge_may_not_create_are_listed_with_their_definitions(
     assert 'Lead.CRMBridge_Bant__c: Text(255), label "BANT"' in text
     assert "Lead.CRMBridge_Sequence_Paused__c: Picklist restricted, values true, false" in text
     assert "CRMBridge_Score__c" not in text, "an existing field is not listed"
+    assert "CRMBridge_Notes__c: " not in text, "a hidden field is not to be created"
+    assert (
+        "field-level security hides them from the integration user: Lead.CRMBridge_Notes__c" in text
+    )
+    assert "Assign the permission set Crmbridge_Integration" in text

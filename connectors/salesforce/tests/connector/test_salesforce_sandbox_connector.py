@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.salesforce.tests.conftest import SandboxHandle
+from crmbridge import clock
 from crmbridge.config import example_config_text, parse_config
 from crmbridge.connector import Write
 from crmbridge.errors import AuthError, RateLimited
@@ -158,3 +159,27 @@ def test_a_field_hidden_from_the_integration_user_is_reported_not_guessed(
     (result,) = connector.write([Write(lead, {"FirstName": "Grace"})])
     assert not result.ok and "not editable by the integration user" in (result.error or "")
     assert sandbox.admin.record("Lead", lead)["FirstName"] == "Ada"
+
+
+def test_a_lead_emptied_from_the_recycle_bin_is_found_by_get_deleted(
+    salesforce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = salesforce_sandbox
+    kept, purged = seed_leads(sandbox, 2)
+    connector = connector_for(sandbox.server)
+    cursor = [p.cursor for p in connector.read_changes(None, ["LastName"])][-1]
+    sandbox.admin.delete("Lead", purged)
+    sandbox.admin.empty_recycle_bin("Lead", purged)
+
+    soon = list(connector.read_changes(cursor, ["LastName"]))
+    # Within the hour: getDeleted is not asked, and queryAll no longer sees the row.
+    assert not any(page.gone for page in soon)
+    later = datetime.now(UTC) + timedelta(hours=2)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    pages = list(connector.read_changes(cursor, ["LastName"]))
+
+    assert [gone for page in pages for gone in page.gone] == [purged]
+    assert kept not in {gone for page in pages for gone in page.gone}
+    # The next check starts where this one ended: the deletion is reported once.
+    again = list(connector.read_changes(pages[-1].cursor, ["LastName"]))
+    assert not any(page.gone for page in again)

@@ -3,6 +3,8 @@ records, assignment rules, the daily limit and injected faults."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from simple_salesforce.exceptions import (
     SalesforceGeneralError,
@@ -12,6 +14,7 @@ from simple_salesforce.exceptions import (
 
 from connectors.salesforce.tests.conftest import SandboxHandle
 from connectors.salesforce.tests.sandbox.helpers import lead, session_client
+from crmbridge import clock
 
 NO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 
@@ -155,3 +158,20 @@ def test_injected_faults_hit_the_next_matching_requests(
     assert failure.value.status == 503
     assert salesforce_sandbox.faults.pending() == 0
     assert sf.query("SELECT Id FROM Lead")["done"] is True
+
+
+def test_the_daily_count_rolls_over_after_24_hours(
+    salesforce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    salesforce_sandbox.server.config.daily_limit = 2
+    sf = session_client(salesforce_sandbox)
+    sf.query("SELECT Id FROM Lead")
+    sf.query("SELECT Id FROM Lead")
+    with pytest.raises(SalesforceRefusedRequest):
+        sf.query("SELECT Id FROM Lead")
+
+    later = clock.now() + timedelta(hours=24)
+    monkeypatch.setattr(clock, "now", lambda: later)
+
+    assert sf.query("SELECT Id FROM Lead")["done"]
+    assert salesforce_sandbox.server.state.api_used == 1
