@@ -36,9 +36,12 @@ def test_demo_syncs_scores_into_hubspot_and_settles(
     first, after_activity, quiet = report.cycles
     assert first.read == 200 and first.scored == 200 and first.written == 200
     assert first.failed == 0 and not first.errors
-    # New pricing visits for three leads plus one reply: only those are rescored, and
-    # each of them changes (the replier's score counts the reply).
-    assert after_activity.scored == after_activity.changed == 4
+    # New pricing visits for three leads plus one reply: only those change and are
+    # written (the replier's score counts the reply). Scoring overlaps the read, so a
+    # lead scored in an early round may be scored again, unchanged, once the read
+    # brings the echo of its first-sync write: "scored" counts scorings, not leads.
+    assert after_activity.changed == after_activity.written == 4
+    assert 4 <= after_activity.scored <= 8
     # Nothing new: the echo of our own writes is read back (the look-back re-reads the
     # four leads just written) and nothing is written.
     assert quiet.written == 0 and quiet.changed == 0
