@@ -324,12 +324,20 @@ class Pipeline:
         if companies is not None:
             companies.link(clock.now())
 
+    def _rolls_up(self, connector: Connector) -> bool:
+        return self.config.account_score.enabled and company_writer(connector) is not None
+
+    def _links_companies(self, connector: Connector) -> bool:
+        """Whether a read of ``connector`` links its contacts to their companies."""
+        # The account score needs the links even when no rule reads a company.
+        wanted = bool(self.company_reads) or self._rolls_up(connector)
+        return wanted and company_reader(connector) is not None
+
     def _companies(self, connector: Connector) -> CompanySync | None:
         """The company steps of a read, when the model reads companies the CRM has."""
         reader = company_reader(connector)
-        # The account score needs the links even when no rule reads a company.
-        rolled_up = self.config.account_score.enabled and company_writer(connector) is not None
-        if not (self.company_reads or rolled_up) or reader is None:
+        rolled_up = self._rolls_up(connector)
+        if reader is None or not self._links_companies(connector):
             return None
         settings = self.config.account_score
 
@@ -504,10 +512,14 @@ class Pipeline:
                             lambda c=connector: self.read(c, reading_summary, halt, progress),
                         )
 
-        if read and must_read:
+        # Contacts are linked to their companies when the whole read has been stored
+        # (batched link and company reads): scored before that, a lead would be scored,
+        # and maybe written, without its company's data first.
+        whole_read_first = must_read or any(self._links_companies(c) for c in chosen)
+        if read and whole_read_first:
             read_all(stop)
             _add_read(summary, reading_summary)
-            if any(f.stage == "read" for f in summary.failures):
+            if must_read and any(f.stage == "read" for f in summary.failures):
                 return
         elif read:
             # What is stored is scored and written while the rest is read (see

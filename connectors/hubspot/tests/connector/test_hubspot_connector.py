@@ -347,7 +347,10 @@ def assert_like_clean_run(
     server: SandboxServer, clean_run: dict[str, dict[str, str]], summary: CycleSummary
 ) -> None:
     assert summary.ok, summary.errors
-    assert (summary.read, summary.written, summary.failed) == (POPULATION, POPULATION, 0)
+    assert (summary.written, summary.failed) == (POPULATION, 0)
+    # Writes go out while the read goes on, so the read may reach some of the contacts
+    # just written again at its tail (their echo, never rescored): at most once more.
+    assert POPULATION <= summary.read <= 2 * POPULATION
     final = crm_snapshot(server.state)
     assert final.keys() == clean_run.keys()
     different = [crm_id for crm_id in final if final[crm_id] != clean_run[crm_id]]
