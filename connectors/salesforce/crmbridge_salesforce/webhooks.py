@@ -13,8 +13,8 @@ with ``org_id`` set, a delivery naming another org is refused (403). Leads and c
 are the records crmbridge scores; other objects only get a receipt.
 
 Webhooks are received whenever the secret is set, whether or not the connector is
-enabled: the Salesforce connector is not part of this release, and the changes recorded
-now (receipts, dirty marks of contacts held already) wait for it.
+enabled: the changes recorded meanwhile (receipts, dirty marks of contacts held
+already) wait for the connector's next poll.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,3 +321,18 @@ def test_the_receiver_checks_the_org_after_parsing_and_answers_the_soap_ack() ->
     with pytest.raises(WebhookError) as refused:
         elsewhere.parse(request)
     assert refused.value.status == 403
+
+
+def test_the_documented_change_data_capture_relay_is_accepted(harness: Harness) -> None:
+    """docs/salesforce.md's example relay, as written there, marks its lead."""
+    docs = (Path(__file__).parents[3] / "docs" / "salesforce.md").read_text("utf-8")
+    section = docs.split("## Changes in seconds", 1)[1]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    lead = example["data"]["payload"]["ChangeEventHeader"]["recordIds"][0]
+    seed_contacts(harness.store, "salesforce", [lead])
+
+    response = post_json(harness, example)
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["accepted"], response.json()["records"]) == (1, 1)
+    assert dirty_ids(harness.store, "salesforce") == {lead}
