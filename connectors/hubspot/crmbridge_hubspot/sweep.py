@@ -11,6 +11,17 @@ is dropped, so it costs little to transfer and parse), and the few records it fi
 late are read by id, in full (their current version, which may be newer than the one
 search shows); then the main sweep searches from the newest modification read on.
 
+The main sweep reads only what was searchable when it began: records modified later
+(our own writes, made while the read goes on, among them) are left to the next read,
+which starts before them (the cursor never passes what was read). Otherwise every
+record written during a long read would come back at the sweep's tail. The bound is
+the CRM's own clock: when the first page is full, one search sorted newest first,
+limit 1, answers the newest modification searchable then; the sweep stops there.
+A read answered by one page needs no bound (a quiet CRM costs no extra search).
+A record modified before the bound but indexed after the read is searchable later
+at a modification before the next read's start or after it: the look-back or the
+main sweep of the next read finds it, as without the bound.
+
 A sweep queries ``lastmodifieddate >= start`` ascending and goes on from the last
 modification of each full page. A full page whose records all share one modification
 instant is paged by record id instead: paging it by offset would skip a record
@@ -20,7 +31,7 @@ whenever an edit moves another one out of the block mid-read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -34,18 +45,26 @@ Row = tuple[datetime, str, T]
 #: Search results per page (HubSpot's most).
 SEARCH_LIMIT = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: HubSpot's modification times are in whole milliseconds.
+_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
     """One search: modified at or after ``start`` (after it when ``strict``) and before
     ``before`` if set, oldest first; with ``after_id``, the records modified exactly at
-    ``start`` with a larger id, by id. ``start`` is ``None`` for everything."""
+    ``start`` with a larger id, by id. ``start`` is ``None`` for everything. ``newest``
+    asks instead for the one record modified last (newest first, limit 1)."""
 
     start: datetime | None
     strict: bool = False
     after_id: int | None = None
     before: datetime | None = None
+    newest: bool = False
+
+
+#: The search for the newest modification searchable now (see :func:`read_pages`).
+NEWEST = Query(None, newest=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +96,24 @@ def read_pages(
     Up to ``small`` records already read in the look-back are re-read in full.
     """
     at, begin = position.at, position.start(window)
+
+    def bound() -> datetime | None:
+        newest = light(NEWEST).rows
+        # ``before`` excludes its instant: the newest modification itself is read.
+        return newest[0][0] + _MS if newest else None
+
     if at is None or begin is None or begin >= at:
-        yield from _sweep(position, search, Query(at), window=window, keep=keep)
+        yield from _sweep(position, search, Query(at), window=window, keep=keep, bound=bound)
         return
     if sum(1 for m in position.seen.values() if begin <= m < at) <= small:
         # Re-reading a few records in full costs less than a separate search.
-        yield from _sweep(position, search, Query(begin), window=window, keep=keep)
+        yield from _sweep(position, search, Query(begin), window=window, keep=keep, bound=bound)
         return
     lookback = Query(begin, before=at)
     for late, after in _sweep(position, light, lookback, window=window, keep=keep, fetch=fetch):
         position = after
         yield late, after
-    yield from _sweep(position, search, Query(at), window=window, keep=keep)
+    yield from _sweep(position, search, Query(at), window=window, keep=keep, bound=bound)
 
 
 def _sweep(
@@ -99,10 +124,16 @@ def _sweep(
     window: timedelta,
     keep: int,
     fetch: Callable[[Sequence[str]], list[Row[Any]]] | None = None,
+    bound: Callable[[], datetime | None] | None = None,
 ) -> Pages[Any]:
     while True:
         answer = search(query)
         rows = answer.rows
+        if bound is not None and answer.more:
+            # Asked before the first page is handed on, so before any write it causes.
+            limit, bound = bound(), None
+            if limit is not None:
+                query = replace(query, before=max(limit, rows[-1][0] + _MS))
         fresh = [row for row in rows if position.admits(row[0], row[1])]
         if fresh:
             pairs = [(at, rid) for at, rid, _ in fresh]
@@ -140,6 +171,10 @@ def search_body(
         "properties": properties,
         "limit": SEARCH_LIMIT,
     }
+    if query.newest:
+        body["sorts"] = [{"propertyName": modified, "direction": "DESCENDING"}]
+        body["limit"] = 1
+        return body
     if start is None:
         return body
     millis = str((start - _EPOCH) // timedelta(milliseconds=1))

@@ -58,6 +58,8 @@ class LaggingIndex:
     def search(self, query: Query) -> Answer[None]:
         self.searches += 1
         rows = sorted((m, rid) for rid, m in self.visible().items())
+        if query.newest:
+            return Answer([(m, r, None) for m, r in rows[-1:]], False)
         if query.before is not None:
             rows = [(m, r) for m, r in rows if m < query.before]
         if query.start is not None:
@@ -182,3 +184,94 @@ def test_an_unchanged_crm_costs_one_search_once_the_window_has_passed() -> None:
     assert read(index, cursor, keep=400)[0] == []
     assert index.searches - before == 1
     assert set(LookbackCursor.decode(cursor).seen) == {"2000"}
+
+
+def read_writing(
+    index: LaggingIndex, cursor: str | None, lag: timedelta, small: int = 50
+) -> tuple[list[tuple[datetime, str]], str | None]:
+    """One read during which every record of a page is written back once the page is
+    handed on (as a cycle scoring and writing while it reads), ``lag`` to index."""
+    got: list[tuple[datetime, str]] = []
+    for fresh, position in read_pages(
+        LookbackCursor.decode(cursor),
+        index.search,
+        light=index.search,
+        fetch=index.current,
+        window=WINDOW,
+        keep=1_000,
+        small=small,
+    ):
+        got.extend((m, rid) for m, rid, _ in fresh)
+        cursor = position.encode()
+        index.now += MS  # a write reaches the CRM after the answer that caused it
+        for _, rid, _ in fresh:
+            index.modify(rid, lag)
+    return got, cursor
+
+
+@settings(deadline=None)
+@given(
+    st.integers(1, 20),
+    st.lists(st.integers(0, 5_000), max_size=8),
+    st.integers(0, 40_000),
+    st.sampled_from([0, 2, 1_000]),
+)
+def test_writes_during_a_read_are_left_to_the_next_read(
+    population: int, earlier: list[int], lag_ms: int, small: int
+) -> None:
+    """Records written while the read goes on are not met again at its tail: each
+    version is read once across reads, the first read reads the population once and
+    the written versions are read by later ones, none lost."""
+    index = LaggingIndex()
+    for number in range(population):
+        index.modify(str(1000 + number), timedelta(0))
+        index.now += MS
+    cursor: str | None = None
+    pairs: list[tuple[datetime, str]] = []
+    if earlier:
+        # A cursor that already read the CRM, some records changed since.
+        index.now += WINDOW
+        pairs, cursor = read(index, None, keep=1_000, small=small)
+        for number, late in enumerate(earlier):
+            index.modify(str(1000 + number % population), timedelta(milliseconds=late))
+        index.now += timedelta(milliseconds=max(earlier)) + MS
+    first, cursor = read_writing(index, cursor, timedelta(milliseconds=lag_ms), small)
+    ids = [rid for _, rid in first]
+    assert len(ids) == len(set(ids)), "the read met its own writes again"
+    if not earlier:
+        assert len(ids) == population
+    pairs.extend(first)
+    index.now += timedelta(milliseconds=lag_ms) + WINDOW + timedelta(seconds=1)
+    for _ in range(2):
+        got, cursor = read(index, cursor, keep=1_000, small=small)
+        pairs.extend(got)
+    assert len(pairs) == len(set(pairs)), "a version was read twice"
+    last: dict[str, datetime] = {}
+    for m, rid in pairs:
+        assert rid not in last or m > last[rid], "an older version read after a newer one"
+        last[rid] = m
+    assert {rid: vs[-1][0] for rid, vs in index.versions.items()} == last
+
+
+def test_a_long_first_read_costs_one_search_more_and_no_echo() -> None:
+    index = LaggingIndex()
+    for number in range(10):  # 4 pages of 3
+        index.modify(str(1000 + number), timedelta(0))
+        index.now += MS
+    first, cursor = read_writing(index, None, timedelta(0))
+    assert sorted(rid for _, rid in first) == [str(1000 + n) for n in range(10)]
+    assert index.searches == 4 + 1  # the pages and the newest-modification search
+    before = index.searches
+    second, _ = read(index, cursor, keep=1_000)
+    # Our writes come back once, in the next read, as any change would.
+    assert sorted(rid for _, rid in second) == [str(1000 + n) for n in range(10)]
+    assert all(m > max(m0 for m0, _ in first) for m, _ in second)
+    assert index.searches - before >= 1
+
+
+def test_a_read_of_one_page_asks_for_no_bound() -> None:
+    index = LaggingIndex()
+    for number in range(PAGE - 1):
+        index.modify(str(1000 + number), timedelta(0))
+    read(index, None, keep=1_000)
+    assert index.searches == 1
