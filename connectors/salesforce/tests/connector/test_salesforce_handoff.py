@@ -135,3 +135,22 @@ def test_a_task_salesforce_refuses_fails_alone(salesforce_sandbox: SandboxHandle
     assert not results[0].ok and "refused" in (results[0].error or "")
     assert results[1].ok
     assert (len(tasks_of(sandbox, bad)), len(tasks_of(sandbox, good))) == (0, 1)
+
+
+def test_logged_activity_names_the_rep_who_logged_it(salesforce_sandbox: SandboxHandle) -> None:
+    sandbox = salesforce_sandbox
+    users = sandbox.server.state.users
+    lead_id = lead(sandbox)
+    sandbox.seed("Task", {"WhoId": lead_id, "Type": "Call", "Subject": "Intro"}, by=users.rep)
+    sandbox.seed(
+        "EmailMessage",
+        {"ToAddress": "a@x.io", "Subject": "Hello", "Incoming": False},
+        by=users.assignment_owner,
+    )
+
+    pages = connector_for(sandbox.server, activity=True).read_changes(None, [])
+    events = {e.properties.get("source"): e for page in pages for e in page.events}
+
+    assert events["call"].type == "sales_activity"
+    assert events["call"].properties["owner_id"] == users.rep
+    assert events["email"].properties["owner_id"] == users.assignment_owner
