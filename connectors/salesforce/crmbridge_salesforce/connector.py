@@ -37,6 +37,7 @@ from crmbridge_salesforce.check import check_org
 from crmbridge_salesforce.client import SalesforceClient
 from crmbridge_salesforce.errors import NotFound
 from crmbridge_salesforce.fields import ObjectFields, resolve_all
+from crmbridge_salesforce.handoff import SalesforceHandoff
 from crmbridge_salesforce.limits import ApiBudget
 from crmbridge_salesforce.reads import (
     LEAD_FIELDS,
@@ -71,8 +72,6 @@ class SalesforceConnector:
     """crmbridge's :class:`~crmbridge.connector.Connector` for Salesforce."""
 
     name = NAME
-    #: Hand-off on Salesforce (owners, tasks, cadences) is not part of this release.
-    handoff = None
 
     def __init__(self, client: SalesforceClient, settings: SalesforceSettings) -> None:
         self.client = client
@@ -83,6 +82,7 @@ class SalesforceConnector:
         self._described: dict[str, ObjectFields] = {}
         self._lock = threading.Lock()
         self._reported: set[str] = set()
+        self._handoff = SalesforceHandoff(client, fallback_user=settings.task_owner_fallback)
 
     @classmethod
     def from_settings(
@@ -110,6 +110,11 @@ class SalesforceConnector:
     def share_daily_count(self, count: DailyCount) -> None:
         """Count every call in ``count`` (every replica's) against ``api_share``."""
         self.client.budget.shared = count
+
+    @property
+    def handoff(self) -> SalesforceHandoff:
+        """Owners (Users) and Tasks; see :mod:`crmbridge_salesforce.handoff`."""
+        return self._handoff
 
     @property
     def rate_governor(self) -> RateGovernor:

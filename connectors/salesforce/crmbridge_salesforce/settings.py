@@ -122,6 +122,12 @@ class SalesforceSettings(ConnectorSettings):
     org_id: str | None = Field(
         default=None, description="The only Salesforce org (00D...) whose webhooks are accepted."
     )
+    task_owner_fallback: str | None = Field(
+        default=None,
+        pattern=r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$",
+        description="The user (005...) who owns a hand-off task when the lead's owner is a "
+        "queue (a Salesforce task needs a user as its owner).",
+    )
 
     #: Without a webhook secret Salesforce webhooks are answered 503.
     optional_secrets: ClassVar[frozenset[str]] = frozenset({"webhook_secret"})
