@@ -161,6 +161,11 @@ class DaemonSettings(Strict):
         default=None,
         description="Bearer token of /v1/writes (pause and resume); the ingest token when unset.",
     )
+    ui_token: SecretStr | None = Field(
+        default=None,
+        description="Password of the read-only dashboard at /ui (a login form that sets a "
+        "signed cookie); the dashboard is off when unset.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
