@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crmbridge.durations import Duration, at_least
@@ -136,6 +136,15 @@ class SlaSettings(Strict):
         description="CRM property where sales record their verdict (contacted, not_qualified…).",
     )
     feedback_reason_property: str | None = Field(default="crmbridge_feedback_reason")
+    feedback_values: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=255)],
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+    ] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="The CRM's values of feedback_property as verdicts, e.g. "
+        '{"Unqualified" = "not_qualified"}; when set, other values are no verdict.',
+    )
     contacted_feedback: list[str] = Field(
         default_factory=lambda: ["contacted", "meeting_booked", "qualified"]
     )
