@@ -35,11 +35,13 @@ OFF = (
     "and restart the daemon."
 )
 _HTML = "text/html; charset=utf-8"
-#: Pages with the session in them are never stored by a browser or a proxy.
+#: Pages with the session in them are never stored by a browser or a proxy, nor framed.
+#: "same-origin", not "no-referrer": with the latter a browser posts the form with
+#: ``Origin: null``, which the login refuses.
 _PRIVATE = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
 
 
