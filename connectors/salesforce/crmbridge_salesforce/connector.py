@@ -33,6 +33,7 @@ from crmbridge.records import ContactRecord
 from crmbridge_salesforce.activity import ACTIVITY_FIELDS, ACTIVITY_OBJECTS, activity_event
 from crmbridge_salesforce.auth import credentials
 from crmbridge_salesforce.bulk import bulk_write
+from crmbridge_salesforce.cadences import Cadences
 from crmbridge_salesforce.check import check_org
 from crmbridge_salesforce.client import SalesforceClient
 from crmbridge_salesforce.errors import NotFound
@@ -82,8 +83,16 @@ class SalesforceConnector:
         self._described: dict[str, ObjectFields] = {}
         self._lock = threading.Lock()
         self._reported: set[str] = set()
+        cadences = (
+            Cadences(client, on_reply=settings.cadence_on_reply)
+            if settings.sales_engagement
+            else None
+        )
         self._handoff = SalesforceHandoff(
-            client, fallback_user=settings.task_owner_fallback, queues=settings.queue_owners
+            client,
+            fallback_user=settings.task_owner_fallback,
+            queues=settings.queue_owners,
+            cadences=cadences,
         )
 
     @classmethod

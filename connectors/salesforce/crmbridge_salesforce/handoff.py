@@ -16,7 +16,10 @@ what was committed, so there is no index to wait for.
 A list addition (``list_add``) is a Campaign membership: ``list_id`` is the Campaign's
 id, and a lead or contact already in it counts as added.
 
-Sequences: Sales Engagement cadences are not driven yet; ``pause_sequences`` says so.
+Sequences are Sales Engagement cadences (:mod:`crmbridge_salesforce.cadences`) when
+``sales_engagement = true``: a reply pauses (or removes) the lead's cadence, confirmed
+by its tracker, and nurture enrollments assign it to one. Without Sales Engagement a
+reply sets the paused flag and tasks the owner, as on HubSpot.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from simple_salesforce.format import format_soql
 
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
 from crmbridge.errors import PermanentRecordError, TransientError
+from crmbridge_salesforce.cadences import Cadences
 from crmbridge_salesforce.client import NO_AUTO_ASSIGN, SalesforceClient
 from crmbridge_salesforce.errors import record_error
 from crmbridge_salesforce.reads import IDS_PER_QUERY, object_of, query_pages, valid_id
@@ -42,15 +46,14 @@ DUPLICATE = "DUPLICATE_VALUE"
 OWNERS_SOQL = "SELECT Id, Name, Email, IsActive FROM User"
 QUEUES_SOQL = "SELECT Id, Name, Email FROM Group WHERE Type = 'Queue'"
 CANNOT_PAUSE = (
-    "crmbridge does not drive Salesforce Sales Engagement cadences yet: "
-    "the owner's task says the lead replied"
+    "Sales Engagement is off (connectors.salesforce.sales_engagement): no cadence to "
+    "pause; the owner's task says the lead replied"
 )
 
 
 class SalesforceHandoff:
     """The :class:`~crmbridge.connector.HandoffConnector` operations on one org."""
 
-    can_pause_sequences = False
     batch_sizes: Mapping[str, int] = MappingProxyType({"task": COLLECTION_LIMIT})
     #: SOQL reads committed rows: a task is found as soon as it was created.
     index_lag_s = 0.0
@@ -61,10 +64,14 @@ class SalesforceHandoff:
         *,
         fallback_user: str | None = None,
         queues: bool = False,
+        cadences: Cadences | None = None,
     ) -> None:
         self.client = client
         self.fallback_user = fallback_user
         self.queues = queues
+        #: Sales Engagement, when the org has it (``sales_engagement = true``).
+        self.cadences = cadences
+        self.can_pause_sequences = cadences is not None
 
     def owners(self) -> list[Owner]:
         """Every User, inactive ones marked; the queues too when configured."""
@@ -80,21 +87,37 @@ class SalesforceHandoff:
         return rows
 
     def perform(self, action: Action) -> WriteResult:
-        """Create the task or the campaign membership; other kinds are refused per record."""
+        """Create the task or the campaign membership, enroll in or stop a cadence."""
         if action.kind == "task":
             return self.perform_batch([action])[0]
         if action.kind == "list_add":
             return self._join_campaign(action)
+        if action.kind == "pause":
+            return self.pause_sequences(action.crm_id)
+        if action.kind == "enroll" and self.cadences is not None:
+            payload = action.payload
+            user = str(payload.get("user_id") or payload.get("owner_id") or "") or None
+            if user is not None and user.startswith(QUEUE_PREFIX):
+                user = self.fallback_user
+            return self.cadences.enroll(action.crm_id, str(payload.get("sequence_id")), user)
         return WriteResult(
-            action.crm_id, False, f"Salesforce hand-off has no {action.kind!r} action"
+            action.crm_id, False, f"Salesforce hand-off has no {action.kind!r} action here"
         )
 
     def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
-        """Does the org hold this action's task already?
+        """Does the org hold this action's effect already?
 
-        A campaign membership is simply sent again: joining twice is answered
-        "already a member", which counts as done.
+        A task is found by its reference, an enrollment and a stop by the cadence
+        tracker; a campaign membership is simply sent again (joining twice is answered
+        "already a member", which counts as done).
         """
+        if action.kind in ("enroll", "pause") and self.cadences is not None:
+            row = self.cadences.tracker(action.crm_id)
+            if action.kind == "pause":
+                return row is None or self.cadences.stopped(row)
+            wanted = str(action.payload.get("sequence_id"))
+            held = str((row or {}).get("ActionCadenceId") or "")
+            return bool(held) and wanted in (held, held[:15])
         return action.key in self.performed_batch([action], wait_for_index=wait_for_index)
 
     def perform_batch(self, actions: Sequence[Action]) -> list[WriteResult]:
@@ -150,12 +173,15 @@ class SalesforceHandoff:
         return found
 
     def active_enrollment(self, crm_id: str) -> EnrollmentState | None:
-        """No cadence is driven yet: none."""
-        return None
+        """The target's active cadence (none without Sales Engagement)."""
+        return None if self.cadences is None else self.cadences.enrollment(crm_id)
 
     def pause_sequences(self, crm_id: str) -> WriteResult:
-        """Not driven yet; the result says so."""
-        return WriteResult(crm_id, False, CANNOT_PAUSE)
+        """Pause or remove the target's cadence (``cadence_on_reply``), confirmed by its
+        tracker; without Sales Engagement the result says so."""
+        if self.cadences is None:
+            return WriteResult(crm_id, False, CANNOT_PAUSE)
+        return self.cadences.stop(crm_id)
 
     # -- the calls ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -121,6 +121,15 @@ class SalesforceSettings(ConnectorSettings):
     )
     org_id: str | None = Field(
         default=None, description="The only Salesforce org (00D...) whose webhooks are accepted."
+    )
+    sales_engagement: bool = Field(
+        default=False,
+        description="The org has Sales Engagement: a reply pauses the lead's cadence and "
+        "nurture enrollments assign cadences (crmbridge check says whether it is enabled).",
+    )
+    cadence_on_reply: Literal["pause", "remove"] = Field(
+        default="pause",
+        description="What a reply does to the lead's cadence: pause it, or remove the lead.",
     )
     queue_owners: bool = Field(
         default=False,

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from crmbridge import clock
 from crmbridge_salesforce.sandbox import writes
+from crmbridge_salesforce.sandbox.api_actions import SALES_ENGAGEMENT
 from crmbridge_salesforce.sandbox.pipeline import Services, json_body
 from crmbridge_salesforce.sandbox.state import LoggedRequest
 from crmbridge_salesforce.sandbox.wire import ApiError, SalesforceJSON
@@ -87,6 +88,11 @@ class Admin:
     def show_field(self, sobject: str, field_name: str) -> None:
         """Undo :meth:`hide_field`."""
         self.state.hidden.discard(f"{sobject}.{field_name}")
+
+    def disable_sales_engagement(self) -> None:
+        """The org without Sales Engagement: no cadence objects, no cadence actions."""
+        with self.state.lock:
+            self.state.absent.update(SALES_ENGAGEMENT)
 
     def expire_sessions(self) -> None:
         """End every session (the next API call answers 401 INVALID_SESSION_ID)."""

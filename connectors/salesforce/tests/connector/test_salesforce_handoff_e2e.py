@@ -48,10 +48,19 @@ feedback_values = { "Unqualified" = "not_qualified", "Working - Contacted" = "co
 """
 
 
+REPLIES = """
+[replies]
+enabled = true
+task_subject = "{name} replied — take over"
+"""
+#: The connector's settings in these tests.
+OPTIONS: dict[str, Any] = {"activity": True, "sales_engagement": True}
+
+
 def config_for(sandbox: SandboxHandle) -> CrmbridgeConfig:
     rep = sandbox.server.state.users.rep
-    config = parse_config(CONFIG.replace("REP", rep), source="test").config
-    salesforce = settings_for(sandbox.server, activity=False)
+    config = parse_config(CONFIG.replace("REP", rep) + REPLIES, source="test").config
+    salesforce = settings_for(sandbox.server, **OPTIONS)
     return config.model_copy(
         update={"connectors": config.connectors.model_copy(update={"salesforce": salesforce})}
     )
@@ -64,7 +73,7 @@ def pipeline(salesforce_sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Pipe
         run = Pipeline(
             store,
             config_for(salesforce_sandbox),
-            {"salesforce": connector_for(salesforce_sandbox.server, activity=False)},
+            {"salesforce": connector_for(salesforce_sandbox.server, **OPTIONS)},
         )
         run.prepare()
         yield run
@@ -109,3 +118,36 @@ def test_a_hot_lead_is_assigned_tasked_once_and_recycled_on_unqualified(
     assert record["CRMBridge_Stage__c"] == "nurture"
     assert record["Status"] == "Unqualified", "crmbridge never writes the field it reads"
     assert len(tasks_of(sandbox, lead)) == 1
+
+
+def test_a_reply_pauses_the_cadence_and_tasks_the_owner(
+    salesforce_sandbox: SandboxHandle, pipeline: Pipeline
+) -> None:
+    sandbox = salesforce_sandbox
+    rep = sandbox.server.state.users.rep
+    cadence = sandbox.seed("ActionCadence", {"Name": "Inbound", "State": "Active"})
+    lead = sandbox.seed(
+        "Lead",
+        {"LastName": "Lamarr", "Company": "MGM", "Title": "Actor", "Email": "hedy@mgm.example"},
+    )
+    sandbox.seed(
+        "ActionCadenceTracker",
+        {"ActionCadenceId": cadence, "TargetId": lead, "State": "Running", "OwnerId": rep},
+    )
+    cycle(pipeline)
+    assert tasks_of(sandbox, lead) == []
+
+    sandbox.seed(
+        "EmailMessage",
+        {"FromAddress": "hedy@mgm.example", "Incoming": True, "Subject": "Re: hello"},
+    )
+    cycle(pipeline)
+    cycle(pipeline)
+
+    state = sandbox.server.state
+    with state.lock:
+        held = [t["State"] for t in state.records["ActionCadenceTracker"].values()]
+    assert held == ["Paused"]
+    [task] = tasks_of(sandbox, lead)
+    assert task["Subject"] == "Lamarr replied — take over"
+    assert sandbox.admin.record("Lead", lead)["CRMBridge_Sequence_Paused__c"] == "true"
