@@ -82,7 +82,9 @@ class SalesforceConnector:
         self._described: dict[str, ObjectFields] = {}
         self._lock = threading.Lock()
         self._reported: set[str] = set()
-        self._handoff = SalesforceHandoff(client, fallback_user=settings.task_owner_fallback)
+        self._handoff = SalesforceHandoff(
+            client, fallback_user=settings.task_owner_fallback, queues=settings.queue_owners
+        )
 
     @classmethod
     def from_settings(

@@ -1,9 +1,10 @@
 """Salesforce hand-off operations: owners (active Users) and Tasks.
 
 Owners are the org's Users (``SELECT Id, Name, Email, IsActive FROM User``), inactive
-ones marked. Assigning a lead is an ``OwnerId`` update that goes out with the scores
-(sObject Collections, ``Sforce-Auto-Assign: FALSE``: assignment rules never override
-the owner crmbridge chose); set ``[handoff.assignment] owner_property = "OwnerId"``.
+ones marked, and its queues with ``queue_owners = true``. Assigning a lead is an
+``OwnerId`` update that goes out with the scores (sObject Collections,
+``Sforce-Auto-Assign: FALSE``: assignment rules never override the owner crmbridge
+chose); set ``[assignment] owner_property = "OwnerId"``.
 
 Tasks are created up to 200 a call (``POST composite/sobjects``, ``allOrNone`` false):
 Salesforce answers one SaveResult per record, in order. A task is owned by the lead's
@@ -11,6 +12,9 @@ owner, or by ``task_owner_fallback`` when that owner is a queue (a Task cannot b
 to a queue). Each task carries its reference (:mod:`crmbridge_salesforce.tasks`), so
 ``performed_batch`` finds it by SOQL after a crash or an unanswered call; SOQL reads
 what was committed, so there is no index to wait for.
+
+A list addition (``list_add``) is a Campaign membership: ``list_id`` is the Campaign's
+id, and a lead or contact already in it counts as added.
 
 Sequences: Sales Engagement cadences are not driven yet; ``pause_sequences`` says so.
 """
@@ -27,13 +31,16 @@ from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
 from crmbridge.errors import PermanentRecordError, TransientError
 from crmbridge_salesforce.client import NO_AUTO_ASSIGN, SalesforceClient
 from crmbridge_salesforce.errors import record_error
-from crmbridge_salesforce.reads import IDS_PER_QUERY, query_pages, valid_id
+from crmbridge_salesforce.reads import IDS_PER_QUERY, object_of, query_pages, valid_id
 from crmbridge_salesforce.tasks import reference, references_in, task_record
 from crmbridge_salesforce.writes import COLLECTION_LIMIT
 
 #: A queue's id starts so (a Group); a Task needs a User as its owner.
 QUEUE_PREFIX = "00G"
+#: Salesforce's answer to a campaign member that exists already.
+DUPLICATE = "DUPLICATE_VALUE"
 OWNERS_SOQL = "SELECT Id, Name, Email, IsActive FROM User"
+QUEUES_SOQL = "SELECT Id, Name, Email FROM Group WHERE Type = 'Queue'"
 CANNOT_PAUSE = (
     "crmbridge does not drive Salesforce Sales Engagement cadences yet: "
     "the owner's task says the lead replied"
@@ -48,38 +55,46 @@ class SalesforceHandoff:
     #: SOQL reads committed rows: a task is found as soon as it was created.
     index_lag_s = 0.0
 
-    def __init__(self, client: SalesforceClient, *, fallback_user: str | None = None) -> None:
+    def __init__(
+        self,
+        client: SalesforceClient,
+        *,
+        fallback_user: str | None = None,
+        queues: bool = False,
+    ) -> None:
         self.client = client
         self.fallback_user = fallback_user
+        self.queues = queues
 
     def owners(self) -> list[Owner]:
-        """Every User, inactive ones marked."""
-        found: list[Owner] = []
-        for page in query_pages(
-            self.client, OWNERS_SOQL, 2000, what="list users", include_deleted=False
-        ):
-            for row in page:
-                found.append(
-                    Owner(
-                        id=str(row.get("Id")),
-                        email=str(row.get("Email") or ""),
-                        name=str(row.get("Name") or ""),
-                        active=row.get("IsActive") is True,
-                        user_id=str(row.get("Id")),
-                    )
-                )
+        """Every User, inactive ones marked; the queues too when configured."""
+        found = [_owner(row, user=True) for row in self._rows(OWNERS_SOQL, "list users")]
+        if self.queues:
+            found += [_owner(row, user=False) for row in self._rows(QUEUES_SOQL, "list queues")]
         return found
 
+    def _rows(self, soql: str, what: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for page in query_pages(self.client, soql, 2000, what=what, include_deleted=False):
+            rows.extend(page)
+        return rows
+
     def perform(self, action: Action) -> WriteResult:
-        """Create the task; other kinds are refused per record (no cadences yet)."""
+        """Create the task or the campaign membership; other kinds are refused per record."""
         if action.kind == "task":
             return self.perform_batch([action])[0]
+        if action.kind == "list_add":
+            return self._join_campaign(action)
         return WriteResult(
             action.crm_id, False, f"Salesforce hand-off has no {action.kind!r} action"
         )
 
     def performed(self, action: Action, *, wait_for_index: bool = True) -> bool:
-        """Does the org hold this action's task already?"""
+        """Does the org hold this action's task already?
+
+        A campaign membership is simply sent again: joining twice is answered
+        "already a member", which counts as done.
+        """
         return action.key in self.performed_batch([action], wait_for_index=wait_for_index)
 
     def perform_batch(self, actions: Sequence[Action]) -> list[WriteResult]:
@@ -105,7 +120,8 @@ class SalesforceHandoff:
             ready.append((index, task_record(action, owner)))
         for begin in range(0, len(ready), COLLECTION_LIMIT):
             chunk = ready[begin : begin + COLLECTION_LIMIT]
-            for (index, _), result in zip(chunk, self._create(chunk), strict=True):
+            created = self._create([record for _, record in chunk], "tasks")
+            for (index, _), result in zip(chunk, created, strict=True):
                 results[index] = WriteResult(actions[index].crm_id, *result)
         return [results[index] for index in range(len(actions))]
 
@@ -155,15 +171,31 @@ class SalesforceHandoff:
             return self.fallback_user, None
         return owner or self.fallback_user, None
 
+    def _join_campaign(self, action: Action) -> WriteResult:
+        """Add the lead or contact to the campaign named by the action's ``list_id``."""
+        campaign = str(action.payload.get("list_id") or "")
+        sobject = object_of(action.crm_id)
+        if not valid_id(campaign) or sobject is None:
+            return WriteResult(
+                action.crm_id, False, f"no campaign {campaign[:40]!r} for {action.crm_id[:40]}"
+            )
+        member = {
+            "attributes": {"type": "CampaignMember"},
+            "CampaignId": campaign,
+            f"{sobject}Id": action.crm_id,
+        }
+        [(ok, error, retriable)] = self._create([member], "campaign members", joined=True)
+        return WriteResult(action.crm_id, ok, error, retriable=retriable)
+
     def _create(
-        self, chunk: Sequence[tuple[int, dict[str, Any]]]
+        self, records: Sequence[dict[str, Any]], what: str, *, joined: bool = False
     ) -> list[tuple[bool, str | None, bool]]:
-        """(ok, error, retriable) per record of one Collections create call."""
-        records = [record for _, record in chunk]
+        """(ok, error, retriable) per record of one Collections create call; with
+        ``joined``, a record Salesforce already holds (DUPLICATE_VALUE) counts as done."""
         try:
             # Not retried here: an unanswered call may hide a success (the drain asks).
             answer = self.client.call(
-                f"create {len(records)} tasks",
+                f"create {len(records)} {what}",
                 lambda sf: sf.restful(
                     "composite/sobjects",
                     method="POST",
@@ -177,13 +209,31 @@ class SalesforceHandoff:
             # The request as a whole was refused: nothing was created.
             return [(False, str(exc), False)] * len(records)
         if not isinstance(answer, list) or len(answer) != len(records):
-            raise TransientError("Salesforce answered the task create without one result per task")
+            raise TransientError(f"Salesforce answered the {what} create without one result each")
         outcome: list[tuple[bool, str | None, bool]] = []
         for result in answer:
             if isinstance(result, Mapping) and result.get("success"):
                 outcome.append((True, None, False))
                 continue
-            errors = result.get("errors") if isinstance(result, Mapping) else None
-            message, retriable = record_error(errors or [])
-            outcome.append((False, f"Salesforce refused the task: {message}", retriable))
+            errors = (result.get("errors") if isinstance(result, Mapping) else None) or []
+            if joined and any(
+                isinstance(e, Mapping) and e.get("statusCode") == DUPLICATE for e in errors
+            ):
+                outcome.append((True, None, False))
+                continue
+            message, retriable = record_error(errors)
+            outcome.append((False, f"Salesforce refused the {what}: {message}", retriable))
         return outcome
+
+
+def _owner(row: Mapping[str, Any], *, user: bool) -> Owner:
+    """A User (active as Salesforce says) or a queue (no user: its tasks go to the
+    fallback user) as an owner."""
+    rid = str(row.get("Id"))
+    return Owner(
+        id=rid,
+        email=str(row.get("Email") or ""),
+        name=str(row.get("Name") or ""),
+        active=row.get("IsActive") is True if user else True,
+        user_id=rid if user else None,
+    )

@@ -122,6 +122,11 @@ class SalesforceSettings(ConnectorSettings):
     org_id: str | None = Field(
         default=None, description="The only Salesforce org (00D...) whose webhooks are accepted."
     )
+    queue_owners: bool = Field(
+        default=False,
+        description="List the org's lead queues as owners too (their tasks go to "
+        "task_owner_fallback).",
+    )
     task_owner_fallback: str | None = Field(
         default=None,
         pattern=r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$",

@@ -47,6 +47,18 @@ def test_owners_are_the_users_inactive_ones_marked(salesforce_sandbox: SandboxHa
     assert {users.rep, users.integration, users.assignment_owner} <= set(owners)
     assert owners[users.rep].active and "@" in owners[users.rep].email
     assert owners[gone].active is False
+    assert not any(o.startswith("00G") for o in owners), "queues only when configured"
+
+
+def test_queues_are_owners_when_configured(salesforce_sandbox: SandboxHandle) -> None:
+    sandbox = salesforce_sandbox
+    queue = sandbox.seed("Group", {"Name": "Iberia leads", "Type": "Queue"})
+    sandbox.seed("Group", {"Name": "Sales team", "Type": "Regular"})
+
+    owners = handoff_of(sandbox, queue_owners=True).owners()
+
+    queues = [o for o in owners if o.id.startswith("00G")]
+    assert [(o.id, o.name, o.user_id) for o in queues] == [(queue, "Iberia leads", None)]
 
 
 def test_assignment_is_an_owner_update_that_assignment_rules_leave_alone(
@@ -154,3 +166,30 @@ def test_logged_activity_names_the_rep_who_logged_it(salesforce_sandbox: Sandbox
     assert events["call"].type == "sales_activity"
     assert events["call"].properties["owner_id"] == users.rep
     assert events["email"].properties["owner_id"] == users.assignment_owner
+
+
+def members_of(sandbox: SandboxHandle, campaign: str) -> list[dict[str, Any]]:
+    state = sandbox.server.state
+    with state.lock:
+        return [
+            dict(m)
+            for m in state.records["CampaignMember"].values()
+            if m.get("CampaignId") == campaign and not m["IsDeleted"]
+        ]
+
+
+def test_a_list_is_a_campaign_joined_once(salesforce_sandbox: SandboxHandle) -> None:
+    sandbox = salesforce_sandbox
+    campaign = sandbox.seed("Campaign", {"Name": "Quarterly contact", "IsActive": True})
+    lead_id = lead(sandbox)
+    join = Action("list_add", lead_id, f"list:{lead_id}", {"list_id": campaign})
+    handoff = handoff_of(sandbox)
+
+    first, again = handoff.perform(join), handoff.perform(join)
+
+    assert first.ok and again.ok, (first.error, again.error)
+    [member] = members_of(sandbox, campaign)
+    assert member["LeadId"] == lead_id
+    unknown = Action("list_add", lead_id, "k", {"list_id": "7015g000000AbCdAAK"})
+    refused = handoff.perform(unknown)
+    assert not refused.ok and "INVALID_CROSS_REFERENCE_KEY" in (refused.error or "")
