@@ -40,3 +40,14 @@ def test_a_made_up_expiry_needs_the_signature(expires: int, signature: str) -> N
     assert not ui_session.valid(KEY, forged, NOW) or forged == ui_session.issue(
         KEY, datetime.fromtimestamp(expires, UTC) - ui_session.LIFETIME
     )
+
+
+def test_the_daemons_app_loads_no_chart_library_until_a_page_is_asked_for() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, crmbridge.daemon.http; print('matplotlib' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert found.stdout.strip() == "False"
