@@ -18,7 +18,6 @@ from markupsafe import Markup
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import zone_or_utc
 from crmbridge.i18n import N_, Texts
-from crmbridge.report import charts
 from crmbridge.report.collect import build_report, owner_names
 from crmbridge.report.periods import Period
 from crmbridge.report.view import STAGES, Table, heading, tables
@@ -72,6 +71,8 @@ def texts_for(config: CrmbridgeConfig) -> Texts:
 
 def render(store: Store, config: CrmbridgeConfig, period: Period, now: datetime, live: Live) -> str:
     """The whole page, in the configured language."""
+    from crmbridge.report import charts  # matplotlib loads when a page is first asked for
+
     t = texts_for(config)
     version = ScoringEngine(
         config.scoring, config.bant, config.lifecycle, language=config.bridge.language

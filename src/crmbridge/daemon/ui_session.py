@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 #: The cookie's name.
 COOKIE = "crmbridge_ui"
@@ -46,7 +46,7 @@ def valid(key: bytes, value: str | None, now: datetime) -> bool:
         return False
     if not hmac.compare_digest(signature.encode(), _sign(key, expires).encode()):
         return False
-    return datetime.fromtimestamp(int(expires), UTC) > now
+    return int(expires) > now.timestamp()
 
 
 def _sign(key: bytes, expires: str) -> str:

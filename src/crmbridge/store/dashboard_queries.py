@@ -81,24 +81,24 @@ def hot_leads(session: Session, limit: int) -> tuple[list[HotLead], int]:
     )
     total = session.execute(select(func.count()).select_from(_CONTACTS.join(_SCORES, hot)))
     count = int(total.scalar_one())
-    query = select(
-        _CONTACTS.c.id,
-        _CONTACTS.c.crm,
-        _CONTACTS.c.crm_id,
-        _CONTACTS.c.email,
-        _CONTACTS.c.handoff,
-        _SCORES.c.total,
-    ).select_from(_CONTACTS.join(_SCORES, hot))
+    # Written as UTC ISO text by one formatter, so text order is time order.
+    since = _CONTACTS.c.handoff["hot_since"].as_string()
+    query = (
+        select(
+            _CONTACTS.c.id,
+            _CONTACTS.c.crm,
+            _CONTACTS.c.crm_id,
+            _CONTACTS.c.email,
+            _CONTACTS.c.handoff,
+            _SCORES.c.total,
+        )
+        .select_from(_CONTACTS.join(_SCORES, hot))
+        .order_by(since.is_(None), since, _CONTACTS.c.id)
+        .limit(limit)
+    )
     rows = list(session.execute(query))
     owners = _last_owners(session, [int(row.id) for row in rows])
-    leads = [_hot(row, owners.get(int(row.id))) for row in rows]
-    far = datetime.max.replace(tzinfo=None)
-    leads.sort(key=lambda lead: (lead.hot_since is None, _naive(lead.hot_since) or far))
-    return leads[:limit], count
-
-
-def _naive(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=None) if moment is not None else None
+    return [_hot(row, owners.get(int(row.id))) for row in rows], count
 
 
 def _hot(row: Any, assigned: str | None) -> HotLead:

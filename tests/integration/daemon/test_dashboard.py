@@ -76,6 +76,12 @@ def test_a_wrong_token_is_refused_and_never_logged(sqlite_store: Store) -> None:
         headers={**LOGIN, "Origin": "https://evil.example"},
     )
     assert foreign.status_code == 403 and "crmbridge_ui" not in foreign.cookies
+    own = client.post(
+        "/ui/login",
+        content=f"token={UI_TOKEN}",
+        headers={**LOGIN, "Origin": "http://testserver"},
+    )
+    assert own.status_code == 303 and own.headers["location"] == "/ui"
     assert client.post("/ui/login", content="x" * 5000, headers=LOGIN).status_code == 413
 
 
