@@ -52,6 +52,12 @@ class AssignmentSettings(Strict):
     on: Literal["hot", "sql"] = Field(default="hot", description="What triggers assignment.")
     strategy: Literal["round_robin", "weighted"] = "round_robin"
     keep_existing_owner: bool = True
+    unowned: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Owners that count as none: a lead they hold is assigned (Salesforce: "
+        "the default lead queue, the integration user).",
+    )
     apply_to_existing: bool = Field(
         default=True,
         description="When assignment is turned on, also give an owner to the leads that "
