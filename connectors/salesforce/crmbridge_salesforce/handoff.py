@@ -11,7 +11,8 @@ Salesforce answers one SaveResult per record, in order. A task is owned by the l
 owner, or by ``task_owner_fallback`` when that owner is a queue (a Task cannot belong
 to a queue). Each task carries its reference (:mod:`crmbridge_salesforce.tasks`), so
 ``performed_batch`` finds it by SOQL after a crash or an unanswered call; SOQL reads
-what was committed, so there is no index to wait for.
+what was committed, so a task not found at once is looked for again a few seconds
+later (the unanswered request may still be committing).
 
 A list addition (``list_add``) is a Campaign membership: ``list_id`` is the Campaign's
 id, and a lead or contact already in it counts as added.
@@ -24,7 +25,8 @@ reply sets the paused flag and tasks the owner, as on HubSpot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -39,6 +41,9 @@ from crmbridge_salesforce.reads import IDS_PER_QUERY, object_of, query_pages, va
 from crmbridge_salesforce.tasks import reference, references_in, task_record
 from crmbridge_salesforce.writes import COLLECTION_LIMIT
 
+#: How long a create whose answer was lost may still be committing: SOQL reads only
+#: committed rows, so a lost task is looked for again after this.
+SETTLE_S = 5.0
 #: A queue's id starts so (a Group); a Task needs a User as its owner.
 QUEUE_PREFIX = "00G"
 #: Salesforce's answer to a campaign member that exists already.
@@ -55,8 +60,6 @@ class SalesforceHandoff:
     """The :class:`~crmbridge.connector.HandoffConnector` operations on one org."""
 
     batch_sizes: Mapping[str, int] = MappingProxyType({"task": COLLECTION_LIMIT})
-    #: SOQL reads committed rows: a task is found as soon as it was created.
-    index_lag_s = 0.0
 
     def __init__(
         self,
@@ -65,8 +68,12 @@ class SalesforceHandoff:
         fallback_user: str | None = None,
         queues: bool = False,
         cadences: Cadences | None = None,
+        index_lag_s: float = SETTLE_S,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
+        self.index_lag_s = index_lag_s
+        self._sleep = sleep
         self.fallback_user = fallback_user
         self.queues = queues
         #: Sales Engagement, when the org has it (``sales_engagement = true``).
@@ -151,7 +158,20 @@ class SalesforceHandoff:
     def performed_batch(
         self, actions: Sequence[Action], *, wait_for_index: bool = True
     ) -> set[str]:
-        """The keys of ``actions`` whose task the org holds (found by lead and reference)."""
+        """The keys of ``actions`` whose task the org holds (found by lead and reference).
+
+        ``wait_for_index`` looks again, once :data:`SETTLE_S` has passed, for the tasks
+        not found: a create whose answer was lost may still be committing.
+        """
+        found = self._find_tasks(actions)
+        missing = [a for a in actions if a.kind == "task" and a.key not in found]
+        if missing and wait_for_index and self.index_lag_s > 0:
+            self._sleep(self.index_lag_s)
+            found |= self._find_tasks(missing)
+        return found
+
+    def _find_tasks(self, actions: Sequence[Action]) -> set[str]:
+        """Keys of the task actions whose task SOQL shows now."""
         wanted: dict[str, dict[str, str]] = {}
         for action in actions:
             if action.kind == "task" and valid_id(action.crm_id):

@@ -151,3 +151,34 @@ def test_a_reply_pauses_the_cadence_and_tasks_the_owner(
     [task] = tasks_of(sandbox, lead)
     assert task["Subject"] == "Lamarr replied — take over"
     assert sandbox.admin.record("Lead", lead)["CRMBridge_Sequence_Paused__c"] == "true"
+
+
+def test_a_task_create_left_unanswered_is_found_not_sent_twice(
+    salesforce_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    sandbox = salesforce_sandbox
+    # The org creates the task at once but answers after the client's timeout.
+    sandbox.faults.stall_seconds = 0.8
+    sandbox.faults.add("late", path_prefix="composite/sobjects", method="POST")
+    options = {**OPTIONS, "timeout": "500ms"}
+    connector = connector_for(sandbox.server, **options)
+    connector.handoff.index_lag_s = 1.0
+    config = config_for(sandbox)
+    salesforce = settings_for(sandbox.server, **options)
+    config = config.model_copy(
+        update={"connectors": config.connectors.model_copy(update={"salesforce": salesforce})}
+    )
+    lead = sandbox.seed(
+        "Lead", {"LastName": "Turing", "Company": "NPL", "Title": "CIO", "Email": "at@npl.example"}
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'crmbridge.db'}")
+    try:
+        run = Pipeline(store, config, {"salesforce": connector})
+        run.prepare()
+        for _ in range(3):
+            run.run_once(datetime.now(UTC))
+    finally:
+        store.engine.dispose()
+
+    assert sandbox.faults.pending() == 0, "the stall was used"
+    assert len(tasks_of(sandbox, lead)) == 1
