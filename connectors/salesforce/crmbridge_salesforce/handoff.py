@@ -1,4 +1,4 @@
-"""Salesforce hand-off operations: owners (active Users) and Tasks.
+"""Salesforce hand-off operations: owners, Tasks, Campaign lists and cadences.
 
 Owners are the org's Users (``SELECT Id, Name, Email, IsActive FROM User``), inactive
 ones marked, and its queues with ``queue_owners = true``. Assigning a lead is an
