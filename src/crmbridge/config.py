@@ -678,7 +678,8 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     message = message[0].lower() + message[1:]
-    if kind not in _SELF_DESCRIBING and "input" in error:
+    # A secret's value is never quoted back, even one refused as malformed.
+    if kind not in _SELF_DESCRIBING and "input" in error and not _is_secret(loc):
         shown = _shown(error["input"])
         message = f"{message} (got {shown})"
     if len(message) > _LONGEST:  # a self-describing message quotes the value whole
