@@ -34,6 +34,7 @@ from pydantic_settings import (
 from crmbridge.config_upgrades import apply_renames
 from crmbridge.connector.registry import failures, plugins
 from crmbridge.errors import ConfigError, ConfigProblem
+from crmbridge.handoff.feedback import feedback_problems
 from crmbridge.handoff.settings import (
     AssignmentSettings,
     EnrichmentSettings,
@@ -298,6 +299,7 @@ def _parse_config(text: str, source: str, base_dir: Path | None) -> LoadedConfig
         problems.extend(model_problems(scoring))
     if config is not None:
         problems.extend(_company_paths(config))
+        problems.extend(feedback_problems(config.sla, config.assignment.owner_property))
     warnings: list[str] = list(renamed)
     missing: list[ConfigProblem] = []
     for path, name in unset:
@@ -676,7 +678,8 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     message = message[0].lower() + message[1:]
-    if kind not in _SELF_DESCRIBING and "input" in error:
+    # A secret's value is never quoted back, even one refused as malformed.
+    if kind not in _SELF_DESCRIBING and "input" in error and not _is_secret(loc):
         shown = _shown(error["input"])
         message = f"{message} (got {shown})"
     if len(message) > _LONGEST:  # a self-describing message quotes the value whole

@@ -36,6 +36,9 @@ from crmbridge.durations import (
 )
 from crmbridge.strict import Strict
 
+#: The dashboard password's least length (``[daemon] ui_token``).
+MIN_UI_TOKEN = 16
+
 
 def _http_url(value: SecretStr) -> SecretStr:
     """A secret URL that crmbridge will POST to: http(s) with a host, never echoed."""
@@ -161,6 +164,22 @@ class DaemonSettings(Strict):
         default=None,
         description="Bearer token of /v1/writes (pause and resume); the ingest token when unset.",
     )
+    ui_token: SecretStr | None = Field(
+        default=None,
+        description="Password of the read-only dashboard at /ui (a login form that sets a "
+        "signed cookie); the dashboard is off when unset.",
+    )
+    @field_validator("ui_token")
+    @classmethod
+    def _hard_to_guess(cls, token: SecretStr | None) -> SecretStr | None:
+        # The login form has no lockout: a short password could be guessed by trying.
+        if token is not None and len(token.get_secret_value().strip()) < MIN_UI_TOKEN:
+            raise ValueError(
+                f"at least {MIN_UI_TOKEN} characters, since the dashboard's login has no "
+                "lockout (e.g. the output of: openssl rand -hex 16)"
+            )
+        return token
+
     public_url: str | None = Field(
         default=None,
         description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "

@@ -6,6 +6,8 @@ are read once, time alone rescores, and ``crmbridge plan`` touches nothing.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,12 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from crmbridge.connector import Write
+from crmbridge.connector import Page, Write
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.identity import read_identity
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import ContactRow, ScoreRow
-from crmbridge.sync.pipeline import CycleSummary
+from crmbridge.sync.pipeline import ROUND_WAIT_S, CycleSummary
 from crmbridge.sync.writeback import score_property_names
 from crmbridge.testing.fake import FakeConnector
 
@@ -266,3 +268,50 @@ def test_plan_json_shows_what_the_next_cycle_writes_and_writes_nothing(
         (w["crm_id"], name, value) for w in new for name, value in w["properties"].items()
     }
     assert cycle.written == 2
+
+
+class _ActivityOnALaterPage(FakeConnector):
+    """A CRM whose second page carries activity of the first page's contacts, read
+    only once a scoring round has run on the first page (as a Salesforce sweep of Tasks
+    after the leads)."""
+
+    def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
+        pages = list(super().read_changes(cursor, properties))
+        if not pages:
+            return
+        yield pages[0]
+        time.sleep(3 * ROUND_WAIT_S)  # the first page is scored meanwhile
+        activity = tuple(
+            CanonicalEvent.model_validate(
+                event(str(record.email), "meeting_booked", NOW - timedelta(hours=1))
+            )
+            for record in pages[0].records
+            if record.email
+        )
+        yield Page((), pages[0].cursor, activity)
+        yield from pages[1:]
+
+
+def test_a_contact_scored_in_two_rounds_of_a_cycle_counts_once(
+    store: Store, tmp_path: Path
+) -> None:
+    contacts = [
+        {
+            "id": str(300 + i),
+            "email": f"lead{i}@example.com",
+            "properties": {"jobtitle": "CIO"},
+            "updated_at": f"2026-11-19T12:00:{i:02d}Z",
+        }
+        for i in range(6)
+    ]
+    FakeConnector.seed(tmp_path / "crm", contacts)
+    crm = _ActivityOnALaterPage(tmp_path / "crm", page_size=3)
+    pipe = pipeline(store, crm)
+
+    summary = pipe.run_once(NOW)
+
+    assert summary.ok, summary.errors
+    # The first page's three leads are scored before their meetings arrive, and again
+    # after: still six leads scored, changed and written, each written once.
+    assert (summary.read, summary.scored, summary.changed, summary.written) == (6,) * 4
+    assert set(applied_writes(crm).values()) == {1}

@@ -917,3 +917,25 @@ def test_json_schema_durations_are_written_as_the_loader_reads_them() -> None:
     assert poll["default"] == "5m"
     loaded = parse_config(f'[daemon]\npoll_interval = "{poll["default"]}"\n')
     assert loaded.config.daemon.poll_interval == timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("token", ["short", " " * 40, "0123456789abcde"])
+def test_a_guessable_dashboard_token_is_refused_without_quoting_it(token: str) -> None:
+    problem = only(problems_of(f'[daemon]\nui_token = "{token}"\n'), "daemon.ui_token")
+
+    assert "at least 16 characters" in str(problem)
+    if token.strip():
+        assert token not in str(problem)
+
+
+def test_a_long_dashboard_token_is_accepted() -> None:
+    loaded = parse_config('[daemon]\nui_token = "0123456789abcdef"\n', source="test.toml")
+
+    assert loaded.config.daemon.ui_token is not None
+
+
+def test_a_malformed_secret_is_refused_without_quoting_it() -> None:
+    leaked = "ftp://hooks.example.com/T000/B000/XXXXsecretXXXX"
+    problem = only(problems_of(f'[alerts]\nwebhook_url = "{leaked}"\n'), "alerts.webhook_url")
+
+    assert "XXXXsecretXXXX" not in str(problem)

@@ -12,13 +12,15 @@ again never makes a second event.
 | EmailMessage, Incoming                 | email_reply      | sales_email   | FromAddress     |
 | EmailMessage, outgoing                 | sales_activity   | email         | first ToAddress |
 
-``sales_activity`` (a rep called, wrote or met) stops the hand-off's SLA clock;
+``sales_activity`` (a rep called, wrote or met) stops the hand-off's SLA clock when
+the rep who logged it (``CreatedById``, carried as ``owner_id``) is the lead's owner;
 ``email_reply`` pauses the lead's automation. Deleted rows and tasks of another kind
 make no event.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -41,6 +43,7 @@ ACTIVITY_FIELDS = {
         "Type",
         "CompletedDateTime",
         "CreatedDate",
+        "CreatedById",
     ),
     EMAIL: (
         "Id",
@@ -53,9 +56,12 @@ ACTIVITY_FIELDS = {
         "MessageDate",
         "ReplyToEmailMessageId",
         "CreatedDate",
+        "CreatedById",
     ),
 }
 _SUBJECT = 200
+#: A User's id: 15 or 18 characters starting 005.
+_USER_ID = re.compile(r"005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
 
 
 def _moment(row: Mapping[str, Any], *names: str) -> datetime | None:
@@ -72,6 +78,12 @@ def _moment(row: Mapping[str, Any], *names: str) -> datetime | None:
 def _subject(row: Mapping[str, Any]) -> dict[str, str]:
     subject = row.get("Subject")
     return {"subject": subject[:_SUBJECT]} if isinstance(subject, str) and subject else {}
+
+
+def _actor(row: Mapping[str, Any]) -> dict[str, str]:
+    """Who logged the row (its creator), as the ``owner_id`` the SLA clock compares."""
+    by = row.get("CreatedById")
+    return {"owner_id": by} if isinstance(by, str) and _USER_ID.fullmatch(by) else {}
 
 
 def task_event(row: Mapping[str, Any]) -> CanonicalEvent | None:
@@ -96,7 +108,7 @@ def task_event(row: Mapping[str, Any]) -> CanonicalEvent | None:
         type=kind,
         occurred_at=moment,
         contact={"crm": "salesforce", "id": who},
-        properties={**extra, **_subject(row)},
+        properties={**extra, **_subject(row), **_actor(row)},
     )
 
 
@@ -113,7 +125,7 @@ def email_event(row: Mapping[str, Any]) -> CanonicalEvent | None:
     if moment is None or not first or len(first) > 254:
         return None
     kind = "email_reply" if incoming else "sales_activity"
-    extra = {"source": "sales_email"} if incoming else {"source": "email"}
+    extra = {"source": "sales_email"} if incoming else {"source": "email", **_actor(row)}
     return CanonicalEvent(
         event_id=f"salesforce:email:{row['Id']}",
         type=kind,

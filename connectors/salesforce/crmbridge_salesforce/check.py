@@ -14,14 +14,18 @@ from crmbridge.errors import (
     SchemaError,
     TransientError,
 )
+from crmbridge_salesforce.errors import NotFound
 
 if TYPE_CHECKING:
     from crmbridge_salesforce.connector import SalesforceConnector
 
-LIMITATIONS = (
-    "Hand-off on Salesforce (owners, tasks, sales cadences) is not part of this release: "
-    "crmbridge scores leads and contacts and writes the scores back.",
+#: Without Sales Engagement a reply cannot stop a cadence.
+NO_CADENCES = (
+    "Sales Engagement is off (connectors.salesforce.sales_engagement = false): a reply "
+    "flags the lead and tasks its owner; no cadence is paused or assigned."
 )
+#: The object that answers whether the org has Sales Engagement.
+TRACKER = "ActionCadenceTracker"
 
 
 def check_org(connector: SalesforceConnector) -> CheckReport:
@@ -44,6 +48,8 @@ def check_org(connector: SalesforceConnector) -> CheckReport:
         account += _budget(client.rest("read the org's limits", "limits/") or {}, connector)
         for sobject in connector.objects:
             problems.extend(_object_access(connector, sobject))
+        if connector.settings.sales_engagement:
+            problems.extend(_sales_engagement(connector))
     except (AuthError, MissingScope) as exc:
         problems.append(f"{exc} {exc.detail or ''}".strip())
     except (TransientError, RateLimited) as exc:
@@ -56,7 +62,7 @@ def check_org(connector: SalesforceConnector) -> CheckReport:
         account=account,
         account_id=account_id,
         problems=tuple(problems),
-        limitations=LIMITATIONS,
+        limitations=() if connector.settings.sales_engagement else (NO_CADENCES,),
         reachable=not unreachable,
     )
 
@@ -87,3 +93,17 @@ def _object_access(connector: SalesforceConnector, sobject: str) -> list[str]:
         "(field-level security)"
         for name in hidden
     ]
+
+
+def _sales_engagement(connector: SalesforceConnector) -> list[str]:
+    """Sales Engagement is on in the settings: the org must show its cadence trackers."""
+    try:
+        connector.client.rest("describe the cadence trackers", f"sobjects/{TRACKER}/describe")
+    except (NotFound, MissingScope):
+        return [
+            "Sales Engagement is not enabled in this org, or the integration user cannot "
+            f"see {TRACKER} (grant the Sales Engagement user permission): enable it, or set "
+            "connectors.salesforce.sales_engagement = false to flag replies and task the "
+            "owner instead"
+        ]
+    return []

@@ -97,8 +97,14 @@ class SalesforceClient:
                 self._sf = self._login()
             return self._sf
 
-    def call(self, what: str, fn: Callable[[Salesforce], T], *, write: bool = False) -> T:
-        """Run ``fn`` with the signed-in client: paced, budgeted, retried, translated."""
+    def call(
+        self, what: str, fn: Callable[[Salesforce], T], *, write: bool = False, retry: bool = True
+    ) -> T:
+        """Run ``fn`` with the signed-in client: paced, budgeted, retried, translated.
+
+        ``retry=False`` sends once: for a create whose unanswered attempt may have
+        succeeded (the caller asks the org before sending it again).
+        """
 
         def once() -> T:
             if write:
@@ -108,7 +114,7 @@ class SalesforceClient:
 
         return call_with_retries(
             once,
-            attempts=self.attempts,
+            attempts=self.attempts if retry else 1,
             sleep=self._sleep,
             # A call that timed out would wait the whole timeout again on each attempt.
             give_up=lambda exc: isinstance(exc, NoAnswer) and "in time" in str(exc),

@@ -33,10 +33,12 @@ from crmbridge.records import ContactRecord
 from crmbridge_salesforce.activity import ACTIVITY_FIELDS, ACTIVITY_OBJECTS, activity_event
 from crmbridge_salesforce.auth import credentials
 from crmbridge_salesforce.bulk import bulk_write
+from crmbridge_salesforce.cadences import Cadences
 from crmbridge_salesforce.check import check_org
 from crmbridge_salesforce.client import SalesforceClient
 from crmbridge_salesforce.errors import NotFound
 from crmbridge_salesforce.fields import ObjectFields, resolve_all
+from crmbridge_salesforce.handoff import SalesforceHandoff
 from crmbridge_salesforce.limits import ApiBudget
 from crmbridge_salesforce.reads import (
     LEAD_FIELDS,
@@ -71,8 +73,6 @@ class SalesforceConnector:
     """crmbridge's :class:`~crmbridge.connector.Connector` for Salesforce."""
 
     name = NAME
-    #: Hand-off on Salesforce (owners, tasks, cadences) is not part of this release.
-    handoff = None
 
     def __init__(self, client: SalesforceClient, settings: SalesforceSettings) -> None:
         self.client = client
@@ -83,6 +83,17 @@ class SalesforceConnector:
         self._described: dict[str, ObjectFields] = {}
         self._lock = threading.Lock()
         self._reported: set[str] = set()
+        cadences = (
+            Cadences(client, on_reply=settings.cadence_on_reply)
+            if settings.sales_engagement
+            else None
+        )
+        self._handoff = SalesforceHandoff(
+            client,
+            fallback_user=settings.task_owner_fallback,
+            queues=settings.queue_owners,
+            cadences=cadences,
+        )
 
     @classmethod
     def from_settings(
@@ -110,6 +121,11 @@ class SalesforceConnector:
     def share_daily_count(self, count: DailyCount) -> None:
         """Count every call in ``count`` (every replica's) against ``api_share``."""
         self.client.budget.shared = count
+
+    @property
+    def handoff(self) -> SalesforceHandoff:
+        """Owners (Users) and Tasks; see :mod:`crmbridge_salesforce.handoff`."""
+        return self._handoff
 
     @property
     def rate_governor(self) -> RateGovernor:

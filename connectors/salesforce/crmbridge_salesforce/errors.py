@@ -62,7 +62,8 @@ class NoAnswer(TransientError):  # noqa: N818 - what happened
 
 
 def error_codes(content: Any) -> list[tuple[str, str]]:
-    """``(errorCode, message)`` pairs of an error body (a list, a dict or raw bytes)."""
+    """``(errorCode, message)`` pairs of an error body (a list, a dict or raw bytes;
+    an invocable action's results are read for their errors)."""
     body = content
     if isinstance(body, bytes | str):
         try:
@@ -70,6 +71,16 @@ def error_codes(content: Any) -> list[tuple[str, str]]:
         except ValueError:
             return []
     items = body if isinstance(body, list) else [body]
+    # An invocable action answers one result per input, each with its own errors.
+    items = [
+        error
+        for item in items
+        for error in (
+            item["errors"]
+            if isinstance(item, Mapping) and isinstance(item.get("errors"), list)
+            else [item]
+        )
+    ]
     pairs = []
     for item in items:
         if isinstance(item, Mapping):

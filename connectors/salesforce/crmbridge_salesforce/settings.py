@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -121,6 +121,26 @@ class SalesforceSettings(ConnectorSettings):
     )
     org_id: str | None = Field(
         default=None, description="The only Salesforce org (00D...) whose webhooks are accepted."
+    )
+    sales_engagement: bool = Field(
+        default=False,
+        description="The org has Sales Engagement: a reply pauses the lead's cadence and "
+        "nurture enrollments assign cadences (crmbridge check says whether it is enabled).",
+    )
+    cadence_on_reply: Literal["pause", "remove"] = Field(
+        default="pause",
+        description="What a reply does to the lead's cadence: pause it, or remove the lead.",
+    )
+    queue_owners: bool = Field(
+        default=False,
+        description="List the org's lead queues as owners too (their tasks go to "
+        "task_owner_fallback).",
+    )
+    task_owner_fallback: str | None = Field(
+        default=None,
+        pattern=r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$",
+        description="The user (005...) who owns a hand-off task when the lead's owner is a "
+        "queue (a Salesforce task needs a user as its owner).",
     )
 
     #: Without a webhook secret Salesforce webhooks are answered 503.

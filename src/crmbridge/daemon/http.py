@@ -14,6 +14,8 @@
                                (the SQLite file is the one opened at start), not stopping;
                                a CRM that is down or rate limited does not matter here
 ``GET /metrics``               Prometheus text exposition (see :mod:`crmbridge.daemon.metrics`)
+``/ui``                         the read-only dashboard, behind ``daemon.ui_token`` (see
+                               :mod:`crmbridge.daemon.routes.ui`)
 ``GET /openapi.json``          the OpenAPI document (``/docs`` renders it)
 =========================  =================================================================
 
@@ -39,7 +41,7 @@ from fastapi import FastAPI
 from crmbridge._version import __version__
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.daemon.metrics import Metrics, install
-from crmbridge.daemon.routes import events, profiling, webhooks, writes
+from crmbridge.daemon.routes import events, profiling, ui, webhooks, writes
 from crmbridge.daemon.routes import health as health_routes
 from crmbridge.daemon.routes.context import AppContext, Clock, wall_clock
 from crmbridge.daemon.routes.problems import install_error_handlers
@@ -120,6 +122,6 @@ def create_app(
     )
     install_error_handlers(app)
     # Inclusion order is the order of the paths in the OpenAPI document.
-    for module in (health_routes, webhooks, events, profiling, writes):
+    for module in (health_routes, webhooks, events, profiling, writes, ui):
         app.include_router(module.router)
     return app

@@ -84,6 +84,8 @@ class AssignmentStep:
         if lead.state.get(WAIVED):
             return  # it qualified before assignment was turned on (apply_to_existing = false)
         current = lead.owner_id(self.settings.owner_property)
+        if current and self.placeholder(current):
+            current = None  # held by a queue or user that stands for "nobody yet"
         if current and (self.settings.keep_existing_owner or lead.state.get("owner_id")):
             return
         choice = self.choose(lead, plan)
@@ -93,6 +95,14 @@ class AssignmentStep:
             return
         owner_id, label = choice
         self.give(lead, plan, owner_id, label)
+
+    def placeholder(self, owner_id: str) -> bool:
+        """Is ``owner_id`` one of ``unowned``? A 15-character Salesforce id also
+        matches its 18-character form (the one the API answers)."""
+        return any(
+            owner_id == held or (len(held) == 15 and owner_id[:15] == held)
+            for held in self.settings.unowned
+        )
 
     def choose(self, lead: Lead, plan: HandoffPlan) -> tuple[str, str] | None:
         """(owner id, rotation label) for the lead, or None when nobody is available."""

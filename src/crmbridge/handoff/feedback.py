@@ -5,12 +5,17 @@ Reps record their verdict (contacted, not qualified + reason, bad timing, no bud
 machine (not qualified → nurture), stops SLA clocks, and stays for the report. The
 event id is built from the verdict and its reason: reading the contact again never
 duplicates it.
+
+The property may be the CRM's own (Salesforce's Lead ``Status``): ``feedback_values``
+then says which of its values are verdicts (``"Unqualified"`` → ``not_qualified``), and
+any other value is none. crmbridge only reads that property, never writes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from crmbridge.errors import ConfigProblem
 from crmbridge.handoff.lead import short_hash
 from crmbridge.handoff.settings import SlaSettings
 from crmbridge.records import CanonicalEvent, ContactRecord
@@ -23,11 +28,16 @@ def feedback_events(
     name = settings.feedback_property
     if not name:
         return []
+    verdicts = {value.strip().casefold(): v for value, v in settings.feedback_values.items()}
     events = []
     for record in records:
         status = record.properties.get(name)
         if status in (None, "") or record.updated_at is None:
             continue
+        if verdicts:
+            status = verdicts.get(str(status).strip().casefold())
+            if status is None:
+                continue  # a value of the CRM's that is no verdict (e.g. "Open")
         reason_name = settings.feedback_reason_property
         reason = record.properties.get(reason_name) if reason_name else None
         properties = {status_key: str(status)}
@@ -43,3 +53,17 @@ def feedback_events(
             )
         )
     return events
+
+
+def feedback_problems(settings: SlaSettings, owner_property: str) -> list[ConfigProblem]:
+    """The property feedback is read from must not be one crmbridge writes."""
+    name = settings.feedback_property
+    if name and name.casefold() == owner_property.casefold():
+        return [
+            ConfigProblem(
+                "sla.feedback_property",
+                f'"{name}" is the owner field crmbridge writes (assignment.owner_property)',
+                "read feedback from a field only sales write, such as the lead status",
+            )
+        ]
+    return []

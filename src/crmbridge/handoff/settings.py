@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crmbridge.durations import Duration, at_least
@@ -52,6 +52,12 @@ class AssignmentSettings(Strict):
     on: Literal["hot", "sql"] = Field(default="hot", description="What triggers assignment.")
     strategy: Literal["round_robin", "weighted"] = "round_robin"
     keep_existing_owner: bool = True
+    unowned: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Owners that count as none: a lead they hold is assigned (Salesforce: "
+        "the default lead queue, the integration user).",
+    )
     apply_to_existing: bool = Field(
         default=True,
         description="When assignment is turned on, also give an owner to the leads that "
@@ -136,6 +142,15 @@ class SlaSettings(Strict):
         description="CRM property where sales record their verdict (contacted, not_qualified…).",
     )
     feedback_reason_property: str | None = Field(default="crmbridge_feedback_reason")
+    feedback_values: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=255)],
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+    ] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="The CRM's values of feedback_property as verdicts, e.g. "
+        '{"Unqualified" = "not_qualified"}; when set, other values are no verdict.',
+    )
     contacted_feedback: list[str] = Field(
         default_factory=lambda: ["contacted", "meeting_booked", "qualified"]
     )

@@ -93,3 +93,10 @@ def last_full_week(now: datetime, zone: ZoneInfo) -> Period:
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday())
     return Period(monday - timedelta(days=7), monday - timedelta(days=1), zone)
+
+
+def current_week(now: datetime, zone: ZoneInfo) -> Period:
+    """The ISO week ``now`` is in (local time), so far: the dashboard's live review."""
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    return Period(monday, monday + timedelta(days=6), zone)

@@ -53,9 +53,7 @@ def milestones(session: Session, since: datetime, until: datetime) -> list[Miles
     that jumps from lead to SQL reached MQL at that same instant.
     """
     columns = [
-        func.min(_SCORES.c.scored_at)
-        .filter(_SCORES.c.stage.in_(FUNNEL[index:]))
-        .label(stage)
+        func.min(_SCORES.c.scored_at).filter(_SCORES.c.stage.in_(FUNNEL[index:])).label(stage)
         for index, stage in enumerate(FUNNEL)
     ]
     firsts = (

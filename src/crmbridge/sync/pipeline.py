@@ -115,6 +115,10 @@ class CycleSummary:
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: The contacts behind ``scored`` and ``changed`` (a contact rescored in two rounds
+    #: of one cycle counts once).
+    scored_ids: set[int] = field(default_factory=set, repr=False)
+    changed_ids: set[int] = field(default_factory=set, repr=False)
     #: Record writes by connector and outcome (done, failed, dead), for the metrics.
     writes_by_status: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     #: What failed, typed: a connector's stage, or one record (``errors`` renders them).
@@ -136,6 +140,8 @@ class CycleSummary:
         """JSON-ready form: the failures typed, and as ``errors`` lines."""
         data = asdict(self)
         data.pop("written_ids")
+        data.pop("scored_ids")
+        data.pop("changed_ids")
         data.pop("writes_by_status")
         data.pop("adoption")
         data["failures"] = [failure.as_dict() for failure in self.failures]
@@ -586,8 +592,10 @@ class Pipeline:
                     changed=rescored.changed,
                     outdated=count_selected(self.store, outdated(self.engine.version)),
                 )
-            summary.scored += rescored.scored
-            summary.changed += rescored.changed
+            summary.scored_ids |= rescored.scored_ids
+            summary.changed_ids |= rescored.changed_ids
+            summary.scored = len(summary.scored_ids)
+            summary.changed = len(summary.changed_ids)
             summary.failures.extend(
                 CycleFailure(lead.crm, "rescore", lead.kind, lead.error, crm_id=lead.crm_id)
                 for lead in rescored.failed

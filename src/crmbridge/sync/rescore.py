@@ -75,6 +75,10 @@ class RescoreResult:
     held: int = 0
     changes: list[PlannedChange] = field(default_factory=list)
     failed: list[ScoreFailure] = field(default_factory=list)
+    #: The contacts (store ids) scored, and those with something to write: a cycle
+    #: that rescores in rounds while it reads counts each contact once.
+    scored_ids: set[int] = field(default_factory=set)
+    changed_ids: set[int] = field(default_factory=set)
 
 
 def _score_values(contact_id: int, score: Score) -> dict[str, Any]:
@@ -232,6 +236,7 @@ class Rescorer:
                 updates.append(self._failed(row, now, exc, result))
                 continue
             result.scored += 1
+            result.scored_ids.add(row.id)
             values = _score_values(row.id, score)
             old = current.get(row.id)
             if not _same_score(old, values):
@@ -278,6 +283,7 @@ class Rescorer:
                     )
             if planned:
                 result.changed += 1
+                result.changed_ids.add(row.id)
                 result.changes.extend(planned)
             if self.summary is not None:
                 self._tell(self.summary, row, old, score, planned)

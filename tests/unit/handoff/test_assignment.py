@@ -178,3 +178,17 @@ def test_sla_reassignment_takes_the_next_available_owner() -> None:
     assert step.reassign(one, plan, "13") == "11"
     assert plan.assignments == [{"owner_id": "11", "strategy": "sla_reassign"}]
     assert one.state["owner_id"] == "11"
+
+
+def test_an_owner_listed_as_unowned_counts_as_none() -> None:
+    queue15, queue18 = "00G5g000001AbCd", "00G5g000001AbCdEAK"
+    step = AssignmentStep(settings(f'unowned = ["{queue15}", "005INTEGRATION"]'), OWNERS)
+
+    for held in (queue18, queue15, "005INTEGRATION"):
+        plan = HandoffPlan()
+        step.plan(lead(properties={"hubspot_owner_id": held}), plan)
+        assert plan.properties["hubspot_owner_id"] in {"11", "12", "13", "14", "15"}
+
+    plan = HandoffPlan()
+    step.plan(lead(properties={"hubspot_owner_id": "00G5g000001ZzZzEAK"}), plan)
+    assert plan.properties == {}, "another queue is an owner: kept"

@@ -17,6 +17,9 @@ SOURCES = [
     ROOT / "src" / "crmbridge" / "cli" / "report.py",
     *sorted((ROOT / "src" / "crmbridge" / "backtest").glob("*.py")),
     ROOT / "src" / "crmbridge" / "cli" / "backtest.py",
+    # The daemon's dashboard.
+    ROOT / "src" / "crmbridge" / "daemon" / "dashboard.py",
+    ROOT / "src" / "crmbridge" / "daemon" / "routes" / "ui.py",
     # Texts written to the CRM: score reasons, hand-off tasks.
     *sorted((ROOT / "src" / "crmbridge" / "scoring").glob("*.py")),
     *sorted((ROOT / "src" / "crmbridge" / "handoff").glob("*.py")),

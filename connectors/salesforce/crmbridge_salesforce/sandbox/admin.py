@@ -9,7 +9,7 @@ same over HTTP for ``crmbridge sandbox`` (no session needed; never counted or fa
 - ``POST /_sandbox/touch/{sobject}/{id}``: a system update moves only SystemModstamp;
 - ``POST /_sandbox/convert/{lead id}``: convert a lead;
 - ``POST /_sandbox/hide/{sobject}/{field}``: hide a field from the integration user;
-- ``POST /_sandbox/faults``: ``{"kind", "count", "path_prefix"}``;
+- ``POST /_sandbox/faults``: ``{"kind", "count", "path_prefix", "method"}``;
 - ``POST /_sandbox/expire-sessions``; ``GET /_sandbox/log``; ``GET /_sandbox/usage``.
 """
 
@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from crmbridge import clock
 from crmbridge_salesforce.sandbox import writes
+from crmbridge_salesforce.sandbox.api_actions import SALES_ENGAGEMENT
 from crmbridge_salesforce.sandbox.pipeline import Services, json_body
 from crmbridge_salesforce.sandbox.state import LoggedRequest
 from crmbridge_salesforce.sandbox.wire import ApiError, SalesforceJSON
@@ -87,6 +88,11 @@ class Admin:
     def show_field(self, sobject: str, field_name: str) -> None:
         """Undo :meth:`hide_field`."""
         self.state.hidden.discard(f"{sobject}.{field_name}")
+
+    def disable_sales_engagement(self) -> None:
+        """The org without Sales Engagement: no cadence objects, no cadence actions."""
+        with self.state.lock:
+            self.state.absent.update(SALES_ENGAGEMENT)
 
     def expire_sessions(self) -> None:
         """End every session (the next API call answers 401 INVALID_SESSION_ID)."""
@@ -200,7 +206,8 @@ def routes(services: Services) -> list[Route]:
         if action == "faults":
             body = await body_of(request)
             services.faults.add(str(body["kind"]), int(body.get("count", 1)),
-                                str(body.get("path_prefix", "")))  # fmt: skip
+                                str(body.get("path_prefix", "")),
+                                str(body.get("method", "")))  # fmt: skip
             return Response(status_code=204)
         if action == "expire-sessions":
             admin.expire_sessions()

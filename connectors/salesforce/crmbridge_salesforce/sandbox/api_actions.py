@@ -32,6 +32,8 @@ ACTIONS = {
     "pauseSalesCadenceTracker": 50,
     "resumeSalesCadenceTracker": 50,
 }
+#: The objects of Sales Engagement (absent from an org without it).
+SALES_ENGAGEMENT = ("ActionCadenceTracker", "ActionCadence")
 COMPLETION_REASONS = ("ManuallyRemoved", "AutomaticallyExited", "ResponseReceived")
 _ACTIVE = ("Running", "Paused")
 
@@ -141,7 +143,8 @@ def routes(services: Services) -> list[Route]:
     async def invoke(request: Request) -> Response:
         action = request.path_params["action"]
         version = int(request.path_params["version"][1:3])
-        if action not in ACTIONS or version < ACTIONS[action]:
+        off = SALES_ENGAGEMENT[0] in services.state.absent
+        if action not in ACTIONS or version < ACTIONS[action] or off:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         body = await json_body(request, limit=1024 * 1024)
         inputs = body.get("inputs") if isinstance(body, dict) else None

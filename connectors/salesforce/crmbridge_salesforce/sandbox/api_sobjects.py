@@ -37,7 +37,7 @@ ROLLED_BACK = record_error(
 
 
 def _sobject(services: Services, name: str) -> str:
-    canonical = services.state.schema.object_name(name)
+    canonical = services.state.object_name(name)
     if canonical is None:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
     return canonical
@@ -163,6 +163,7 @@ def routes(services: Services) -> list[Route]:
                 "urls": {"sobject": f"/services/data/{version}/sobjects/{name}"},
             }
             for name in state.schema.objects
+            if name not in state.absent
         ]
         return SalesforceJSON(
             {"encoding": "UTF-8", "maxBatchSize": MAX_COLLECTION, "sobjects": listed}

@@ -9,7 +9,9 @@ Faults are queued (:meth:`Faults.add`) and taken by the next matching API reques
 - ``expired``: 401 ``INVALID_SESSION_ID`` and the session really ends (re-login works);
 - ``limit``: 403 ``REQUEST_LIMIT_EXCEEDED``, as when the org's daily calls are spent;
 - ``lock``: 400 ``UNABLE_TO_LOCK_ROW`` (another transaction holds the record);
-- ``stall``: the request is held ``stall_seconds`` before it is answered normally.
+- ``stall``: the request is held ``stall_seconds`` before it is answered normally;
+- ``late``: the request is carried out (its writes committed) at once and its answer
+  held ``stall_seconds``: a client that timed out cannot know it succeeded.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 
 from crmbridge_salesforce.sandbox.wire import ApiError
 
-KINDS = frozenset({"500", "502", "503", "expired", "limit", "lock", "stall"})
+KINDS = frozenset({"500", "502", "503", "expired", "late", "limit", "lock", "stall"})
 #: The message of Salesforce's daily-limit refusal.
 LIMIT_MESSAGE = "TotalRequests Limit exceeded."
 
@@ -34,6 +36,8 @@ class Fault:
 
     kind: str
     path_prefix: str = ""
+    #: The HTTP method it waits for ("" any).
+    method: str = ""
 
 
 class Faults:
@@ -50,13 +54,14 @@ class Faults:
         #: How long a ``stall`` holds its request.
         self.stall_seconds = 5.0
 
-    def add(self, kind: str, count: int = 1, path_prefix: str = "") -> None:
+    def add(self, kind: str, count: int = 1, path_prefix: str = "", method: str = "") -> None:
         """Queue ``count`` faults of ``kind`` for requests whose path starts with
-        ``path_prefix`` (relative to ``/services/data/vXX.X/`` when it has no slash)."""
+        ``path_prefix`` (relative to ``/services/data/vXX.X/`` when it has no slash),
+        sent with ``method`` when one is named."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(sorted(KINDS))}")
         with self._lock:
-            self._queue.extend(Fault(kind, path_prefix) for _ in range(count))
+            self._queue.extend(Fault(kind, path_prefix, method.upper()) for _ in range(count))
 
     def clear(self) -> None:
         """Drop queued faults and stop random ones."""
@@ -70,14 +75,14 @@ class Faults:
         with self._lock:
             return len(self._queue)
 
-    def take(self, path: str, resource: str) -> str | None:
-        """The fault for a request to ``path`` (``resource``: its part after the
-        version), or None."""
+    def take(self, path: str, resource: str, method: str = "") -> str | None:
+        """The fault for a ``method`` request to ``path`` (``resource``: its part after
+        the version), or None."""
         with self._lock:
             for fault in self._queue:
                 prefix = fault.path_prefix
                 target = path if prefix.startswith("/") else resource
-                if target.startswith(prefix):
+                if target.startswith(prefix) and fault.method in ("", method.upper()):
                     self._queue.remove(fault)
                     return fault.kind
             if self.rate and self._random.random() < self.rate:
@@ -86,7 +91,7 @@ class Faults:
 
 
 def fault_response(kind: str) -> Response:
-    """The answer of a failing ``kind`` (not ``stall``, ``expired`` or ``limit``)."""
+    """The answer of a failing ``kind`` (not ``stall``, ``late``, ``expired`` or ``limit``)."""
     if kind == "500":
         return ApiError(
             500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this "

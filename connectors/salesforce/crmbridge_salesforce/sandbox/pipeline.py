@@ -129,7 +129,8 @@ async def _answer(services: Services, handler: Handler, request: Request) -> Res
         await asyncio.sleep(services.faults.latency)
     prefix = f"/services/data/{version}/"
     path = request.url.path
-    fault = services.faults.take(path, path[len(prefix) :] if path.startswith(prefix) else path)
+    resource = path[len(prefix) :] if path.startswith(prefix) else path
+    fault = services.faults.take(path, resource, request.method)
     if fault == "expired":
         services.sessions.expire_all()
         return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid").response()
@@ -137,16 +138,20 @@ async def _answer(services: Services, handler: Handler, request: Request) -> Res
         return ApiError(403, "REQUEST_LIMIT_EXCEEDED", LIMIT_MESSAGE).response()
     if fault == "stall":
         await asyncio.sleep(services.faults.stall_seconds)
-    elif fault is not None:
+    elif fault is not None and fault != "late":
         return fault_response(fault)
     if not services.state.count_call(services.config.daily_limit):
         return ApiError(403, "REQUEST_LIMIT_EXCEEDED", LIMIT_MESSAGE).response()
     try:
-        return await handler(request)
+        response = await handler(request)
     except ApiError as error:
         return error.response()
     except SoqlError as error:
         return ApiError(400, error.code, error.message).response()
+    if fault == "late":
+        # Done and committed, answered too late: a client that gave up cannot know.
+        await asyncio.sleep(services.faults.stall_seconds)
+    return response
 
 
 async def json_body(request: Request, limit: int = 50 * 1024 * 1024) -> Any:

@@ -62,7 +62,7 @@ class _Plan:
 
     def __init__(self, state: OrgState, query: Query) -> None:
         self.state = state
-        sobject = state.schema.object_name(query.sobject)
+        sobject = state.object_name(query.sobject)
         if sobject is None:
             raise SoqlError(
                 f"sObject type '{query.sobject}' is not supported. If you are attempting to "

@@ -157,6 +157,13 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("EmailMessageId", "reference", "c"), ("RelationId", "reference", "c"),
         ("RelationType", "picklist", "c"), ("RelationAddress", "email", "c"),
     )),
+    "Group": ("00G", _fields(("Name", "string", "n"), ("Type", "picklist", "n"),
+                             ("Email", "email"))),
+    "Campaign": ("701", _fields(("Name", "string", "n"), ("IsActive", "boolean"))),
+    "CampaignMember": ("00v", _fields(
+        ("CampaignId", "reference", "cn"), ("LeadId", "reference", "c"),
+        ("ContactId", "reference", "c"), ("Status", "picklist"),
+    )),
     "ActionCadence": ("77c", _fields(("Name", "string", "n"), ("State", "picklist"))),
     "ActionCadenceTracker": ("77e", _fields(
         ("ActionCadenceId", "reference", "r"), ("TargetId", "reference", "r"),

@@ -92,6 +92,8 @@ class OrgState:
         self.deleted: dict[str, list[tuple[str, datetime]]] = {o: [] for o in self.schema.objects}
         #: Fields the integration user cannot see, as "Object.Field" (field-level security).
         self.hidden: set[str] = set()
+        #: Objects of features the org does not have (Sales Engagement's when it is off).
+        self.absent: set[str] = set()
         #: API calls by hour (hours since the epoch): the org's count covers 24 hours.
         self._calls_by_hour: dict[int, int] = {}
         self.log: list[LoggedRequest] = []
@@ -193,6 +195,11 @@ class OrgState:
             if record_id in self.staged:
                 return None
             return self.records[sobject].get(record_id)
+
+    def object_name(self, name: str) -> str | None:
+        """The canonical name of ``name`` if the org has that object (features included)."""
+        sobject = self.schema.object_name(name)
+        return None if sobject in self.absent else sobject
 
     def find(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
         """The object and record of ``record_id`` (15 or 18 characters), or None."""

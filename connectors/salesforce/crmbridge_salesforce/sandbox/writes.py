@@ -206,6 +206,9 @@ def _check_setup_record(state: OrgState, sobject: str, values: dict[str, Any]) -
         duplicate = ("AssigneeId", "PermissionSetId")
     elif sobject == "PermissionSet":
         duplicate = ("Name",)
+    elif sobject == "CampaignMember":
+        _check_campaign_member(state, values)
+        return
     else:
         return
     with state.lock:
@@ -215,6 +218,34 @@ def _check_setup_record(state: OrgState, sobject: str, values: dict[str, Any]) -
                     "DUPLICATE_VALUE", f"duplicate value found: {duplicate[-1]} duplicates value "
                     f"on record with id: {row['Id']}", [],
                 )  # fmt: skip
+
+
+def _check_campaign_member(state: OrgState, values: dict[str, Any]) -> None:
+    """A member names a live campaign and a lead or contact, and joins it once."""
+    refs = {"CampaignId": "Campaign", "LeadId": "Lead", "ContactId": "Contact"}
+    if not values.get("LeadId") and not values.get("ContactId"):
+        raise RecordRefusedError(
+            "REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]",
+            ["LeadId", "ContactId"],
+        )  # fmt: skip
+    with state.lock:
+        for name, target in refs.items():
+            ref = values.get(name)
+            found = state.find(str(ref)) if ref else None
+            if ref and (found is None or found[0] != target or found[1]["IsDeleted"]):
+                raise RecordRefusedError(
+                    "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name]
+                )
+            if ref and found is not None:
+                values[name] = found[1]["Id"]  # the 18-character id, as Salesforce stores it
+        who = "ContactId" if values.get("ContactId") else "LeadId"
+        for row in state.records["CampaignMember"].values():
+            if (
+                not row["IsDeleted"]
+                and row.get("CampaignId") == values["CampaignId"]
+                and row.get(who) == values[who]
+            ):
+                raise RecordRefusedError("DUPLICATE_VALUE", "Already a campaign member.", [])
 
 
 def create(

@@ -1,5 +1,5 @@
 """What Salesforce sends is parsed without ever raising: limit headers, error bodies,
-activity rows (any shape, any value)."""
+activity rows, invocable action answers, hand-off task payloads (any shape, any value)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crmbridge.connector import Action
 from crmbridge_salesforce.activity import ACTIVITY_FIELDS, EMAIL, TASK, activity_event
 from crmbridge_salesforce.errors import error_codes, record_error
 from crmbridge_salesforce.limits import Usage, parse_limit_info
+from crmbridge_salesforce.tasks import reference, references_in, task_record
 
 values = st.one_of(
     st.none(),
@@ -54,3 +56,43 @@ def test_any_save_errors_give_a_message(errors: list[dict[str, Any]]) -> None:
 def test_any_activity_row_gives_one_event_or_none(sobject: str, row: dict[str, Any]) -> None:
     event = activity_event(sobject, row)
     assert event is None or event.event_id.startswith("salesforce:")
+
+
+action_results = st.lists(
+    st.dictionaries(
+        st.sampled_from(["actionName", "errors", "isSuccess", "outputValues"]),
+        st.one_of(
+            values, st.lists(st.dictionaries(st.sampled_from(["statusCode", "message"]), values))
+        ),
+    ),
+    max_size=5,
+)
+
+
+@given(action_results)
+def test_any_invocable_action_answer_gives_codes_or_none(body: list[dict[str, Any]]) -> None:
+    for code, message in error_codes(body):
+        assert isinstance(code, str) and len(message) <= 300
+
+
+@given(
+    st.text(max_size=200),
+    st.dictionaries(st.sampled_from(["subject", "body", "due_at", "priority", "owner_id"]), values),
+    st.text(max_size=300),
+)
+def test_any_task_payload_makes_a_record_whose_reference_is_found(
+    key: str, payload: dict[str, Any], noise: str
+) -> None:
+    action = Action("task", "00Q5g000004AbCdEAK", key, payload)
+    record = task_record(action, None)
+    assert len(record["Subject"]) <= 255 and len(record["Description"]) <= 32_000
+    assert record["Priority"] in ("High", "Normal", "Low")
+    assert reference(key) in references_in(record["Description"])
+    assert references_in(noise + " " + record["Description"]) >= {reference(key)}
+
+
+def test_a_body_too_long_is_cut_before_the_reference() -> None:
+    action = Action("task", "00Q5g000004AbCdEAK", "k", {"body": "word " * 10_000})
+    description = task_record(action, None)["Description"]
+    assert len(description) <= 32_000
+    assert description.endswith(f"Ref: {reference('k')}")
