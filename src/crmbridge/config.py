@@ -679,7 +679,10 @@ def _problem(error: Any, loc: tuple[str | int, ...]) -> ConfigProblem:
         message = message[len("Value error, ") :]
     message = message[0].lower() + message[1:]
     # A secret's value is never quoted back, even one refused as malformed.
-    if kind not in _SELF_DESCRIBING and "input" in error and not _is_secret(loc):
+    # A table's input may hold its secrets (a model check on [report] sees the SMTP
+    # password): only a scalar is quoted back.
+    scalar = not isinstance(error.get("input"), dict | list | tuple)
+    if kind not in _SELF_DESCRIBING and "input" in error and scalar and not _is_secret(loc):
         shown = _shown(error["input"])
         message = f"{message} (got {shown})"
     if len(message) > _LONGEST:  # a self-describing message quotes the value whole

@@ -939,3 +939,17 @@ def test_a_malformed_secret_is_refused_without_quoting_it() -> None:
     problem = only(problems_of(f'[alerts]\nwebhook_url = "{leaked}"\n'), "alerts.webhook_url")
 
     assert "XXXXsecretXXXX" not in str(problem)
+
+
+def test_a_table_refused_as_a_whole_never_quotes_its_secrets() -> None:
+    password = "Sup3rSecretSmtpPw!"
+    problem = only(
+        problems_of(
+            f'[report]\nenabled = true\n[report.smtp]\npassword = "{password}"\n'
+            'host = "mail.example.com"\nsender = "crm@example.com"\n'
+        ),
+        "report",
+    )
+
+    assert "folder is required" in str(problem)
+    assert password not in str(problem)

@@ -74,7 +74,11 @@ def _job(
 ) -> dict[str, WriteResult]:
     """Run one update job; the result of every record Salesforce reported on."""
     columns = sorted({name for record in records for name in record})
-    csv_records = [{c: _cell(record.get(c)) for c in columns} for record in records]
+    # A batch mixes records changing different fields. An empty cell leaves a field as
+    # it is; only a field the record really clears gets #N/A (which empties it).
+    csv_records = [
+        {c: _cell(record[c]) if c in record else "" for c in columns} for record in records
+    ]
 
     def run(sf: Salesforce) -> tuple[dict[str, Any], str]:
         handler = cast(SFBulk2Handler, sf.bulk2)

@@ -33,7 +33,9 @@ MAX_OWNERS = 20
 
 def figure_svg(draw: Callable[[Axes], None], height: float = 3.2) -> str:
     """Draw on a fresh figure and return it as an ``<svg>`` element."""
-    with rc_context({"svg.fonttype": "none", "font.size": 9}):
+    # Labels come from the CRM (owner names): "$...$" must stay text, not be parsed as
+    # a formula (a malformed one raised and stopped the page and the weekly report).
+    with rc_context({"svg.fonttype": "none", "font.size": 9, "text.parse_math": False}):
         figure = Figure(figsize=(6.4, height))
         axes = figure.add_subplot()
         draw(axes)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from crmbridge.records import normalize_email
 from crmbridge.store.chunks import chunks
+from crmbridge.store.outbox import COMPANY_PROPERTY
 from crmbridge.store.tables import (
     AssignmentRow,
     ContactCompanyRow,
@@ -172,8 +173,14 @@ def forget(connection: Connection, person: Person) -> Erased:
     )
     erased.events = sum(_count(connection.execute(delete(_EVENTS).where(r))) for r in event_refs)
     outbox_refs: list[Any] = [_OUTBOX.c.contact_id.in_(chunk) for chunk in chunks(ids)]
+    # A CRM's ids are unique per object type only: company 123's account score is not
+    # contact 123's.
     outbox_refs.extend(
-        and_(_OUTBOX.c.connector == crm, _OUTBOX.c.crm_id.in_(chunk))
+        and_(
+            _OUTBOX.c.connector == crm,
+            _OUTBOX.c.crm_id.in_(chunk),
+            _OUTBOX.c.kind != COMPANY_PROPERTY,
+        )
         for crm, named in by_crm.items()
         for chunk in chunks(named)
     )
@@ -244,7 +251,11 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
     connection.execute(
         delete(_OUTBOX).where(
             or_(
-                and_(_OUTBOX.c.connector == crm, _OUTBOX.c.crm_id == crm_id),
+                and_(
+                    _OUTBOX.c.connector == crm,
+                    _OUTBOX.c.crm_id == crm_id,
+                    _OUTBOX.c.kind != COMPANY_PROPERTY,
+                ),
                 _OUTBOX.c.contact_id.in_(ids),
             )
         )

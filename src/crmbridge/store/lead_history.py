@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from crmbridge.store.outbox import COMPANY_PROPERTY
 from crmbridge.store.tables import AssignmentRow, ContactRow, OutboxRow, ScoreRow, SlaClockRow
 
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
@@ -70,7 +71,11 @@ def outbox_rows(session: Session, connector: str, crm_id: str, limit: int) -> li
     """The lead's outbox rows (property writes and actions, every status), newest first."""
     query = (
         select(_OUTBOX)
-        .where(_OUTBOX.c.connector == connector, _OUTBOX.c.crm_id == crm_id)
+        .where(
+            _OUTBOX.c.connector == connector,
+            _OUTBOX.c.crm_id == crm_id,
+            _OUTBOX.c.kind != COMPANY_PROPERTY,  # a company may share the contact's id
+        )
         .order_by(_OUTBOX.c.id.desc())
         .limit(limit)
     )

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from crmbridge.store.erasure import ERASED_TABLES, KEPT_TABLES
+from crmbridge.store.outbox import queue_company_values
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import (
     AssignmentRow,
@@ -164,3 +165,25 @@ def test_forget_asks_first_and_refuses_without_a_terminal(store: Store, store_ur
     assert result.exit_code == 1
     assert "--yes" in result.stderr
     assert snapshot(store.engine) == before
+
+
+def test_forgetting_a_contact_keeps_the_account_score_of_a_company_with_its_id(
+    store: Store, store_url: str
+) -> None:
+    # HubSpot numbers contacts and companies apart: company 7301001 is not Ana.
+    _person(store, *ANA, "ana")
+    with store.session() as session:
+        queued = queue_company_values(
+            session, "hubspot", "crmbridge_account_score", {ANA[1]: "85"}, NOW
+        )
+        session.commit()
+    assert queued == 1
+
+    result = cli(store_url, "forget", ANA[0], "--yes")
+
+    assert result.exit_code == 0, result.output
+    with store.session() as session:
+        left = session.exec(select(OutboxRow).where(OutboxRow.crm_id == ANA[1])).all()
+    assert [(row.kind, row.target) for row in left] == [
+        ("company_property", "crmbridge_account_score")
+    ]

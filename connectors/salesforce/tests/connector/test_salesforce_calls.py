@@ -418,6 +418,38 @@ def test_a_write_above_the_threshold_is_one_bulk_job_with_failures_read_back(
     assert len(job_calls) - len(polls) == 4, "create, upload, close, failed rows"
 
 
+def test_a_bulk_job_leaves_alone_the_fields_a_record_does_not_change(
+    org: responses.RequestsMock,
+) -> None:
+    ids = [f"00Q{n:012d}AAA" for n in range(3)]
+    jobs = f"{DATA}/jobs/ingest"
+    org.post(jobs, json={"id": "7505e000002", "state": "Open"})
+    org.put(f"{jobs}/7505e000002/batches", status=201)
+    org.patch(f"{jobs}/7505e000002", json={"id": "7505e000002", "state": "UploadComplete"})
+    org.get(
+        f"{jobs}/7505e000002",
+        json={"state": "JobComplete", "numberRecordsFailed": 0, "numberRecordsProcessed": 3},
+    )
+    org.get(f"{jobs}/7505e000002/failedResults", body='"sf__Id","sf__Error",Id\n')
+    sf = connector(objects=["Lead"], bulk_threshold=2)
+
+    results = sf.write(
+        [
+            Write(ids[0], {"crmbridge_score": "5"}),
+            Write(ids[1], {"crmbridge_reasons": None}),
+            Write(ids[2], {"crmbridge_score": "7", "crmbridge_reasons": "Pricing page +10"}),
+        ]
+    )
+
+    assert all(r.ok for r in results)
+    upload = next(c for c in org.calls if c.request.method == "PUT")
+    rows = {r["Id"]: r for r in csv.DictReader(io.StringIO(upload.request.body.decode()))}
+    # Empty leaves a field unchanged in Bulk 2.0; #N/A empties it: only where asked.
+    assert rows[ids[0]] == {"CRMBridge_Reasons__c": "", "CRMBridge_Score__c": "5", "Id": ids[0]}
+    assert rows[ids[1]] == {"CRMBridge_Reasons__c": "#N/A", "CRMBridge_Score__c": "", "Id": ids[1]}
+    assert rows[ids[2]]["CRMBridge_Reasons__c"] == "Pricing page +10"
+
+
 def test_tasks_and_email_messages_become_canonical_events(org: responses.RequestsMock) -> None:
     # The org lacks a few of the fields crmbridge would read: they are left out.
     for sobject, absent in ((TASK, {"CompletedDateTime"}), (EMAIL, {"Subject", "CreatedDate"})):

@@ -87,7 +87,11 @@ async def login(request: Request, context: Context) -> Response:
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             return _login_page(context, N_("Wrong token."), 413)
-    given = parse_qs(body.decode("utf-8", "replace"), max_num_fields=5).get("token", [""])[0]
+    try:
+        form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=5)
+    except ValueError:  # more fields than a login form has
+        return _login_page(context, N_("Wrong token."), 400)
+    given = form.get("token", [""])[0]
     if not ui_session.token_matches(given, token):
         log.warning("ui.login_refused", client=request.client.host if request.client else None)
         return _login_page(context, N_("Wrong token."), 401)
