@@ -169,6 +169,7 @@ class DaemonSettings(Strict):
         description="Password of the read-only dashboard at /ui (a login form that sets a "
         "signed cookie); the dashboard is off when unset.",
     )
+
     @field_validator("ui_token")
     @classmethod
     def _hard_to_guess(cls, token: SecretStr | None) -> SecretStr | None:
@@ -311,6 +312,30 @@ class SmtpSettings(Strict):
     timeout: Annotated[Duration, at_least(timedelta(seconds=1))] = Field(
         default=timedelta(seconds=30)
     )
+
+    @model_validator(mode="after")
+    def _no_clear_text_login(self) -> SmtpSettings:
+        # Without TLS a login sends the password readable to anyone on the way: only a
+        # relay on this machine may take one.
+        if (
+            self.security == "none"
+            and (self.username or self.password)
+            and not _loopback(self.host)
+        ):
+            raise ValueError(
+                'security = "none" sends the login unencrypted: use "starttls" or "tls", '
+                "or a relay on this machine (localhost)"
+            )
+        return self
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ReportSettings(Strict):

@@ -953,3 +953,19 @@ def test_a_table_refused_as_a_whole_never_quotes_its_secrets() -> None:
 
     assert "folder is required" in str(problem)
     assert password not in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("host", "refused"), [("mail.example.com", True), ("localhost", False), ("127.0.0.1", False)]
+)
+def test_an_smtp_login_without_tls_is_refused_unless_the_relay_is_local(
+    host: str, refused: bool
+) -> None:
+    text = (
+        '[report.smtp]\nsecurity = "none"\nusername = "crm"\n'
+        f'host = "{host}"\nsender = "crm@example.com"\n'
+    )
+    if refused:
+        assert "unencrypted" in str(only(problems_of(text), "report.smtp"))
+    else:
+        assert parse_config(text, source="test.toml").config.report.smtp is not None

@@ -85,6 +85,9 @@ def test_a_wrong_token_is_refused_and_never_logged(sqlite_store: Store) -> None:
     assert client.post("/ui/login", content="x" * 5000, headers=LOGIN).status_code == 413
     # More fields than a login form has: refused, not an internal error.
     assert client.post("/ui/login", content="a&" * 6, headers=LOGIN).status_code == 400
+    page = client.get("/ui/login")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 def test_the_page_needs_the_cookie_and_refuses_a_tampered_or_expired_one(
