@@ -172,10 +172,17 @@ class Drainer:
             outbox.release(session, rows)
             return 0
         names = sorted({row.target for row in rows})
-        held = {
-            record.id: record.properties
-            for record in reader.read(sorted({row.crm_id for row in rows}), names)
-        }
+        try:
+            records = reader.read(sorted({row.crm_id for row in rows}), names)
+        except CrmbridgeError as exc:
+            # Sent again instead (setting a property twice is harmless): an unreadable
+            # company must not hold up the recovery of everything else.
+            get_logger(connector=self.connector.name).warning(
+                "account_score.unverified", count=len(rows), error=str(exc)
+            )
+            outbox.release(session, rows)
+            return 0
+        held = {record.id: record.properties for record in records}
         applied = [
             row for row in rows if same_value(row.value, held.get(row.crm_id, {}).get(row.target))
         ]

@@ -26,7 +26,7 @@ from crmbridge.sync.drain import Drainer
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge_hubspot.sandbox.server import SandboxServer
 
-from .hubspot_harness import IMPORT, USER, connector_for, sandbox
+from .hubspot_harness import IMPORT, TOKEN, USER, connector_for, sandbox
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 PROPERTY = "crmbridge_account_score"
@@ -295,3 +295,24 @@ def test_rows_left_in_flight_by_a_crash_are_settled_by_reading_the_companies(
         [{"id": cedar, "properties": {PROPERTY: "70"}}]
     ]
     assert world.score("Cedar") == "70"
+
+
+def test_recovery_goes_on_when_the_companies_cannot_be_read(store: Store, world: World) -> None:
+    pipe = pipeline(store, world)
+    assert pipe.run_once(NOW).ok
+    birch = world.companies["Birch"]
+    with store.session() as session:
+        outbox.queue_company_values(session, "hubspot", PROPERTY, {birch: "50"}, NOW)
+        session.commit()
+        claimed = outbox.claim_actions(
+            session, "hubspot", 100, NOW, kinds=(outbox.COMPANY_PROPERTY,)
+        )
+    # The process was killed, and the companies scope was taken away meanwhile.
+    world.server.config.update({"tokens": {TOKEN: ["crm.objects.contacts.read"]}})
+    drainer = Drainer(store, pipe.connectors["hubspot"], pipe.config.outbox)
+
+    settled = drainer.recover(NOW, all_in_flight=True)
+
+    assert settled == 0
+    ids = {row.id for row in claimed}
+    assert {row.status for row in company_rows(store) if row.id in ids} == {"pending"}
