@@ -276,50 +276,74 @@ def queue_company_values(
     last = last_company_values(session, connector, target, list(values))
     plan_id = uuid.uuid4().hex
     inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
     for company_id, value in values.items():
         before = last.get(company_id)
         if before is not None and before.value == value:
             continue
         key = idempotency_key(connector, company_id, COMPANY_PROPERTY, target, value, plan_id)
+        row = {
+            "connector": connector,
+            "contact_id": None,
+            "crm_id": company_id,
+            "kind": COMPANY_PROPERTY,
+            "target": target,
+            "value": {"value": value},
+            "idempotency_key": key,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now if due else None,
+            "created_at": now,
+            "updated_at": now,
+        }
         if before is not None and before.status in RETRYABLE:
-            updates.append({"row_id": before.id, "value": {"value": value}, "key": key})
-            continue
-        inserts.append(
-            {
-                "connector": connector,
-                "contact_id": None,
-                "crm_id": company_id,
-                "kind": COMPANY_PROPERTY,
-                "target": target,
-                "value": {"value": value},
-                "idempotency_key": key,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now if due else None,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+            updates.append((before.id, row))
+        else:
+            inserts.append(row)
     if inserts:
         session.execute(insert(_T), inserts)
-    if updates:
-        session.execute(
+    for row_id, row in updates:
+        # One statement a company, so that a row a drain claimed meanwhile is noticed.
+        taken = session.execute(
             update(_T)
-            # No IN list: an executemany cannot expand one.
-            .where(_T.c.id == bindparam("row_id"), or_(*(_T.c.status == s for s in RETRYABLE)))
+            .where(_T.c.id == row_id, _T.c.status.in_(list(RETRYABLE)))
             .values(
-                value=bindparam("value"),
-                idempotency_key=bindparam("key"),
+                value=row["value"],
+                idempotency_key=row["idempotency_key"],
                 status=PENDING,
                 attempts=0,
-                next_attempt_at=now if due else None,
+                next_attempt_at=row["next_attempt_at"],
                 last_error=None,
                 updated_at=now,
-            ),
-            updates,
+            )
         )
+        if not getattr(taken, "rowcount", 0):
+            # Claimed by a drain meanwhile: the new value gets a row of its own.
+            session.execute(insert(_T), [row])
     return len(inserts) + len(updates)
+
+
+def superseded_company_rows(session: Session, rows: Sequence[Queued]) -> list[Queued]:
+    """Of ``rows``, the company values a newer row of the same company and property
+    replaces: sending one after the newer value would put the older one back."""
+    ids = [row.id for row in rows if row.kind == COMPANY_PROPERTY]
+    if not ids:
+        return []
+    newer = _T.alias("newer")
+    query = select(_T.c.id).where(
+        _T.c.id.in_(ids),
+        select(newer.c.id)
+        .where(
+            newer.c.connector == _T.c.connector,
+            newer.c.crm_id == _T.c.crm_id,
+            newer.c.target == _T.c.target,
+            newer.c.kind == COMPANY_PROPERTY,
+            newer.c.id > _T.c.id,
+        )
+        .exists(),
+    )
+    stale = set(session.execute(query).scalars())
+    return [row for row in rows if row.id in stale]
 
 
 def claim(

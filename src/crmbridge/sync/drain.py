@@ -591,6 +591,14 @@ class Drainer:
                 )
                 if not rows:
                     return
+                # A value retried after a newer one of its company would put it back.
+                stale = outbox.superseded_company_rows(session, rows)
+                if stale:
+                    outbox.mark_skipped(session, stale, "superseded by a newer value")
+                    session.commit()
+                    rows = [row for row in rows if row not in stale]
+                    if not rows:
+                        continue
                 by_company: dict[str, list[outbox.Queued]] = defaultdict(list)
                 for row in rows:
                     by_company[row.crm_id].append(row)

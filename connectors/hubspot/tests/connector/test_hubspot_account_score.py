@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from crmbridge.cli.explain import explain_stored
 from crmbridge.config import CrmbridgeConfig, parse_config
 from crmbridge.store import outbox
 from crmbridge.store.repository import Store
+from crmbridge.sync.attempts import mark_failed
 from crmbridge.sync.drain import Drainer
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge_hubspot.sandbox.server import SandboxServer
@@ -316,3 +317,30 @@ def test_recovery_goes_on_when_the_companies_cannot_be_read(store: Store, world:
     assert settled == 0
     ids = {row.id for row in claimed}
     assert {row.status for row in company_rows(store) if row.id in ids} == {"pending"}
+
+
+def test_a_value_retried_after_a_newer_one_never_puts_the_older_back(
+    store: Store, world: World
+) -> None:
+    pipe = pipeline(store, world)
+    assert pipe.run_once(NOW).ok
+    birch = world.companies["Birch"]
+    with store.session() as session:
+        outbox.queue_company_values(session, "hubspot", PROPERTY, {birch: "51"}, NOW)
+        session.commit()
+        older = outbox.claim_actions(session, "hubspot", 100, NOW, kinds=(outbox.COMPANY_PROPERTY,))
+        # A newer value arrives while the older one is being sent, which then fails.
+        outbox.queue_company_values(session, "hubspot", PROPERTY, {birch: "61"}, NOW)
+        mark_failed(session, older, "503", retriable=True, settings=pipe.config.outbox, now=NOW)
+        session.commit()
+    drainer = Drainer(store, pipe.connectors["hubspot"], pipe.config.outbox)
+    world.server.state.reset_observations()
+
+    drainer.drain(NOW)  # the newer value is due at once
+    drainer.drain(NOW + timedelta(days=1))  # the older one's retry comes due
+
+    assert world.score("Birch") == "61"
+    assert [body["inputs"] for body in world.updates()] == [
+        [{"id": birch, "properties": {PROPERTY: "61"}}]
+    ]
+    assert {row.status for row in company_rows(store) if row.id == older[0].id} == {"done"}
