@@ -31,6 +31,7 @@ from crmbridge.store.db import (
     make_engine,
     upgrade,
 )
+from crmbridge.store.identity_lock import IdentityLock
 from crmbridge.store.tables import (
     ContactRow,
     CursorRow,
@@ -85,6 +86,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        #: Orders rescoring batches and merges or deletions of this process.
+        self.identity = IdentityLock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, bulk: bool = False) -> Store:
