@@ -32,6 +32,7 @@ from crmbridge.store.tables import (
     ContactCompanyRow,
     ContactRow,
     EventRow,
+    LeadLinkRow,
     OutboxRow,
     ScoreRow,
     SlaClockRow,
@@ -44,6 +45,7 @@ _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
 _SLA = SlaClockRow.__table__  # type: ignore[attr-defined]
 _LINKS = ContactCompanyRow.__table__  # type: ignore[attr-defined]
+_LEADS = LeadLinkRow.__table__  # type: ignore[attr-defined]
 
 #: Tables ``forget`` erases from (each row about one person).
 ERASED_TABLES = frozenset(
@@ -189,6 +191,7 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
     erased.sla_clocks = _by_contact(connection, _SLA, ids)
     erased.contact_companies = _by_contact(connection, _LINKS, ids)
+    _by_contact(connection, _LEADS, ids)  # the lead of their other CRMs' records goes too
     erased.contacts = _by_contact(connection, _CONTACTS, ids, column="id")
     return erased
 
@@ -260,7 +263,7 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS):
+    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _LEADS):
         _by_contact(connection, table, ids)
 
 
