@@ -72,6 +72,21 @@ def _listen_address(value: str) -> str:
     return text
 
 
+def _public_url(value: str | None) -> str | None:
+    """The daemon's address as the outside sees it: http(s) with a host, nothing after it
+    but an optional path (the dashboard compares origins against it)."""
+    if value is None:
+        return None
+    parsed = urlsplit(value.strip())
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or parsed.query:
+        raise PydanticCustomError(
+            "bad_public_url",
+            'not an http:// or https:// base URL: "{value}"',
+            {"value": value.strip()[:80], "hint": 'e.g. "https://crmbridge.acme.es"'},
+        )
+    return value.strip()
+
+
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 
@@ -173,18 +188,20 @@ class DaemonSettings(Strict):
     @field_validator("ui_token")
     @classmethod
     def _hard_to_guess(cls, token: SecretStr | None) -> SecretStr | None:
-        # The login form has no lockout: a short password could be guessed by trying.
+        # Throttling slows guessing per address; only length stops it from many addresses.
         if token is not None and len(token.get_secret_value().strip()) < MIN_UI_TOKEN:
             raise ValueError(
-                f"at least {MIN_UI_TOKEN} characters, since the dashboard's login has no "
-                "lockout (e.g. the output of: openssl rand -hex 16)"
+                f"at least {MIN_UI_TOKEN} characters, since the dashboard's login can be "
+                "tried from many addresses (e.g. the output of: openssl rand -hex 16)"
             )
         return token
 
-    public_url: str | None = Field(
+    public_url: Annotated[str | None, AfterValidator(_public_url)] = Field(
         default=None,
-        description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
-        "changes scheme or host; HubSpot signs the URL it called.",
+        description="Base URL the CRMs and browsers call (e.g. https://crmbridge.acme.es) "
+        "when a proxy changes scheme or host; HubSpot signs the URL it called, the "
+        "dashboard accepts sign-ins only from pages there and marks its cookie Secure "
+        "when it is https.",
     )
 
 

@@ -3,7 +3,7 @@
 ``forget`` (GDPR erasure, ``crmbridge forget``) removes everything the store holds
 about a person, found by email or by CRM record id: the contact rows, their events
 (also those that only name the email or the record id), scores and score history,
-outbox rows of every status, assignments and SLA clocks.
+the history of its properties, outbox rows of every status, assignments and SLA clocks.
 What stays holds no personal data: webhook receipts (a CRM's event ids), cycle history
 (counts), cursors of whole streams, the rate budget, the operating switches, the store's
 identity and the CRM account each connector syncs.
@@ -33,6 +33,7 @@ from crmbridge.store.tables import (
     ContactRow,
     EventRow,
     OutboxRow,
+    PropertyChangeRow,
     ScoreRow,
     SlaClockRow,
 )
@@ -44,10 +45,20 @@ _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
 _SLA = SlaClockRow.__table__  # type: ignore[attr-defined]
 _LINKS = ContactCompanyRow.__table__  # type: ignore[attr-defined]
+_HISTORY = PropertyChangeRow.__table__  # type: ignore[attr-defined]
 
 #: Tables ``forget`` erases from (each row about one person).
 ERASED_TABLES = frozenset(
-    {"contacts", "events", "scores", "outbox", "assignments", "sla_clocks", "contact_companies"}
+    {
+        "contacts",
+        "events",
+        "scores",
+        "property_history",
+        "outbox",
+        "assignments",
+        "sla_clocks",
+        "contact_companies",
+    }
 )
 #: Tables that hold nothing about a person.
 KEPT_TABLES = frozenset(
@@ -75,6 +86,7 @@ class Erased:
     assignments: int = 0
     sla_clocks: int = 0
     contact_companies: int = 0
+    property_history: int = 0
 
     @property
     def total(self) -> int:
@@ -189,6 +201,7 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
     erased.sla_clocks = _by_contact(connection, _SLA, ids)
     erased.contact_companies = _by_contact(connection, _LINKS, ids)
+    erased.property_history = _by_contact(connection, _HISTORY, ids)
     erased.contacts = _by_contact(connection, _CONTACTS, ids, column="id")
     return erased
 
@@ -247,7 +260,8 @@ def _relink_events(
 
 
 def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int]) -> None:
-    """A merged record's own state: scores, writes queued for its id, hand-off rows."""
+    """A merged record's own state: scores, writes queued for its id, hand-off rows,
+    the history of its properties (the survivor's own history continues)."""
     connection.execute(
         delete(_OUTBOX).where(
             or_(
@@ -260,7 +274,7 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS):
+    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY):
         _by_contact(connection, table, ids)
 
 

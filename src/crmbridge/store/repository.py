@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from crmbridge import clock
 from crmbridge.records import CanonicalEvent, ContactRecord, canonical_json
 from crmbridge.scoring.types import Contact, Event
+from crmbridge.store import property_history
 from crmbridge.store.db import (
     SQLITE_BULK_CACHE_MIB,
     SQLITE_CACHE_MIB,
@@ -30,6 +31,7 @@ from crmbridge.store.db import (
     make_engine,
     upgrade,
 )
+from crmbridge.store.identity_lock import IdentityLock
 from crmbridge.store.tables import (
     ContactRow,
     CursorRow,
@@ -84,6 +86,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        #: Orders rescoring batches and merges or deletions of this process.
+        self.identity = IdentityLock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, bulk: bool = False) -> Store:
@@ -137,7 +141,8 @@ class Store:
 
         A contact is marked for rescoring only when a property the model may read (any
         property crmbridge does not own) or its email changed: crmbridge's own writes
-        coming back from the CRM are echoes and change nothing.
+        coming back from the CRM are echoes and change nothing. Changes of those
+        properties are recorded with their time (:mod:`crmbridge.store.property_history`).
         """
         own = set(own_properties)
         changed = 0
@@ -149,6 +154,7 @@ class Store:
             inserts: list[dict[str, Any]] = []
             updates: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
             relink: list[str] = []
+            history: list[dict[str, Any]] = []
             for record in latest.values():
                 inputs = {k: v for k, v in record.properties.items() if k not in own}
                 held = {k: v for k, v in record.properties.items() if k in own}
@@ -162,6 +168,9 @@ class Store:
                             "properties": inputs,
                             "crm_values": held,
                             "crm_updated_at": record.updated_at,
+                            "properties_since": property_history.change_time(
+                                record.updated_at, now
+                            ),
                             "dirty": True,
                             "created_at": now,
                             "updated_at": now,
@@ -170,7 +179,11 @@ class Store:
                     relink.append(record.id)
                     changed += 1
                     continue
-                dirty = inputs != row.properties or record.email != row.email
+                moved = inputs != row.properties
+                if moved:
+                    at = property_history.change_time(record.updated_at, now)
+                    history.extend(property_history.changes(row.id, row.properties, inputs, at))
+                dirty = moved or record.email != row.email
                 if record.email != row.email:
                     relink.append(record.id)
                 changed += dirty
@@ -203,6 +216,7 @@ class Store:
                     session.execute(
                         update(table).where(table.c.id == bindparam("cid")).values(**values), rows
                     )
+            property_history.record(session, history)
             if relink:
                 self._link_events(
                     session, list(self._contacts_by_crm_id(session, connector, relink).values())

@@ -10,6 +10,7 @@ against what the CRM holds and what is already queued — all in one transaction
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -172,7 +173,9 @@ class Rescorer:
         if not going_on:
             self._writing = replace(issued, generation=issued.generation + 1)
         while True:
-            with self.store.session() as session:
+            # A batch holds its contacts until committed: a merge or a deletion waits.
+            holding = nullcontext() if dry_run else self.store.identity.scoring()
+            with holding, self.store.session() as session:
                 if dry_run:
                     batch = self.store.due_contacts(session, now, after, BATCH, where)
                 else:
