@@ -254,6 +254,7 @@ class Pipeline:
                 self.config,
                 pool,
                 can_pause=handoff is not None and handoff.can_pause_sequences,
+                pause_note=None if handoff is None else handoff.pause_note,
                 can_act=handoff is not None,
                 added_triggers=added,
             )
