@@ -8,7 +8,7 @@ may see is field-level security, kept in the state, not here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Audit and system fields every object has; none of them may be written.
 _SYSTEM = (
@@ -40,6 +40,11 @@ class FieldDef:
     restricted_values: tuple[str, ...] | None = None
     #: Digits before the decimal point a number may have (custom Number fields).
     integer_digits: int | None = None
+    #: A lookup's target objects (writes naming another object's record, or none, are
+    #: refused); None leaves it unchecked.
+    references: tuple[str, ...] | None = None
+    #: How Salesforce names the lookup in its errors ("Name ID", "Assigned To ID").
+    reference_label: str = ""
 
     def describe(self) -> dict[str, object]:
         """The field's entry in an sObject describe."""
@@ -145,7 +150,8 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("WhoId", "reference"), ("WhatId", "reference"), ("OwnerId", "reference"),
         ("Subject", "string"), ("ActivityDate", "date"), ("Status", "picklist", "n"),
         ("Priority", "picklist", "n"), ("Type", "picklist"), ("TaskSubtype", "picklist", "c"),
-        ("Description", "textarea"), ("CompletedDateTime", "datetime", "r"),
+        ("CallType", "picklist"), ("Description", "textarea"),
+        ("CompletedDateTime", "datetime", "r"),
     )),
     "EmailMessage": ("02s", _fields(
         ("Subject", "string"), ("TextBody", "textarea"), ("FromAddress", "email"),
@@ -186,9 +192,42 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
 }  # fmt: skip
 
 
+#: Restricted picklists of standard fields, as Salesforce defines them.
+RESTRICTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Task", "CallType"): ("Inbound", "Internal", "Outbound"),
+    ("Task", "TaskSubtype"): ("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"),
+}
+#: Lookups whose target Salesforce checks on every write: the objects they may name and
+#: the label its errors use. (CampaignMember checks its own.)
+LOOKUPS: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
+    ("Task", "WhoId"): (("Lead", "Contact"), "Name ID"),
+    ("Task", "WhatId"): (("Account", "Campaign"), "Related To ID"),
+    ("Task", "OwnerId"): (("User",), "Assigned To ID"),
+    ("Lead", "OwnerId"): (("User", "Group"), "Owner ID"),
+    ("Contact", "OwnerId"): (("User",), "Owner ID"),
+    ("Contact", "AccountId"): (("Account",), "Account ID"),
+    ("Account", "OwnerId"): (("User",), "Owner ID"),
+    ("EmailMessage", "ReplyToEmailMessageId"): (("EmailMessage",), "Email Message ID"),
+    ("EmailMessageRelation", "EmailMessageId"): (("EmailMessage",), "Email Message ID"),
+    ("EmailMessageRelation", "RelationId"): (("Lead", "Contact", "User"), "Relation ID"),
+}
+
+
+def _refined(sobject: str, fdef: FieldDef) -> FieldDef:
+    """``fdef`` with its restricted values and lookup targets, where Salesforce has any."""
+    key = (sobject, fdef.name)
+    if key in RESTRICTED:
+        fdef = replace(fdef, restricted_values=RESTRICTED[key])
+    if key in LOOKUPS:
+        targets, label = LOOKUPS[key]
+        fdef = replace(fdef, references=targets, reference_label=label)
+    return fdef
+
+
 def _objects() -> dict[str, dict[str, FieldDef]]:
     return {
-        name: {f.name.lower(): f for f in fields} for name, (_, fields) in STANDARD_OBJECTS.items()
+        name: {f.name.lower(): _refined(name, f) for f in fields}
+        for name, (_, fields) in STANDARD_OBJECTS.items()
     }
 
 
