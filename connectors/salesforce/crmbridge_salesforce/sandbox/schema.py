@@ -124,7 +124,7 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("OwnerId", "reference"), ("MasterRecordId", "reference", "r"),
         ("IsConverted", "boolean", "r"), ("ConvertedDate", "date", "r"),
         ("ConvertedContactId", "reference", "r"), ("ConvertedAccountId", "reference", "r"),
-        ("Description", "textarea"),
+        ("ConvertedOpportunityId", "reference", "r"), ("Description", "textarea"),
     )),
     "Contact": ("003", _fields(
         ("FirstName", "string"), ("LastName", "string", "n"), ("AccountId", "reference"),
@@ -178,6 +178,17 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("Name", "string", "r"), ("OrganizationType", "string", "r"),
         ("IsSandbox", "boolean", "r"), ("InstanceName", "string", "r"),
     )),
+    # IsClosed and IsWon follow StageName (see OPPORTUNITY_STAGES); neither is writable.
+    "Opportunity": ("006", _fields(
+        ("Name", "string", "n"), ("AccountId", "reference"), ("StageName", "picklist", "n"),
+        ("CloseDate", "date", "n"), ("Amount", "currency"), ("Probability", "percent"),
+        ("IsClosed", "boolean", "r"), ("IsWon", "boolean", "r"), ("OwnerId", "reference"),
+        ("LeadSource", "picklist"),
+    )),
+    "OpportunityContactRole": ("00K", _fields(
+        ("OpportunityId", "reference", "cn"), ("ContactId", "reference", "n"),
+        ("Role", "picklist"), ("IsPrimary", "boolean"),
+    )),
     "FieldPermissions": ("01k", _fields(
         ("ParentId", "reference", "cn"), ("SobjectType", "string", "cn"),
         ("Field", "string", "cn"), ("PermissionsRead", "boolean"),
@@ -186,10 +197,43 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
 }  # fmt: skip
 
 
+#: A new org's opportunity stages: stage → (IsClosed, IsWon), as Salesforce derives them.
+OPPORTUNITY_STAGES = {
+    "Prospecting": (False, False),
+    "Qualification": (False, False),
+    "Needs Analysis": (False, False),
+    "Value Proposition": (False, False),
+    "Id. Decision Makers": (False, False),
+    "Perception Analysis": (False, False),
+    "Proposal/Price Quote": (False, False),
+    "Negotiation/Review": (False, False),
+    "Closed Won": (True, True),
+    "Closed Lost": (True, False),
+}
+
+#: Lookups a query may follow to their parent (``Opportunity.IsWon``): (object, field)
+#: → the object referred to. The relationship's name is the field's without ``Id``.
+REFERENCES = {
+    ("OpportunityContactRole", "OpportunityId"): "Opportunity",
+    ("OpportunityContactRole", "ContactId"): "Contact",
+    ("Lead", "ConvertedOpportunityId"): "Opportunity",
+    ("Lead", "ConvertedContactId"): "Contact",
+    ("Lead", "ConvertedAccountId"): "Account",
+    ("Contact", "AccountId"): "Account",
+    ("Opportunity", "AccountId"): "Account",
+}
+
+
 def _objects() -> dict[str, dict[str, FieldDef]]:
-    return {
+    objects = {
         name: {f.name.lower(): f for f in fields} for name, (_, fields) in STANDARD_OBJECTS.items()
     }
+    stage = objects["Opportunity"]["stagename"]
+    objects["Opportunity"]["stagename"] = FieldDef(
+        stage.name, stage.type, "Stage", nillable=False, length=stage.length,
+        restricted_values=tuple(OPPORTUNITY_STAGES),
+    )  # fmt: skip
+    return objects
 
 
 @dataclass
@@ -214,6 +258,15 @@ class Schema:
     def prefix(self, sobject: str) -> str:
         """The three-character key prefix of ``sobject``'s record ids."""
         return STANDARD_OBJECTS[sobject][0]
+
+    def parent(self, sobject: str, relationship: str) -> tuple[FieldDef, str] | None:
+        """The lookup field of ``sobject`` named by ``relationship`` (any case) and the
+        object it refers to, or None."""
+        for (owner, name), target in REFERENCES.items():
+            if owner == sobject and name[: -len("Id")].lower() == relationship.lower():
+                fdef = self.field(owner, name)
+                return None if fdef is None else (fdef, target)
+        return None
 
     def sobject_of_id(self, record_id: str) -> str | None:
         """Which object a record id belongs to, by its prefix."""

@@ -209,6 +209,9 @@ def _check_setup_record(state: OrgState, sobject: str, values: dict[str, Any]) -
     elif sobject == "CampaignMember":
         _check_campaign_member(state, values)
         return
+    elif sobject == "OpportunityContactRole":
+        _check_references(state, values, {"OpportunityId": "Opportunity", "ContactId": "Contact"})
+        return
     else:
         return
     with state.lock:
@@ -220,14 +223,8 @@ def _check_setup_record(state: OrgState, sobject: str, values: dict[str, Any]) -
                 )  # fmt: skip
 
 
-def _check_campaign_member(state: OrgState, values: dict[str, Any]) -> None:
-    """A member names a live campaign and a lead or contact, and joins it once."""
-    refs = {"CampaignId": "Campaign", "LeadId": "Lead", "ContactId": "Contact"}
-    if not values.get("LeadId") and not values.get("ContactId"):
-        raise RecordRefusedError(
-            "REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]",
-            ["LeadId", "ContactId"],
-        )  # fmt: skip
+def _check_references(state: OrgState, values: dict[str, Any], refs: dict[str, str]) -> None:
+    """Each lookup given names a live record of its object; stored as its 18-character id."""
     with state.lock:
         for name, target in refs.items():
             ref = values.get(name)
@@ -238,6 +235,18 @@ def _check_campaign_member(state: OrgState, values: dict[str, Any]) -> None:
                 )
             if ref and found is not None:
                 values[name] = found[1]["Id"]  # the 18-character id, as Salesforce stores it
+
+
+def _check_campaign_member(state: OrgState, values: dict[str, Any]) -> None:
+    """A member names a live campaign and a lead or contact, and joins it once."""
+    refs = {"CampaignId": "Campaign", "LeadId": "Lead", "ContactId": "Contact"}
+    if not values.get("LeadId") and not values.get("ContactId"):
+        raise RecordRefusedError(
+            "REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]",
+            ["LeadId", "ContactId"],
+        )  # fmt: skip
+    _check_references(state, values, refs)
+    with state.lock:
         who = "ContactId" if values.get("ContactId") else "LeadId"
         for row in state.records["CampaignMember"].values():
             if (
