@@ -31,7 +31,14 @@ from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.errors import MissingScope
 from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
-from crmbridge_salesforce.activity import ACTIVITY_FIELDS, ACTIVITY_OBJECTS, activity_event
+from crmbridge_salesforce.activity import (
+    ACTIVITY_FIELDS,
+    ACTIVITY_OBJECTS,
+    DESCRIPTION,
+    TASK,
+    ReplyTasks,
+    activity_events,
+)
 from crmbridge_salesforce.auth import credentials
 from crmbridge_salesforce.bulk import bulk_write
 from crmbridge_salesforce.cadences import Cadences
@@ -85,6 +92,10 @@ class SalesforceConnector:
         self._described: dict[str, ObjectFields] = {}
         self._lock = threading.Lock()
         self._reported: set[str] = set()
+        #: Which Tasks are a lead's reply (``reply_call_types`` and the rest).
+        self.reply_tasks = ReplyTasks.of(
+            settings.reply_call_types, settings.reply_task_types, settings.reply_task_subjects
+        )
         cadences = (
             Cadences(client, on_reply=settings.cadence_on_reply)
             if settings.sales_engagement
@@ -275,7 +286,10 @@ class SalesforceConnector:
                     self._reported.add(sobject)
                     log.warning("salesforce.activity_unreadable", object=sobject, error=str(exc))
                 continue
-            columns = [c for c in ACTIVITY_FIELDS[sobject] if described.resolve(c) is not None]
+            wanted = list(ACTIVITY_FIELDS[sobject])
+            if sobject == TASK and self.reply_tasks.needs_description:
+                wanted.append(DESCRIPTION)
+            columns = [c for c in wanted if described.resolve(c) is not None]
             if "SystemModstamp" not in columns:
                 continue
             position = starts[sobject]
@@ -289,8 +303,11 @@ class SalesforceConnector:
                 batch_size=self.settings.batch_size,
             ):
                 positions[sobject] = after.encode()
-                found = (activity_event(sobject, row) for row in rows)
-                events = tuple(event for event in found if event is not None)
+                events = tuple(
+                    event
+                    for row in rows
+                    for event in activity_events(sobject, row, self.reply_tasks)
+                )
                 yield Page((), _encode(positions), events)
 
     def _records(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,6 +84,10 @@ class Users:
     assignment_owner: str
 
 
+#: ``listener(object, record id, values changed, author's user id)``.
+UpdateListener = Callable[[str, str, Mapping[str, Any], str], None]
+
+
 class OrgState:
     """One sandbox org. Create it empty; seed with :meth:`insert`."""
 
@@ -107,6 +111,9 @@ class OrgState:
             assignment_owner=self._new_id("User"),
         )  # fmt: skip
         self.integration_permission_set = ""
+        #: Told of every update (object, id, values, author), as an org's own
+        #: automation or a CRM-to-CRM sync sees it (see :meth:`subscribe`).
+        self._listeners: list[UpdateListener] = []
         self._seed_org()
 
     def _new_id(self, sobject: str) -> str:
@@ -233,6 +240,15 @@ class OrgState:
                 LastModifiedById=by or self.users.rep,
             )  # fmt: skip
             _stamp_completion(sobject, record, stamp)
+            listeners = list(self._listeners)
+        for listener in listeners:  # outside the lock: a listener may write back
+            listener(sobject, record_id, dict(values), by or self.users.rep)
+
+    def subscribe(self, listener: UpdateListener) -> None:
+        """Call ``listener(object, id, values, author)`` after every record update
+        (tests play HubSpot's Salesforce sync with it)."""
+        with self.lock:
+            self._listeners.append(listener)
 
     def touch(self, sobject: str, record_id: str, modstamp: datetime | None = None) -> None:
         """A system update: SystemModstamp moves, LastModifiedDate does not."""

@@ -123,9 +123,11 @@ def test_the_sandbox_serves_opportunities_as_strictly_as_salesforce(
         with pytest.raises(SalesforceError) as failure:
             sf.Opportunity.create(fields)
         assert code in str(failure.value.content)
-    with pytest.raises(SalesforceError) as unknown:
-        sf.OpportunityContactRole.create({"OpportunityId": deal, "ContactId": deal})
-    assert "INVALID_CROSS_REFERENCE_KEY" in str(unknown.value.content)
+    for wrong, code in ((deal, "FIELD_INTEGRITY_EXCEPTION"),
+                        ("003000000000000AAA", "INVALID_CROSS_REFERENCE_KEY")):  # fmt: skip
+        with pytest.raises(SalesforceError) as unknown:
+            sf.OpportunityContactRole.create({"OpportunityId": deal, "ContactId": wrong})
+        assert code in str(unknown.value.content)
     with pytest.raises(SalesforceError) as moved:
         role = sf.query("SELECT Id FROM OpportunityContactRole")["records"][0]["Id"]
         sf.OpportunityContactRole.update(role, {"OpportunityId": deal})
