@@ -3,6 +3,7 @@
 Reads are SOQL sweeps on ``SystemModstamp`` (:mod:`crmbridge_salesforce.reads`), one
 per object (Lead, then Contact, as configured), under one cursor holding each object's
 position. Writes are sObject Collections updates (:mod:`crmbridge_salesforce.writes`).
+Closed opportunities for backtests: :mod:`crmbridge_salesforce.outcomes`.
 Custom fields and their field-level security: :mod:`crmbridge_salesforce.schema`.
 """
 
@@ -47,6 +48,7 @@ from crmbridge_salesforce.errors import NotFound
 from crmbridge_salesforce.fields import ObjectFields, resolve_all
 from crmbridge_salesforce.handoff import SalesforceHandoff
 from crmbridge_salesforce.limits import ApiBudget
+from crmbridge_salesforce.outcomes import SalesforceOutcomes
 from crmbridge_salesforce.pardot.source import CURSOR_KEY as PARDOT_KEY
 from crmbridge_salesforce.pardot.source import GRADE, SCORE, PardotSource
 from crmbridge_salesforce.reads import (
@@ -115,6 +117,8 @@ class SalesforceConnector:
             queues=settings.queue_owners,
             cadences=cadences,
         )
+        #: Closed opportunities and their contacts, for backtests (outcomes.py).
+        self.outcomes = SalesforceOutcomes(client, settings.batch_size)
 
     @classmethod
     def from_settings(
