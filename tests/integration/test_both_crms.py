@@ -14,6 +14,7 @@ user, as the integration does once an admin maps the fields.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -35,8 +36,11 @@ from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_salesforce.fields import custom_field
 
+from .helpers import cli
+
 ANA, BEA, CARL = "ana@acme.es", "bea@beta.es", "carl@gamma.es"
 SEED = ChangeSource("IMPORT", "test-seed")
+USER = ChangeSource("CRM_UI", "userId:7")
 #: What the native sync writes as, in HubSpot (its change source) and Salesforce.
 SYNC_SOURCE = ChangeSource("SALESFORCE", "hubspot-salesforce-sync")
 #: The crmbridge fields an admin mapped in the native sync.
@@ -335,3 +339,168 @@ def test_linking_off_makes_two_independent_leads(crms: Crms, tmp_path: Path) -> 
     assert {found[("hubspot", ANA)], found[("salesforce", ANA)]} == {45, 0}
     assert crms.hs(ANA)["crmbridge_score"] in ("45", "0")
     assert crms.sf(ANA)["CRMBridge_Score__c"] in (45, 0)
+
+
+def test_an_email_change_unlinks_the_record_and_changing_it_back_links_it_again(
+    crms: Crms, tmp_path: Path
+) -> None:
+    pipeline = pipeline_for(crms, config_for(crms, tmp_path))
+    cycle(pipeline)
+    hs_ana = crms.ids[("hubspot", ANA)]
+
+    crms.hs_state.update_contacts(
+        [(hs_ana, {"email": "ana.ruiz@acme.es"})], source=USER, as_user=True
+    )
+    moved = cycle(pipeline)
+
+    # Two people now: HubSpot's has the title and the visits, Salesforce's the size.
+    assert moved.scored == 2
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 0, "records": 0}
+    found = scores(pipeline)
+    assert found[("hubspot", "ana.ruiz@acme.es")] == 45 and found[("salesforce", ANA)] == 0
+    assert crms.hs_state.get_contact(hs_ana).properties["crmbridge_score"] == "45"
+    assert crms.sf(ANA)["CRMBridge_Score__c"] == 0
+
+    crms.hs_state.update_contacts([(hs_ana, {"email": ANA})], source=USER, as_user=True)
+    back = cycle(pipeline)
+
+    assert back.scored == 1
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 1, "records": 2}
+    assert scores(pipeline) == {
+        ("hubspot", ANA): 95,
+        ("salesforce", ANA): 95,
+        ("hubspot", BEA): 0,
+        ("salesforce", CARL): 0,
+    }
+    assert crms.hs(ANA)["crmbridge_score"] == "95" and crms.sf(ANA)["CRMBridge_Score__c"] == 95
+
+
+def test_a_change_in_one_crm_rescores_the_whole_lead_once(crms: Crms, tmp_path: Path) -> None:
+    pipeline = pipeline_for(crms, config_for(crms, tmp_path))
+    cycle(pipeline)
+    assert crms.hs(ANA)["crmbridge_bant"] == "- A - -"
+    # A rep clears Ana's buying role in Salesforce: only that record changes.
+    crms.sf_state.update("Lead", crms.ids[("salesforce", ANA)], {"Buying_Role__c": None})
+
+    after = cycle(pipeline)
+
+    # One lead scored; both its records written (HubSpot's, unchanged, too).
+    assert (after.scored, after.changed, after.written) == (1, 2, 2)
+    assert crms.hs(ANA)["crmbridge_bant"] == crms.sf(ANA)["CRMBridge_Bant__c"] == "- - - -"
+
+
+# -- check, plan and explain ------------------------------------------------------------
+
+
+def config_file(
+    crms: Crms, tmp_path: Path, *, link: bool = True, owners: dict[str, str] | None = None
+) -> Path:
+    """``crmbridge.toml``: the bundled model, both sandboxes, as an admin writes it."""
+    text = example_config_text()
+    start, end = text.index("[connectors.hubspot]"), text.index("# ─── Scoring")
+    hs, sf = crms.hubspot.settings, crms.salesforce.settings
+    connectors = f"""[connectors.hubspot]
+enabled = true
+access_token = "{hs.access_token.get_secret_value()}"
+base_url = "{hs.base_url}"
+
+[connectors.salesforce]
+enabled = true
+instance_url = "{sf.instance_url}"
+session_id = "{sf.session_id.get_secret_value()}"
+ca_bundle = "{sf.ca_bundle}"
+
+[connectors.salesforce.property_map]
+jobtitle = "Title"
+numemployees = "NumberOfEmployees"
+hs_buying_role = "Buying_Role__c"
+
+"""
+    text = text[:start] + connectors + text[end:]
+    text = text.replace("[bridge]\n", f"[bridge]\nlink_across_crms = {str(link).lower()}\n", 1)
+    text += "\n[writeback.owners]\n" + "".join(f'{k} = "{v}"\n' for k, v in (owners or {}).items())
+    path = tmp_path / "crmbridge.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def run_cli(config: CrmbridgeConfig, path: Path, *args: str) -> tuple[int, str]:
+    """``crmbridge ARGS`` on the test's store: its exit code and what it printed (only
+    standard output with --json)."""
+    result = cli(config.bridge.database_url, "--config", str(path), *args)
+    return result.exit_code, result.stdout if "--json" in args else result.output
+
+
+def test_plan_and_explain_show_the_lead_linked_and_check_counts_it(
+    crms: Crms, tmp_path: Path
+) -> None:
+    owners = {"crmbridge_score": "salesforce"}
+    config = config_for(crms, tmp_path, owners=owners)
+    path = config_file(crms, tmp_path, owners=owners)
+    pipeline = pipeline_for(crms, config)  # the events; nothing read yet
+
+    code, output = run_cli(config, path, "plan", "--json")
+
+    assert code == 0, output
+    plan = json.loads(output)
+    assert plan["summary"]["contacts_rescored"] == 3
+    assert plan["summary"]["leads_in_several_crms"] == 1
+    hs_ana, sf_ana = crms.ids[("hubspot", ANA)], crms.ids[("salesforce", ANA)]
+    score_rows = [
+        (c["crm"], c["crm_id"], c["new"], c["linked_with"])
+        for c in plan["changes"]
+        if c["property"] == "crmbridge_score"
+    ]
+    assert ("salesforce", sf_ana, "95", [f"hubspot:{hs_ana}"]) in score_rows
+    assert not [row for row in score_rows if row[0] == "hubspot"]
+
+    code, output = run_cli(config, path, "explain", ANA, "--json")
+
+    assert code == 0, output
+    explained = json.loads(output)
+    assert (explained["crm"], explained["score"]["total"]) == ("salesforce", 95)
+    assert sorted((r["crm"], r["crm_id"], r["home"]) for r in explained["linked_records"]) == [
+        ("hubspot", hs_ana, False),
+        ("salesforce", sf_ana, True),
+    ]
+    code, text = run_cli(config, path, "explain", ANA)
+    assert "One lead in several CRMs" in " ".join(text.split())
+
+    # The next cycle does what the plan said.
+    first = cycle(pipeline)
+    assert first.scored == plan["summary"]["contacts_rescored"]
+    assert crms.sf(ANA)["CRMBridge_Score__c"] == 95
+
+    code, output = run_cli(config, path, "check")
+
+    said = " ".join(output.split())
+    assert code == 0, said
+    assert "1 leads in several CRMs (the same email), each scored once (2 records)" in said
+
+
+def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path) -> None:
+    native_sync(crms)
+    config = config_for(crms, tmp_path, link=False)
+    pipeline = pipeline_for(crms, config)
+    cycle(pipeline)
+    cycle(pipeline)
+
+    code, output = run_cli(config, config_file(crms, tmp_path, link=False), "check")
+
+    said = " ".join(output.split())
+    assert code == 2, said
+    assert (
+        "sync loop: crmbridge_score flaps in hubspot: crmbridge wrote '45', then "
+        "salesforce's value '0' came back (1 times" in said
+    )
+    assert 'Fix: set [writeback.owners] crmbridge_score = "salesforce" (or "hubspot")' in said
+
+    # With an owner the property is no longer written twice: a note, not a failure.
+    owners = dict.fromkeys(SYNCED, "salesforce")
+    fixed = config_file(crms, tmp_path, link=False, owners=owners)
+    code, output = run_cli(config, fixed, "check")
+    said = " ".join(output.split())
+    assert code == 0, said
+    assert "sync loop seen before salesforce owned it: crmbridge_score flaps in hubspot" in said

@@ -24,6 +24,7 @@ from crmbridge.cli.app import (
     out,
     state,
 )
+from crmbridge.cli.crm_links import check_crm_links
 from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.rule_properties import company_property_warnings, missing_property_warnings
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
@@ -328,6 +329,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
         failed = failed or not report.ok
         for limitation in report.limitations:
             out.print(f"[yellow]i[/] {name}: {limitation}", highlight=False)
+    failed = not check_crm_links(out, err, loaded.config) or failed
     if failed:
         raise typer.Exit(EXIT_CONFIG)
 

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from crmbridge.scoring.types import Event
+from crmbridge.scoring.properties import contact_with_company
+from crmbridge.scoring.types import Contact, Event
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -90,3 +91,30 @@ def first_company(
         if found:
             return found
     return None
+
+
+class StoredRecord(Record, Protocol):
+    """A stored contact row, as the lead's scoring reads it."""
+
+    crm_id: str
+    email: str | None
+    stage: str | None
+
+
+S = TypeVar("S", bound=StoredRecord)
+
+
+def lead_inputs(
+    records: Sequence[S],
+    events: Mapping[int, Sequence[Event]],
+    companies: Mapping[int, Mapping[str, Any]],
+    score_owner: str,
+) -> tuple[S, Contact, list[Event]]:
+    """What the engine scores a lead from: its home record, the merged contact (with
+    its company's properties as ``company.`` names) and the merged events."""
+    first = home(records, score_owner)
+    contact = Contact(
+        first.crm_id, merged_properties(records), first.email, first.crm, newest(records)
+    )
+    contact = contact_with_company(contact, first_company(companies, records))
+    return first, contact, merged_events(events.get(int(r.id), []) for r in records)

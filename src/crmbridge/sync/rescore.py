@@ -62,6 +62,8 @@ class PlannedChange:
     name: str
     old: str | None
     new: str
+    #: The lead's records in other CRMs (``crm:id``), when it is one lead with them.
+    linked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class Rescorer:
             raise ValueError("a selection is previewed only: mark its contacts dirty to rescore")
         result = RescoreResult()
         after = seen = 0
+        done: set[int] = set()
         with self.store.engine.begin() as connection:
             issued = read_identity(connection)
         #: Writes planned in this pass carry the next generation; it is issued (stored)
@@ -200,6 +203,9 @@ class Rescorer:
                 after = batch[-1].id or after
                 count = len(batch)
                 batch = self._with_partners(session, batch, now, dry_run=dry_run)
+                # A record scored with its lead earlier in this pass is not scored again.
+                batch = [row for row in batch if row.id not in done]
+                done.update(row.id for row in batch if row.id in self._leads)
                 self._score_batch(session, batch, now, result)
                 if dry_run:
                     session.rollback()
@@ -231,7 +237,7 @@ class Rescorer:
         for cid, others in found.items():
             members = tuple(sorted(m for m in (cid, *others) if crm_of.get(m) in self.linked_crms))
             if len(members) > 1:
-                self._leads[cid] = members
+                self._leads.update(dict.fromkeys(members, members))
         return batch
 
     def _score_batch(
@@ -265,6 +271,7 @@ class Rescorer:
                 result.held += not row.held_by
                 continue
             members = self._leads.get(row.id)
+            first = members is None or members not in scored_leads
             if members is None:
                 lead = self._score_alone(row, events, companies, now)
             elif members in scored_leads:
@@ -333,12 +340,17 @@ class Rescorer:
                             str(payload.get("channel")),
                         )
                     )
+            if members is not None:
+                others = tuple(f"{by_id[m].crm}:{by_id[m].crm_id}" for m in members if m != row.id)
+                planned = [replace(change, linked=others) for change in planned]
             if planned:
                 result.changed += 1
                 result.changed_ids.add(row.id)
                 result.changes.extend(planned)
             if self.summary is not None:
-                self._tell(self.summary, row, old, score, planned)
+                if first:  # a lead in several CRMs counts once
+                    self._tell_lead(self.summary, row, old, score, linked=members is not None)
+                self.summary.add_changes(planned)
                 if handoff is not None:
                     self.summary.baselines.update(handoff.baselines)
             updates.append(
@@ -377,16 +389,7 @@ class Rescorer:
     ) -> _LeadScore | Exception:
         """A person's records in several CRMs, merged (see :mod:`crmbridge.sync.lead_merge`)."""
         owner = self.ownership.owner_of(score_property(self.prefix)) if self.ownership else ""
-        first = lead_merge.home(records, owner)
-        contact = Contact(
-            first.crm_id,
-            lead_merge.merged_properties(records),
-            first.email,
-            first.crm,
-            lead_merge.newest(records),
-        )
-        contact = contact_with_company(contact, lead_merge.first_company(companies, records))
-        merged = lead_merge.merged_events(events.get(r.id, []) for r in records)
+        first, contact, merged = lead_merge.lead_inputs(records, events, companies, owner)
         return self._score(contact, merged, first.stage, first.id, now)
 
     def _score(
@@ -403,17 +406,14 @@ class Rescorer:
         return _LeadScore(score, recheck, events, dict(contact.properties or {}), home)
 
     @staticmethod
-    def _tell(
-        summary: PlanSummary, row: Any, old: Any, score: Score, planned: list[PlannedChange]
-    ) -> None:
+    def _tell_lead(summary: PlanSummary, row: Any, old: Any, score: Score, *, linked: bool) -> None:
         before = (
             Before(old.total, bool(old.hot), old.stage)
             if old is not None
             else Before(stage=row.stage)
         )
         rules = [c.rule for c in score.contributions if c.kind in ("fit", "engagement")]
-        summary.add_lead(before, score.total, score.hot, score.stage.stage, rules)
-        summary.add_changes(planned)
+        summary.add_lead(before, score.total, score.hot, score.stage.stage, rules, linked=linked)
 
     @staticmethod
     def _failed(row: Any, now: datetime, exc: Exception, result: RescoreResult) -> dict[str, Any]:
