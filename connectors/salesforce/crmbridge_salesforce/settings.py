@@ -10,6 +10,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, SecretStr, StringConstraints, field_validator
 
 from crmbridge.connector import ConnectorSettings, Duration, at_least, at_most
+from crmbridge_salesforce.pardot.settings import PardotSettings
 
 #: The REST API version every call names (simple-salesforce's own default is older).
 DEFAULT_API_VERSION = "62.0"
@@ -165,6 +166,11 @@ class SalesforceSettings(ConnectorSettings):
         pattern=r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$",
         description="The user (005...) who owns a hand-off task when the lead's owner is a "
         "queue (a Salesforce task needs a user as its owner).",
+    )
+    pardot: PardotSettings = Field(
+        default_factory=PardotSettings,
+        description="Account Engagement (Pardot): visitor activities as events, the "
+        "prospects' score and grade as pardot_score and pardot_grade.",
     )
 
     #: Without a webhook secret Salesforce webhooks are answered 503.

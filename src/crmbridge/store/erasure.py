@@ -32,10 +32,12 @@ from crmbridge.store.tables import (
     ContactCompanyRow,
     ContactRow,
     EventRow,
+    LeadLinkRow,
     OutboxRow,
     PropertyChangeRow,
     ScoreRow,
     SlaClockRow,
+    SyncLoopRow,
 )
 
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
@@ -45,6 +47,8 @@ _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
 _SLA = SlaClockRow.__table__  # type: ignore[attr-defined]
 _LINKS = ContactCompanyRow.__table__  # type: ignore[attr-defined]
+_LEADS = LeadLinkRow.__table__  # type: ignore[attr-defined]
+_LOOPS = SyncLoopRow.__table__  # type: ignore[attr-defined]
 _HISTORY = PropertyChangeRow.__table__  # type: ignore[attr-defined]
 
 #: Tables ``forget`` erases from (each row about one person).
@@ -58,6 +62,8 @@ ERASED_TABLES = frozenset(
         "assignments",
         "sla_clocks",
         "contact_companies",
+        "lead_links",
+        "sync_loops",  # names one of the person's records as an example
     }
 )
 #: Tables that hold nothing about a person.
@@ -201,6 +207,13 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
     erased.sla_clocks = _by_contact(connection, _SLA, ids)
     erased.contact_companies = _by_contact(connection, _LINKS, ids)
+    _by_contact(connection, _LEADS, ids)  # the lead of their other CRMs' records goes too
+    for crm, named in by_crm.items():
+        for chunk in chunks(named):
+            # A sync loop seen on one of their records: the example goes with them.
+            connection.execute(
+                delete(_LOOPS).where(_LOOPS.c.connector == crm, _LOOPS.c.crm_id.in_(chunk))
+            )
     erased.property_history = _by_contact(connection, _HISTORY, ids)
     erased.contacts = _by_contact(connection, _CONTACTS, ids, column="id")
     return erased
@@ -274,7 +287,7 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY):
+    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY, _LEADS):
         _by_contact(connection, table, ids)
 
 

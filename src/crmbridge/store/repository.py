@@ -24,6 +24,7 @@ from crmbridge import clock
 from crmbridge.records import CanonicalEvent, ContactRecord, canonical_json
 from crmbridge.scoring.types import Contact, Event
 from crmbridge.store import property_history
+from crmbridge.store.chunks import chunks
 from crmbridge.store.db import (
     SQLITE_BULK_CACHE_MIB,
     SQLITE_CACHE_MIB,
@@ -32,6 +33,7 @@ from crmbridge.store.db import (
     upgrade,
 )
 from crmbridge.store.identity_lock import IdentityLock
+from crmbridge.store.lead_links import relink as relink_leads
 from crmbridge.store.tables import (
     ContactRow,
     CursorRow,
@@ -70,6 +72,21 @@ class PageResult:
 
     stored: int
     changed: int
+    #: crmbridge's values the CRM now holds differently than when last seen.
+    overwritten: tuple[Overwrite, ...] = ()
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    """A crmbridge property whose value in the CRM changed since crmbridge last saw
+    it (written or read): someone or something else wrote it."""
+
+    contact_id: int
+    crm_id: str
+    email: str | None
+    name: str
+    before: str
+    after: str
 
 
 @dataclass(frozen=True)
@@ -154,6 +171,8 @@ class Store:
             inserts: list[dict[str, Any]] = []
             updates: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
             relink: list[str] = []
+            emails: set[str | None] = set()
+            overwritten: list[Overwrite] = []
             history: list[dict[str, Any]] = []
             for record in latest.values():
                 inputs = {k: v for k, v in record.properties.items() if k not in own}
@@ -179,6 +198,12 @@ class Store:
                     relink.append(record.id)
                     changed += 1
                     continue
+                before = row.crm_values or {}
+                overwritten.extend(
+                    Overwrite(row.id, record.id, record.email, name, str(before[name]), str(value))
+                    for name, value in held.items()
+                    if before.get(name) is not None and str(before[name]) != str(value)
+                )
                 moved = inputs != row.properties
                 if moved:
                     at = property_history.change_time(record.updated_at, now)
@@ -186,6 +211,7 @@ class Store:
                 dirty = moved or record.email != row.email
                 if record.email != row.email:
                     relink.append(record.id)
+                    emails.add(row.email)
                 changed += dirty
                 updates[dirty].append(
                     {
@@ -221,10 +247,14 @@ class Store:
                 self._link_events(
                     session, list(self._contacts_by_crm_id(session, connector, relink).values())
                 )
+                emails.update(latest[crm_id].email for crm_id in relink)
+                # A record joining or leaving a cross-CRM lead changes its partners' too.
+                linked = relink_leads(session, emails)
+                _update_contacts(session, [{"cid": cid} for cid in sorted(linked)], dirty=True)
             if cursor is not None:
                 self._put_cursor(session, connector, stream, cursor)
             session.commit()
-        return PageResult(stored=len(records), changed=changed)
+        return PageResult(stored=len(records), changed=changed, overwritten=tuple(overwritten))
 
     def _contacts_by_crm_id(self, session: Session, crm: str, ids: Sequence[str]) -> dict[str, Any]:
         """Stored contacts of one CRM by their CRM id (plain rows)."""
@@ -233,7 +263,12 @@ class Store:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             query = sa_select(
-                table.c.id, table.c.crm, table.c.crm_id, table.c.email, table.c.properties
+                table.c.id,
+                table.c.crm,
+                table.c.crm_id,
+                table.c.email,
+                table.c.properties,
+                table.c.crm_values,
             ).where(table.c.crm == crm, table.c.crm_id.in_(chunk))
             found.update({row.crm_id: row for row in session.execute(query)})
         return found
@@ -433,6 +468,22 @@ class Store:
         session.execute(update(table).where(taken).values(dirty=False, recheck_at=now))
         session.commit()
         return list(session.execute(sa_select(table).where(taken).order_by(table.c.id)))
+
+    def contacts_by_id(
+        self, session: Session, contact_ids: Sequence[int], now: datetime, *, take: bool
+    ) -> list[Any]:
+        """These contacts' rows; with ``take``, taken for scoring as :meth:`take_due`
+        takes them (the other records of a lead scored now)."""
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        rows: list[Any] = []
+        for chunk in chunks(list(contact_ids)):
+            taken = table.c.id.in_(chunk)
+            if take:
+                session.execute(update(table).where(taken).values(dirty=False, recheck_at=now))
+            rows.extend(session.execute(sa_select(table).where(taken).order_by(table.c.id)))
+        if take:
+            session.commit()
+        return rows
 
     def events_for(self, session: Session, contact_ids: Sequence[int]) -> dict[int, list[Event]]:
         """Each contact's events, as the engine's frozen dataclasses."""

@@ -309,3 +309,35 @@ class ContactCompanyRow(SQLModel, table=True):
     company_crm_id: str | None = Field(default=None, max_length=64)
     current: bool = Field(default=True)
     linked_at: datetime | None = _when()
+
+
+class LeadLinkRow(SQLModel, table=True):
+    """A contact that is one lead with records of other CRMs (the same email in each).
+
+    ``lead_id`` is the smallest contact id of the lead's records: every record of the
+    lead carries it. A person found once in a CRM has no row (see
+    :mod:`crmbridge.store.lead_links`).
+    """
+
+    __tablename__ = "lead_links"
+
+    contact_id: int = Field(primary_key=True, foreign_key="contacts.id")
+    lead_id: int = Field(index=True)
+    linked_at: datetime | None = _when()
+
+
+class SyncLoopRow(SQLModel, table=True):
+    """A crmbridge property seen flapping: the value crmbridge wrote into ``connector``
+    replaced by the value the same person holds in ``other`` (a CRM-to-CRM sync)."""
+
+    __tablename__ = "sync_loops"
+
+    connector: str = Field(primary_key=True, max_length=32)
+    property: str = Field(primary_key=True, max_length=128)
+    other: str = Field(primary_key=True, max_length=32)
+    times: int = 0
+    crm_id: str = Field(default="", max_length=64)
+    ours: str = Field(default="", max_length=200)
+    theirs: str = Field(default="", max_length=200)
+    first_seen: datetime | None = _when()
+    last_seen: datetime | None = _when()

@@ -39,7 +39,10 @@ from starlette.responses import HTMLResponse, Response
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.wire import HubSpotError, HubSpotJSON, rate_limit_body
 
-#: JSON errors HubSpot's applications answer: status → (category, message).
+#: JSON errors HubSpot's applications answer: status → (category, message). HubSpot
+#: documents 423 and 477 by their status (and the 477's ``Retry-After``) only; no body
+#: of either is published or found in recorded traffic, so these bodies take HubSpot's
+#: general error shape and a client must not rely on their words.
 JSON_FAULTS = {
     423: (
         "LOCKED",
