@@ -61,7 +61,7 @@ from crmbridge.sync.handoff_switches import (
 from crmbridge.sync.identity import follow_merges, forget_deleted
 from crmbridge.sync.loops import detect_loops
 from crmbridge.sync.notify import Notifier
-from crmbridge.sync.overlap import Background
+from crmbridge.sync.overlap import Background, Either, Flag
 from crmbridge.sync.plan_summary import PlanSummary
 from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.property_map import PropertyMap
@@ -290,17 +290,20 @@ class Pipeline:
         self,
         connector: Connector,
         summary: CycleSummary,
-        stop: threading.Event | None = None,
+        stop: Flag | None = None,
         progress: Progress | None = None,
         *,
         move_cursor: bool = True,
     ) -> None:
         """Store every page changed since the cursor, moving the cursor with each page.
 
-        ``stop`` ends the read between pages (the next one resumes from the cursor).
+        ``stop`` ends the read between pages (the next one resumes from the cursor);
+        set before it begins, nothing is asked of the CRM.
         Without ``move_cursor`` the pages are stored and the cursor stays (``plan``'s
         read of a CRM never synced: the next cycle reads them again, as if unread).
         """
+        if stop is not None and stop.is_set():
+            return
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         companies = self._companies(connector)
         if companies is not None:
@@ -536,14 +539,17 @@ class Pipeline:
         reading_summary = CycleSummary()
 
         def read_all(halt: threading.Event | None) -> None:
+            ended = Either(halt, stop)
             for connector in chosen:
+                if ended.is_set():
+                    return  # not even a page of the connectors left
                 with lock(f"poll:{connector.name}") as held:
                     if held:
                         self._guard(
                             reading_summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, reading_summary, halt, progress),
+                            lambda c=connector: self.read(c, reading_summary, ended, progress),
                         )
 
         # Contacts are linked to their companies when the whole read has been stored
