@@ -170,3 +170,15 @@ def test_a_model_without_pardot_properties_reads_no_prospects(
     seed(sandbox, 0)
     read_all(pardot_connector(sandbox.server), None, ["LastName"])
     assert not [r for r in sandbox.request_log() if r.path.endswith("/prospects")]
+
+
+def test_an_answer_larger_than_the_bound_is_refused_not_read_whole(
+    salesforce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crmbridge_salesforce.pardot import client as pardot_client
+
+    seed(salesforce_sandbox, 50)
+    monkeypatch.setattr(pardot_client, "MAX_BODY", 2000)
+    connector = pardot_connector(salesforce_sandbox.server)
+    with pytest.raises(TransientError, match="larger than 2000 bytes"):
+        read_all(connector, None, ["LastName"])
