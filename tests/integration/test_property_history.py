@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from crmbridge.records import ContactRecord
+from crmbridge.store.erasure import follow_merge
 from crmbridge.store.property_history import MAX_VALUE_CHARS, PropertyChange, history_for
 from crmbridge.store.repository import Store
 from crmbridge.store.tables import PropertyChangeRow
@@ -90,3 +91,24 @@ def test_any_value_is_recorded_bounded_and_never_stops_the_page(
                 assert len(value) <= MAX_VALUE_CHARS
             else:
                 assert value is None or isinstance(value, bool | int | float)
+
+
+def test_a_merged_records_history_goes_and_the_survivors_stays(store: Store) -> None:
+    for crm_id in ("501", "502"):
+        for title, day in (("Analyst", 1), ("CIO", 2)):
+            record = ContactRecord(
+                crm="hubspot",
+                id=crm_id,
+                email=f"p{crm_id}@acme.example",
+                properties={"jobtitle": title},
+                updated_at=MODIFIED + timedelta(days=day),
+            )
+            store.store_page("hubspot", "contacts", [record], None, OWN)
+    with store.session() as session:
+        ids = {c.crm_id: c.id for c in store.contacts_after(session, 0, 10)}
+    with store.engine.begin() as connection:
+        assert follow_merge(connection, "hubspot", "501", ["502"]) == 1
+    with store.session() as session:
+        history = history_for(session, list(ids.values()))
+    assert list(history) == [ids["501"]]
+    assert [c.new for c in history[ids["501"]]] == ["CIO"]
