@@ -60,7 +60,7 @@ from crmbridge.sync.handoff_switches import (
     waiver,
 )
 from crmbridge.sync.identity import follow_merges, forget_deleted
-from crmbridge.sync.loops import detect_loops
+from crmbridge.sync.loops import detect_loops, loop_summaries
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.overlap import Background, Either, Flag
 from crmbridge.sync.plan_summary import PlanSummary
@@ -117,6 +117,9 @@ class CycleSummary:
     adoption: AdoptionReport | None = field(default=None, repr=False)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
+    #: crmbridge properties found flapping between two CRMs in this cycle's read (see
+    #: :mod:`crmbridge.sync.loops`): one line each, with the fix.
+    sync_loops: list[str] = field(default_factory=list)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: The contacts behind ``scored`` and ``changed`` (a contact rescored in two rounds
     #: of one cycle counts once).
@@ -340,13 +343,16 @@ class Pipeline:
                 own,
             )
             if result.overwritten:
-                detect_loops(
+                loops = detect_loops(
                     self.store,
                     connector.name,
                     result.overwritten,
                     self.config.writeback,
                     clock.now(),
                 )
+                for line in loop_summaries(loops):
+                    if line not in summary.sync_loops:
+                        summary.sync_loops.append(line)
             merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
             if merges:
                 follow_merges(self.store, connector.name, merges)
@@ -806,6 +812,7 @@ def _add_read(summary: CycleSummary, reading: CycleSummary) -> None:
     summary.stored += reading.stored
     summary.api_calls += reading.api_calls
     summary.failures.extend(reading.failures)
+    summary.sync_loops.extend(reading.sync_loops)
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:
