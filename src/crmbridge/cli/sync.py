@@ -134,6 +134,8 @@ def run(
         out.print(table)
         for note in summary.held:
             err.print(f"[yellow]![/] writes held back: {escape(note)}", highlight=False)
+        for loop in summary.sync_loops:
+            err.print(f"[yellow]![/] sync loop: {escape(loop)}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
         if summary.adoption is not None:
