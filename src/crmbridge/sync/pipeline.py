@@ -30,6 +30,7 @@ from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.scoring.properties import COMPANY_PREFIX
+from crmbridge.store import property_history
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
@@ -317,6 +318,11 @@ class Pipeline:
         wanted = model_properties(self.config)
         if companies is not None:
             wanted = sorted({*wanted, *companies.reader.link_properties})
+        with self.store.session() as session:
+            # A property read from now on is unknown before: the backtest must not
+            # take it for empty then.
+            property_history.note_read(session, connector.name, wanted, clock.now())
+            session.commit()
         names = self.property_map(connector.name)
         for page in connector.read_changes(cursor, names.crm_names(wanted)):
             if names:
