@@ -135,6 +135,12 @@ class BridgeSettings(Strict):
         description="false = shadow mode: read, score and plan as usual, log every write "
         "crmbridge would make and send nothing to the CRM (queued writes wait).",
     )
+    link_across_crms: bool = Field(
+        default=True,
+        description="With several CRMs enabled, a person with the same email in each is "
+        "one lead: scored once from every CRM's properties and events, written per "
+        "[writeback] owners. false: each CRM's record is a lead of its own.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -230,6 +236,11 @@ def connector_tables_model() -> type[ConnectorTables]:
     return create_model("ConnectorsSettings", __base__=ConnectorTables, **fields)
 
 
+#: ``[writeback] owner``: every CRM is a system of record.
+BOTH = "both"
+OWNER_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
 class WritebackSettings(Strict):
     """``[writeback]``: which properties crmbridge writes into the CRM."""
 
@@ -241,6 +252,30 @@ class WritebackSettings(Strict):
     lifecyclestage: bool = Field(
         default=False, description="Also move HubSpot's lifecyclestage (forward only)."
     )
+    owner: Annotated[str, Field(pattern=OWNER_PATTERN, max_length=32)] = Field(
+        default=BOTH,
+        description="The system of record of every crmbridge property: a connector's name "
+        '(e.g. "salesforce"), or "both" (default): written into each CRM. A CRM\'s own '
+        "sync (HubSpot's Salesforce sync) carries the value to the other.",
+    )
+    owners: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)],
+        Annotated[str, Field(pattern=OWNER_PATTERN, max_length=32)],
+    ] = Field(
+        default_factory=dict,
+        max_length=100,
+        description='Per property, its system of record (crmbridge_score = "salesforce"), '
+        "overriding owner.",
+    )
+
+    def owner_of(self, name: str) -> str:
+        """The connector ``name`` is written to, or ``"both"`` (every CRM)."""
+        return self.owners.get(name, self.owner)
+
+    def writes_to(self, name: str, connector: str) -> bool:
+        """Is property ``name`` written into ``connector`` (its owner, or both)?"""
+        owner = self.owner_of(name)
+        return owner in (BOTH, connector)
 
 
 class AccountScoreSettings(Strict):

@@ -132,6 +132,7 @@ def _counts(erased: Erased) -> str:
             plural("{count} assignment", "{count} assignments", erased.assignments),
             plural("{count} SLA clock", "{count} SLA clocks", erased.sla_clocks),
             plural("{count} company link", "{count} company links", erased.contact_companies),
+            plural("{count} property change", "{count} property changes", erased.property_history),
         )
     )
 
@@ -149,8 +150,8 @@ def forget_command(
 ) -> None:
     """Erase a person from the store (GDPR erasure) and say what was removed.
 
-    Removes their contact rows, events, scores and score history, queued and
-    sent writes, assignments and SLA clocks. Nothing is changed
+    Removes their contact rows, events, scores and score history, the history of
+    their properties, queued and sent writes, assignments and SLA clocks. Nothing is changed
     in the CRM: erase the person there too, or crmbridge reads them again when
     they change there.
 

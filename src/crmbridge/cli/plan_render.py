@@ -35,6 +35,7 @@ def change_dict(change: PlannedChange) -> dict[str, Any]:
         "property": change.name,
         "old": change.old,
         "new": change.new,
+        "linked_with": list(change.linked),
     }
 
 
@@ -135,6 +136,15 @@ def print_summary(console: Console, summary: PlanSummary, title: str = N_("Next 
         after=number(summary.hot_after),
     )
     console.print(f"[bold]{escape(t(title))}[/]: {escape(figures)}", highlight=False)
+    if summary.linked:
+        linked = t(
+            N_(
+                "{count} of them in several CRMs (one person, the same email): each scored "
+                "once from all its records, written as [writeback] owners say"
+            ),
+            count=number(summary.linked),
+        )
+        console.print(linked, highlight=False, markup=False)
     if summary.writes or summary.actions:
         counts = Table(title=t(N_("Writes and actions")), title_justify="left")
         counts.add_column(t(N_("Property / action")))
@@ -225,7 +235,8 @@ def print_changes(console: Console, changes: Sequence[PlannedChange], limit: int
     last = ""
     for change in shown:
         key = f"{change.crm}:{change.crm_id}"
-        who = "" if key == last else f"{key}\n{change.email or ''}".strip()
+        linked = "".join(f"\n= {other}" for other in change.linked)
+        who = "" if key == last else f"{key}\n{change.email or ''}{linked}".strip()
         last = key
         table.add_row(
             escape(who), escape(change.name), escape(f"{change.old or '∅'} → {change.new}")

@@ -26,7 +26,6 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-
 def known_stages(names: Iterable[str]) -> None:
     """Refuse (a path-labelled config error) a name that is no stage of the lifecycle."""
     for name in names:
@@ -36,6 +35,7 @@ def known_stages(names: Iterable[str]) -> None:
                 'unknown stage "{stage}"',
                 {"stage": name, "hint": f"use one of {', '.join(STAGES)}"},
             )
+
 
 class OwnerEntry(Strict):
     """One owner of the pool, by the CRM's owner id."""

@@ -30,6 +30,9 @@ SOURCES = [
     ROOT / "src" / "crmbridge" / "demo.py",
     # The labels of the properties crmbridge creates in the CRM.
     ROOT / "src" / "crmbridge" / "sync" / "writeback.py",
+    # The plugins' own words in hand-off tasks (what a CRM cannot do).
+    ROOT / "connectors" / "hubspot" / "crmbridge_hubspot" / "handoff.py",
+    ROOT / "connectors" / "salesforce" / "crmbridge_salesforce" / "handoff.py",
 ]
 #: The names messages go through: ``t(...)``/``texts(...)`` translate, ``N_`` marks,
 #: ``t.plural(singular, plural, count)`` chooses by count.
