@@ -129,9 +129,7 @@ class SalesforceHandoff:
             row = self.cadences.tracker(action.crm_id)
             if action.kind == "pause":
                 return row is None or self.cadences.stopped(row)
-            wanted = str(action.payload.get("sequence_id"))
-            held = str((row or {}).get("ActionCadenceId") or "")
-            return bool(held) and wanted in (held, held[:15])
+            return self.cadences.holds(row, str(action.payload.get("sequence_id")))
         return action.key in self.performed_batch([action], wait_for_index=wait_for_index)
 
     def perform_batch(self, actions: Sequence[Action]) -> list[WriteResult]:

@@ -143,6 +143,9 @@ def run(
         for note in summary.held:
             held_back = t(N_("writes held back: {why}"), why=note)
             err.print(f"[yellow]![/] {escape(held_back)}", highlight=False)
+        for loop in summary.sync_loops:
+            looped = t(N_("sync loop: {loop}"), loop=loop)
+            err.print(f"[yellow]![/] {escape(looped)}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
         if summary.adoption is not None:

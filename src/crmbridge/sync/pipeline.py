@@ -31,6 +31,7 @@ from crmbridge.i18n import ENGLISH, Texts
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.scoring.properties import COMPANY_PREFIX
+from crmbridge.store import property_history
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
@@ -60,9 +61,9 @@ from crmbridge.sync.handoff_switches import (
     waiver,
 )
 from crmbridge.sync.identity import follow_merges, forget_deleted
-from crmbridge.sync.loops import detect_loops
+from crmbridge.sync.loops import detect_loops, loop_summaries
 from crmbridge.sync.notify import Notifier
-from crmbridge.sync.overlap import Background
+from crmbridge.sync.overlap import Background, Either, Flag
 from crmbridge.sync.plan_summary import PlanSummary
 from crmbridge.sync.progress import READ, Progress
 from crmbridge.sync.property_map import PropertyMap
@@ -117,6 +118,9 @@ class CycleSummary:
     adoption: AdoptionReport | None = field(default=None, repr=False)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
+    #: crmbridge properties found flapping between two CRMs in this cycle's read (see
+    #: :mod:`crmbridge.sync.loops`): one line each, with the fix.
+    sync_loops: list[str] = field(default_factory=list)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: The contacts behind ``scored`` and ``changed`` (a contact rescored in two rounds
     #: of one cycle counts once).
@@ -291,17 +295,20 @@ class Pipeline:
         self,
         connector: Connector,
         summary: CycleSummary,
-        stop: threading.Event | None = None,
+        stop: Flag | None = None,
         progress: Progress | None = None,
         *,
         move_cursor: bool = True,
     ) -> None:
         """Store every page changed since the cursor, moving the cursor with each page.
 
-        ``stop`` ends the read between pages (the next one resumes from the cursor).
+        ``stop`` ends the read between pages (the next one resumes from the cursor);
+        set before it begins, nothing is asked of the CRM.
         Without ``move_cursor`` the pages are stored and the cursor stays (``plan``'s
         read of a CRM never synced: the next cycle reads them again, as if unread).
         """
+        if stop is not None and stop.is_set():
+            return
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         companies = self._companies(connector)
         if companies is not None:
@@ -312,6 +319,11 @@ class Pipeline:
         wanted = model_properties(self.config)
         if companies is not None:
             wanted = sorted({*wanted, *companies.reader.link_properties})
+        with self.store.session() as session:
+            # A property read from now on is unknown before: the backtest must not
+            # take it for empty then.
+            property_history.note_read(session, connector.name, wanted, clock.now())
+            session.commit()
         names = self.property_map(connector.name)
         for page in connector.read_changes(cursor, names.crm_names(wanted)):
             if names:
@@ -332,13 +344,16 @@ class Pipeline:
                 own,
             )
             if result.overwritten:
-                detect_loops(
+                loops = detect_loops(
                     self.store,
                     connector.name,
                     result.overwritten,
                     self.config.writeback,
                     clock.now(),
                 )
+                for line in loop_summaries(loops):
+                    if line not in summary.sync_loops:
+                        summary.sync_loops.append(line)
             merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
             if merges:
                 follow_merges(self.store, connector.name, merges)
@@ -537,14 +552,17 @@ class Pipeline:
         reading_summary = CycleSummary()
 
         def read_all(halt: threading.Event | None) -> None:
+            ended = Either(halt, stop)
             for connector in chosen:
+                if ended.is_set():
+                    return  # not even a page of the connectors left
                 with lock(f"poll:{connector.name}") as held:
                     if held:
                         self._guard(
                             reading_summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, reading_summary, halt, progress),
+                            lambda c=connector: self.read(c, reading_summary, ended, progress),
                         )
 
         # Contacts are linked to their companies when the whole read has been stored
@@ -795,6 +813,7 @@ def _add_read(summary: CycleSummary, reading: CycleSummary) -> None:
     summary.stored += reading.stored
     summary.api_calls += reading.api_calls
     summary.failures.extend(reading.failures)
+    summary.sync_loops.extend(reading.sync_loops)
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:

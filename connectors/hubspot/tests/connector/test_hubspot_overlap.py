@@ -8,11 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy
 import structlog
 
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.records import CanonicalEvent, ContactRef
+from crmbridge.testing.fake import FakeConnector
 from crmbridge_hubspot.client import is_search
 from crmbridge_hubspot.connector import BATCH_LIMIT, SEARCH_LIMIT
 
@@ -144,4 +146,45 @@ def _store_rows(connection: Any) -> dict[str, Any]:
             )
         ).scalar_one(),
         "outbox": set(outbox),
+    }
+
+
+@pytest.mark.parametrize("must_read", [False, True], ids=["overlapped", "read first"])
+def test_a_stop_during_the_read_asks_no_connector_for_another_page(
+    tmp_path: Path, must_read: bool
+) -> None:
+    """Stopping while HubSpot's first page is on its way: that page is stored, and
+    neither HubSpot nor the connector after it is asked for another."""
+    other = FakeConnector(tmp_path / "other", name="other")
+    FakeConnector.seed(other.folder, [_fake_contact(i) for i in range(3)])
+    stop = threading.Event()
+
+    def stop_at_first_search(method: str, path: str) -> None:
+        if path.endswith("/contacts/search"):
+            stop.set()
+
+    with sandbox() as server:
+        seed_population(server.state, CONTACTS)
+        connector = connector_for(server)
+        with pipeline_over(connector, tmp_path) as pipeline:
+            pipeline.connectors[other.name] = other
+            pipeline.prepare()
+            server.state.reset_observations()
+            server.services.on_request = stop_at_first_search
+            summary = pipeline.run_once(NOW, stop=stop, must_read=must_read)
+        searches = [r for r in server.state.requests() if is_search(r.method, r.path)]
+
+    assert summary.interrupted
+    assert other.read_calls == 0, "the next connector was asked for a page after the stop"
+    assert summary.read <= SEARCH_LIMIT, "HubSpot was asked for another page after the stop"
+    # The search answered when the stop came (the newest-change probe may precede it).
+    assert len(searches) <= 2
+
+
+def _fake_contact(number: int) -> dict[str, Any]:
+    return {
+        "id": str(900 + number),
+        "email": f"other{number}@example.com",
+        "properties": {"jobtitle": "CIO"},
+        "updated_at": "2026-11-01T10:00:00Z",
     }
