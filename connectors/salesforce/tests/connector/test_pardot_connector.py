@@ -182,3 +182,40 @@ def test_an_answer_larger_than_the_bound_is_refused_not_read_whole(
     connector = pardot_connector(salesforce_sandbox.server)
     with pytest.raises(TransientError, match="larger than 2000 bytes"):
         read_all(connector, None, ["LastName"])
+
+
+def test_a_token_sequence_that_stops_early_loses_nothing(
+    salesforce_sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pardot ends a token sequence after 100,000 records (here 300): the next read goes
+    on from where the cursor stands. It moves on because a read re-reads at most about
+    ``lookback_records`` (at most 50,000, below the 100,000)."""
+    from crmbridge_salesforce.sandbox import api_pardot
+
+    _, ids = seed(salesforce_sandbox, 1000)
+    monkeypatch.setattr(api_pardot, "TOKEN_RECORDS", 300)
+    connector = pardot_connector(salesforce_sandbox.server, page_size=100, lookback_records=100)
+    cursor, got = None, []
+    for _ in range(6):
+        pages = read_all(connector, cursor, ["LastName"])
+        got += event_ids(pages)
+        cursor = pages[-1].cursor if pages else cursor
+    assert sorted(got) == sorted(f"pardot:activity:{i}" for i in ids)
+
+
+def test_a_corrupt_pardot_position_is_reported_and_read_again_from_its_start(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    from crmbridge.connector import CorruptCursorError
+
+    _, ids = seed(salesforce_sandbox, 20)
+    connector = pardot_connector(salesforce_sandbox.server)
+    first = read_all(connector, None, ["LastName"])
+    broken = first[-1].cursor.replace(
+        '"pardot.visitor-activities":"{', '"pardot.visitor-activities":"{]'
+    )
+    got: list[str] = []
+    with pytest.raises(CorruptCursorError, match=r"pardot\.visitor-activities"):
+        for page in connector.read_changes(broken, ["LastName"]):
+            got += [e.event_id or "" for e in page.events]
+    assert sorted(got) == sorted(f"pardot:activity:{i}" for i in ids)
