@@ -478,7 +478,7 @@ def test_plan_and_explain_show_the_lead_linked_and_check_counts_it(
 
     said = " ".join(output.split())
     assert code == 0, said
-    assert "1 leads in several CRMs (the same email), each scored once (2 records)" in said
+    assert "1 lead in several CRMs (the same email), scored once (2 records)" in said
 
 
 def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path) -> None:
@@ -494,7 +494,7 @@ def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path
     assert code == 2, said
     assert (
         "sync loop: crmbridge_score flaps in hubspot: crmbridge wrote '45', then "
-        "salesforce's value '0' came back (1 times" in said
+        "salesforce's value '0' came back (1 time" in said
     )
     assert 'Fix: set [writeback.owners] crmbridge_score = "salesforce" (or "hubspot")' in said
 
