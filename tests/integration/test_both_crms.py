@@ -97,7 +97,7 @@ def crms() -> Iterator[Crms]:
                 "Lead",
                 {"Email": email, "LastName": email.split("@")[0].title(), "Company": "Acme",
                  "Status": "Open - Not Contacted", "NumberOfEmployees": size,
-                 "Buying_Role__c": role or None},
+                 "Buying_Role__c": role or None, "OwnerId": sf_state.users.rep},
             )  # fmt: skip
         yield Crms(hubspot, salesforce, ids)
 
@@ -156,7 +156,12 @@ def _hs_value(value: Any) -> str:
 
 
 def config_for(
-    crms: Crms, tmp_path: Path, *, link: bool = True, owners: dict[str, str] | None = None
+    crms: Crms,
+    tmp_path: Path,
+    *,
+    link: bool = True,
+    owners: dict[str, str] | None = None,
+    notify: bool = False,
 ) -> CrmbridgeConfig:
     base = parse_config(example_config_text(), source="example").config
     salesforce = crms.salesforce.settings.model_copy(
@@ -175,8 +180,14 @@ def config_for(
         update={"database_url": f"sqlite:///{tmp_path / 'crmbridge.db'}", "link_across_crms": link}
     )
     writeback = WritebackSettings(owners=owners or {})
+    notifications = base.notifications.model_copy(update={"enabled": notify})
     return base.model_copy(
-        update={"connectors": connectors, "bridge": bridge, "writeback": writeback}
+        update={
+            "connectors": connectors,
+            "bridge": bridge,
+            "writeback": writeback,
+            "notifications": notifications,
+        }
     )
 
 
@@ -253,6 +264,35 @@ def test_a_person_in_both_crms_is_one_lead_scored_once_and_written_per_owner(
     assert again.written == 0 and again.changed == 0
     with pipeline.store.session() as session:
         assert loops_since(session, clock.now() - timedelta(days=1)) == []
+
+
+def test_a_hot_lead_in_both_crms_is_told_to_sales_once_in_its_home_crm(
+    crms: Crms, tmp_path: Path
+) -> None:
+    config = config_for(crms, tmp_path, owners={"crmbridge_score": "salesforce"}, notify=True)
+    pipeline = pipeline_for(crms, config)
+    # A demo booked on top of the rest: 125 points, a hot lead.
+    pipeline.store.insert_events(
+        [
+            CanonicalEvent(
+                event_id="demo-booked",
+                type="meeting_booked",
+                occurred_at=clock.now() - timedelta(hours=2),
+                contact={"email": ANA},
+            )
+        ]
+    )
+
+    cycle(pipeline)
+    cycle(pipeline)
+
+    assert scores(pipeline)[("hubspot", ANA)] == scores(pipeline)[("salesforce", ANA)] == 125
+    assert crms.hs(ANA)["crmbridge_hot"] == "true" and crms.sf(ANA)["CRMBridge_Hot__c"] == "true"
+    sf_ana = crms.ids[("salesforce", ANA)]
+    tasks = crms.sf_state.visible("Task", include_deleted=False)
+    # Salesforce owns the score, so the lead's hand-off runs there: one task, none in HubSpot.
+    assert [t["WhoId"] for t in tasks] == [sf_ana]
+    assert crms.hs_state.tasks() == []
 
 
 def test_a_property_written_into_both_crms_and_synced_is_found_flapping(
@@ -478,7 +518,7 @@ def test_plan_and_explain_show_the_lead_linked_and_check_counts_it(
 
     said = " ".join(output.split())
     assert code == 0, said
-    assert "1 leads in several CRMs (the same email), each scored once (2 records)" in said
+    assert "1 lead in several CRMs (the same email), scored once (2 records)" in said
 
 
 def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path) -> None:
@@ -494,7 +534,7 @@ def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path
     assert code == 2, said
     assert (
         "sync loop: crmbridge_score flaps in hubspot: crmbridge wrote '45', then "
-        "salesforce's value '0' came back (1 times" in said
+        "salesforce's value '0' came back (1 time" in said
     )
     assert 'Fix: set [writeback.owners] crmbridge_score = "salesforce" (or "hubspot")' in said
 

@@ -27,6 +27,7 @@ from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
 from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
+from crmbridge.i18n import ENGLISH, Texts
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.scoring.properties import COMPANY_PREFIX
@@ -282,7 +283,7 @@ class Pipeline:
         if self.shadow is not None:
             get_logger().info("schema.skipped", reason="shadow mode ([bridge] write = false)")
             return
-        fields = own_fields(self.prefix)
+        fields = own_fields(self.prefix, Texts(self.config.bridge.language, ENGLISH.zone))
         for name, connector in self.connectors.items():
             if only is None or name in only:
                 connector.ensure_schema(fields)
