@@ -545,3 +545,34 @@ def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path
     said = " ".join(output.split())
     assert code == 0, said
     assert "sync loop seen before salesforce owned it: crmbridge_score flaps in hubspot" in said
+
+
+def test_turning_linking_off_or_naming_an_owner_reaches_every_lead_at_the_next_start(
+    crms: Crms, tmp_path: Path
+) -> None:
+    pipeline = pipeline_for(crms, config_for(crms, tmp_path))
+    cycle(pipeline)
+    assert crms.hs(ANA)["crmbridge_score"] == "95"
+
+    # A restart with linking off: nothing changed in either CRM, yet Ana is split.
+    apart = Pipeline(
+        pipeline.store,
+        config_for(crms, tmp_path, link=False),
+        {"hubspot": crms.hubspot.connect(), "salesforce": crms.salesforce.connect()},
+    )
+    split = cycle(apart)
+
+    assert split.scored == 4
+    assert (scores(apart)[("hubspot", ANA)], scores(apart)[("salesforce", ANA)]) == (45, 0)
+    assert crms.hs(ANA)["crmbridge_score"] == "45" and crms.sf(ANA)["CRMBridge_Score__c"] == 0
+
+    # Linked again, with HubSpot owning the score: Salesforce keeps what it holds.
+    owned = Pipeline(
+        pipeline.store,
+        config_for(crms, tmp_path, owners={"crmbridge_score": "hubspot"}),
+        {"hubspot": crms.hubspot.connect(), "salesforce": crms.salesforce.connect()},
+    )
+    cycle(owned)
+
+    assert crms.hs(ANA)["crmbridge_score"] == "95" and crms.sf(ANA)["CRMBridge_Score__c"] == 0
+    assert cycle(owned).written == 0
