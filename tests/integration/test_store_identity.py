@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 
 from connectors.hubspot.tests.connector.hubspot_harness import IMPORT, TOKEN, sandbox
 from crmbridge.errors import ConfigError
-from crmbridge.records import CanonicalEvent
+from crmbridge.records import CanonicalEvent, ContactRecord
 from crmbridge.store.db import make_engine, upgrade
 from crmbridge.store.identity import (
     Identity,
@@ -44,6 +44,8 @@ from .helpers import (
     pipeline,
     seed_crm,
 )
+
+_MARK, _SCORE = "crmbridge_store", "crmbridge_score"
 
 
 def test_each_store_is_born_with_its_own_id_and_keeps_it(store_url: str, store: Store) -> None:
@@ -278,3 +280,73 @@ def test_a_recreated_store_holds_the_old_ones_contacts_until_adopted(
     assert after.held_contacts == {}
     marks = {p["crmbridge_store"].split(":")[0] for p in crm_properties(crm).values()}
     assert marks == {new_id} != {old_id}
+
+
+def test_a_hold_judged_on_values_a_read_replaced_meanwhile_is_not_made(store: Store) -> None:
+    """A poll stores the CRM's newer values while a rescoring batch judges the older
+    ones: the batch's hold is not made, and the contact stays due for the newer."""
+    at = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    record = ContactRecord(
+        crm="hubspot",
+        id="101",
+        email="ana@acme.example",
+        properties={_MARK: "another-store:3", _SCORE: "40"},
+        updated_at=at,
+    )
+    store.store_page("hubspot", "contacts", [record], None, (_MARK, _SCORE))
+    with store.session() as session:
+        (taken,) = store.take_due(session, at, 0, 10)
+    newer = ContactRecord(
+        crm="hubspot",
+        id="101",
+        email="ana@acme.example",
+        properties={_MARK: "", _SCORE: ""},
+        updated_at=at + timedelta(minutes=1),
+    )
+    store.store_page("hubspot", "contacts", [newer], None, (_MARK, _SCORE))
+    with store.session() as session:
+        (untouched,) = store.due_contacts(session, at, 0, 10)
+        assert not untouched.dirty  # the read changed no input
+        held = {"cid": taken.id, "held_by": "another-store:3", "seen": taken.crm_updated_at}
+        store.hold_contacts(session, [held])
+        session.commit()
+        assert store.held_counts() == {}
+        (due,) = store.due_contacts(session, at, 0, 10)
+        assert due.id == taken.id and due.dirty
+        # Judged on the values stored last, the hold is made.
+        store.hold_contacts(session, [{**held, "seen": due.crm_updated_at}])
+        session.commit()
+    assert store.held_counts() == {"hubspot": 1}
+
+
+def test_a_held_contact_is_due_again_when_a_read_finds_its_crmbridge_values_changed(
+    store: Store,
+) -> None:
+    """An echo of the same values leaves a held contact alone; values changed in the CRM
+    (the other store wrote again, an admin cleared them) make it due, to be judged again."""
+    at = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+
+    def read(mark: str, minutes: int) -> None:
+        record = ContactRecord(
+            crm="hubspot",
+            id="101",
+            email="ana@acme.example",
+            properties={_MARK: mark, _SCORE: "40"},
+            updated_at=at + timedelta(minutes=minutes),
+        )
+        store.store_page("hubspot", "contacts", [record], None, (_MARK, _SCORE))
+
+    read("another-store:3", 0)
+    with store.session() as session:
+        (taken,) = store.take_due(session, at, 0, 10)
+        held = {"cid": taken.id, "held_by": "another-store:3", "seen": taken.crm_updated_at}
+        store.hold_contacts(session, [held])
+        session.commit()
+    assert store.held_counts() == {"hubspot": 1}
+    read("another-store:3", 0)
+    with store.session() as session:
+        assert store.due_contacts(session, at, 0, 10) == []
+    read("another-store:4", 5)
+    with store.session() as session:
+        (due,) = store.due_contacts(session, at, 0, 10)
+    assert due.dirty and due.held_by == "another-store:3"

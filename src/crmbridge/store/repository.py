@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, text, update
+from sqlalchemy import bindparam, func, not_, or_, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -43,6 +43,9 @@ from crmbridge.store.tables import (
 )
 
 _CHUNK = 500
+#: How a stored page changes a known contact: an input changed (rescore it), only
+#: crmbridge's own values changed (rescore it if held), or nothing but echoes.
+_INPUTS, _OWN, _ECHO = "inputs", "own", "echo"
 
 
 #: An event ready for the events table: dedupe key, type, occurred_at (naive UTC text),
@@ -169,7 +172,7 @@ class Store:
         with self.session() as session:
             existing = self._contacts_by_crm_id(session, connector, list(latest))
             inserts: list[dict[str, Any]] = []
-            updates: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+            updates: dict[str, list[dict[str, Any]]] = {_INPUTS: [], _OWN: [], _ECHO: []}
             relink: list[str] = []
             emails: set[str | None] = set()
             overwritten: list[Overwrite] = []
@@ -213,7 +216,9 @@ class Store:
                     relink.append(record.id)
                     emails.add(row.email)
                 changed += dirty
-                updates[dirty].append(
+                # Own values changed: a held contact is judged again (see hold_contacts).
+                kind = _INPUTS if dirty else _OWN if held != before else _ECHO
+                updates[kind].append(
                     {
                         "cid": row.id,
                         "properties": inputs,
@@ -225,7 +230,7 @@ class Store:
                 )
             if inserts:
                 session.execute(sa_insert(table), inserts)
-            for dirty, rows in updates.items():
+            for kind, rows in updates.items():
                 if rows:
                     values: dict[str, Any] = {
                         name: bindparam(name)
@@ -237,8 +242,13 @@ class Store:
                             "updated_at",
                         )
                     }
-                    if dirty:  # a clean echo never clears a flag that events set
+                    # A clean echo never clears a flag that events set.
+                    if kind == _INPUTS:
                         values["dirty"] = True
+                    elif kind == _OWN:
+                        # Decided as the row is written, not from the row read before:
+                        # a rescoring batch may have held it in between.
+                        values["dirty"] = or_(table.c.dirty, table.c.held_by.is_not(None))
                     session.execute(
                         update(table).where(table.c.id == bindparam("cid")).values(**values), rows
                     )
@@ -554,8 +564,33 @@ class Store:
     @staticmethod
     def hold_contacts(session: Session, held: Sequence[dict[str, Any]]) -> None:
         """Mark contacts written by another store (``cid``, ``held_by``): not due again
-        until their inputs change, and never written until adopted."""
-        _update_contacts(session, held, held_by=bindparam("held_by"), recheck_at=None)
+        until their inputs or their crmbridge values in the CRM change, and never
+        written until adopted.
+
+        ``seen`` is the ``crm_updated_at`` of the values the hold was judged on. A read
+        that stored newer values meanwhile (a poll running beside rescoring) wins: the
+        contact is not held on the older ones but left due, to be judged on the newer.
+        """
+        if not held:
+            return
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        same = table.c.crm_updated_at.is_not_distinct_from(bindparam("seen"))
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("cid"), same)
+            .values(held_by=bindparam("held_by"), recheck_at=None),
+            [{"cid": h["cid"], "held_by": h["held_by"], "seen": h["seen"]} for h in held],
+        )
+        session.execute(
+            update(table).where(table.c.id == bindparam("cid"), not_(same)).values(dirty=True),
+            [{"cid": h["cid"], "seen": h["seen"]} for h in held],
+        )
+
+    @staticmethod
+    def release_contacts(session: Session, contact_ids: Sequence[int]) -> None:
+        """Let held contacts go whose crmbridge values in the CRM no longer show another
+        store's writing (cleared, or written by this store since)."""
+        _update_contacts(session, [{"cid": cid} for cid in contact_ids], held_by=None)
 
     def held_counts(self) -> dict[str, int]:
         """How many contacts are held, by connector."""

@@ -258,18 +258,23 @@ class Rescorer:
         updates: list[dict[str, Any]] = []
         handoffs: list[tuple[int, HandoffPlan]] = []
         held: list[dict[str, Any]] = []
+        released: list[int] = []
         mark_name = store_property(self.prefix)
         by_id = {row.id: row for row in batch}
         scored_leads: dict[tuple[int, ...], _LeadScore | Exception] = {}
         for row in batch:
             ours = row.crm_values or {}
-            if row.held_by or self._issued.holds(ours, mark_name, row.adopted_from):
+            # Judged on the values the CRM showed at the last read, held or not: a hold
+            # follows them (a read that finds them changed makes the contact due).
+            if self._issued.holds(ours, mark_name, row.adopted_from):
                 # Another store wrote this contact's crmbridge values: writing ours over
                 # them would drop what that store knew (events, hand-off state).
                 mark = str(ours.get(mark_name) or "").strip()[:80] or UNMARKED
-                held.append({"cid": row.id, "held_by": row.held_by or mark})
+                held.append({"cid": row.id, "held_by": mark, "seen": row.crm_updated_at})
                 result.held += not row.held_by
                 continue
+            if row.held_by:
+                released.append(row.id)
             members = self._leads.get(row.id)
             first = members is None or members not in scored_leads
             if members is None:
@@ -363,6 +368,7 @@ class Rescorer:
             )
         self.store.save_scores(session, new_scores, superseded, updates)
         self.store.hold_contacts(session, held)
+        self.store.release_contacts(session, released)
         writes = changes.inserts or changes.updates or changes.actions
         if writes and self._issued.generation < self._writing.generation:
             self._issued = advance_generation(session.connection(), self._issued)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from crmbridge.daemon.service import Daemon
 from crmbridge.store import outbox
@@ -34,6 +34,7 @@ from crmbridge_hubspot.sandbox.state import SandboxState
 from .harness import (
     OWNERS,
     PAUSED,
+    Bridge,
     LeadSpec,
     add_leads,
     bridge_over,
@@ -43,6 +44,7 @@ from .harness import (
     make_sandbox,
     pricing_visits,
     prop,
+    rep_edit,
     reply,
     reply_tasks,
 )
@@ -216,16 +218,23 @@ def test_a_restored_backup_holds_what_its_original_wrote_after_the_copy(
     assert _crm_values(state, [later])[later] == newer
 
 
-def test_a_second_store_on_the_same_account_writes_nothing_over_the_first(
-    server: SandboxServer, tmp_path: Path
-) -> None:
-    state, t0, ids = _leads(server)
+@contextmanager
+def _two_stores(server: SandboxServer, tmp_path: Path) -> Iterator[tuple[Bridge, Bridge]]:
+    """Two stores, in two working directories, on the same account."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with (
         bridge_over(server, tmp_path / "a") as first,
         bridge_over(server, tmp_path / "b") as second,
     ):
+        yield first, second
+
+
+def test_a_second_store_on_the_same_account_writes_nothing_over_the_first(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    state, t0, ids = _leads(server)
+    with _two_stores(server, tmp_path) as (first, second):
         first.cycle(t0)
         written = _crm_values(state, ids)
         summary = second.cycle(t0 + timedelta(minutes=5))
@@ -251,6 +260,13 @@ def _as_an_earlier_release_left_it(state: SandboxState, ids: list[str], folder: 
     engine = create_engine(f"sqlite:///{folder / 'crmbridge.db'}")
     try:
         command.downgrade(alembic_config(engine), "0005")
+        # Nor did such a release ever read a mark back: what the store knows the CRM
+        # holds carries none either (left in, it would name a store no longer known).
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE contacts SET crm_values = json_remove(crm_values, :mark)"),
+                {"mark": f"$.{MARK}"},
+            )
     finally:
         engine.dispose()
 
@@ -298,6 +314,35 @@ def test_values_written_before_marks_belong_to_the_upgraded_store_and_no_other(
         second_id = read_identity(second.store.engine).store_id
         assert second.cycle(t0 + timedelta(minutes=20)).held_contacts == {}
     assert all(v[MARK].startswith(f"{second_id}:") for v in _crm_values(state, ids).values())
+
+
+def test_a_hold_follows_what_the_crm_shows_at_the_next_read(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """An admin clears the first store's values of one held contact. Rescoring before
+    the next read (a drain beside the poll) judges on the values last read and holds it
+    still; the read that finds them gone lets it go, and the cycle writes it."""
+    state, t0, ids = _leads(server)
+    cleared, kept = ids[0], ids[1:]
+    with _two_stores(server, tmp_path) as (first, second):
+        first.cycle(t0)
+        first_id = read_identity(first.store.engine).store_id
+        second_id = read_identity(second.store.engine).store_id
+        assert second.cycle(t0 + timedelta(minutes=5)).held_contacts == {"hubspot": LEADS}
+        rep_edit(state, cleared, dict.fromkeys(_crm_values(state, [cleared])[cleared], ""))
+        second.post_events(pricing_visits(cleared, t0 + timedelta(minutes=6)))
+        early = second.pipeline.run_once(t0 + timedelta(minutes=7), read=False)
+        assert early.ok, early.errors
+        assert early.held_contacts == {"hubspot": LEADS}
+        assert (early.written, early.actions) == (0, 0)
+        assert _crm_values(state, [cleared])[cleared] == {}
+
+        ran = second.cycle(t0 + timedelta(minutes=10))
+        assert ran.held_contacts == {"hubspot": LEADS - 1}
+        assert ran.written == 1
+    assert prop(state, cleared, MARK) == f"{second_id}:1"
+    assert int(prop(state, cleared, "crmbridge_engagement_score") or 0) > 0
+    assert all(v[MARK] == f"{first_id}:1" for v in _crm_values(state, kept).values())
 
 
 def _restored_after_its_original_wrote(
