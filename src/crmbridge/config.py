@@ -57,6 +57,7 @@ from crmbridge.scoring.model import (
 from crmbridge.scoring.overmatch import overmatch_warnings
 from crmbridge.scoring.properties import company_path_problems
 from crmbridge.settings import (
+    BOTH,
     DEFAULT_DATABASE_URL,
     AccountScoreSettings,
     AlertSettings,
@@ -299,6 +300,7 @@ def _parse_config(text: str, source: str, base_dir: Path | None) -> LoadedConfig
         problems.extend(model_problems(scoring))
     if config is not None:
         problems.extend(_company_paths(config))
+        problems.extend(ownership_problems(config))
         problems.extend(feedback_problems(config.sla, config.assignment.owner_property))
     warnings: list[str] = list(renamed)
     missing: list[ConfigProblem] = []
@@ -353,6 +355,45 @@ def trigger_conditions(config: CrmbridgeConfig) -> list[tuple[str, Mapping[str, 
         (f"triggers[{i}].when.properties", trigger.when.properties)
         for i, trigger in enumerate(config.triggers)
     ]
+
+
+def ownership_problems(config: CrmbridgeConfig) -> list[ConfigProblem]:
+    """``[writeback] owner`` and ``owners``: each names an enabled connector or "both",
+    and ``owners`` names crmbridge's own properties (``<prefix>_...``)."""
+    writeback = config.writeback
+    enabled = sorted(config.connectors.enabled())
+    installed = sorted(config.connectors.tables())
+    problems: list[ConfigProblem] = []
+    named = [("writeback.owner", writeback.owner)]
+    named += [(f"writeback.owners.{name}", owner) for name, owner in writeback.owners.items()]
+    for path, owner in named:
+        if owner == BOTH or owner in enabled:
+            continue
+        if owner in installed:
+            problems.append(
+                ConfigProblem(
+                    path,
+                    f'"{owner}" is not enabled: crmbridge would write this nowhere',
+                    f"set [connectors.{owner}] enabled = true, or name an enabled CRM "
+                    f'({", ".join(enabled) or "none is enabled"}) or "both"',
+                )
+            )
+        else:
+            choices = [*installed, BOTH]
+            problems.append(
+                ConfigProblem(path, f'unknown CRM "{owner}"', did_you_mean(owner, choices))
+            )
+    for name in writeback.owners:
+        if not name.startswith(f"{writeback.prefix}_"):
+            problems.append(
+                ConfigProblem(
+                    f"writeback.owners.{name}",
+                    "not one of crmbridge's properties: only they are written to both CRMs",
+                    f"crmbridge's properties are named {writeback.prefix}_score, "
+                    f"{writeback.prefix}_stage, ...",
+                )
+            )
+    return problems
 
 
 def _company_paths(config: CrmbridgeConfig) -> list[ConfigProblem]:

@@ -72,6 +72,21 @@ def _listen_address(value: str) -> str:
     return text
 
 
+def _public_url(value: str | None) -> str | None:
+    """The daemon's address as the outside sees it: http(s) with a host, nothing after it
+    but an optional path (the dashboard compares origins against it)."""
+    if value is None:
+        return None
+    parsed = urlsplit(value.strip())
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or parsed.query:
+        raise PydanticCustomError(
+            "bad_public_url",
+            'not an http:// or https:// base URL: "{value}"',
+            {"value": value.strip()[:80], "hint": 'e.g. "https://crmbridge.acme.es"'},
+        )
+    return value.strip()
+
+
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 
@@ -119,6 +134,12 @@ class BridgeSettings(Strict):
         default=True,
         description="false = shadow mode: read, score and plan as usual, log every write "
         "crmbridge would make and send nothing to the CRM (queued writes wait).",
+    )
+    link_across_crms: bool = Field(
+        default=True,
+        description="With several CRMs enabled, a person with the same email in each is "
+        "one lead: scored once from every CRM's properties and events, written per "
+        "[writeback] owners. false: each CRM's record is a lead of its own.",
     )
 
     @field_validator("database_url")
@@ -173,18 +194,20 @@ class DaemonSettings(Strict):
     @field_validator("ui_token")
     @classmethod
     def _hard_to_guess(cls, token: SecretStr | None) -> SecretStr | None:
-        # The login form has no lockout: a short password could be guessed by trying.
+        # Throttling slows guessing per address; only length stops it from many addresses.
         if token is not None and len(token.get_secret_value().strip()) < MIN_UI_TOKEN:
             raise ValueError(
-                f"at least {MIN_UI_TOKEN} characters, since the dashboard's login has no "
-                "lockout (e.g. the output of: openssl rand -hex 16)"
+                f"at least {MIN_UI_TOKEN} characters, since the dashboard's login can be "
+                "tried from many addresses (e.g. the output of: openssl rand -hex 16)"
             )
         return token
 
-    public_url: str | None = Field(
+    public_url: Annotated[str | None, AfterValidator(_public_url)] = Field(
         default=None,
-        description="Base URL the CRMs call (e.g. https://crmbridge.acme.es) when a proxy "
-        "changes scheme or host; HubSpot signs the URL it called.",
+        description="Base URL the CRMs and browsers call (e.g. https://crmbridge.acme.es) "
+        "when a proxy changes scheme or host; HubSpot signs the URL it called, the "
+        "dashboard accepts sign-ins only from pages there and marks its cookie Secure "
+        "when it is https.",
     )
 
 
@@ -213,6 +236,11 @@ def connector_tables_model() -> type[ConnectorTables]:
     return create_model("ConnectorsSettings", __base__=ConnectorTables, **fields)
 
 
+#: ``[writeback] owner``: every CRM is a system of record.
+BOTH = "both"
+OWNER_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
 class WritebackSettings(Strict):
     """``[writeback]``: which properties crmbridge writes into the CRM."""
 
@@ -224,6 +252,30 @@ class WritebackSettings(Strict):
     lifecyclestage: bool = Field(
         default=False, description="Also move HubSpot's lifecyclestage (forward only)."
     )
+    owner: Annotated[str, Field(pattern=OWNER_PATTERN, max_length=32)] = Field(
+        default=BOTH,
+        description="The system of record of every crmbridge property: a connector's name "
+        '(e.g. "salesforce"), or "both" (default): written into each CRM. A CRM\'s own '
+        "sync (HubSpot's Salesforce sync) carries the value to the other.",
+    )
+    owners: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)],
+        Annotated[str, Field(pattern=OWNER_PATTERN, max_length=32)],
+    ] = Field(
+        default_factory=dict,
+        max_length=100,
+        description='Per property, its system of record (crmbridge_score = "salesforce"), '
+        "overriding owner.",
+    )
+
+    def owner_of(self, name: str) -> str:
+        """The connector ``name`` is written to, or ``"both"`` (every CRM)."""
+        return self.owners.get(name, self.owner)
+
+    def writes_to(self, name: str, connector: str) -> bool:
+        """Is property ``name`` written into ``connector`` (its owner, or both)?"""
+        owner = self.owner_of(name)
+        return owner in (BOTH, connector)
 
 
 class AccountScoreSettings(Strict):

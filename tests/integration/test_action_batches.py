@@ -40,6 +40,7 @@ class ScriptedHandoff:
     batches: list[list[str]] = field(default_factory=list)
     asked: int = 0
     can_pause_sequences: bool = False
+    pause_note: str = "This test CRM cannot pause sequences."
     batch_sizes: Mapping[str, int] = field(default_factory=lambda: {"task": BATCH})
     index_lag_s: float = 0.0
 

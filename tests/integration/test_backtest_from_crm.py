@@ -1,11 +1,12 @@
-"""``crmbridge backtest --from-crm`` against the local HubSpot sandbox through the real
-SDK: closed deals (won and lost) and their contacts are read, open deals and deals
-without a close date or a contact are left out; the sandbox refuses deals HubSpot
-would refuse."""
+"""``crmbridge backtest --from-crm`` against the local HubSpot and Salesforce sandboxes
+through the real SDKs: closed deals (won and lost) and their contacts are read, open
+deals and deals without a close date or a contact are left out; the HubSpot sandbox
+refuses deals HubSpot would refuse."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from typer.testing import CliRunner
 
 from connectors.hubspot.tests.connector.hubspot_harness import TOKEN, connector_for, sandbox
 from crmbridge.cli import app
+from crmbridge.config import example_config_text
 from crmbridge_hubspot.sandbox.server import SandboxServer
+from crmbridge_salesforce.sandbox import SandboxServer as SalesforceSandbox
 from tests.integration.daemon.daemon_helpers import add_contacts, contact_email
 
 WON_AT = "2026-10-01T09:00:00.000Z"
@@ -112,3 +115,79 @@ def test_the_sandbox_refuses_a_deal_hubspot_would_refuse() -> None:
                 deals.create(SimplePublicObjectInputForCreate(properties=bad))
             assert refused.value.status == 400
             assert json.loads(refused.value.body)["category"] == "VALIDATION_ERROR"
+
+
+def _salesforce_config(server: SalesforceSandbox, database: Path) -> str:
+    """The example model with Salesforce, signed in with a password, as its only CRM."""
+    config = server.config
+    text = example_config_text()
+    hubspot = "[connectors.hubspot]\nenabled = true"
+    salesforce = "[connectors.salesforce]\nenabled = false"
+    assert hubspot in text and salesforce in text
+    return (
+        text.replace(hubspot, "[connectors.hubspot]\nenabled = false")
+        .replace(
+            salesforce,
+            "[connectors.salesforce]\nenabled = true\n"
+            f'username = "{config.username}"\npassword = "{config.password}"\n'
+            f'security_token = "{config.security_token}"\n'
+            f'login_host = "{server.login_host}"\nca_bundle = "{server.ca_bundle}"\n'
+            'objects = ["Lead", "Contact"]',
+        )
+        .replace(
+            'database_url = "sqlite:///crmbridge.db"', f'database_url = "sqlite:///{database}"'
+        )
+    )
+
+
+def test_salesforce_opportunities_are_backtested_from_the_crm(tmp_path: Path) -> None:
+    """Opportunities closed won and lost, linked by contact role and by lead conversion,
+    are matched with the leads crmbridge synced; an open one is left out."""
+    with SalesforceSandbox() as server:
+        state = server.state
+        people = [
+            state.insert(
+                "Lead",
+                {
+                    "LastName": f"L{n}",
+                    "Company": "Acme",
+                    "Email": f"lead{n}@acme.example",
+                    "Title": "IT Director" if n % 2 else "Analyst",
+                    "NumberOfEmployees": 900,
+                },
+            )
+            for n in range(4)
+        ]
+        state.convert_lead(
+            people[0], {"Name": "A", "StageName": "Closed Won", "CloseDate": date(2026, 10, 1)}
+        )
+        state.convert_lead(
+            people[1],
+            {"Name": "B", "StageName": "Closed Lost", "CloseDate": date(2026, 9, 20)},
+            contact_role=False,
+        )
+        state.convert_lead(  # still open: not an outcome
+            people[2], {"Name": "C", "StageName": "Prospecting", "CloseDate": date(2026, 12, 1)}
+        )
+        role_only = state.insert("Contact", {"LastName": "R", "Email": "role@acme.example"})
+        deal = state.insert(
+            "Opportunity", {"Name": "D", "StageName": "Closed Won", "CloseDate": date(2026, 8, 3)}
+        )
+        state.insert("OpportunityContactRole", {"OpportunityId": deal, "ContactId": role_only})
+        config = tmp_path / "crmbridge.toml"
+        config.write_text(_salesforce_config(server, tmp_path / "s.db"), "utf-8")
+        runner = CliRunner()
+        assert runner.invoke(app, ["check", "--config", str(config)]).exit_code == 0
+        synced = runner.invoke(app, ["run", "--once", "--config", str(config)])
+        assert synced.exit_code == 0, synced.output
+
+        result = runner.invoke(app, ["backtest", "--from-crm", "--json", "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert (payload["source"], payload["leads"], payload["won"]) == ("salesforce", 3, 2)
+    scored = {row["lead"]: row for row in payload["models"][0]["scores"]}
+    assert set(scored) == {"lead0@acme.example", "lead1@acme.example", "role@acme.example"}
+    assert scored["lead1@acme.example"]["won"] is False
+    assert scored["lead1@acme.example"]["closed_at"] == "2026-09-20T00:00:00+00:00"
+    assert payload["unmatched_outcomes"] == 0

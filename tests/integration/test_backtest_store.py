@@ -80,3 +80,66 @@ def test_an_event_after_the_close_is_ignored_and_one_before_it_counts(
     before = _ana(_backtest(store_url, outcomes))
     assert before["score"] == ana["score"] + 30
     assert before["events_used"] == ana["events_used"] + 1
+
+
+def _ana_record(title: str, updated_at: str) -> dict[str, Any]:
+    (ana,) = [lead for lead in example_leads() if lead["email"] == ANA]
+    return {**ana, "properties": {**ana["properties"], "jobtitle": title}, "updated_at": updated_at}
+
+
+def _sync(store: Store, folder: Path, *leads: dict[str, Any]) -> None:
+    # A fresh fake CRM each time: crmbridge's own writes would move the records'
+    # modification time to today.
+    assert pipeline(store, seed_crm(folder, list(leads))).run_once(NOW).ok
+
+
+def test_a_property_changed_after_the_close_is_not_used(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    """Ana became IT director (a 50-point fit rule) two weeks after her deal closed: the
+    backtest scores her as the analyst she was; the change made before the close of
+    Ben's deal counts for him."""
+    ben = {**_ana_record("Analyst", "2026-09-01T00:00:00Z"), "id": "901"}
+    ben["email"] = "ben@logistica-iberica.es"
+    outcomes = tmp_path / "deals.csv"
+    outcomes.write_text(
+        f"email,outcome,closed_at\n{ANA},won,{CLOSE}\n{ben['email']},lost,{CLOSE}\n", "utf-8"
+    )
+    _sync(store, tmp_path / "before", _ana_record("Analyst", "2026-09-01T00:00:00Z"), ben)
+    as_analyst = _ana(_backtest(store_url, outcomes))
+    assert as_analyst["current_properties"] is False
+
+    promoted_ben = {**ben, "properties": {**ben["properties"], "jobtitle": "Directora de IT"}}
+    _sync(
+        store,
+        tmp_path / "after",
+        _ana_record("Directora de IT", "2026-10-15T08:00:00Z"),
+        {**promoted_ben, "updated_at": "2026-09-20T08:00:00Z"},
+    )
+    payload = _backtest(store_url, outcomes)
+    later = _ana(payload)
+    (ben_row,) = [r for r in payload["models"][0]["scores"] if r["lead"] == ben["email"]]
+
+    assert later["score"] == as_analyst["score"]
+    assert later["fit"] == as_analyst["fit"]
+    assert later["current_properties"] is False
+    assert ben_row["fit"] == as_analyst["fit"] + 50
+    assert payload["leads_scored_on_current_properties"] == 0
+    # Today's score knows the promotion: the backtest did not look ahead.
+    with store.session() as session:
+        (contact,) = [c for c in store.contacts_after(session, 0, 10) if c.email == ANA]
+        assert store.current_scores(session, [contact.id])[contact.id].fit == later["fit"] + 50
+
+
+def test_a_lead_stored_after_its_close_without_history_is_counted(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    outcomes = tmp_path / "deals.csv"
+    outcomes.write_text(f"email,outcome,closed_at\n{ANA},won,{CLOSE}\n", "utf-8")
+    _sync(store, tmp_path / "crm", _ana_record("Directora de IT", "2026-10-15T08:00:00Z"))
+
+    payload = _backtest(store_url, outcomes)
+
+    assert _ana(payload)["current_properties"] is True
+    assert payload["leads_scored_on_current_properties"] == 1
+    assert any("No property history reaches back" in line for line in payload["notes"])

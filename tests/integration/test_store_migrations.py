@@ -187,3 +187,28 @@ def test_0007_deletes_the_webhook_marker_rows_and_keeps_the_stream_cursors(
     with engine.connect() as conn:
         left = {tuple(row) for row in conn.execute(text("SELECT connector, stream FROM cursors"))}
     assert left == {("hubspot", "contacts"), ("hubspot", "CHANGED:kept")}
+
+
+def test_0009_starts_each_stored_contacts_history_at_its_last_modification(
+    engine: Engine,
+) -> None:
+    """The values held were the CRM's from its last modification on: the history of a
+    contact stored before 0009 is complete from there (the read time when unknown)."""
+    upgrade(engine, "0008")
+    _insert_at_0001(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contacts (crm, crm_id, properties, crm_values, dirty, updated_at)"
+                " VALUES ('hubspot', '102', '{}', '{}', false, '2026-11-20 08:00:00')"
+            )
+        )
+
+    upgrade(engine, "0009")
+
+    with Store(engine).session() as session:
+        since = {c.crm_id: c.properties_since for c in session.exec(select(ContactRow))}
+    assert since == {
+        "101": datetime(2026, 11, 19, 12, tzinfo=UTC),
+        "102": datetime(2026, 11, 20, 8, tzinfo=UTC),
+    }

@@ -969,3 +969,18 @@ def test_an_smtp_login_without_tls_is_refused_unless_the_relay_is_local(
         assert "unencrypted" in str(only(problems_of(text), "report.smtp"))
     else:
         assert parse_config(text, source="test.toml").config.report.smtp is not None
+
+
+@pytest.mark.parametrize(
+    "url", ["crmbridge.acme.es", "ftp://crmbridge.acme.es", "https://", "https://x.es/?a=1"]
+)
+def test_a_public_url_that_is_no_http_base_url_is_refused_at_its_path(url: str) -> None:
+    problem = only(problems_of(f'[daemon]\npublic_url = "{url}"\n'), "daemon.public_url")
+
+    assert "not an http:// or https:// base URL" in str(problem)
+
+
+def test_a_public_url_behind_a_proxy_is_accepted() -> None:
+    loaded = parse_config('[daemon]\npublic_url = " https://crm.acme.es/ "\n', source="t.toml")
+
+    assert loaded.config.daemon.public_url == "https://crm.acme.es/"

@@ -51,3 +51,26 @@ def test_the_daemons_app_loads_no_chart_library_until_a_page_is_asked_for() -> N
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert found.stdout.strip() == "False"
+
+
+@given(st.text(max_size=200))
+def test_any_client_address_is_counted_without_an_error(host: str) -> None:
+    from crmbridge.daemon.login_throttle import LoginThrottle, client_key
+
+    throttle = LoginThrottle(limit=1, clock=lambda: 0.0)
+    throttle.failed(host)
+    assert throttle.retry_after(host) == 60
+    assert len(client_key(host)) <= 64
+
+
+def test_a_signed_out_cookie_is_remembered_until_it_expires_and_no_longer() -> None:
+    signed_out = ui_session.SignedOut()
+    first, second = ui_session.issue(KEY, NOW), ui_session.issue(KEY, NOW)
+    assert first != second  # two sign-ins in one second are two sessions
+    signed_out.add(first, NOW)
+    assert first in signed_out and second not in signed_out
+    for junk in ("", "garbage", "12.34", "9" * 300):
+        signed_out.add(junk, NOW)
+        assert junk not in signed_out
+    signed_out.add(second, NOW + ui_session.LIFETIME)  # forgets what has expired by then
+    assert first not in signed_out

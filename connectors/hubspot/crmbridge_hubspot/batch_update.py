@@ -3,6 +3,13 @@
 A value HubSpot refuses for every record (a property that does not exist) fails the
 batch's records, never the batch as an error; a record refused on its own is found by
 halving the batch until it stands alone, so the others are still written.
+
+A record is written only when the answer names it among its ``results``. One the
+answer names neither there nor among its ``errors`` is not confirmed: it is sent once
+more (a property write is idempotent), and if that answer leaves it out too it fails
+as retriable, so the outbox tries it again later. A record merged into another is
+answered under the new record's id, so a write to a merged-away id is not confirmed
+either: the next read folds it into the new record.
 """
 
 from __future__ import annotations
@@ -29,7 +36,16 @@ def update_batches(
     return results
 
 
-def _update(client: HubSpotClient, what: str, method: Any, items: list[Write]) -> list[WriteResult]:
+#: Why a record HubSpot's answer left out is not counted as written.
+UNCONFIRMED = (
+    "HubSpot's answer to the batch update named this record neither as written nor as "
+    "refused; it will be sent again"
+)
+
+
+def _update(
+    client: HubSpotClient, what: str, method: Any, items: list[Write], *, resend: bool = True
+) -> list[WriteResult]:
     body = {
         "inputs": [
             {
@@ -47,8 +63,8 @@ def _update(client: HubSpotClient, what: str, method: Any, items: list[Write]) -
         if len(items) == 1:
             return [WriteResult(items[0].crm_id, False, str(exc))]
         middle = len(items) // 2
-        return _update(client, what, method, items[:middle]) + _update(
-            client, what, method, items[middle:]
+        return _update(client, what, method, items[:middle], resend=resend) + _update(
+            client, what, method, items[middle:], resend=resend
         )
     failed: dict[str, str] = {}
     for error in getattr(data, "errors", None) or []:
@@ -56,4 +72,17 @@ def _update(client: HubSpotClient, what: str, method: Any, items: list[Write]) -
         message = f"{getattr(error, 'category', '')}: {getattr(error, 'message', '')}".strip(": ")
         for crm_id in context.get("ids", []):
             failed[str(crm_id)] = message
-    return [WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id)) for w in items]
+    written = {str(getattr(result, "id", "")) for result in getattr(data, "results", None) or []}
+    unanswered = [w for w in items if w.crm_id not in failed and w.crm_id not in written]
+    again: dict[str, WriteResult] = {}
+    if unanswered and resend:
+        resent = _update(client, what, method, unanswered, resend=False)
+        again = {result.crm_id: result for result in resent}
+    elif unanswered:
+        again = {
+            w.crm_id: WriteResult(w.crm_id, False, UNCONFIRMED, retriable=True) for w in unanswered
+        }
+    return [
+        again.get(w.crm_id) or WriteResult(w.crm_id, w.crm_id not in failed, failed.get(w.crm_id))
+        for w in items
+    ]

@@ -122,4 +122,6 @@ class HubSpotSandboxProvider:
             rate_limit_max=options.rate_limit,
             fault_rate=options.fault_rate,
             latency_ms=options.latency_ms,
+            index_lag_min_ms=options.index_lag_ms[0],
+            index_lag_max_ms=options.index_lag_ms[1],
         )

@@ -31,6 +31,7 @@ from crmbridge import clock
 from crmbridge.clock import parse_instant
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
 from crmbridge.errors import PermanentRecordError, TransientError
+from crmbridge.i18n import N_
 from crmbridge_hubspot.client import HubSpotClient
 from crmbridge_hubspot.errors import Conflict, NotFound
 
@@ -66,6 +67,11 @@ class HubSpotHandoff:
     """The :class:`~crmbridge.connector.HandoffConnector` operations on one HubSpot client."""
 
     can_pause_sequences = False
+    #: What the reply task says instead (HubSpot's API has no pause or unenroll).
+    pause_note = N_(
+        "HubSpot's API cannot pause or unenroll sequences: check that the sequence ended "
+        "(HubSpot ends it on a reply when the sequence's setting is on)."
+    )
     #: Tasks go to HubSpot a hundred a call; enrollments and list additions one by one.
     batch_sizes: Mapping[str, int] = MappingProxyType({"task": TASK_BATCH})
 

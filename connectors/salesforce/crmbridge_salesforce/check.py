@@ -50,6 +50,8 @@ def check_org(connector: SalesforceConnector) -> CheckReport:
             problems.extend(_object_access(connector, sobject))
         if connector.settings.sales_engagement:
             problems.extend(_sales_engagement(connector))
+        if connector.pardot is not None:
+            problems.extend(connector.pardot.check())
     except (AuthError, MissingScope) as exc:
         problems.append(f"{exc} {exc.detail or ''}".strip())
     except (TransientError, RateLimited) as exc:

@@ -91,6 +91,10 @@ class SalesforceClient:
             session=self.session,
         )
 
+    def renew(self, stale: Salesforce) -> Salesforce:
+        """Sign in again unless another thread already replaced ``stale``."""
+        return self._renew(stale)
+
     def _renew(self, stale: Salesforce) -> Salesforce:
         with self._lock:
             if self._sf is stale or self._sf is None:

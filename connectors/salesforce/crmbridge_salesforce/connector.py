@@ -3,6 +3,7 @@
 Reads are SOQL sweeps on ``SystemModstamp`` (:mod:`crmbridge_salesforce.reads`), one
 per object (Lead, then Contact, as configured), under one cursor holding each object's
 position. Writes are sObject Collections updates (:mod:`crmbridge_salesforce.writes`).
+Closed opportunities for backtests: :mod:`crmbridge_salesforce.outcomes`.
 Custom fields and their field-level security: :mod:`crmbridge_salesforce.schema`.
 """
 
@@ -30,7 +31,14 @@ from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.errors import MissingScope
 from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
-from crmbridge_salesforce.activity import ACTIVITY_FIELDS, ACTIVITY_OBJECTS, activity_event
+from crmbridge_salesforce.activity import (
+    ACTIVITY_FIELDS,
+    ACTIVITY_OBJECTS,
+    DESCRIPTION,
+    TASK,
+    ReplyTasks,
+    activity_events,
+)
 from crmbridge_salesforce.auth import credentials
 from crmbridge_salesforce.bulk import bulk_write
 from crmbridge_salesforce.cadences import Cadences
@@ -40,6 +48,9 @@ from crmbridge_salesforce.errors import NotFound
 from crmbridge_salesforce.fields import ObjectFields, resolve_all
 from crmbridge_salesforce.handoff import SalesforceHandoff
 from crmbridge_salesforce.limits import ApiBudget
+from crmbridge_salesforce.outcomes import SalesforceOutcomes
+from crmbridge_salesforce.pardot.source import CURSOR_KEY as PARDOT_KEY
+from crmbridge_salesforce.pardot.source import GRADE, SCORE, PardotSource
 from crmbridge_salesforce.reads import (
     LEAD_FIELDS,
     SYSTEM_FIELDS,
@@ -83,9 +94,21 @@ class SalesforceConnector:
         self._described: dict[str, ObjectFields] = {}
         self._lock = threading.Lock()
         self._reported: set[str] = set()
+        #: Whether this read's records carry pardot_score and pardot_grade.
+        self._standing = False
+        #: Which Tasks are a lead's reply (``reply_call_types`` and the rest).
+        self.reply_tasks = ReplyTasks.of(
+            settings.reply_call_types, settings.reply_task_types, settings.reply_task_subjects
+        )
         cadences = (
             Cadences(client, on_reply=settings.cadence_on_reply)
             if settings.sales_engagement
+            else None
+        )
+        pardot = settings.pardot
+        self.pardot = (
+            PardotSource.build(client, pardot, settings.timeout.total_seconds(), settings.ca_bundle)
+            if pardot.enabled
             else None
         )
         self._handoff = SalesforceHandoff(
@@ -94,6 +117,8 @@ class SalesforceConnector:
             queues=settings.queue_owners,
             cadences=cadences,
         )
+        #: Closed opportunities and their contacts, for backtests (outcomes.py).
+        self.outcomes = SalesforceOutcomes(client, settings.batch_size)
 
     @classmethod
     def from_settings(
@@ -175,6 +200,8 @@ class SalesforceConnector:
             described = self.fields(sobject)
             if described is not None:
                 names |= described.names()
+        if self.pardot is not None and self.settings.pardot.score_and_grade:
+            names |= {SCORE, GRADE}
         return frozenset(names)
 
     # -- reading ----------------------------------------------------------------------
@@ -182,6 +209,7 @@ class SalesforceConnector:
     def _columns(self, sobject: str, properties: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         described = self.fields(sobject)
         assert described is not None
+        properties = [p for p in properties if p not in (SCORE, GRADE)]
         mapping = resolve_all(described, properties)
         unseen = sorted(set(properties) - set(mapping) - self._reported)
         if unseen:
@@ -199,11 +227,16 @@ class SalesforceConnector:
 
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         """Leads and contacts changed since ``cursor``, oldest first within each object."""
-        positions, starts, corrupt = _restore(cursor, [*self.objects, *ACTIVITY_OBJECTS])
+        keys = [*self.objects, *ACTIVITY_OBJECTS, PARDOT_KEY]
+        positions, starts, corrupt = _restore(cursor, keys)
         if corrupt is not None:
             # The safe positions are stored at once, so the corrupt ones are reported once.
             log.warning("cursor.reset", reason=str(corrupt))
             yield Page((), _encode(positions))
+        wants_standing = self.pardot is not None and bool({SCORE, GRADE} & set(properties))
+        moved = self.pardot.refresh() if self.pardot is not None and wants_standing else set()
+        self._standing = wants_standing
+        emitted: set[str] = set()
         for sobject in self.objects:
             columns, mapping = self._columns(sobject, properties)
             position = starts[sobject]
@@ -218,12 +251,19 @@ class SalesforceConnector:
             ):
                 positions[sobject] = after.encode()
                 records, gone = self._records(sobject, rows, mapping, properties)
+                emitted.update(r.id for r in records)
                 yield Page(tuple(records), _encode(positions), gone=gone)
             purged = self._hard_deletes(sobject, positions)
             if purged is not None:
                 yield Page((), _encode(positions), gone=purged)
+        if moved - emitted:
+            yield from self._restanding(sorted(moved - emitted), properties, positions)
         if self.settings.activity:
             yield from self._activity_pages(positions, starts)
+        if self.pardot is not None:
+            for page in self.pardot.activities(starts[PARDOT_KEY]):
+                positions[PARDOT_KEY] = page.position.encode()
+                yield Page((), _encode(positions), page.events)
         if corrupt is not None:
             # After the read: the poll's failure tells /healthz and the cycle's report.
             raise corrupt
@@ -259,6 +299,23 @@ class SalesforceConnector:
         positions[key] = min(covered or now, now).isoformat()
         return ids
 
+    def _restanding(
+        self, crm_ids: Sequence[str], properties: Sequence[str], positions: dict[str, str]
+    ) -> Iterator[Page]:
+        """The leads and contacts whose Pardot score or grade moved without a change of
+        their own, read by id so their records carry the new values."""
+        by_object: dict[str, list[str]] = {}
+        for crm_id in crm_ids:
+            sobject = object_of(crm_id)
+            if sobject is not None and sobject in self.objects:
+                by_object.setdefault(sobject, []).append(crm_id)
+        for sobject, ids in by_object.items():
+            columns, mapping = self._columns(sobject, properties)
+            rows = rows_by_id(self.client, sobject, columns, ids)
+            records, _ = self._records(sobject, rows, mapping, properties)
+            if records:
+                yield Page(tuple(records), _encode(positions))
+
     def _activity_pages(
         self, positions: dict[str, str], starts: Mapping[str, LookbackCursor]
     ) -> Iterator[Page]:
@@ -271,7 +328,10 @@ class SalesforceConnector:
                     self._reported.add(sobject)
                     log.warning("salesforce.activity_unreadable", object=sobject, error=str(exc))
                 continue
-            columns = [c for c in ACTIVITY_FIELDS[sobject] if described.resolve(c) is not None]
+            wanted = list(ACTIVITY_FIELDS[sobject])
+            if sobject == TASK and self.reply_tasks.needs_description:
+                wanted.append(DESCRIPTION)
+            columns = [c for c in wanted if described.resolve(c) is not None]
             if "SystemModstamp" not in columns:
                 continue
             position = starts[sobject]
@@ -285,8 +345,11 @@ class SalesforceConnector:
                 batch_size=self.settings.batch_size,
             ):
                 positions[sobject] = after.encode()
-                found = (activity_event(sobject, row) for row in rows)
-                events = tuple(event for event in found if event is not None)
+                events = tuple(
+                    event
+                    for row in rows
+                    for event in activity_events(sobject, row, self.reply_tasks)
+                )
                 yield Page((), _encode(positions), events)
 
     def _records(
@@ -321,6 +384,12 @@ class SalesforceConnector:
             value = _text(row.get(sf_name))
             if value is not None:
                 props[name] = value
+        if self.pardot is not None and self._standing:
+            standing = self.pardot.standing_of(str(row["Id"]))
+            if standing is not None:
+                for name, value in ((SCORE, standing.score), (GRADE, standing.grade)):
+                    if value is not None:
+                        props[name] = value
         email = row.get("Email")
         stamp = row.get("SystemModstamp")
         return ContactRecord(

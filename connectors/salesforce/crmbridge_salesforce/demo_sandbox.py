@@ -162,6 +162,8 @@ class SalesforceSandboxProvider:
         is a session id the sandbox accepts."""
         from crmbridge_salesforce.sandbox.server import serve
 
+        if any(options.index_lag_ms):
+            print("--index-lag: the Salesforce sandbox has no search index lag; ignored")
         serve(
             options.port,
             options.seed,

@@ -34,6 +34,7 @@ from simple_salesforce.format import format_soql
 
 from crmbridge.connector import Action, EnrollmentState, Owner, WriteResult
 from crmbridge.errors import PermanentRecordError, TransientError
+from crmbridge.i18n import N_
 from crmbridge_salesforce.cadences import Cadences
 from crmbridge_salesforce.client import NO_AUTO_ASSIGN, SalesforceClient
 from crmbridge_salesforce.errors import record_error
@@ -50,6 +51,11 @@ QUEUE_PREFIX = "00G"
 DUPLICATE = "DUPLICATE_VALUE"
 OWNERS_SOQL = "SELECT Id, Name, Email, IsActive FROM User"
 QUEUES_SOQL = "SELECT Id, Name, Email FROM Group WHERE Type = 'Queue'"
+#: What the reply task says when crmbridge pauses no cadence (Sales Engagement off).
+PAUSE_NOTE = N_(
+    "Sales Engagement is off for crmbridge (connectors.salesforce.sales_engagement), so "
+    "it paused no cadence: if the lead is in one, pause it in Salesforce."
+)
 CANNOT_PAUSE = (
     "Sales Engagement is off (connectors.salesforce.sales_engagement): no cadence to "
     "pause; the owner's task says the lead replied"
@@ -79,6 +85,7 @@ class SalesforceHandoff:
         #: Sales Engagement, when the org has it (``sales_engagement = true``).
         self.cadences = cadences
         self.can_pause_sequences = cadences is not None
+        self.pause_note = PAUSE_NOTE
 
     def owners(self) -> list[Owner]:
         """Every User, inactive ones marked; the queues too when configured."""

@@ -7,9 +7,10 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator
 
 from crmbridge.connector import ConnectorSettings, Duration, at_least, at_most
+from crmbridge_salesforce.pardot.settings import PardotSettings
 
 #: The REST API version every call names (simple-salesforce's own default is older).
 DEFAULT_API_VERSION = "62.0"
@@ -33,6 +34,12 @@ DEFAULT_BULK_BATCH = 25_000
 #: The share of the org's daily API requests crmbridge allows itself (all replicas).
 DEFAULT_API_SHARE = 0.2
 _API_VERSION = r"^\d{2,3}\.0$"
+#: A picklist value (Salesforce keeps them to 255 characters; Task's to 40).
+PicklistValue = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+]
+#: The most values each reply-task list takes.
+MAX_REPLY_RULES = 20
 _OBJECTS = frozenset({"Lead", "Contact"})
 
 
@@ -73,6 +80,24 @@ class SalesforceSettings(ConnectorSettings):
     activity: bool = Field(
         default=True,
         description="Read Tasks and EmailMessages as events (calls, meetings, emails, replies).",
+    )
+    reply_call_types: tuple[PicklistValue, ...] = Field(
+        default=("Inbound",),
+        max_length=MAX_REPLY_RULES,
+        description="A Task whose CallType is one of these is the lead's reply (an inbound "
+        "call); [] turns it off.",
+    )
+    reply_task_types: tuple[PicklistValue, ...] = Field(
+        default=(),
+        max_length=MAX_REPLY_RULES,
+        description='A Task whose Type is one of these (e.g. "Inbound Email") is the '
+        "lead's reply.",
+    )
+    reply_task_subjects: tuple[PicklistValue, ...] = Field(
+        default=(),
+        max_length=MAX_REPLY_RULES,
+        description="A Task whose Subject starts with one of these is the lead's reply "
+        "(case-insensitive).",
     )
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=100)), at_most(MAX_TIMEOUT)] = (
         Field(
@@ -141,6 +166,11 @@ class SalesforceSettings(ConnectorSettings):
         pattern=r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$",
         description="The user (005...) who owns a hand-off task when the lead's owner is a "
         "queue (a Salesforce task needs a user as its owner).",
+    )
+    pardot: PardotSettings = Field(
+        default_factory=PardotSettings,
+        description="Account Engagement (Pardot): visitor activities as events, the "
+        "prospects' score and grade as pardot_score and pardot_grade.",
     )
 
     #: Without a webhook secret Salesforce webhooks are answered 503.

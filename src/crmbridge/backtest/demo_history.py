@@ -56,7 +56,8 @@ def _lead(rng: random.Random, index: int) -> Lead:
         email=email,
         crm="demo",
     )
-    return Lead(contact, events, Outcome(email, True, won, closed, crm="demo"))
+    # Generated as they were at the close: the demo's properties never change.
+    return Lead(contact, events, Outcome(email, True, won, closed, crm="demo"), closed)
 
 
 def _at(rng: random.Random, first: datetime, last: datetime) -> datetime:

@@ -6,9 +6,11 @@ inactivity are those of that day. An event at or after the close (an onboarding
 webinar, a renewal call) could only be known afterwards and is ignored: counting it
 would credit the model with what the outcome itself caused.
 
-Properties are another matter: the store keeps each contact's current values only, so
-fit rules read today's values (a job title changed after the deal is read as it is
-now). :attr:`Replayed.current_properties` says so per lead and the report states it.
+Properties follow the same cut-off where the store's property history reaches back to
+the close (:mod:`crmbridge.backtest.as_of`): fit rules read the values the lead had
+then. Where it does not (a lead stored before history was recorded, whose values
+changed since), they read the oldest values held; :attr:`Replayed.current_properties`
+says so per lead and the report counts those leads.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class Lead:
     """A lead with its outcome: the contact, its events (any time) and how its deal ended.
 
     ``properties_as_of`` is the instant the contact's properties describe when they are
-    known to be the values at the close (``None``: current values, no history).
+    known to be the values at the close (``None``: not known, the oldest values held).
     """
 
     contact: Contact

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from crmbridge.backtest.as_of import properties_as_of
 from crmbridge.backtest.outcomes import Outcome, per_lead
 from crmbridge.backtest.replay import Lead
 from crmbridge.store.outcome_leads import contacts_by_crm_id, contacts_by_email
+from crmbridge.store.property_history import PropertyChange, history_for
 from crmbridge.store.repository import Store
 from crmbridge.store.session import Session
 
@@ -23,7 +25,8 @@ class Matched:
 
 def stored_leads(store: Store, session: Session, outcomes: Sequence[Outcome]) -> Matched:
     """One lead per stored contact an outcome names (see :func:`per_lead`), with all its
-    events; the replay keeps only those before the close."""
+    events (the replay keeps only those before the close) and its properties as they
+    were at the close, as far as the property history knows them."""
     chosen = per_lead(outcomes)
     by_email = contacts_by_email(session, [o.key for o in chosen if o.by_email])
     by_id = contacts_by_crm_id(session, [o.key for o in chosen if not o.by_email])
@@ -41,9 +44,23 @@ def stored_leads(store: Store, session: Session, outcomes: Sequence[Outcome]) ->
             # Named twice (by e-mail and by id): the first outcome in the file counts.
             seen.add(row.id)
             pairs.append((row, outcome))
-    events = store.events_for(session, [row.id for row, _ in pairs])
-    leads = [Lead(store.as_contact(row), events.get(row.id, []), outcome) for row, outcome in pairs]
+    ids = [row.id for row, _ in pairs]
+    events = store.events_for(session, ids)
+    history = history_for(session, ids)
+    leads = [
+        _lead(store, row, events.get(row.id, []), history.get(row.id, []), outcome)
+        for row, outcome in pairs
+    ]
     return Matched(leads, unmatched)
+
+
+def _lead(
+    store: Store, row: Any, events: list[Any], changes: list[PropertyChange], outcome: Outcome
+) -> Lead:
+    closed_at = outcome.closed_at
+    found = properties_as_of(row.properties, row.properties_since, changes, closed_at)
+    contact = replace(store.as_contact(row), properties=found.values)
+    return Lead(contact, events, outcome, closed_at if found.exact else None)
 
 
 def _row(

@@ -31,11 +31,20 @@ def heading(result: Backtest, t: Texts) -> list[str]:
             ignored=t.number(result.events_after_close),
         ),
     ]
+    exact = result.leads - result.current_properties
+    if exact:
+        lines.append(
+            t(
+                "Fit rules read the properties {count} leads had just before their close.",
+                count=t.number(exact),
+            )
+        )
     if result.current_properties:
         lines.append(
             t(
-                "Property history is not recorded yet: fit rules read current values "
-                "for {count} leads, which may know more than was known at the close.",
+                "No property history reaches back to the close for {count} leads: fit "
+                "rules read the oldest values the store holds (the current ones where "
+                "nothing changed since), which may know more than was known at the close.",
                 count=t.number(result.current_properties),
             )
         )

@@ -49,7 +49,9 @@ def backtest(
         bool,
         typer.Option(
             "--from-crm",
-            help="Read closed deals from every enabled CRM that offers them (HubSpot deals).",
+            help=(
+                "Read closed deals from every enabled CRM: HubSpot deals, Salesforce opportunities."
+            ),
         ),
     ] = False,
     demo: Annotated[

@@ -123,6 +123,7 @@ _LABELS = (
     ("assignments", "assignment"),
     ("sla_clocks", "SLA clock"),
     ("contact_companies", "company link"),
+    ("property_history", "property change"),
 )
 
 
@@ -147,8 +148,8 @@ def forget_command(
 ) -> None:
     """Erase a person from the store (GDPR erasure) and say what was removed.
 
-    Removes their contact rows, events, scores and score history, queued and
-    sent writes, assignments and SLA clocks. Nothing is changed
+    Removes their contact rows, events, scores and score history, the history of
+    their properties, queued and sent writes, assignments and SLA clocks. Nothing is changed
     in the CRM: erase the person there too, or crmbridge reads them again when
     they change there.
 

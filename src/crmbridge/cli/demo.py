@@ -125,6 +125,13 @@ def sandbox(
     webhook_url: Annotated[
         str | None, typer.Option(help="Deliver signed webhooks for contact changes here.")
     ] = None,
+    index_lag: Annotated[
+        str,
+        typer.Option(
+            help="Search shows each change this long after it is made, drawn per change: "
+            'a range such as "0-30s", or one duration ("5s"). Off ("0") by default.',
+        ),
+    ] = "0",
     crm: CrmOption = None,
 ) -> None:
     """Run a local CRM sandbox (HubSpot-compatible by default) until Ctrl-C.
@@ -133,11 +140,17 @@ def sandbox(
     CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL=http://127.0.0.1:8765
     and HUBSPOT_ACCESS_TOKEN=sandbox-token.
 
-    Example: [bold]crmbridge sandbox --port 8765 --seed demo[/]
+    Example: [bold]crmbridge sandbox --port 8765 --seed demo[/]; with
+    [bold]--index-lag 0-30s[/] search finds each change up to 30 s late, as HubSpot's can.
     """
     from crmbridge.connector import SandboxOptions
+    from crmbridge.connector.sandbox import parse_index_lag
     from crmbridge.demo import sandbox_plugin
 
+    try:
+        lag = parse_index_lag(index_lag)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--index-lag") from None
     _, provider = sandbox_plugin(crm)
     provider.serve(
         SandboxOptions(
@@ -149,5 +162,6 @@ def sandbox(
             fault_rate=fault_rate,
             rate_limit=rate_limit,
             webhook_url=webhook_url,
+            index_lag_ms=lag,
         )
     )

@@ -26,14 +26,17 @@ from crmbridge.console import explain_panel, lead_name
 from crmbridge.errors import CrmbridgeError
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import Score, ScoringEngine
-from crmbridge.scoring.properties import contact_with_company
 from crmbridge.store import lead_history, outbox
 from crmbridge.store.account_scores import companies_of
 from crmbridge.store.companies import company_values
+from crmbridge.store.lead_links import partners
 from crmbridge.store.repository import Store
 from crmbridge.sync.account_score import account_property
 from crmbridge.sync.connectors import build_connectors
-from crmbridge.sync.writeback import own_property_names, same_value
+from crmbridge.sync.lead_merge import home as home_record
+from crmbridge.sync.lead_merge import lead_inputs, merged_properties
+from crmbridge.sync.pipeline import linked_crms
+from crmbridge.sync.writeback import own_property_names, same_value, score_property
 
 #: Rows of history and of outbox shown per lead (the newest).
 SHOWN = 20
@@ -84,6 +87,8 @@ class StoredLead:
     #: The account score of the lead's company, as last queued or written (company,
     #: property, value, status); None when off or the lead has no company.
     account: dict[str, Any] | None = field(default=None)
+    #: The lead's records when it is one lead in several CRMs (crm, crm_id, home).
+    linked: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -137,6 +142,9 @@ def explain_stored(
                 if near:
                     err.print(f"  did you mean: {', '.join(near)}?", highlight=False)
                 raise typer.Exit(EXIT_INPUT)
+            if len(rows) > 1 and crm is None:
+                # A person's records in several CRMs, linked, are one lead: explain it.
+                rows = _one_lead(session, store, config, rows, now) or rows
             if len(rows) > 1:
                 fail(f"{len(rows)} contacts match {key!r}; name one with --crm or its CRM id:")
                 for r in rows:
@@ -154,6 +162,8 @@ def explain_stored(
             config.scoring, config.bant, config.lifecycle, language=config.bridge.language
         )
         out.print(explain_panel(lead.contact, lead.score, engine))
+        if lead.linked:
+            out.print(_linked_line(lead.linked), highlight=False, markup=False)
         stored = _stored_model(lead)
         if stored not in (None, lead.score.model_version):
             out.print(
@@ -181,20 +191,29 @@ def _read(
     engine = ScoringEngine(
         config.scoring, config.bant, config.lifecycle, language=config.bridge.language
     )
-    events = store.events_for(session, [row.id]).get(row.id, [])
-    # As the next cycle scores it: from the stage the contact is in now.
-    company = company_values(session, [row.id]).get(row.id)
-    score = engine.score(
-        contact_with_company(store.as_contact(row), company), events, now, row.stage
+    records = _lead_records(session, store, config, row, now)
+    ids = [r.id for r in records]
+    owner = config.writeback.owner_of(score_property(config.writeback.prefix))
+    # As the next cycle scores it: from the stage the lead is in now, and from every
+    # record of the lead (its properties merged, its events together).
+    home, scored, events = lead_inputs(
+        records, store.events_for(session, ids), company_values(session, ids), owner
     )
+    score = engine.score(scored, events, now, home.stage)
     contact = ContactRecord(
         crm=row.crm,
         id=row.crm_id,
         email=row.email,
-        properties=row.properties or {},
+        properties=merged_properties(records),
         updated_at=row.crm_updated_at,
     )
+    linked = [
+        {"crm": r.crm, "crm_id": r.crm_id, "home": r.id == home.id}
+        for r in records
+        if len(records) > 1
+    ]
     return StoredLead(
+        linked=linked,
         contact=contact,
         score=score,
         history=[
@@ -214,6 +233,29 @@ def _read(
         crm_values=dict(row.crm_values or {}),
         account=_account(session, config, row),
     )
+
+
+def _lead_records(
+    session: Any, store: Store, config: CrmbridgeConfig, row: Any, now: datetime
+) -> list[Any]:
+    """``row`` and the records of other CRMs it is one lead with (when linking is on)."""
+    crms = linked_crms(config)
+    if row.crm not in crms:
+        return [row]
+    others = partners(session, [row.id]).get(row.id, [])
+    found = store.contacts_by_id(session, others, now, take=False)
+    return [row, *(r for r in found if r.crm in crms)]
+
+
+def _one_lead(
+    session: Any, store: Store, config: CrmbridgeConfig, rows: list[Any], now: datetime
+) -> list[Any] | None:
+    """The home record of ``rows`` when they are one linked lead, else None."""
+    records = _lead_records(session, store, config, rows[0], now)
+    if len(records) < 2 or not {r.id for r in rows} <= {r.id for r in records}:
+        return None
+    owner = config.writeback.owner_of(score_property(config.writeback.prefix))
+    return [home_record(records, owner)]
 
 
 def _account(session: Any, config: CrmbridgeConfig, row: Any) -> dict[str, Any] | None:
@@ -250,6 +292,17 @@ def _live_values(config: CrmbridgeConfig, lead: StoredLead) -> dict[str, tuple[A
     return {name: (lead.crm_values.get(name), now_held.get(name)) for name in names}
 
 
+def _linked_line(linked: list[dict[str, Any]]) -> str:
+    """How a lead in several CRMs is told: its records, and where its hand-off runs."""
+    records = ", ".join(f"{r['crm']} {r['crm_id']}" for r in linked)
+    home = next(r["crm"] for r in linked if r["home"])
+    return (
+        f"One lead in several CRMs (the same email): {records}. Scored once from all "
+        f"of them; its hand-off runs in {home}; each property is written as "
+        "[writeback] owners say."
+    )
+
+
 def _stored_model(lead: StoredLead) -> str | None:
     """The model version of the lead's latest stored score (None before its first)."""
     return str(lead.history[0]["model_version"]) if lead.history else None
@@ -275,6 +328,8 @@ def _as_json(lead: StoredLead) -> dict[str, Any]:
     }
     if lead.account is not None:
         payload["account"] = lead.account
+    if lead.linked:
+        payload["linked_records"] = lead.linked
     if lead.live is not None:
         payload["live"] = {
             name: {"store": known, "crm": held, "differs": _differs(known, held)}

@@ -33,6 +33,7 @@ def change_dict(change: PlannedChange) -> dict[str, Any]:
         "property": change.name,
         "old": change.old,
         "new": change.new,
+        "linked_with": list(change.linked),
     }
 
 
@@ -128,6 +129,13 @@ def print_summary(console: Console, summary: PlanSummary, title: str = "Next cyc
         f"{summary.hot_before:,} → {summary.hot_after:,}",
         highlight=False,
     )
+    if summary.linked:
+        console.print(
+            f"{summary.linked:,} of them in several CRMs (one person, the same email): "
+            "each scored once from all its records, written as [writeback] owners say",
+            highlight=False,
+            markup=False,
+        )
     if summary.writes or summary.actions:
         counts = Table(title="Writes and actions", title_justify="left")
         counts.add_column("Property / action")
@@ -214,7 +222,8 @@ def print_changes(console: Console, changes: Sequence[PlannedChange], limit: int
     last = ""
     for change in shown:
         key = f"{change.crm}:{change.crm_id}"
-        who = "" if key == last else f"{key}\n{change.email or ''}".strip()
+        linked = "".join(f"\n= {other}" for other in change.linked)
+        who = "" if key == last else f"{key}\n{change.email or ''}{linked}".strip()
         last = key
         table.add_row(
             escape(who), escape(change.name), escape(f"{change.old or '∅'} → {change.new}")

@@ -24,6 +24,7 @@ from crmbridge.cli.app import (
     out,
     state,
 )
+from crmbridge.cli.crm_links import check_crm_links
 from crmbridge.cli.cycle_progress import cycle_progress
 from crmbridge.cli.rule_properties import company_property_warnings, missing_property_warnings
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
@@ -40,6 +41,7 @@ from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.connectors import build_connectors
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge.sync.progress import Progress
+from crmbridge.sync.property_map import PropertyMap
 from crmbridge.sync.writeback import own_fields
 
 HELD_HELP = (
@@ -257,6 +259,11 @@ def _warn_missing_properties(name: str, connector: Connector, config: CrmbridgeC
     except CrmbridgeError as exc:
         err.print(f"[red]✘[/] {name}: cannot list contact properties: {exc}", highlight=False)
         return False
+    if crm_properties is not None:
+        # A rule names the model's property; the CRM may call it something else.
+        settings = config.connectors.tables().get(name)
+        names = PropertyMap(settings.property_map if settings is not None else {})
+        crm_properties = frozenset(names.model_names(crm_properties))
     warnings = [] if crm_properties is None else missing_property_warnings(config, crm_properties)
     warnings += company_property_warnings(config, company_reader(connector))
     for warning in warnings:
@@ -322,6 +329,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
         failed = failed or not report.ok
         for limitation in report.limitations:
             out.print(f"[yellow]i[/] {name}: {limitation}", highlight=False)
+    failed = not check_crm_links(out, err, loaded.config) or failed
     if failed:
         raise typer.Exit(EXIT_CONFIG)
 

@@ -38,7 +38,10 @@ class HandoffConnector(Protocol):
     created and for an action interrupted by a crash, whether the CRM already holds it
     (a task carrying the key, an enrollment in that sequence, a list membership).
     ``can_pause_sequences`` is False where the CRM's API offers no pause/unenroll
-    (HubSpot): the planner then says so in the task.
+    (HubSpot), or where the connector is set not to use it: the reply task then says
+    ``pause_note``, the CRM's own words on what the owner should check (an English
+    message marked for the catalog with :func:`crmbridge.i18n.N_`, translated where it
+    is shown).
 
     Batching is declared, not probed: ``batch_sizes`` names the action kinds the CRM
     applies several to a call, with the most one call takes (HubSpot: ``{"task":
@@ -50,6 +53,7 @@ class HandoffConnector(Protocol):
     """
 
     can_pause_sequences: bool
+    pause_note: str
     batch_sizes: Mapping[str, int]
     index_lag_s: float
 

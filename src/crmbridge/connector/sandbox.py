@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
+
+from pydantic_core import PydanticCustomError
 
 from crmbridge.connector.protocols import Connector
 from crmbridge.connector.settings import ConnectorSettings
+from crmbridge.durations import parse_duration
 
 #: The seed of a sandbox full of synthetic leads (the other seed every sandbox knows
 #: is ``"empty"``).
@@ -65,6 +69,39 @@ class SandboxOptions:
     fault_rate: float = 0.0
     rate_limit: int = 190
     webhook_url: str | None = None
+    #: Search shows each change between these many milliseconds after it is made,
+    #: drawn per change (``(0, 0)``: at once); a sandbox that models no search index
+    #: says it ignores it.
+    index_lag_ms: tuple[int, int] = (0, 0)
+
+
+#: The longest index lag a sandbox takes (HubSpot's search lags seconds, not hours).
+MAX_INDEX_LAG = timedelta(hours=1)
+
+
+def parse_index_lag(text: str) -> tuple[int, int]:
+    """``"0-30s"`` → ``(0, 30000)``: a range of durations, whose start without a unit
+    takes the end's (a bare number is seconds; one duration is a fixed lag);
+    ``ValueError`` says what is wrong."""
+    low_text, dash, high_text = (part.strip() for part in text.strip().partition("-"))
+    if not dash:
+        low_text = high_text = low_text
+    unit = high_text.lstrip("0123456789.").strip() or "s"
+    try:
+        high = parse_duration(_with_unit(high_text, "s"))
+        low = parse_duration(_with_unit(low_text, unit))
+    except PydanticCustomError as exc:
+        raise ValueError(f'{exc.message()} (write a range such as "0-30s", or "5s")') from None
+    if low > high:
+        raise ValueError(f'the range "{text.strip()[:40]}" ends before it starts')
+    if high > MAX_INDEX_LAG:
+        raise ValueError("must be at most 1h")
+    return round(low.total_seconds() * 1000), round(high.total_seconds() * 1000)
+
+
+def _with_unit(part: str, unit: str) -> str:
+    """A bare number gets ``unit``."""
+    return f"{part}{unit}" if part.replace(".", "", 1).isdigit() else part
 
 
 class Sandbox(Protocol):

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from crmbridge.durations import Duration, at_least, at_most
 from crmbridge.strict import Strict
 
 #: What a plugin's settings use for durations (``timeout = "30s"``), read like the core's.
-__all__ = ["ConnectorSettings", "Duration", "at_least", "at_most"]
+__all__ = ["ConnectorSettings", "Duration", "PropertyName", "at_least", "at_most"]
+
+#: A property or field name as a CRM spells it (``hs_buying_role``, ``Buying_Role__c``).
+PropertyName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", min_length=1, max_length=100)
+]
 
 
 class ConnectorSettings(Strict):
@@ -21,12 +29,36 @@ class ConnectorSettings(Strict):
     """
 
     enabled: bool = False
+    property_map: dict[PropertyName, PropertyName] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="The model's property name → this CRM's name for it, where they "
+        'differ (e.g. hs_buying_role = "Buying_Role__c"): rules name one property and '
+        "each CRM's record is read under the model's name.",
+    )
 
     #: Secrets the table works without: an unset ``${VAR}`` only warns.
     optional_secrets: ClassVar[frozenset[str]] = frozenset()
     #: A secret that another way of signing in replaces: it may stay unset when every
     #: key listed for it is set.
     secret_alternatives: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+
+    @field_validator("property_map")
+    @classmethod
+    def _one_model_name_each(cls, mapping: dict[str, str]) -> dict[str, str]:
+        # Read back under the model's name: two model names for one field is ambiguous.
+        seen: dict[str, str] = {}
+        for model_name, crm_name in mapping.items():
+            other = seen.get(crm_name.lower())
+            if other is not None:
+                raise PydanticCustomError(
+                    "property_map_twice",
+                    '"{field}" is mapped from both "{first}" and "{second}"',
+                    {"field": crm_name, "first": other, "second": model_name,
+                     "hint": "map each CRM field from one model property"},
+                )  # fmt: skip
+            seen[crm_name.lower()] = model_name
+        return mapping
 
     def endpoint(self) -> str | None:
         """The base URL of the API the connector calls, where it is configurable.

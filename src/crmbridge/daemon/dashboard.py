@@ -51,6 +51,7 @@ TEXTS = {
     "cycles": N_("Recent sync cycles"),
     "outbox": N_("Outbox"),
     "model": N_("Scoring model"),
+    "sign_out": N_("Sign out"),
 }
 
 
@@ -105,6 +106,7 @@ def render(store: Store, config: CrmbridgeConfig, period: Period, now: datetime,
         empty=t("Nothing in this period."),
         none=t("Nothing to show."),
         refresh_s=60,
+        sign_out=t(TEXTS["sign_out"]),
     )
 
 

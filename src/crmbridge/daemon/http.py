@@ -40,6 +40,7 @@ from fastapi import FastAPI
 
 from crmbridge._version import __version__
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.daemon.login_throttle import LoginThrottle
 from crmbridge.daemon.metrics import Metrics, install
 from crmbridge.daemon.routes import events, profiling, ui, webhooks, writes
 from crmbridge.daemon.routes import health as health_routes
@@ -85,6 +86,7 @@ def create_app(
     health: SyncHealth | None = None,
     probe: StoreProbe | None = None,
     stopping: Callable[[], bool] | None = None,
+    logins: LoginThrottle | None = None,
 ) -> FastAPI:
     """The daemon's HTTP app.
 
@@ -95,6 +97,7 @@ def create_app(
     ``health`` is the daemon's sync health (``/healthz`` reports it), ``probe`` watches
     the store (one is made from ``store`` when not given: create the app when the store
     is opened), and ``stopping`` tells ``/readyz`` that the daemon is shutting down.
+    ``logins`` counts the dashboard's failed sign-ins (a fresh counter by default).
     """
     app_metrics = install(metrics or Metrics().with_process_metrics()).watch_outbox(store)
     app_metrics.watch_outdated(
@@ -119,6 +122,7 @@ def create_app(
         health=health,
         on_change=on_change,
         stopping=stopping,
+        logins=logins or LoginThrottle(),
     )
     install_error_handlers(app)
     # Inclusion order is the order of the paths in the OpenAPI document.

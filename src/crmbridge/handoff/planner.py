@@ -56,6 +56,7 @@ class HandoffPlanner:
         owners: OwnerPool | None = None,
         *,
         can_pause: bool = False,
+        pause_note: str | None = None,
         can_act: bool = True,
         added_triggers: Collection[str] = (),
     ) -> None:
@@ -90,6 +91,7 @@ class HandoffPlanner:
                 config.replies,
                 prefix,
                 can_pause=can_pause,
+                pause_note=pause_note or replies.NO_PAUSE_API,
                 status_key=config.lifecycle.feedback_property,
                 nurture_statuses=config.lifecycle.nurture_feedback,
             ),

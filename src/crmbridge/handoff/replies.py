@@ -3,9 +3,10 @@
 The first reply not yet handled (an ``email_reply`` event later than the last one
 handled) sets ``crmbridge_sequence_paused``, pauses the lead's sequences where the
 CRM's API can (an outbox ``pause`` action) and gives the owner a task to take over.
-Where the CRM cannot pause through its API (HubSpot), the task says so: HubSpot ends
-the enrollment itself when a contact replies. Paused leads are never enrolled by a
-trigger (see :mod:`crmbridge.handoff.triggers`).
+Where the CRM cannot pause through its API, the task says what the owner should check,
+in the connector's words (``pause_note``: HubSpot ends the enrollment itself when a
+contact replies; Salesforce without Sales Engagement pauses no cadence). Paused
+leads are never enrolled by a trigger (see :mod:`crmbridge.handoff.triggers`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from crmbridge.i18n import N_
 from crmbridge.scoring.text import normalize_text
 
 REPLY = "email_reply"
+#: The reply task's words where the CRM cannot pause and its connector says nothing.
 NO_PAUSE_API = N_(
-    "This CRM's API cannot pause or unenroll sequences: check that the sequence ended "
-    "(HubSpot ends it on a reply when the sequence's setting is on)."
+    "crmbridge cannot pause or unenroll sequences in this CRM: check that the lead's "
+    "sequence ended."
 )
 
 
@@ -42,12 +44,14 @@ class ReplyStep:
         prefix: str,
         *,
         can_pause: bool,
+        pause_note: str = NO_PAUSE_API,
         status_key: str = "status",
         nurture_statuses: Sequence[str] = (),
     ) -> None:
         self.settings = settings
         self.paused_property = f"{prefix}_sequence_paused"
         self.can_pause = can_pause
+        self.pause_note = pause_note
         self.status_key = status_key
         self.nurture = {normalize_text(status) for status in nurture_statuses}
 
@@ -82,7 +86,7 @@ class ReplyStep:
                 name=lead.name,
                 when=t.moment(replied),
             ),
-            t(N_("crmbridge paused their sequences.") if self.can_pause else NO_PAUSE_API),
+            t(N_("crmbridge paused their sequences.") if self.can_pause else self.pause_note),
             "",
             lead.summary(),
         ]

@@ -40,6 +40,9 @@ OPERATORS = (
 )
 #: Operators that test for a piece of text anywhere in the value (substring match).
 SUBSTRING_OPERATORS = ("contains", "contains_any")
+#: The event types crmbridge knows (docs/events.md lists what each means). The last
+#: three come from Account Engagement (Pardot): a visit (a session of page views), a
+#: click on a tracked redirect link, a webinar registration.
 CANONICAL_EVENT_TYPES = (
     "page_view",
     "form_submit",
@@ -50,6 +53,9 @@ CANONICAL_EVENT_TYPES = (
     "email_reply",
     "meeting_booked",
     "sales_feedback",
+    "site_visit",
+    "link_click",
+    "webinar_registered",
 )
 LADDER = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 SIDE_STATES = ("nurture", "reactivation", "archived")

@@ -3,7 +3,7 @@
 ``forget`` (GDPR erasure, ``crmbridge forget``) removes everything the store holds
 about a person, found by email or by CRM record id: the contact rows, their events
 (also those that only name the email or the record id), scores and score history,
-outbox rows of every status, assignments and SLA clocks.
+the history of its properties, outbox rows of every status, assignments and SLA clocks.
 What stays holds no personal data: webhook receipts (a CRM's event ids), cycle history
 (counts), cursors of whole streams, the rate budget, the operating switches, the store's
 identity and the CRM account each connector syncs.
@@ -32,9 +32,12 @@ from crmbridge.store.tables import (
     ContactCompanyRow,
     ContactRow,
     EventRow,
+    LeadLinkRow,
     OutboxRow,
+    PropertyChangeRow,
     ScoreRow,
     SlaClockRow,
+    SyncLoopRow,
 )
 
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
@@ -44,10 +47,24 @@ _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _ASSIGNMENTS = AssignmentRow.__table__  # type: ignore[attr-defined]
 _SLA = SlaClockRow.__table__  # type: ignore[attr-defined]
 _LINKS = ContactCompanyRow.__table__  # type: ignore[attr-defined]
+_LEADS = LeadLinkRow.__table__  # type: ignore[attr-defined]
+_LOOPS = SyncLoopRow.__table__  # type: ignore[attr-defined]
+_HISTORY = PropertyChangeRow.__table__  # type: ignore[attr-defined]
 
 #: Tables ``forget`` erases from (each row about one person).
 ERASED_TABLES = frozenset(
-    {"contacts", "events", "scores", "outbox", "assignments", "sla_clocks", "contact_companies"}
+    {
+        "contacts",
+        "events",
+        "scores",
+        "property_history",
+        "outbox",
+        "assignments",
+        "sla_clocks",
+        "contact_companies",
+        "lead_links",
+        "sync_loops",  # names one of the person's records as an example
+    }
 )
 #: Tables that hold nothing about a person.
 KEPT_TABLES = frozenset(
@@ -75,6 +92,7 @@ class Erased:
     assignments: int = 0
     sla_clocks: int = 0
     contact_companies: int = 0
+    property_history: int = 0
 
     @property
     def total(self) -> int:
@@ -189,6 +207,14 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
     erased.sla_clocks = _by_contact(connection, _SLA, ids)
     erased.contact_companies = _by_contact(connection, _LINKS, ids)
+    _by_contact(connection, _LEADS, ids)  # the lead of their other CRMs' records goes too
+    for crm, named in by_crm.items():
+        for chunk in chunks(named):
+            # A sync loop seen on one of their records: the example goes with them.
+            connection.execute(
+                delete(_LOOPS).where(_LOOPS.c.connector == crm, _LOOPS.c.crm_id.in_(chunk))
+            )
+    erased.property_history = _by_contact(connection, _HISTORY, ids)
     erased.contacts = _by_contact(connection, _CONTACTS, ids, column="id")
     return erased
 
@@ -247,7 +273,8 @@ def _relink_events(
 
 
 def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int]) -> None:
-    """A merged record's own state: scores, writes queued for its id, hand-off rows."""
+    """A merged record's own state: scores, writes queued for its id, hand-off rows,
+    the history of its properties (the survivor's own history continues)."""
     connection.execute(
         delete(_OUTBOX).where(
             or_(
@@ -260,7 +287,7 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS):
+    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY, _LEADS):
         _by_contact(connection, table, ids)
 
 

@@ -23,6 +23,8 @@ from sqlmodel import Session, col, select
 from crmbridge import clock
 from crmbridge.records import CanonicalEvent, ContactRecord, canonical_json
 from crmbridge.scoring.types import Contact, Event
+from crmbridge.store import property_history
+from crmbridge.store.chunks import chunks
 from crmbridge.store.db import (
     SQLITE_BULK_CACHE_MIB,
     SQLITE_CACHE_MIB,
@@ -30,6 +32,8 @@ from crmbridge.store.db import (
     make_engine,
     upgrade,
 )
+from crmbridge.store.identity_lock import IdentityLock
+from crmbridge.store.lead_links import relink as relink_leads
 from crmbridge.store.tables import (
     ContactRow,
     CursorRow,
@@ -68,6 +72,21 @@ class PageResult:
 
     stored: int
     changed: int
+    #: crmbridge's values the CRM now holds differently than when last seen.
+    overwritten: tuple[Overwrite, ...] = ()
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    """A crmbridge property whose value in the CRM changed since crmbridge last saw
+    it (written or read): someone or something else wrote it."""
+
+    contact_id: int
+    crm_id: str
+    email: str | None
+    name: str
+    before: str
+    after: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        #: Orders rescoring batches and merges or deletions of this process.
+        self.identity = IdentityLock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, bulk: bool = False) -> Store:
@@ -137,7 +158,8 @@ class Store:
 
         A contact is marked for rescoring only when a property the model may read (any
         property crmbridge does not own) or its email changed: crmbridge's own writes
-        coming back from the CRM are echoes and change nothing.
+        coming back from the CRM are echoes and change nothing. Changes of those
+        properties are recorded with their time (:mod:`crmbridge.store.property_history`).
         """
         own = set(own_properties)
         changed = 0
@@ -149,6 +171,9 @@ class Store:
             inserts: list[dict[str, Any]] = []
             updates: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
             relink: list[str] = []
+            emails: set[str | None] = set()
+            overwritten: list[Overwrite] = []
+            history: list[dict[str, Any]] = []
             for record in latest.values():
                 inputs = {k: v for k, v in record.properties.items() if k not in own}
                 held = {k: v for k, v in record.properties.items() if k in own}
@@ -162,6 +187,9 @@ class Store:
                             "properties": inputs,
                             "crm_values": held,
                             "crm_updated_at": record.updated_at,
+                            "properties_since": property_history.change_time(
+                                record.updated_at, now
+                            ),
                             "dirty": True,
                             "created_at": now,
                             "updated_at": now,
@@ -170,9 +198,20 @@ class Store:
                     relink.append(record.id)
                     changed += 1
                     continue
-                dirty = inputs != row.properties or record.email != row.email
+                before = row.crm_values or {}
+                overwritten.extend(
+                    Overwrite(row.id, record.id, record.email, name, str(before[name]), str(value))
+                    for name, value in held.items()
+                    if before.get(name) is not None and str(before[name]) != str(value)
+                )
+                moved = inputs != row.properties
+                if moved:
+                    at = property_history.change_time(record.updated_at, now)
+                    history.extend(property_history.changes(row.id, row.properties, inputs, at))
+                dirty = moved or record.email != row.email
                 if record.email != row.email:
                     relink.append(record.id)
+                    emails.add(row.email)
                 changed += dirty
                 updates[dirty].append(
                     {
@@ -203,14 +242,19 @@ class Store:
                     session.execute(
                         update(table).where(table.c.id == bindparam("cid")).values(**values), rows
                     )
+            property_history.record(session, history)
             if relink:
                 self._link_events(
                     session, list(self._contacts_by_crm_id(session, connector, relink).values())
                 )
+                emails.update(latest[crm_id].email for crm_id in relink)
+                # A record joining or leaving a cross-CRM lead changes its partners' too.
+                linked = relink_leads(session, emails)
+                _update_contacts(session, [{"cid": cid} for cid in sorted(linked)], dirty=True)
             if cursor is not None:
                 self._put_cursor(session, connector, stream, cursor)
             session.commit()
-        return PageResult(stored=len(records), changed=changed)
+        return PageResult(stored=len(records), changed=changed, overwritten=tuple(overwritten))
 
     def _contacts_by_crm_id(self, session: Session, crm: str, ids: Sequence[str]) -> dict[str, Any]:
         """Stored contacts of one CRM by their CRM id (plain rows)."""
@@ -219,7 +263,12 @@ class Store:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             query = sa_select(
-                table.c.id, table.c.crm, table.c.crm_id, table.c.email, table.c.properties
+                table.c.id,
+                table.c.crm,
+                table.c.crm_id,
+                table.c.email,
+                table.c.properties,
+                table.c.crm_values,
             ).where(table.c.crm == crm, table.c.crm_id.in_(chunk))
             found.update({row.crm_id: row for row in session.execute(query)})
         return found
@@ -419,6 +468,22 @@ class Store:
         session.execute(update(table).where(taken).values(dirty=False, recheck_at=now))
         session.commit()
         return list(session.execute(sa_select(table).where(taken).order_by(table.c.id)))
+
+    def contacts_by_id(
+        self, session: Session, contact_ids: Sequence[int], now: datetime, *, take: bool
+    ) -> list[Any]:
+        """These contacts' rows; with ``take``, taken for scoring as :meth:`take_due`
+        takes them (the other records of a lead scored now)."""
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        rows: list[Any] = []
+        for chunk in chunks(list(contact_ids)):
+            taken = table.c.id.in_(chunk)
+            if take:
+                session.execute(update(table).where(taken).values(dirty=False, recheck_at=now))
+            rows.extend(session.execute(sa_select(table).where(taken).order_by(table.c.id)))
+        if take:
+            session.commit()
+        return rows
 
     def events_for(self, session: Session, contact_ids: Sequence[int]) -> dict[int, list[Event]]:
         """Each contact's events, as the engine's frozen dataclasses."""

@@ -1,7 +1,7 @@
 """The store's tables (SQLModel). Schema changes go through alembic migrations.
 
-contacts, events, scores (current + history), outbox, cursors, webhook_receipts,
-assignments, sla_clocks, sync_runs, and the store's identity (its id, and the CRM
+contacts, events, scores (current + history), property_history, outbox, cursors,
+webhook_receipts, assignments, sla_clocks, sync_runs, and the store's identity (its id, and the CRM
 account each connector syncs). Timestamps are UTC-aware everywhere.
 """
 
@@ -58,6 +58,10 @@ class ContactRow(SQLModel, table=True):
     held_by: str | None = Field(default=None, max_length=80)
     #: The other store's mark this store took over (``crmbridge adopt``).
     adopted_from: str | None = Field(default=None, max_length=80)
+    #: From this instant on, ``properties`` and the contact's ``property_history`` rows
+    #: give its values at any moment (see :mod:`crmbridge.store.property_history`);
+    #: ``None``: no history (stored before it was recorded, with no modification time).
+    properties_since: datetime | None = _when()
 
 
 class EventRow(SQLModel, table=True):
@@ -108,6 +112,21 @@ class ScoreRow(SQLModel, table=True):
     stage_transition: str = Field(max_length=32)
     reasons: str = Field(sa_column=Column(Text, nullable=False))
     detail: dict[str, Any] = _json()
+
+
+class PropertyChangeRow(SQLModel, table=True):
+    """One change of one stored property of a contact, at the CRM's modification time
+    (values bounded, see :mod:`crmbridge.store.property_history`)."""
+
+    __tablename__ = "property_history"
+    __table_args__ = (Index("ix_property_history_contact", "contact_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id")
+    property: str = Field(max_length=255)
+    old_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    new_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    changed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class OutboxRow(SQLModel, table=True):
@@ -290,3 +309,35 @@ class ContactCompanyRow(SQLModel, table=True):
     company_crm_id: str | None = Field(default=None, max_length=64)
     current: bool = Field(default=True)
     linked_at: datetime | None = _when()
+
+
+class LeadLinkRow(SQLModel, table=True):
+    """A contact that is one lead with records of other CRMs (the same email in each).
+
+    ``lead_id`` is the smallest contact id of the lead's records: every record of the
+    lead carries it. A person found once in a CRM has no row (see
+    :mod:`crmbridge.store.lead_links`).
+    """
+
+    __tablename__ = "lead_links"
+
+    contact_id: int = Field(primary_key=True, foreign_key="contacts.id")
+    lead_id: int = Field(index=True)
+    linked_at: datetime | None = _when()
+
+
+class SyncLoopRow(SQLModel, table=True):
+    """A crmbridge property seen flapping: the value crmbridge wrote into ``connector``
+    replaced by the value the same person holds in ``other`` (a CRM-to-CRM sync)."""
+
+    __tablename__ = "sync_loops"
+
+    connector: str = Field(primary_key=True, max_length=32)
+    property: str = Field(primary_key=True, max_length=128)
+    other: str = Field(primary_key=True, max_length=32)
+    times: int = 0
+    crm_id: str = Field(default="", max_length=64)
+    ours: str = Field(default="", max_length=200)
+    theirs: str = Field(default="", max_length=200)
+    first_seen: datetime | None = _when()
+    last_seen: datetime | None = _when()

@@ -16,6 +16,7 @@ One delivery is recorded in one short transaction (see :func:`record_changes`):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,7 +95,11 @@ def record_changes(
     kept = [k for k in keys if k not in foreign]
     events = [e for k in kept if k not in known for e in unique[k].events]
     stored = store.insert_events(events).inserted if events else 0
-    with store.engine.begin() as connection:
+    # A merge or a deletion waits for a rescoring batch holding contacts (see
+    # crmbridge.store.identity_lock); other deliveries need not.
+    folds = any(unique[k].gone for k in kept)
+    ordered = store.identity.changing(connector) if folds else nullcontext()
+    with ordered, store.engine.begin() as connection:
         fresh = _insert_receipts(connection, store.dialect, connector, keys, known, now)
         followed = [unique[k] for k in kept if k in fresh]
         kept_gone = _follow_identity(connection, connector, followed, bound)

@@ -2,7 +2,8 @@
 
 A poll reads a surviving record with the ids merged into it (HubSpot's
 ``hs_merged_object_ids``); a webhook says the same at once (``contact.merge``) or that a
-record was deleted. The store's work is in :mod:`crmbridge.store.erasure`.
+record was deleted. The store's work is in :mod:`crmbridge.store.erasure`; both wait
+for a rescoring batch holding contacts (:mod:`crmbridge.store.identity_lock`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from crmbridge.store.repository import Store
 def follow_merges(store: Store, connector: str, merges: Sequence[tuple[str, Sequence[str]]]) -> int:
     """Fold each survivor's merged records into it (idempotent); how many were folded."""
     folded = 0
-    with store.engine.begin() as connection:
+    with store.identity.changing(connector), store.engine.begin() as connection:
         for survivor, merged in merges:
             count = follow_merge(connection, connector, survivor, merged)
             if count:
@@ -30,7 +31,7 @@ def follow_merges(store: Store, connector: str, merges: Sequence[tuple[str, Sequ
 
 def forget_deleted(store: Store, connector: str, crm_ids: Sequence[str]) -> int:
     """Forget what the store holds of records a read found deleted; rows removed."""
-    with store.engine.begin() as connection:
+    with store.identity.changing(connector), store.engine.begin() as connection:
         erased = forget(connection, find_records(connection, connector, crm_ids))
     counts = erased.as_dict()
     if any(counts.values()):

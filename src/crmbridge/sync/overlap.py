@@ -13,6 +13,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Flag(Protocol):
+    """What a read looks at between pages to know whether to end (an ``Event``)."""
+
+    def is_set(self) -> bool:
+        """Whether to end now."""
+        ...
+
+
+class Either:
+    """Set when any of its flags is: a read on the background thread ends at once when
+    the process stops, not only once the cycle's thread has next looked (which may be
+    a rescoring round later)."""
+
+    def __init__(self, *flags: Flag | None) -> None:
+        self._flags = [flag for flag in flags if flag is not None]
+
+    def is_set(self) -> bool:
+        """Whether any flag is set."""
+        return any(flag.is_set() for flag in self._flags)
 
 
 class Background:

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,10 +59,12 @@ from crmbridge.sync.handoff_switches import (
     waiver,
 )
 from crmbridge.sync.identity import follow_merges, forget_deleted
+from crmbridge.sync.loops import detect_loops
 from crmbridge.sync.notify import Notifier
-from crmbridge.sync.overlap import Background
+from crmbridge.sync.overlap import Background, Either, Flag
 from crmbridge.sync.plan_summary import PlanSummary
 from crmbridge.sync.progress import READ, Progress
+from crmbridge.sync.property_map import PropertyMap
 from crmbridge.sync.rescore import PlannedChange, Rescorer, RescoreResult
 from crmbridge.sync.shadow import ShadowLog
 from crmbridge.sync.writeback import own_fields, own_property_names, store_property
@@ -191,6 +193,13 @@ def model_properties(config: CrmbridgeConfig) -> list[str]:
     return sorted(name for name in names if not name.startswith(COMPANY_PREFIX))
 
 
+def linked_crms(config: CrmbridgeConfig) -> frozenset[str]:
+    """The CRMs whose records of one person are one lead (none when linking is off or
+    a single CRM is enabled)."""
+    enabled = frozenset(config.connectors.enabled())
+    return enabled if config.bridge.link_across_crms and len(enabled) > 1 else frozenset()
+
+
 class Pipeline:
     """Runs cycles for a set of connectors over one store and one scoring model."""
 
@@ -205,6 +214,8 @@ class Pipeline:
         )
         self.prefix = config.writeback.prefix
         self.rescorer = Rescorer(store, self.engine, self.prefix)
+        self.rescorer.linked_crms = linked_crms(config)
+        self.rescorer.ownership = config.writeback
         #: The company properties the model reads (none: no company is ever read).
         self.company_reads = company_reads(config)
         self.rescorer.reads_companies = bool(self.company_reads)
@@ -243,6 +254,7 @@ class Pipeline:
                 self.config,
                 pool,
                 can_pause=handoff is not None and handoff.can_pause_sequences,
+                pause_note=None if handoff is None else handoff.pause_note,
                 can_act=handoff is not None,
                 added_triggers=added,
             )
@@ -278,17 +290,20 @@ class Pipeline:
         self,
         connector: Connector,
         summary: CycleSummary,
-        stop: threading.Event | None = None,
+        stop: Flag | None = None,
         progress: Progress | None = None,
         *,
         move_cursor: bool = True,
     ) -> None:
         """Store every page changed since the cursor, moving the cursor with each page.
 
-        ``stop`` ends the read between pages (the next one resumes from the cursor).
+        ``stop`` ends the read between pages (the next one resumes from the cursor);
+        set before it begins, nothing is asked of the CRM.
         Without ``move_cursor`` the pages are stored and the cursor stays (``plan``'s
         read of a CRM never synced: the next cycle reads them again, as if unread).
         """
+        if stop is not None and stop.is_set():
+            return
         cursor = self.store.get_cursor(connector.name, CONTACTS_STREAM)
         companies = self._companies(connector)
         if companies is not None:
@@ -299,7 +314,10 @@ class Pipeline:
         wanted = model_properties(self.config)
         if companies is not None:
             wanted = sorted({*wanted, *companies.reader.link_properties})
-        for page in connector.read_changes(cursor, wanted):
+        names = self.property_map(connector.name)
+        for page in connector.read_changes(cursor, names.crm_names(wanted)):
+            if names:
+                page = replace(page, records=tuple(names.record(r) for r in page.records))
             events = [*page.events, *feedback_events(page.records, self.config.sla, status_key)]
             if events:
                 # Before the page: once its cursor is stored these would not be read again.
@@ -315,6 +333,14 @@ class Pipeline:
                 page.cursor if move_cursor else None,
                 own,
             )
+            if result.overwritten:
+                detect_loops(
+                    self.store,
+                    connector.name,
+                    result.overwritten,
+                    self.config.writeback,
+                    clock.now(),
+                )
             merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
             if merges:
                 follow_merges(self.store, connector.name, merges)
@@ -329,6 +355,11 @@ class Pipeline:
                 return
         if companies is not None:
             companies.link(clock.now())
+
+    def property_map(self, name: str) -> PropertyMap:
+        """How connector ``name`` names the model's properties."""
+        settings = self.config.connectors.tables().get(name)
+        return PropertyMap(settings.property_map if settings is not None else {})
 
     def _rolls_up(self, connector: Connector) -> bool:
         return self.config.account_score.enabled and company_writer(connector) is not None
@@ -508,20 +539,29 @@ class Pipeline:
         reading_summary = CycleSummary()
 
         def read_all(halt: threading.Event | None) -> None:
+            ended = Either(halt, stop)
             for connector in chosen:
+                if ended.is_set():
+                    return  # not even a page of the connectors left
                 with lock(f"poll:{connector.name}") as held:
                     if held:
                         self._guard(
                             reading_summary,
                             connector.name,
                             "read",
-                            lambda c=connector: self.read(c, reading_summary, halt, progress),
+                            lambda c=connector: self.read(c, reading_summary, ended, progress),
                         )
 
         # Contacts are linked to their companies when the whole read has been stored
         # (batched link and company reads): scored before that, a lead would be scored,
         # and maybe written, without its company's data first.
-        whole_read_first = must_read or any(self._links_companies(c) for c in chosen)
+        # So are a person's records in several CRMs: scored before the other CRM's read,
+        # a record would be scored, and written, alone first.
+        whole_read_first = (
+            must_read
+            or any(self._links_companies(c) for c in chosen)
+            or len(self.rescorer.linked_crms & {c.name for c in chosen}) > 1
+        )
         if read and whole_read_first:
             read_all(stop)
             _add_read(summary, reading_summary)

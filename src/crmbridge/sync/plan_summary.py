@@ -81,13 +81,24 @@ class PlanSummary:
     #: Leads a hand-off step left alone as already qualifying, by why (a model edit, or
     #: a trigger just added): see :attr:`crmbridge.handoff.lead.HandoffPlan.baselines`.
     baselines: Counter[str] = field(default_factory=Counter)
+    #: Leads held by several CRMs (one person, one email), each counted once in scored.
+    linked: int = 0
     _changing: set[tuple[str, str]] = field(default_factory=set)
 
     def add_lead(
-        self, before: Before, total: int, hot: bool, stage: str, rules: Iterable[str]
+        self,
+        before: Before,
+        total: int,
+        hot: bool,
+        stage: str,
+        rules: Iterable[str],
+        *,
+        linked: bool = False,
     ) -> None:
-        """Count one rescored lead: its last score and the new one (``rules`` matched)."""
+        """Count one rescored lead: its last score and the new one (``rules`` matched);
+        ``linked``: a lead with records in several CRMs."""
         self.scored += 1
+        self.linked += linked
         self.hot_after += hot
         self.scores_after[total] += 1
         self.stage_moves[(before.stage or NEW, stage)] += 1
@@ -146,6 +157,7 @@ class PlanSummary:
             "contacts_rescored": self.scored,
             "contacts_changing": self.contacts_changing,
             "new_leads": self.new_leads,
+            "leads_in_several_crms": self.linked,
             "writes": dict(sorted(self.writes.items())),
             "actions": dict(sorted(self.actions.items())),
             "baselines": dict(sorted(self.baselines.items())),

@@ -10,6 +10,7 @@ against what the CRM holds and what is already queued — all in one transaction
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,20 +23,29 @@ from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.scoring.boundaries import next_change_at
 from crmbridge.scoring.properties import company_properties, contact_with_company
-from crmbridge.scoring.types import Event
+from crmbridge.scoring.types import Contact, Event
+from crmbridge.settings import WritebackSettings
 from crmbridge.store import outbox
 from crmbridge.store.companies import company_values
 from crmbridge.store.handoff_state import apply_records
 from crmbridge.store.identity import UNMARKED, Identity, advance_generation, read_identity
+from crmbridge.store.lead_links import partners
 from crmbridge.store.repository import Store
 from crmbridge.store.selection import Selection
 from crmbridge.store.session import Session
+from crmbridge.sync import lead_merge
 from crmbridge.sync.failures import FailureKind, failure_kind
 from crmbridge.sync.handoff_switches import Waiver
 from crmbridge.sync.notify import WEBHOOK
 from crmbridge.sync.plan_summary import Before, PlanSummary
 from crmbridge.sync.progress import SCORED, Progress
-from crmbridge.sync.writeback import desired_values, diff, same_value, store_property
+from crmbridge.sync.writeback import (
+    desired_values,
+    diff,
+    same_value,
+    score_property,
+    store_property,
+)
 
 BATCH = 500
 #: How long a lead whose scoring failed waits before it is tried again.
@@ -52,6 +62,8 @@ class PlannedChange:
     name: str
     old: str | None
     new: str
+    #: The lead's records in other CRMs (``crm:id``), when it is one lead with them.
+    linked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +142,12 @@ class Rescorer:
         #: For a dry run: the hand-off state the next cycle's catch-up would leave.
         self.waive: Waiver | None = None
         self._issued = self._writing = Identity("", 0)
+        #: CRMs whose records of one person are one lead (none: every record alone).
+        self.linked_crms: frozenset[str] = frozenset()
+        #: Which CRM each crmbridge property is written to (None: every CRM).
+        self.ownership: WritebackSettings | None = None
+        #: The batch's leads: each linked contact's records, by contact id.
+        self._leads: dict[int, tuple[int, ...]] = {}
         #: Whether the model reads ``company.`` properties (then each batch reads them);
         #: the pipeline sets it when only a trigger does.
         self.reads_companies = bool(
@@ -159,6 +177,7 @@ class Rescorer:
             raise ValueError("a selection is previewed only: mark its contacts dirty to rescore")
         result = RescoreResult()
         after = seen = 0
+        done: set[int] = set()
         with self.store.engine.begin() as connection:
             issued = read_identity(connection)
         #: Writes planned in this pass carry the next generation; it is issued (stored)
@@ -172,7 +191,9 @@ class Rescorer:
         if not going_on:
             self._writing = replace(issued, generation=issued.generation + 1)
         while True:
-            with self.store.session() as session:
+            # A batch holds its contacts until committed: a merge or a deletion waits.
+            holding = nullcontext() if dry_run else self.store.identity.scoring()
+            with holding, self.store.session() as session:
                 if dry_run:
                     batch = self.store.due_contacts(session, now, after, BATCH, where)
                 else:
@@ -180,6 +201,11 @@ class Rescorer:
                 if not batch:
                     return result
                 after = batch[-1].id or after
+                count = len(batch)
+                batch = self._with_partners(session, batch, now, dry_run=dry_run)
+                # A record scored with its lead earlier in this pass is not scored again.
+                batch = [row for row in batch if row.id not in done]
+                done.update(row.id for row in batch if row.id in self._leads)
                 self._score_batch(session, batch, now, result)
                 if dry_run:
                     session.rollback()
@@ -187,9 +213,32 @@ class Rescorer:
                     session.commit()
                 if progress is not None:
                     progress(SCORED, len(batch), 0)
-            seen += len(batch)
+            seen += count
             if most is not None and seen >= most:
                 return result
+
+    def _with_partners(
+        self, session: Session, batch: list[Any], now: datetime, *, dry_run: bool
+    ) -> list[Any]:
+        """``batch`` with the other records of its linked leads (taken as due, so a
+        lead is scored once, all its records together), and the batch's leads noted."""
+        self._leads = {}
+        if not self.linked_crms:
+            return batch
+        ids = [row.id for row in batch if row.crm in self.linked_crms]
+        found = partners(session, ids)
+        if not found:
+            return batch
+        have = {row.id for row in batch}
+        missing = sorted({o for others in found.values() for o in others} - have)
+        if missing:
+            batch = [*batch, *self.store.contacts_by_id(session, missing, now, take=not dry_run)]
+        crm_of = {row.id: row.crm for row in batch}
+        for cid, others in found.items():
+            members = tuple(sorted(m for m in (cid, *others) if crm_of.get(m) in self.linked_crms))
+            if len(members) > 1:
+                self._leads.update(dict.fromkeys(members, members))
+        return batch
 
     def _score_batch(
         self, session: Session, batch: list[Any], now: datetime, result: RescoreResult
@@ -204,13 +253,14 @@ class Rescorer:
             crm_ids = [row.crm_id for row in batch if row.crm == crm]
             for crm_id, rows in outbox.queued_rows(session, crm, crm_ids).items():
                 queued[(crm, crm_id)] = rows
-        model = self.engine
         new_scores: list[dict[str, Any]] = []
         superseded: list[int] = []
         updates: list[dict[str, Any]] = []
         handoffs: list[tuple[int, HandoffPlan]] = []
         held: list[dict[str, Any]] = []
         mark_name = store_property(self.prefix)
+        by_id = {row.id: row for row in batch}
+        scored_leads: dict[tuple[int, ...], _LeadScore | Exception] = {}
         for row in batch:
             ours = row.crm_values or {}
             if row.held_by or self._issued.holds(ours, mark_name, row.adopted_from):
@@ -220,23 +270,28 @@ class Rescorer:
                 held.append({"cid": row.id, "held_by": row.held_by or mark})
                 result.held += not row.held_by
                 continue
-            contact_events = events.get(row.id, [])
-            contact = contact_with_company(self.store.as_contact(row), companies.get(row.id))
-            row_properties = contact.properties or {}
-            try:
-                score = model.score(contact, contact_events, now, row.stage)
-                recheck = next_change_at(
-                    model.scoring,
-                    model.lifecycle_model,
-                    contact_events,
-                    score.last_engagement_at,
-                    now,
-                )
-            except Exception as exc:  # one lead never stops its batch, nor the cycle
-                updates.append(self._failed(row, now, exc, result))
+            members = self._leads.get(row.id)
+            first = members is None or members not in scored_leads
+            if members is None:
+                lead = self._score_alone(row, events, companies, now)
+            elif members in scored_leads:
+                lead = scored_leads[members]
+            else:
+                records = [by_id[m] for m in members]
+                lead = self._score_lead(records, events, companies, now)
+                scored_leads[members] = lead
+                if not isinstance(lead, Exception):
+                    # One lead, scored once, however many CRMs hold it.
+                    result.scored += 1
+                    result.scored_ids.add(lead.home)
+            if isinstance(lead, Exception):  # one lead never stops its batch, nor the cycle
+                updates.append(self._failed(row, now, lead, result))
                 continue
-            result.scored += 1
-            result.scored_ids.add(row.id)
+            score, recheck, contact_events = lead.score, lead.recheck, lead.events
+            row_properties = lead.properties
+            if members is None:
+                result.scored += 1
+                result.scored_ids.add(row.id)
             values = _score_values(row.id, score)
             old = current.get(row.id)
             if not _same_score(old, values):
@@ -247,7 +302,11 @@ class Rescorer:
             if self.waive is not None:
                 saved = self.waive(old is not None and bool(old.hot), row.stage, saved)
             state = dict(saved)
-            handoff = self._handoff(row, score, old, contact_events, now, state, row_properties)
+            handoff = (
+                self._handoff(row, score, old, contact_events, now, state, row_properties)
+                if lead.home == row.id
+                else None  # the lead's hand-off runs in its home CRM only
+            )
             if handoff is None:
                 state = dict(saved)  # a failed plan leaves the state as it was
             planned = self._plan(
@@ -281,12 +340,17 @@ class Rescorer:
                             str(payload.get("channel")),
                         )
                     )
+            if members is not None:
+                others = tuple(f"{by_id[m].crm}:{by_id[m].crm_id}" for m in members if m != row.id)
+                planned = [replace(change, linked=others) for change in planned]
             if planned:
                 result.changed += 1
                 result.changed_ids.add(row.id)
                 result.changes.extend(planned)
             if self.summary is not None:
-                self._tell(self.summary, row, old, score, planned)
+                if first:  # a lead in several CRMs counts once
+                    self._tell_lead(self.summary, row, old, score, linked=members is not None)
+                self.summary.add_changes(planned)
                 if handoff is not None:
                     self.summary.baselines.update(handoff.baselines)
             updates.append(
@@ -305,18 +369,51 @@ class Rescorer:
         changes.apply(session)
         apply_records(session, handoffs, now)
 
+    def _score_alone(
+        self,
+        row: Any,
+        events: Mapping[int, list[Event]],
+        companies: Mapping[int, Any],
+        now: datetime,
+    ) -> _LeadScore | Exception:
+        """A record that is a lead of its own."""
+        contact = contact_with_company(self.store.as_contact(row), companies.get(row.id))
+        return self._score(contact, events.get(row.id, []), row.stage, row.id, now)
+
+    def _score_lead(
+        self,
+        records: list[Any],
+        events: Mapping[int, list[Event]],
+        companies: Mapping[int, Any],
+        now: datetime,
+    ) -> _LeadScore | Exception:
+        """A person's records in several CRMs, merged (see :mod:`crmbridge.sync.lead_merge`)."""
+        owner = self.ownership.owner_of(score_property(self.prefix)) if self.ownership else ""
+        first, contact, merged = lead_merge.lead_inputs(records, events, companies, owner)
+        return self._score(contact, merged, first.stage, first.id, now)
+
+    def _score(
+        self, contact: Contact, events: list[Event], stage: str | None, home: int, now: datetime
+    ) -> _LeadScore | Exception:
+        model = self.engine
+        try:
+            score = model.score(contact, events, now, stage)
+            recheck = next_change_at(
+                model.scoring, model.lifecycle_model, events, score.last_engagement_at, now
+            )
+        except Exception as exc:  # reported per record by the caller
+            return exc
+        return _LeadScore(score, recheck, events, dict(contact.properties or {}), home)
+
     @staticmethod
-    def _tell(
-        summary: PlanSummary, row: Any, old: Any, score: Score, planned: list[PlannedChange]
-    ) -> None:
+    def _tell_lead(summary: PlanSummary, row: Any, old: Any, score: Score, *, linked: bool) -> None:
         before = (
             Before(old.total, bool(old.hot), old.stage)
             if old is not None
             else Before(stage=row.stage)
         )
         rules = [c.rule for c in score.contributions if c.kind in ("fit", "engagement")]
-        summary.add_lead(before, score.total, score.hot, score.stage.stage, rules)
-        summary.add_changes(planned)
+        summary.add_lead(before, score.total, score.hot, score.stage.stage, rules, linked=linked)
 
     @staticmethod
     def _failed(row: Any, now: datetime, exc: Exception, result: RescoreResult) -> dict[str, Any]:
@@ -388,6 +485,8 @@ class Rescorer:
         desired[store_property(self.prefix)] = self._writing.mark()
         if handoff is not None:
             desired.update(handoff.properties)
+        if self.ownership is not None:
+            desired = owned_here(desired, row.crm, self.ownership, self.prefix)
         # Fields crmbridge does not own (an owner, enriched facts) are held in properties.
         held = {**(row.properties or {}), **row.crm_values}
         flying = {r.target: r.value for r in queued if r.status == outbox.IN_FLIGHT}
@@ -399,6 +498,15 @@ class Rescorer:
             for name, r in waiting.items()
             if name in desired and name not in flying and same_value(desired[name], held.get(name))
         ]
+        if self.ownership is not None:
+            # A write queued before its property's owner moved to another CRM.
+            settled += [
+                r
+                for name, r in waiting.items()
+                if name.startswith(f"{self.prefix}_")
+                and name not in desired
+                and not self.ownership.writes_to(name, row.crm)
+            ]
         batch.drop(settled)
         still = {name: r.value for name, r in waiting.items() if r not in settled}
         changes = diff(desired, {**held, **still, **flying}, self.prefix)
@@ -410,6 +518,33 @@ class Rescorer:
             PlannedChange(row.crm, row.crm_id, row.email, name, _text(held.get(name)), value)
             for name, value in changes.items()
         ]
+
+
+@dataclass(frozen=True)
+class _LeadScore:
+    """A lead's score and what it was computed from (shared by its records)."""
+
+    score: Score
+    recheck: datetime | None
+    events: list[Event]
+    properties: dict[str, Any]
+    #: The record (contact id) the lead's hand-off runs on.
+    home: int
+
+
+def owned_here(
+    desired: Mapping[str, str], crm: str, ownership: WritebackSettings, prefix: str
+) -> dict[str, str]:
+    """The values ``crm`` is the system of record of (the store mark only with some)."""
+    mark = store_property(prefix)
+    kept = {
+        name: value
+        for name, value in desired.items()
+        if name != mark and (not name.startswith(f"{prefix}_") or ownership.writes_to(name, crm))
+    }
+    if mark in desired and any(name.startswith(f"{prefix}_") for name in kept):
+        kept[mark] = desired[mark]
+    return kept
 
 
 def _earliest(recheck: datetime | None, wanted: object) -> datetime | None:

@@ -77,6 +77,11 @@ def score_property_names(prefix: str) -> list[str]:
     return [f"{prefix}_{suffix}" for suffix in _SCORE_SUFFIXES]
 
 
+def score_property(prefix: str) -> str:
+    """The property holding the lead score (its owner is the lead's home CRM)."""
+    return f"{prefix}_score"
+
+
 def store_property(prefix: str) -> str:
     """The property that carries the writing store's mark."""
     return f"{prefix}_{STORE_SUFFIX}"

@@ -16,6 +16,7 @@ from crmbridge.store.tables import (
     ContactRow,
     EventRow,
     OutboxRow,
+    PropertyChangeRow,
     ScoreRow,
     SlaClockRow,
     SyncRunRow,
@@ -91,6 +92,16 @@ def _person(store: Store, email: str, crm_id: str, tag: str) -> None:
                     status=status,
                 )
             )
+        for old, new in ((None, f"Analyst {email}"), (f"Analyst {email}", "CIO")):
+            session.add(
+                PropertyChangeRow(
+                    contact_id=cid,
+                    property="jobtitle",
+                    old_value=old,
+                    new_value=new,
+                    changed_at=NOW,
+                )
+            )
         session.add(AssignmentRow(contact_id=cid, owner_id="501", strategy="round_robin"))
         session.add(SlaClockRow(contact_id=cid, stage="mql", started_at=NOW, owner_id="501"))
         session.add(WebhookReceiptRow(connector="hubspot", event_id=f"receipt-{tag}"))
@@ -132,6 +143,7 @@ def test_forget_by_email_leaves_no_row_about_the_person(store: Store, store_url:
         "assignments": 1,
         "sla_clocks": 1,
         "contact_companies": 0,
+        "property_history": 2,
     }
     assert _mentions(store, *ANA) == []
     assert _mentions(store, *BEN) == ben_before
@@ -139,6 +151,7 @@ def test_forget_by_email_leaves_no_row_about_the_person(store: Store, store_url:
     # Kept: Ben's rows, both webhook receipts (CRM event ids only) and the run history.
     assert counts["contacts"] == 1 and counts["webhook_receipts"] == 2
     assert counts["sync_runs"] == 1
+    assert counts["property_history"] == 2  # Ben's
 
 
 def test_forget_by_record_id_says_what_it_removed_and_a_second_run_finds_nothing(

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from crmbridge.daemon.http import create_app
 from crmbridge.store.repository import Store
 
 from .dashboard_pages import NOW, UI_TOKEN, WEEK, config_for, json_report, seed_live
 from .headless_chromium import CHROMIUM, Browser
+from .live_server import serving
 
 ARTEFACTS = Path(__file__).resolve().parents[3] / "test-artefacts"
 
@@ -62,22 +59,8 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
 def daemon_url(sqlite_store: Store) -> Iterator[str]:
     """The daemon's app on a real uvicorn, on a free port of the loopback."""
     config = config_for(str(sqlite_store.engine.url))
-    app = create_app(sqlite_store, config, clock=lambda: NOW)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        listener.close()
+    with serving(create_app(sqlite_store, config, clock=lambda: NOW)) as url:
+        yield url
 
 
 def test_chromium_signs_in_and_sees_every_chart_and_the_json_reports_numbers(
@@ -116,3 +99,10 @@ def test_chromium_signs_in_and_sees_every_chart_and_the_json_reports_numbers(
         "l1@example.com",
     ]
     assert {"sla_clocks", "sync_health", "sync_cycles", "outbox", "model"} <= set(page["tables"])
+
+    # Signing out through the page's own button clears the cookie: /ui asks to sign in.
+    browser.evaluate("document.querySelector('form.sign-out').submit()")
+    browser.wait_for("Page.loadEventFired")
+    assert browser.evaluate("location.pathname") == "/ui/login"
+    browser.load(f"{daemon_url}/ui?week={WEEK}")
+    assert browser.evaluate("location.pathname") == "/ui/login"

@@ -204,7 +204,7 @@ def test_the_task_goes_to_the_owner_and_says_hubspot_cannot_pause(world: World) 
         assert task.properties.get("hubspot_owner_id") == case.spec.owner
         assert task.properties["hs_task_priority"] == "HIGH"
         body = task.properties["hs_task_body"]
-        assert "cannot pause or unenroll" in body
+        assert "HubSpot's API cannot pause or unenroll" in body
         assert f"Lead{case.index} Example replied to a sales email" in body
     # Leads that did not reply get no such task.
     assert not any(reply_tasks(world.state, crm_id) for crm_id in world.controls)

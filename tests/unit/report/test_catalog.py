@@ -23,6 +23,9 @@ SOURCES = [
     # Texts written to the CRM: score reasons, hand-off tasks.
     *sorted((ROOT / "src" / "crmbridge" / "scoring").glob("*.py")),
     *sorted((ROOT / "src" / "crmbridge" / "handoff").glob("*.py")),
+    # The plugins' own words in hand-off tasks (what a CRM cannot do).
+    ROOT / "connectors" / "hubspot" / "crmbridge_hubspot" / "handoff.py",
+    ROOT / "connectors" / "salesforce" / "crmbridge_salesforce" / "handoff.py",
 ]
 #: The names messages go through: ``t(...)``/``texts(...)`` translate, ``N_`` marks,
 #: ``t.plural(singular, plural, count)`` chooses by count.

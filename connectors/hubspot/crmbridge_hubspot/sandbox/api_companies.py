@@ -229,6 +229,7 @@ def routes(services: Services) -> list[Route]:
             else:
                 results.append(company_json(updated, sorted(values)))
         state.count("company_batch_updates")
+        results = services.faults.drop_result(results)
         return batch_body(results, missing, started, iso_ms(state.now()), NOT_FOUND_MESSAGE)
 
     def associations(call: Call) -> Reply:

@@ -253,6 +253,7 @@ def routes(services: Services) -> list[Route]:
             raise HubSpotError(409, "CONFLICT", exc.message) from exc
         written = {n for _, values in updates for n in values}
         results = [contact_json(c, sorted(written)) for c in updated]
+        results = services.faults.drop_result(results)
         return batch_body(results, missing, started, iso_ms(state.now()))
 
     def delete_contact(call: Call) -> Reply:

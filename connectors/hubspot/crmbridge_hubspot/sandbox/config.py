@@ -84,6 +84,9 @@ class SandboxConfig:
     stall_s: float = 300.0
     #: Fail *after* the handler ran: the write is applied but the client sees a 5xx.
     fault_after_handler: bool = False
+    #: The next this many batch-update answers each leave out their last record: it is
+    #: written, yet named neither in ``results`` nor in ``errors`` (counts down).
+    batch_drop_next: int = 0
     latency_ms: int = 0
     #: Search shows each change this long after it is made (ms on the sandbox's clock):
     #: drawn per change, uniform in [min, max] (fixed when equal); 0 and 0 turn it off.
@@ -185,6 +188,7 @@ _INTS = {
     "index_lag_max_ms",
     "index_lag_seed",
     "webhook_max_attempts",
+    "batch_drop_next",
 }
 _STRINGS = {"app_secret", "oauth_client_id", "oauth_client_secret"}
 _FLOATS = {"fault_rate", "stall_rate", "stall_s", "webhook_retry_delay_s", "webhook_batch_window_s"}

@@ -16,6 +16,9 @@ seconds, 500, 503; an injected 429 is the daily limit's, ``policyName: DAILY``),
 HTML page from the gateways in front of them (502 and 504) and from the CDN edge
 (521–526), which the client has to read without JSON.
 
+A batch update's answer can also lose a record (``batch_drop_next``): the record is
+written, but the answer names it neither among its ``results`` nor its ``errors``.
+
 The draw sequence depends only on ``fault_seed`` and the number of draws, so a test
 that sends the same requests sees the same failures. Settings are read from the shared
 :class:`~crmbridge_hubspot.sandbox.config.SandboxConfig` on every request.
@@ -29,13 +32,17 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import HTMLResponse, Response
 
 from crmbridge_hubspot.sandbox.config import SandboxConfig
 from crmbridge_hubspot.sandbox.wire import HubSpotError, HubSpotJSON, rate_limit_body
 
-#: JSON errors HubSpot's applications answer: status → (category, message).
+#: JSON errors HubSpot's applications answer: status → (category, message). HubSpot
+#: documents 423 and 477 by their status (and the 477's ``Retry-After``) only; no body
+#: of either is published or found in recorded traffic, so these bodies take HubSpot's
+#: general error shape and a client must not rely on their words.
 JSON_FAULTS = {
     423: (
         "LOCKED",
@@ -127,6 +134,16 @@ class FaultInjector:
         deadline = time.monotonic() + self._config.stall_s
         while self._config.stall_rate > 0 and time.monotonic() < deadline:
             await asyncio.sleep(min(_STALL_POLL_S, max(0.0, deadline - time.monotonic())))
+
+    def drop_result(self, results: list[Any]) -> list[Any]:
+        """A batch update's results, less the last one while ``batch_drop_next`` lasts
+        (each answer it touches counts it down by one)."""
+        config = self._config
+        with self._lock:
+            if not results or config.batch_drop_next <= 0:
+                return results
+            config.update({"batch_drop_next": config.batch_drop_next - 1})
+        return results[:-1]
 
     def reseed(self) -> None:
         """Restart the draw sequence from ``fault_seed`` (and the scripted statuses)."""

@@ -70,12 +70,27 @@ def token_error(status: str, message: str) -> Response:
     return HubSpotJSON(body, status_code=400)
 
 
+#: How HubSpot words the age of an expired token: the largest unit the age reaches
+#: twice (recorded answers say "75 second(s)", "3 minute(s)", "6 hour(s)", "20336 day(s)").
+_AGE_UNITS = (("day(s)", 86_400), ("hour(s)", 3_600), ("minute(s)", 60))
+
+
+def token_age(seconds: float) -> str:
+    """``75`` → ``"75 second(s)"``, ``200`` → ``"3 minute(s)"``, as HubSpot's 401 says it."""
+    for unit, size in _AGE_UNITS:
+        if seconds >= 2 * size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} second(s)"
+
+
 def expired(seconds_ago: float, expired_at_iso: str) -> HubSpotError:
-    """HubSpot's 401 for an access token past its expiry."""
+    """HubSpot's 401 for an access token past its expiry (recorded traffic: status
+    "error", category ``EXPIRED_AUTHENTICATION``, the age in the message and the
+    instant in ``context["expire time"]``)."""
     return HubSpotError(
         401,
         "EXPIRED_AUTHENTICATION",
-        f"The OAuth token used to make this call expired {int(seconds_ago)} second(s) ago.",
+        f"The OAuth token used to make this call expired {token_age(seconds_ago)} ago.",
         context={"expire time": [expired_at_iso]},
     )
 

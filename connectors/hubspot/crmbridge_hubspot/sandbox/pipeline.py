@@ -1,13 +1,13 @@
 """What every API request goes through before and after its handler.
 
-In order: bearer-token authentication (401 ``INVALID_AUTHENTICATION``, or
-``EXPIRED_AUTHENTICATION`` for an expired OAuth access token), scopes (403
-``MISSING_SCOPES`` unless the token holds every scope of the endpoint's set), rate
-limits (429 with HubSpot's body; rate-limit headers on every answer, the daily ones
-only on searches), added latency, a stall (the request held unanswered), fault
-injection (a scripted or seeded error status, before the handler or, with
-``fault_after_handler``, after it so the write is applied yet reported as failed),
-then the handler. Handlers are plain synchronous functions from a
+In order: a test's hook (:attr:`Services.on_request`), bearer-token authentication
+(401 ``INVALID_AUTHENTICATION``, or ``EXPIRED_AUTHENTICATION`` for an expired OAuth
+access token), scopes (403 ``MISSING_SCOPES`` unless the token holds every scope of the
+endpoint's set), rate limits (429 with HubSpot's body; rate-limit headers on every
+answer, the daily ones only on searches), added latency, a stall (the request held
+unanswered), fault injection (a scripted or seeded error status, before the handler
+or, with ``fault_after_handler``, after it so the write is applied yet reported as
+failed), then the handler. Handlers are plain synchronous functions from a
 :class:`~crmbridge_hubspot.sandbox.wire.Call` to a :class:`~crmbridge_hubspot.sandbox.wire.Reply`.
 """
 
@@ -54,6 +54,10 @@ class Services:
     faults: FaultInjector
     webhooks: WebhookDispatcher
     oauth: OAuthServer
+    #: A test's hook, called with the method and path of each API request before it is
+    #: handled (on a worker thread: while it waits, that answer waits and the others go
+    #: on), to hold an answer until the client has reached a chosen point.
+    on_request: Callable[[str, str], None] | None = None
 
     @property
     def api_source(self) -> ChangeSource:
@@ -86,6 +90,8 @@ def endpoint(
 
     async def run(request: Request) -> Response:
         state, config = services.state, services.config
+        if services.on_request is not None:
+            await asyncio.to_thread(services.on_request, request.method, request.url.path)
         token = bearer_token(request)
         try:
             caller = services.oauth.authenticate(token)

@@ -121,9 +121,12 @@ def serve(
     daily_limit: int = 650_000,
     fault_rate: float = 0.0,
     latency_ms: int = 0,
+    index_lag_min_ms: int = 0,
+    index_lag_max_ms: int = 0,
     log_level: str = "info",
 ) -> None:
-    """Serve the sandbox until interrupted (Ctrl-C). ``seed`` is "demo" or "empty"."""
+    """Serve the sandbox until interrupted (Ctrl-C). ``seed`` is "demo" or "empty";
+    the index lag is drawn per change between its bounds (0 and 0: off)."""
     state, config = build(
         seed,
         token,
@@ -134,8 +137,15 @@ def serve(
         daily_limit=daily_limit,
         fault_rate=fault_rate,
         latency_ms=latency_ms,
+        index_lag_min_ms=index_lag_min_ms,
+        index_lag_max_ms=index_lag_max_ms,
     )
     app = create_app(state, config)
+    lag = (
+        f"{index_lag_min_ms / 1000:g}-{index_lag_max_ms / 1000:g} s per change"
+        if index_lag_max_ms
+        else "off"
+    )
     url = f"http://{host}:{port}"
     print(
         f"crmbridge sandbox (HubSpot-compatible) on {url}\n"
@@ -144,7 +154,8 @@ def serve(
         f" {config.oauth_client_secret}, refresh_token {DEFAULT_REFRESH_TOKEN}\n"
         f"  contacts: {state.contact_count()}   demo events: {len(state.demo_events)}"
         f" ({url}/_sandbox/seed-events?format=jsonl)\n"
-        f"  admin: {url}/_sandbox   webhooks: {webhook_url or 'off'}\n"
+        f"  admin: {url}/_sandbox   webhooks: {webhook_url or 'off'}"
+        f"   search index lag: {lag}\n"
         f"  point crmbridge at it: CRMBRIDGE__CONNECTORS__HUBSPOT__BASE_URL={url}"
         f" HUBSPOT_ACCESS_TOKEN={token}",
         flush=True,

@@ -70,3 +70,44 @@ def test_a_transport_failure_is_no_answer() -> None:
 
     assert isinstance(error, NoAnswer)
     assert "connection refused" in str(error)
+
+
+# HubSpot documents 423 and 477 by status and Retry-After only; no body of either is
+# published or recorded. Their mapping must not depend on one.
+@pytest.mark.parametrize(
+    "body",
+    ["", "<html><title>Locked</title></html>", '{"status": "error", "message": "?"}'],
+)
+def test_a_lock_is_a_short_wait_whatever_its_body(body: str) -> None:
+    error = translate(423, body, what="batch update contacts")
+    assert isinstance(error, errors.RetryLater) and error.retry_after == 2.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "3600"}, 3600.0),
+        # Without a usable number of seconds (none, an HTTP date): ask again in 10 minutes.
+        (None, 600.0),
+        ({"Retry-After": "Wed, 02 Dec 2026 23:00:00 GMT"}, 600.0),
+    ],
+)
+def test_a_migration_waits_as_long_as_retry_after_says_or_ten_minutes(
+    headers: dict[str, str] | None, wait: float
+) -> None:
+    error = translate(477, "", what="batch update contacts", headers=headers)
+    assert isinstance(error, errors.RetryLater) and error.retry_after == wait
+    assert failure_kind(error) == "unavailable"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The OAuth token used to make this call expired 75 second(s) ago.",
+        "The OAuth token used to make this call expired 6 hour(s) ago.",
+        "Authentication credentials not found.",
+    ],
+)
+def test_every_401_is_an_auth_error_whatever_its_wording(message: str) -> None:
+    body = json.dumps({"status": "error", "message": message, "category": "X"})
+    assert isinstance(translate(401, body, what="search contacts"), errors.AuthError)

@@ -12,6 +12,7 @@ the sandbox: what the connector waits, retries, keeps and says.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -238,6 +239,59 @@ def test_a_stalled_call_fails_after_the_timeout_without_retries(
     assert "no answer in time (read timeout)" in str(caught.value)
     assert failure_kind(caught.value) == "unavailable"
     assert server.state.counters()["stalls_injected"] == 1
+
+
+def _bodies(server: SandboxServer, path: str) -> list[list[str]]:
+    """The record ids of each request to ``path``, in order."""
+    return [
+        [item["id"] for item in json.loads(r.body)["inputs"]]
+        for r in server.state.requests()
+        if r.path == path
+    ]
+
+
+def test_a_record_the_batch_answer_leaves_out_is_sent_again(server: SandboxServer) -> None:
+    ids = [contact(server, i) for i in range(3)]
+    server.config.update({"batch_drop_next": 1})
+    connector = waiting_connector(server, [])
+
+    results = connector.write([_write(i) for i in ids])
+
+    assert [(r.crm_id, r.ok) for r in results] == [(i, True) for i in ids]
+    [first, again] = _bodies(server, UPDATE)
+    assert first == ids and again == [ids[-1]]
+
+
+def test_a_record_never_confirmed_is_not_counted_as_written(server: SandboxServer) -> None:
+    ids = [contact(server, i) for i in range(3)]
+    server.config.update({"batch_drop_next": 2})
+    connector = waiting_connector(server, [])
+
+    *written, lost = connector.write([_write(i) for i in ids])
+
+    assert [(r.ok, r.error) for r in written] == [(True, None)] * 2
+    assert (lost.crm_id, lost.ok, lost.retriable) == (ids[-1], False, True)
+    assert "neither as written nor as refused" in (lost.error or "")
+    assert len(_bodies(server, UPDATE)) == 2
+
+
+def test_a_cycle_retries_an_unconfirmed_record_until_it_is_confirmed(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    ids = [contact(server, i) for i in range(3)]
+    connector = connector_for(server)
+    with pipeline_over(connector, tmp_path) as pipeline:
+        pipeline.prepare()
+        server.config.update({"batch_drop_next": 2})
+        first = pipeline.run_once(NOW)
+        again = pipeline.run_once(NOW + timedelta(hours=2))
+        with pipeline.store.session() as session:
+            rows = session.exec(select(OutboxRow).where(OutboxRow.kind == "property")).all()
+
+    assert (first.written, first.failed, first.dead) == (2, 1, 0)
+    assert again.ok and again.written == 1
+    assert {row.status for row in rows} == {"done"}
+    assert all(server.state.get_contact(i).properties.get("crmbridge_score") for i in ids)
 
 
 def _write(crm_id: str) -> Write:

@@ -141,3 +141,23 @@ def test_fault_settings_are_validated(server: SandboxServer) -> None:
     admin = f"{server.url}/_sandbox/config"
     for bad in ({"fault_next": [200]}, {"fault_paths": ["crm"]}, {"stall_rate": 2}):
         assert requests.patch(admin, json=bad, timeout=5).status_code == 400, bad
+
+
+def test_a_batch_answer_can_lose_a_record_that_was_written(
+    client: HubSpot, server: SandboxServer
+) -> None:
+    ids = add_contacts(server.state, 3)
+    admin = f"{server.url}/_sandbox/config"
+    assert requests.patch(admin, json={"batch_drop_next": 1}, timeout=5).status_code == 200
+    inputs = [SimplePublicObjectBatchInput(id=i, properties={"jobtitle": "CIO"}) for i in ids]
+    batch = BatchInputSimplePublicObjectBatchInput(inputs=inputs)
+
+    lossy = client.crm.contacts.batch_api.update(batch)
+    whole = client.crm.contacts.batch_api.update(batch)
+
+    assert len(lossy.results) == 2 and {r.id for r in lossy.results} < set(ids)
+    assert not getattr(lossy, "errors", None)
+    assert {r.id for r in whole.results} == set(ids)
+    # Lost from the answer only: every record was written.
+    assert all(server.state.get_contact(i).properties["jobtitle"] == "CIO" for i in ids)
+    assert requests.get(admin, timeout=5).json()["batch_drop_next"] == 0

@@ -18,6 +18,7 @@ from crmbridge_hubspot.sandbox.config import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
 )
+from crmbridge_hubspot.sandbox.oauth import token_age
 
 from .conftest import body_of, relaxed_config
 
@@ -133,3 +134,25 @@ def test_an_oauth_app_has_hubspots_own_ten_second_limit(oauth_server: SandboxSer
     with pytest.raises(ApiException) as caught:
         contacts.get_page(limit=1)
     assert caught.value.status == 429
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0.4, "0 second(s)"),
+        (75, "75 second(s)"),
+        (200, "3 minute(s)"),
+        (6 * 3600 + 5, "6 hour(s)"),
+        (20_336 * 86_400, "20336 day(s)"),
+    ],
+)
+def test_an_expired_token_is_dated_in_hubspots_units(seconds: float, said: str) -> None:
+    assert token_age(seconds) == said
+
+
+def test_a_bad_refresh_answers_hubspots_recorded_body(oauth_server: SandboxServer) -> None:
+    with pytest.raises(OAuthApiException) as caught:
+        _refresh(oauth_server, "unknown-refresh-token")
+    body = body_of(caught.value)
+    assert body["message"] == "missing or invalid refresh token"
+    assert set(body) == {"status", "message", "correlationId"}

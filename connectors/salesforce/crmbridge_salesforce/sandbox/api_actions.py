@@ -6,7 +6,7 @@ action does to ``ActionCadenceTracker`` rows (State Running, Paused or Complete)
 
 - ``assignTargetToSalesCadence`` (``salesCadenceNameOrId``, ``targetId``, ``userId``):
   a Running tracker; refused when the target already has an active one, is a converted
-  lead, or is not a lead or contact;
+  lead, or is not a lead or contact, and when ``userId`` is not an active user;
 - ``pauseSalesCadenceTracker`` (``targetId``, ``resumeTime``; API 50.0+): Running → Paused;
 - ``resumeSalesCadenceTracker`` (``targetId``; API 50.0+): Paused → Running;
 - ``removeTargetFromSalesCadence`` (``targetId`` or ``actionCadenceTrackerId``,
@@ -82,6 +82,14 @@ def _assign(state: OrgState, values: dict[str, Any]) -> dict[str, Any]:
         raise _ActionRefusedError("A converted lead cannot be added to a sales cadence")
     if _active_tracker(state, found[1]["Id"]) is not None:
         raise _ActionRefusedError("The target is already assigned to a sales cadence")
+    user = values.get("userId")
+    if user is not None:
+        sender = state.find(user) if isinstance(user, str) and user else None
+        if sender is None or sender[0] != "User" or not sender[1]["IsActive"]:
+            raise _ActionRefusedError(
+                f"The user {str(user)[:40]!r} isn't an active user who can run sales cadences"
+            )
+        values = {**values, "userId": sender[1]["Id"]}
     tracker = state.insert(
         "ActionCadenceTracker",
         {"ActionCadenceId": cadence["Id"], "TargetId": found[1]["Id"], "State": "Running",

@@ -101,15 +101,7 @@ def _page(
     end = min(len(rows), start + batch)
     body: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows), "records": []}
     for row in rows[start:end]:
-        attributes = row["attributes"]
-        record = {
-            "attributes": {
-                "type": attributes["type"],
-                "url": f"/services/data/{version}/sobjects/{attributes['type']}/{attributes['id']}",
-            }
-        }
-        record.update((k, v) for k, v in row.items() if k != "attributes")
-        body["records"].append(record)
+        body["records"].append(_record(row, version))
     if end < len(rows):
         if cursor_id is None:
             cursor_id = cursors(services).open(rows, batch, endpoint)
@@ -117,6 +109,18 @@ def _page(
     elif cursor_id is not None:
         cursors(services).close(cursor_id)
     return body
+
+
+def _record(row: dict[str, Any], version: str) -> dict[str, Any]:
+    """A row as the API answers it: ``attributes`` with the record's URL, parents too."""
+    attributes = row["attributes"]
+    url = f"/services/data/{version}/sobjects/{attributes['type']}/{attributes['id']}"
+    record: dict[str, Any] = {"attributes": {"type": attributes["type"], "url": url}}
+    for key, value in row.items():
+        if key != "attributes":
+            nested = isinstance(value, dict) and "attributes" in value
+            record[key] = _record(value, version) if nested else value
+    return record
 
 
 def cursors(services: Services) -> Cursors:

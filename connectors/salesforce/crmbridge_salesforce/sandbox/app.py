@@ -22,6 +22,7 @@ from crmbridge_salesforce.sandbox import (
     admin,
     api_actions,
     api_bulk,
+    api_pardot,
     api_query,
     api_sobjects,
     api_tooling,
@@ -36,7 +37,9 @@ from crmbridge_salesforce.sandbox.wire import ApiError
 
 ADMIN_PREFIX = "/_sandbox"
 #: Request headers kept in the log.
-LOGGED_HEADERS = ("sforce-query-options", "sforce-auto-assign", "content-type")
+LOGGED_HEADERS = (
+    "sforce-query-options", "sforce-auto-assign", "content-type", "pardot-business-unit-id"
+)  # fmt: skip
 #: Paths whose query string is never logged (none carries a secret, but keep it so).
 _LOGIN_PATHS = ("/services/oauth2/", "/services/Soap/")
 
@@ -122,6 +125,7 @@ def create_app(
         *api_bulk.routes(services),
         *api_tooling.routes(services),
         *api_actions.routes(services),
+        *api_pardot.routes(services),
         *admin.routes(services),
     ]
     app = Starlette(

@@ -4,10 +4,16 @@ Checks follow Salesforce: an unknown object is ``INVALID_TYPE``; an unknown fiel
 one the integration user cannot see (field-level security), is ``INVALID_FIELD``; a
 literal of the wrong kind for its field (a quoted datetime, a number on a text field)
 is ``INVALID_FIELD`` too. String comparisons ignore case, as SOQL's do.
+
+A parent's field (``Opportunity.IsWon``) follows the lookup to a live parent record: a
+lookup that is empty or names a deleted record reads as null, and the parent comes
+back nested under the relationship's name (null when there is none), as Salesforce
+answers. A relationship the object does not have is ``INVALID_FIELD``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -57,6 +63,34 @@ def _check_literal(sobject: str, fdef: FieldDef, op: str, literal: Literal) -> N
         raise SoqlError(f"null is only compared with = or != (field '{fdef.name}')")
 
 
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """A selected, compared or sorted field: its own, or a parent's through ``lookup``."""
+
+    fdef: FieldDef
+    lookup: FieldDef | None = None
+    parent: str = ""
+
+    @property
+    def relationship(self) -> str:
+        """The relationship's name (the lookup's without ``Id``)."""
+        return self.lookup.name[: -len("Id")] if self.lookup is not None else ""
+
+    def parent_record(self, state: OrgState, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The live parent record the lookup names, or None."""
+        assert self.lookup is not None
+        ref = record.get(self.lookup.name)
+        found = state.get(self.parent, ref) if isinstance(ref, str) else None
+        return None if found is None or found["IsDeleted"] else found
+
+    def read(self, state: OrgState, record: dict[str, Any]) -> Any:
+        """The value of this column for ``record``."""
+        if self.lookup is None:
+            return record.get(self.fdef.name)
+        parent = self.parent_record(state, record)
+        return None if parent is None else parent.get(self.fdef.name)
+
+
 class _Plan:
     """A query checked against the org: canonical field names resolved once."""
 
@@ -71,16 +105,32 @@ class _Plan:
             )
         self.sobject = sobject
         self.query = query
-        self.fields = [self.field(name).name for name in query.fields]
+        self.columns = [self.column(name) for name in query.fields]
         if query.where is not None:
             self.check(query.where)
-        self.order = [(self.field(k.field), k) for k in query.order]
+        self.order = [(self.column(k.field), k) for k in query.order]
 
-    def field(self, name: str) -> FieldDef:
-        fdef = self.state.schema.field(self.sobject, name)
-        if fdef is None or not self.state.can_read(self.sobject, fdef.name):
+    def column(self, name: str) -> _Column:
+        relationship, _, field_name = name.rpartition(".")
+        if not relationship:
+            return _Column(self.field(self.sobject, name))
+        found = self.state.schema.parent(self.sobject, relationship)
+        if found is None or not self.state.can_read(self.sobject, found[0].name):
             raise SoqlError(
-                f"No such column '{name}' on entity '{self.sobject}'. If you are attempting "
+                f"Didn't understand relationship '{relationship}' in field path. If you are "
+                "attempting to use a custom relationship, be sure to append the '__r' after "
+                "the custom relationship name. Please reference your WSDL or the describe "
+                "call for the appropriate names.",
+                "INVALID_FIELD",
+            )
+        lookup, parent = found
+        return _Column(self.field(parent, field_name), lookup, parent)
+
+    def field(self, sobject: str, name: str) -> FieldDef:
+        fdef = self.state.schema.field(sobject, name)
+        if fdef is None or not self.state.can_read(sobject, fdef.name):
+            raise SoqlError(
+                f"No such column '{name}' on entity '{sobject}'. If you are attempting "
                 "to use a custom field, be sure to append the '__c' after the custom field "
                 "name.",
                 "INVALID_FIELD",
@@ -94,7 +144,7 @@ class _Plan:
         elif isinstance(condition, Negation):
             self.check(condition.part)
         else:
-            fdef = self.field(condition.field)
+            fdef = self.column(condition.field).fdef
             values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
             for literal in values:
                 _check_literal(self.sobject, fdef, condition.op, literal)
@@ -108,8 +158,9 @@ class _Plan:
         return self.compare(record, condition)
 
     def compare(self, record: dict[str, Any], cmp: Comparison) -> bool:
-        fdef = self.field(cmp.field)
-        value = record.get(fdef.name)
+        column = self.column(cmp.field)
+        fdef = column.fdef
+        value = column.read(self.state, record)
         if cmp.op in ("IN", "NOT IN"):
             assert isinstance(cmp.value, tuple)
             found = any(_equal(value, lit, fdef) for lit in cmp.value)
@@ -136,8 +187,9 @@ class _Plan:
 
     def sort_key(self, record: dict[str, Any]) -> tuple[Any, ...]:
         key: list[Any] = []
-        for fdef, order in self.order:
-            value = record.get(fdef.name)
+        for column, order in self.order:
+            fdef = column.fdef
+            value = column.read(self.state, record)
             is_null = value is None
             # Nulls go first or last per key; descending inverts the comparable part.
             null_rank = (
@@ -200,6 +252,23 @@ def run(state: OrgState, soql: str, *, include_deleted: bool) -> list[dict[str, 
     if plan.query.limit is not None:
         rows = rows[: plan.query.limit]
     return [
-        {"attributes": {"type": plan.sobject, "id": r["Id"]}} | {f: r.get(f) for f in plan.fields}
-        for r in rows
+        {"attributes": {"type": plan.sobject, "id": r["Id"]}} | _selected(plan, r) for r in rows
     ]
+
+
+def _selected(plan: _Plan, record: dict[str, Any]) -> dict[str, Any]:
+    """The selected fields of ``record``; a parent's under its relationship's name."""
+    row: dict[str, Any] = {}
+    for column in plan.columns:
+        if column.lookup is None:
+            row[column.fdef.name] = record.get(column.fdef.name)
+            continue
+        parent = column.parent_record(plan.state, record)
+        name = column.relationship
+        if parent is None:
+            row[name] = None
+            continue
+        nested = row.get(name) or {"attributes": {"type": column.parent, "id": parent["Id"]}}
+        nested[column.fdef.name] = parent.get(column.fdef.name)
+        row[name] = nested
+    return row

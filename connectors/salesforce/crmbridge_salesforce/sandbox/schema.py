@@ -8,7 +8,7 @@ may see is field-level security, kept in the state, not here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Audit and system fields every object has; none of them may be written.
 _SYSTEM = (
@@ -40,6 +40,11 @@ class FieldDef:
     restricted_values: tuple[str, ...] | None = None
     #: Digits before the decimal point a number may have (custom Number fields).
     integer_digits: int | None = None
+    #: A lookup's target objects (writes naming another object's record, or none, are
+    #: refused); None leaves it unchecked.
+    references: tuple[str, ...] | None = None
+    #: How Salesforce names the lookup in its errors ("Name ID", "Assigned To ID").
+    reference_label: str = ""
 
     def describe(self) -> dict[str, object]:
         """The field's entry in an sObject describe."""
@@ -124,7 +129,7 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("OwnerId", "reference"), ("MasterRecordId", "reference", "r"),
         ("IsConverted", "boolean", "r"), ("ConvertedDate", "date", "r"),
         ("ConvertedContactId", "reference", "r"), ("ConvertedAccountId", "reference", "r"),
-        ("Description", "textarea"),
+        ("ConvertedOpportunityId", "reference", "r"), ("Description", "textarea"),
     )),
     "Contact": ("003", _fields(
         ("FirstName", "string"), ("LastName", "string", "n"), ("AccountId", "reference"),
@@ -145,7 +150,8 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("WhoId", "reference"), ("WhatId", "reference"), ("OwnerId", "reference"),
         ("Subject", "string"), ("ActivityDate", "date"), ("Status", "picklist", "n"),
         ("Priority", "picklist", "n"), ("Type", "picklist"), ("TaskSubtype", "picklist", "c"),
-        ("Description", "textarea"), ("CompletedDateTime", "datetime", "r"),
+        ("CallType", "picklist"), ("Description", "textarea"),
+        ("CompletedDateTime", "datetime", "r"),
     )),
     "EmailMessage": ("02s", _fields(
         ("Subject", "string"), ("TextBody", "textarea"), ("FromAddress", "email"),
@@ -178,6 +184,17 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
         ("Name", "string", "r"), ("OrganizationType", "string", "r"),
         ("IsSandbox", "boolean", "r"), ("InstanceName", "string", "r"),
     )),
+    # IsClosed and IsWon follow StageName (see OPPORTUNITY_STAGES); neither is writable.
+    "Opportunity": ("006", _fields(
+        ("Name", "string", "n"), ("AccountId", "reference"), ("StageName", "picklist", "n"),
+        ("CloseDate", "date", "n"), ("Amount", "currency"), ("Probability", "percent"),
+        ("IsClosed", "boolean", "r"), ("IsWon", "boolean", "r"), ("OwnerId", "reference"),
+        ("LeadSource", "picklist"),
+    )),
+    "OpportunityContactRole": ("00K", _fields(
+        ("OpportunityId", "reference", "cn"), ("ContactId", "reference", "n"),
+        ("Role", "picklist"), ("IsPrimary", "boolean"),
+    )),
     "FieldPermissions": ("01k", _fields(
         ("ParentId", "reference", "cn"), ("SobjectType", "string", "cn"),
         ("Field", "string", "cn"), ("PermissionsRead", "boolean"),
@@ -186,9 +203,69 @@ STANDARD_OBJECTS: dict[str, tuple[str, tuple[FieldDef, ...]]] = {
 }  # fmt: skip
 
 
+#: A new org's opportunity stages: stage → (IsClosed, IsWon), as Salesforce derives them.
+OPPORTUNITY_STAGES = {
+    "Prospecting": (False, False),
+    "Qualification": (False, False),
+    "Needs Analysis": (False, False),
+    "Value Proposition": (False, False),
+    "Id. Decision Makers": (False, False),
+    "Perception Analysis": (False, False),
+    "Proposal/Price Quote": (False, False),
+    "Negotiation/Review": (False, False),
+    "Closed Won": (True, True),
+    "Closed Lost": (True, False),
+}
+
+#: Lookups Salesforce sets itself (never written), with the object each names: a query
+#: may follow them to their parent like the lookups of :data:`LOOKUPS`.
+SYSTEM_LOOKUPS: dict[tuple[str, str], str] = {
+    ("Lead", "ConvertedOpportunityId"): "Opportunity",
+    ("Lead", "ConvertedContactId"): "Contact",
+    ("Lead", "ConvertedAccountId"): "Account",
+}
+
+#: Restricted picklists of standard fields, as Salesforce defines them.
+RESTRICTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Opportunity", "StageName"): tuple(OPPORTUNITY_STAGES),
+    ("Task", "CallType"): ("Inbound", "Internal", "Outbound"),
+    ("Task", "TaskSubtype"): ("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"),
+}
+#: Lookups whose target Salesforce checks on every write: the objects they may name and
+#: the label its errors use. (CampaignMember checks its own.)
+LOOKUPS: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
+    ("Task", "WhoId"): (("Lead", "Contact"), "Name ID"),
+    ("Task", "WhatId"): (("Account", "Campaign"), "Related To ID"),
+    ("Task", "OwnerId"): (("User",), "Assigned To ID"),
+    ("Lead", "OwnerId"): (("User", "Group"), "Owner ID"),
+    ("Contact", "OwnerId"): (("User",), "Owner ID"),
+    ("Contact", "AccountId"): (("Account",), "Account ID"),
+    ("Account", "OwnerId"): (("User",), "Owner ID"),
+    ("EmailMessage", "ReplyToEmailMessageId"): (("EmailMessage",), "Email Message ID"),
+    ("EmailMessageRelation", "EmailMessageId"): (("EmailMessage",), "Email Message ID"),
+    ("EmailMessageRelation", "RelationId"): (("Lead", "Contact", "User"), "Relation ID"),
+    ("Opportunity", "AccountId"): (("Account",), "Account ID"),
+    ("Opportunity", "OwnerId"): (("User",), "Owner ID"),
+    ("OpportunityContactRole", "OpportunityId"): (("Opportunity",), "Opportunity ID"),
+    ("OpportunityContactRole", "ContactId"): (("Contact",), "Contact ID"),
+}
+
+
+def _refined(sobject: str, fdef: FieldDef) -> FieldDef:
+    """``fdef`` with its restricted values and lookup targets, where Salesforce has any."""
+    key = (sobject, fdef.name)
+    if key in RESTRICTED:
+        fdef = replace(fdef, restricted_values=RESTRICTED[key])
+    if key in LOOKUPS:
+        targets, label = LOOKUPS[key]
+        fdef = replace(fdef, references=targets, reference_label=label)
+    return fdef
+
+
 def _objects() -> dict[str, dict[str, FieldDef]]:
     return {
-        name: {f.name.lower(): f for f in fields} for name, (_, fields) in STANDARD_OBJECTS.items()
+        name: {f.name.lower(): _refined(name, f) for f in fields}
+        for name, (_, fields) in STANDARD_OBJECTS.items()
     }
 
 
@@ -214,6 +291,18 @@ class Schema:
     def prefix(self, sobject: str) -> str:
         """The three-character key prefix of ``sobject``'s record ids."""
         return STANDARD_OBJECTS[sobject][0]
+
+    def parent(self, sobject: str, relationship: str) -> tuple[FieldDef, str] | None:
+        """The lookup field of ``sobject`` named by ``relationship`` (any case: the
+        field's name without ``Id``) and the one object it refers to, or None (no such
+        lookup, or one that may name several objects: the sandbox does not follow it)."""
+        fdef = self.field(sobject, f"{relationship}Id")
+        if fdef is None or fdef.type != "reference":
+            return None
+        if fdef.references is not None:
+            return (fdef, fdef.references[0]) if len(fdef.references) == 1 else None
+        target = SYSTEM_LOOKUPS.get((sobject, fdef.name))
+        return None if target is None else (fdef, target)
 
     def sobject_of_id(self, record_id: str) -> str | None:
         """Which object a record id belongs to, by its prefix."""

@@ -12,8 +12,11 @@ parentheses. Literals: strings in single quotes with SOQL's backslash escapes, n
 ``true``/``false``/``null``, dates (``2024-01-31``) and datetimes with a zone
 (``2024-01-31T10:00:00Z``, ``...+02:00``, fractional seconds allowed); never quoted.
 
-Everything else (bind variables, functions, sub-queries, relationship paths, date
-literals such as ``TODAY``, a second statement) is a :class:`SoqlError` with code
+A field may be a parent's field one lookup up (``Opportunity.IsWon`` on
+OpportunityContactRole), in the field list, the conditions and the order.
+
+Everything else (bind variables, functions, sub-queries, longer relationship paths,
+date literals such as ``TODAY``, a second statement) is a :class:`SoqlError` with code
 ``MALFORMED_QUERY``. The scanner is a single left-to-right pass and nesting is bounded,
 so any input is refused or accepted in linear time without deep recursion.
 """
@@ -204,9 +207,16 @@ def tokenize(text: str) -> list[_Token]:
             word = _IDENT.match(text, i)
             assert word is not None
             end = word.end()
+            if end < n and text[end] == ".":
+                # One step up a lookup (Opportunity.IsWon): a parent's field.
+                parent = _IDENT.match(text, end + 1)
+                if parent is not None and not (parent.end() < n and text[parent.end()] in "._"):
+                    tokens.append(_Token("word", text[i : parent.end()], i))
+                    i = parent.end()
+                    continue
             if end < n and text[end] in "._":
-                # Relationship paths (Owner.Name) and names with odd underscores are not
-                # part of what the sandbox answers.
+                # Longer relationship paths (Account.Owner.Name) and names with odd
+                # underscores are not part of what the sandbox answers.
                 raise SoqlError(f"unexpected token {text[i : end + 1]!r} at position {i}")
             tokens.append(_Token("word", word.group(0), i))
             i = end
@@ -293,7 +303,10 @@ class _Parser:
             self.take()
             fields.append(self.name())
         self.expect_word("FROM")
+        at = self.peek()
         sobject = self.name()
+        if "." in sobject:
+            raise SoqlError(f"unexpected token: '{sobject[:40]}' at position {at.pos}")
         where = None
         if self.is_word("WHERE"):
             self.take()

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from crmbridge import clock
-from crmbridge_salesforce.sandbox.schema import Schema
+from crmbridge_salesforce.sandbox.schema import OPPORTUNITY_STAGES, Schema
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -52,10 +52,14 @@ def now_ms() -> datetime:
 
 
 def _stamp_completion(sobject: str, record: dict[str, Any], stamp: datetime) -> None:
-    """Salesforce sets a task's CompletedDateTime when its status becomes Completed."""
+    """Fields Salesforce derives: a task's CompletedDateTime when its status becomes
+    Completed; an opportunity's IsClosed and IsWon from its stage."""
     if sobject == "Task":
         done = record.get("Status") == "Completed"
         record["CompletedDateTime"] = (record.get("CompletedDateTime") or stamp) if done else None
+    elif sobject == "Opportunity":
+        closed, won = OPPORTUNITY_STAGES.get(str(record.get("StageName")), (False, False))
+        record.update(IsClosed=closed, IsWon=won)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,10 @@ class Users:
     integration: str
     rep: str
     assignment_owner: str
+
+
+#: ``listener(object, record id, values changed, author's user id)``.
+UpdateListener = Callable[[str, str, Mapping[str, Any], str], None]
 
 
 class OrgState:
@@ -103,6 +111,9 @@ class OrgState:
             assignment_owner=self._new_id("User"),
         )  # fmt: skip
         self.integration_permission_set = ""
+        #: Told of every update (object, id, values, author), as an org's own
+        #: automation or a CRM-to-CRM sync sees it (see :meth:`subscribe`).
+        self._listeners: list[UpdateListener] = []
         self._seed_org()
 
     def _new_id(self, sobject: str) -> str:
@@ -229,6 +240,15 @@ class OrgState:
                 LastModifiedById=by or self.users.rep,
             )  # fmt: skip
             _stamp_completion(sobject, record, stamp)
+            listeners = list(self._listeners)
+        for listener in listeners:  # outside the lock: a listener may write back
+            listener(sobject, record_id, dict(values), by or self.users.rep)
+
+    def subscribe(self, listener: UpdateListener) -> None:
+        """Call ``listener(object, id, values, author)`` after every record update
+        (tests play HubSpot's Salesforce sync with it)."""
+        with self.lock:
+            self._listeners.append(listener)
 
     def touch(self, sobject: str, record_id: str, modstamp: datetime | None = None) -> None:
         """A system update: SystemModstamp moves, LastModifiedDate does not."""
@@ -252,8 +272,19 @@ class OrgState:
                 raise ValueError(f"{record_id} is not in the recycle bin")
             del self.records[sobject][record_id]
 
-    def convert_lead(self, lead_id: str) -> str:
-        """Convert a lead: a contact (and account) is created and the lead is locked."""
+    def convert_lead(
+        self,
+        lead_id: str,
+        opportunity: Mapping[str, Any] | None = None,
+        *,
+        contact_role: bool = True,
+    ) -> str:
+        """Convert a lead: a contact (and account) is created and the lead is locked.
+
+        With ``opportunity`` (its fields) an opportunity is created too, with the new
+        contact as its primary contact role (``contact_role=False``: as if the role was
+        deleted since), and the lead names it in ``ConvertedOpportunityId``.
+        """
         with self.lock:
             lead = self.records["Lead"][lead_id]
             account = self.insert("Account", {"Name": lead.get("Company") or "Unknown"})
@@ -262,11 +293,21 @@ class OrgState:
                 {key: lead.get(key) for key in ("FirstName", "LastName", "Email", "Title")}
                 | {"AccountId": account, "OwnerId": lead.get("OwnerId")},
             )
-            self.update(
-                "Lead", lead_id,
-                {"IsConverted": True, "ConvertedContactId": contact,
-                 "ConvertedAccountId": account, "ConvertedDate": now_ms().date()},
-            )  # fmt: skip
+            converted: dict[str, Any] = {
+                "IsConverted": True,
+                "ConvertedContactId": contact,
+                "ConvertedAccountId": account,
+                "ConvertedDate": now_ms().date(),
+            }
+            if opportunity is not None:
+                deal = self.insert("Opportunity", {"AccountId": account, **opportunity})
+                if contact_role:
+                    self.insert(
+                        "OpportunityContactRole",
+                        {"OpportunityId": deal, "ContactId": contact, "IsPrimary": True},
+                    )
+                converted["ConvertedOpportunityId"] = deal
+            self.update("Lead", lead_id, converted)
             return contact
 
     def visible(self, sobject: str, *, include_deleted: bool) -> list[dict[str, Any]]:

@@ -10,7 +10,11 @@ Collections and Bulk 2.0 all go through here, so they refuse the same things:
   ``STRING_TOO_LONG``; a required field left empty: ``REQUIRED_FIELD_MISSING``;
 - an update of a converted lead: ``CANNOT_UPDATE_CONVERTED_LEAD``; of a deleted record:
   ``ENTITY_IS_DELETED``; of an id that is malformed or unknown: ``MALFORMED_ID`` /
-  ``INVALID_CROSS_REFERENCE_KEY``.
+  ``INVALID_CROSS_REFERENCE_KEY``;
+- a lookup (``WhoId``, ``OwnerId``...) naming a record of another object:
+  ``FIELD_INTEGRITY_EXCEPTION`` ("Name ID: id value of incorrect type"); one that does
+  not exist: ``INVALID_CROSS_REFERENCE_KEY``; one in the recycle bin:
+  ``ENTITY_IS_DELETED``; an inactive user as owner: ``INACTIVE_OWNER_OR_USER``.
 
 Lead writes re-run the assignment rules unless ``Sforce-Auto-Assign: FALSE`` is sent
 (the header defaults to true): the lead's owner becomes the assignment rule's owner.
@@ -136,6 +140,8 @@ def _values(
             forbidden.append(fdef.name)
             continue
         out[fdef.name] = convert(fdef, value)
+        if fdef.references is not None and out[fdef.name]:
+            out[fdef.name] = _looked_up(state, sobject, fdef, out[fdef.name])
     if forbidden:
         raise RecordRefusedError(
             "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -145,6 +151,33 @@ def _values(
             forbidden,
         )
     return out
+
+
+def _looked_up(state: OrgState, sobject: str, fdef: FieldDef, value: str) -> str:
+    """The 18-character id a lookup names, or the refusal Salesforce gives."""
+    targets = fdef.references or ()
+    if state.schema.sobject_of_id(value) not in targets:
+        raise RecordRefusedError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            f"{fdef.reference_label}: id value of incorrect type: {value[:40]}",
+            [fdef.name],
+        )
+    found = state.find(value)
+    if found is None:
+        raise RecordRefusedError(
+            "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name]
+        )
+    target, record = found
+    if record["IsDeleted"]:
+        raise RecordRefusedError("ENTITY_IS_DELETED", "entity is deleted", [fdef.name])
+    if target == "User" and record.get("IsActive") is False:
+        raise RecordRefusedError(
+            "INACTIVE_OWNER_OR_USER",
+            f"operation performed with inactive user [{record['Id']}] as owner of "
+            f"{sobject.lower()}",
+            [fdef.name],
+        )
+    return str(record["Id"])
 
 
 def _failed(record_id: str | None, error: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +200,10 @@ def check_create(state: OrgState, sobject: str, fields: dict[str, Any]) -> dict[
     values = _values(state, sobject, fields, creating=True)
     for key, default in _DEFAULTS.get(sobject, {}).items():
         values.setdefault(key, default)
+    owner = state.schema.field(sobject, "OwnerId")
+    if owner is not None and owner.createable and not values.get("OwnerId"):
+        # A record created without an owner belongs to whoever created it.
+        values["OwnerId"] = state.users.integration
     _check_setup_record(state, sobject, values)
     missing = [
         f.name

@@ -71,6 +71,7 @@ def command(db_url: str, server: SandboxServer) -> list[str]:
     """The worker's command line: the store, the connector's settings, the moment."""
     settings = settings_for(server, bulk_batch_size=200, activity=False)
     payload = settings.model_dump(mode="json")
+    payload.pop("pardot")  # off: its defaults (durations dump as ISO text the file never holds)
     payload.update(
         password=server.config.password,
         security_token=server.config.security_token,

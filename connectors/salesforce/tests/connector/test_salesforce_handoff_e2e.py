@@ -182,3 +182,90 @@ def test_a_task_create_left_unanswered_is_found_not_sent_twice(
 
     assert sandbox.faults.pending() == 0, "the stall was used"
     assert len(tasks_of(sandbox, lead)) == 1
+
+
+def crmbridge_tasks(sandbox: SandboxHandle, crm_id: str) -> list[dict[str, Any]]:
+    """The lead's tasks crmbridge created (the integration user's)."""
+    integration = sandbox.server.state.users.integration
+    return [t for t in tasks_of(sandbox, crm_id) if t["CreatedById"] == integration]
+
+
+def test_an_inbound_call_logged_as_a_task_pauses_the_cadence_like_an_email(
+    salesforce_sandbox: SandboxHandle, pipeline: Pipeline
+) -> None:
+    sandbox = salesforce_sandbox
+    rep = sandbox.server.state.users.rep
+    cadence = sandbox.seed("ActionCadence", {"Name": "Inbound", "State": "Active"})
+    lead = sandbox.seed(
+        "Lead", {"LastName": "Noether", "Company": "Erlangen", "Title": "Professor", "OwnerId": rep}
+    )
+    sandbox.seed(
+        "ActionCadenceTracker",
+        {"ActionCadenceId": cadence, "TargetId": lead, "State": "Running", "OwnerId": rep},
+    )
+    # An outbound call is no reply.
+    sandbox.seed(
+        "Task",
+        {"WhoId": lead, "Subject": "Call", "Type": "Call", "CallType": "Outbound",
+         "Status": "Completed", "OwnerId": rep},
+    )  # fmt: skip
+    cycle(pipeline)
+    assert crmbridge_tasks(sandbox, lead) == []
+
+    sandbox.seed(
+        "Task",
+        {"WhoId": lead, "Subject": "Call from Emmy", "Type": "Call", "CallType": "Inbound",
+         "Status": "Completed", "OwnerId": rep},
+    )  # fmt: skip
+    cycle(pipeline)
+    cycle(pipeline)
+
+    state = sandbox.server.state
+    with state.lock:
+        held = [t["State"] for t in state.records["ActionCadenceTracker"].values()]
+    assert held == ["Paused"]
+    [task] = crmbridge_tasks(sandbox, lead)
+    assert task["Subject"] == "Noether replied — take over" and task["OwnerId"] == rep
+    assert sandbox.admin.record("Lead", lead)["CRMBridge_Sequence_Paused__c"] == "true"
+
+
+def test_subject_rules_find_a_logged_reply_but_never_crmbridges_own_task(
+    salesforce_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    sandbox = salesforce_sandbox
+    # Rules that would match crmbridge's own hot-lead task, were it not crmbridge's.
+    options = {"activity": True, "reply_task_subjects": ["Hot lead", "RE:"]}
+    config = config_for(sandbox)
+    salesforce = settings_for(sandbox.server, **options)
+    config = config.model_copy(
+        update={"connectors": config.connectors.model_copy(update={"salesforce": salesforce})}
+    )
+    lead = sandbox.seed("Lead", {"LastName": "Curie", "Company": "Sorbonne", "Title": "CIO"})
+    store = Store.open(f"sqlite:///{tmp_path / 'crmbridge.db'}")
+    try:
+        run = Pipeline(store, config, {"salesforce": connector_for(sandbox.server, **options)})
+        run.prepare()
+        cycle(run)
+        [hot] = crmbridge_tasks(sandbox, lead)
+        assert hot["Subject"].startswith("Hot lead: ")
+        # The rep closes it: its completion must not read as the lead's reply.
+        sandbox.admin.edit("Task", hot["Id"], {"Status": "Completed"})
+        cycle(run)
+        cycle(run)
+        assert len(crmbridge_tasks(sandbox, lead)) == 1
+        assert sandbox.admin.record("Lead", lead)["CRMBridge_Sequence_Paused__c"] != "true"
+
+        sandbox.seed(
+            "Task",
+            {"WhoId": lead, "Subject": "re: pricing question", "Type": "Email",
+             "Status": "Completed", "OwnerId": sandbox.server.state.users.rep},
+        )  # fmt: skip
+        cycle(run)
+        cycle(run)
+    finally:
+        store.engine.dispose()
+    tasks = {t["Subject"]: t for t in crmbridge_tasks(sandbox, lead)}
+    assert sorted(tasks) == ["Curie replied — take over", hot["Subject"]]
+    # Without Sales Engagement the owner is told what Salesforce did not do.
+    assert "Sales Engagement is off" in tasks["Curie replied — take over"]["Description"]
+    assert sandbox.admin.record("Lead", lead)["CRMBridge_Sequence_Paused__c"] == "true"

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmbridge.connector import Action
-from crmbridge_salesforce.activity import ACTIVITY_FIELDS, EMAIL, TASK, activity_event
+from crmbridge_salesforce.activity import (
+    ACTIVITY_FIELDS,
+    DESCRIPTION,
+    EMAIL,
+    TASK,
+    ReplyTasks,
+    activity_events,
+)
 from crmbridge_salesforce.errors import error_codes, record_error
 from crmbridge_salesforce.limits import Usage, parse_limit_info
 from crmbridge_salesforce.tasks import reference, references_in, task_record
@@ -20,12 +27,16 @@ values = st.one_of(
     st.integers(),
     st.floats(allow_nan=True),
     st.text(max_size=60),
-    st.sampled_from(["2026-11-20T10:00:00.000+0000", "Call", "Meeting", "a@b.example", "00Q1"]),
+    st.sampled_from(
+        ["2026-11-20T10:00:00.000+0000", "Call", "Meeting", "a@b.example", "00Q1", "Inbound"]
+    ),
 )
 rows = st.dictionaries(
-    st.sampled_from(sorted({*ACTIVITY_FIELDS[TASK], *ACTIVITY_FIELDS[EMAIL]})),
+    st.sampled_from(sorted({*ACTIVITY_FIELDS[TASK], *ACTIVITY_FIELDS[EMAIL], DESCRIPTION})),
     values,
 )
+#: A reply rule looking at every field it can.
+EVERY_RULE = ReplyTasks.of(["Inbound"], ["Call", "Inbound Email"], ["re:", "call"])
 
 
 @given(st.text(max_size=300))
@@ -53,9 +64,11 @@ def test_any_save_errors_give_a_message(errors: list[dict[str, Any]]) -> None:
 
 
 @given(st.sampled_from([TASK, EMAIL]), rows.map(lambda r: {"Id": "00T1", **r}))
-def test_any_activity_row_gives_one_event_or_none(sobject: str, row: dict[str, Any]) -> None:
-    event = activity_event(sobject, row)
-    assert event is None or event.event_id.startswith("salesforce:")
+def test_any_activity_row_gives_its_events_or_none(sobject: str, row: dict[str, Any]) -> None:
+    events = activity_events(sobject, row, EVERY_RULE)
+    assert len(events) <= 2
+    assert all(event.event_id.startswith("salesforce:") for event in events)
+    assert len({event.event_id for event in events}) == len(events)
 
 
 action_results = st.lists(

@@ -8,7 +8,7 @@ router reads on its own and tests can build an app from any context.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
@@ -17,9 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from crmbridge.clock import now
 from crmbridge.config import CrmbridgeConfig
+from crmbridge.daemon.login_throttle import LoginThrottle
 from crmbridge.daemon.metrics import Metrics
 from crmbridge.daemon.routes.problems import RETRY_AFTER_S, HttpError
 from crmbridge.daemon.sync_health import SyncHealth
+from crmbridge.daemon.ui_session import SignedOut
 from crmbridge.logging import get_logger
 from crmbridge.store.probe import StoreProbe
 from crmbridge.store.repository import Store
@@ -41,7 +43,8 @@ class AppContext:
     ``clock`` is the time used for signature freshness and event validation;
     ``on_change`` is called after new changes or events were stored, to nudge the
     scheduler; ``health`` is the daemon's sync health (None outside a daemon);
-    ``stopping`` tells readiness that the daemon is shutting down.
+    ``stopping`` tells readiness that the daemon is shutting down; ``logins`` counts the
+    dashboard's failed sign-ins and ``signed_out`` holds its signed-out sessions.
     """
 
     store: Store
@@ -52,6 +55,8 @@ class AppContext:
     health: SyncHealth | None = None
     on_change: Callable[[], None] | None = None
     stopping: Callable[[], bool] | None = None
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
+    signed_out: SignedOut = field(default_factory=SignedOut)
 
     async def nudge(self) -> None:
         """Call ``on_change`` in a worker thread; a failure is logged, never answered."""

@@ -1,0 +1,157 @@
+"""Cross-CRM leads: the records of one person in several CRMs (``lead_links``).
+
+A person is one lead when each of several CRMs holds exactly one record with their
+(normalised) email. Every record of such a lead has a row naming the lead by its
+smallest contact id; a person found in one CRM only, or twice in one CRM (a lead and a
+contact of one Salesforce org), has none. The rows are kept current as contacts are
+stored (:func:`relink`), so a restart, ``plan`` and ``explain`` see the same links; an
+email change unlinks the record from its old lead and links it to its new one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from crmbridge import clock
+from crmbridge.store.chunks import chunks
+from crmbridge.store.tables import ContactRow, LeadLinkRow
+
+_CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
+_LINKS = LeadLinkRow.__table__  # type: ignore[attr-defined]
+
+
+def _wanted(records: Sequence[tuple[int, str]]) -> int | None:
+    """The lead id of one email's records, or None when they are not one lead."""
+    crms = [crm for _, crm in records]
+    if len(crms) < 2 or len(set(crms)) != len(crms):
+        return None
+    return min(contact_id for contact_id, _ in records)
+
+
+def relink(session: Session, emails: Iterable[str | None]) -> set[int]:
+    """Bring the links of the people with these emails up to date (the caller
+    commits); the contacts whose lead changed (linked, unlinked or moved): their
+    scores are due again."""
+    wanted = sorted({email for email in emails if email})
+    if not wanted:
+        return set()
+    people: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for chunk in chunks(wanted):
+        query = select(_CONTACTS.c.id, _CONTACTS.c.crm, _CONTACTS.c.email).where(
+            _CONTACTS.c.email.in_(chunk)
+        )
+        for contact_id, crm, email in session.execute(query):
+            people[email].append((int(contact_id), crm))
+    desired: dict[int, int] = {}
+    involved: set[int] = set()
+    for records in people.values():
+        involved.update(contact_id for contact_id, _ in records)
+        lead = _wanted(records)
+        if lead is not None:
+            desired.update({contact_id: lead for contact_id, _ in records})
+    current = _current(session, involved)
+    # A record that left the lead (an email change) leaves its partners behind.
+    leads = set(current.values())
+    current.update(_members(session, leads - set(desired.values())))
+    changed = {cid for cid in set(current) | set(desired) if current.get(cid) != desired.get(cid)}
+    gone = [cid for cid in changed if cid in current and cid not in desired]
+    for ids in chunks(gone):
+        session.execute(delete(_LINKS).where(_LINKS.c.contact_id.in_(ids)))
+    now = clock.now()
+    moved = [
+        {"cid": cid, "lead": desired[cid]} for cid in changed if cid in current and cid in desired
+    ]
+    if moved:
+        session.execute(
+            update(_LINKS)
+            .where(_LINKS.c.contact_id == bindparam("cid"))
+            .values(lead_id=bindparam("lead"), linked_at=now),
+            moved,
+        )
+    new = [
+        {"contact_id": cid, "lead_id": desired[cid], "linked_at": now}
+        for cid in changed
+        if cid not in current
+    ]
+    if new:
+        session.execute(insert(_LINKS), new)
+    # A lead left with one record is no lead: its last record is unlinked too.
+    alone = _alone(session, {current[cid] for cid in gone})
+    for ids in chunks(sorted(alone)):
+        session.execute(delete(_LINKS).where(_LINKS.c.contact_id.in_(ids)))
+    return changed | alone
+
+
+def _current(session: Session, contact_ids: Iterable[int]) -> dict[int, int]:
+    """The lead of each of these contacts that has one."""
+    return _links(session, _LINKS.c.contact_id, contact_ids)
+
+
+def _members(session: Session, leads: Iterable[int]) -> dict[int, int]:
+    """Every record of these leads, with its lead."""
+    return _links(session, _LINKS.c.lead_id, leads)
+
+
+def _links(session: Session, column: Any, values: Iterable[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in chunks(sorted(values)):
+        query = select(_LINKS.c.contact_id, _LINKS.c.lead_id).where(column.in_(chunk))
+        found.update({int(cid): int(lead) for cid, lead in session.execute(query)})
+    return found
+
+
+def _alone(session: Session, leads: Iterable[int]) -> set[int]:
+    """The records of these leads that are now their lead's only one."""
+    alone: set[int] = set()
+    for chunk in chunks(sorted(leads)):
+        query = (
+            select(_LINKS.c.lead_id, func.min(_LINKS.c.contact_id))
+            .where(_LINKS.c.lead_id.in_(chunk))
+            .group_by(_LINKS.c.lead_id)
+            .having(func.count() == 1)
+        )
+        alone.update(int(cid) for _, cid in session.execute(query))
+    return alone
+
+
+def partners(session: Session, contact_ids: Sequence[int]) -> dict[int, list[int]]:
+    """For each linked contact among ``contact_ids``, the other records of its lead."""
+    leads = _current(session, contact_ids)
+    members: dict[int, list[int]] = defaultdict(list)
+    for cid, lead in _members(session, set(leads.values())).items():
+        members[lead].append(cid)
+    return {
+        cid: sorted(other for other in members[lead] if other != cid)
+        for cid, lead in leads.items()
+        if len(members[lead]) > 1
+    }
+
+
+def lead_of(session: Session, contact_ids: Sequence[int]) -> dict[int, int]:
+    """The lead id of each linked contact among ``contact_ids``."""
+    return _current(session, contact_ids)
+
+
+def linked_leads(session: Session) -> dict[str, int]:
+    """How many leads span several CRMs, and how many records they hold."""
+    leads, records = session.execute(
+        select(func.count(func.distinct(_LINKS.c.lead_id)), func.count())
+    ).one()
+    return {"leads": int(leads or 0), "records": int(records or 0)}
+
+
+def unlinked_duplicates(session: Session) -> int:
+    """Emails held by several records of one CRM (such people are not linked)."""
+    twice = (
+        select(_CONTACTS.c.email)
+        .where(_CONTACTS.c.email.is_not(None))
+        .group_by(_CONTACTS.c.crm, _CONTACTS.c.email)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    return int(session.execute(select(func.count(func.distinct(twice.c.email)))).scalar_one())
