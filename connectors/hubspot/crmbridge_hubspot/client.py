@@ -42,6 +42,22 @@ def is_search(method: str, path: str) -> bool:
     return method.upper() == "POST" and path.split("?")[0].rstrip("/").endswith("/search")
 
 
+def unparsed(method: Any) -> Any:
+    """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
+    is read here, inside the client's call, so a connection lost while reading it is
+    a failed call like any other (retried, mapped to crmbridge's errors)."""
+
+    def call(*args: Any, **kwargs: Any) -> tuple[bytes, int, Any]:
+        response = method(*args, _preload_content=False, **kwargs)
+        try:
+            body = response.data
+        finally:
+            response.release_conn()
+        return body, response.status, response.headers
+
+    return call
+
+
 class HubSpotClient:
     """Owns the SDK instance, the rate governors and the call statistics."""
 
