@@ -151,9 +151,9 @@ def forget_command(
     """Erase a person from the store (GDPR erasure) and say what was removed.
 
     Removes their contact rows, events, scores and score history, the history of
-    their properties, queued and sent writes, assignments and SLA clocks. Nothing is changed
-    in the CRM: erase the person there too, or crmbridge reads them again when
-    they change there.
+    their properties, queued and sent writes, assignments and SLA clocks. Nothing
+    is changed in the CRM: erase the person there too, or crmbridge reads them
+    again when they change there.
 
     Example: [bold]crmbridge forget ana@acme.es --yes[/]
     """

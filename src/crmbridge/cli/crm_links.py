@@ -16,8 +16,8 @@ from crmbridge.settings import BOTH
 from crmbridge.store.lead_links import linked_leads, unlinked_duplicates
 from crmbridge.store.repository import Store
 from crmbridge.store.sync_loops import Loop, loops_since
+from crmbridge.sync.cross_crm import linked_crms
 from crmbridge.sync.loops import fix_hint
-from crmbridge.sync.pipeline import linked_crms
 
 #: Loops seen this recently are reported (older ones were likely fixed meanwhile).
 LOOPS_SHOWN_FOR = timedelta(days=7)

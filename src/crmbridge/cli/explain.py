@@ -37,9 +37,9 @@ from crmbridge.store.lead_links import partners
 from crmbridge.store.repository import Store
 from crmbridge.sync.account_score import account_property
 from crmbridge.sync.connectors import build_connectors
+from crmbridge.sync.cross_crm import linked_crms
 from crmbridge.sync.lead_merge import home as home_record
 from crmbridge.sync.lead_merge import lead_inputs, merged_properties
-from crmbridge.sync.pipeline import linked_crms
 from crmbridge.sync.writeback import own_property_names, same_value, score_property
 
 #: Rows of history and of outbox shown per lead (the newest).

@@ -43,6 +43,7 @@ from crmbridge.store.selection import (
     mark_dirty,
     outdated,
 )
+from crmbridge.sync import cross_crm
 from crmbridge.sync.account_score import (
     account_field,
     planned_account_scores,
@@ -51,6 +52,7 @@ from crmbridge.sync.account_score import (
 )
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.companies import CompanySync, company_reads
+from crmbridge.sync.cross_crm import linked_crms
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
 from crmbridge.sync.handoff_switches import (
@@ -196,13 +198,6 @@ def model_properties(config: CrmbridgeConfig) -> list[str]:
     names.update(handoff_properties(config))
     # company.<property> is read from the contact's company, not from the contact.
     return sorted(name for name in names if not name.startswith(COMPANY_PREFIX))
-
-
-def linked_crms(config: CrmbridgeConfig) -> frozenset[str]:
-    """The CRMs whose records of one person are one lead (none when linking is off or
-    a single CRM is enabled)."""
-    enabled = frozenset(config.connectors.enabled())
-    return enabled if config.bridge.link_across_crms and len(enabled) > 1 else frozenset()
 
 
 class Pipeline:
@@ -424,6 +419,8 @@ class Pipeline:
         if chosen is None:
             due = either(Store.due_clause(now), outdated(self.engine.version))
             catch_up = pending(self.store, self.config)
+            if cross_crm.changed(self.store, self.config):
+                catch_up = everyone()
             where = due if catch_up is None else either(due, catch_up)
         else:
             where = chosen
@@ -466,6 +463,12 @@ class Pipeline:
         if marked:
             get_logger().info("rescore.model_changed", model_version=version, outdated=marked)
         apply_switches(self.store, self.config, now)
+        if cross_crm.changed(self.store, self.config):
+            # Leads of several CRMs merge or split, values move to their owner: every
+            # contact is rescored (only what changes is written).
+            flagged = mark_dirty(self.store, everyone())
+            get_logger().info("cross_crm.changed", contacts=flagged)
+        cross_crm.record(self.store, self.config)
         added = track_triggers(self.store, self.config)
         if added:
             # Every lead meets the new triggers now, as a baseline: none is enrolled for

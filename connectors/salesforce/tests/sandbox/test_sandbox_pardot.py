@@ -130,3 +130,24 @@ def test_the_daily_limit_is_pardots_122(salesforce_sandbox: SandboxHandle) -> No
     pardot_of(sandbox).daily_limit = 2
     assert [get(sandbox, {"fields": "id"}).status_code for _ in range(2)] == [200, 200]
     assert code_of(get(sandbox, {"fields": "id"})) == (429, 122)
+
+
+def test_the_business_unit_is_seeded_over_http(salesforce_sandbox: SandboxHandle) -> None:
+    sandbox = salesforce_sandbox
+    base = sandbox.instance_url + "/_sandbox/pardot"
+    pid = sandbox.http.post(
+        f"{base}/prospects", json={"email": "ana@acme.example", "score": 10}, timeout=10
+    ).json()["id"]
+    added = sandbox.http.post(
+        f"{base}/activities",
+        json={"activities": [{"type": 4, "prospect_id": pid}], "staged": True},
+        timeout=10,
+    ).json()["ids"]
+    assert get(sandbox, {"fields": "id"}).json()["values"] == []
+    assert sandbox.http.post(f"{base}/commit", timeout=10).status_code == 200
+    assert get(sandbox, {"fields": "id"}).json()["values"] == [{"id": added[0]}]
+    changed = sandbox.http.patch(f"{base}/prospects/{pid}", json={"grade": "A"}, timeout=10)
+    assert changed.status_code == 200 and pardot_of(sandbox).prospects[pid]["grade"] == "A"
+    refused = sandbox.http.post(f"{base}/activities", json={"activities": "x"}, timeout=10)
+    assert refused.status_code == 400
+    assert sandbox.http.patch(f"{base}/prospects/1", json={}, timeout=10).status_code == 404
