@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,8 +29,11 @@ from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.connector.registry import plugin
 from crmbridge.records import CanonicalEvent
+from crmbridge.report.collect import build_report
+from crmbridge.report.periods import current_week
 from crmbridge.settings import WritebackSettings
-from crmbridge.store.lead_links import linked_leads
+from crmbridge.store.lead_links import linked_leads, other_records
+from crmbridge.store.report_queries import milestones
 from crmbridge.store.repository import Store
 from crmbridge.store.sync_loops import loops_since
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
@@ -578,3 +582,36 @@ def test_turning_linking_off_or_naming_an_owner_reaches_every_lead_at_the_next_s
 
     assert crms.hs(ANA)["crmbridge_score"] == "95" and crms.sf(ANA)["CRMBridge_Score__c"] == 0
     assert cycle(owned).written == 0
+
+
+def test_the_weekly_report_counts_a_lead_in_both_crms_once(crms: Crms, store_url: str) -> None:
+    config = config_for(crms, store_url, owners={"crmbridge_score": "salesforce"})
+    pipeline = pipeline_for(crms, config)
+    cycle(pipeline)
+    now = clock.now()
+    week = current_week(now, ZoneInfo("UTC"))
+
+    with pipeline.store.session() as session:
+        linked = build_report(session, config, week, now)
+        apart = build_report(
+            session,
+            config.model_copy(
+                update={"bridge": config.bridge.model_copy(update={"link_across_crms": False})}
+            ),
+            week,
+            now,
+        )
+        leads = milestones(session, week.start, now, skip=other_records("salesforce"))
+
+    # Ana, Bea and Carl: three leads, not four records.
+    assert sum(linked.current.score_histogram.values()) == 3
+    assert sum(apart.current.score_histogram.values()) == 4
+    # Ana stands for her lead by her home record (Salesforce owns the score).
+    ids = {lead.contact_id for lead in leads}
+    with pipeline.store.session() as session:
+        rows = {r.id: (r.crm, r.email) for r in pipeline.store.contacts_after(session, 0, 10)}
+    assert sorted(rows[i] for i in ids) == [
+        ("hubspot", BEA),
+        ("salesforce", ANA),
+        ("salesforce", CARL),
+    ]

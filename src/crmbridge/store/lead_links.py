@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crmbridge import clock
@@ -135,3 +135,18 @@ def unlinked_duplicates(session: Session) -> int:
         .subquery()
     )
     return int(session.execute(select(func.count(func.distinct(twice.c.email)))).scalar_one())
+
+
+def other_records(home_crm: str | None) -> Select[tuple[int]]:
+    """The records that do not stand for their lead in counts of leads (the weekly
+    report): all but the lead's home record — the one in ``home_crm``, else the first."""
+    other = _LINKS.alias("other")
+    in_home_crm = (
+        select(other.c.contact_id)
+        .join(_CONTACTS, _CONTACTS.c.id == other.c.contact_id)
+        .where(other.c.lead_id == _LINKS.c.lead_id, _CONTACTS.c.crm == (home_crm or ""))
+        .limit(1)
+        .scalar_subquery()
+    )
+    home = func.coalesce(in_home_crm, _LINKS.c.lead_id)
+    return select(_LINKS.c.contact_id).where(_LINKS.c.contact_id != home)
