@@ -1,4 +1,7 @@
-"""Rich rendering of scores for the CLI. Presentation only: no scoring happens here."""
+"""Rich rendering of scores for the CLI. Presentation only: no scoring happens here.
+
+Every label goes through the catalog in the language of the ``t`` given (the command
+line's, see :mod:`crmbridge.cli.language`); rule names stay as the admin wrote them."""
 
 from __future__ import annotations
 
@@ -11,8 +14,13 @@ from rich.table import Table
 from rich.text import Text
 
 from crmbridge.handoff.lead import HandoffPlan
+from crmbridge.i18n import ENGLISH, N_, Texts
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import TRANSITIONS, Score, ScoringEngine
+from crmbridge.scoring.engine import BANT_LETTERS
+
+#: The kinds of contribution ``explain`` lists.
+KINDS = {"fit": N_("fit"), "engagement": N_("engagement"), "inactivity": N_("inactivity")}
 
 STAGE_STYLE = {
     "sql": "bold green",
@@ -37,18 +45,20 @@ def lead_name(contact: ContactRecord) -> str:
     return name or contact.email or contact.id
 
 
-def scores_table(rows: Sequence[tuple[ContactRecord, Score]], *, title: str) -> Table:
+def scores_table(
+    rows: Sequence[tuple[ContactRecord, Score]], *, title: str, t: Texts = ENGLISH
+) -> Table:
     """One line per lead: score, grade, BANT, stage, hot and the top reasons."""
     table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("Lead", overflow="fold")
-    table.add_column("Score", justify="right")
-    table.add_column("Fit", justify="right")
-    table.add_column("Eng.", justify="right")
-    table.add_column("Grade", justify="center")
+    table.add_column(t(N_("Lead")), overflow="fold")
+    table.add_column(t(N_("Score")), justify="right")
+    table.add_column(t(N_("Fit")), justify="right")
+    table.add_column(t(N_("Eng.")), justify="right")
+    table.add_column(t(N_("Grade")), justify="center")
     table.add_column("BANT", no_wrap=True)
-    table.add_column("Stage")
-    table.add_column("Hot", justify="center")
-    table.add_column("Top reasons", overflow="fold", ratio=1)
+    table.add_column(t(N_("Stage")))
+    table.add_column(t(N_("Hot")), justify="center")
+    table.add_column(t(N_("Top reasons")), overflow="fold", ratio=1)
     for contact, score in rows:
         stage = stage_text(score.stage.stage)
         table.add_row(
@@ -70,70 +80,108 @@ def explain_panel(
     score: Score,
     engine: ScoringEngine,
     handoff: HandoffPlan | None = None,
+    t: Texts = ENGLISH,
 ) -> Panel:
     """Every rule that fired, caps, decay, BANT letters, the stage decision, the hand-off."""
-    rules = Table(title="Rules that fired", title_justify="left", expand=True)
-    rules.add_column("Kind")
-    rules.add_column("Rule", overflow="fold")
-    rules.add_column("Events", justify="right")
-    rules.add_column("Raw", justify="right")
-    rules.add_column("Cap / decay", overflow="fold")
-    rules.add_column("Points", justify="right")
+    rules = Table(title=t(N_("Rules that fired")), title_justify="left", expand=True)
+    rules.add_column(t(N_("Kind")))
+    rules.add_column(t(N_("Rule")), overflow="fold")
+    rules.add_column(t(N_("Events")), justify="right")
+    rules.add_column(t(N_("Raw")), justify="right")
+    rules.add_column(t(N_("Cap / decay")), overflow="fold")
+    rules.add_column(t(N_("Points")), justify="right")
     for c in score.contributions:
         limits = ", ".join(
             part
             for part in (
-                f"capped at {c.capped_at:g}" if c.capped_at is not None else "",
-                f"group {c.group}" if c.group else "",
-                "decayed" if c.decayed else "",
+                t(N_("capped at {points}"), points=t.number(c.capped_at))
+                if c.capped_at is not None
+                else "",
+                t(N_("group {group}"), group=c.group) if c.group else "",
+                t(N_("decayed")) if c.decayed else "",
                 c.detail if c.kind == "inactivity" else "",
             )
             if part
         )
         rules.add_row(
-            c.kind, c.rule, str(c.events or ""), f"{c.raw_points:g}", limits, f"{c.points:+d}"
+            t(KINDS.get(c.kind, c.kind)),
+            escape(c.rule),
+            str(c.events or ""),
+            f"{c.raw_points:g}",
+            escape(limits),
+            f"{c.points:+d}",
         )
-    rules.add_row("", "[bold]Total[/]", "", "", "", f"[bold]{score.total}[/]")
+    total = escape(t(N_("Total")))
+    rules.add_row("", f"[bold]{total}[/]", "", "", "", f"[bold]{score.total}[/]")
 
     bant = Table(title="BANT", title_justify="left", expand=True)
-    bant.add_column("Letter")
-    bant.add_column("Property")
-    bant.add_column("Value")
-    bant.add_column("Qualifies", justify="center")
+    bant.add_column(t(N_("Letter")))
+    bant.add_column(t(N_("Property")))
+    bant.add_column(t(N_("Value")))
+    bant.add_column(t(N_("Qualifies")), justify="center")
     for letter in ("budget", "authority", "need", "timeline"):
         criterion = getattr(engine.bant_model, letter)
-        prop = criterion.property if criterion else "(not mapped)"
+        prop = criterion.property if criterion else t(N_("(not mapped)"))
         value = contact.properties.get(prop, "") if criterion else ""
         ok = getattr(score.bant, letter)
-        bant.add_row(letter, prop, str(value), "✔" if ok else "✘")
-
-    stage = score.stage
-    lines = [
-        f"Grade [bold]{score.grade}[/] (fit {score.fit}); hot: {'yes' if score.hot else 'no'} "
-        f"(threshold {engine.scoring.hot_threshold:g}); MQL threshold "
-        f"{engine.scoring.mql_threshold:g}",
-        f"Stage [bold]{stage.stage}[/] via [italic]{stage.transition}[/]: "
-        f"{TRANSITIONS[stage.transition]}" + (" — needs nurture" if stage.needs_nurture else ""),
-        f"Committee role: {score.bant.committee_role or 'unknown'}",
-    ]
-    lines.extend(f"[yellow]note[/] {note}" for note in score.notes)
-    if handoff is not None:
-        lines.extend(_handoff_lines(handoff))
-    title = f"{lead_name(contact)} — score {score.total}"
+        bant.add_row(t(BANT_LETTERS[letter]), prop, escape(str(value)), "✔" if ok else "✘")
     return Panel(
-        Group(rules, bant, Text.from_markup("\n".join(lines))),
-        title=title,
-        subtitle=f"model {score.model_version}, as of {score.scored_at:%Y-%m-%d %H:%M}Z",
+        Group(rules, bant, Text.from_markup("\n".join(_decision_lines(score, engine, handoff, t)))),
+        title=escape(t(N_("{lead} — score {total}"), lead=lead_name(contact), total=score.total)),
+        subtitle=escape(
+            t(
+                N_("model {version}, as of {moment}"),
+                version=score.model_version,
+                moment=t.moment(score.scored_at),
+            )
+        ),
     )
 
 
-def _handoff_lines(plan: HandoffPlan) -> list[str]:
+def _decision_lines(
+    score: Score, engine: ScoringEngine, handoff: HandoffPlan | None, t: Texts
+) -> list[str]:
+    """Grade, hot, stage and its transition, committee role, notes and the hand-off."""
+    stage = score.stage
+    grade = t(
+        N_("Grade {grade} (fit {fit}); hot: {hot} (threshold {hot_at}); MQL threshold {mql_at}"),
+        grade=score.grade,
+        fit=score.fit,
+        hot=t(N_("yes")) if score.hot else t(N_("no")),
+        hot_at=t.number(engine.scoring.hot_threshold),
+        mql_at=t.number(engine.scoring.mql_threshold),
+    )
+    moved = t(
+        N_("Stage {stage} via {transition}: {why}"),
+        stage=stage.stage,
+        transition=stage.transition,
+        why=t(TRANSITIONS[stage.transition]),
+    )
+    if stage.needs_nurture:
+        moved += t(N_(" — needs nurture"))
+    role = t(N_("Committee role: {role}"), role=score.bant.committee_role or t(N_("unknown")))
+    lines = [escape(grade), escape(moved), escape(role)]
+    noted = escape(t(N_("note")))
+    lines.extend(f"[yellow]{noted}[/] {escape(note)}" for note in score.notes)
+    if handoff is not None:
+        lines.extend(_handoff_lines(handoff, t))
+    return lines
+
+
+def _handoff_lines(plan: HandoffPlan, t: Texts) -> list[str]:
     """The hand-off of a first cycle, in plain words."""
-    lines = ["[bold]Hand-off[/] (first cycle):"]
-    lines.extend(f"  set {name} = {escape(value)!r}" for name, value in plan.properties.items())
+    heading = escape(t(N_("Hand-off (first cycle):")))
+    lines = [f"[bold]{heading}[/]"]
+    lines.extend(
+        "  " + escape(t(N_("set {name} = {value}"), name=name, value=repr(value)))
+        for name, value in plan.properties.items()
+    )
     lines.extend(f"  {escape(action.describe())}" for action in plan.actions)
-    lines.extend(f"  post to {payload.get('channel')}" for _key, payload in plan.webhooks)
+    lines.extend(
+        "  " + escape(t(N_("post to {channel}"), channel=payload.get("channel")))
+        for _key, payload in plan.webhooks
+    )
     lines.extend(f"  [dim]{escape(note)}[/]" for note in plan.notes)
     if len(lines) == 1:
-        lines.append("  nothing")
+        lines.append("  " + escape(t(N_("nothing"))))
     return lines

@@ -33,6 +33,7 @@ from crmbridge.connector import (
 )
 from crmbridge.connector.registry import plugins
 from crmbridge.errors import ConfigError, ConfigProblem
+from crmbridge.i18n import ENGLISH, N_, Texts
 from crmbridge.ingest import Ingestor
 from crmbridge.store.repository import Store
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
@@ -166,36 +167,50 @@ def run_demo(
     keep_running: bool = False,
     model: CrmbridgeConfig | None = None,
     crm: str | None = None,
+    t: Texts = ENGLISH,
 ) -> DemoReport:
     """Run the demo end to end; ``keep_running`` serves until interrupted afterwards.
 
     ``model``: the scoring and hand-off configuration to try (default: the example);
-    ``crm``: the plugin whose sandbox runs (default: the first that ships one).
+    ``crm``: the plugin whose sandbox runs (default: the first that ships one); ``t``:
+    the language the demo narrates in.
     """
     started = time.monotonic()
     title = sandbox_plugin(crm)[0].title
     report = DemoReport(crm=title)
     with running_demo(db, model, crm) as (sandbox, pipeline, connector):
-        say(f"{title} sandbox on {sandbox.url} with {sandbox.contact_count()} synthetic leads")
+        say(
+            t(
+                N_("{crm} sandbox on {url} with {count} synthetic leads"),
+                crm=title,
+                url=sandbox.url,
+                count=t.number(sandbox.contact_count()),
+            )
+        )
         report.events = _ingest(pipeline, sandbox.demo_events())
-        say(f"Ingested {report.events:,} website and email events (120 days)")
+        say(
+            t(
+                N_("Ingested {count} website and email events (120 days)"),
+                count=t.number(report.events),
+            )
+        )
         check = connector.check()
         for problem in check.problems:
-            say(f"check: {problem}")
+            say(t(N_("check: {problem}"), problem=problem))
         pipeline.prepare()
-        say(f"Created the crmbridge properties in {title}")
+        say(t(N_("Created the crmbridge properties in {crm}"), crm=title))
         # Each cycle scores at the time it runs, as the daemon's do: the sandbox stamps
         # the reply with its clock, and a cycle scoring at an earlier instant would see
         # it as a future event, counted only by a later cycle.
-        report.cycles.append(_cycle(pipeline, clock.now(), say, "first sync"))
-        _activity(sandbox, pipeline, clock.now(), say)
-        report.cycles.append(_cycle(pipeline, clock.now(), say, "after new activity"))
-        report.cycles.append(_cycle(pipeline, clock.now(), say, "nothing new"))
+        report.cycles.append(_cycle(pipeline, clock.now(), say, t(N_("first sync")), t))
+        _activity(sandbox, pipeline, clock.now(), say, t)
+        report.cycles.append(_cycle(pipeline, clock.now(), say, t(N_("after new activity")), t))
+        report.cycles.append(_cycle(pipeline, clock.now(), say, t(N_("nothing new")), t))
         report.leads = _leads(sandbox, connector, pipeline.prefix)
         report.api_calls = sandbox.api_calls()
         report.seconds = round(time.monotonic() - started, 1)
         if keep_running:
-            _serve(title, sandbox, pipeline, say)
+            _serve(title, sandbox, pipeline, say, t)
     return report
 
 
@@ -206,17 +221,31 @@ def _ingest(pipeline: Pipeline, events: list[dict[str, Any]]) -> int:
     return result.ingested
 
 
-def _cycle(pipeline: Pipeline, now: datetime, say: Say, label: str) -> CycleSummary:
+def _cycle(
+    pipeline: Pipeline, now: datetime, say: Say, label: str, t: Texts = ENGLISH
+) -> CycleSummary:
     summary = pipeline.run_once(now)
     say(
-        f"Cycle ({label}): read {summary.read}, rescored {summary.scored}, "
-        f"changed {summary.changed}, wrote {summary.written} contacts "
-        f"in {summary.api_calls} API calls, {summary.duration_s:.1f} s"
+        t(
+            N_(
+                "Cycle ({label}): read {read}, rescored {scored}, changed {changed}, wrote "
+                "{written} contacts in {calls} API calls, {seconds} s"
+            ),
+            label=label,
+            read=t.number(summary.read),
+            scored=t.number(summary.scored),
+            changed=t.number(summary.changed),
+            written=t.number(summary.written),
+            calls=t.number(summary.api_calls),
+            seconds=t.number(round(summary.duration_s, 1)),
+        )
     )
     return summary
 
 
-def _activity(sandbox: Sandbox, pipeline: Pipeline, now: datetime, say: Say) -> None:
+def _activity(
+    sandbox: Sandbox, pipeline: Pipeline, now: datetime, say: Say, t: Texts = ENGLISH
+) -> None:
     """Three warm leads visit the pricing page; one lead replies to a sales email."""
     contacts = sorted(sandbox.contacts(), key=lambda c: c.crm_id)
     warm = [c for c in contacts if "director" in c.job_title.lower()][:3]
@@ -233,7 +262,12 @@ def _activity(sandbox: Sandbox, pipeline: Pipeline, now: datetime, say: Say) -> 
     ]
     _ingest(pipeline, events)
     sandbox.reply(contacts[0].crm_id)
-    say(f"Meanwhile {len(warm)} leads visited the pricing page and one replied to a sales email")
+    say(
+        t(
+            N_("Meanwhile {count} leads visited the pricing page and one replied to a sales email"),
+            count=len(warm),
+        )
+    )
 
 
 def _leads(sandbox: Sandbox, connector: Connector, prefix: str) -> list[DemoLead]:
@@ -267,14 +301,22 @@ def _leads(sandbox: Sandbox, connector: Connector, prefix: str) -> list[DemoLead
     return sorted(leads, key=lambda lead: (-lead.score, lead.name))
 
 
-def _serve(title: str, sandbox: Sandbox, pipeline: Pipeline, say: Say) -> None:
+def _serve(title: str, sandbox: Sandbox, pipeline: Pipeline, say: Say, t: Texts = ENGLISH) -> None:
     say(
-        f"Sandbox and pipeline keep running: {title} API at {sandbox.url} "
-        f"({sandbox.sign_in}), admin at {sandbox.admin_url} — Ctrl-C to stop"
+        t(
+            N_(
+                "Sandbox and pipeline keep running: {crm} API at {url} ({sign_in}), admin "
+                "at {admin} — Ctrl-C to stop"
+            ),
+            crm=title,
+            url=sandbox.url,
+            sign_in=sandbox.sign_in,
+            admin=sandbox.admin_url,
+        )
     )
     try:
         while True:
             time.sleep(10)
-            _cycle(pipeline, clock.now(), say, "periodic")
+            _cycle(pipeline, clock.now(), say, t(N_("periodic")), t)
     except KeyboardInterrupt:
-        say("stopped")
+        say(t(N_("stopped")))

@@ -219,7 +219,7 @@ def test_after_max_attempts_a_write_is_dead_listed_and_revived_by_the_cli(
 
     revived = cli(store_url, "outbox", "retry", "--now", "2026-12-01T09:00:00Z")
     assert revived.exit_code == 0, revived.output
-    assert f"{len(dead)} write(s) queued again" in revived.stdout
+    assert f"{len(dead)} writes queued again" in revived.stdout
     pending = json.loads(cli(store_url, "outbox", "list", "-s", "pending", "--json").stdout)
     assert {(r["id"], r["attempts"]) for r in pending["rows"]} == {(r["id"], 0) for r in dead}
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
@@ -122,3 +124,34 @@ def test_deliveries_naming_thousands_of_records(store: Store) -> None:
     record_changes(store, "hubspot", deleted, NOW)
     assert count(store, ContactRow) == 100
     assert receipts(store) == 2_300
+
+
+def test_a_deletion_waits_for_the_rescoring_batch_holding_contacts(store: Store) -> None:
+    """A webhook's deletion is applied once the batch being scored is stored (see
+    crmbridge.store.identity_lock); a delivery that only marks contacts never waits."""
+    seed_contacts(store, "hubspot", ["501", "502"])
+    bind_account(store.engine, "hubspot", "4200017", "HubSpot account 4200017")
+    waiting = threading.Event()
+
+    def told(_logger: Any, _name: str, entry: dict[str, Any]) -> dict[str, Any]:
+        if entry.get("event") == "contact.identity_waits":
+            waiting.set()
+        return entry
+
+    gone = [WebhookChange("d501", gone=("501",), gone_because=Gone.DELETED, account="4200017")]
+    changed = [WebhookChange("c502", ("502",), account="4200017")]
+    with structlog.testing.capture_logs(processors=[told]):
+        with store.identity.scoring():
+            marking = threading.Thread(target=record_changes, args=(store, "hubspot", changed, NOW))
+            marking.start()
+            marking.join(timeout=30)
+            assert not marking.is_alive(), "a delivery without deletions waited"
+            deleting = threading.Thread(target=record_changes, args=(store, "hubspot", gone, NOW))
+            deleting.start()
+            assert waiting.wait(timeout=30), "the deletion did not wait for the batch"
+            assert count(store, ContactRow) == 2
+        deleting.join(timeout=30)
+
+    assert not deleting.is_alive()
+    assert count(store, ContactRow) == 1
+    assert dirty_ids(store, "hubspot") == {"502"}

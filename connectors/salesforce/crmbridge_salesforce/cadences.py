@@ -5,7 +5,9 @@ Every change goes through Salesforce's standard invocable actions
 ``assignTargetToSalesCadence`` enrolls, ``pauseSalesCadenceTracker`` pauses (API 50.0+)
 and ``removeTargetFromSalesCadence`` ends the enrollment. What Salesforce did is then
 read back from ``ActionCadenceTracker`` (the target's Running or Paused tracker): a
-change counts as done only once the tracker shows it.
+change counts as done only once the tracker shows it. A cadence may be named by its
+name or its id; the tracker holds the id, so a name is looked up once
+(``ActionCadence``) before an enrollment is compared with it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from crmbridge_salesforce.client import SalesforceClient
 from crmbridge_salesforce.reads import query_pages
 
 ACTIONS = "actions/standard"
+#: The key prefix of an ActionCadence id.
+CADENCE_PREFIX = "77c"
 #: A tracker in one of these states holds the target in its cadence.
 ACTIVE = ("Running", "Paused")
 #: Why crmbridge removes a target (a rep's removal, as Salesforce names it).
@@ -33,6 +37,28 @@ class Cadences:
     def __init__(self, client: SalesforceClient, *, on_reply: OnReply = "pause") -> None:
         self.client = client
         self.on_reply = on_reply
+        self._ids: dict[str, str] = {}
+
+    def cadence_ids(self, cadence: str) -> tuple[str, ...]:
+        """The ids (15 and 18 characters) a tracker of ``cadence`` (a name or an id) holds;
+        none for a name the org has no cadence of."""
+        if cadence.startswith(CADENCE_PREFIX) and len(cadence) in (15, 18):
+            return (cadence, cadence[:15])
+        if cadence not in self._ids:
+            soql = format_soql("SELECT Id FROM ActionCadence WHERE Name = {}", cadence)
+            for page in query_pages(
+                self.client, soql, 200, what="find the cadence", include_deleted=False
+            ):
+                for row in page:
+                    self._ids[cadence] = str(row.get("Id") or "")
+                    break
+        found = self._ids.get(cadence, "")
+        return (found, found[:15]) if found else ()
+
+    def holds(self, row: dict[str, Any] | None, cadence: str) -> bool:
+        """Does the tracker ``row`` belong to ``cadence`` (a name or an id)?"""
+        held = str((row or {}).get("ActionCadenceId") or "")
+        return bool(held) and held in self.cadence_ids(cadence)
 
     def tracker(self, crm_id: str) -> dict[str, Any] | None:
         """The target's active tracker (Running or Paused), if any."""
@@ -62,14 +88,14 @@ class Cadences:
         if user_id:
             inputs["userId"] = user_id
         refused = self._invoke("assignTargetToSalesCadence", inputs)
-        current = self.enrollment(crm_id)
-        if current is not None and cadence in (current.sequence_id, current.sequence_id[:15]):
+        row = self.tracker(crm_id)
+        if self.holds(row, cadence):
             return WriteResult(crm_id, True)
         if refused is None:
             return WriteResult(
                 crm_id, False, "the cadence tracker does not show the enrollment", retriable=True
             )
-        if current is not None:
+        if row is not None:
             return WriteResult(crm_id, False, "already in another cadence", retriable=True)
         return WriteResult(crm_id, False, refused)
 

@@ -9,7 +9,9 @@ chose); set ``[assignment] owner_property = "OwnerId"``.
 Tasks are created up to 200 a call (``POST composite/sobjects``, ``allOrNone`` false):
 Salesforce answers one SaveResult per record, in order. A task is owned by the lead's
 owner, or by ``task_owner_fallback`` when that owner is a queue (a Task cannot belong
-to a queue). Each task carries its reference (:mod:`crmbridge_salesforce.tasks`), so
+to a queue) or a deactivated user (Salesforce refuses it with
+``INACTIVE_OWNER_OR_USER``; the refused task is created again for the fallback).
+Each task carries its reference (:mod:`crmbridge_salesforce.tasks`), so
 ``performed_batch`` finds it by SOQL after a crash or an unanswered call; SOQL reads
 what was committed, so a task not found at once is looked for again a few seconds
 later (the unanswered request may still be committing).
@@ -49,6 +51,9 @@ SETTLE_S = 5.0
 QUEUE_PREFIX = "00G"
 #: Salesforce's answer to a campaign member that exists already.
 DUPLICATE = "DUPLICATE_VALUE"
+#: Salesforce's answer to a record owned by a deactivated user: a task of a lead
+#: whose owner left goes to ``task_owner_fallback``.
+INACTIVE = "INACTIVE_OWNER_OR_USER"
 OWNERS_SOQL = "SELECT Id, Name, Email, IsActive FROM User"
 QUEUES_SOQL = "SELECT Id, Name, Email FROM Group WHERE Type = 'Queue'"
 #: What the reply task says when crmbridge pauses no cadence (Sales Engagement off).
@@ -129,9 +134,7 @@ class SalesforceHandoff:
             row = self.cadences.tracker(action.crm_id)
             if action.kind == "pause":
                 return row is None or self.cadences.stopped(row)
-            wanted = str(action.payload.get("sequence_id"))
-            held = str((row or {}).get("ActionCadenceId") or "")
-            return bool(held) and wanted in (held, held[:15])
+            return self.cadences.holds(row, str(action.payload.get("sequence_id")))
         return action.key in self.performed_batch([action], wait_for_index=wait_for_index)
 
     def perform_batch(self, actions: Sequence[Action]) -> list[WriteResult]:
@@ -158,9 +161,24 @@ class SalesforceHandoff:
         for begin in range(0, len(ready), COLLECTION_LIMIT):
             chunk = ready[begin : begin + COLLECTION_LIMIT]
             created = self._create([record for _, record in chunk], "tasks")
-            for (index, _), result in zip(chunk, created, strict=True):
-                results[index] = WriteResult(actions[index].crm_id, *result)
+            again: list[tuple[int, dict[str, Any]]] = []
+            for (index, record), (ok, error, retriable, codes) in zip(chunk, created, strict=True):
+                if INACTIVE in codes and self._can_reassign(record):
+                    # Refused as a whole, so nothing exists yet: safe to create again.
+                    again.append((index, {**record, "OwnerId": self.fallback_user}))
+                    continue
+                if INACTIVE in codes:
+                    error = f"{error}: set connectors.salesforce.task_owner_fallback"
+                results[index] = WriteResult(actions[index].crm_id, ok, error, retriable)
+            if again:
+                redone = self._create([record for _, record in again], "tasks")
+                for (index, _), (ok, error, retriable, _codes) in zip(again, redone, strict=True):
+                    results[index] = WriteResult(actions[index].crm_id, ok, error, retriable)
         return [results[index] for index in range(len(actions))]
+
+    def _can_reassign(self, record: Mapping[str, Any]) -> bool:
+        """Can a task its owner may not hold (inactive) go to the fallback user?"""
+        return bool(self.fallback_user) and record.get("OwnerId") != self.fallback_user
 
     def performed_batch(
         self, actions: Sequence[Action], *, wait_for_index: bool = True
@@ -237,14 +255,19 @@ class SalesforceHandoff:
             "CampaignId": campaign,
             f"{sobject}Id": action.crm_id,
         }
-        [(ok, error, retriable)] = self._create([member], "campaign members", joined=True)
+        [(ok, error, retriable, _)] = self._create([member], "campaign members", joined=True)
         return WriteResult(action.crm_id, ok, error, retriable=retriable)
 
     def _create(
-        self, records: Sequence[dict[str, Any]], what: str, *, joined: bool = False
-    ) -> list[tuple[bool, str | None, bool]]:
-        """(ok, error, retriable) per record of one Collections create call; with
-        ``joined``, a record Salesforce already holds (DUPLICATE_VALUE) counts as done."""
+        self,
+        records: Sequence[dict[str, Any]],
+        what: str,
+        *,
+        joined: bool = False,
+    ) -> list[tuple[bool, str | None, bool, frozenset[str]]]:
+        """(ok, error, retriable, error codes) per record of one Collections create call;
+        with ``joined``, a record Salesforce already holds (DUPLICATE_VALUE) counts as
+        done."""
         try:
             # Not retried here: an unanswered call may hide a success (the drain asks).
             answer = self.client.call(
@@ -260,22 +283,21 @@ class SalesforceHandoff:
             )
         except PermanentRecordError as exc:
             # The request as a whole was refused: nothing was created.
-            return [(False, str(exc), False)] * len(records)
+            return [(False, str(exc), False, frozenset())] * len(records)
         if not isinstance(answer, list) or len(answer) != len(records):
             raise TransientError(f"Salesforce answered the {what} create without one result each")
-        outcome: list[tuple[bool, str | None, bool]] = []
+        outcome: list[tuple[bool, str | None, bool, frozenset[str]]] = []
         for result in answer:
             if isinstance(result, Mapping) and result.get("success"):
-                outcome.append((True, None, False))
+                outcome.append((True, None, False, frozenset()))
                 continue
             errors = (result.get("errors") if isinstance(result, Mapping) else None) or []
-            if joined and any(
-                isinstance(e, Mapping) and e.get("statusCode") == DUPLICATE for e in errors
-            ):
-                outcome.append((True, None, False))
+            found = frozenset(str(e.get("statusCode")) for e in errors if isinstance(e, Mapping))
+            if joined and DUPLICATE in found:
+                outcome.append((True, None, False, found))
                 continue
             message, retriable = record_error(errors)
-            outcome.append((False, f"Salesforce refused the {what}: {message}", retriable))
+            outcome.append((False, f"Salesforce refused the {what}: {message}", retriable, found))
         return outcome
 
 

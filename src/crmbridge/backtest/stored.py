@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from crmbridge.backtest.as_of import properties_as_of
 from crmbridge.backtest.outcomes import Outcome, per_lead
 from crmbridge.backtest.replay import Lead
 from crmbridge.store.outcome_leads import contacts_by_crm_id, contacts_by_email
-from crmbridge.store.property_history import PropertyChange, history_for
+from crmbridge.store.property_history import PropertyChange, history_for, read_since
 from crmbridge.store.repository import Store
 from crmbridge.store.session import Session
 
@@ -47,18 +48,31 @@ def stored_leads(store: Store, session: Session, outcomes: Sequence[Outcome]) ->
     ids = [row.id for row, _ in pairs]
     events = store.events_for(session, ids)
     history = history_for(session, ids)
+    newly_read = {crm: read_since(session, crm) for crm in {row.crm for row, _ in pairs}}
     leads = [
-        _lead(store, row, events.get(row.id, []), history.get(row.id, []), outcome)
+        _lead(store, row, events.get(row.id, []), history.get(row.id, []), outcome, newly_read)
         for row, outcome in pairs
     ]
     return Matched(leads, unmatched)
 
 
 def _lead(
-    store: Store, row: Any, events: list[Any], changes: list[PropertyChange], outcome: Outcome
+    store: Store,
+    row: Any,
+    events: list[Any],
+    changes: list[PropertyChange],
+    outcome: Outcome,
+    newly_read: dict[str, dict[str, datetime]],
 ) -> Lead:
     closed_at = outcome.closed_at
-    found = properties_as_of(row.properties, row.properties_since, changes, closed_at)
+    found = properties_as_of(
+        row.properties,
+        row.properties_since,
+        changes,
+        closed_at,
+        newly_read=newly_read[row.crm],
+        last_read=row.updated_at,
+    )
     contact = replace(store.as_contact(row), properties=found.values)
     return Lead(contact, events, outcome, closed_at if found.exact else None)
 

@@ -14,10 +14,13 @@ from rich.console import Console
 from rich.text import Text
 
 from crmbridge._version import __version__
+from crmbridge.cli import language
 from crmbridge.cli.flags import FlagGroup
+from crmbridge.cli.language import t
 from crmbridge.clock import resolve_now
 from crmbridge.config import LoadedConfig, config_json_schema, load_config, secret_values
 from crmbridge.errors import ConfigError
+from crmbridge.i18n import N_
 from crmbridge.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -130,6 +133,7 @@ def main(
     source = ctx.get_parameter_source("config")
     from_env = source is not None and source.name == "ENVIRONMENT"
     ctx.obj = State(config_path=config, now=now, log_level=log_level, config_from_env=from_env)
+    language.reset()
     configure_logging(level=log_level)
 
 
@@ -156,8 +160,14 @@ def config_path(ctx: typer.Context, local: Path | None = None) -> Path | None:
         and before.config_path.resolve() != local.resolve()
     ):
         fail(
-            f"--config is given twice, {before.config_path} before the command and "
-            f"{local} after it; give one"
+            t(
+                N_(
+                    "--config is given twice, {before} before the command and {after} after "
+                    "it; give one"
+                ),
+                before=before.config_path,
+                after=local,
+            )
         )
         raise typer.Exit(EXIT_CONFIG)
     return local
@@ -175,6 +185,7 @@ def load(ctx: typer.Context, local: Path | None = None) -> LoadedConfig:
         raise typer.Exit(EXIT_CONFIG) from None
     # Now that the secrets are known, every log line masks them.
     configure_logging(level=state(ctx).log_level, secrets=secret_values(loaded.config))
+    language.use(loaded.config)
     return loaded
 
 
@@ -186,8 +197,11 @@ def now_for(ctx: typer.Context, local: str | None, default: datetime | None = No
             return default
         return resolve_now(fixed)
     except ValueError:
-        err.print(
-            f"[red]✘[/] --now: {fixed!r} is not an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z)"
+        fail(
+            t(
+                N_("--now: {value} is not an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z)"),
+                value=repr(fixed),
+            )
         )
         raise typer.Exit(EXIT_CONFIG) from None
 
@@ -215,12 +229,19 @@ def config_check(
     for warning in loaded.warnings:
         out.print(f"[yellow]![/] {warning}", highlight=False)
     cfg = loaded.config
-    out.print(
-        f"[green]✔[/] {loaded.source} is valid: {len(cfg.scoring.fit)} fit rules, "
-        f"{len(cfg.scoring.engagement)} engagement rules, hot at {cfg.scoring.hot_threshold:g}, "
-        f"MQL at {cfg.scoring.mql_threshold:g}.",
-        highlight=False,
+    language.use(cfg)
+    valid = t(
+        N_(
+            "{source} is valid: {fit} fit rules, {engagement} engagement rules, hot at "
+            "{hot}, MQL at {mql}."
+        ),
+        source=loaded.source,
+        fit=len(cfg.scoring.fit),
+        engagement=len(cfg.scoring.engagement),
+        hot=language.number(cfg.scoring.hot_threshold),
+        mql=language.number(cfg.scoring.mql_threshold),
     )
+    out.print(Text("✔ ", style="green") + Text(valid), highlight=False)
 
 
 @config_app.command("schema")
@@ -235,7 +256,7 @@ def config_schema(
     text = json.dumps(config_json_schema(), indent=2)
     if output:
         output.write_text(text + "\n", "utf-8")
-        err.print(f"[green]✔[/] wrote {output}")
+        err.print(Text("✔ ", style="green") + Text(t(N_("wrote {path}"), path=output)))
     else:
         sys.stdout.write(text + "\n")
 

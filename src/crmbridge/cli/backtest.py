@@ -21,10 +21,11 @@ from crmbridge.backtest.run import Backtest, SalesCapacity, run_backtest
 from crmbridge.backtest.stored import stored_leads
 from crmbridge.backtest.view import TITLE, heading, tables
 from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, out
+from crmbridge.cli.language import t
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.business_hours import zone_or_utc
-from crmbridge.i18n import Texts
+from crmbridge.i18n import N_, Texts
 from crmbridge.report.export import write_tables
 from crmbridge.report.terminal import grid
 from crmbridge.scoring.engine import ScoringEngine
@@ -91,10 +92,10 @@ def backtest(
     """
     settings = load(ctx, config).config
     if (outcomes is not None) + from_crm + demo != 1:
-        fail("give one source: --outcomes FILE.csv, --from-crm or --demo")
+        fail(t(N_("give one source: --outcomes FILE.csv, --from-crm or --demo")))
         raise typer.Exit(EXIT_INPUT)
     if reps is not None and capacity is None:
-        fail("--reps goes with --capacity (leads one rep follows up a week)")
+        fail(t(N_("--reps goes with --capacity (leads one rep follows up a week)")))
         raise typer.Exit(EXIT_INPUT)
     sales = SalesCapacity(reps or 1, capacity) if capacity is not None else None
     texts = Texts(settings.bridge.language, zone_or_utc(settings.bridge.timezone))
@@ -171,12 +172,13 @@ def _from_crm(
     try:
         read = crm_outcomes(build_connectors(settings))
     except CrmbridgeError as exc:
-        fail(f"reading closed deals failed: {exc}")
+        fail(t(N_("reading closed deals failed: {problem}"), problem=exc))
         raise typer.Exit(EXIT_INPUT) from None
     for name in read.without:
-        err.print(f"[yellow]![/] {escape(name)}: no closed deals to read yet", highlight=False)
+        none_yet = t(N_("{crm}: no closed deals to read yet"), crm=name)
+        err.print(f"[yellow]![/] {escape(none_yet)}", highlight=False)
     if not read.outcomes:
-        fail("no closed deal with a contact was found in the enabled CRMs")
+        fail(t(N_("no closed deal with a contact was found in the enabled CRMs")))
         raise typer.Exit(EXIT_INPUT)
     leads, unmatched = _stored(settings, read.outcomes)
     return run_backtest(
@@ -198,8 +200,13 @@ def _stored(settings: CrmbridgeConfig, outcomes: list[Outcome]) -> tuple[list[Le
         store.engine.dispose()
     if not matched.leads:
         fail(
-            f"none of the {len(outcomes)} outcomes names a lead the store holds; "
-            "sync the CRM first (crmbridge run --once)"
+            t(
+                N_(
+                    "none of the {count} outcomes names a lead the store holds; sync the CRM "
+                    "first (crmbridge run --once)"
+                ),
+                count=len(outcomes),
+            )
         )
         raise typer.Exit(EXIT_INPUT)
     return matched.leads, matched.unmatched
@@ -209,14 +216,14 @@ def _text(path: Path) -> str:
     """A file's text; an unreadable, oversized or non-UTF-8 file exits 1 with why."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            fail(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+            fail(t(N_("{path}: larger than {size} MB"), path=path, size=MAX_FILE_BYTES // 2**20))
             raise typer.Exit(EXIT_INPUT)
         return path.read_text("utf-8-sig")
     except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror}")
+        fail(t(N_("cannot read {path}: {problem}"), path=path, problem=exc.strerror))
         raise typer.Exit(EXIT_INPUT) from None
     except UnicodeDecodeError as exc:
-        fail(f"{path}: not UTF-8 text (byte {exc.start})")
+        fail(t(N_("{path}: not UTF-8 text (byte {byte})"), path=path, byte=exc.start))
         raise typer.Exit(EXIT_INPUT) from None
 
 
@@ -225,12 +232,14 @@ def _files(result: Backtest, texts: Texts, csv_dir: Path | None, html: Path | No
     try:
         if csv_dir is not None:
             for path in write_tables(tables(result, texts, None), csv_dir):
-                err.print(f"[green]✔[/] wrote {escape(str(path))}", highlight=False)
+                err.print(
+                    "[green]✔[/] " + escape(t(N_("wrote {path}"), path=path)), highlight=False
+                )
         if html is not None:
             from crmbridge.backtest.html import render_html  # matplotlib only when needed
 
             html.write_text(render_html(result, texts), "utf-8")
-            err.print(f"[green]✔[/] wrote {escape(str(html))}", highlight=False)
+            err.print("[green]✔[/] " + escape(t(N_("wrote {path}"), path=html)), highlight=False)
     except OSError as exc:
-        fail(f"cannot write {exc.filename}: {exc.strerror}")
+        fail(t(N_("cannot write {path}: {problem}"), path=exc.filename, problem=exc.strerror))
         raise typer.Exit(EXIT_INPUT) from None

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from crmbridge import clock
 from crmbridge.cli.app import EXIT_INPUT, ConfigOption, app, err, fail, load, out
+from crmbridge.cli.language import active, plural, t
+from crmbridge.i18n import N_
 from crmbridge.store.controls import WritesState, set_writes_paused, writes_state
 from crmbridge.store.erasure import Erased, find_person, forget
 from crmbridge.store.repository import Store
@@ -48,18 +51,21 @@ def _show(state: WritesState, as_json: bool, shadow: bool) -> None:
         sys.stdout.write(json.dumps({**state.as_dict(), "shadow": shadow}) + "\n")
         return
     if shadow:
-        out.print(
-            "[yellow]![/] shadow mode (\\[bridge] write = false): no write is sent "
-            "whatever this switch says",
-            highlight=False,
+        shadow_text = t(
+            N_("shadow mode ([bridge] write = false): no write is sent whatever this switch says")
         )
+        out.print(f"[yellow]![/] {escape(shadow_text)}", highlight=False)
     if not state.paused:
-        out.print("[green]✔[/] CRM writes are on", highlight=False)
+        out.print("[green]✔[/] " + escape(t(N_("CRM writes are on"))), highlight=False)
         return
-    since = f" since {state.changed_at:%Y-%m-%d %H:%M} UTC" if state.changed_at else ""
-    by = f" by {state.by}" if state.by else ""
-    reason = f": {state.reason}" if state.reason else ""
-    out.print(f"[yellow]![/] CRM writes are paused{since}{by}{reason}", highlight=False)
+    paused = t(N_("CRM writes are paused"))
+    if state.changed_at:
+        paused += t(N_(" since {moment}"), moment=active().moment(state.changed_at))
+    if state.by:
+        paused += t(N_(" by {who}"), who=state.by)
+    if state.reason:
+        paused += f": {state.reason}"
+    out.print(f"[yellow]![/] {escape(paused)}", highlight=False)
 
 
 def _switch(
@@ -115,24 +121,20 @@ def writes_status(
         _show(writes_state(session), as_json, shadow)
 
 
-_LABELS = (
-    ("contacts", "contact"),
-    ("events", "event"),
-    ("scores", "score"),
-    ("outbox", "outbox row"),
-    ("assignments", "assignment"),
-    ("sla_clocks", "SLA clock"),
-    ("contact_companies", "company link"),
-    ("property_history", "property change"),
-)
-
-
 def _counts(erased: Erased) -> str:
-    parts = []
-    for name, label in _LABELS:
-        count = getattr(erased, name)
-        parts.append(f"{count:,} {label}{'' if count == 1 else 's'}")
-    return ", ".join(parts)
+    """What was erased, e.g. "1 contact, 12 events, …" (plural forms of the language)."""
+    return ", ".join(
+        (
+            plural("{count} contact", "{count} contacts", erased.contacts),
+            plural("{count} event", "{count} events", erased.events),
+            plural("{count} score", "{count} scores", erased.scores),
+            plural("{count} outbox row", "{count} outbox rows", erased.outbox),
+            plural("{count} assignment", "{count} assignments", erased.assignments),
+            plural("{count} SLA clock", "{count} SLA clocks", erased.sla_clocks),
+            plural("{count} company link", "{count} company links", erased.contact_companies),
+            plural("{count} property change", "{count} property changes", erased.property_history),
+        )
+    )
 
 
 @app.command("forget")
@@ -149,36 +151,46 @@ def forget_command(
     """Erase a person from the store (GDPR erasure) and say what was removed.
 
     Removes their contact rows, events, scores and score history, the history of
-    their properties, queued and sent writes, assignments and SLA clocks. Nothing is changed
-    in the CRM: erase the person there too, or crmbridge reads them again when
-    they change there.
+    their properties, queued and sent writes, assignments and SLA clocks. Nothing
+    is changed in the CRM: erase the person there too, or crmbridge reads them
+    again when they change there.
 
     Example: [bold]crmbridge forget ana@acme.es --yes[/]
     """
     if not who.strip() or len(who) > 320:
-        fail("forget: give an email or a CRM record id (at most 320 characters)")
+        fail(t(N_("forget: give an email or a CRM record id (at most 320 characters)")))
         raise typer.Exit(EXIT_INPUT)
     store = _store(ctx, config)
     with store.engine.connect() as connection:
         person = find_person(connection, who, crm)
     if not yes:
         if not sys.stdin.isatty():
-            fail("forget: add --yes to erase without a question (no terminal to ask on)")
+            fail(t(N_("forget: add --yes to erase without a question (no terminal to ask on)")))
             raise typer.Exit(EXIT_INPUT)
         found = len(person.contact_ids)
-        typer.confirm(f"Erase everything stored about {who} ({found} contact rows)?", abort=True)
+        question = plural(
+            "Erase everything stored about {who} ({count} contact row)?",
+            "Erase everything stored about {who} ({count} contact rows)?",
+            found,
+            who=who,
+        )
+        typer.confirm(question, abort=True)
     with store.engine.begin() as connection:
         erased = forget(connection, find_person(connection, who, crm))
     if as_json:
         sys.stdout.write(json.dumps({"who": who, "removed": erased.as_dict()}) + "\n")
         return
     if erased.total == 0:
-        out.print(f"[yellow]![/] nothing is stored about {who}", highlight=False)
+        nothing = t(N_("nothing is stored about {who}"), who=who)
+        out.print(f"[yellow]![/] {escape(nothing)}", highlight=False)
         return
-    out.print(f"[green]✔[/] forgot {who}: removed {_counts(erased)}", highlight=False)
+    forgot = t(N_("forgot {who}: removed {counts}"), who=who, counts=_counts(erased))
+    out.print(f"[green]✔[/] {escape(forgot)}", highlight=False)
     if erased.contacts:
-        err.print(
-            "[yellow]i[/] the CRM still holds this person; erase them there too, or crmbridge "
-            "reads them again when they change",
-            highlight=False,
+        still = t(
+            N_(
+                "the CRM still holds this person; erase them there too, or crmbridge reads "
+                "them again when they change"
+            )
         )
+        err.print(f"[yellow]i[/] {escape(still)}", highlight=False)

@@ -15,13 +15,15 @@ from rich.progress import (
 )
 from rich.progress import Progress as Bars
 
+from crmbridge.cli.language import t
+from crmbridge.i18n import N_
 from crmbridge.sync.progress import READ, SCORED, SENT, WRITTEN, Progress
 
 LABELS = {
-    READ: "contacts read",
-    SCORED: "contacts scored",
-    WRITTEN: "contacts written",
-    SENT: "outbox rows sent",
+    READ: N_("contacts read"),
+    SCORED: N_("contacts scored"),
+    WRITTEN: N_("contacts written"),
+    SENT: N_("outbox rows sent"),
 }
 
 
@@ -37,7 +39,7 @@ def cycle_progress(console: Console, *, enabled: bool) -> Iterator[Progress | No
         yield None
         return
     with Bars(
-        TextColumn("{task.description:<17}"),
+        TextColumn("{task.description:<20}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -45,7 +47,7 @@ def cycle_progress(console: Console, *, enabled: bool) -> Iterator[Progress | No
         transient=True,
     ) as bars:
         tasks: dict[str, TaskID] = {
-            counter: bars.add_task(label, total=None) for counter, label in LABELS.items()
+            counter: bars.add_task(t(label), total=None) for counter, label in LABELS.items()
         }
         totals = dict.fromkeys(LABELS, 0)
 

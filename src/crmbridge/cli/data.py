@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,11 +19,14 @@ from crmbridge.cli.app import (
     NowOption,
     app,
     err,
+    fail,
     load,
     now_for,
     out,
 )
 from crmbridge.cli.flags import FlagGroup
+from crmbridge.cli.language import number, plural, t
+from crmbridge.i18n import N_
 from crmbridge.ingest import Ingestor
 from crmbridge.store import outbox
 from crmbridge.store.db import current_revision, upgrade
@@ -51,6 +55,19 @@ def open_store(ctx: typer.Context, config: Path | None) -> Store:
     return Store.open(load(ctx, config).config.bridge.database_url)
 
 
+#: The columns of ``outbox list``.
+OUTBOX_COLUMNS = (
+    N_("id"),
+    N_("CRM"),
+    N_("record"),
+    N_("property"),
+    N_("value"),
+    N_("status"),
+    N_("tries"),
+    N_("last error"),
+)
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Apply pending schema migrations (the daemon also does this on start).
@@ -61,7 +78,12 @@ def db_upgrade(ctx: typer.Context, config: ConfigOption = None) -> None:
     before = current_revision(store.engine)
     upgrade(store.engine)
     after = current_revision(store.engine)
-    out.print(f"[green]✔[/] schema at revision {after} (was {before or 'empty'})")
+    at = t(
+        N_("schema at revision {after} (was {before})"),
+        after=after,
+        before=before or t(N_("empty")),
+    )
+    out.print(f"[green]✔[/] {escape(at)}", highlight=False)
 
 
 @app.command()
@@ -92,20 +114,24 @@ def ingest(
     try:
         stream: BinaryIO = sys.stdin.buffer if source == "-" else Path(source).open("rb")  # noqa: SIM115
     except OSError as exc:
-        err.print(f"[red]✘[/] cannot read {source}: {exc.strerror}")
+        fail(t(N_("cannot read {path}: {problem}"), path=source, problem=exc.strerror))
         raise typer.Exit(EXIT_INPUT) from None
     with (
         stream,
         Progress(
             SpinnerColumn(),
-            TextColumn("ingesting [bold]{task.completed:,.0f}[/] lines"),
+            TextColumn(
+                escape(t(N_("ingesting {count} lines"))).replace(
+                    "{count}", "[bold]{task.completed:,.0f}[/]"
+                )
+            ),
             TimeElapsedColumn(),
             console=err,
             transient=True,
             disable=as_json or not err.is_terminal,
         ) as progress,
     ):
-        task = progress.add_task("ingest", total=None)
+        task = progress.add_task("ingest", total=None)  # untranslated: a task id, not shown
         report = ingestor.ingest_stream(stream, moment, lambda n: progress.advance(task, n))
     seconds = time.monotonic() - started
     if as_json:
@@ -121,18 +147,32 @@ def ingest(
             + (report.failed + report.warnings - len(report.issues))
         )
         if hidden > 0:
-            err.print(f"… and {hidden} more (use --json for all kept issues)")
+            more = t(
+                N_("… and {count} more (use --json for all kept issues)"), count=number(hidden)
+            )
+            err.print(escape(more), highlight=False)
         rate = report.lines / seconds if seconds else 0
-        out.print(
-            f"[green]✔[/] {report.ingested:,} events ingested, {report.duplicates:,} duplicates, "
-            f"[{'red' if report.failed else 'green'}]{report.failed:,} failed[/], "
-            f"{report.warnings:,} warnings — {report.lines:,} lines in {seconds:.1f} s "
-            f"({rate:,.0f} lines/s)",
-            highlight=False,
+        failed = escape(t(N_("{count} failed"), count=number(report.failed)))
+        colour = "red" if report.failed else "green"
+        ingested = t(
+            N_(
+                "{ingested} events ingested, {duplicates} duplicates, {failed}, {warnings} "
+                "warnings — {lines} lines in {seconds} s ({rate} lines/s)"
+            ),
+            ingested=number(report.ingested),
+            duplicates=number(report.duplicates),
+            failed="\0",
+            warnings=number(report.warnings),
+            lines=number(report.lines),
+            seconds=number(round(seconds, 1)),
+            rate=number(round(rate)),
         )
+        shown = escape(ingested).replace("\0", f"[{colour}]{failed}[/]")
+        out.print(f"[green]✔[/] {shown}", highlight=False)
         if report.unknown_types:
             kinds = ", ".join(f"{k} ({v})" for k, v in report.unknown_types.most_common(5))
-            out.print(f"[yellow]![/] stored event types no rule uses: {kinds}")
+            unused = t(N_("stored event types no rule uses: {kinds}"), kinds=kinds)
+            out.print(f"[yellow]![/] {escape(unused)}", highlight=False)
     if report.failed:
         raise typer.Exit(EXIT_INPUT)
 
@@ -155,8 +195,12 @@ def outbox_list(
     wanted = status or ["failed", "dead"]
     unknown = [s for s in wanted if s not in outbox.STATUSES]
     if unknown:
-        err.print(
-            f"[red]✘[/] unknown status {unknown[0]!r}; use one of {', '.join(outbox.STATUSES)}"
+        fail(
+            t(
+                N_("unknown status {status}; use one of {statuses}"),
+                status=repr(unknown[0]),
+                statuses=", ".join(outbox.STATUSES),
+            )
         )
         raise typer.Exit(EXIT_INPUT)
     store = open_store(ctx, config)
@@ -181,9 +225,10 @@ def outbox_list(
         ]
         sys.stdout.write(json.dumps({"counts": counts, "rows": payload}, indent=2) + "\n")
         return
-    table = Table(title=f"Outbox ({', '.join(wanted)})", title_justify="left")
-    for column in ("id", "CRM", "record", "property", "value", "status", "tries", "last error"):
-        table.add_column(column, overflow="fold")
+    title = t(N_("Outbox ({statuses})"), statuses=", ".join(wanted))
+    table = Table(title=escape(title), title_justify="left")
+    for column in OUTBOX_COLUMNS:
+        table.add_column(t(column), overflow="fold")
     for r in rows:
         table.add_row(
             str(r.id),
@@ -196,8 +241,9 @@ def outbox_list(
             (r.last_error or "")[:80],
         )
     out.print(table)
-    totals = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
-    out.print(f"by status: {totals or 'the outbox is empty'}")
+    totals = ", ".join(f"{k} {number(v)}" for k, v in sorted(counts.items()))
+    by_status = t(N_("by status: {totals}"), totals=totals or t(N_("the outbox is empty")))
+    out.print(escape(by_status), highlight=False)
 
 
 @outbox_app.command("retry")
@@ -216,4 +262,9 @@ def outbox_retry(
     store = open_store(ctx, config)
     with store.session() as session:
         count = outbox.retry_dead(session, ids or None, now_for(ctx, now))
-    out.print(f"[green]✔[/] {count} write(s) queued again; the next cycle sends them")
+    again = plural(
+        "{count} write queued again; the next cycle sends it",
+        "{count} writes queued again; the next cycle sends them",
+        count,
+    )
+    out.print(f"[green]✔[/] {escape(again)}", highlight=False)

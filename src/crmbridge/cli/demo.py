@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from crmbridge.cli.app import ConfigOption, app, config_path, load, out
+from crmbridge.cli.language import active, number, t
 from crmbridge.console import stage_text
+from crmbridge.i18n import N_
 
 SHOWN_LEADS = 25
 
@@ -51,36 +54,44 @@ def demo(
     from crmbridge.logging import configure_logging
 
     def say(line: str) -> None:
-        out.print(f"[dim]›[/] {line}", highlight=False)
+        out.print(f"[dim]›[/] {escape(line)}", highlight=False)
 
     model = None
     if config_path(ctx, config) is not None:
         loaded = load(ctx, config)
         model = loaded.config
-        say(f"Model: {loaded.source}, against the sandbox (its CRM accounts are not used)")
+        say(
+            t(
+                N_("Model: {source}, against the sandbox (its CRM accounts are not used)"),
+                source=loaded.source,
+            )
+        )
     else:
-        say("Model: the bundled example (config.example.toml); try yours with --config")
+        say(t(N_("Model: the bundled example (config.example.toml); try yours with --config")))
     configure_logging(level="WARNING")  # the demo narrates itself; logs would only clutter
 
-    report = run_demo(db, say=say, keep_running=keep_running, model=model, crm=crm)
-    table = Table(
-        title=f"What {report.crm} now shows the reps (top {SHOWN_LEADS} of {len(report.leads)})",
-        title_justify="left",
+    report = run_demo(db, say=say, keep_running=keep_running, model=model, crm=crm, t=active())
+    title = t(
+        N_("What {crm} now shows the reps (top {shown} of {count})"),
+        crm=report.crm,
+        shown=SHOWN_LEADS,
+        count=len(report.leads),
     )
+    table = Table(title=escape(title), title_justify="left")
     for column, justify in (
-        ("Lead", "left"),
-        ("Score", "right"),
-        ("Grade", "center"),
+        (N_("Lead"), "left"),
+        (N_("Score"), "right"),
+        (N_("Grade"), "center"),
         ("BANT", "left"),
-        ("Stage", "left"),
-        ("Owner", "left"),
-        ("Hot", "center"),
-        ("Top reason", "left"),
+        (N_("Stage"), "left"),
+        (N_("Owner"), "left"),
+        (N_("Hot"), "center"),
+        (N_("Top reason"), "left"),
     ):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(t(column), justify=justify, overflow="fold")  # type: ignore[arg-type]
     for lead in report.leads[:SHOWN_LEADS]:
         table.add_row(
-            f"{lead.name}\n[dim]{lead.company}[/]",
+            f"{escape(lead.name)}\n[dim]{escape(lead.company)}[/]",
             str(lead.score),
             lead.grade,
             lead.bant,
@@ -96,19 +107,30 @@ def demo(
         stages[lead.stage] = stages.get(lead.stage, 0) + 1
     calls = sum(report.api_calls.values())
     written = sum(c.written for c in report.cycles)
-    out.print(
-        f"{len(report.leads)} leads scored, {hot} hot; stages: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
+    scored = t(
+        N_("{count} leads scored, {hot} hot; stages: {stages}"),
+        count=len(report.leads),
+        hot=hot,
+        stages=", ".join(f"{k} {v}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])),
     )
+    out.print(escape(scored), highlight=False)
     kinds: dict[str, int] = {}
     for what, count in report.api_calls.items():
         kind = "create property" if what.startswith("create property") else what
         kinds[kind] = kinds.get(kind, 0) + count
-    out.print(
-        f"{written} contact updates written to {report.crm} in {calls} API calls ("
-        + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
-        + f"); {report.events:,} events; {report.seconds:.1f} s in all."
+    wrote = t(
+        N_(
+            "{written} contact updates written to {crm} in {calls} API calls ({kinds}); "
+            "{events} events; {seconds} s in all."
+        ),
+        written=number(written),
+        crm=report.crm,
+        calls=number(calls),
+        kinds=", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())),
+        events=number(report.events),
+        seconds=number(report.seconds),
     )
+    out.print(escape(wrote), highlight=False)
 
 
 @app.command()

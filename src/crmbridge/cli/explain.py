@@ -21,10 +21,14 @@ from rich.table import Table
 from rich.text import Text
 
 from crmbridge.cli.app import EXIT_INPUT, err, fail, out
+from crmbridge.cli.language import active, t
+from crmbridge.clock import parse_instant
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.console import explain_panel, lead_name
 from crmbridge.errors import CrmbridgeError
+from crmbridge.i18n import N_, Texts
 from crmbridge.records import ContactRecord
+from crmbridge.report.collect import owner_names
 from crmbridge.scoring import Score, ScoringEngine
 from crmbridge.store import lead_history, outbox
 from crmbridge.store.account_scores import companies_of
@@ -33,9 +37,9 @@ from crmbridge.store.lead_links import partners
 from crmbridge.store.repository import Store
 from crmbridge.sync.account_score import account_property
 from crmbridge.sync.connectors import build_connectors
+from crmbridge.sync.cross_crm import linked_crms
 from crmbridge.sync.lead_merge import home as home_record
 from crmbridge.sync.lead_merge import lead_inputs, merged_properties
-from crmbridge.sync.pipeline import linked_crms
 from crmbridge.sync.writeback import own_property_names, same_value, score_property
 
 #: Rows of history and of outbox shown per lead (the newest).
@@ -138,15 +142,22 @@ def explain_stored(
                 if not live and store.contact_count() == 0:
                     return False
                 near = lead_history.near_emails(session, key)
-                fail(f"no contact with email or CRM id {key!r} in the store")
+                fail(t(N_("no contact with email or CRM id {key} in the store"), key=repr(key)))
                 if near:
-                    err.print(f"  did you mean: {', '.join(near)}?", highlight=False)
+                    maybe = t(N_("did you mean: {emails}?"), emails=", ".join(near))
+                    err.print(f"  {escape(maybe)}", highlight=False)
                 raise typer.Exit(EXIT_INPUT)
             if len(rows) > 1 and crm is None:
                 # A person's records in several CRMs, linked, are one lead: explain it.
                 rows = _one_lead(session, store, config, rows, now) or rows
             if len(rows) > 1:
-                fail(f"{len(rows)} contacts match {key!r}; name one with --crm or its CRM id:")
+                fail(
+                    t(
+                        N_("{count} contacts match {key}; name one with --crm or its CRM id:"),
+                        count=len(rows),
+                        key=repr(key),
+                    )
+                )
                 for r in rows:
                     err.print(f"  {r.crm} {r.crm_id} {r.email or ''}", highlight=False)
                 raise typer.Exit(EXIT_INPUT)
@@ -161,27 +172,34 @@ def explain_stored(
         engine = ScoringEngine(
             config.scoring, config.bant, config.lifecycle, language=config.bridge.language
         )
-        out.print(explain_panel(lead.contact, lead.score, engine))
+        texts = active()
+        out.print(explain_panel(lead.contact, lead.score, engine, t=texts))
         if lead.linked:
             out.print(_linked_line(lead.linked), highlight=False, markup=False)
         stored = _stored_model(lead)
         if stored not in (None, lead.score.model_version):
-            out.print(
-                f"[yellow]note[/] the stored score was computed with model {stored}; the "
-                f"configured model is {lead.score.model_version}: the next cycle rescores it",
-                highlight=False,
+            outdated = t(
+                N_(
+                    "the stored score was computed with model {stored}; the configured model "
+                    "is {configured}: the next cycle rescores it"
+                ),
+                stored=stored,
+                configured=lead.score.model_version,
             )
+            noted = escape(t(N_("note")))
+            out.print(f"[yellow]{noted}[/] {escape(outdated)}", highlight=False)
         if lead.account is not None:
             account = lead.account
-            value = account["value"] if account["value"] is not None else "not computed yet"
+            value = account["value"] if account["value"] is not None else t(N_("not computed yet"))
             state = f" ({account['status']})" if account["status"] else ""
-            out.print(
-                f"Account score of company {account['company']} "
-                f"({account['property']}): {value}{state}",
-                highlight=False,
-                markup=False,
+            line = t(
+                N_("Account score of company {company} ({property}): {value}"),
+                company=account["company"],
+                property=account["property"],
+                value=f"{value}{state}",
             )
-        out.print(_record_tables(lead))
+            out.print(line, highlight=False, markup=False)
+        out.print(_record_tables(lead, texts, owner_names(config)))
     return True
 
 
@@ -281,12 +299,17 @@ def _live_values(config: CrmbridgeConfig, lead: StoredLead) -> dict[str, tuple[A
     try:
         connector = build_connectors(config).get(lead.contact.crm)
         if connector is None:
-            fail(f"--live: no enabled connector {lead.contact.crm!r} in the configuration")
+            fail(
+                t(
+                    N_("--live: no enabled connector {crm} in the configuration"),
+                    crm=repr(lead.contact.crm),
+                )
+            )
             raise typer.Exit(EXIT_INPUT)
         names = own_property_names(config.writeback.prefix)
         found = connector.read_values([lead.contact.id], names)
     except CrmbridgeError as exc:
-        fail(f"--live: cannot read the CRM: {exc}")
+        fail(t(N_("--live: cannot read the CRM: {problem}"), problem=exc))
         raise typer.Exit(EXIT_INPUT) from None
     now_held: Mapping[str, Any] = found.get(lead.contact.id, {})
     return {name: (lead.crm_values.get(name), now_held.get(name)) for name in names}
@@ -296,10 +319,14 @@ def _linked_line(linked: list[dict[str, Any]]) -> str:
     """How a lead in several CRMs is told: its records, and where its hand-off runs."""
     records = ", ".join(f"{r['crm']} {r['crm_id']}" for r in linked)
     home = next(r["crm"] for r in linked if r["home"])
-    return (
-        f"One lead in several CRMs (the same email): {records}. Scored once from all "
-        f"of them; its hand-off runs in {home}; each property is written as "
-        "[writeback] owners say."
+    return t(
+        N_(
+            "One lead in several CRMs (the same email): {records}. Scored once from all of "
+            "them; its hand-off runs in {home}; each property is written as [writeback] "
+            "owners say."
+        ),
+        records=records,
+        home=home,
     )
 
 
@@ -355,14 +382,26 @@ def _shown_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)[:200]
 
 
-def _second(moment: Any) -> str:
-    """An ISO instant to the second (the store keeps microseconds)."""
-    return str(moment or "").split(".")[0].removesuffix("Z") + ("Z" if moment else "")
+def _moment(value: Any, texts: Texts) -> str:
+    """A stored instant (ISO text) in the configured time zone and locale; "" when none."""
+    if not value:
+        return ""
+    try:
+        return texts.moment(parse_instant(str(value)))
+    except ValueError:  # not an instant after all: shown as stored
+        return str(value)
 
 
-def _record_tables(lead: StoredLead) -> Group:
+def _owner(owner_id: Any, names: Mapping[str, str]) -> str:
+    """An owner by name when ``[[assignment.owners]]`` names them, else by id."""
+    return names.get(str(owner_id), str(owner_id)) if owner_id else ""
+
+
+def _record_tables(lead: StoredLead, texts: Texts, names: Mapping[str, str]) -> Group:
     history = [
-        [h[k] for k in _HISTORY if k != "hot"] + [str(h["reasons"])[:400]] for h in lead.history
+        [_moment(h[k], texts) if k == "scored_at" else h[k] for k in _HISTORY if k != "hot"]
+        + [str(h["reasons"])[:400]]
+        for h in lead.history
     ]
     writes = [
         [
@@ -373,40 +412,76 @@ def _record_tables(lead: StoredLead) -> Group:
             w["status"],
             w["attempts"],
             str(w["last_error"] or "")[:200],
-            _second(w["updated_at"] or w["created_at"]),
+            _moment(w["updated_at"] or w["created_at"], texts),
         ]
         for w in lead.outbox
     ]
     clocks = [
-        [_second(c[k]) if k.endswith("_at") else c[k] or "" for k in _CLOCK]
+        [
+            _moment(c[k], texts)
+            if k.endswith("_at")
+            else _owner(c[k], names)
+            if k == "owner_id"
+            else c[k] or ""
+            for k in _CLOCK
+        ]
         for c in lead.sla_clocks
     ]
-    owners = ", ".join(f"{a['owner_id']} ({a['strategy']})" for a in lead.assignments)
+    owners = ", ".join(
+        f"{_owner(a['owner_id'], names)} ({a['strategy']})" for a in lead.assignments
+    )
     parts: list[Any] = [
         _table(
-            "Score history (newest first)",
-            ("Scored at", "Model", "Score", "Grade", "Stage", "Move", "Reasons"),
+            t(N_("Score history (newest first)")),
+            [t(c) for c in _HISTORY_COLUMNS],
             history,
         ),
         _table(
-            "Writes and actions (outbox, newest first)",
-            ("Id", "Kind", "Target", "Value", "Status", "Attempts", "Last error", "Updated"),
+            t(N_("Writes and actions (outbox, newest first)")),
+            [t(c) for c in _OUTBOX_COLUMNS],
             writes,
         ),
     ]
     if clocks:
-        columns = ("Stage", "Owner", "Started", "Due", "Contacted", "Breached")
-        parts.append(_table("SLA clocks", columns, clocks))
+        parts.append(_table(t(N_("SLA clocks")), [t(c) for c in _CLOCK_COLUMNS], clocks))
     else:
-        parts.append(Text("SLA clocks: none started"))
-    parts.append(Text(f"Owners given: {owners or 'none'}"))
+        parts.append(Text(t(N_("SLA clocks: none started"))))
+    parts.append(Text(t(N_("Owners given: {owners}"), owners=owners or t(N_("none")))))
     if lead.live is not None:
-        differs = Text("differs", style="red")
+        differs = Text(t(N_("differs")), style="red")
         live = [
             [name, known or "", held or "", differs if _differs(known, held) else ""]
             for name, (known, held) in lead.live.items()
         ]
-        parts.append(
-            _table("In the CRM now (--live)", ("Property", "Store knew", "CRM now", ""), live)
-        )
+        columns = [t(N_("Property")), t(N_("Store knew")), t(N_("CRM now")), ""]
+        parts.append(_table(t(N_("In the CRM now (--live)")), columns, live))
     return Group(*parts)
+
+
+_HISTORY_COLUMNS = (
+    N_("Scored at"),
+    N_("Model"),
+    N_("Score"),
+    N_("Grade"),
+    N_("Stage"),
+    N_("Move"),
+    N_("Reasons"),
+)
+_OUTBOX_COLUMNS = (
+    N_("Id"),
+    N_("Kind"),
+    N_("Target"),
+    N_("Value"),
+    N_("Status"),
+    N_("Attempts"),
+    N_("Last error"),
+    N_("Updated"),
+)
+_CLOCK_COLUMNS = (
+    N_("Stage"),
+    N_("Owner"),
+    N_("Started"),
+    N_("Due"),
+    N_("Contacted"),
+    N_("Breached"),
+)

@@ -23,6 +23,7 @@ from crmbridge.cli.app import (
     out,
 )
 from crmbridge.cli.cycle_progress import cycle_progress
+from crmbridge.cli.language import number, t
 from crmbridge.cli.plan_render import (
     change_dict,
     print_changes,
@@ -34,6 +35,7 @@ from crmbridge.cli.sync import HELD_HELP, configure, held_lines
 from crmbridge.config import LoadedConfig
 from crmbridge.connector import Connector
 from crmbridge.errors import ConfigError
+from crmbridge.i18n import N_
 from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.sync.connectors import build_connectors
@@ -108,19 +110,30 @@ def plan(
     with store.session() as session:
         queued = outbox.list_rows(session, list(outbox.RETRYABLE), QUEUED_SHOWN)
     held = store.held_counts()
-    problems += [f"{r.connector}: not read: {r.problem}" for r in read if r.problem]
     problems += [
-        f"{name}: owners not read ({why}): assignment would wait"
+        t(N_("{crm}: not read: {problem}"), crm=r.connector, problem=r.problem)
+        for r in read
+        if r.problem
+    ]
+    problems += [
+        t(N_("{crm}: owners not read ({why}): assignment would wait"), crm=name, why=why)
         for name, why in forecast.owners_unavailable.items()
     ]
     if csv_target is not None:
         try:
             written = write_csv(csv_target, forecast.changes, queued)
         except OSError as exc:
-            fail(f"--csv {csv_target}: cannot write it: {exc.strerror or exc}")
+            fail(
+                t(
+                    N_("--csv {path}: cannot write it: {problem}"),
+                    path=csv_target,
+                    problem=exc.strerror or exc,
+                )
+            )
             raise typer.Exit(EXIT_INPUT) from None
         if not as_json:
-            err.print(f"[green]✔[/] {len(forecast.changes):,} rows → {written}", highlight=False)
+            rows = t(N_("{count} rows → {path}"), count=number(len(forecast.changes)), path=written)
+            err.print(f"[green]✔[/] {escape(rows)}", highlight=False)
     if as_json:
         payload: dict[str, Any] = {
             "summary": forecast.summary.as_dict(),
@@ -135,25 +148,34 @@ def plan(
     else:
         for item in read:
             if not item.problem:
-                err.print(
-                    f"[blue]i[/] {item.connector}: never synced: read {item.contacts:,} "
-                    "contacts to preview the first sync (the next cycle reads them again)",
-                    highlight=False,
+                first = t(
+                    N_(
+                        "{crm}: never synced: read {count} contacts to preview the first "
+                        "sync (the next cycle reads them again)"
+                    ),
+                    crm=item.connector,
+                    count=number(item.contacts),
                 )
+                err.print(f"[blue]i[/] {escape(first)}", highlight=False)
         print_summary(out, forecast.summary)
         left = print_changes(out, forecast.changes, limit)
         if left:
-            out.print(
-                f"… {left:,} more rows (--limit 0 shows all; --json and --csv list every one)"
+            more = t(
+                N_("… {count} more rows (--limit 0 shows all; --json and --csv list every one)"),
+                count=number(left),
             )
-        out.print(f"{len(queued):,} writes already queued.")
+            out.print(escape(more), highlight=False)
+        queued_text = t(N_("{count} writes already queued."), count=number(len(queued)))
+        out.print(escape(queued_text), highlight=False)
         for line in held_lines(held):
             err.print(f"[yellow]![/] {line}", highlight=False)
         if forecast.held:
-            err.print(
-                f"[yellow]![/] {forecast.held:,} more contacts would be held: {HELD_HELP}",
-                highlight=False,
+            held_text = t(
+                N_("{count} more contacts would be held: {why}"),
+                count=number(forecast.held),
+                why=t(HELD_HELP),
             )
+            err.print(f"[yellow]![/] {escape(held_text)}", highlight=False)
     for problem in problems:
         err.print(f"[yellow]![/] {escape(problem)}", highlight=False)
     if any(r.failed for r in read) or forecast.owners_unavailable:
@@ -169,7 +191,9 @@ def _connectors(
     try:
         return build_connectors(loaded.config)
     except ConfigError as exc:
-        problems.append(f"the CRMs are not read (the plan shows the store only): {exc}")
+        problems.append(
+            t(N_("the CRMs are not read (the plan shows the store only): {problem}"), problem=exc)
+        )
         return {}
 
 

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from crmbridge.cli.language import number, t
+from crmbridge.i18n import N_
 from crmbridge.sync.plan_summary import ACTION_PREFIX, PlanSummary
 from crmbridge.sync.rescore import PlannedChange
 
@@ -119,38 +121,45 @@ def _bar(count: int, most: int) -> str:
     return "█" * max(1, round(BAR * count / most))
 
 
-def print_summary(console: Console, summary: PlanSummary, title: str = "Next cycle") -> None:
-    """The figures of the next cycle (or of what ``title`` names), complete whatever
-    ``--limit`` says."""
-    console.print(
-        f"[bold]{escape(title)}[/]: {summary.scored:,} contacts rescored"
-        f" ({summary.new_leads:,} never scored before), "
-        f"{summary.contacts_changing:,} would change; hot leads "
-        f"{summary.hot_before:,} → {summary.hot_after:,}",
-        highlight=False,
+def print_summary(console: Console, summary: PlanSummary, title: str = N_("Next cycle")) -> None:
+    """The figures of the next cycle (or of what ``title`` names, a catalog message),
+    complete whatever ``--limit`` says."""
+    figures = t(
+        N_(
+            "{scored} contacts rescored ({new} never scored before), {changing} would "
+            "change; hot leads {before} → {after}"
+        ),
+        scored=number(summary.scored),
+        new=number(summary.new_leads),
+        changing=number(summary.contacts_changing),
+        before=number(summary.hot_before),
+        after=number(summary.hot_after),
     )
+    console.print(f"[bold]{escape(t(title))}[/]: {escape(figures)}", highlight=False)
     if summary.linked:
-        console.print(
-            f"{summary.linked:,} of them in several CRMs (one person, the same email): "
-            "each scored once from all its records, written as [writeback] owners say",
-            highlight=False,
-            markup=False,
+        linked = t(
+            N_(
+                "{count} of them in several CRMs (one person, the same email): each scored "
+                "once from all its records, written as [writeback] owners say"
+            ),
+            count=number(summary.linked),
         )
+        console.print(linked, highlight=False, markup=False)
     if summary.writes or summary.actions:
-        counts = Table(title="Writes and actions", title_justify="left")
-        counts.add_column("Property / action")
-        counts.add_column("Contacts", justify="right")
+        counts = Table(title=t(N_("Writes and actions")), title_justify="left")
+        counts.add_column(t(N_("Property / action")))
+        counts.add_column(t(N_("Contacts")), justify="right")
         for name, count in sorted(summary.writes.items()):
-            counts.add_row(escape(name), f"{count:,}")
+            counts.add_row(escape(name), number(count))
         for kind, count in sorted(summary.actions.items()):
-            counts.add_row(f"action: {escape(kind)}", f"{count:,}")
+            counts.add_row(escape(t(N_("action: {kind}"), kind=kind)), number(count))
         console.print(counts)
     if summary.baselines:
-        left = Table(title="Left alone: already there (no enrolment)", title_justify="left")
-        left.add_column("Why")
-        left.add_column("Contacts", justify="right")
+        left = Table(title=t(N_("Left alone: already there (no enrolment)")), title_justify="left")
+        left.add_column(t(N_("Why")))
+        left.add_column(t(N_("Contacts")), justify="right")
         for why, count in sorted(summary.baselines.items()):
-            left.add_row(escape(why), f"{count:,}")
+            left.add_row(escape(why), number(count))
         console.print(left)
     _print_moves(console, summary)
     _print_histogram(console, summary)
@@ -162,15 +171,15 @@ def _print_moves(console: Console, summary: PlanSummary) -> None:
         return
     sources = sorted({old for old, _ in summary.stage_moves})
     targets = sorted({new for _, new in summary.stage_moves})
-    matrix = Table(title="Stage moves (from ↓ to →)", title_justify="left")
-    matrix.add_column("from")
+    matrix = Table(title=t(N_("Stage moves (from ↓ to →)")), title_justify="left")
+    matrix.add_column(t(N_("from")))
     for target in targets:
         matrix.add_column(escape(target), justify="right")
     for source in sources:
         cells = []
         for target in targets:
             count = summary.stage_moves.get((source, target), 0)
-            text = f"{count:,}" if count else "·"
+            text = number(count) if count else "·"
             cells.append(f"[dim]{text}[/]" if source == target else text)
         matrix.add_row(escape(source), *cells)
     console.print(matrix)
@@ -181,30 +190,34 @@ def _print_histogram(console: Console, summary: PlanSummary) -> None:
     if not buckets:
         return
     most = max(max(b.before, b.after) for b in buckets)
-    chart = Table(title="Score distribution (before → after)", title_justify="left")
-    chart.add_column("score", justify="right")
-    chart.add_column("before", no_wrap=True)
-    chart.add_column("after", no_wrap=True)
+    chart = Table(title=t(N_("Score distribution (before → after)")), title_justify="left")
+    chart.add_column(t(N_("score")), justify="right")
+    chart.add_column(t(N_("before")), no_wrap=True)
+    chart.add_column(t(N_("after")), no_wrap=True)
     for bucket in buckets:
         chart.add_row(
             bucket.label,
-            f"[blue]{_bar(bucket.before, most)}[/] {bucket.before:,}",
-            f"[green]{_bar(bucket.after, most)}[/] {bucket.after:,}",
+            f"[blue]{_bar(bucket.before, most)}[/] {number(bucket.before)}",
+            f"[green]{_bar(bucket.after, most)}[/] {number(bucket.after)}",
         )
     console.print(chart)
     if summary.new_leads:
-        console.print(f'({summary.new_leads:,} never scored before: in "after" only)')
+        new = t(
+            N_('({count} never scored before: in "after" only)'), count=number(summary.new_leads)
+        )
+        console.print(escape(new), highlight=False)
 
 
 def _print_rules(console: Console, summary: PlanSummary) -> None:
     if not summary.rules or not summary.scored:
         return
-    rules = Table(title="Rules: leads matched (of those rescored)", title_justify="left")
-    rules.add_column("Rule", overflow="fold")
-    rules.add_column("Leads", justify="right")
+    rules = Table(title=t(N_("Rules: leads matched (of those rescored)")), title_justify="left")
+    rules.add_column(t(N_("Rule")), overflow="fold")
+    rules.add_column(t(N_("Leads")), justify="right")
     for rule in summary.rules:
         count = summary.rule_matches.get(rule, 0)
-        shown = f"{count:,}" if count else "[yellow]0 — matches nobody[/]"
+        nobody = escape(t(N_("0 — matches nobody")))
+        shown = number(count) if count else f"[yellow]{nobody}[/]"
         rules.add_row(escape(rule), shown)
     console.print(rules)
 
@@ -215,10 +228,10 @@ def print_changes(console: Console, changes: Sequence[PlannedChange], limit: int
     shown = changes if limit <= 0 else changes[:limit]
     if not shown:
         return 0
-    table = Table(title="Planned CRM writes and actions", title_justify="left")
-    table.add_column("Contact", overflow="fold")
-    table.add_column("Property / action")
-    table.add_column("Old → new", overflow="fold")
+    table = Table(title=t(N_("Planned CRM writes and actions")), title_justify="left")
+    table.add_column(t(N_("Contact")), overflow="fold")
+    table.add_column(t(N_("Property / action")))
+    table.add_column(t(N_("Old → new")), overflow="fold")
     last = ""
     for change in shown:
         key = f"{change.crm}:{change.crm_id}"

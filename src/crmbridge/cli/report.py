@@ -23,8 +23,9 @@ from crmbridge.cli.app import (
     now_for,
     out,
 )
+from crmbridge.cli.language import t
 from crmbridge.handoff.business_hours import zone_or_utc
-from crmbridge.i18n import Texts
+from crmbridge.i18n import N_, Texts
 from crmbridge.report.collect import COHORT_DAYS, Report, build_report
 from crmbridge.report.export import report_json, write_csv
 from crmbridge.report.periods import Period, day_range, iso_week, last_full_week
@@ -78,7 +79,7 @@ def report(
     try:
         _files(result, texts, csv_dir, html)
     except OSError as exc:
-        fail(f"cannot write {exc.filename}: {exc.strerror}")
+        fail(texts(N_("cannot write {path}: {problem}"), path=exc.filename, problem=exc.strerror))
         raise typer.Exit(EXIT_INPUT) from None
     if as_json:
         document = report_json(result, texts)
@@ -91,12 +92,14 @@ def _files(result: Report, texts: Texts, csv_dir: Path | None, html: Path | None
     """Write the CSV files and the HTML page asked for."""
     if csv_dir is not None:
         for path in write_csv(result, texts, csv_dir):
-            err.print(f"[green]✔[/] wrote {escape(str(path))}", highlight=False)
+            err.print(
+                "[green]✔[/] " + escape(texts(N_("wrote {path}"), path=path)), highlight=False
+            )
     if html is not None:
         from crmbridge.report.html import render_html  # matplotlib loads only when needed
 
         html.write_text(render_html(result, texts), "utf-8")
-        err.print(f"[green]✔[/] wrote {escape(str(html))}", highlight=False)
+        err.print("[green]✔[/] " + escape(texts(N_("wrote {path}"), path=html)), highlight=False)
 
 
 def _period(
@@ -106,11 +109,11 @@ def _period(
     try:
         if week is not None:
             if first or last:
-                raise ValueError("give --week or --from/--to, not both")
+                raise ValueError(t(N_("give --week or --from/--to, not both")))
             return iso_week(week, zone)
         if first or last:
             if not (first and last):
-                raise ValueError("--from and --to go together")
+                raise ValueError(t(N_("--from and --to go together")))
             return day_range(date.fromisoformat(first), date.fromisoformat(last), zone)
     except ValueError as exc:
         fail(str(exc))

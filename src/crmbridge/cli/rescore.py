@@ -22,8 +22,10 @@ from crmbridge.cli.app import (
     now_for,
     out,
 )
+from crmbridge.cli.language import number, t
 from crmbridge.cli.plan_render import print_summary
 from crmbridge.cli.sync import connect, once_guarded, prepared, refuse_example
+from crmbridge.i18n import N_
 from crmbridge.store.repository import Store
 from crmbridge.store.selection import (
     FIELDS,
@@ -42,6 +44,16 @@ WHERE_HELP = (
 )
 #: Old → new pairs shown per property in a dry run.
 TOP_MOVES = 5
+
+#: The rows of the rescore table: each count's label.
+COUNT_LABELS = {
+    "marked": N_("marked"),
+    "scored": N_("scored"),
+    "changed": N_("changed"),
+    "written": N_("written"),
+    "actions": N_("actions"),
+    "failed": N_("failed"),
+}
 
 
 @app.command("rescore")
@@ -70,7 +82,7 @@ def rescore_command(
     """
     loaded = load(ctx, config)
     if every and where:
-        fail("--all and --where choose the contacts two ways: give one of them")
+        fail(t(N_("--all and --where choose the contacts two ways: give one of them")))
         raise typer.Exit(EXIT_INPUT)
     store = Store.open(loaded.config.bridge.database_url)
     pipeline = Pipeline(store, loaded.config, {})
@@ -83,7 +95,7 @@ def rescore_command(
             else outdated(pipeline.engine.version)
         )
     except ValueError as exc:
-        fail(f"--where {exc}")
+        fail(f"--where {exc}")  # untranslated: the selection parser's message
         raise typer.Exit(EXIT_INPUT) from None
     moment = now_for(ctx, now)
     if dry_run:
@@ -100,9 +112,9 @@ def rescore_command(
     if as_json:
         sys.stdout.write(json.dumps({**counts, "errors": summary.errors}, indent=2) + "\n")
     else:
-        table = Table(title="Rescore", title_justify="left", show_header=False)
+        table = Table(title=t(N_("Rescore")), title_justify="left", show_header=False)
         for name, value in counts.items():
-            table.add_row(name, f"{value:,}")
+            table.add_row(t(COUNT_LABELS[name]), number(value))
         out.print(table)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
@@ -135,15 +147,16 @@ def _report(forecast: Forecast, as_json: bool) -> None:
         }
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return
-    print_summary(out, summary, "Rescore (dry run)")
-    table = Table(title="Commonest old → new", title_justify="left")
-    table.add_column("Property / action")
-    table.add_column("Old → new (contacts)", overflow="fold")
+    print_summary(out, summary, N_("Rescore (dry run)"))
+    table = Table(title=t(N_("Commonest old → new")), title_justify="left")
+    table.add_column(t(N_("Property / action")))
+    table.add_column(t(N_("Old → new (contacts)")), overflow="fold")
     for name, moves in sorted(per_property.items()):
         common = "; ".join(
-            f"{old or '∅'} → {new} ({n:,})" for (old, new), n in moves.most_common(TOP_MOVES)
+            f"{old or '∅'} → {new} ({number(n)})" for (old, new), n in moves.most_common(TOP_MOVES)
         )
         table.add_row(escape(name), escape(common))
     if per_property:
         out.print(table)
-    out.print(f"{forecast.failed:,} failed to score. Nothing was written.")
+    failed = t(N_("{count} failed to score. Nothing was written."), count=number(forecast.failed))
+    out.print(escape(failed), highlight=False)

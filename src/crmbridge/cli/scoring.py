@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from crmbridge.cli.app import (
     EXIT_INPUT,
@@ -18,15 +19,18 @@ from crmbridge.cli.app import (
     NowOption,
     app,
     err,
+    fail,
     load,
     now_for,
     out,
 )
 from crmbridge.cli.explain import explain_stored, explanation
+from crmbridge.cli.language import active, plural, t
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.console import explain_panel, scores_table
 from crmbridge.handoff.preview import as_dict as handoff_dict
 from crmbridge.handoff.preview import preview
+from crmbridge.i18n import N_
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
 from crmbridge.records import ContactRecord
 from crmbridge.scoring import Score, ScoringEngine
@@ -74,7 +78,7 @@ def _score_all(
         try:
             work = load_files(contact, events)
         except OSError as exc:
-            err.print(f"[red]✘[/] cannot read {exc.filename}: {exc.strerror}")
+            fail(t(N_("cannot read {path}: {problem}"), path=exc.filename, problem=exc.strerror))
             raise typer.Exit(EXIT_INPUT) from None
         now = now_for(ctx, now_text)
     for warning in work.warnings:
@@ -82,7 +86,12 @@ def _score_all(
     for problem in work.errors:
         err.print(f"[red]✘[/] {problem}", highlight=False)
     if work.unmatched_events:
-        err.print(f"[yellow]![/] {work.unmatched_events} events name no contact in the file")
+        unmatched = plural(
+            "{count} event names no contact in the file",
+            "{count} events name no contact in the file",
+            work.unmatched_events,
+        )
+        err.print(f"[yellow]![/] {escape(unmatched)}", highlight=False)
     cfg = loaded.config
     engine = ScoringEngine(cfg.scoring, cfg.bant, cfg.lifecycle, language=cfg.bridge.language)
     rows = [
@@ -102,7 +111,12 @@ def _score_all(
 
 def _finish(work: Workload) -> None:
     if work.errors:
-        err.print(f"[red]{len(work.errors)} record(s) could not be read[/]")
+        unread = plural(
+            "{count} record could not be read",
+            "{count} records could not be read",
+            len(work.errors),
+        )
+        err.print(f"[red]{escape(unread)}[/]", highlight=False)
         raise typer.Exit(EXIT_INPUT)
 
 
@@ -143,7 +157,9 @@ def score(
             json.dumps(payload[0] if single else payload, indent=2, ensure_ascii=False) + "\n"
         )
     else:
-        out.print(scores_table(rows, title=f"Lead scores as of {scored.now:%Y-%m-%d %H:%M} UTC"))
+        texts = active()
+        title = texts(N_("Lead scores as of {moment}"), moment=texts.moment(scored.now))
+        out.print(scores_table(rows, title=escape(title), t=texts))
     _finish(scored.work)
 
 
@@ -200,7 +216,7 @@ def explain(
         wanted = key.strip().lower()
         rows = [(c, s) for c, s in rows if wanted in (c.id.lower(), (c.email or ""))]
         if not rows:
-            err.print(f"[red]✘[/] no contact with id or email {key!r}")
+            fail(t(N_("no contact with id or email {key}"), key=repr(key)))
             raise typer.Exit(EXIT_INPUT)
     plans = [
         preview(
@@ -221,5 +237,5 @@ def explain(
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
         for (c, s), plan in zip(rows, plans, strict=True):
-            out.print(explain_panel(c, s, scored.engine, plan))
+            out.print(explain_panel(c, s, scored.engine, plan, t=active()))
     _finish(scored.work)

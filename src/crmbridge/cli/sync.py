@@ -26,12 +26,14 @@ from crmbridge.cli.app import (
 )
 from crmbridge.cli.crm_links import check_crm_links
 from crmbridge.cli.cycle_progress import cycle_progress
+from crmbridge.cli.language import active, number, t
 from crmbridge.cli.rule_properties import company_property_warnings, missing_property_warnings
 from crmbridge.cli.safety import example_refusal, remote_crms_on_example
 from crmbridge.config import CrmbridgeConfig, LoadedConfig, secret_values
 from crmbridge.connector import Connector, company_reader, company_writer
 from crmbridge.errors import ConfigError, CrmbridgeError
 from crmbridge.handoff.enrichers import build_enricher
+from crmbridge.i18n import N_
 from crmbridge.logging import configure_logging
 from crmbridge.store.identity import bind_account
 from crmbridge.store.locks import SqliteGuard, singleton
@@ -44,17 +46,32 @@ from crmbridge.sync.progress import Progress
 from crmbridge.sync.property_map import PropertyMap
 from crmbridge.sync.writeback import own_fields
 
-HELD_HELP = (
+HELD_HELP = N_(
     "their crmbridge values were written by another crmbridge store (a deleted or "
     "replaced database, a restored backup, or a second working directory; values "
     "without a crmbridge_store mark come from a release before marks); nothing is "
     "written for them until you adopt them: crmbridge adopt (or run --once --adopt)"
 )
 
+#: The rows of ``run --once``'s cycle table: the summary's field and its label.
+CYCLE_ROWS = (
+    ("read", N_("read")),
+    ("stored", N_("stored")),
+    ("scored", N_("scored")),
+    ("changed", N_("changed")),
+    ("written", N_("written")),
+    ("actions", N_("actions")),
+    ("failed", N_("failed")),
+    ("api_calls", N_("api calls")),
+)
+
 
 def held_lines(held: dict[str, int]) -> list[str]:
     """A line per connector holding contacts another store wrote."""
-    return [f"{name}: {count:,} contacts held: {HELD_HELP}" for name, count in held.items()]
+    return [
+        t(N_("{crm}: {count} contacts held: {why}"), crm=name, count=number(n), why=t(HELD_HELP))
+        for name, n in held.items()
+    ]
 
 
 def refuse_example(loaded: LoadedConfig) -> None:
@@ -102,7 +119,7 @@ def run(
     loaded = load(ctx, config)
     refuse_example(loaded)
     if adopt_held and not once:
-        fail("--adopt works with --once (or use crmbridge adopt before starting the daemon)")
+        fail(t(N_("--adopt works with --once (or use crmbridge adopt before starting the daemon)")))
         raise typer.Exit(EXIT_CONFIG)
     connectors = connect(ctx, loaded)
     store = Store.open(loaded.config.bridge.database_url)
@@ -118,22 +135,17 @@ def run(
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict(), indent=2) + "\n")
     else:
-        table = Table(title="Cycle", title_justify="left", show_header=False)
-        for name in (
-            "read",
-            "stored",
-            "scored",
-            "changed",
-            "written",
-            "actions",
-            "failed",
-            "api_calls",
-        ):
-            table.add_row(name.replace("_", " "), f"{getattr(summary, name):,}")
-        table.add_row("duration", f"{summary.duration_s:.2f} s")
+        table = Table(title=t(N_("Cycle")), title_justify="left", show_header=False)
+        for name, label in CYCLE_ROWS:
+            table.add_row(t(label), number(getattr(summary, name)))
+        table.add_row(t(N_("duration")), t(N_("{seconds} s"), seconds=f"{summary.duration_s:.2f}"))
         out.print(table)
         for note in summary.held:
-            err.print(f"[yellow]![/] writes held back: {escape(note)}", highlight=False)
+            held_back = t(N_("writes held back: {why}"), why=note)
+            err.print(f"[yellow]![/] {escape(held_back)}", highlight=False)
+        for loop in summary.sync_loops:
+            looped = t(N_("sync loop: {loop}"), loop=loop)
+            err.print(f"[yellow]![/] {escape(looped)}", highlight=False)
         for message in summary.errors[:20]:
             err.print(f"[red]✘[/] {message}", highlight=False)
         if summary.adoption is not None:
@@ -231,10 +243,11 @@ def _daemon(config: CrmbridgeConfig, store: Store, connectors: dict[str, Connect
     try:
         Daemon(config, store, connectors).run()
     except ConfigError as exc:
-        fail(f"crmbridge will not start: {exc}")
+        fail(t(N_("crmbridge will not start: {problem}"), problem=exc))
         raise typer.Exit(EXIT_CONFIG) from None
     except CrmbridgeError as exc:
-        err.print(f"[red]✘[/] crmbridge will not start: {exc}", highlight=False)
+        refused = t(N_("crmbridge will not start: {problem}"), problem=exc)
+        err.print(f"[red]✘[/] {escape(refused)}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
 
 
@@ -248,7 +261,8 @@ def _check_enrichment(config: CrmbridgeConfig) -> bool:
     except ConfigError as exc:
         fail(str(exc))
         return False
-    out.print(f"[green]✔[/] enrichment: {config.enrichment.path} readable", highlight=False)
+    readable = t(N_("enrichment: {path} readable"), path=config.enrichment.path)
+    out.print(f"[green]✔[/] {escape(readable)}", highlight=False)
     return True
 
 
@@ -257,7 +271,8 @@ def _warn_missing_properties(name: str, connector: Connector, config: CrmbridgeC
     try:
         crm_properties = connector.property_names()
     except CrmbridgeError as exc:
-        err.print(f"[red]✘[/] {name}: cannot list contact properties: {exc}", highlight=False)
+        unlisted = t(N_("{crm}: cannot list contact properties: {problem}"), crm=name, problem=exc)
+        err.print(f"[red]✘[/] {escape(unlisted)}", highlight=False)
         return False
     if crm_properties is not None:
         # A rule names the model's property; the CRM may call it something else.
@@ -290,9 +305,10 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
         fail(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     if not connectors:
-        out.print("[yellow]![/] no connector is enabled (\\[connectors.hubspot] enabled = true)")
+        none = t(N_("no connector is enabled ([connectors.hubspot] enabled = true)"))
+        out.print(f"[yellow]![/] {escape(none)}", highlight=False)
     failed = not _check_enrichment(loaded.config)
-    fields = own_fields(loaded.config.writeback.prefix)
+    fields = own_fields(loaded.config.writeback.prefix, active())
     for name, connector in connectors.items():
         try:
             report = connector.check()
@@ -315,16 +331,27 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
                 failed = True
                 continue
         if report.ok:
-            out.print(f"[green]✔[/] {name}: {report.account or 'connected'}", highlight=False)
+            account = report.account or t(N_("connected"))
+            out.print(f"[green]✔[/] {escape(name)}: {escape(account)}", highlight=False)
             try:
                 created = connector.ensure_schema(fields)
                 created += _ensure_account_property(connector, loaded.config)
             except CrmbridgeError as exc:
-                err.print(f"[red]✘[/] {name}: cannot create properties: {exc}", highlight=False)
+                uncreated = t(
+                    N_("{crm}: cannot create properties: {problem}"), crm=name, problem=exc
+                )
+                err.print(f"[red]✘[/] {escape(uncreated)}", highlight=False)
                 failed = True
             else:
-                what = f"created {', '.join(created)}" if created else "all present"
-                out.print(f"[green]✔[/] {name}: crmbridge properties {what}", highlight=False)
+                if created:
+                    done = t(
+                        N_("{crm}: crmbridge properties created {names}"),
+                        crm=name,
+                        names=", ".join(created),
+                    )
+                else:
+                    done = t(N_("{crm}: crmbridge properties all present"), crm=name)
+                out.print(f"[green]✔[/] {escape(done)}", highlight=False)
                 failed = not _warn_missing_properties(name, connector, loaded.config) or failed
         failed = failed or not report.ok
         for limitation in report.limitations:

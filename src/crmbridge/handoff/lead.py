@@ -74,6 +74,8 @@ class Lead:
     owner_property: str = "hubspot_owner_id"
     #: The language and time zone of the texts written for a person (set by the planner).
     texts: Texts = ENGLISH
+    #: The next BANT question for the rep, "" when none (set by the BANT question step).
+    bant_question: str = ""
 
     @property
     def name(self) -> str:
@@ -148,6 +150,8 @@ class Lead:
         if score.reasons:
             lines.append(t(N_("Top reasons:")))
             lines.extend(f"• {reason}" for reason in score.reasons[:5])
+        if self.bant_question:
+            lines.append(t(N_("Next question: {question}"), question=self.bant_question))
         return "\n".join(lines)
 
 

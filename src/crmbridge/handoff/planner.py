@@ -1,9 +1,10 @@
 """The hand-off planner: runs every configured step over a rescored lead.
 
 Order matters and is fixed: enrichment and objections first (they add facts), then
-profiling, assignment (an owner is needed by what follows), notification of the owner,
-replies (a reply pauses automation), the SLA clock, nurture triggers (never while
-paused) and reactivation/archive.
+profiling and the next BANT question (before any task, whose body ends with it),
+assignment (an owner is needed by what follows), notification of the owner, replies (a
+reply pauses automation), the SLA clock, nurture triggers (never while paused) and
+reactivation/archive.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Protocol
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import zone_or_utc
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, drop_fired_recheck
-from crmbridge.i18n import Texts
+from crmbridge.i18n import N_, Texts
 
 
 def handoff_properties(config: CrmbridgeConfig) -> set[str]:
@@ -63,6 +64,7 @@ class HandoffPlanner:
         # Imported here: each step module imports the lead types from this package.
         from crmbridge.handoff import (
             assignment,
+            bant_question,
             enrichment,
             notification,
             objections,
@@ -85,6 +87,7 @@ class HandoffPlanner:
             enrichment.EnrichmentStep(config.enrichment, prefix),
             objections.ObjectionStep(config.objections, prefix),
             profiling.ProfilingStep(config.profiling, prefix),
+            bant_question.BantQuestionStep(config.profiling.bant, config.bant, prefix),
             assigner,
             notification.NotificationStep(config.notifications, config.assignment, self.owners),
             replies.ReplyStep(
@@ -122,7 +125,13 @@ class HandoffPlanner:
             # A connector without tasks/sequences/lists: say so rather than queue rows
             # that could only fail.
             kinds = sorted({action.kind for action in plan.actions})
-            plan.notes.append(f"not done, the {lead.crm} connector cannot: {', '.join(kinds)}")
+            plan.notes.append(
+                lead.texts(
+                    N_("not done, the {crm} connector cannot: {kinds}"),
+                    crm=lead.crm,
+                    kinds=", ".join(kinds),
+                )
+            )
             plan.actions = []
             # Nothing was done, so nothing is remembered as done (enrolled, notified...).
             lead.state.clear()

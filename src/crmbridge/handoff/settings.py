@@ -8,6 +8,7 @@ off until an admin turns them on: they act on real people).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
 
@@ -23,6 +24,17 @@ from crmbridge.strict import Strict
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def known_stages(names: Iterable[str]) -> None:
+    """Refuse (a path-labelled config error) a name that is no stage of the lifecycle."""
+    for name in names:
+        if name not in STAGES:
+            raise PydanticCustomError(
+                "unknown_stage",
+                'unknown stage "{stage}"',
+                {"stage": name, "hint": f"use one of {', '.join(STAGES)}"},
+            )
 
 
 class OwnerEntry(Strict):
@@ -177,13 +189,7 @@ class SlaSettings(Strict):
     @field_validator("stages")
     @classmethod
     def _known_stages(cls, stages: dict[str, StageSla]) -> dict[str, StageSla]:
-        for name in stages:
-            if name not in STAGES:
-                raise PydanticCustomError(
-                    "unknown_stage",
-                    'unknown stage "{stage}"',
-                    {"stage": name, "hint": f"use one of {', '.join(STAGES)}"},
-                )
+        known_stages(stages)
         return stages
 
     @model_validator(mode="after")
@@ -279,10 +285,28 @@ class ProfilingStep(Strict):
     ask: list[str] = Field(min_length=1, description="CRM property names, in order.")
 
 
-class ProfilingSettings(Strict):
-    """``[profiling]``: the next question a form should ask a lead."""
+class BantQuestionSettings(Strict):
+    """``[profiling.bant]``: the next BANT question for the rep, in the CRM and in tasks."""
 
     enabled: bool = True
+    stages: list[str] = Field(
+        default_factory=lambda: ["mql", "sql", "nurture"],
+        description="Stages whose leads get a question (hot leads always do).",
+    )
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, stages: list[str]) -> list[str]:
+        known_stages(stages)
+        return stages
+
+
+class ProfilingSettings(Strict):
+    """``[profiling]``: the next question a form should ask a lead, and the next BANT
+    question for the rep (``[profiling.bant]``)."""
+
+    enabled: bool = True
+    bant: BantQuestionSettings = Field(default_factory=BantQuestionSettings)
     hot_only: list[str] = Field(
         default_factory=lambda: ["phone", "mobilephone"],
         description="Never asked before the lead is hot.",

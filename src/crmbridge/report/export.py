@@ -47,12 +47,17 @@ def table_records(table: Table) -> list[dict[str, object]]:
 
 
 def write_csv(report: Report, t: Texts, folder: Path) -> list[Path]:
-    """One ``<table>.csv`` per table in ``folder`` (created); column keys as headers."""
+    """One ``<table>.csv`` per table in ``folder`` (created), headed in ``t``'s language."""
     return write_tables(tables(report, t), folder)
 
 
 def write_tables(shown: Sequence[Table], folder: Path) -> list[Path]:
-    """One ``<table>.csv`` per table in ``folder`` (created); column keys as headers."""
+    """One ``<table>.csv`` per table in ``folder`` (created).
+
+    The files are for people (a spreadsheet): the header row is each column's heading
+    as the page shows it, in the report's language. Programs read ``--json``, whose
+    keys are the stable column ids.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     return [_write(table, folder / f"{table.name}.csv") for table in shown]
 
@@ -60,7 +65,7 @@ def write_tables(shown: Sequence[Table], folder: Path) -> list[Path]:
 def _write(table: Table, path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([key for key, _ in table.columns])
+        writer.writerow([header for _, header in table.columns])
         writer.writerows([_cell(value) for value in row] for row in table.raw)
     return path
 

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crmbridge.i18n import N_
 from crmbridge.scoring.model import LADDER, STAGES, LifecycleModel
 from crmbridge.scoring.text import normalize_text
 from crmbridge.scoring.types import StageDecision
 
 RANK = {stage: index for index, stage in enumerate(LADDER)}
 
-#: Every transition the machine can take, with the rule behind it (shown by ``explain``).
+#: Every transition the machine can take, with the rule behind it (shown by ``explain``,
+#: translated there).
 TRANSITIONS: dict[str, str] = {
-    "entered": "first scoring: the stage the signals call for",
-    "advanced": "signals call for a higher ladder stage",
-    "unchanged": "signals call for the same stage",
-    "held": "signals call for a lower stage; the ladder never moves back on its own",
-    "sales_feedback": "sales marked the lead not ready (e.g. not qualified, bad timing) → nurture",
-    "requalified": "engaged again after the feedback, or a later feedback says go on",
-    "went_quiet": "no engagement for reactivation_after_days → reactivation",
-    "no_response": "no engagement for archive_after_days more → archived",
-    "reengaged": "engagement after reactivation or archive → the stage the signals call for",
+    "entered": N_("first scoring: the stage the signals call for"),
+    "advanced": N_("signals call for a higher ladder stage"),
+    "unchanged": N_("signals call for the same stage"),
+    "held": N_("signals call for a lower stage; the ladder never moves back on its own"),
+    "sales_feedback": N_(
+        "sales marked the lead not ready (e.g. not qualified, bad timing) → nurture"
+    ),
+    "requalified": N_("engaged again after the feedback, or a later feedback says go on"),
+    "went_quiet": N_("no engagement for reactivation_after_days → reactivation"),
+    "no_response": N_("no engagement for archive_after_days more → archived"),
+    "reengaged": N_("engagement after reactivation or archive → the stage the signals call for"),
 }
 
 #: Transitions allowed to land on a lower ladder rank than the previous stage had.

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crmbridge import clock
@@ -33,13 +33,15 @@ def _wanted(records: Sequence[tuple[int, str]]) -> int | None:
     return min(contact_id for contact_id, _ in records)
 
 
-def relink(session: Session, emails: Iterable[str | None]) -> set[int]:
+def relink(
+    session: Session, emails: Iterable[str | None], contact_ids: Iterable[int] = ()
+) -> set[int]:
     """Bring the links of the people with these emails up to date (the caller
     commits); the contacts whose lead changed (linked, unlinked or moved): their
-    scores are due again."""
+    scores are due again. A record whose email changed is named by its id, its old
+    email and its new one, so the lead it left is brought up to date too."""
     wanted = sorted({email for email in emails if email})
-    if not wanted:
-        return set()
+    involved: set[int] = set(contact_ids)
     people: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for chunk in chunks(wanted):
         query = select(_CONTACTS.c.id, _CONTACTS.c.crm, _CONTACTS.c.email).where(
@@ -48,16 +50,12 @@ def relink(session: Session, emails: Iterable[str | None]) -> set[int]:
         for contact_id, crm, email in session.execute(query):
             people[email].append((int(contact_id), crm))
     desired: dict[int, int] = {}
-    involved: set[int] = set()
     for records in people.values():
         involved.update(contact_id for contact_id, _ in records)
         lead = _wanted(records)
         if lead is not None:
             desired.update({contact_id: lead for contact_id, _ in records})
     current = _current(session, involved)
-    # A record that left the lead (an email change) leaves its partners behind.
-    leads = set(current.values())
-    current.update(_members(session, leads - set(desired.values())))
     changed = {cid for cid in set(current) | set(desired) if current.get(cid) != desired.get(cid)}
     gone = [cid for cid in changed if cid in current and cid not in desired]
     for ids in chunks(gone):
@@ -80,11 +78,7 @@ def relink(session: Session, emails: Iterable[str | None]) -> set[int]:
     ]
     if new:
         session.execute(insert(_LINKS), new)
-    # A lead left with one record is no lead: its last record is unlinked too.
-    alone = _alone(session, {current[cid] for cid in gone})
-    for ids in chunks(sorted(alone)):
-        session.execute(delete(_LINKS).where(_LINKS.c.contact_id.in_(ids)))
-    return changed | alone
+    return changed
 
 
 def _current(session: Session, contact_ids: Iterable[int]) -> dict[int, int]:
@@ -103,20 +97,6 @@ def _links(session: Session, column: Any, values: Iterable[int]) -> dict[int, in
         query = select(_LINKS.c.contact_id, _LINKS.c.lead_id).where(column.in_(chunk))
         found.update({int(cid): int(lead) for cid, lead in session.execute(query)})
     return found
-
-
-def _alone(session: Session, leads: Iterable[int]) -> set[int]:
-    """The records of these leads that are now their lead's only one."""
-    alone: set[int] = set()
-    for chunk in chunks(sorted(leads)):
-        query = (
-            select(_LINKS.c.lead_id, func.min(_LINKS.c.contact_id))
-            .where(_LINKS.c.lead_id.in_(chunk))
-            .group_by(_LINKS.c.lead_id)
-            .having(func.count() == 1)
-        )
-        alone.update(int(cid) for _, cid in session.execute(query))
-    return alone
 
 
 def partners(session: Session, contact_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -155,3 +135,18 @@ def unlinked_duplicates(session: Session) -> int:
         .subquery()
     )
     return int(session.execute(select(func.count(func.distinct(twice.c.email)))).scalar_one())
+
+
+def other_records(home_crm: str | None) -> Select[tuple[int]]:
+    """The records that do not stand for their lead in counts of leads (the weekly
+    report): all but the lead's home record — the one in ``home_crm``, else the first."""
+    other = _LINKS.alias("other")
+    in_home_crm = (
+        select(other.c.contact_id)
+        .join(_CONTACTS, _CONTACTS.c.id == other.c.contact_id)
+        .where(other.c.lead_id == _LINKS.c.lead_id, _CONTACTS.c.crm == (home_crm or ""))
+        .limit(1)
+        .scalar_subquery()
+    )
+    home = func.coalesce(in_home_crm, _LINKS.c.lead_id)
+    return select(_LINKS.c.contact_id).where(_LINKS.c.contact_id != home)

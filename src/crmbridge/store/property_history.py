@@ -15,6 +15,11 @@ complete: the modification time of the values first stored (nothing changed in t
 between that time and the read). Before it the store knows nothing of the contact's
 values.
 
+A property the model starts reading later (a new rule) is only learned of as each
+contact is read again: the store remembers, per connector, since when it has read each
+property (:func:`note_read`, :func:`read_since`), so that a property first seen then is
+known to be unknown before, rather than taken for empty.
+
 Values are bounded: a text is kept to :data:`MAX_VALUE_CHARS` characters, anything
 else that is not a plain number, boolean or null is kept as its JSON text, bounded the
 same way. A property whose name is longer than :data:`MAX_NAME_CHARS` is not recorded.
@@ -33,8 +38,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from crmbridge import clock
 from crmbridge.store.chunks import chunks
-from crmbridge.store.tables import PropertyChangeRow
+from crmbridge.store.tables import CursorRow, PropertyChangeRow
 
 _HISTORY = PropertyChangeRow.__table__  # type: ignore[attr-defined]
 
@@ -44,6 +50,10 @@ MAX_VALUE_CHARS = 1000
 MAX_NAME_CHARS = 255
 #: Largest integer kept as a number; larger ones are kept as (bounded) text.
 _MAX_INT = 2**53
+#: The cursors-table namespace remembering since when each property has been read, one
+#: row per connector: property → ISO instant, or null for "since before the store kept
+#: this". No connector name starts with "_", so no read cursor can take these rows.
+READ_SINCE = "_properties_read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +127,45 @@ def history_for(session: Session, contact_ids: Sequence[int]) -> dict[int, list[
                 PropertyChange(row.property, row.old_value, row.new_value, row.changed_at)
             )
     return dict(found)
+
+
+def note_read(session: Session, connector: str, names: Sequence[str], at: datetime) -> None:
+    """Remember that ``connector``'s reads carry ``names`` from ``at`` on (those already
+    noted keep their instant); the first note of a connector dates none of them, as its
+    contacts' history starts with their values anyway. The caller commits."""
+    row = session.get(CursorRow, (READ_SINCE, connector))
+    noted = _noted(row.value if row is not None else None)
+    added = {
+        name: None if row is None else at.isoformat()
+        for name in names
+        if name not in noted and len(name) <= MAX_NAME_CHARS
+    }
+    if not added:
+        return
+    value = json.dumps({**noted, **added}, sort_keys=True)
+    if row is None:
+        row = CursorRow(connector=READ_SINCE, stream=connector, value=value)
+    row.value = value
+    row.updated_at = clock.now()
+    session.add(row)
+
+
+def read_since(session: Session, connector: str) -> dict[str, datetime]:
+    """The properties ``connector`` started reading after its first note, with when."""
+    row = session.get(CursorRow, (READ_SINCE, connector))
+    since: dict[str, datetime] = {}
+    for name, moment in _noted(row.value if row is not None else None).items():
+        if isinstance(moment, str):
+            try:
+                since[name] = clock.parse_instant(moment)
+            except ValueError:
+                continue
+    return since
+
+
+def _noted(value: str | None) -> dict[str, Any]:
+    try:
+        noted = json.loads(value) if value else {}
+    except ValueError:
+        return {}
+    return noted if isinstance(noted, dict) else {}

@@ -244,12 +244,11 @@ class Store:
                     )
             property_history.record(session, history)
             if relink:
-                self._link_events(
-                    session, list(self._contacts_by_crm_id(session, connector, relink).values())
-                )
+                relinked = list(self._contacts_by_crm_id(session, connector, relink).values())
+                self._link_events(session, relinked)
                 emails.update(latest[crm_id].email for crm_id in relink)
                 # A record joining or leaving a cross-CRM lead changes its partners' too.
-                linked = relink_leads(session, emails)
+                linked = relink_leads(session, emails, (row.id for row in relinked))
                 _update_contacts(session, [{"cid": cid} for cid in sorted(linked)], dirty=True)
             if cursor is not None:
                 self._put_cursor(session, connector, stream, cursor)

@@ -31,6 +31,17 @@ def fix_hint(loop: Loop) -> str:
     )
 
 
+def loop_summaries(loops: Sequence[Loop]) -> list[str]:
+    """One line per property and pair of CRMs, for a cycle's report."""
+    seen = {(lp.connector, lp.property, lp.other): lp for lp in loops}
+    return [
+        f"{lp.property} in {lp.connector}: crmbridge wrote {lp.ours[:80]!r}, then "
+        f"{lp.other}'s value {lp.theirs[:80]!r} came back (a sync between the CRMs); "
+        f"{fix_hint(lp)}"
+        for lp in seen.values()
+    ]
+
+
 def find_loops(
     connector: str,
     overwritten: Sequence[Overwrite],

@@ -27,9 +27,11 @@ from crmbridge.errors import CrmbridgeError
 from crmbridge.handoff.feedback import feedback_events
 from crmbridge.handoff.lead import OwnerPool
 from crmbridge.handoff.planner import HandoffPlanner, handoff_properties
+from crmbridge.i18n import ENGLISH, Texts
 from crmbridge.logging import get_logger
 from crmbridge.scoring import ScoringEngine
 from crmbridge.scoring.properties import COMPANY_PREFIX
+from crmbridge.store import property_history
 from crmbridge.store.handoff_state import assignment_counts
 from crmbridge.store.identity import fork_if_restored
 from crmbridge.store.repository import Store
@@ -41,6 +43,7 @@ from crmbridge.store.selection import (
     mark_dirty,
     outdated,
 )
+from crmbridge.sync import cross_crm
 from crmbridge.sync.account_score import (
     account_field,
     planned_account_scores,
@@ -49,6 +52,7 @@ from crmbridge.sync.account_score import (
 )
 from crmbridge.sync.adopt import AdoptionReport, adopt
 from crmbridge.sync.companies import CompanySync, company_reads
+from crmbridge.sync.cross_crm import linked_crms
 from crmbridge.sync.drain import SHUTTING_DOWN, Drainer
 from crmbridge.sync.failures import ALL_CONNECTORS, CycleFailure, Stage, render
 from crmbridge.sync.handoff_switches import (
@@ -59,7 +63,7 @@ from crmbridge.sync.handoff_switches import (
     waiver,
 )
 from crmbridge.sync.identity import follow_merges, forget_deleted
-from crmbridge.sync.loops import detect_loops
+from crmbridge.sync.loops import detect_loops, loop_summaries
 from crmbridge.sync.notify import Notifier
 from crmbridge.sync.overlap import Background, Either, Flag
 from crmbridge.sync.plan_summary import PlanSummary
@@ -116,6 +120,9 @@ class CycleSummary:
     adoption: AdoptionReport | None = field(default=None, repr=False)
     #: Why writes were held back (shadow mode, paused), per connector; not a failure.
     held: list[str] = field(default_factory=list)
+    #: crmbridge properties found flapping between two CRMs in this cycle's read (see
+    #: :mod:`crmbridge.sync.loops`): one line each, with the fix.
+    sync_loops: list[str] = field(default_factory=list)
     written_ids: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: The contacts behind ``scored`` and ``changed`` (a contact rescored in two rounds
     #: of one cycle counts once).
@@ -191,13 +198,6 @@ def model_properties(config: CrmbridgeConfig) -> list[str]:
     names.update(handoff_properties(config))
     # company.<property> is read from the contact's company, not from the contact.
     return sorted(name for name in names if not name.startswith(COMPANY_PREFIX))
-
-
-def linked_crms(config: CrmbridgeConfig) -> frozenset[str]:
-    """The CRMs whose records of one person are one lead (none when linking is off or
-    a single CRM is enabled)."""
-    enabled = frozenset(config.connectors.enabled())
-    return enabled if config.bridge.link_across_crms and len(enabled) > 1 else frozenset()
 
 
 class Pipeline:
@@ -278,7 +278,7 @@ class Pipeline:
         if self.shadow is not None:
             get_logger().info("schema.skipped", reason="shadow mode ([bridge] write = false)")
             return
-        fields = own_fields(self.prefix)
+        fields = own_fields(self.prefix, Texts(self.config.bridge.language, ENGLISH.zone))
         for name, connector in self.connectors.items():
             if only is None or name in only:
                 connector.ensure_schema(fields)
@@ -314,6 +314,11 @@ class Pipeline:
         wanted = model_properties(self.config)
         if companies is not None:
             wanted = sorted({*wanted, *companies.reader.link_properties})
+        with self.store.session() as session:
+            # A property read from now on is unknown before: the backtest must not
+            # take it for empty then.
+            property_history.note_read(session, connector.name, wanted, clock.now())
+            session.commit()
         names = self.property_map(connector.name)
         for page in connector.read_changes(cursor, names.crm_names(wanted)):
             if names:
@@ -334,13 +339,16 @@ class Pipeline:
                 own,
             )
             if result.overwritten:
-                detect_loops(
+                loops = detect_loops(
                     self.store,
                     connector.name,
                     result.overwritten,
                     self.config.writeback,
                     clock.now(),
                 )
+                for line in loop_summaries(loops):
+                    if line not in summary.sync_loops:
+                        summary.sync_loops.append(line)
             merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]
             if merges:
                 follow_merges(self.store, connector.name, merges)
@@ -411,6 +419,8 @@ class Pipeline:
         if chosen is None:
             due = either(Store.due_clause(now), outdated(self.engine.version))
             catch_up = pending(self.store, self.config)
+            if cross_crm.changed(self.store, self.config):
+                catch_up = everyone()
             where = due if catch_up is None else either(due, catch_up)
         else:
             where = chosen
@@ -453,6 +463,12 @@ class Pipeline:
         if marked:
             get_logger().info("rescore.model_changed", model_version=version, outdated=marked)
         apply_switches(self.store, self.config, now)
+        if cross_crm.changed(self.store, self.config):
+            # Leads of several CRMs merge or split, values move to their owner: every
+            # contact is rescored (only what changes is written).
+            flagged = mark_dirty(self.store, everyone())
+            get_logger().info("cross_crm.changed", contacts=flagged)
+        cross_crm.record(self.store, self.config)
         added = track_triggers(self.store, self.config)
         if added:
             # Every lead meets the new triggers now, as a baseline: none is enrolled for
@@ -800,6 +816,7 @@ def _add_read(summary: CycleSummary, reading: CycleSummary) -> None:
     summary.stored += reading.stored
     summary.api_calls += reading.api_calls
     summary.failures.extend(reading.failures)
+    summary.sync_loops.extend(reading.sync_loops)
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:

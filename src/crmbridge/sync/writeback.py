@@ -8,6 +8,7 @@ from datetime import datetime
 
 from crmbridge.clock import parse_instant
 from crmbridge.connector import FieldSpec
+from crmbridge.i18n import ENGLISH, N_, Texts
 from crmbridge.scoring.model import STAGES
 from crmbridge.scoring.types import Score
 from crmbridge.store.identity import same_store
@@ -15,34 +16,43 @@ from crmbridge.store.identity import same_store
 #: The property naming the store that wrote a contact's crmbridge values (see
 #: :mod:`crmbridge.store.identity`); written in the same batch as the values.
 STORE_SUFFIX = "store"
-#: (suffix, label, type, options) of every property crmbridge owns.
+#: (suffix, label, type, options) of every property crmbridge owns; the labels are
+#: catalog messages (see :func:`own_fields`).
 _FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("score", "Lead score", "number", ()),
-    ("fit_score", "Fit score", "number", ()),
-    ("engagement_score", "Engagement score", "number", ()),
-    ("grade", "Lead grade", "enumeration", ("A", "B", "C", "D")),
-    ("bant", "BANT", "string", ()),
-    ("stage", "Lead stage", "enumeration", STAGES),
-    ("hot", "Hot lead", "bool", ()),
-    ("reasons", "Score reasons", "string", ()),
-    ("scored_at", "Scored at", "datetime", ()),
-    ("sequence_paused", "Sequence paused (replied)", "bool", ()),
-    ("next_question", "Next question to ask", "string", ()),
-    ("objection", "Objection type", "enumeration", ("price", "trust", "authority", "none")),
-    ("objection_confidence", "Objection confidence", "number", ()),
-    ("enrichment_source", "Enrichment source", "string", ()),
-    (STORE_SUFFIX, "crmbridge store (which store wrote these values)", "string", ()),
+    ("score", N_("Lead score"), "number", ()),
+    ("fit_score", N_("Fit score"), "number", ()),
+    ("engagement_score", N_("Engagement score"), "number", ()),
+    ("grade", N_("Lead grade"), "enumeration", ("A", "B", "C", "D")),
+    ("bant", N_("BANT"), "string", ()),
+    ("stage", N_("Lead stage"), "enumeration", STAGES),
+    ("hot", N_("Hot lead"), "bool", ()),
+    ("reasons", N_("Score reasons"), "string", ()),
+    ("scored_at", N_("Scored at"), "datetime", ()),
+    ("sequence_paused", N_("Sequence paused (replied)"), "bool", ()),
+    ("next_question", N_("Next question to ask"), "string", ()),
+    ("bant_question", N_("Next BANT question for sales"), "string", ()),
+    ("objection", N_("Objection type"), "enumeration", ("price", "trust", "authority", "none")),
+    ("objection_confidence", N_("Objection confidence"), "number", ()),
+    ("enrichment_source", N_("Enrichment source"), "string", ()),
+    (STORE_SUFFIX, N_("crmbridge store (which store wrote these values)"), "string", ()),
 )
 #: Fields crmbridge creates for sales to fill in: inputs, so they are never echo-suppressed.
 _INPUT_FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (
         "sales_feedback",
-        "Sales feedback",
+        N_("Sales feedback"),
         "enumeration",
-        ("contacted", "meeting_booked", "qualified", "not_qualified", "bad_timing", "no_budget"),
+        (
+            "contacted",
+            "meeting_booked",
+            "qualified",
+            "not_qualified",
+            "bad_timing",
+            "no_budget",
+        ),
     ),
-    ("feedback_reason", "Sales feedback reason", "string", ()),
-    ("sales_notes", "Sales notes", "string", ()),
+    ("feedback_reason", N_("Sales feedback reason"), "string", ()),
+    ("sales_notes", N_("Sales notes"), "string", ()),
 )
 _SCORE_SUFFIXES = (
     "score",
@@ -59,11 +69,22 @@ _SCORE_SUFFIXES = (
 _PASSENGERS = ("scored_at",)
 
 
-def own_fields(prefix: str) -> list[FieldSpec]:
-    """The custom properties crmbridge needs in the CRM."""
+def own_fields(prefix: str, t: Texts = ENGLISH) -> list[FieldSpec]:
+    """The custom properties crmbridge needs in the CRM, labelled and described in the
+    language of ``t`` (``[bridge] language``)."""
+    written = [(field, N_("Written by crmbridge: {label}.")) for field in _FIELDS]
+    read = [
+        (field, N_("Filled in by sales; crmbridge reads it: {label}.")) for field in _INPUT_FIELDS
+    ]
     return [
-        FieldSpec(f"{prefix}_{suffix}", label, kind, options)  # type: ignore[arg-type]
-        for suffix, label, kind, options in (*_FIELDS, *_INPUT_FIELDS)
+        FieldSpec(
+            f"{prefix}_{suffix}",
+            t(label),
+            kind,  # type: ignore[arg-type]
+            options,
+            t(description, label=t(label)),
+        )
+        for (suffix, label, kind, options), description in (*written, *read)
     ]
 
 

@@ -146,8 +146,17 @@ def test_csv_files_one_per_table_with_formulas_quoted(
     )
     with (folder / "disqualifications.csv").open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["reason", "count", "previous", "change"]
+    # For people: the headings the page shows; programs read --json's column ids.
+    assert rows[0][0] == "Reason" and rows[0][-1] == "Change"
     assert ["'=cmd", "0", "1", "-1"] in rows
+
+    spanish = tmp_path / "es"
+    _report(
+        store_url, _config(tmp_path, store_url, "es"), "--week", "2026-W47", "--csv", str(spanish)
+    )
+    with (spanish / "disqualifications.csv").open(encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert header[0] == "Motivo" and header[-1] == "Variación"
 
 
 def test_the_terminal_report_in_spanish(store: Store, store_url: str, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Every message the report and the backtest show has a Spanish translation that keeps
-its fields."""
+"""Every message crmbridge shows a person — the report, the backtest, the dashboard, the
+command line, the texts written to the CRM — has a Spanish translation that keeps its
+fields."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ SOURCES = [
     # Texts written to the CRM: score reasons, hand-off tasks.
     *sorted((ROOT / "src" / "crmbridge" / "scoring").glob("*.py")),
     *sorted((ROOT / "src" / "crmbridge" / "handoff").glob("*.py")),
+    # The command line: its tables and messages, the demo's narration.
+    *sorted((ROOT / "src" / "crmbridge" / "cli").glob("*.py")),
+    ROOT / "src" / "crmbridge" / "console.py",
+    ROOT / "src" / "crmbridge" / "demo.py",
+    # The labels of the properties crmbridge creates in the CRM.
+    ROOT / "src" / "crmbridge" / "sync" / "writeback.py",
     # The plugins' own words in hand-off tasks (what a CRM cannot do).
     ROOT / "connectors" / "hubspot" / "crmbridge_hubspot" / "handoff.py",
     ROOT / "connectors" / "salesforce" / "crmbridge_salesforce" / "handoff.py",

@@ -16,6 +16,7 @@ host is refused rather than followed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -105,20 +106,23 @@ class PardotClient:
         }
         self.calls += 1
         try:
-            response = self.session.get(url, params=params, headers=headers)
+            with self.session.get(url, params=params, headers=headers, stream=True) as response:
+                # Read at most MAX_BODY: an answer without end never fills the memory.
+                body = response.raw.read(MAX_BODY + 1, decode_content=True)
         except requests.Timeout:
             raise TransientError(f"Pardot did not answer in time ({what})") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError) as exc:
             raise TransientError(f"could not reach Pardot ({what}): {type(exc).__name__}") from None
-        body = response.content[:MAX_BODY]
         if response.status_code != 200:
-            error = translate(response.status_code, body, what)
+            error = translate(response.status_code, body[:MAX_BODY], what)
             if isinstance(error, RateLimited) and error.policy == PARDOT_DAILY:
                 self.budget.refused(error)
             raise error
+        if len(body) > MAX_BODY:
+            raise TransientError(f"Pardot's answer to {what} is larger than {MAX_BODY} bytes")
         try:
-            answer = response.json()
-        except ValueError:
+            answer = json.loads(body)
+        except (ValueError, RecursionError):
             raise TransientError(f"Pardot answered {what} with no JSON") from None
         if not isinstance(answer, dict):
             raise TransientError(f"Pardot answered {what} with no JSON object")

@@ -179,7 +179,9 @@ class ProspectStandings:
                     continue
                 placed.append((where[1], where[0], row))
             fresh = [(at, pid, row) for at, pid, row in placed if self.position.admits(at, pid)]
-            for _, _, row in fresh:
+            # Every row is compared, not only the fresh: a change within the second of
+            # the version read has the same updatedAt; the value says it changed.
+            for _, _, row in placed:
                 now = standing(row)
                 for crm_id in crm_ids(row):
                     if self.by_crm_id.get(crm_id) != now:

@@ -23,7 +23,7 @@ DEFAULT_DAILY_LIMIT = 25_000
 #: newest change it read.
 DEFAULT_LOOKBACK = timedelta(minutes=5)
 MAX_LOOKBACK = timedelta(days=1)
-DEFAULT_LOOKBACK_RECORDS = 5000
+DEFAULT_LOOKBACK_RECORDS = 2000
 #: A business unit id: 18 characters starting 0Uv.
 BUSINESS_UNIT = re.compile(r"^0Uv[A-Za-z0-9]{15}$")
 TABLE = "connectors.salesforce.pardot"

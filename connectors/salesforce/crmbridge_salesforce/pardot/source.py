@@ -14,6 +14,7 @@ from crmbridge_salesforce.client import SalesforceClient
 from crmbridge_salesforce.pardot.client import PardotClient
 from crmbridge_salesforce.pardot.reader import (
     ACTIVITIES,
+    PROSPECTS,
     ActivityPage,
     ProspectStandings,
     Standing,
@@ -86,11 +87,17 @@ class PardotSource:
             log.warning("pardot.reads_paused", reason=limited.message, resume=resumes(limited))
 
     def check(self) -> list[str]:
-        """Problems with Pardot access: the business unit, the scope, the host."""
-        try:
-            self.client.query("check Pardot access", ACTIVITIES, {"fields": "id", "limit": "1"})
-        except RateLimited as limited:
-            return [f"{limited} (Pardot reads resume at {resumes(limited)})"]
-        except CrmbridgeError as exc:
-            return [str(exc)]
+        """Problems with Pardot access: the business unit, the scope, the host, and the
+        abilities each read needs (Visitors > View; Prospects > View for score and
+        grade)."""
+        reads = [ACTIVITIES, *([PROSPECTS] if self.settings.score_and_grade else [])]
+        for obj in reads:
+            try:
+                self.client.query(
+                    f"check Pardot access ({obj})", obj, {"fields": "id", "limit": "1"}
+                )
+            except RateLimited as limited:
+                return [f"{limited} (Pardot reads resume at {resumes(limited)})"]
+            except CrmbridgeError as exc:
+                return [str(exc)]
         return []

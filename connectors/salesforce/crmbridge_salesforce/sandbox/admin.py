@@ -9,7 +9,7 @@ same over HTTP for ``crmbridge sandbox`` (no session needed; never counted or fa
 - ``POST /_sandbox/touch/{sobject}/{id}``: a system update moves only SystemModstamp;
 - ``POST /_sandbox/convert/{lead id}``: convert a lead;
 - ``POST /_sandbox/hide/{sobject}/{field}``: hide a field from the integration user;
-- ``POST /_sandbox/faults``: ``{"kind", "count", "path_prefix", "method"}``;
+- ``POST /_sandbox/faults``: ``{"kind", "count", "path_prefix", "method", "after"}``;
 - ``POST /_sandbox/expire-sessions``; ``GET /_sandbox/log``; ``GET /_sandbox/usage``.
 """
 
@@ -207,7 +207,8 @@ def routes(services: Services) -> list[Route]:
             body = await body_of(request)
             services.faults.add(str(body["kind"]), int(body.get("count", 1)),
                                 str(body.get("path_prefix", "")),
-                                str(body.get("method", "")))  # fmt: skip
+                                str(body.get("method", "")),
+                                int(body.get("after", 0)))  # fmt: skip
             return Response(status_code=204)
         if action == "expire-sessions":
             admin.expire_sessions()

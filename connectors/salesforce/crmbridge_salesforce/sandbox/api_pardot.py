@@ -273,4 +273,86 @@ def routes(services: Services) -> list[Route]:
             with lock:
                 running[0] -= 1
 
-    return [Route(PREFIX + "/{obj}", query, methods=["GET"])]
+    return [Route(PREFIX + "/{obj}", query, methods=["GET"]), *admin_routes(state)]
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("a time is an ISO-8601 string")
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def admin_routes(state: PardotState) -> list[Route]:
+    """``/_sandbox/pardot/...``: seed the business unit over HTTP (``crmbridge sandbox``).
+
+    - ``POST /_sandbox/pardot/prospects``: ``{"email", "salesforce_id", "score", "grade"}``;
+    - ``PATCH /_sandbox/pardot/prospects/{id}``: ``{"score", "grade", "at"}``;
+    - ``POST /_sandbox/pardot/activities``: ``{"activities": [{"type", "prospect_id",
+      "at"}], "staged": false}`` (at most 10,000 a request);
+    - ``POST /_sandbox/pardot/commit``: staged activities become visible.
+    """
+
+    async def body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if len(raw) > 10 * 1024 * 1024:
+            raise ValueError("the body is larger than 10 MB")
+        data = json.loads(raw or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("the body is a JSON object")
+        return data
+
+    async def add_prospect(request: Request) -> dict[str, Any]:
+        data = await body(request)
+        pid = state.add_prospect(
+            email=data.get("email"),
+            salesforce_id=data.get("salesforce_id"),
+            score=int(data.get("score") or 0),
+            grade=data.get("grade"),
+        )
+        return {"id": pid}
+
+    async def change_prospect(request: Request) -> dict[str, Any]:
+        data = await body(request)
+        pid = int(request.path_params["pid"])
+        if pid not in state.prospects:
+            raise KeyError(pid)
+        values = {k: data[k] for k in ("score", "grade", "email") if k in data}
+        state.update_prospect(pid, _when(data.get("at")), **values)
+        return {"id": pid}
+
+    async def add_activities(request: Request) -> dict[str, Any]:
+        data = await body(request)
+        rows = data.get("activities")
+        if not isinstance(rows, list) or len(rows) > 10_000:
+            raise ValueError("activities: a list of at most 10,000")
+        parsed = [
+            {"type": int(r["type"]), "prospect_id": r.get("prospect_id"), "at": _when(r.get("at"))}
+            for r in rows
+        ]
+        return {"ids": state.add_activities(parsed, staged=bool(data.get("staged")))}
+
+    async def commit(request: Request) -> dict[str, Any]:
+        state.commit()
+        return {}
+
+    def handler(action: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return JSONResponse(await action(request))
+            except KeyError:
+                return JSONResponse({"message": "no such prospect"}, status_code=404)
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"message": str(exc)[:200]}, status_code=400)
+
+        return endpoint
+
+    base = "/_sandbox/pardot"
+    return [
+        Route(f"{base}/prospects", handler(add_prospect), methods=["POST"]),
+        Route(f"{base}/prospects/{{pid:int}}", handler(change_prospect), methods=["PATCH"]),
+        Route(f"{base}/activities", handler(add_activities), methods=["POST"]),
+        Route(f"{base}/commit", handler(commit), methods=["POST"]),
+    ]

@@ -120,7 +120,8 @@ class PardotState:
             return pid
 
     def update_prospect(self, pid: int, at: datetime | None = None, **values: Any) -> None:
-        """Change a prospect (``score=``, ``grade=``...); stamps ``updatedAt``."""
+        """Change a prospect (``score=``, ``grade=``...); stamps ``updatedAt`` (now, or
+        ``at``)."""
         with self._lock:
             self.prospects[pid].update(values, updatedAt=second(at))
 

@@ -138,7 +138,7 @@ async def _answer(services: Services, handler: Handler, request: Request) -> Res
         return ApiError(403, "REQUEST_LIMIT_EXCEEDED", LIMIT_MESSAGE).response()
     if fault == "stall":
         await asyncio.sleep(services.faults.stall_seconds)
-    elif fault is not None and fault != "late":
+    elif fault is not None and fault not in ("late", "hold"):
         return fault_response(fault)
     if not services.state.count_call(services.config.daily_limit):
         return ApiError(403, "REQUEST_LIMIT_EXCEEDED", LIMIT_MESSAGE).response()
@@ -151,6 +151,10 @@ async def _answer(services: Services, handler: Handler, request: Request) -> Res
     if fault == "late":
         # Done and committed, answered too late: a client that gave up cannot know.
         await asyncio.sleep(services.faults.stall_seconds)
+    elif fault == "hold":
+        faults = services.faults
+        faults.holding.set()
+        await asyncio.to_thread(faults.wait_released, faults.stall_seconds)
     return response
 
 

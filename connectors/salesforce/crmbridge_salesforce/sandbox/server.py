@@ -20,6 +20,7 @@ from crmbridge_salesforce.sandbox.admin import Admin
 from crmbridge_salesforce.sandbox.app import create_app
 from crmbridge_salesforce.sandbox.config import LATEST_API_VERSION, SandboxConfig
 from crmbridge_salesforce.sandbox.faults import Faults
+from crmbridge_salesforce.sandbox.pardot_state import BUSINESS_UNIT_ID
 from crmbridge_salesforce.sandbox.pipeline import Services
 from crmbridge_salesforce.sandbox.state import OrgState
 from crmbridge_salesforce.sandbox.tls import LOCAL_NAMES, Certificates, make_certificates
@@ -177,6 +178,8 @@ def serve(
             f" private key {certificates.jwt_private_key}\n"
             f"  client credentials: client id {config.client_id},"
             f" client secret {config.client_secret}\n"
+            f"  Account Engagement (Pardot) v5: base_url {url},"
+            f" business_unit_id {BUSINESS_UNIT_ID}\n"
             f"  admin: {url}/_sandbox/log (requests), POST {url}/_sandbox/faults"
             f" (API version {LATEST_API_VERSION} and older)",
             flush=True,

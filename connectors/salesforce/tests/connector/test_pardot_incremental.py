@@ -6,6 +6,7 @@ every activity becomes exactly one event, none is lost."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,7 @@ BATCHES = 4
 PAGE = 200
 
 
-@pytest.mark.parametrize("remembered", [5000, 300])
+@pytest.mark.parametrize("remembered", [2000, 300])
 def test_ten_thousand_activities_read_incrementally_lose_and_double_nothing(
     salesforce_sandbox: SandboxHandle, remembered: int
 ) -> None:
@@ -87,4 +88,6 @@ def test_ten_thousand_activities_read_incrementally_lose_and_double_nothing(
     assert max(emitted.values()) == 1, "an activity became two events"
     assert touched >= 200
     calls = pardot_requests(sandbox.server)
+    # The look-back re-reads some pages; never as much again as reading everything once.
+    assert calls <= 2 * math.ceil(len(ids) / PAGE)
     print(f"\n{len(emitted)} events, {calls} v5 calls, {touched} activities updated mid-read")

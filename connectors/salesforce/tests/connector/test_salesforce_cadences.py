@@ -113,3 +113,21 @@ def test_an_org_without_sales_engagement_is_said_plainly(
         assert not connector.handoff.can_pause_sequences
         refused = connector.handoff.pause_sequences("00Q5g000004AbCdEAK")
         assert not refused.ok and "sales_engagement" in (refused.error or "")
+
+
+def test_an_enrollment_by_cadence_name_is_confirmed_by_the_trackers_id(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    sandbox = salesforce_sandbox
+    cadence, lead_id = setup(sandbox)
+    handoff = handoff_of(sandbox)
+    # The configuration names the cadence; its tracker holds the cadence's id.
+    joining = enroll(lead_id, "Inbound", sandbox.server.state.users.rep)
+
+    assert not handoff.performed(joining)
+    assert handoff.perform(joining).ok
+    assert handoff.performed(joining)
+    assert handoff.perform(joining).ok, "enrolled already in that cadence: done"
+    assert trackers(sandbox, lead_id) == [(cadence, "Running", None)]
+    other = enroll(lead_id, "No such cadence", sandbox.server.state.users.rep)
+    assert not handoff.performed(other)

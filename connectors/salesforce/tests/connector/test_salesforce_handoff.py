@@ -195,3 +195,27 @@ def test_a_list_is_a_campaign_joined_once(salesforce_sandbox: SandboxHandle) -> 
     unknown = Action("list_add", lead_id, "k", {"list_id": "7015g000000AbCdAAK"})
     refused = handoff.perform(unknown)
     assert not refused.ok and "INVALID_CROSS_REFERENCE_KEY" in (refused.error or "")
+
+
+def test_a_task_of_a_lead_whose_owner_left_goes_to_the_fallback_user(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    sandbox = salesforce_sandbox
+    rep = sandbox.server.state.users.rep
+    gone = sandbox.seed(
+        "User", {"Username": "old@x.io", "LastName": "Gone", "Email": "old@x.io", "IsActive": False}
+    )
+    kept, left = lead(sandbox, "Kept"), lead(sandbox, "Left")
+    actions = [task(kept, "hot:kept", rep), task(left, "hot:left", gone)]
+
+    alone = handoff_of(sandbox).perform_batch(actions)
+    assert alone[0].ok and not alone[1].ok and not alone[1].retriable
+    assert "INACTIVE_OWNER_OR_USER" in str(alone[1].error)
+    assert "task_owner_fallback" in str(alone[1].error)
+    assert tasks_of(sandbox, left) == []
+
+    fallback = handoff_of(sandbox, task_owner_fallback=rep).perform_batch([actions[1]])
+    assert fallback[0].ok
+    [made] = tasks_of(sandbox, left)
+    assert made["OwnerId"] == rep
+    assert handoff_of(sandbox).performed(actions[1])
