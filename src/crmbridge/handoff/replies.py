@@ -133,7 +133,12 @@ class ReplyStep:
                 },
             )
         )
-        plan.notes.append(f"replied {replied:%Y-%m-%d %H:%M} → sequences paused, owner tasked")
+        plan.notes.append(
+            lead.texts(
+                N_("replied {moment} → sequences paused, owner tasked"),
+                moment=lead.texts.moment(replied),
+            )
+        )
 
     def _maybe_resume(self, lead: Lead, plan: HandoffPlan, handled: datetime) -> None:
         """Automation resumes once the lead is recycled after its reply.
@@ -159,4 +164,4 @@ class ReplyStep:
         if why is not None:
             lead.state["paused"] = False
             lead.state["resumed_at"] = lead.now.isoformat()
-            plan.notes.append(f"automation resumed: {why}")
+            plan.notes.append(lead.texts(N_("automation resumed: {why}"), why=why))

@@ -92,14 +92,15 @@ async def login(request: Request, context: Context) -> Response:
     if isinstance(token, Response):
         return token
     client = request.client.host if request.client else None
-    wait = context.logins.retry_after(client)
+    # Counted as a failure before the token is read (forgotten on success): sign-ins
+    # sent at once get no more tries than sent one after another.
+    wait = context.logins.attempt(client)
     if wait is not None:
         # Refused before the token is read: the answer says nothing about it.
         log.warning("ui.login_throttled", client=client, retry_after_s=wait)
         return _throttled(context, wait)
     given, status = await _given_token(request)
     if status != 200 or given is None or not ui_session.token_matches(given, token):
-        context.logins.failed(client)
         log.warning("ui.login_refused", client=client)
         return _login_page(context, N_("Wrong token."), status if status != 200 else 401)
     context.logins.succeeded(client)
