@@ -29,9 +29,10 @@ from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.connector.registry import plugin
 from crmbridge.records import CanonicalEvent
-from crmbridge.report.collect import build_report
+from crmbridge.report.collect import build_report, one_record_per_lead
 from crmbridge.report.periods import current_week
 from crmbridge.settings import WritebackSettings
+from crmbridge.store.dashboard_queries import hot_leads
 from crmbridge.store.lead_links import linked_leads, other_records
 from crmbridge.store.report_queries import milestones
 from crmbridge.store.repository import Store
@@ -295,6 +296,11 @@ def test_a_hot_lead_in_both_crms_is_told_to_sales_once_in_its_home_crm(
     # Salesforce owns the score, so the lead's hand-off runs there: one task, none in HubSpot.
     assert [t["WhoId"] for t in tasks] == [sf_ana]
     assert crms.hs_state.tasks() == []
+    # The dashboard's hot-lead queue shows her once, by that record.
+    with pipeline.store.session() as session:
+        shown, count = hot_leads(session, 10, skip=one_record_per_lead(config))
+        assert hot_leads(session, 10)[1] == 2
+    assert count == 1 and [(h.crm, h.crm_id) for h in shown] == [("salesforce", sf_ana)]
 
 
 def test_a_property_written_into_both_crms_and_synced_is_found_flapping(

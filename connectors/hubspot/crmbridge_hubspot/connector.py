@@ -41,7 +41,7 @@ from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.batch_update import update_batches
-from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.client import HubSpotClient, unparsed
 from crmbridge_hubspot.companies import HubSpotCompanies
 from crmbridge_hubspot.deals import HubSpotOutcomes
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
@@ -285,7 +285,7 @@ class HubSpotConnector:
         def search(query: Query, names: list[str] = wanted) -> Answer[Record]:
             raw = self.client.call(
                 "search contacts",
-                _unparsed(self.client.search_api.do_search_with_http_info),
+                unparsed(self.client.search_api.do_search_with_http_info),
                 search_body(query, names),
                 search=True,
             )
@@ -295,7 +295,7 @@ class HubSpotConnector:
             # The look-back is mostly records already read: ids and times suffice.
             raw = self.client.call(
                 "search contacts",
-                _unparsed(self.client.search_api.do_search_with_http_info),
+                unparsed(self.client.search_api.do_search_with_http_info),
                 search_body(query, ["lastmodifieddate"]),
                 search=True,
             )
@@ -311,7 +311,7 @@ class HubSpotConnector:
                 }
                 raw = self.client.call(
                     "batch read contacts",
-                    _unparsed(self.client.batch_api.read_with_http_info),
+                    unparsed(self.client.batch_api.read_with_http_info),
                     body,
                     archived=False,
                 )
@@ -432,19 +432,3 @@ def _why(exc: BaseException) -> str:
     """A parsing error in a few words: its type and start, never a whole body."""
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _unparsed(method: Any) -> Any:
-    """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
-    is read here, inside the client's call, so a connection lost while reading it is
-    a failed call like any other (retried, mapped to crmbridge's errors)."""
-
-    def call(*args: Any, **kwargs: Any) -> tuple[bytes, int, Any]:
-        response = method(*args, _preload_content=False, **kwargs)
-        try:
-            body = response.data
-        finally:
-            response.release_conn()
-        return body, response.status, response.headers
-
-    return call

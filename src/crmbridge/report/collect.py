@@ -63,7 +63,7 @@ def build_report(
     targets = {stage: sla.within for stage, sla in config.sla.stages.items()}
     previous = period.shifted(-1)
     periods = [period.shifted(offset) for offset in range(1 - TREND_PERIODS, 1)]
-    skip = _other_records(config)
+    skip = one_record_per_lead(config)
     leads = queries.milestones(session, periods[0].start, now, skip=skip)
     figures = [
         _figures(session, config, leads, p, calendar, targets, now, cohort_days)
@@ -111,16 +111,17 @@ def _figures(
     )
     states = queries.handoff_states(session, (cid for cid, _ in feedback if cid is not None))
     figures.objections = kpis.objections(states.values())
-    skip = _other_records(config)
+    skip = one_record_per_lead(config)
     moved = kpis.moves(queries.stage_moves(session, start, end, skip=skip))
     figures.reactivated, figures.reengaged, figures.archived = moved
     figures.score_histogram = queries.score_histogram(session, end, skip=skip)
     return figures
 
 
-def _other_records(config: CrmbridgeConfig) -> queries.Skip:
-    """A lead held by several CRMs counts once: by its home record (see
-    :mod:`crmbridge.sync.lead_merge`); None when records are not linked."""
+def one_record_per_lead(config: CrmbridgeConfig) -> queries.Skip:
+    """The records a count of leads leaves out: a lead held by several CRMs counts
+    once, by its home record (see :mod:`crmbridge.sync.lead_merge`); None when records
+    are not linked."""
     if not linked_crms(config):
         return None
     owner = config.writeback.owner_of(score_property(config.writeback.prefix))

@@ -164,6 +164,10 @@ class ProspectStandings:
     def __init__(self) -> None:
         self.by_crm_id: dict[str, Standing] = {}
         self.position = LookbackCursor()
+        #: Ids whose score or grade changed and whose record has not been handed over
+        #: since: kept across reads, so a read that stops or fails before it hands them
+        #: over (the position has moved past their prospects) hands them over next time.
+        self.unsent: set[str] = set()
 
     def refresh(self, client: PardotClient, settings: PardotSettings) -> set[str]:
         """Read the prospects changed since the last refresh; the Salesforce ids whose
@@ -187,6 +191,7 @@ class ProspectStandings:
                     if self.by_crm_id.get(crm_id) != now:
                         self.by_crm_id[crm_id] = now
                         changed.add(crm_id)
+                        self.unsent.add(crm_id)
             if fresh:
                 self.position = self.position.advance(
                     [(at, pid) for at, pid, _ in fresh],
