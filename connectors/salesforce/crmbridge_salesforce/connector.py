@@ -396,20 +396,25 @@ class SalesforceConnector:
             value = _text(row.get(sf_name))
             if value is not None:
                 props[name] = value
+        modified = _instant(row.get("SystemModstamp"))
         if self.pardot is not None and self._standing:
             standing = self.pardot.standing_of(str(row["Id"]))
             if standing is not None:
                 for name, value in ((SCORE, standing.score), (GRADE, standing.grade)):
                     if value is not None:
                         props[name] = value
+                # Pardot's values changed when its prospect did, maybe after the record:
+                # the record's values are as of the later (the property history dates
+                # changes by it, and must not date a new score before it was set).
+                if standing.since is not None and modified is not None:
+                    modified = max(modified, standing.since)
         email = row.get("Email")
-        stamp = row.get("SystemModstamp")
         return ContactRecord(
             crm=self.name,
             id=str(row["Id"]),
             email=email if isinstance(email, str) else None,
             properties=props,
-            updated_at=_instant(stamp),
+            updated_at=modified,
             merged_ids=tuple(merged),
         )
 

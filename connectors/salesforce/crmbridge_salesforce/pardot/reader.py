@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -133,6 +133,10 @@ class Standing:
 
     score: str | None
     grade: str | None
+    #: The prospect's ``updatedAt`` when these values were first read: the latest they
+    #: can have been set (a Salesforce record's own modification time does not move
+    #: when Pardot changes them). Not part of what a standing is.
+    since: datetime | None = field(default=None, compare=False)
 
 
 def standing(row: Mapping[str, Any]) -> Standing:
@@ -185,8 +189,8 @@ class ProspectStandings:
             fresh = [(at, pid, row) for at, pid, row in placed if self.position.admits(at, pid)]
             # Every row is compared, not only the fresh: a change within the second of
             # the version read has the same updatedAt; the value says it changed.
-            for _, _, row in placed:
-                now = standing(row)
+            for at, _, row in placed:
+                now = replace(standing(row), since=at)
                 for crm_id in crm_ids(row):
                     if self.by_crm_id.get(crm_id) != now:
                         self.by_crm_id[crm_id] = now

@@ -195,6 +195,33 @@ def test_a_score_change_read_by_a_read_that_stopped_early_reaches_the_lead_next_
     assert records(read_all(connector, again[-1].cursor, PROPS)) == {}
 
 
+def test_a_lead_carrying_a_new_score_is_dated_no_earlier_than_the_score(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    """Pardot moves a score without touching the Salesforce record: the record read with
+    it is dated by the prospect's change, so the property history never dates the new
+    score to the record's older modification (a backtest would read it too early)."""
+    sandbox = salesforce_sandbox
+    long_ago = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    lead = sandbox.seed(
+        "Lead", {"LastName": "Ana", "Company": "Acme", "Email": "ana@acme.example"},
+        modstamp=long_ago,
+    )  # fmt: skip
+    pardot = pardot_of(sandbox.server)
+    prospect = pardot.add_prospect(email="ana@acme.example", salesforce_id=lead, score=40,
+                                   at=long_ago)  # fmt: skip
+    connector = pardot_connector(sandbox.server)
+    first = read_all(connector, None, PROPS)
+    assert [r.updated_at for p in first for r in p.records if r.id == lead] == [long_ago]
+
+    scored = AN_HOUR_AGO.replace(microsecond=0)
+    pardot.update_prospect(prospect, at=scored, score=95)
+    moved = [r for p in read_all(connector, first[-1].cursor, PROPS) for r in p.records]
+    assert [(r.id, r.properties.get("pardot_score"), r.updated_at) for r in moved] == [
+        (lead, "95", scored)
+    ]
+
+
 def test_a_model_without_pardot_properties_reads_no_prospects(
     salesforce_sandbox: SandboxHandle,
 ) -> None:
