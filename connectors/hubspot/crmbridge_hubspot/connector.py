@@ -210,10 +210,17 @@ class HubSpotConnector:
             self._create(
                 "create property group", self.client.groups_api.create_with_http_info, GROUP
             )
-        names = self.property_names()
+        existing = {
+            prop.name: prop
+            for prop in self.client.call(
+                "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
+            ).results
+            or []
+        }
         created = []
         for field in fields:
-            if field.name in names:
+            if field.name in existing:
+                self._relabel(existing[field.name], property_definition(field))
                 continue
             if self._create(
                 f"create property {field.name}",
@@ -222,6 +229,28 @@ class HubSpotConnector:
             ):
                 created.append(field.name)
         return created
+
+    def _relabel(self, held: Any, wanted: dict[str, Any]) -> None:
+        """Give a crmbridge property the label and description of the configured language
+        (``[bridge] language`` changed since it was created). Only properties in
+        crmbridge's own group: one an admin moved elsewhere is theirs to name."""
+        if getattr(held, "group_name", None) != GROUP["name"]:
+            return
+        change = {
+            key: wanted[key]
+            for key in ("label", "description")
+            if (getattr(held, key, None) or "") != wanted[key]
+        }
+        if not change:
+            return
+        self.client.call(
+            f"relabel property {held.name}",
+            self.client.properties_api.update_with_http_info,
+            "contacts",
+            held.name,
+            change,
+        )
+        get_logger(connector=self.name).info("schema.relabelled", property=held.name)
 
     def property_names(self) -> frozenset[str]:
         """Every contact property of the portal, HubSpot's and custom ones (one request)."""
