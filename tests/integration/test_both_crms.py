@@ -269,22 +269,23 @@ def test_a_person_in_both_crms_is_one_lead_scored_once_and_written_per_owner(
         assert loops_since(session, clock.now() - timedelta(days=1)) == []
 
 
+def book_demo(pipeline: Pipeline) -> None:
+    """Ana booked a demo two hours ago (+30)."""
+    demo = CanonicalEvent(
+        event_id="demo-booked",
+        type="meeting_booked",
+        occurred_at=clock.now() - timedelta(hours=2),
+        contact={"email": ANA},
+    )
+    pipeline.store.insert_events([demo])
+
+
 def test_a_hot_lead_in_both_crms_is_told_to_sales_once_in_its_home_crm(
     crms: Crms, store_url: str
 ) -> None:
     config = config_for(crms, store_url, owners={"crmbridge_score": "salesforce"}, notify=True)
     pipeline = pipeline_for(crms, config)
-    # A demo booked on top of the rest: 125 points, a hot lead.
-    pipeline.store.insert_events(
-        [
-            CanonicalEvent(
-                event_id="demo-booked",
-                type="meeting_booked",
-                occurred_at=clock.now() - timedelta(hours=2),
-                contact={"email": ANA},
-            )
-        ]
-    )
+    book_demo(pipeline)  # on top of the rest: 125 points, a hot lead
 
     cycle(pipeline)
     cycle(pipeline)
@@ -621,3 +622,27 @@ def test_the_weekly_report_counts_a_lead_in_both_crms_once(crms: Crms, store_url
         ("salesforce", ANA),
         ("salesforce", CARL),
     ]
+
+
+def test_a_hot_lead_told_in_one_crm_is_not_told_again_when_it_appears_in_the_other(
+    crms: Crms, store_url: str
+) -> None:
+    """Ana is hot in HubSpot alone and told to sales there; later the same person shows
+    up in Salesforce, which owns the score: the lead's home moves there, but the lead
+    was hot already, so sales are not told a second time."""
+    sf_ana, hs_ana = crms.ids[("salesforce", ANA)], crms.ids[("hubspot", ANA)]
+    crms.sf_state.update("Lead", sf_ana, {"Email": "someone.else@acme.es"})
+    crms.hs_state.update_contacts([(hs_ana, {"numemployees": "600"})], source=USER)
+    config = config_for(crms, store_url, owners={"crmbridge_score": "salesforce"}, notify=True)
+    pipeline = pipeline_for(crms, config)
+    book_demo(pipeline)
+    cycle(pipeline)
+    assert scores(pipeline)[("hubspot", ANA)] >= 100
+    assert len(crms.hs_state.tasks()) == 1  # told in HubSpot, where she was alone
+
+    crms.sf_state.update("Lead", sf_ana, {"Email": "Ana@Acme.es"})
+    cycle(pipeline)
+    cycle(pipeline)
+    assert scores(pipeline)[("salesforce", ANA)] >= 100  # one lead now, at home in Salesforce
+    assert crms.sf_state.visible("Task", include_deleted=False) == []
+    assert len(crms.hs_state.tasks()) == 1
