@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from crmbridge.connector import LookbackCursor
+from crmbridge.errors import TransientError
 from crmbridge.records import CanonicalEvent
 from crmbridge_salesforce.pardot.activities import FIELDS, Parsed, parse, place
 from crmbridge_salesforce.pardot.client import PardotClient
@@ -66,12 +67,21 @@ def _pages(
     client: PardotClient, obj: str, params: Mapping[str, str], what: str
 ) -> Iterator[list[Any]]:
     answer = client.query(what, obj, params)
+    # A page naming one already answered would be followed for ever (a read may yield
+    # nothing between pages it holds already, so no stop would end it).
+    followed: set[str] = set()
     while True:
         values = answer.get("values")
         yield values if isinstance(values, list) else []
         following = answer.get("nextPageUrl")
         if not isinstance(following, str) or not following:
             return
+        if following in followed:
+            raise TransientError(
+                f"Pardot named a page it had already answered as the next ({what}); the "
+                "read starts again from its stored position"
+            )
+        followed.add(following)
         answer = client.next_page(what, following)
 
 

@@ -222,6 +222,21 @@ def test_a_lead_carrying_a_new_score_is_dated_no_earlier_than_the_score(
     ]
 
 
+def test_a_cycle_of_next_pages_fails_the_read_at_once(salesforce_sandbox: SandboxHandle) -> None:
+    """A page naming one already answered as the next would be read again and again
+    (within one page, so no stop between pages ends it), spending the daily calls."""
+    sandbox = salesforce_sandbox
+    _, ids = seed(sandbox, 450)
+    pardot_of(sandbox.server).looping_pages = True
+    connector = pardot_connector(sandbox.server, page_size=100, daily_limit=200)
+    got: list[str] = []
+    with pytest.raises(TransientError, match="already answered"):
+        for page in connector.read_changes(None, ["LastName"]):
+            got += [e.event_id or "" for e in page.events]
+    assert pardot_requests(sandbox.server) == 2  # the second page named itself: not asked again
+    assert got == [f"pardot:activity:{i}" for i in ids[:200]]  # what was read is kept
+
+
 def test_a_model_without_pardot_properties_reads_no_prospects(
     salesforce_sandbox: SandboxHandle,
 ) -> None:
