@@ -151,7 +151,7 @@ class ReplyStep:
             return
         why = None
         if lead.score.stage.transition == "went_quiet":
-            why = "no engagement since the reply: reactivation"
+            why = lead.texts(N_("no engagement since the reply: reactivation"))
         for event in lead.events:
             status = event.properties.get(self.status_key)
             if (
@@ -160,7 +160,7 @@ class ReplyStep:
                 and status is not None
                 and normalize_text(str(status)) in self.nurture
             ):
-                why = f"sales sent the lead to nurture ({status})"
+                why = lead.texts(N_("sales sent the lead to nurture ({status})"), status=status)
         if why is not None:
             lead.state["paused"] = False
             lead.state["resumed_at"] = lead.now.isoformat()
