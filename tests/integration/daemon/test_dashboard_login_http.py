@@ -162,6 +162,16 @@ def test_without_a_public_url_the_cookie_is_not_secure_over_plain_http(
         assert answer.status_code == 303 and "Secure" not in answer.headers["set-cookie"]
 
 
+@pytest.mark.parametrize("public_url", [None, PUBLIC])
+@pytest.mark.parametrize("header", ["Origin", "Referer"])
+def test_a_page_address_that_cannot_be_read_is_another_site(
+    sqlite_store: Store, public_url: str | None, header: str
+) -> None:
+    with _daemon(sqlite_store, public_url=public_url) as (client, _):
+        answer = _sign_in(client, UI_TOKEN, **{header: "http://[::1/ui/login"})
+        assert answer.status_code == 403 and "set-cookie" not in answer.headers
+
+
 def test_the_spanish_dashboard_says_it_in_spanish(sqlite_store: Store) -> None:
     with _daemon(sqlite_store, language="es") as (client, _):
         for _ in range(LIMIT):

@@ -171,7 +171,11 @@ def _cookie_flags(request: Request, context: AppContext) -> dict[str, Any]:
 
 
 def _origin(url: str) -> str:
-    parts = urlsplit(url.strip())
+    """``scheme://host[:port]`` of ``url``; ``"null"`` (no page) for an unreadable one."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "http://[::1": a header no browser sends, refused as cross-site
+        return "null"
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
@@ -183,15 +187,16 @@ def _same_origin(request: Request, public_url: str | None) -> bool:
     """
     origin = request.headers.get("origin")
     if origin is None:
-        referer = request.headers.get("referer")
-        if referer is None:
+        origin = request.headers.get("referer")
+        if origin is None:
             return True
-        origin = _origin(referer)
-    if origin == "null":
+    page = _origin(origin)
+    if page == "null":
         return False
     if public_url:
-        return _origin(origin) == _origin(public_url)
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+        return page == _origin(public_url)
+    host = page.partition("://")[2]
+    return bool(host) and host == request.headers.get("host", "").lower()
 
 
 @router.get("/ui")
