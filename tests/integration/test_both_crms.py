@@ -37,6 +37,7 @@ from crmbridge.store.lead_links import linked_leads, other_records
 from crmbridge.store.report_queries import milestones
 from crmbridge.store.repository import Store
 from crmbridge.store.sync_loops import loops_since
+from crmbridge.sync.identity import forget_deleted
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_salesforce.fields import custom_field
@@ -267,6 +268,22 @@ def test_a_person_in_both_crms_is_one_lead_scored_once_and_written_per_owner(
     assert again.written == 0 and again.changed == 0
     with pipeline.store.session() as session:
         assert loops_since(session, clock.now() - timedelta(days=1)) == []
+
+
+def test_a_record_deleted_in_one_crm_leaves_the_other_scored_alone(
+    crms: Crms, store_url: str
+) -> None:
+    pipeline = pipeline_for(crms, config_for(crms, store_url))
+    cycle(pipeline)
+    assert scores(pipeline)[("salesforce", ANA)] == 95  # with her HubSpot record's values
+
+    # Her HubSpot record is deleted (a read or a webhook says so).
+    crms.hs_state.delete_contact(crms.ids[("hubspot", ANA)], source=USER)
+    forget_deleted(pipeline.store, "hubspot", [crms.ids[("hubspot", ANA)]])
+    cycle(pipeline)
+    assert scores(pipeline)[("salesforce", ANA)] == 0  # Salesforce's values alone
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 0, "records": 0}
 
 
 def book_demo(pipeline: Pipeline) -> None:

@@ -207,7 +207,7 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
     erased.sla_clocks = _by_contact(connection, _SLA, ids)
     erased.contact_companies = _by_contact(connection, _LINKS, ids)
-    _by_contact(connection, _LEADS, ids)  # the lead of their other CRMs' records goes too
+    _unlink(connection, ids)
     for crm, named in by_crm.items():
         for chunk in chunks(named):
             # A sync loop seen on one of their records: the example goes with them.
@@ -287,8 +287,30 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY, _LEADS):
+    _unlink(connection, ids)
+    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY):
         _by_contact(connection, table, ids)
+
+
+def _unlink(connection: Connection, ids: list[int]) -> None:
+    """These contacts leave their cross-CRM leads. The records left of such a lead are
+    rescored without them (their score held the gone record's values and events), and
+    one left alone is no lead any more."""
+    leads: set[int] = set()
+    for chunk in chunks(ids):
+        query = select(_LEADS.c.lead_id).where(_LEADS.c.contact_id.in_(chunk))
+        leads.update(int(lead) for (lead,) in connection.execute(query))
+    _by_contact(connection, _LEADS, ids)
+    members: dict[int, list[int]] = {}
+    for chunk in chunks(sorted(leads)):
+        query = select(_LEADS.c.contact_id, _LEADS.c.lead_id).where(_LEADS.c.lead_id.in_(chunk))
+        for contact_id, lead in connection.execute(query):
+            members.setdefault(int(lead), []).append(int(contact_id))
+    left = sorted(cid for records in members.values() for cid in records)
+    alone = [records[0] for records in members.values() if len(records) == 1]
+    _by_contact(connection, _LEADS, alone)
+    for chunk in chunks(left):
+        connection.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(chunk)).values(dirty=True))
 
 
 def _contact_id(connection: Connection, crm: str, crm_id: str) -> int | None:
