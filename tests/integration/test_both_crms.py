@@ -286,6 +286,29 @@ def test_a_record_deleted_in_one_crm_leaves_the_other_scored_alone(
         assert linked_leads(session) == {"leads": 0, "records": 0}
 
 
+def test_a_duplicate_merged_away_in_one_crm_links_the_person_across_crms(
+    crms: Crms, store_url: str
+) -> None:
+    """Ana twice in Salesforce is no lead across CRMs; once the duplicate is merged into
+    her other lead there, she is one lead with her HubSpot record."""
+    sf_ana = crms.ids[("salesforce", ANA)]
+    twin = crms.sf_state.insert(
+        "Lead",
+        {"Email": ANA, "LastName": "Ana", "Company": "Acme", "Status": "Open - Not Contacted",
+         "OwnerId": crms.sf_state.users.rep},
+    )  # fmt: skip
+    pipeline = pipeline_for(crms, config_for(crms, store_url))
+    cycle(pipeline)
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 0, "records": 0}
+
+    crms.sf_state.delete("Lead", twin, merged_into=sf_ana)
+    cycle(pipeline)
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 1, "records": 2}
+    assert scores(pipeline)[("salesforce", ANA)] == scores(pipeline)[("hubspot", ANA)] == 95
+
+
 def book_demo(pipeline: Pipeline) -> None:
     """Ana booked a demo two hours ago (+30)."""
     demo = CanonicalEvent(
