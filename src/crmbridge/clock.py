@@ -16,9 +16,17 @@ def now() -> datetime:
 
 
 def parse_instant(text: str) -> datetime:
-    """Parse ISO-8601 (``2026-11-20T10:00:00Z``, offsets allowed; no zone means UTC)."""
+    """Parse ISO-8601 (``2026-11-20T10:00:00Z``, offsets allowed; no zone means UTC).
+
+    Raises ``ValueError`` for text that is no instant, or one no UTC datetime holds
+    (year 1 at +05:00), as callers catch for values a CRM sends."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text[:40]!r} is out of range in UTC") from None
 
 
 def resolve_now(fixed: str | None) -> datetime:

@@ -5,7 +5,7 @@ line's, see :mod:`crmbridge.cli.language`); rule names stay as the admin wrote t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Group
 from rich.markup import escape
@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from crmbridge.connector import Action
 from crmbridge.handoff.lead import HandoffPlan
 from crmbridge.i18n import ENGLISH, N_, Texts
 from crmbridge.records import ContactRecord
@@ -81,6 +82,7 @@ def explain_panel(
     engine: ScoringEngine,
     handoff: HandoffPlan | None = None,
     t: Texts = ENGLISH,
+    owners: Mapping[str, str] | None = None,
 ) -> Panel:
     """Every rule that fired, caps, decay, BANT letters, the stage decision, the hand-off."""
     rules = Table(title=t(N_("Rules that fired")), title_justify="left", expand=True)
@@ -126,7 +128,11 @@ def explain_panel(
         ok = getattr(score.bant, letter)
         bant.add_row(t(BANT_LETTERS[letter]), prop, escape(str(value)), "✔" if ok else "✘")
     return Panel(
-        Group(rules, bant, Text.from_markup("\n".join(_decision_lines(score, engine, handoff, t)))),
+        Group(
+            rules,
+            bant,
+            Text.from_markup("\n".join(_decision_lines(score, engine, t, handoff, owners))),
+        ),
         title=escape(t(N_("{lead} — score {total}"), lead=lead_name(contact), total=score.total)),
         subtitle=escape(
             t(
@@ -139,7 +145,11 @@ def explain_panel(
 
 
 def _decision_lines(
-    score: Score, engine: ScoringEngine, handoff: HandoffPlan | None, t: Texts
+    score: Score,
+    engine: ScoringEngine,
+    t: Texts,
+    handoff: HandoffPlan | None,
+    owners: Mapping[str, str] | None,
 ) -> list[str]:
     """Grade, hot, stage and its transition, committee role, notes and the hand-off."""
     stage = score.stage
@@ -164,11 +174,11 @@ def _decision_lines(
     noted = escape(t(N_("note")))
     lines.extend(f"[yellow]{noted}[/] {escape(note)}" for note in score.notes)
     if handoff is not None:
-        lines.extend(_handoff_lines(handoff, t))
+        lines.extend(_handoff_lines(handoff, t, owners or {}))
     return lines
 
 
-def _handoff_lines(plan: HandoffPlan, t: Texts) -> list[str]:
+def _handoff_lines(plan: HandoffPlan, t: Texts, owners: Mapping[str, str]) -> list[str]:
     """The hand-off of a first cycle, in plain words."""
     heading = escape(t(N_("Hand-off (first cycle):")))
     lines = [f"[bold]{heading}[/]"]
@@ -176,7 +186,7 @@ def _handoff_lines(plan: HandoffPlan, t: Texts) -> list[str]:
         "  " + escape(t(N_("set {name} = {value}"), name=name, value=repr(value)))
         for name, value in plan.properties.items()
     )
-    lines.extend(f"  {escape(action.describe())}" for action in plan.actions)
+    lines.extend("  " + escape(describe(action, t, owners)) for action in plan.actions)
     lines.extend(
         "  " + escape(t(N_("post to {channel}"), channel=payload.get("channel")))
         for _key, payload in plan.webhooks
@@ -185,3 +195,21 @@ def _handoff_lines(plan: HandoffPlan, t: Texts) -> list[str]:
     if len(lines) == 1:
         lines.append("  " + escape(t(N_("nothing"))))
     return lines
+
+
+def describe(action: Action, t: Texts = ENGLISH, owners: Mapping[str, str] | None = None) -> str:
+    """One planned action in plain words, its owner by name where the configuration
+    names them (``[[assignment.owners]]``)."""
+    payload = action.payload
+    if action.kind == "task":
+        owner = payload.get("owner_id")
+        subject = str(payload.get("subject", ""))
+        if owner:
+            name = (owners or {}).get(str(owner), str(owner))
+            return t(N_('task "{subject}" for {owner}'), subject=subject, owner=name)
+        return t(N_('task "{subject}" unassigned (the lead has no owner)'), subject=subject)
+    if action.kind == "enroll":
+        return t(N_("enroll in sequence {sequence}"), sequence=payload.get("sequence_id"))
+    if action.kind == "pause":
+        return t(N_("pause active sequences"))
+    return t(N_("add to list {list}"), list=payload.get("list_id"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,10 +29,15 @@ from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.connector.registry import plugin
 from crmbridge.records import CanonicalEvent
+from crmbridge.report.collect import build_report, one_record_per_lead
+from crmbridge.report.periods import current_week
 from crmbridge.settings import WritebackSettings
-from crmbridge.store.lead_links import linked_leads
+from crmbridge.store.dashboard_queries import hot_leads
+from crmbridge.store.lead_links import linked_leads, other_records
+from crmbridge.store.report_queries import milestones
 from crmbridge.store.repository import Store
 from crmbridge.store.sync_loops import loops_since
+from crmbridge.sync.identity import forget_deleted
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
 from crmbridge_hubspot.sandbox.records import ChangeSource
 from crmbridge_salesforce.fields import custom_field
@@ -157,7 +163,7 @@ def _hs_value(value: Any) -> str:
 
 def config_for(
     crms: Crms,
-    tmp_path: Path,
+    store_url: str,
     *,
     link: bool = True,
     owners: dict[str, str] | None = None,
@@ -176,9 +182,7 @@ def config_for(
     connectors = base.connectors.model_copy(
         update={"hubspot": crms.hubspot.settings, "salesforce": salesforce}
     )
-    bridge = base.bridge.model_copy(
-        update={"database_url": f"sqlite:///{tmp_path / 'crmbridge.db'}", "link_across_crms": link}
-    )
+    bridge = base.bridge.model_copy(update={"database_url": store_url, "link_across_crms": link})
     writeback = WritebackSettings(owners=owners or {})
     notifications = base.notifications.model_copy(update={"enabled": notify})
     return base.model_copy(
@@ -227,10 +231,10 @@ def scores(pipeline: Pipeline) -> dict[tuple[str, str], int]:
 
 
 def test_a_person_in_both_crms_is_one_lead_scored_once_and_written_per_owner(
-    crms: Crms, tmp_path: Path
+    crms: Crms, store_url: str
 ) -> None:
     copied = native_sync(crms)
-    config = config_for(crms, tmp_path, owners={"crmbridge_score": "salesforce"})
+    config = config_for(crms, store_url, owners={"crmbridge_score": "salesforce"})
     pipeline = pipeline_for(crms, config)
 
     first = cycle(pipeline)
@@ -266,22 +270,62 @@ def test_a_person_in_both_crms_is_one_lead_scored_once_and_written_per_owner(
         assert loops_since(session, clock.now() - timedelta(days=1)) == []
 
 
-def test_a_hot_lead_in_both_crms_is_told_to_sales_once_in_its_home_crm(
-    crms: Crms, tmp_path: Path
+def test_a_record_deleted_in_one_crm_leaves_the_other_scored_alone(
+    crms: Crms, store_url: str
 ) -> None:
-    config = config_for(crms, tmp_path, owners={"crmbridge_score": "salesforce"}, notify=True)
-    pipeline = pipeline_for(crms, config)
-    # A demo booked on top of the rest: 125 points, a hot lead.
-    pipeline.store.insert_events(
-        [
-            CanonicalEvent(
-                event_id="demo-booked",
-                type="meeting_booked",
-                occurred_at=clock.now() - timedelta(hours=2),
-                contact={"email": ANA},
-            )
-        ]
+    pipeline = pipeline_for(crms, config_for(crms, store_url))
+    cycle(pipeline)
+    assert scores(pipeline)[("salesforce", ANA)] == 95  # with her HubSpot record's values
+
+    # Her HubSpot record is deleted (a read or a webhook says so).
+    crms.hs_state.delete_contact(crms.ids[("hubspot", ANA)], source=USER)
+    forget_deleted(pipeline.store, "hubspot", [crms.ids[("hubspot", ANA)]])
+    cycle(pipeline)
+    assert scores(pipeline)[("salesforce", ANA)] == 0  # Salesforce's values alone
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 0, "records": 0}
+
+
+def test_a_duplicate_merged_away_in_one_crm_links_the_person_across_crms(
+    crms: Crms, store_url: str
+) -> None:
+    """Ana twice in Salesforce is no lead across CRMs; once the duplicate is merged into
+    her other lead there, she is one lead with her HubSpot record."""
+    sf_ana = crms.ids[("salesforce", ANA)]
+    twin = crms.sf_state.insert(
+        "Lead",
+        {"Email": ANA, "LastName": "Ana", "Company": "Acme", "Status": "Open - Not Contacted",
+         "OwnerId": crms.sf_state.users.rep},
+    )  # fmt: skip
+    pipeline = pipeline_for(crms, config_for(crms, store_url))
+    cycle(pipeline)
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 0, "records": 0}
+
+    crms.sf_state.delete("Lead", twin, merged_into=sf_ana)
+    cycle(pipeline)
+    with pipeline.store.session() as session:
+        assert linked_leads(session) == {"leads": 1, "records": 2}
+    assert scores(pipeline)[("salesforce", ANA)] == scores(pipeline)[("hubspot", ANA)] == 95
+
+
+def book_demo(pipeline: Pipeline) -> None:
+    """Ana booked a demo two hours ago (+30)."""
+    demo = CanonicalEvent(
+        event_id="demo-booked",
+        type="meeting_booked",
+        occurred_at=clock.now() - timedelta(hours=2),
+        contact={"email": ANA},
     )
+    pipeline.store.insert_events([demo])
+
+
+def test_a_hot_lead_in_both_crms_is_told_to_sales_once_in_its_home_crm(
+    crms: Crms, store_url: str
+) -> None:
+    config = config_for(crms, store_url, owners={"crmbridge_score": "salesforce"}, notify=True)
+    pipeline = pipeline_for(crms, config)
+    book_demo(pipeline)  # on top of the rest: 125 points, a hot lead
 
     cycle(pipeline)
     cycle(pipeline)
@@ -293,16 +337,21 @@ def test_a_hot_lead_in_both_crms_is_told_to_sales_once_in_its_home_crm(
     # Salesforce owns the score, so the lead's hand-off runs there: one task, none in HubSpot.
     assert [t["WhoId"] for t in tasks] == [sf_ana]
     assert crms.hs_state.tasks() == []
+    # The dashboard's hot-lead queue shows her once, by that record.
+    with pipeline.store.session() as session:
+        shown, count = hot_leads(session, 10, skip=one_record_per_lead(config))
+        assert hot_leads(session, 10)[1] == 2
+    assert count == 1 and [(h.crm, h.crm_id) for h in shown] == [("salesforce", sf_ana)]
 
 
 def test_a_property_written_into_both_crms_and_synced_is_found_flapping(
-    crms: Crms, tmp_path: Path
+    crms: Crms, store_url: str
 ) -> None:
     copied = native_sync(crms)
     # Linking off: Ana is two leads, scored apart (the pricing visits went to her
     # HubSpot record: 45 there, 0 in Salesforce), and crmbridge_score has no owner, so
     # crmbridge writes each CRM its own score while the sync copies each across.
-    pipeline = pipeline_for(crms, config_for(crms, tmp_path, link=False))
+    pipeline = pipeline_for(crms, config_for(crms, store_url, link=False))
     first = cycle(pipeline)
     assert first.scored == 4
     assert (scores(pipeline)[("hubspot", ANA)], scores(pipeline)[("salesforce", ANA)]) == (45, 0)
@@ -346,10 +395,10 @@ def test_a_property_written_into_both_crms_and_synced_is_found_flapping(
     ]
 
 
-def test_no_loop_is_found_when_one_crm_owns_the_synced_property(crms: Crms, tmp_path: Path) -> None:
+def test_no_loop_is_found_when_one_crm_owns_the_synced_property(crms: Crms, store_url: str) -> None:
     native_sync(crms)
     owners = dict.fromkeys(SYNCED, "salesforce")
-    pipeline = pipeline_for(crms, config_for(crms, tmp_path, link=False, owners=owners))
+    pipeline = pipeline_for(crms, config_for(crms, store_url, link=False, owners=owners))
     for _ in range(3):
         cycle(pipeline)
     # HubSpot holds what the sync carried from Salesforce; crmbridge never fought it.
@@ -370,8 +419,8 @@ def found_loops(
     }
 
 
-def test_linking_off_makes_two_independent_leads(crms: Crms, tmp_path: Path) -> None:
-    pipeline = pipeline_for(crms, config_for(crms, tmp_path, link=False))
+def test_linking_off_makes_two_independent_leads(crms: Crms, store_url: str) -> None:
+    pipeline = pipeline_for(crms, config_for(crms, store_url, link=False))
 
     cycle(pipeline)
 
@@ -383,9 +432,9 @@ def test_linking_off_makes_two_independent_leads(crms: Crms, tmp_path: Path) -> 
 
 
 def test_an_email_change_unlinks_the_record_and_changing_it_back_links_it_again(
-    crms: Crms, tmp_path: Path
+    crms: Crms, store_url: str
 ) -> None:
-    pipeline = pipeline_for(crms, config_for(crms, tmp_path))
+    pipeline = pipeline_for(crms, config_for(crms, store_url))
     cycle(pipeline)
     hs_ana = crms.ids[("hubspot", ANA)]
 
@@ -418,8 +467,10 @@ def test_an_email_change_unlinks_the_record_and_changing_it_back_links_it_again(
     assert crms.hs(ANA)["crmbridge_score"] == "95" and crms.sf(ANA)["CRMBridge_Score__c"] == 95
 
 
-def test_a_change_in_one_crm_rescores_the_whole_lead_once(crms: Crms, tmp_path: Path) -> None:
-    pipeline = pipeline_for(crms, config_for(crms, tmp_path))
+def test_a_change_in_one_crm_rescores_the_whole_lead_once(
+    crms: Crms, tmp_path: Path, store_url: str
+) -> None:
+    pipeline = pipeline_for(crms, config_for(crms, store_url))
     cycle(pipeline)
     assert crms.hs(ANA)["crmbridge_bant"] == "- A - -"
     # A rep clears Ana's buying role in Salesforce: only that record changes.
@@ -475,10 +526,10 @@ def run_cli(config: CrmbridgeConfig, path: Path, *args: str) -> tuple[int, str]:
 
 
 def test_plan_and_explain_show_the_lead_linked_and_check_counts_it(
-    crms: Crms, tmp_path: Path
+    crms: Crms, tmp_path: Path, store_url: str
 ) -> None:
     owners = {"crmbridge_score": "salesforce"}
-    config = config_for(crms, tmp_path, owners=owners)
+    config = config_for(crms, store_url, owners=owners)
     path = config_file(crms, tmp_path, owners=owners)
     pipeline = pipeline_for(crms, config)  # the events; nothing read yet
 
@@ -521,9 +572,11 @@ def test_plan_and_explain_show_the_lead_linked_and_check_counts_it(
     assert "1 lead in several CRMs (the same email), scored once (2 records)" in said
 
 
-def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path) -> None:
+def test_check_explains_a_sync_loop_and_how_to_end_it(
+    crms: Crms, tmp_path: Path, store_url: str
+) -> None:
     native_sync(crms)
-    config = config_for(crms, tmp_path, link=False)
+    config = config_for(crms, store_url, link=False)
     pipeline = pipeline_for(crms, config)
     cycle(pipeline)
     cycle(pipeline)
@@ -548,16 +601,16 @@ def test_check_explains_a_sync_loop_and_how_to_end_it(crms: Crms, tmp_path: Path
 
 
 def test_turning_linking_off_or_naming_an_owner_reaches_every_lead_at_the_next_start(
-    crms: Crms, tmp_path: Path
+    crms: Crms, store_url: str
 ) -> None:
-    pipeline = pipeline_for(crms, config_for(crms, tmp_path))
+    pipeline = pipeline_for(crms, config_for(crms, store_url))
     cycle(pipeline)
     assert crms.hs(ANA)["crmbridge_score"] == "95"
 
     # A restart with linking off: nothing changed in either CRM, yet Ana is split.
     apart = Pipeline(
         pipeline.store,
-        config_for(crms, tmp_path, link=False),
+        config_for(crms, store_url, link=False),
         {"hubspot": crms.hubspot.connect(), "salesforce": crms.salesforce.connect()},
     )
     split = cycle(apart)
@@ -569,10 +622,67 @@ def test_turning_linking_off_or_naming_an_owner_reaches_every_lead_at_the_next_s
     # Linked again, with HubSpot owning the score: Salesforce keeps what it holds.
     owned = Pipeline(
         pipeline.store,
-        config_for(crms, tmp_path, owners={"crmbridge_score": "hubspot"}),
+        config_for(crms, store_url, owners={"crmbridge_score": "hubspot"}),
         {"hubspot": crms.hubspot.connect(), "salesforce": crms.salesforce.connect()},
     )
     cycle(owned)
 
     assert crms.hs(ANA)["crmbridge_score"] == "95" and crms.sf(ANA)["CRMBridge_Score__c"] == 0
     assert cycle(owned).written == 0
+
+
+def test_the_weekly_report_counts_a_lead_in_both_crms_once(crms: Crms, store_url: str) -> None:
+    config = config_for(crms, store_url, owners={"crmbridge_score": "salesforce"})
+    pipeline = pipeline_for(crms, config)
+    cycle(pipeline)
+    now = clock.now()
+    week = current_week(now, ZoneInfo("UTC"))
+
+    with pipeline.store.session() as session:
+        linked = build_report(session, config, week, now)
+        apart = build_report(
+            session,
+            config.model_copy(
+                update={"bridge": config.bridge.model_copy(update={"link_across_crms": False})}
+            ),
+            week,
+            now,
+        )
+        leads = milestones(session, week.start, now, skip=other_records("salesforce"))
+
+    # Ana, Bea and Carl: three leads, not four records.
+    assert sum(linked.current.score_histogram.values()) == 3
+    assert sum(apart.current.score_histogram.values()) == 4
+    # Ana stands for her lead by her home record (Salesforce owns the score).
+    ids = {lead.contact_id for lead in leads}
+    with pipeline.store.session() as session:
+        rows = {r.id: (r.crm, r.email) for r in pipeline.store.contacts_after(session, 0, 10)}
+    assert sorted(rows[i] for i in ids) == [
+        ("hubspot", BEA),
+        ("salesforce", ANA),
+        ("salesforce", CARL),
+    ]
+
+
+def test_a_hot_lead_told_in_one_crm_is_not_told_again_when_it_appears_in_the_other(
+    crms: Crms, store_url: str
+) -> None:
+    """Ana is hot in HubSpot alone and told to sales there; later the same person shows
+    up in Salesforce, which owns the score: the lead's home moves there, but the lead
+    was hot already, so sales are not told a second time."""
+    sf_ana, hs_ana = crms.ids[("salesforce", ANA)], crms.ids[("hubspot", ANA)]
+    crms.sf_state.update("Lead", sf_ana, {"Email": "someone.else@acme.es"})
+    crms.hs_state.update_contacts([(hs_ana, {"numemployees": "600"})], source=USER)
+    config = config_for(crms, store_url, owners={"crmbridge_score": "salesforce"}, notify=True)
+    pipeline = pipeline_for(crms, config)
+    book_demo(pipeline)
+    cycle(pipeline)
+    assert scores(pipeline)[("hubspot", ANA)] >= 100
+    assert len(crms.hs_state.tasks()) == 1  # told in HubSpot, where she was alone
+
+    crms.sf_state.update("Lead", sf_ana, {"Email": "Ana@Acme.es"})
+    cycle(pipeline)
+    cycle(pipeline)
+    assert scores(pipeline)[("salesforce", ANA)] >= 100  # one lead now, at home in Salesforce
+    assert crms.sf_state.visible("Task", include_deleted=False) == []
+    assert len(crms.hs_state.tasks()) == 1

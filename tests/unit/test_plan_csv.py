@@ -51,3 +51,22 @@ def test_no_cell_starts_a_formula_unless_it_is_a_number(value: str) -> None:
 
 def test_a_queued_action_s_payload_is_json() -> None:
     assert csv_cell({"b": 1, "a": "x"}) == '{"a": "x", "b": 1}'
+
+
+def test_the_printed_plan_names_an_owner_the_configuration_names() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from crmbridge.cli.plan_render import print_changes
+
+    changes = [
+        PlannedChange("hubspot", "7", "a@example.com", "hubspot_owner_id", "11", "12"),
+        PlannedChange("hubspot", "8", "b@example.com", "hubspot_owner_id", None, "13"),
+    ]
+    shown = StringIO()
+    names = {"11": "Ana Ruiz", "12": "Luis Gil"}
+    print_changes(Console(file=shown, width=200), changes, 0, ("hubspot_owner_id", names))
+    text = shown.getvalue()
+    assert "Ana Ruiz (11) → Luis Gil (12)" in text
+    assert "∅ → 13" in text  # no name known: the id

@@ -10,19 +10,27 @@ more (a property write is idempotent), and if that answer leaves it out too it f
 as retriable, so the outbox tries it again later. A record merged into another is
 answered under the new record's id, so a write to a merged-away id is not confirmed
 either: the next read folds it into the new record.
+
+The answer is read as JSON, not as the SDK's models: HubSpot returns every written
+record with its properties and timestamps, and building models of them (a date parse
+per timestamp) cost more than the rest of a write. Only ids and errors are kept; an
+answer not shaped as HubSpot's confirms nothing, so its records are sent again.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from crmbridge.connector import Write, WriteResult
 from crmbridge.errors import PermanentRecordError, SchemaError
-from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.client import HubSpotClient, unparsed
 
 #: Records one batch update takes.
 BATCH_LIMIT = 100
+#: The longest reason kept from one of HubSpot's errors.
+REASON_MOST = 500
 
 
 def update_batches(
@@ -31,9 +39,48 @@ def update_batches(
     """Write ``batch`` through ``method`` (the SDK's ``update_with_http_info``),
     ``BATCH_LIMIT`` records a call; ``what`` names the call in errors and logs."""
     results: list[WriteResult] = []
+    send = unparsed(method)
     for start in range(0, len(batch), BATCH_LIMIT):
-        results.extend(_update(client, what, method, list(batch[start : start + BATCH_LIMIT])))
+        results.extend(_update(client, what, send, list(batch[start : start + BATCH_LIMIT])))
     return results
+
+
+def batch_answer(raw: bytes) -> tuple[set[str], dict[str, str]]:
+    """The ids a batch update's answer names as written, and those it refuses with why.
+
+    Whatever is not shaped as HubSpot's answer (a proxy's page, a truncated body, an
+    entry of the wrong type) names nothing: those records count as unanswered.
+    """
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):
+        return set(), {}
+    if not isinstance(data, dict):
+        return set(), {}
+    written = {
+        str(result["id"]) for result in _entries(data.get("results")) if _is_id(result.get("id"))
+    }
+    failed: dict[str, str] = {}
+    for error in _entries(data.get("errors")):
+        context = error.get("context")
+        ids = context.get("ids") if isinstance(context, dict) else None
+        reason = f"{_text(error.get('category'))}: {_text(error.get('message'))}".strip(": ")
+        for crm_id in ids if isinstance(ids, list) else []:
+            if _is_id(crm_id):
+                failed[str(crm_id)] = reason
+    return written, failed
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> str:
+    return value[:REASON_MOST] if isinstance(value, str) else ""
 
 
 #: Why a record HubSpot's answer left out is not counted as written.
@@ -66,13 +113,7 @@ def _update(
         return _update(client, what, method, items[:middle], resend=resend) + _update(
             client, what, method, items[middle:], resend=resend
         )
-    failed: dict[str, str] = {}
-    for error in getattr(data, "errors", None) or []:
-        context = getattr(error, "context", None) or {}
-        message = f"{getattr(error, 'category', '')}: {getattr(error, 'message', '')}".strip(": ")
-        for crm_id in context.get("ids", []):
-            failed[str(crm_id)] = message
-    written = {str(getattr(result, "id", "")) for result in getattr(data, "results", None) or []}
+    written, failed = batch_answer(data)
     unanswered = [w for w in items if w.crm_id not in failed and w.crm_id not in written]
     again: dict[str, WriteResult] = {}
     if unanswered and resend:

@@ -42,6 +42,22 @@ def is_search(method: str, path: str) -> bool:
     return method.upper() == "POST" and path.split("?")[0].rstrip("/").endswith("/search")
 
 
+def unparsed(method: Any) -> Any:
+    """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
+    is read here, inside the client's call, so a connection lost while reading it is
+    a failed call like any other (retried, mapped to crmbridge's errors)."""
+
+    def call(*args: Any, **kwargs: Any) -> tuple[bytes, int, Any]:
+        response = method(*args, _preload_content=False, **kwargs)
+        try:
+            body = response.data
+        finally:
+            response.release_conn()
+        return body, response.status, response.headers
+
+    return call
+
+
 class HubSpotClient:
     """Owns the SDK instance, the rate governors and the call statistics."""
 
@@ -209,9 +225,10 @@ class HubSpotClient:
 
     def _acquire(self, search: bool) -> None:
         self.stops.check()
-        if search:
-            self.search_governor.acquire()
-        self.governor.acquire()
+        # HubSpot counts a search against the search limit only (and the day): its
+        # 10-second window excludes the search API, so a search takes no slot there and
+        # a full window of writes never holds a read back.
+        (self.search_governor if search else self.governor).acquire()
 
     def _failed(self, error: CrmbridgeError, what: str) -> CrmbridgeError:
         if isinstance(error, RateLimited) and error.policy == DAILY:
@@ -226,7 +243,7 @@ class HubSpotClient:
             self.rate_limited[error.policy or "?"] += 1
             if error.retry_after <= BURST_WINDOW_S:
                 # The search limit holds back searches only; the 10-second window (or
-                # an unnamed limit) every call, searches included.
+                # an unnamed limit) every other call.
                 target = self.search_governor if error.policy == SEARCH else self.governor
                 target.pause(error.retry_after)
         return error

@@ -41,7 +41,7 @@ from crmbridge.logging import get_logger
 from crmbridge.records import ContactRecord
 from crmbridge_hubspot.activity import ACTIVITY_PROPERTIES, activity_events
 from crmbridge_hubspot.batch_update import update_batches
-from crmbridge_hubspot.client import HubSpotClient
+from crmbridge_hubspot.client import HubSpotClient, unparsed
 from crmbridge_hubspot.companies import HubSpotCompanies
 from crmbridge_hubspot.deals import HubSpotOutcomes
 from crmbridge_hubspot.errors import Conflict, NoAnswer, NotFound
@@ -210,10 +210,17 @@ class HubSpotConnector:
             self._create(
                 "create property group", self.client.groups_api.create_with_http_info, GROUP
             )
-        names = self.property_names()
+        existing = {
+            prop.name: prop
+            for prop in self.client.call(
+                "list properties", self.client.properties_api.get_all_with_http_info, "contacts"
+            ).results
+            or []
+        }
         created = []
         for field in fields:
-            if field.name in names:
+            if field.name in existing:
+                self._relabel(existing[field.name], property_definition(field))
                 continue
             if self._create(
                 f"create property {field.name}",
@@ -222,6 +229,28 @@ class HubSpotConnector:
             ):
                 created.append(field.name)
         return created
+
+    def _relabel(self, held: Any, wanted: dict[str, Any]) -> None:
+        """Give a crmbridge property the label and description of the configured language
+        (``[bridge] language`` changed since it was created). Only properties in
+        crmbridge's own group: one an admin moved elsewhere is theirs to name."""
+        if getattr(held, "group_name", None) != GROUP["name"]:
+            return
+        change = {
+            key: wanted[key]
+            for key in ("label", "description")
+            if (getattr(held, key, None) or "") != wanted[key]
+        }
+        if not change:
+            return
+        self.client.call(
+            f"relabel property {held.name}",
+            self.client.properties_api.update_with_http_info,
+            "contacts",
+            held.name,
+            change,
+        )
+        get_logger(connector=self.name).info("schema.relabelled", property=held.name)
 
     def property_names(self) -> frozenset[str]:
         """Every contact property of the portal, HubSpot's and custom ones (one request)."""
@@ -256,7 +285,7 @@ class HubSpotConnector:
         def search(query: Query, names: list[str] = wanted) -> Answer[Record]:
             raw = self.client.call(
                 "search contacts",
-                _unparsed(self.client.search_api.do_search_with_http_info),
+                unparsed(self.client.search_api.do_search_with_http_info),
                 search_body(query, names),
                 search=True,
             )
@@ -266,7 +295,7 @@ class HubSpotConnector:
             # The look-back is mostly records already read: ids and times suffice.
             raw = self.client.call(
                 "search contacts",
-                _unparsed(self.client.search_api.do_search_with_http_info),
+                unparsed(self.client.search_api.do_search_with_http_info),
                 search_body(query, ["lastmodifieddate"]),
                 search=True,
             )
@@ -282,7 +311,7 @@ class HubSpotConnector:
                 }
                 raw = self.client.call(
                     "batch read contacts",
-                    _unparsed(self.client.batch_api.read_with_http_info),
+                    unparsed(self.client.batch_api.read_with_http_info),
                     body,
                     archived=False,
                 )
@@ -403,19 +432,3 @@ def _why(exc: BaseException) -> str:
     """A parsing error in a few words: its type and start, never a whole body."""
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _unparsed(method: Any) -> Any:
-    """An SDK ``*_with_http_info`` method answering the body unparsed (bytes). The body
-    is read here, inside the client's call, so a connection lost while reading it is
-    a failed call like any other (retried, mapped to crmbridge's errors)."""
-
-    def call(*args: Any, **kwargs: Any) -> tuple[bytes, int, Any]:
-        response = method(*args, _preload_content=False, **kwargs)
-        try:
-            body = response.data
-        finally:
-            response.release_conn()
-        return body, response.status, response.headers
-
-    return call

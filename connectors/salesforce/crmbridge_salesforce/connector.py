@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -253,6 +253,7 @@ class SalesforceConnector:
                 records, gone = self._records(sobject, rows, mapping, properties)
                 emitted.update(r.id for r in records)
                 yield Page(tuple(records), _encode(positions), gone=gone)
+                self._standings_sent(r.id for r in records)
             purged = self._hard_deletes(sobject, positions)
             if purged is not None:
                 yield Page((), _encode(positions), gone=purged)
@@ -309,12 +310,23 @@ class SalesforceConnector:
             sobject = object_of(crm_id)
             if sobject is not None and sobject in self.objects:
                 by_object.setdefault(sobject, []).append(crm_id)
+            else:
+                self._standings_sent([crm_id])  # a record crmbridge does not read
         for sobject, ids in by_object.items():
             columns, mapping = self._columns(sobject, properties)
             rows = rows_by_id(self.client, sobject, columns, ids)
             records, _ = self._records(sobject, rows, mapping, properties)
             if records:
                 yield Page(tuple(records), _encode(positions))
+            # Handed over (or gone from Salesforce): not read again for this change.
+            self._standings_sent(ids)
+
+    def _standings_sent(self, crm_ids: Iterable[str]) -> None:
+        """The page holding these records was taken (stored): their Pardot score and
+        grade went with them. Said only after the ``yield``, so a read stopped or
+        failed before then hands them over next time."""
+        if self.pardot is not None and self._standing:
+            self.pardot.sent(crm_ids)
 
     def _activity_pages(
         self, positions: dict[str, str], starts: Mapping[str, LookbackCursor]
@@ -384,20 +396,25 @@ class SalesforceConnector:
             value = _text(row.get(sf_name))
             if value is not None:
                 props[name] = value
+        modified = _instant(row.get("SystemModstamp"))
         if self.pardot is not None and self._standing:
             standing = self.pardot.standing_of(str(row["Id"]))
             if standing is not None:
                 for name, value in ((SCORE, standing.score), (GRADE, standing.grade)):
                     if value is not None:
                         props[name] = value
+                # Pardot's values changed when its prospect did, maybe after the record:
+                # the record's values are as of the later (the property history dates
+                # changes by it, and must not date a new score before it was set).
+                if standing.since is not None and modified is not None:
+                    modified = max(modified, standing.since)
         email = row.get("Email")
-        stamp = row.get("SystemModstamp")
         return ContactRecord(
             crm=self.name,
             id=str(row["Id"]),
             email=email if isinstance(email, str) else None,
             properties=props,
-            updated_at=_instant(stamp),
+            updated_at=modified,
             merged_ids=tuple(merged),
         )
 

@@ -58,7 +58,7 @@ def loop_lines(loops: list[Loop], config: CrmbridgeConfig) -> tuple[list[str], l
                     seen=seen,
                     other=loop.other,
                     crm=loop.connector,
-                    fix=fix_hint(loop),
+                    fix=fix_hint(loop, active()),
                 )
             )
         else:

@@ -36,6 +36,7 @@ from crmbridge.config import LoadedConfig
 from crmbridge.connector import Connector
 from crmbridge.errors import ConfigError
 from crmbridge.i18n import N_
+from crmbridge.report.collect import owner_names
 from crmbridge.store import outbox
 from crmbridge.store.repository import Store
 from crmbridge.sync.connectors import build_connectors
@@ -158,7 +159,8 @@ def plan(
                 )
                 err.print(f"[blue]i[/] {escape(first)}", highlight=False)
         print_summary(out, forecast.summary)
-        left = print_changes(out, forecast.changes, limit)
+        owners = (loaded.config.assignment.owner_property, owner_names(loaded.config))
+        left = print_changes(out, forecast.changes, limit, owners)
         if left:
             more = t(
                 N_("… {count} more rows (--limit 0 shows all; --json and --csv list every one)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -222,9 +222,15 @@ def _print_rules(console: Console, summary: PlanSummary) -> None:
     console.print(rules)
 
 
-def print_changes(console: Console, changes: Sequence[PlannedChange], limit: int) -> int:
+def print_changes(
+    console: Console,
+    changes: Sequence[PlannedChange],
+    limit: int,
+    owners: tuple[str, Mapping[str, str]] | None = None,
+) -> int:
     """The planned rows grouped by contact, at most ``limit`` (0: all); how many are
-    left out."""
+    left out. ``owners`` (the owner property, owner id → name) shows an owner change by
+    name and id."""
     shown = changes if limit <= 0 else changes[:limit]
     if not shown:
         return 0
@@ -238,8 +244,16 @@ def print_changes(console: Console, changes: Sequence[PlannedChange], limit: int
         linked = "".join(f"\n= {other}" for other in change.linked)
         who = "" if key == last else f"{key}\n{change.email or ''}{linked}".strip()
         last = key
-        table.add_row(
-            escape(who), escape(change.name), escape(f"{change.old or '∅'} → {change.new}")
-        )
+        old, new = change.old, change.new
+        if owners is not None and change.name == owners[0]:
+            old, new = _owner(old, owners[1]), _owner(new, owners[1]) or ""
+        table.add_row(escape(who), escape(change.name), escape(f"{old or '∅'} → {new}"))
     console.print(table)
     return len(changes) - len(shown)
+
+
+def _owner(owner_id: str | None, names: Mapping[str, str]) -> str | None:
+    """An owner id as a person reads it: "Name (id)" when the configuration names them."""
+    if not owner_id or owner_id not in names:
+        return owner_id
+    return f"{names[owner_id]} ({owner_id})"

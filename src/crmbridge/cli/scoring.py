@@ -33,6 +33,7 @@ from crmbridge.handoff.preview import preview
 from crmbridge.i18n import N_
 from crmbridge.offline import EXAMPLES_AS_OF, Workload, load_examples, load_files
 from crmbridge.records import ContactRecord
+from crmbridge.report.collect import owner_names
 from crmbridge.scoring import Score, ScoringEngine
 
 ContactOption = Annotated[
@@ -237,5 +238,6 @@ def explain(
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
         for (c, s), plan in zip(rows, plans, strict=True):
-            out.print(explain_panel(c, s, scored.engine, plan, t=active()))
+            names = owner_names(scored.config)
+            out.print(explain_panel(c, s, scored.engine, plan, t=active(), owners=names))
     _finish(scored.work)

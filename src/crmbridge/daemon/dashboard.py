@@ -18,7 +18,7 @@ from markupsafe import Markup
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import zone_or_utc
 from crmbridge.i18n import N_, Texts
-from crmbridge.report.collect import build_report, owner_names
+from crmbridge.report.collect import build_report, one_record_per_lead, owner_names
 from crmbridge.report.periods import Period
 from crmbridge.report.view import STAGES, Table, heading, tables
 from crmbridge.scoring import ScoringEngine
@@ -81,7 +81,7 @@ def render(store: Store, config: CrmbridgeConfig, period: Period, now: datetime,
     names = owner_names(config)
     with store.session() as session:
         report = build_report(session, config, period, now)
-        hot, hot_count = queries.hot_leads(session, ROWS)
+        hot, hot_count = queries.hot_leads(session, ROWS, skip=one_record_per_lead(config))
         clocks, clock_count = queries.open_clocks(session, ROWS)
         runs = queries.recent_runs(session, CYCLES)
         outbox = dict(depth(session))

@@ -69,18 +69,36 @@ class LoginThrottle:
             wait = recent[0] + self.window_s - self._clock()
             return max(1, math.ceil(wait))
 
+    def attempt(self, host: str | None) -> int | None:
+        """Admit one sign-in of ``host``, counted as failed until :meth:`succeeded` says
+        otherwise; or the whole seconds until it may try again (nothing counted).
+
+        Checking and counting are one step: sign-ins sent at once cannot all pass the
+        check before any is counted, which would let a client try any number of tokens.
+        """
+        key = client_key(host)
+        with self._lock:
+            now = self._clock()
+            recent = self._recent(key, now)
+            if recent is not None and len(recent) >= self.limit:
+                return max(1, math.ceil(recent[0] + self.window_s - now))
+            self._count(key, recent, now)
+            return None
+
     def failed(self, host: str | None) -> None:
         """Count one failed sign-in of ``host``."""
         key = client_key(host)
         with self._lock:
             now = self._clock()
-            recent = self._recent(key, now)
-            if recent is None:
-                recent = self._failures[key] = deque(maxlen=self.limit)
-            recent.append(now)
-            self._failures.move_to_end(key)
-            while len(self._failures) > self.max_clients:
-                self._failures.popitem(last=False)
+            self._count(key, self._recent(key, now), now)
+
+    def _count(self, key: str, recent: deque[float] | None, now: float) -> None:
+        if recent is None:
+            recent = self._failures[key] = deque(maxlen=self.limit)
+        recent.append(now)
+        self._failures.move_to_end(key)
+        while len(self._failures) > self.max_clients:
+            self._failures.popitem(last=False)
 
     def succeeded(self, host: str | None) -> None:
         """Forget ``host``'s failures: it knows the token."""

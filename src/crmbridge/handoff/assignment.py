@@ -28,6 +28,7 @@ from math import gcd
 
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, want_recheck
 from crmbridge.handoff.settings import AssignmentSettings, Territory
+from crmbridge.i18n import N_
 from crmbridge.scoring.conditions import CompiledWhen, compile_when
 
 #: Hand-off state: the lead qualified before assignment was turned on with
@@ -90,7 +91,9 @@ class AssignmentStep:
             return
         choice = self.choose(lead, plan)
         if choice is None:
-            plan.notes.append("no owner available to assign: tried again next cycle")
+            plan.notes.append(
+                lead.texts(N_("no owner available to assign: tried again next cycle"))
+            )
             want_recheck(lead.state, lead.now)
             return
         owner_id, label = choice
@@ -118,7 +121,11 @@ class AssignmentStep:
             picked = self.rotate(f"{strategy}:{territory.name}"[:LABEL_WIDTH], territory.owners)
             if picked is not None:
                 return picked
-            plan.notes.append(f"territory {territory.name}: nobody available, using the pool")
+            plan.notes.append(
+                lead.texts(
+                    N_("territory {name}: nobody available, using the pool"), name=territory.name
+                )
+            )
             break
         return self.rotate(strategy, self.pool_ids())
 
@@ -164,7 +171,9 @@ class AssignmentStep:
         plan.assignments.append({"owner_id": owner_id, "strategy": label})
         lead.state["owner_id"] = owner_id
         lead.state["assigned_at"] = lead.now.isoformat()
-        plan.notes.append(f"assigned to {self.describe(owner_id)} ({label})")
+        plan.notes.append(
+            lead.texts(N_("assigned to {owner} ({how})"), owner=self.describe(owner_id), how=label)
+        )
 
     def describe(self, owner_id: str) -> str:
         """An owner as a rep would name them."""

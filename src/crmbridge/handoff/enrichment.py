@@ -19,6 +19,7 @@ from crmbridge.errors import ConfigError
 from crmbridge.handoff.enrichers import Enricher, build_enricher, clean_domain
 from crmbridge.handoff.lead import HandoffPlan, Lead, is_blank
 from crmbridge.handoff.settings import EnrichmentSettings
+from crmbridge.i18n import N_
 from crmbridge.logging import get_logger
 from crmbridge.scoring.types import Event
 
@@ -89,16 +90,26 @@ class EnrichmentStep:
         if form is None or self._handled(lead, form.occurred_at):
             return
         if self.enricher is None:
-            plan.notes.append(f"enrichment unavailable: {self.problem}")
+            plan.notes.append(
+                lead.texts(N_("enrichment unavailable: {problem}"), problem=self.problem)
+            )
             return
         lead.state[STATE_KEY] = form.occurred_at.isoformat()
         domain = email_domain(lead.email)
         if domain is None:
-            plan.notes.append("form filled with a personal or no email: not enriched")
+            plan.notes.append(
+                lead.texts(N_("form filled with a personal or no email: not enriched"))
+            )
             return
         facts = self.enricher.lookup(domain)
         if facts is None:
-            plan.notes.append(f"form filled: {domain} is unknown to {self.enricher.source}")
+            plan.notes.append(
+                lead.texts(
+                    N_("form filled: {domain} is unknown to {source}"),
+                    domain=domain,
+                    source=self.enricher.source,
+                )
+            )
             return
         filled = []
         for fact, name in self.settings.fields.items():
@@ -108,11 +119,21 @@ class EnrichmentStep:
             plan.properties[name] = str(value)
             filled.append(name)
         if not filled:
-            plan.notes.append(f"form filled: nothing to add from {self.enricher.source}")
+            plan.notes.append(
+                lead.texts(
+                    N_("form filled: nothing to add from {source}"), source=self.enricher.source
+                )
+            )
             return
         plan.properties[self.source_property] = self.enricher.source
         lead.state["enrichment"] = {"source": self.enricher.source, "fields": filled}
-        plan.notes.append(f"enriched {', '.join(filled)} from {self.enricher.source}")
+        plan.notes.append(
+            lead.texts(
+                N_("enriched {fields} from {source}"),
+                fields=", ".join(filled),
+                source=self.enricher.source,
+            )
+        )
 
     @staticmethod
     def _handled(lead: Lead, submitted: datetime) -> bool:

@@ -81,11 +81,15 @@ class Escalator:
         new_owner = None
         if self.settings.reassign:
             if self.assigner is None or not self.assigner.settings.enabled:
-                plan.notes.append("SLA breach: reassignment needs [assignment] enabled")
+                plan.notes.append(
+                    lead.texts(N_("SLA breach: reassignment needs [assignment] enabled"))
+                )
             else:
                 new_owner = self.assigner.reassign(lead, plan, breach.owner_id)
                 if new_owner is None:
-                    plan.notes.append("SLA breach: nobody else available to take the lead")
+                    plan.notes.append(
+                        lead.texts(N_("SLA breach: nobody else available to take the lead"))
+                    )
                 else:
                     plan.actions.append(self._handover_task(lead, breach, new_owner))
         return Outcome(manager, new_owner)
@@ -93,7 +97,12 @@ class Escalator:
     def _tell_manager(self, lead: Lead, plan: HandoffPlan, breach: Breach) -> str | None:
         manager = self.managers.get(breach.owner_id)
         if manager is None:
-            plan.notes.append(f"SLA breach: no manager configured for owner {breach.owner_id}")
+            plan.notes.append(
+                lead.texts(
+                    N_("SLA breach: no manager configured for owner {owner}"),
+                    owner=self.names.get(breach.owner_id, breach.owner_id),
+                )
+            )
             return None
         t, stage = lead.texts, breach.stage.upper()
         body = [

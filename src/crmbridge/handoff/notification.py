@@ -52,7 +52,7 @@ class NotificationStep:
             return
         owner = lead.owner_id(self.assignment.owner_property)
         if owner is None and self.assignment.enabled:
-            plan.notes.append("hot, but no owner yet: notification waits for one")
+            plan.notes.append(lead.texts(N_("hot, but no owner yet: notification waits for one")))
             return
         try:
             since = parse_instant(str(since_text))
@@ -70,7 +70,9 @@ class NotificationStep:
             if url is not None:
                 key = f"hot-notify:{channel}:{lead.crm_id}:{stamp}"
                 plan.webhooks.append((key, self.payload(channel, lead, owner, since)))
-        plan.notes.append(f"hot since {since:%Y-%m-%d %H:%M} UTC → owner notified")
+        plan.notes.append(
+            lead.texts(N_("hot since {moment} → owner notified"), moment=lead.texts.moment(since))
+        )
 
     def task(self, lead: Lead, owner: str | None, key: str) -> Action:
         """The owner's task: what to do, by when, and why the lead is hot."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from crmbridge.handoff.lead import HandoffPlan, Lead, is_blank
 from crmbridge.handoff.settings import ObjectionSettings
+from crmbridge.i18n import N_
 from crmbridge.scoring.objection_cues import BUILT_IN
 from crmbridge.scoring.objections import ObjectionClassifier
 
@@ -58,5 +59,5 @@ class ObjectionStep:
         plan.properties[self.kind_property] = verdict.kind
         plan.properties[self.confidence_property] = str(verdict.confidence)
         if lead.state.get(STATE_KEY) != verdict.as_state():
-            plan.notes.append(f"objection: {verdict.describe()}")
+            plan.notes.append(lead.texts(N_("objection: {verdict}"), verdict=verdict.describe()))
         lead.state[STATE_KEY] = verdict.as_state()

@@ -16,7 +16,7 @@ from typing import Protocol
 from crmbridge.config import CrmbridgeConfig
 from crmbridge.handoff.business_hours import zone_or_utc
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, drop_fired_recheck
-from crmbridge.i18n import Texts
+from crmbridge.i18n import N_, Texts
 
 
 def handoff_properties(config: CrmbridgeConfig) -> set[str]:
@@ -125,7 +125,13 @@ class HandoffPlanner:
             # A connector without tasks/sequences/lists: say so rather than queue rows
             # that could only fail.
             kinds = sorted({action.kind for action in plan.actions})
-            plan.notes.append(f"not done, the {lead.crm} connector cannot: {', '.join(kinds)}")
+            plan.notes.append(
+                lead.texts(
+                    N_("not done, the {crm} connector cannot: {kinds}"),
+                    crm=lead.crm,
+                    kinds=", ".join(kinds),
+                )
+            )
             plan.actions = []
             # Nothing was done, so nothing is remembered as done (enrolled, notified...).
             lead.state.clear()

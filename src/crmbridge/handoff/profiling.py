@@ -18,6 +18,7 @@ from typing import Any
 from crmbridge.handoff.lead import HandoffPlan, Lead, is_blank
 from crmbridge.handoff.settings import ProfilingSettings
 from crmbridge.handoff.settings import ProfilingStep as StepRule
+from crmbridge.i18n import N_
 
 #: A property's current value by name.
 Lookup = Callable[[str], Any]
@@ -86,4 +87,5 @@ class ProfilingStep:
         question = next_question(self.settings, standing, lookup)
         plan.properties[self.property] = question
         if question != (lead.value(self.property) or ""):
-            plan.notes.append(f"next question: {question or '(nothing left to ask)'}")
+            left = question or lead.texts(N_("(nothing left to ask)"))
+            plan.notes.append(lead.texts(N_("next form question: {field}"), field=left))

@@ -29,6 +29,7 @@ from crmbridge.connector import Action
 from crmbridge.handoff.lead import HandoffPlan, Lead, OwnerPool, day_key
 from crmbridge.handoff.settings import ReactivationSettings
 from crmbridge.handoff.triggers import Enrollment
+from crmbridge.i18n import N_
 from crmbridge.scoring.model import LifecycleModel
 
 QUIET_STAGES = ("reactivation", "archived")
@@ -76,7 +77,11 @@ class ReactivationStep:
             # on): acting now would sweep every old lead at once.
             return
         if lead.model_changed and not self._went_quiet_lately(lead, stage):
-            plan.notes.append(f"moved to {stage} by a model edit: counted as already quiet")
+            plan.notes.append(
+                lead.texts(
+                    N_("moved to {stage} by a model edit: counted as already quiet"), stage=stage
+                )
+            )
             plan.baselines.append(f"moved to {stage} by the model edit")
             return
         since = lead.now
@@ -110,20 +115,27 @@ class ReactivationStep:
     def _enroll(self, lead: Lead, plan: HandoffPlan, stamp: str) -> bool:
         sequence = self.settings.sequence_id
         if sequence is None:
-            plan.notes.append("went quiet → reactivation (no sequence configured)")
+            plan.notes.append(lead.texts(N_("went quiet → reactivation (no sequence configured)")))
             return True
         key = f"reactivation:{lead.crm_id}:{stamp}"
         if lead.state.get("paused"):
             # A lead who replied is handled by a person: the reply step's task says so.
-            plan.notes.append(f"went quiet → reactivation; not enrolled in {sequence} (paused)")
+            plan.notes.append(
+                lead.texts(
+                    N_("went quiet → reactivation; not enrolled in {sequence} (paused)"),
+                    sequence=sequence,
+                )
+            )
             return True
         return self.enrollment.plan(lead, plan, sequence, key, "went quiet")
 
     def _archive(self, lead: Lead, plan: HandoffPlan, stamp: str) -> None:
         list_id = self.settings.archive_list_id
         if list_id is None:
-            plan.notes.append("no response → archived (no archive list configured)")
+            plan.notes.append(lead.texts(N_("no response → archived (no archive list configured)")))
             return
         key = f"archive:{lead.crm_id}:{stamp}"
         plan.actions.append(Action("list_add", lead.crm_id, key, {"list_id": list_id}))
-        plan.notes.append(f"no response → archived, added to list {list_id}")
+        plan.notes.append(
+            lead.texts(N_("no response → archived, added to list {list}"), list=list_id)
+        )

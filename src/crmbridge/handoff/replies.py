@@ -22,6 +22,8 @@ from crmbridge.i18n import N_
 from crmbridge.scoring.text import normalize_text
 
 REPLY = "email_reply"
+#: Longest activity subject quoted in the reply task.
+_SUBJECT_SHOWN = 120
 #: The reply task's words where the CRM cannot pause and its connector says nothing.
 NO_PAUSE_API = N_(
     "crmbridge cannot pause or unenroll sequences in this CRM: check that the lead's "
@@ -33,6 +35,36 @@ def latest_reply(lead: Lead) -> datetime | None:
     """When the lead last replied, if ever."""
     moments = [event.occurred_at for event in lead.events if event.type == REPLY]
     return max(moments) if moments else None
+
+
+def _reply_line(lead: Lead, replied: datetime) -> str:
+    """The task's first line: how the lead answered, in the words the rep expects.
+
+    A reply the CRM knows only as an activity a rep logged (an inbound call, say) is
+    not called an email: the rep would look for a message that does not exist.
+    """
+    t = lead.texts
+    latest = max(
+        (event for event in lead.events if event.type == REPLY),
+        key=lambda event: event.occurred_at,
+    )
+    if latest.properties.get("source") != "task":
+        return t(
+            N_("{name} replied to a sales email on {when}."), name=lead.name, when=t.moment(replied)
+        )
+    subject = str(latest.properties.get("subject") or "").strip()[:_SUBJECT_SHOWN]
+    if not subject:
+        return t(
+            N_("{name} answered on {when} (an activity logged in the CRM)."),
+            name=lead.name,
+            when=t.moment(replied),
+        )
+    return t(
+        N_('{name} answered on {when} (an activity logged in the CRM: "{subject}").'),
+        name=lead.name,
+        when=t.moment(replied),
+        subject=subject,
+    )
 
 
 class ReplyStep:
@@ -81,11 +113,7 @@ class ReplyStep:
         owner = lead.owner_id()
         t = lead.texts
         body = [
-            t(
-                N_("{name} replied to a sales email on {when}."),
-                name=lead.name,
-                when=t.moment(replied),
-            ),
+            _reply_line(lead, replied),
             t(N_("crmbridge paused their sequences.") if self.can_pause else self.pause_note),
             "",
             lead.summary(),
@@ -105,7 +133,12 @@ class ReplyStep:
                 },
             )
         )
-        plan.notes.append(f"replied {replied:%Y-%m-%d %H:%M} → sequences paused, owner tasked")
+        plan.notes.append(
+            lead.texts(
+                N_("replied {moment} → sequences paused, owner tasked"),
+                moment=lead.texts.moment(replied),
+            )
+        )
 
     def _maybe_resume(self, lead: Lead, plan: HandoffPlan, handled: datetime) -> None:
         """Automation resumes once the lead is recycled after its reply.
@@ -118,7 +151,7 @@ class ReplyStep:
             return
         why = None
         if lead.score.stage.transition == "went_quiet":
-            why = "no engagement since the reply: reactivation"
+            why = lead.texts(N_("no engagement since the reply: reactivation"))
         for event in lead.events:
             status = event.properties.get(self.status_key)
             if (
@@ -127,8 +160,8 @@ class ReplyStep:
                 and status is not None
                 and normalize_text(str(status)) in self.nurture
             ):
-                why = f"sales sent the lead to nurture ({status})"
+                why = lead.texts(N_("sales sent the lead to nurture ({status})"), status=status)
         if why is not None:
             lead.state["paused"] = False
             lead.state["resumed_at"] = lead.now.isoformat()
-            plan.notes.append(f"automation resumed: {why}")
+            plan.notes.append(lead.texts(N_("automation resumed: {why}"), why=why))

@@ -30,6 +30,7 @@ from crmbridge.handoff.business_hours import BusinessCalendar
 from crmbridge.handoff.escalation import Breach, Escalator, describe_within
 from crmbridge.handoff.lead import HandoffPlan, Lead, want_recheck
 from crmbridge.handoff.settings import OwnerEntry, SlaSettings
+from crmbridge.i18n import N_
 
 ACTIVITY = "sales_activity"
 FEEDBACK = "sales_feedback"
@@ -83,7 +84,13 @@ class SlaStep:
         if contacted is not None:
             clock["contacted_at"] = contacted.isoformat()
             plan.contacted_at = contacted
-            plan.notes.append(f"SLA {clock['stage']}: contacted {contacted:%Y-%m-%d %H:%M} UTC")
+            plan.notes.append(
+                lead.texts(
+                    N_("SLA {stage}: contacted {moment}"),
+                    stage=clock["stage"],
+                    moment=lead.texts.moment(contacted),
+                )
+            )
         elif lead.now >= due:
             self.breach(lead, plan, clock, started, due)
         else:
@@ -106,7 +113,7 @@ class SlaStep:
         if commitment is None:
             return None
         if owner is None:
-            plan.notes.append(f"SLA {stage}: waits for an owner")
+            plan.notes.append(lead.texts(N_("SLA {stage}: waits for an owner"), stage=stage))
             return None
         due = self.calendar.add_business_time(lead.now, commitment.within)
         clock = {
@@ -120,10 +127,13 @@ class SlaStep:
         plan.clocks_started.append(
             {"stage": stage, "owner_id": owner, "started_at": lead.now, "due_at": due}
         )
-        local = due.astimezone(self.calendar.zone)
         plan.notes.append(
-            f"SLA {stage}: contact within {describe_within(commitment.within)}, "
-            f"by {local:%Y-%m-%d %H:%M} {local.tzname()}"
+            lead.texts(
+                N_("SLA {stage}: contact within {within}, by {moment}"),
+                stage=stage,
+                within=describe_within(commitment.within, lead.texts),
+                moment=lead.texts.moment(due),
+            )
         )
         return clock
 
@@ -162,7 +172,13 @@ class SlaStep:
                 "escalated_at": lead.now if outcome.escalated else None,
             }
         )
-        plan.notes.append(f"SLA {stage}: breached (due {due:%Y-%m-%d %H:%M} UTC)")
+        plan.notes.append(
+            lead.texts(
+                N_("SLA {stage}: breached (due {moment})"),
+                stage=stage,
+                moment=lead.texts.moment(due),
+            )
+        )
         if outcome.new_owner is not None:
             lead.state.pop(CLOCK)
             self.start(lead, plan, str(clock.get("entered_at")))

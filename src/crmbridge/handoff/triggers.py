@@ -58,22 +58,42 @@ class Enrollment:
         """
         enrolled: dict[str, str] = lead.state.get("enrolled") or {}
         if sequence_id in enrolled:
-            plan.notes.append(f"{why}: already enrolled in sequence {sequence_id}")
+            plan.notes.append(
+                lead.texts(
+                    N_("{why}: already enrolled in sequence {sequence}"),
+                    why=why,
+                    sequence=sequence_id,
+                )
+            )
             return True
         if lead.state.get("paused"):
-            plan.notes.append(f"{why}: not enrolled in sequence {sequence_id} (replied, paused)")
+            plan.notes.append(
+                lead.texts(
+                    N_("{why}: not enrolled in sequence {sequence} (replied, paused)"),
+                    why=why,
+                    sequence=sequence_id,
+                )
+            )
             return False
         owner_id = lead.owner_id()
         if owner_id is None:
             # HubSpot enrolls on behalf of a user: without an owner it waits for one.
-            plan.notes.append(f"{why}: sequence {sequence_id} waits for an owner")
+            plan.notes.append(
+                lead.texts(
+                    N_("{why}: sequence {sequence} waits for an owner"),
+                    why=why,
+                    sequence=sequence_id,
+                )
+            )
             return False
         owner = self.owners.get(owner_id)
         sender = (owner.email if owner and owner.email else None) or self.default_sender or ""
         payload = {"sequence_id": sequence_id, "owner_id": owner_id, "sender_email": sender}
         plan.actions.append(Action("enroll", lead.crm_id, key, payload))
         lead.state["enrolled"] = {**enrolled, sequence_id: lead.now.isoformat()}
-        plan.notes.append(f"{why} → enroll in sequence {sequence_id}")
+        plan.notes.append(
+            lead.texts(N_("{why} → enroll in sequence {sequence}"), why=why, sequence=sequence_id)
+        )
         return True
 
 
@@ -221,7 +241,11 @@ class TriggerStep:
         new = [mark for mark in marks if mark not in fired]
         fired.extend(new)
         if new:
-            plan.notes.append(f'trigger "{rule.trigger.name}": counted as done (baseline)')
+            plan.notes.append(
+                lead.texts(
+                    N_('trigger "{name}": counted as done (baseline)'), name=rule.trigger.name
+                )
+            )
         return bool(new)
 
     def _fire(
@@ -236,12 +260,18 @@ class TriggerStep:
 
     def _then(self, lead: Lead, plan: HandoffPlan, trigger: Trigger, key: str) -> bool:
         """Plan the rule's one action; False when it must wait (paused, no owner)."""
-        then, why = trigger.then, f'trigger "{trigger.name}"'
+        then, why = trigger.then, lead.texts(N_('trigger "{name}"'), name=trigger.name)
         if then.enroll_sequence is not None:
             return self.enrollment.plan(lead, plan, then.enroll_sequence, key, why)
         if then.set_property is not None:
             plan.properties.update(then.set_property)
-            plan.notes.append(f"{why} → set {', '.join(sorted(then.set_property))}")
+            plan.notes.append(
+                lead.texts(
+                    N_("{why} → set {properties}"),
+                    why=why,
+                    properties=", ".join(sorted(then.set_property)),
+                )
+            )
         elif then.notify is not None:
             payload = {
                 "subject": lead.fill(then.notify),
@@ -253,8 +283,10 @@ class TriggerStep:
                 "owner_id": lead.owner_id(),
             }
             plan.actions.append(Action("task", lead.crm_id, key, payload))
-            plan.notes.append(f"{why} → task for the owner")
+            plan.notes.append(lead.texts(N_("{why} → task for the owner"), why=why))
         elif then.add_to_list is not None:
             plan.actions.append(Action("list_add", lead.crm_id, key, {"list_id": then.add_to_list}))
-            plan.notes.append(f"{why} → add to list {then.add_to_list}")
+            plan.notes.append(
+                lead.texts(N_("{why} → add to list {list}"), why=why, list=then.add_to_list)
+            )
         return True

@@ -13,6 +13,9 @@ from crmbridge.handoff.business_hours import BusinessCalendar
 from crmbridge.report import kpis
 from crmbridge.report.periods import Period
 from crmbridge.store import report_queries as queries
+from crmbridge.store.lead_links import other_records
+from crmbridge.sync.cross_crm import linked_crms
+from crmbridge.sync.writeback import score_property
 
 #: Periods shown in the conversion and MQL trend (the report's own period last).
 TREND_PERIODS = 8
@@ -60,7 +63,8 @@ def build_report(
     targets = {stage: sla.within for stage, sla in config.sla.stages.items()}
     previous = period.shifted(-1)
     periods = [period.shifted(offset) for offset in range(1 - TREND_PERIODS, 1)]
-    leads = queries.milestones(session, periods[0].start, now)
+    skip = one_record_per_lead(config)
+    leads = queries.milestones(session, periods[0].start, now, skip=skip)
     figures = [
         _figures(session, config, leads, p, calendar, targets, now, cohort_days)
         for p in (period, previous)
@@ -107,7 +111,18 @@ def _figures(
     )
     states = queries.handoff_states(session, (cid for cid, _ in feedback if cid is not None))
     figures.objections = kpis.objections(states.values())
-    moved = kpis.moves(queries.stage_moves(session, start, end))
+    skip = one_record_per_lead(config)
+    moved = kpis.moves(queries.stage_moves(session, start, end, skip=skip))
     figures.reactivated, figures.reengaged, figures.archived = moved
-    figures.score_histogram = queries.score_histogram(session, end)
+    figures.score_histogram = queries.score_histogram(session, end, skip=skip)
     return figures
+
+
+def one_record_per_lead(config: CrmbridgeConfig) -> queries.Skip:
+    """The records a count of leads leaves out: a lead held by several CRMs counts
+    once, by its home record (see :mod:`crmbridge.sync.lead_merge`); None when records
+    are not linked."""
+    if not linked_crms(config):
+        return None
+    owner = config.writeback.owner_of(score_property(config.writeback.prefix))
+    return other_records(owner if owner in linked_crms(config) else None)

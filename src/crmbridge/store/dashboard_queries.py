@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from crmbridge.clock import parse_instant
+from crmbridge.store.report_queries import Skip
 from crmbridge.store.tables import (
     AssignmentRow,
     ContactRow,
@@ -72,13 +73,16 @@ class Run:
     duration_s: float
 
 
-def hot_leads(session: Session, limit: int) -> tuple[list[HotLead], int]:
-    """Hot contacts, longest waiting first (unknown start last), and how many there are."""
+def hot_leads(session: Session, limit: int, *, skip: Skip = None) -> tuple[list[HotLead], int]:
+    """Hot contacts, longest waiting first (unknown start last), and how many there are
+    (``skip``: contacts left out, the other records of a lead held by several CRMs)."""
     hot = and_(
         _SCORES.c.contact_id == _CONTACTS.c.id,
         _SCORES.c.is_current.is_(True),
         _SCORES.c.hot.is_(True),
     )
+    if skip is not None:
+        hot = and_(hot, _CONTACTS.c.id.not_in(skip))
     total = session.execute(select(func.count()).select_from(_CONTACTS.join(_SCORES, hot)))
     count = int(total.scalar_one())
     # Written as UTC ISO text by one formatter, so text order is time order.

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from crmbridge.records import normalize_email
 from crmbridge.store.chunks import chunks
+from crmbridge.store.lead_links import relink
 from crmbridge.store.outbox import COMPANY_PROPERTY
 from crmbridge.store.tables import (
     AssignmentRow,
@@ -207,7 +208,7 @@ def forget(connection: Connection, person: Person) -> Erased:
     erased.assignments = _by_contact(connection, _ASSIGNMENTS, ids)
     erased.sla_clocks = _by_contact(connection, _SLA, ids)
     erased.contact_companies = _by_contact(connection, _LINKS, ids)
-    _by_contact(connection, _LEADS, ids)  # the lead of their other CRMs' records goes too
+    _unlink(connection, ids)
     for crm, named in by_crm.items():
         for chunk in chunks(named):
             # A sync loop seen on one of their records: the example goes with them.
@@ -215,7 +216,9 @@ def forget(connection: Connection, person: Person) -> Erased:
                 delete(_LOOPS).where(_LOOPS.c.connector == crm, _LOOPS.c.crm_id.in_(chunk))
             )
     erased.property_history = _by_contact(connection, _HISTORY, ids)
+    emails = _emails(connection, ids)
     erased.contacts = _by_contact(connection, _CONTACTS, ids, column="id")
+    _relink(connection, emails)
     return erased
 
 
@@ -250,7 +253,9 @@ def follow_merge(
                 update(_EVENTS).where(_EVENTS.c.contact_id == merged).values(contact_id=survivor)
             )
             _drop_derived(connection, crm, old_id, [merged])
+            emails = _emails(connection, [merged])
             connection.execute(delete(_CONTACTS).where(_CONTACTS.c.id == merged))
+            _relink(connection, emails)
             folded += 1
         if survivor is not None:
             connection.execute(
@@ -287,8 +292,47 @@ def _drop_derived(connection: Connection, crm: str, crm_id: str, ids: list[int])
             )
         )
     )
-    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY, _LEADS):
+    _unlink(connection, ids)
+    for table in (_SCORES, _ASSIGNMENTS, _SLA, _LINKS, _HISTORY):
         _by_contact(connection, table, ids)
+
+
+def _emails(connection: Connection, ids: list[int]) -> set[str]:
+    """The emails of these contacts."""
+    found: set[str] = set()
+    for chunk in chunks(ids):
+        query = select(_CONTACTS.c.email).where(_CONTACTS.c.id.in_(chunk))
+        found.update(email for (email,) in connection.execute(query) if email)
+    return found
+
+
+def _relink(connection: Connection, emails: set[str]) -> None:
+    """The people with these emails, once a record of theirs is gone: a duplicate gone
+    from a CRM may make the person one lead across CRMs again (rescored as one)."""
+    changed = relink(connection, emails)
+    for chunk in chunks(sorted(changed)):
+        connection.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(chunk)).values(dirty=True))
+
+
+def _unlink(connection: Connection, ids: list[int]) -> None:
+    """These contacts leave their cross-CRM leads. The records left of such a lead are
+    rescored without them (their score held the gone record's values and events), and
+    one left alone is no lead any more."""
+    leads: set[int] = set()
+    for chunk in chunks(ids):
+        query = select(_LEADS.c.lead_id).where(_LEADS.c.contact_id.in_(chunk))
+        leads.update(int(lead) for (lead,) in connection.execute(query))
+    _by_contact(connection, _LEADS, ids)
+    members: dict[int, list[int]] = {}
+    for chunk in chunks(sorted(leads)):
+        query = select(_LEADS.c.contact_id, _LEADS.c.lead_id).where(_LEADS.c.lead_id.in_(chunk))
+        for contact_id, lead in connection.execute(query):
+            members.setdefault(int(lead), []).append(int(contact_id))
+    left = sorted(cid for records in members.values() for cid in records)
+    alone = [records[0] for records in members.values() if len(records) == 1]
+    _by_contact(connection, _LEADS, alone)
+    for chunk in chunks(left):
+        connection.execute(update(_CONTACTS).where(_CONTACTS.c.id.in_(chunk)).values(dirty=True))
 
 
 def _contact_id(connection: Connection, crm: str, crm_id: str) -> int | None:

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from crmbridge import clock
@@ -34,7 +35,7 @@ def _wanted(records: Sequence[tuple[int, str]]) -> int | None:
 
 
 def relink(
-    session: Session, emails: Iterable[str | None], contact_ids: Iterable[int] = ()
+    session: Session | Connection, emails: Iterable[str | None], contact_ids: Iterable[int] = ()
 ) -> set[int]:
     """Bring the links of the people with these emails up to date (the caller
     commits); the contacts whose lead changed (linked, unlinked or moved): their
@@ -81,7 +82,7 @@ def relink(
     return changed
 
 
-def _current(session: Session, contact_ids: Iterable[int]) -> dict[int, int]:
+def _current(session: Session | Connection, contact_ids: Iterable[int]) -> dict[int, int]:
     """The lead of each of these contacts that has one."""
     return _links(session, _LINKS.c.contact_id, contact_ids)
 
@@ -91,7 +92,7 @@ def _members(session: Session, leads: Iterable[int]) -> dict[int, int]:
     return _links(session, _LINKS.c.lead_id, leads)
 
 
-def _links(session: Session, column: Any, values: Iterable[int]) -> dict[int, int]:
+def _links(session: Session | Connection, column: Any, values: Iterable[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for chunk in chunks(sorted(values)):
         query = select(_LINKS.c.contact_id, _LINKS.c.lead_id).where(column.in_(chunk))
@@ -135,3 +136,18 @@ def unlinked_duplicates(session: Session) -> int:
         .subquery()
     )
     return int(session.execute(select(func.count(func.distinct(twice.c.email)))).scalar_one())
+
+
+def other_records(home_crm: str | None) -> Select[tuple[int]]:
+    """The records that do not stand for their lead in counts of leads (the weekly
+    report): all but the lead's home record — the one in ``home_crm``, else the first."""
+    other = _LINKS.alias("other")
+    in_home_crm = (
+        select(other.c.contact_id)
+        .join(_CONTACTS, _CONTACTS.c.id == other.c.contact_id)
+        .where(other.c.lead_id == _LINKS.c.lead_id, _CONTACTS.c.crm == (home_crm or ""))
+        .limit(1)
+        .scalar_subquery()
+    )
+    home = func.coalesce(in_home_crm, _LINKS.c.lead_id)
+    return select(_LINKS.c.contact_id).where(_LINKS.c.contact_id != home)

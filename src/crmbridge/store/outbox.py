@@ -16,6 +16,7 @@ property writes.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 import uuid
@@ -78,6 +79,22 @@ class Queued:
         return self.kind == PROPERTY
 
 
+#: The columns a :class:`Queued` is built from. Its readers select these alone: each
+#: other column (four timestamps among them) costs a conversion per row, and a first
+#: sync's drain reads some ten rows per contact.
+_QUEUED = (
+    _T.c.id,
+    _T.c.connector,
+    _T.c.contact_id,
+    _T.c.crm_id,
+    _T.c.kind,
+    _T.c.target,
+    _T.c.value,
+    _T.c.status,
+    _T.c.attempts,
+)
+
+
 def _queued(row: Any) -> Queued:
     value = row.value or {}
     return Queued(
@@ -111,7 +128,7 @@ def queued_rows(
     found: dict[str, list[Queued]] = {}
     ids = list(crm_ids)
     for start in range(0, len(ids), _CHUNK):
-        query = select(_T).where(
+        query = select(*_QUEUED).where(
             _T.c.connector == connector,
             _T.c.crm_id.in_(ids[start : start + _CHUNK]),
             _T.c.kind == PROPERTY,
@@ -128,8 +145,11 @@ class Batch:
     def __init__(self, now: datetime) -> None:
         self.now = now
         # Every planning pass is a new intention: its rows never collide with done ones,
-        # even when the same value is planned again at the same (fixed) instant.
+        # even when the same value is planned again at the same (fixed) instant. Its
+        # property rows are keyed by the pass and their place in it: unique without a
+        # hash of each value (a first sync plans some ten rows a contact).
         self.plan_id = uuid.uuid4().hex
+        self._planned = itertools.count()
         self.inserts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
         self.deletes: list[int] = []
@@ -171,9 +191,7 @@ class Batch:
 
     def put(self, connector: str, write: PropertyWrite, waiting: Queued | None) -> None:
         """Queue a property write; a waiting row of the same property is updated (latest wins)."""
-        key = idempotency_key(
-            connector, write.crm_id, "property", write.name, write.value, self.plan_id
-        )
+        key = f"{connector}:property:{self.plan_id}:{next(self._planned)}"
         if waiting is not None:
             self.updates.append({"row_id": waiting.id, "value": {"value": write.value}, "key": key})
             return
@@ -186,11 +204,6 @@ class Batch:
                 "target": write.name,
                 "value": {"value": write.value},
                 "idempotency_key": key,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": self.now,
-                "created_at": self.now,
-                "updated_at": self.now,
             }
         )
 
@@ -201,7 +214,16 @@ class Batch:
     def apply(self, session: Session) -> None:
         """Write the collected changes in a few statements."""
         if self.inserts:
-            session.execute(insert(_T), self.inserts)
+            # What every new row shares is bound once for the statement, not per row
+            # (each timestamp costs a conversion per row and column otherwise).
+            shared = insert(_T).values(
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=self.now,
+                created_at=self.now,
+                updated_at=self.now,
+            )
+            session.execute(shared, self.inserts)
         if self.actions:
             keys = list(self.actions)
             known: set[str] = set()
@@ -251,7 +273,7 @@ def last_company_values(
             )
             .group_by(_T.c.crm_id)
         )
-        for row in session.execute(select(_T).where(_T.c.id.in_(newest))):
+        for row in session.execute(select(*_QUEUED).where(_T.c.id.in_(newest))):
             found[row.crm_id] = _queued(row)
     return found
 
@@ -390,17 +412,28 @@ def _claim(
             first_due = session.execute(select(func.min(_T.c.id)).where(*due)).scalar()
             after_id = 0 if first_due is None else int(first_due) - 1
     first = (
-        select(_T.c.crm_id)
+        select(_T.c.id, _T.c.crm_id)
         .where(_T.c.id > after_id, *walk)
         .order_by(_T.c.id)
         .limit(max_records * 20)
     )
+    walked: Iterable[str]
     if postgres:
-        first = first.with_for_update(skip_locked=True)
+        walked = (crm_id for _, crm_id in session.execute(first.with_for_update(skip_locked=True)))
+    else:
+        # SQLite keeps one row per record of the walk (in first-seen order) itself: the
+        # claim reads a row per record instead of every row of each, some ten a contact.
+        step = first.subquery()
+        walked = session.execute(
+            select(step.c.crm_id)
+            .group_by(step.c.crm_id)
+            .order_by(func.min(step.c.id))
+            .limit(max_records)
+        ).scalars()
     # A dict keeps first-seen order and finds a repeat in constant time: a Bulk-sized
     # claim (tens of thousands of records) stays linear.
     record_ids: dict[str, None] = {}
-    for (crm_id,) in session.execute(first):
+    for crm_id in walked:
         if crm_id not in record_ids:
             record_ids[crm_id] = None
             if len(record_ids) == max_records:
@@ -411,7 +444,7 @@ def _claim(
     wanted = list(record_ids)
     rows: list[Queued] = []
     for start in range(0, len(wanted), _CHUNK):
-        rows_query = select(_T).where(*due, _T.c.crm_id.in_(wanted[start : start + _CHUNK]))
+        rows_query = select(*_QUEUED).where(*due, _T.c.crm_id.in_(wanted[start : start + _CHUNK]))
         if postgres:
             rows_query = rows_query.with_for_update(skip_locked=True)
         rows.extend(_queued(row) for row in session.execute(rows_query))
@@ -438,7 +471,7 @@ def claim_actions(
     on Postgres, rows another replica holds are skipped.
     """
     query = (
-        select(_T)
+        select(*_QUEUED)
         .where(
             _T.c.connector == connector,
             _T.c.kind != PROPERTY,
@@ -594,7 +627,7 @@ def due_counts(session: Session, connector: str, now: datetime) -> tuple[int, in
 
 def orphaned(session: Session, connector: str, older_than: datetime | None) -> list[Queued]:
     """In-flight rows left by a process that died (all of them when ``older_than`` is None)."""
-    query = select(_T).where(_T.c.connector == connector, _T.c.status == IN_FLIGHT)
+    query = select(*_QUEUED).where(_T.c.connector == connector, _T.c.status == IN_FLIGHT)
     if older_than is not None:
         query = query.where(_T.c.claimed_at < older_than)
     return [_queued(row) for row in session.execute(query)]

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from crmbridge.store.tables import AssignmentRow, ContactRow, EventRow, ScoreRow, SlaClockRow
+
+#: Contacts a count leaves out (a select of their ids), or None.
+Skip = Select[tuple[int]] | None
 
 _CONTACTS = ContactRow.__table__  # type: ignore[attr-defined]
 _EVENTS = EventRow.__table__  # type: ignore[attr-defined]
@@ -45,12 +48,15 @@ class Milestones:
     reached: dict[str, datetime]
 
 
-def milestones(session: Session, since: datetime, until: datetime) -> list[Milestones]:
+def milestones(
+    session: Session, since: datetime, until: datetime, *, skip: Skip = None
+) -> list[Milestones]:
     """Contacts with their first arrival at each funnel stage before ``until``.
 
     Only contacts that matter from ``since`` on: created since then, or scored since
     then (a lead whose every move is older counts in no period from ``since``). A lead
-    that jumps from lead to SQL reached MQL at that same instant.
+    that jumps from lead to SQL reached MQL at that same instant. ``skip``: contacts
+    left out (the other records of a lead held by several CRMs).
     """
     columns = [
         func.min(_SCORES.c.scored_at).filter(_SCORES.c.stage.in_(FUNNEL[index:])).label(stage)
@@ -67,6 +73,8 @@ def milestones(session: Session, since: datetime, until: datetime) -> list[Miles
         .outerjoin(firsts, firsts.c.contact_id == _CONTACTS.c.id)
         .where(or_(_CONTACTS.c.created_at >= since, firsts.c.latest >= since))
     )
+    if skip is not None:
+        query = query.where(_CONTACTS.c.id.not_in(skip))
     found = []
     for row in session.execute(query):
         reached = {stage: row[2 + i] for i, stage in enumerate(FUNNEL) if row[2 + i] is not None}
@@ -149,19 +157,25 @@ def handoff_states(session: Session, contact_ids: Iterable[int]) -> dict[int, di
     return found
 
 
-def stage_moves(session: Session, since: datetime, until: datetime) -> dict[tuple[str, str], int]:
+def stage_moves(
+    session: Session, since: datetime, until: datetime, *, skip: Skip = None
+) -> dict[tuple[str, str], int]:
     """Score rows of ``[since, until)`` counted by (stage, transition)."""
-    query = (
-        select(_SCORES.c.stage, _SCORES.c.stage_transition, func.count())
-        .where(_SCORES.c.scored_at >= since, _SCORES.c.scored_at < until)
-        .group_by(_SCORES.c.stage, _SCORES.c.stage_transition)
+    query = select(_SCORES.c.stage, _SCORES.c.stage_transition, func.count()).where(
+        _SCORES.c.scored_at >= since, _SCORES.c.scored_at < until
     )
+    if skip is not None:
+        query = query.where(_SCORES.c.contact_id.not_in(skip))
+    query = query.group_by(_SCORES.c.stage, _SCORES.c.stage_transition)
     return {(str(s), str(t)): int(n) for s, t, n in session.execute(query)}
 
 
-def score_histogram(session: Session, until: datetime) -> dict[int, int]:
+def score_histogram(session: Session, until: datetime, *, skip: Skip = None) -> dict[int, int]:
     """Each contact's latest score before ``until``, counted per ``BUCKET``-point bucket
     (key: the bucket's lower bound; below 0 and 100 or more fall in the end buckets)."""
+    scored = _SCORES.c.scored_at < until
+    if skip is not None:
+        scored = and_(scored, _SCORES.c.contact_id.not_in(skip))
     ranked = (
         select(
             _SCORES.c.total,
@@ -172,7 +186,7 @@ def score_histogram(session: Session, until: datetime) -> dict[int, int]:
             )
             .label("rank"),
         )
-        .where(_SCORES.c.scored_at < until)
+        .where(scored)
         .subquery()
     )
     top = 100 - BUCKET

@@ -18,7 +18,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from crmbridge import clock
 from crmbridge.records import CanonicalEvent, ContactRecord, canonical_json
@@ -283,38 +283,33 @@ class Store:
         return found
 
     def _link_events(self, session: Session, rows: Sequence[Any]) -> None:
-        """Attach events that arrived before their contact (by email or CRM id)."""
+        """Attach events that arrived before their contact (by email or CRM id).
+
+        One UPDATE per contact, by index, not a read of every event and an UPDATE of
+        each: a first sync links some ten events per contact. The CRM id is linked
+        first; an event naming both a CRM id and another contact's email stays with
+        the record it names, and a contact listed twice links as its last row says.
+        """
         by_email = {row.email: row.id for row in rows if row.email}
         by_ref = {(row.crm, row.crm_id): row.id for row in rows}
-        links: list[dict[str, Any]] = []
-        emails = list(by_email)
-        for start in range(0, len(emails), _CHUNK):
-            query = select(EventRow.id, EventRow.contact_email).where(
-                col(EventRow.contact_id).is_(None),
-                col(EventRow.contact_email).in_(emails[start : start + _CHUNK]),
-            )
-            links.extend(
-                {"eid": eid, "cid": by_email[email]} for eid, email in session.exec(query) if email
-            )
-        for crm in {crm for crm, _ in by_ref}:
-            ids = [crm_id for c, crm_id in by_ref if c == crm]
-            for start in range(0, len(ids), _CHUNK):
-                query = select(EventRow.id, EventRow.contact_crm_id).where(
-                    col(EventRow.contact_id).is_(None),
-                    col(EventRow.contact_crm) == crm,
-                    col(EventRow.contact_crm_id).in_(ids[start : start + _CHUNK]),
-                )
-                links.extend(
-                    {"eid": eid, "cid": by_ref[(crm, str(crm_id))]}
-                    for eid, crm_id in session.exec(query)
-                )
-        if links:
-            table = EventRow.__table__  # type: ignore[attr-defined]
+        table = EventRow.__table__  # type: ignore[attr-defined]
+        if by_ref:
             session.execute(
                 update(table)
-                .where(table.c.id == bindparam("eid"))
+                .where(
+                    table.c.contact_id.is_(None),
+                    table.c.contact_crm == bindparam("crm"),
+                    table.c.contact_crm_id == bindparam("ref"),
+                )
                 .values(contact_id=bindparam("cid")),
-                links,
+                [{"crm": crm, "ref": ref, "cid": cid} for (crm, ref), cid in by_ref.items()],
+            )
+        if by_email:
+            session.execute(
+                update(table)
+                .where(table.c.contact_id.is_(None), table.c.contact_email == bindparam("mail"))
+                .values(contact_id=bindparam("cid")),
+                [{"mail": email, "cid": cid} for email, cid in by_email.items()],
             )
 
     def _put_cursor(self, session: Session, connector: str, stream: str, value: str) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from crmbridge.i18n import ENGLISH, N_, Texts
 from crmbridge.logging import get_logger
 from crmbridge.settings import WritebackSettings
 from crmbridge.store.repository import Overwrite, Store
@@ -23,21 +24,36 @@ from crmbridge.store.sync_loops import Loop, other_records, record_loops
 from crmbridge.sync.writeback import same_value, store_property
 
 
-def fix_hint(loop: Loop) -> str:
+def fix_hint(loop: Loop, texts: Texts = ENGLISH) -> str:
     """How to end ``loop``: make one CRM the property's system of record."""
-    return (
-        f'set [writeback.owners] {loop.property} = "{loop.other}" (or "{loop.connector}"): '
-        "crmbridge then writes it into that CRM only and the sync carries it to the other"
+    return texts(
+        N_(
+            'set [writeback.owners] {property} = "{other}" (or "{crm}"): crmbridge then '
+            "writes it into that CRM only and the sync carries it to the other"
+        ),
+        property=loop.property,
+        other=loop.other,
+        crm=loop.connector,
     )
 
 
-def loop_summaries(loops: Sequence[Loop]) -> list[str]:
-    """One line per property and pair of CRMs, for a cycle's report."""
+def loop_summaries(loops: Sequence[Loop], texts: Texts = ENGLISH) -> list[str]:
+    """One line per property and pair of CRMs, for a cycle's report (in ``texts``'s
+    language: the report is read by the admin)."""
     seen = {(lp.connector, lp.property, lp.other): lp for lp in loops}
     return [
-        f"{lp.property} in {lp.connector}: crmbridge wrote {lp.ours[:80]!r}, then "
-        f"{lp.other}'s value {lp.theirs[:80]!r} came back (a sync between the CRMs); "
-        f"{fix_hint(lp)}"
+        texts(
+            N_(
+                "{property} in {crm}: crmbridge wrote {ours}, then {other}'s value {theirs} "
+                "came back (a sync between the CRMs); {fix}"
+            ),
+            property=lp.property,
+            crm=lp.connector,
+            ours=repr(lp.ours[:80]),
+            other=lp.other,
+            theirs=repr(lp.theirs[:80]),
+            fix=fix_hint(lp, texts),
+        )
         for lp in seen.values()
     ]
 

@@ -346,7 +346,8 @@ class Pipeline:
                     self.config.writeback,
                     clock.now(),
                 )
-                for line in loop_summaries(loops):
+                texts = Texts(self.config.bridge.language, ENGLISH.zone)
+                for line in loop_summaries(loops, texts):
                     if line not in summary.sync_loops:
                         summary.sync_loops.append(line)
             merges = [(r.id, r.merged_ids) for r in page.records if r.merged_ids]

@@ -18,6 +18,7 @@ from typing import Any
 from crmbridge.clock import parse_instant
 from crmbridge.errors import safe_description
 from crmbridge.handoff.lead import HandoffPlan, Lead, PreviousScore
+from crmbridge.handoff.notification import HOT_SINCE, NOTIFIED
 from crmbridge.handoff.planner import HandoffPlanner
 from crmbridge.logging import get_logger
 from crmbridge.scoring import Score, ScoringEngine
@@ -48,6 +49,8 @@ from crmbridge.sync.writeback import (
 )
 
 BATCH = 500
+#: The hand-off state of a hot episode: when it began, and whether sales were told.
+EPISODE = (HOT_SINCE, NOTIFIED)
 #: How long a lead whose scoring failed waits before it is tried again.
 FAILED_RETRY = timedelta(hours=1)
 
@@ -307,6 +310,8 @@ class Rescorer:
             if self.waive is not None:
                 saved = self.waive(old is not None and bool(old.hot), row.stage, saved)
             state = dict(saved)
+            if members is not None and lead.home == row.id:
+                state = _with_lead_episode(state, row.id, members, by_id)
             handoff = (
                 self._handoff(row, score, old, contact_events, now, state, row_properties)
                 if lead.home == row.id
@@ -536,6 +541,21 @@ class _LeadScore:
     properties: dict[str, Any]
     #: The record (contact id) the lead's hand-off runs on.
     home: int
+
+
+def _with_lead_episode(
+    state: dict[str, Any], home: int, members: tuple[int, ...], by_id: Mapping[int, Any]
+) -> dict[str, Any]:
+    """The home record's hand-off state with the lead's hot episode: a record of the
+    lead told to sales while it was home (before the records were linked, or before
+    the home moved) has it, and the lead is not told again in its new home."""
+    if any(key in state for key in EPISODE):
+        return state
+    for member in members:
+        other = by_id[member].handoff if member != home else None
+        if isinstance(other, dict) and other.get(NOTIFIED):
+            return {**state, **{key: other[key] for key in EPISODE if key in other}}
+    return state
 
 
 def owned_here(

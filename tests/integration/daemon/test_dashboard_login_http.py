@@ -4,6 +4,9 @@ honoured for the origin check and the cookie's ``Secure`` flag."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -159,8 +162,52 @@ def test_without_a_public_url_the_cookie_is_not_secure_over_plain_http(
         assert answer.status_code == 303 and "Secure" not in answer.headers["set-cookie"]
 
 
+@pytest.mark.parametrize("public_url", [None, PUBLIC])
+@pytest.mark.parametrize("header", ["Origin", "Referer"])
+def test_a_page_address_that_cannot_be_read_is_another_site(
+    sqlite_store: Store, public_url: str | None, header: str
+) -> None:
+    with _daemon(sqlite_store, public_url=public_url) as (client, _):
+        answer = _sign_in(client, UI_TOKEN, **{header: "http://[::1/ui/login"})
+        assert answer.status_code == 403 and "set-cookie" not in answer.headers
+
+
 def test_the_spanish_dashboard_says_it_in_spanish(sqlite_store: Store) -> None:
     with _daemon(sqlite_store, language="es") as (client, _):
         for _ in range(LIMIT):
             _sign_in(client, "wrong-token-0000000")
         assert "Demasiados intentos fallidos" in _sign_in(client, UI_TOKEN).text
+
+
+def test_concurrent_failed_sign_ins_get_no_more_guesses_than_the_limit(
+    sqlite_store: Store,
+) -> None:
+    """Sign-ins sent at once (their bodies held back until every request is in) are
+    throttled as if sent one after another: at most LIMIT tokens are ever compared."""
+    body = b"token=wrong-token-0000000"
+    with _daemon(sqlite_store) as (client, _):
+        host, port = str(client.base_url.host), int(client.base_url.port or 80)
+        sockets = []
+        for _ in range(2 * LIMIT):
+            sock = socket.create_connection((host, port), timeout=10)
+            sock.sendall(
+                b"POST /ui/login HTTP/1.1\r\nHost: %s:%d\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+                % (host.encode(), port, len(body))
+            )
+            sockets.append(sock)
+        time.sleep(0.5)  # every request is now waiting for its body
+        statuses = []
+        for sock in sockets:
+            with contextlib.suppress(OSError):  # a refused one may be closed already
+                sock.sendall(body)
+            answer = b""
+            while b"\r\n" not in answer:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            sock.close()
+            statuses.append(int(answer.split(b" ", 2)[1]))
+        assert sorted(statuses) == [401] * LIMIT + [429] * LIMIT

@@ -19,11 +19,11 @@ ON = "[notifications]\nenabled = true\n"
 SPANISH = ON + '[bridge]\nlanguage = "es"\ntimezone = "Europe/Madrid"\n'
 
 
-def tasks(toml: str) -> dict[str, dict[str, object]]:
+def tasks(toml: str, reply: dict[str, object] | None = None) -> dict[str, dict[str, object]]:
     planner = HandoffPlanner(config(toml))
     one = lead(
         properties={"hubspot_owner_id": "11"},
-        events=[Event("email_reply", NOW - timedelta(hours=1), {"source": "sales_email"})],
+        events=[Event("email_reply", NOW - timedelta(hours=1), reply or {"source": "sales_email"})],
     )
     plan = planner.plan(one)
     return {a.key.split(":")[0]: dict(a.payload) for a in plan.actions if a.kind == "task"}
@@ -50,6 +50,19 @@ def test_english_tasks_and_an_admin_subject_kept_as_written() -> None:
     english = tasks(ON)
     assert english["hot-task"]["subject"] == "Hot lead: Ana Pérez (score 120)"
     assert "replied to a sales email on Nov 24, 2026, 8:00:00" in str(english["reply-task"]["body"])
+
+
+def test_a_reply_logged_as_an_activity_is_not_called_an_email() -> None:
+    call = {"source": "task", "subject": "Inbound call: wants a demo"}
+    english = str(tasks(ON, call)["reply-task"]["body"])
+    first = english.splitlines()[0]
+    assert first.startswith("Ana Pérez answered on Nov 24, 2026, 8:00:00"), first
+    assert first.endswith('(an activity logged in the CRM: "Inbound call: wants a demo").')
+    assert "email" not in first
+    spanish = str(tasks(SPANISH, {"source": "task"})["reply-task"]["body"])
+    assert spanish.startswith(
+        "Ana Pérez respondió el 24 nov 2026, 9:00:00 (una actividad registrada en el CRM)."
+    ), spanish
 
 
 def test_business_durations_take_the_plural_of_the_language() -> None:

@@ -3,11 +3,14 @@
 
 Each object type has its own properties and groups (a company property is created in
 a company group). Create answers 201 (the SDK returns None on any other 2xx) and 409
-when the name is taken; reads answer 200; an unknown name is a 404.
+when the name is taken; reads answer 200; an unknown name is a 404. ``PATCH`` of a
+contact property changes its label and description (200); HubSpot's own read-only
+definitions refuse it (400), and an empty or non-text label is a 400.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.routing import Route
@@ -106,6 +109,29 @@ def routes(services: Services) -> list[Route]:
     def get_property(call: Call) -> Reply:
         return named(call, group=False)
 
+    def update_property(call: Call) -> Reply:
+        found, kind = schema(call)
+        if found is not contacts:
+            raise bad_request("The sandbox updates contact properties only.")
+        name = call.path("name")
+        current = found.property(name)
+        if current is None:
+            raise not_found(f"Unable to find property {name} for object type {kind}", [name])
+        if current.hubspot_defined and current.read_only_definition:
+            raise bad_request(f"Property {name} is read-only: HubSpot defines it.")
+        body = call.json_object()
+        changes: dict[str, object] = {}
+        for key in ("label", "description"):
+            if key not in body:
+                continue
+            value = body[key]
+            if not isinstance(value, str) or (key == "label" and not value.strip()):
+                raise bad_request(f"{key} must be a non-empty string.")
+            changes[key] = value
+        updated = dataclasses.replace(current, **changes, updated_at=state.now())  # type: ignore[arg-type]
+        state.replace_contact_property(updated)
+        return Reply(200, updated.to_json())
+
     def create_property(call: Call) -> Reply:
         found, _ = schema(call)
         groups = {g.name for g in found.group_list()}
@@ -156,6 +182,11 @@ def routes(services: Services) -> list[Route]:
             Route(base, endpoint(services, create_property, scopes=write), methods=["POST"]),
             Route(
                 f"{base}/{{name}}", endpoint(services, get_property, scopes=read), methods=["GET"]
+            ),
+            Route(
+                f"{base}/{{name}}",
+                endpoint(services, update_property, scopes=write),
+                methods=["PATCH"],
             ),
         ]
 

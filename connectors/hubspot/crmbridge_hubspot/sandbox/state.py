@@ -232,6 +232,11 @@ class SandboxState:
             self._properties[definition.name] = definition
             return definition
 
+    def replace_contact_property(self, definition: PropertyDef) -> None:
+        """Put ``definition`` in place of the property of its name (label, description)."""
+        with self._lock:
+            self._properties[definition.name] = definition
+
     def groups(self) -> list[PropertyGroup]:
         """Contact property groups."""
         with self._lock:

@@ -13,9 +13,11 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -23,6 +25,7 @@ from sqlmodel import col, func, select
 
 from crmbridge.connector import Write
 from crmbridge.errors import AuthError, ConfigError, MissingScope
+from crmbridge.i18n import Texts
 from crmbridge.store import outbox
 from crmbridge.store.tables import ContactRow
 from crmbridge.sync.pipeline import CycleSummary, Pipeline
@@ -198,6 +201,31 @@ def test_schema_bootstrap_twice_creates_nothing_the_second_time(
     assert creates_between - creates_before == len(FIELDS) - 3
     assert again == []
     assert requests_to(server, "/crm/v3/properties/contacts") == creates_between
+
+
+def test_a_language_change_relabels_crmbridges_properties_once_and_leaves_others_alone(
+    server: SandboxServer, connector: HubSpotConnector
+) -> None:
+    connector.ensure_schema(own_fields(PREFIX))
+    # An admin moved one property into a group of their own: its label is theirs.
+    moved = server.state.contact_property(f"{PREFIX}_grade")
+    assert moved is not None
+    server.state.replace_contact_property(replace(moved, group_name="contactinformation"))
+    spanish = Texts("es", ZoneInfo("UTC"))
+
+    assert connector.ensure_schema(own_fields(PREFIX, spanish)) == []
+    relabelled = sum(1 for r in server.state.requests() if r.method == "PATCH")
+    again = connector.ensure_schema(own_fields(PREFIX, spanish))
+
+    score = server.state.contact_property(f"{PREFIX}_score")
+    assert score is not None and score.label == "Puntuación del lead"
+    assert score.description == "Lo escribe crmbridge: Puntuación del lead."
+    grade = server.state.contact_property(f"{PREFIX}_grade")
+    assert grade is not None and grade.label == "Lead grade"
+    assert relabelled == len(FIELDS) - 1  # all but the grade, which was moved
+    assert again == [] and sum(1 for r in server.state.requests() if r.method == "PATCH") == (
+        relabelled
+    )
     assert requests_to(server, "/crm/v3/properties/contacts/groups") == 1  # one group create
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from crmbridge.connector import LookbackCursor
 from crmbridge.errors import TransientError
 from crmbridge.sync.pipeline import CONTACTS_STREAM
+from crmbridge_hubspot.batch_update import REASON_MOST, batch_answer
 from crmbridge_hubspot.connector import SEARCH_LIMIT, light_answer
 from crmbridge_hubspot.handoff import TRACE_ID, _batch_outcome
 
@@ -77,6 +78,63 @@ def test_a_task_batch_answer_is_read_or_a_transient_error(data: Any) -> None:
         assert "HubSpot answered the task batch with a malformed body" in error.message
     else:
         assert all(isinstance(ref, str) for ref in (*created, *refused))
+
+
+_UPDATE = st.fixed_dictionaries(
+    {},
+    optional={
+        "results": _JSON | st.lists(st.fixed_dictionaries({"id": _JSON}) | _JSON, max_size=3),
+        "errors": _JSON
+        | st.lists(
+            st.fixed_dictionaries(
+                {"message": _JSON | st.text()},
+                optional={
+                    "category": _JSON,
+                    "context": _JSON | st.fixed_dictionaries({"ids": _JSON}),
+                },
+            ),
+            max_size=3,
+        ),
+    },
+)
+
+
+@settings(deadline=None)
+@given(st.one_of(st.binary(max_size=100), _JSON.map(json.dumps), _UPDATE.map(json.dumps)))
+def test_a_batch_update_answer_is_read_or_confirms_nothing(body: bytes | str) -> None:
+    raw = body.encode() if isinstance(body, str) else body
+    written, failed = batch_answer(raw)
+    assert all(isinstance(crm_id, str) for crm_id in (*written, *failed))
+    assert all(len(reason) <= 2 * REASON_MOST + 2 for reason in failed.values())
+
+
+def test_a_batch_update_answer_names_the_written_and_the_refused() -> None:
+    # HubSpot's 207: the written records in full, the refused ones by id with why.
+    answer = {
+        "status": "COMPLETE",
+        "results": [
+            {
+                "id": "101",
+                "properties": {"crmbridge_score": "80"},
+                "updatedAt": "2026-11-20T10:00:00Z",
+            },
+            {"id": 102, "properties": {}},
+        ],
+        "errors": [
+            {
+                "status": "error",
+                "category": "VALIDATION_ERROR",
+                "message": "x" * 5_000,
+                "context": {"ids": ["103", True, None]},
+            }
+        ],
+    }
+    written, failed = batch_answer(json.dumps(answer).encode())
+    assert written == {"101", "102"}
+    assert failed == {"103": "VALIDATION_ERROR: " + "x" * REASON_MOST}
+    # Not HubSpot's shape at all (a proxy's page): nothing is confirmed, nothing refused.
+    assert batch_answer(b"<html>502 Bad Gateway</html>") == (set(), {})
+    assert batch_answer(b"[" * 100_000) == (set(), {})
 
 
 def test_a_corrupt_stored_cursor_is_reported_once_and_nothing_is_skipped(tmp_path: Path) -> None:

@@ -326,6 +326,32 @@ def test_task_and_contact_searches_are_paced_together_at_five_a_second() -> None
     assert _most_in_window(searches, 0.9) <= 5
 
 
+def test_searches_take_no_slot_in_a_full_ten_second_window() -> None:
+    # HubSpot's 10-second window excludes the search API: with every slot of it spent
+    # on writes, a read of three pages still goes at the search limit's pace.
+    window = 10
+    with sandbox() as server:
+        ids = _seed(server, 450)
+        connector = connector_for(server)
+        set_rate_limit(server, window, 10_000)
+        # The governor keeps one slot of the window spare: nine writes fill it.
+        for start in range(0, (window - 1) * 50, 50):
+            batch = [Write(crm_id, {"jobtitle": "Full"}) for crm_id in ids[start : start + 50]]
+            assert all(result.ok for result in connector.write(batch))
+        started = time.monotonic()
+        found = {
+            record.id for page in connector.read_changes(None, ["email"]) for record in page.records
+        }
+        took = time.monotonic() - started
+        log = _api_calls(server)
+
+    searches = [r for r in log if r.path.endswith("/search")]
+    assert found == set(ids) and len(searches) >= 3
+    # Not one refusal, and no wait for the window to roll (10 s when searches queued there).
+    assert not [r for r in log if r.status == 429]
+    assert took < 5.0, f"the read waited {took:.1f} s behind the writes' window"
+
+
 # -- scopes ---------------------------------------------------------------------------------
 
 CORE = [

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 from hubspot import HubSpot
-from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate
+from hubspot.crm.properties import (
+    OptionInput,
+    PropertyCreate,
+    PropertyGroupCreate,
+    PropertyUpdate,
+)
 from hubspot.crm.properties.exceptions import ApiException, NotFoundException
 
 from crmbridge_hubspot.sandbox import SandboxState
@@ -91,3 +96,33 @@ def test_invalid_definitions_are_400(client: HubSpot) -> None:
     assert caught.value.status == 400
     message = body_of(caught.value)["message"]
     assert "no_such_group" in message and "options" in message
+
+
+def test_a_property_is_relabelled_and_bad_updates_are_refused(
+    client: HubSpot, state: SandboxState
+) -> None:
+    core = client.crm.properties.core_api
+    client.crm.properties.groups_api.create(
+        object_type="contacts",
+        property_group_create=PropertyGroupCreate(name="crmbridge", label="crmbridge"),
+    )
+    core.create(object_type="contacts", property_create=_paused_property())
+
+    updated = core.update(
+        object_type="contacts",
+        property_name="crmbridge_sequence_paused",
+        property_update=PropertyUpdate(label="Secuencia en pausa", description="Lo escribe"),
+    )
+    assert (updated.label, updated.description) == ("Secuencia en pausa", "Lo escribe")
+    kept = state.contact_property("crmbridge_sequence_paused")
+    assert kept is not None and kept.label == "Secuencia en pausa"
+    assert kept.option_values() == ["true", "false"]  # nothing else changed
+
+    for name, body, status in (
+        ("crmbridge_sequence_paused", PropertyUpdate(label=" "), 400),
+        ("firstname", PropertyUpdate(label="Nombre"), 400),  # HubSpot's own, read-only
+        ("no_such_property", PropertyUpdate(label="x"), 404),
+    ):
+        with pytest.raises(ApiException) as refused:
+            core.update(object_type="contacts", property_name=name, property_update=body)
+        assert refused.value.status == status, name

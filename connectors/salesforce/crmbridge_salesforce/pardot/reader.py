@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from crmbridge.connector import LookbackCursor
+from crmbridge.errors import TransientError
 from crmbridge.records import CanonicalEvent
 from crmbridge_salesforce.pardot.activities import FIELDS, Parsed, parse, place
 from crmbridge_salesforce.pardot.client import PardotClient
@@ -66,12 +67,21 @@ def _pages(
     client: PardotClient, obj: str, params: Mapping[str, str], what: str
 ) -> Iterator[list[Any]]:
     answer = client.query(what, obj, params)
+    # A page naming one already answered would be followed for ever (a read may yield
+    # nothing between pages it holds already, so no stop would end it).
+    followed: set[str] = set()
     while True:
         values = answer.get("values")
         yield values if isinstance(values, list) else []
         following = answer.get("nextPageUrl")
         if not isinstance(following, str) or not following:
             return
+        if following in followed:
+            raise TransientError(
+                f"Pardot named a page it had already answered as the next ({what}); the "
+                "read starts again from its stored position"
+            )
+        followed.add(following)
         answer = client.next_page(what, following)
 
 
@@ -133,6 +143,10 @@ class Standing:
 
     score: str | None
     grade: str | None
+    #: The prospect's ``updatedAt`` when these values were first read: the latest they
+    #: can have been set (a Salesforce record's own modification time does not move
+    #: when Pardot changes them). Not part of what a standing is.
+    since: datetime | None = field(default=None, compare=False)
 
 
 def standing(row: Mapping[str, Any]) -> Standing:
@@ -164,6 +178,10 @@ class ProspectStandings:
     def __init__(self) -> None:
         self.by_crm_id: dict[str, Standing] = {}
         self.position = LookbackCursor()
+        #: Ids whose score or grade changed and whose record has not been handed over
+        #: since: kept across reads, so a read that stops or fails before it hands them
+        #: over (the position has moved past their prospects) hands them over next time.
+        self.unsent: set[str] = set()
 
     def refresh(self, client: PardotClient, settings: PardotSettings) -> set[str]:
         """Read the prospects changed since the last refresh; the Salesforce ids whose
@@ -181,12 +199,13 @@ class ProspectStandings:
             fresh = [(at, pid, row) for at, pid, row in placed if self.position.admits(at, pid)]
             # Every row is compared, not only the fresh: a change within the second of
             # the version read has the same updatedAt; the value says it changed.
-            for _, _, row in placed:
-                now = standing(row)
+            for at, _, row in placed:
+                now = replace(standing(row), since=at)
                 for crm_id in crm_ids(row):
                     if self.by_crm_id.get(crm_id) != now:
                         self.by_crm_id[crm_id] = now
                         changed.add(crm_id)
+                        self.unsent.add(crm_id)
             if fresh:
                 self.position = self.position.advance(
                     [(at, pid) for at, pid, _ in fresh],

@@ -3,7 +3,7 @@ what stops it, and what ``check`` says of it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from crmbridge import clock
@@ -62,17 +62,23 @@ class PardotSource:
         return self.standings.by_crm_id.get(crm_id)
 
     def refresh(self) -> set[str]:
-        """Read changed prospects; the lead and contact ids whose score or grade moved.
-        A rate limit or failure is logged and leaves the standings as they are."""
+        """Read changed prospects; the lead and contact ids whose score or grade moved
+        and whose record was not handed over since (:meth:`sent`), this read's and
+        earlier ones'. A rate limit or failure is logged: what the pages read before it
+        changed is still returned."""
         if not self.settings.score_and_grade:
             return set()
         try:
-            return self.standings.refresh(self.client, self.settings)
+            self.standings.refresh(self.client, self.settings)
         except RateLimited as limited:
             log.warning("pardot.reads_paused", reason=limited.message, resume=resumes(limited))
         except CrmbridgeError as exc:
             log.warning("pardot.prospects_unread", error=str(exc))
-        return set()
+        return set(self.standings.unsent)
+
+    def sent(self, crm_ids: Iterable[str]) -> None:
+        """These records were handed over (stored) with their score and grade."""
+        self.standings.unsent.difference_update(crm_ids)
 
     def activities(self, position: LookbackCursor) -> Iterator[ActivityPage]:
         """Pages of activity events since ``position``. Pardot's daily limit stops the

@@ -184,7 +184,9 @@ def _value(state: PardotState, row: dict[str, Any], fields: list[str]) -> dict[s
 
 
 def _page(state: PardotState, obj: str, query: dict[str, Any], tokens: Tokens,
-          base: str) -> Response:  # fmt: skip
+          base: str, again: str | None = None) -> Response:  # fmt: skip
+    """One page of ``query``; ``again`` (the ``looping_pages`` fault): the URL named as
+    the next page, whatever follows."""
     order = [(str(n), bool(d)) for n, d in query["order"]]
     rows = [r for r in state.rows(obj) if _matches(r, query["filters"])]
     rows.sort(key=lambda r: sort_key(r, order))
@@ -205,6 +207,8 @@ def _page(state: PardotState, obj: str, query: dict[str, Any], tokens: Tokens,
         url = f"{base}{PREFIX}/{obj}?" + urlencode(
             {"fields": ",".join(query["fields"]), "nextPageToken": token}
         )
+    if again is not None:
+        url = again
     body = {"nextPageToken": token, "nextPageUrl": url,
             "values": [_value(state, r, query["fields"]) for r in page]}  # fmt: skip
     return JSONResponse(body, headers=headers)
@@ -266,7 +270,9 @@ def routes(services: Services) -> list[Route]:
                 raise PardotError(429, 66, "You have exceeded your concurrent request limit. "
                                            "Please wait, before trying again")  # fmt: skip
             base = f"{request.url.scheme}://{request.url.netloc}"
-            return _page(state, obj, plan(obj, spec, request), tokens, base)
+            later = "nextPageToken" in request.query_params
+            again = str(request.url) if state.looping_pages and later else None
+            return _page(state, obj, plan(obj, spec, request), tokens, base, again)
         except PardotError as error:
             return error.response()
         finally:

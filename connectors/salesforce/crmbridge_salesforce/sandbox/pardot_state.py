@@ -95,6 +95,8 @@ class PardotState:
     daily_limit: int = 25_000
     #: Requests answered at once before code 66 (Pardot: 5).
     max_concurrent: int = 5
+    #: A fault: every later page names itself as the next one (a cycle of page tokens).
+    looping_pages: bool = False
     prospects: dict[int, dict[str, Any]] = field(default_factory=dict)
     activities: dict[int, dict[str, Any]] = field(default_factory=dict)
     staged: set[tuple[str, int]] = field(default_factory=set)

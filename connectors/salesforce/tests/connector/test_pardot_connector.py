@@ -139,28 +139,102 @@ def records(pages: Iterator[Page] | list[Page]) -> dict[str, dict[str, str]]:
     return {r.id: dict(r.properties) for page in pages for r in page.records}
 
 
+#: What the tests of score and grade read.
+PROPS = ["LastName", "pardot_score", "pardot_grade"]
+
+
+def two_leads(sandbox: SandboxHandle) -> tuple[str, str, SalesforceConnector]:
+    """Ana (a prospect: score 40, grade C) and Bo (none), and the connector."""
+    lead, _ = seed(sandbox, 0)
+    other = sandbox.seed("Lead", {"LastName": "Bo", "Company": "Acme", "Email": "bo@acme.example"})
+    return lead, other, pardot_connector(sandbox.server)
+
+
 def test_score_and_grade_reach_the_lead_and_their_change_rereads_it(
     salesforce_sandbox: SandboxHandle,
 ) -> None:
     sandbox = salesforce_sandbox
-    lead, _ = seed(sandbox, 0)
-    other = sandbox.seed("Lead", {"LastName": "Bo", "Company": "Acme", "Email": "bo@acme.example"})
+    lead, other, connector = two_leads(sandbox)
     pardot = pardot_of(sandbox.server)
-    connector = pardot_connector(sandbox.server)
-    props = ["LastName", "pardot_score", "pardot_grade"]
 
-    first = read_all(connector, None, props)
+    first = read_all(connector, None, PROPS)
     assert records(first)[lead] == {"LastName": "Ana", "pardot_score": "40", "pardot_grade": "C"}
     assert records(first)[other] == {"LastName": "Bo"}  # no prospect: no values
 
-    quiet = read_all(connector, first[-1].cursor, props)
+    quiet = read_all(connector, first[-1].cursor, PROPS)
     assert records(quiet) == {}
 
     prospect = next(iter(pardot.prospects))
     pardot.update_prospect(prospect, score=95, grade="A-")
-    moved = read_all(connector, first[-1].cursor, props)
+    moved = read_all(connector, first[-1].cursor, PROPS)
     assert records(moved) == {lead: {"LastName": "Ana", "pardot_score": "95", "pardot_grade": "A-"}}
     assert "pardot_score" in connector.property_names()
+
+
+def test_a_score_change_read_by_a_read_that_stopped_early_reaches_the_lead_next_read(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    """The prospects are read first, the records whose score moved are handed over last:
+    a read stopped between pages (or failed) before then hands them over next time,
+    although its prospect read has moved past the change."""
+    sandbox = salesforce_sandbox
+    lead, other, connector = two_leads(sandbox)
+    pardot = pardot_of(sandbox.server)
+    cursor = read_all(connector, None, PROPS)[-1].cursor
+
+    pardot.update_prospect(next(iter(pardot.prospects)), score=95, grade="A-")
+    sandbox.admin.edit("Lead", other, {"LastName": "Bob"})
+    reading = connector.read_changes(cursor, PROPS)
+    stopped = next(reading)  # the process stops after the first page
+    reading.close()
+    assert records([stopped]) == {other: {"LastName": "Bob"}}
+
+    again = read_all(connector, stopped.cursor, PROPS)
+    assert records(again)[lead] == {"LastName": "Ana", "pardot_score": "95", "pardot_grade": "A-"}
+    # Handed over once: the read after finds nothing to say.
+    assert records(read_all(connector, again[-1].cursor, PROPS)) == {}
+
+
+def test_a_lead_carrying_a_new_score_is_dated_no_earlier_than_the_score(
+    salesforce_sandbox: SandboxHandle,
+) -> None:
+    """Pardot moves a score without touching the Salesforce record: the record read with
+    it is dated by the prospect's change, so the property history never dates the new
+    score to the record's older modification (a backtest would read it too early)."""
+    sandbox = salesforce_sandbox
+    long_ago = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    lead = sandbox.seed(
+        "Lead", {"LastName": "Ana", "Company": "Acme", "Email": "ana@acme.example"},
+        modstamp=long_ago,
+    )  # fmt: skip
+    pardot = pardot_of(sandbox.server)
+    prospect = pardot.add_prospect(email="ana@acme.example", salesforce_id=lead, score=40,
+                                   at=long_ago)  # fmt: skip
+    connector = pardot_connector(sandbox.server)
+    first = read_all(connector, None, PROPS)
+    assert [r.updated_at for p in first for r in p.records if r.id == lead] == [long_ago]
+
+    scored = AN_HOUR_AGO.replace(microsecond=0)
+    pardot.update_prospect(prospect, at=scored, score=95)
+    moved = [r for p in read_all(connector, first[-1].cursor, PROPS) for r in p.records]
+    assert [(r.id, r.properties.get("pardot_score"), r.updated_at) for r in moved] == [
+        (lead, "95", scored)
+    ]
+
+
+def test_a_cycle_of_next_pages_fails_the_read_at_once(salesforce_sandbox: SandboxHandle) -> None:
+    """A page naming one already answered as the next would be read again and again
+    (within one page, so no stop between pages ends it), spending the daily calls."""
+    sandbox = salesforce_sandbox
+    _, ids = seed(sandbox, 450)
+    pardot_of(sandbox.server).looping_pages = True
+    connector = pardot_connector(sandbox.server, page_size=100, daily_limit=200)
+    got: list[str] = []
+    with pytest.raises(TransientError, match="already answered"):
+        for page in connector.read_changes(None, ["LastName"]):
+            got += [e.event_id or "" for e in page.events]
+    assert pardot_requests(sandbox.server) == 2  # the second page named itself: not asked again
+    assert got == [f"pardot:activity:{i}" for i in ids[:200]]  # what was read is kept
 
 
 def test_a_model_without_pardot_properties_reads_no_prospects(

@@ -3,6 +3,7 @@ activity rows, invocable action answers, hand-off task payloads (any shape, any 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given
@@ -28,7 +29,15 @@ values = st.one_of(
     st.floats(allow_nan=True),
     st.text(max_size=60),
     st.sampled_from(
-        ["2026-11-20T10:00:00.000+0000", "Call", "Meeting", "a@b.example", "00Q1", "Inbound"]
+        [
+            "2026-11-20T10:00:00.000+0000",
+            "0001-01-01T00:00:00+05:00",  # an instant before year 1 in UTC
+            "Call",
+            "Meeting",
+            "a@b.example",
+            "00Q1",
+            "Inbound",
+        ]
     ),
 )
 rows = st.dictionaries(
@@ -69,6 +78,19 @@ def test_any_activity_row_gives_its_events_or_none(sobject: str, row: dict[str, 
     assert len(events) <= 2
     assert all(event.event_id.startswith("salesforce:") for event in events)
     assert len({event.event_id for event in events}) == len(events)
+
+
+def test_an_instant_out_of_range_in_utc_is_skipped_for_the_next_one() -> None:
+    """Year 1 at +05:00 is before year 1 in UTC: no datetime holds it."""
+    row = {
+        "Id": "00T1",
+        "WhoId": "00Q5g0000000001AAA",
+        "Type": "Call",
+        "CompletedDateTime": "0001-01-01T00:00:00+05:00",
+        "CreatedDate": "2026-11-20T10:00:00.000+0000",
+    }
+    [event] = activity_events(TASK, row)
+    assert event.occurred_at == datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
 action_results = st.lists(

@@ -92,14 +92,15 @@ async def login(request: Request, context: Context) -> Response:
     if isinstance(token, Response):
         return token
     client = request.client.host if request.client else None
-    wait = context.logins.retry_after(client)
+    # Counted as a failure before the token is read (forgotten on success): sign-ins
+    # sent at once get no more tries than sent one after another.
+    wait = context.logins.attempt(client)
     if wait is not None:
         # Refused before the token is read: the answer says nothing about it.
         log.warning("ui.login_throttled", client=client, retry_after_s=wait)
         return _throttled(context, wait)
     given, status = await _given_token(request)
     if status != 200 or given is None or not ui_session.token_matches(given, token):
-        context.logins.failed(client)
         log.warning("ui.login_refused", client=client)
         return _login_page(context, N_("Wrong token."), status if status != 200 else 401)
     context.logins.succeeded(client)
@@ -170,7 +171,11 @@ def _cookie_flags(request: Request, context: AppContext) -> dict[str, Any]:
 
 
 def _origin(url: str) -> str:
-    parts = urlsplit(url.strip())
+    """``scheme://host[:port]`` of ``url``; ``"null"`` (no page) for an unreadable one."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "http://[::1": a header no browser sends, refused as cross-site
+        return "null"
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
@@ -182,15 +187,16 @@ def _same_origin(request: Request, public_url: str | None) -> bool:
     """
     origin = request.headers.get("origin")
     if origin is None:
-        referer = request.headers.get("referer")
-        if referer is None:
+        origin = request.headers.get("referer")
+        if origin is None:
             return True
-        origin = _origin(referer)
-    if origin == "null":
+    page = _origin(origin)
+    if page == "null":
         return False
     if public_url:
-        return _origin(origin) == _origin(public_url)
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+        return page == _origin(public_url)
+    host = page.partition("://")[2]
+    return bool(host) and host == request.headers.get("host", "").lower()
 
 
 @router.get("/ui")
