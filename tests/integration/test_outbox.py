@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from crmbridge.connector import Write
 from crmbridge.records import CanonicalEvent
@@ -283,3 +284,27 @@ def test_with_replicas_only_claims_older_than_the_lease_are_orphans(scene: Scene
     assert scene.by_crm_id("in_flight") == {}  # none applied: all back to pending
     assert drainer.drain(NOW).written == len(example_leads())
     assert set(applied_writes(scene.crm).values()) == {1}
+
+
+def test_new_rows_store_their_timestamps_as_any_other_statement_binds_them(store: Store) -> None:
+    """Property rows (their shared timestamps converted once) and an action row (bound
+    per row) keep the same stored instants: equal in SQL to ``NOW`` bound as usual."""
+    table = outbox._T
+    batch = outbox.Batch(NOW)
+    batch.put("fake", outbox.PropertyWrite(None, "c-1", "score", "80"), None)
+    batch.put("fake", outbox.PropertyWrite(None, "c-1", "tier", "A"), None)
+    batch.add_action("fake", None, "task", "c-1", "k-1", {"subject": "call"})
+    with store.session() as session:
+        batch.apply(session)
+        session.commit()
+        for column in (table.c.next_attempt_at, table.c.created_at, table.c.updated_at):
+            same = session.execute(select(func.count()).where(column == NOW)).scalar_one()
+            assert same == 3, column.name
+        values = session.execute(
+            select(table.c.target, table.c.value, table.c.created_at).order_by(table.c.id)
+        ).all()
+    assert [(row.target, row.value, row.created_at) for row in values] == [
+        ("score", {"value": "80"}, NOW),
+        ("tier", {"value": "A"}, NOW),
+        ("k-1", {"subject": "call"}, NOW),
+    ]

@@ -27,7 +27,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, distinct, func, insert, or_, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import DateTime, TypeDecorator
 
 from crmbridge import clock
 from crmbridge.store.tables import OutboxRow
@@ -216,12 +218,13 @@ class Batch:
         if self.inserts:
             # What every new row shares is bound once for the statement, not per row
             # (each timestamp costs a conversion per row and column otherwise).
+            now = _converted_once(session, _T.c.created_at, self.now)
             shared = insert(_T).values(
                 status=PENDING,
                 attempts=0,
-                next_attempt_at=self.now,
-                created_at=self.now,
-                updated_at=self.now,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
             )
             session.execute(shared, self.inserts)
         if self.actions:
@@ -253,6 +256,28 @@ class Batch:
         for start in range(0, len(self.deletes), _CHUNK):
             chunk = self.deletes[start : start + _CHUNK]
             session.execute(delete(_T).where(_T.c.id.in_(chunk), _T.c.status.in_(RETRYABLE)))
+
+
+def _converted_once(session: Session, column: Any, value: Any) -> Any:
+    """``value`` (a timestamp) as ``column`` would bind it, converted here, once.
+
+    An executemany converts every bound value for each of its rows, constants of the
+    statement too (a timestamp is two conversions per row on SQLite): binding the
+    converted value untyped passes the same parameter to the driver without that.
+    """
+    dialect = session.get_bind().dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return bindparam(None, processor(value) if processor else value, type_=_Converted())
+
+
+class _Converted(TypeDecorator[Any]):
+    """A timestamp its column's type already converted: bound as it is (same SQL type)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
 
 
 def last_company_values(
