@@ -24,10 +24,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog.testing
 
 from crmbridge import clock
 from crmbridge.config import CrmbridgeConfig, example_config_text, parse_config
 from crmbridge.connector.registry import plugin
+from crmbridge.daemon.service import Daemon
 from crmbridge.records import CanonicalEvent
 from crmbridge.report.collect import build_report, one_record_per_lead
 from crmbridge.report.periods import current_week
@@ -686,3 +688,94 @@ def test_a_hot_lead_told_in_one_crm_is_not_told_again_when_it_appears_in_the_oth
     assert scores(pipeline)[("salesforce", ANA)] >= 100  # one lead now, at home in Salesforce
     assert crms.sf_state.visible("Task", include_deleted=False) == []
     assert len(crms.hs_state.tasks()) == 1
+
+
+def _daemon_over(crms: Crms, config: CrmbridgeConfig) -> Daemon:
+    connectors = {"hubspot": crms.hubspot.connect(), "salesforce": crms.salesforce.connect()}
+    daemon = Daemon(config, Store.open(config.bridge.database_url), connectors, serve_http=False)
+    daemon.preflight()
+    return daemon
+
+
+def _pricing_visit(event_id: str, days_ago: int = 0) -> CanonicalEvent:
+    return CanonicalEvent(
+        event_id=event_id,
+        type="page_view",
+        occurred_at=clock.now() - timedelta(days=days_ago),
+        contact={"email": ANA},
+        properties={"url": "https://acme.es/pricing"},
+    )
+
+
+def _polls(daemon: Daemon, rounds: int, order: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``rounds`` polls of each CRM, as the daemon's scheduler runs them; the log."""
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(rounds):
+            for name in order:
+                daemon.poll(name)
+    cycles = [line for line in logs if line["event"] == "cycle.done"]
+    assert cycles and all(line["ok"] for line in cycles), cycles
+    return logs
+
+
+def test_one_daemon_polls_both_crms_and_finds_the_sync_loop_between_them(
+    crms: Crms, store_url: str
+) -> None:
+    """The daemon itself (start-up checks, then a poll per CRM, as its scheduler runs
+    them) over both sandboxes, linking off and no owner: once the admin maps
+    crmbridge's fields in the native sync, each CRM's score flaps and the daemon logs
+    and counts the loop."""
+    daemon = _daemon_over(crms, config_for(crms, store_url, link=False))
+    try:
+        daemon.store.insert_events([_pricing_visit(f"pricing-{d}", d) for d in (1, 2, 3)])
+        _polls(daemon, 1, ("hubspot", "salesforce"))
+        assert crms.hs(ANA)["crmbridge_score"] == "45"
+        assert crms.sf(CARL)["CRMBridge_Score__c"] is not None
+        copied = native_sync(crms)
+        download = CanonicalEvent(
+            event_id="guide-today",
+            type="content_download",
+            occurred_at=clock.now(),
+            contact={"email": ANA},
+            properties={"asset_type": "guide"},
+        )
+        daemon.store.insert_events([download])
+        logs = _polls(daemon, 2, ("hubspot", "salesforce"))
+    finally:
+        daemon.shutdown()
+        daemon.store.engine.dispose()
+    assert ("salesforce", "crmbridge_score", "55") in copied, copied
+    looped = {
+        (line["connector"], line["property"]) for line in logs if line["event"] == "sync.loop"
+    }
+    assert ("salesforce", "crmbridge_score") in looped, looped
+    assert not [line for line in logs if line["event"] == "contacts.held"]
+    with Store.open(store_url).session() as session:
+        seen = {
+            (lp.connector, lp.property)
+            for lp in loops_since(session, clock.now() - timedelta(days=1))
+        }
+    assert ("salesforce", "crmbridge_score") in seen
+
+
+def test_values_the_native_sync_carries_from_their_owner_never_hold_a_record(
+    crms: Crms, store_url: str
+) -> None:
+    """The fix for a loop (one CRM owns the property) under the daemon: Salesforce owns
+    score and stage, the native sync carries them into HubSpot, and HubSpot's record,
+    which now shows them without crmbridge's mark, is still crmbridge's to write (the
+    properties HubSpot does get: grade, BANT...). No loop, no hold."""
+    owners = dict.fromkeys(SYNCED, "salesforce")
+    daemon = _daemon_over(crms, config_for(crms, store_url, owners=owners))
+    try:
+        copied = native_sync(crms)
+        daemon.store.insert_events([_pricing_visit(f"pricing-{d}", d) for d in (1, 2, 3)])
+        logs = _polls(daemon, 3, ("salesforce", "hubspot"))
+    finally:
+        daemon.shutdown()
+        daemon.store.engine.dispose()
+    assert ("hubspot", "crmbridge_score", "95") in copied, copied
+    assert not [line for line in logs if line["event"] in ("contacts.held", "sync.loop")]
+    hubspot = crms.hs(ANA)
+    assert hubspot["crmbridge_score"] == "95"  # carried by the sync, never written there
+    assert hubspot.get("crmbridge_grade"), hubspot  # written by crmbridge: not held

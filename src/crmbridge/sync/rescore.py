@@ -266,7 +266,7 @@ class Rescorer:
         by_id = {row.id: row for row in batch}
         scored_leads: dict[tuple[int, ...], _LeadScore | Exception] = {}
         for row in batch:
-            ours = row.crm_values or {}
+            ours = written_here(row.crm_values or {}, row.crm, self.ownership, self.prefix)
             # Judged on the values the CRM showed at the last read, held or not: a hold
             # follows them (a read that finds them changed makes the contact due).
             if self._issued.holds(ours, mark_name, row.adopted_from):
@@ -556,6 +556,26 @@ def _with_lead_episode(
         if isinstance(other, dict) and other.get(NOTIFIED):
             return {**state, **{key: other[key] for key in EPISODE if key in other}}
     return state
+
+
+def written_here(
+    values: Mapping[str, Any], crm: str, ownership: WritebackSettings | None, prefix: str
+) -> Mapping[str, Any]:
+    """The crmbridge values of a record in ``crm`` that tell who wrote it: those of the
+    properties crmbridge writes into ``crm``, and the store mark.
+
+    A property another CRM owns is never written here by any crmbridge store: its value
+    was carried over by a sync between the CRMs (HubSpot's Salesforce integration), so
+    it must not make the record look written by another store and hold it.
+    """
+    if ownership is None:
+        return values
+    mark = store_property(prefix)
+    return {
+        name: value
+        for name, value in values.items()
+        if name == mark or not name.startswith(f"{prefix}_") or ownership.writes_to(name, crm)
+    }
 
 
 def owned_here(
