@@ -137,6 +137,11 @@ class HubSpotConnector:
         """The client's governor: HubSpot's burst budget, shared by every call."""
         return self.client.governor
 
+    @property
+    def search_governor(self) -> RateGovernor:
+        """The client's search governor: five searches a second, outside the window."""
+        return self.client.search_governor
+
     # -- check and schema -------------------------------------------------------------
 
     def check(self) -> CheckReport:

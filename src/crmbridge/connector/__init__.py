@@ -27,6 +27,7 @@ from crmbridge.connector.protocols import (
     Connector,
     DailyCount,
     HandoffConnector,
+    PacesSearches,
     SharesDailyCount,
 )
 from crmbridge.connector.sandbox import (
@@ -86,6 +87,7 @@ __all__ = [
     "LookbackCursor",
     "OutcomeReader",
     "Owner",
+    "PacesSearches",
     "Page",
     "ReadsCompanies",
     "ReadsOutcomes",

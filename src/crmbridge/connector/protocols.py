@@ -184,3 +184,15 @@ class SharesDailyCount(Protocol):
     def share_daily_count(self, count: DailyCount) -> None:
         """Count every request in ``count`` and hold writes by its total from now on."""
         ...
+
+
+@runtime_checkable
+class PacesSearches(Protocol):
+    """A connector whose CRM limits searches apart from its other requests (HubSpot:
+    five a second, outside the ten-second window): replicas on one store pace their
+    searches together, as they do their other requests."""
+
+    @property
+    def search_governor(self) -> RateGovernor:
+        """The governor pacing this connector's searches only."""
+        ...

@@ -41,7 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 # Health is measured in real time (``Daemon.clock`` may be fixed for scoring).
 from crmbridge.clock import now as wall_clock
 from crmbridge.config import CrmbridgeConfig
-from crmbridge.connector import Connector, SharesDailyCount
+from crmbridge.connector import Connector, PacesSearches, SharesDailyCount
 from crmbridge.connector.rate_governor import RateGovernor
 from crmbridge.daemon import metrics
 from crmbridge.daemon.alerts import Alerts
@@ -205,6 +205,17 @@ class Daemon:
                     self.store.engine, name, _budget_of(governor), governor.interval_s
                 )
                 governor.shared = budget.take
+            if isinstance(connector, PacesSearches):
+                # Searches have their own per-second limit, counted apart from the
+                # window: each replica pacing alone would send several times it.
+                search = connector.search_governor
+                shared = SharedBudget(
+                    self.store.engine,
+                    f"{name[:24]}:search",
+                    _budget_of(search),
+                    search.interval_s,
+                )
+                search.shared = shared.take
             if isinstance(connector, SharesDailyCount):
                 # A daily limit (Salesforce): crmbridge's share is every replica's.
                 connector.share_daily_count(DailyCount(self.store.engine, f"{name}:day"))
