@@ -70,7 +70,9 @@ def test_the_page_and_the_csv_files_are_written_and_the_texts_follow_the_languag
     assert "<svg" in html and "Sin lift" in html and "<script" not in html
     with (folder / "deciles_a.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 10 and sum(int(r["leads"]) for r in rows) == int(LEADS)
+    # Files people open are headed in their language (--json keeps stable keys).
+    assert len(rows) == 10 and sum(int(r["Leads"]) for r in rows) == int(LEADS)
+    assert "Tasa de cierre ganado" in rows[0] and "win_rate" not in rows[0]
 
 
 def test_without_a_source_or_with_reps_alone_it_exits_1() -> None:
