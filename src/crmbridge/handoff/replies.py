@@ -20,6 +20,7 @@ from crmbridge.handoff.lead import HandoffPlan, Lead, day_key
 from crmbridge.handoff.settings import ReplySettings
 from crmbridge.i18n import N_
 from crmbridge.scoring.text import normalize_text
+from crmbridge.scoring.types import Event
 
 REPLY = "email_reply"
 #: Longest activity subject quoted in the reply task.
@@ -31,23 +32,20 @@ NO_PAUSE_API = N_(
 )
 
 
-def latest_reply(lead: Lead) -> datetime | None:
-    """When the lead last replied, if ever."""
-    moments = [event.occurred_at for event in lead.events if event.type == REPLY]
-    return max(moments) if moments else None
+def latest_reply(lead: Lead) -> Event | None:
+    """The lead's latest reply, if it ever replied."""
+    replies = [event for event in lead.events if event.type == REPLY]
+    return max(replies, key=lambda event: event.occurred_at) if replies else None
 
 
-def _reply_line(lead: Lead, replied: datetime) -> str:
+def _reply_line(lead: Lead, latest: Event) -> str:
     """The task's first line: how the lead answered, in the words the rep expects.
 
     A reply the CRM knows only as an activity a rep logged (an inbound call, say) is
     not called an email: the rep would look for a message that does not exist.
     """
     t = lead.texts
-    latest = max(
-        (event for event in lead.events if event.type == REPLY),
-        key=lambda event: event.occurred_at,
-    )
+    replied = latest.occurred_at
     if latest.properties.get("source") != "task":
         return t(
             N_("{name} replied to a sales email on {when}."), name=lead.name, when=t.moment(replied)
@@ -91,9 +89,10 @@ class ReplyStep:
         """Handle a reply newer than the last one handled; resume a recycled lead."""
         if not self.settings.enabled:
             return
-        replied = latest_reply(lead)
-        if replied is None:
+        latest = latest_reply(lead)
+        if latest is None:
             return
+        replied = latest.occurred_at
         handled = lead.state.get("reply_handled_at")
         # The same reply can arrive twice, seconds apart: from the email tool through
         # the event API and from the CRM's own "last replied" date.
@@ -113,7 +112,7 @@ class ReplyStep:
         owner = lead.owner_id()
         t = lead.texts
         body = [
-            _reply_line(lead, replied),
+            _reply_line(lead, latest),
             t(N_("crmbridge paused their sequences.") if self.can_pause else self.pause_note),
             "",
             lead.summary(),

@@ -92,6 +92,13 @@ def tasks_of(sandbox: SandboxHandle, crm_id: str) -> list[dict[str, Any]]:
         return [dict(t) for t in state.records["Task"].values() if t.get("WhoId") == crm_id]
 
 
+def tracker_states(sandbox: SandboxHandle) -> list[str]:
+    """The state of every cadence tracker in the sandbox."""
+    state = sandbox.server.state
+    with state.lock:
+        return [t["State"] for t in state.records["ActionCadenceTracker"].values()]
+
+
 def test_a_hot_lead_is_assigned_tasked_once_and_recycled_on_unqualified(
     salesforce_sandbox: SandboxHandle, pipeline: Pipeline
 ) -> None:
@@ -144,10 +151,7 @@ def test_a_reply_pauses_the_cadence_and_tasks_the_owner(
     cycle(pipeline)
     cycle(pipeline)
 
-    state = sandbox.server.state
-    with state.lock:
-        held = [t["State"] for t in state.records["ActionCadenceTracker"].values()]
-    assert held == ["Paused"]
+    assert tracker_states(sandbox) == ["Paused"]
     [task] = tasks_of(sandbox, lead)
     assert task["Subject"] == "Lamarr replied — take over"
     assert sandbox.admin.record("Lead", lead)["CRMBridge_Sequence_Paused__c"] == "true"
@@ -220,10 +224,7 @@ def test_an_inbound_call_logged_as_a_task_pauses_the_cadence_like_an_email(
     cycle(pipeline)
     cycle(pipeline)
 
-    state = sandbox.server.state
-    with state.lock:
-        held = [t["State"] for t in state.records["ActionCadenceTracker"].values()]
-    assert held == ["Paused"]
+    assert tracker_states(sandbox) == ["Paused"]
     [task] = crmbridge_tasks(sandbox, lead)
     assert task["Subject"] == "Noether replied — take over" and task["OwnerId"] == rep
     assert sandbox.admin.record("Lead", lead)["CRMBridge_Sequence_Paused__c"] == "true"
