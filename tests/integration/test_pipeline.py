@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from crmbridge.connector import Page, Write
+from crmbridge.connector import Page, Write, WriteResult
 from crmbridge.records import CanonicalEvent
 from crmbridge.store.identity import read_identity
 from crmbridge.store.repository import Store
@@ -270,6 +270,19 @@ def test_plan_json_shows_what_the_next_cycle_writes_and_writes_nothing(
     assert cycle.written == 2
 
 
+def six_cios(first_id: int, name: str) -> list[dict[str, Any]]:
+    """Six CIOs, one modified a second after the other (ids from ``first_id``)."""
+    return [
+        {
+            "id": str(first_id + i),
+            "email": f"{name}{i}@example.com",
+            "properties": {"jobtitle": "CIO"},
+            "updated_at": f"2026-11-19T12:00:{i:02d}Z",
+        }
+        for i in range(6)
+    ]
+
+
 class _ActivityOnALaterPage(FakeConnector):
     """A CRM whose second page carries activity of the first page's contacts, read
     only once a scoring round has run on the first page (as a Salesforce sweep of Tasks
@@ -295,16 +308,7 @@ class _ActivityOnALaterPage(FakeConnector):
 def test_a_contact_scored_in_two_rounds_of_a_cycle_counts_once(
     store: Store, tmp_path: Path
 ) -> None:
-    contacts = [
-        {
-            "id": str(300 + i),
-            "email": f"lead{i}@example.com",
-            "properties": {"jobtitle": "CIO"},
-            "updated_at": f"2026-11-19T12:00:{i:02d}Z",
-        }
-        for i in range(6)
-    ]
-    FakeConnector.seed(tmp_path / "crm", contacts)
+    FakeConnector.seed(tmp_path / "crm", six_cios(300, "lead"))
     crm = _ActivityOnALaterPage(tmp_path / "crm", page_size=3)
     pipe = pipeline(store, crm)
 
@@ -314,4 +318,43 @@ def test_a_contact_scored_in_two_rounds_of_a_cycle_counts_once(
     # The first page's three leads are scored before their meetings arrive, and again
     # after: still six leads scored, changed and written, each written once.
     assert (summary.read, summary.scored, summary.changed, summary.written) == (6,) * 4
+    assert set(applied_writes(crm).values()) == {1}
+
+
+class _SlowFirstWrite(FakeConnector):
+    """A CRM whose pages come slowly and whose first write waits until every contact
+    of the read was scored (or gives up): scoring must go on while a write is out."""
+
+    max_batch_size = 2
+
+    def __init__(self, folder: Path, store: Store) -> None:
+        super().__init__(folder, page_size=2)
+        self.store = store
+        self.scored_during_first_write: int | None = None
+
+    def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
+        for page in super().read_changes(cursor, properties):
+            yield page
+            time.sleep(3 * ROUND_WAIT_S)  # each page scored in a round of its own
+
+    def write(self, batch: Sequence[Write]) -> list[WriteResult]:
+        if self.scored_during_first_write is None:
+            deadline = time.monotonic() + 10
+            while score_rows(self.store) < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.scored_during_first_write = score_rows(self.store)
+        return super().write(batch)
+
+
+def test_scoring_goes_on_while_a_write_waits_for_the_crm(store: Store, tmp_path: Path) -> None:
+    FakeConnector.seed(tmp_path / "crm", six_cios(400, "writer"))
+    crm = _SlowFirstWrite(tmp_path / "crm", store)
+
+    summary = pipeline(store, crm).run_once(NOW)
+
+    assert summary.ok, summary.errors
+    # The first page's batch went out while the read went on; the later pages were
+    # scored while that write was still waiting for the CRM.
+    assert crm.scored_during_first_write == 6
+    assert (summary.read, summary.scored, summary.written) == (6, 6, 6)
     assert set(applied_writes(crm).values()) == {1}

@@ -435,7 +435,11 @@ def _claim(
         walk = (_T.c.connector.concat("") == connector, *due[1:])
         if after_id == 0:
             first_due = session.execute(select(func.min(_T.c.id)).where(*due)).scalar()
-            after_id = 0 if first_due is None else int(first_due) - 1
+            if first_due is None:
+                # Nothing due: the walk would read the whole table to find so.
+                session.commit()
+                return []
+            after_id = int(first_due) - 1
     first = (
         select(_T.c.id, _T.c.crm_id)
         .where(_T.c.id > after_id, *walk)

@@ -1,12 +1,13 @@
-"""A cycle's read on a thread of its own, so that what is stored is scored and written
-while the rest is still being read.
+"""A cycle's read and writes on threads of their own, so that what is stored is scored
+and written while the rest is still being read.
 
 A read mostly waits: for the CRM's answer, and for the search limit (HubSpot allows a
-few searches a second). Scoring and writing the pages already stored fill that wait.
-Nothing is handed between the threads but the store itself: the read stores each page
-with its cursor, rescoring takes the contacts the read marked dirty, writing sends the
-outbox rows rescoring committed. Each stage persists before the next sees its work,
-as in a cycle that runs them one after the other, so a crash loses nothing either way.
+few searches a second). A write mostly waits for the CRM's answer too. Scoring the
+pages already stored fills those waits. Nothing is handed between the threads but the
+store itself: the read stores each page with its cursor, rescoring takes the contacts
+the read marked dirty, writing sends the outbox rows rescoring committed. Each stage
+persists before the next sees its work, as in a cycle that runs them one after the
+other, so a crash loses nothing either way.
 """
 
 from __future__ import annotations

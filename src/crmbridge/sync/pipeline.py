@@ -79,11 +79,11 @@ OWNERS_TTL_S = 300.0
 #: The counts a cycle records in its ``sync_runs`` row.
 RUN_COUNTS = ("read", "stored", "scored", "changed", "written", "failed", "duration_s")
 Guard = Callable[[str], AbstractContextManager[bool]]
-#: While the read goes on and nothing was left to score or write, how long to let it
-#: store more before looking again.
+#: While the read goes on and nothing was left to score (or to write, for the write
+#: thread), how long to let it store more before looking again.
 ROUND_WAIT_S = 0.2
-#: Contacts rescored in a round while the read goes on, before the writes of the round:
-#: a round that scored all it found would fall behind the read and write only at its end.
+#: Contacts rescored in a round while the read goes on: between rounds the cycle's
+#: thread looks whether the read has ended or the process is stopping.
 ROUND_MOST = 200
 
 
@@ -134,6 +134,34 @@ class CycleSummary:
     failures: list[CycleFailure] = field(default_factory=list)
     #: The cycle ended early because the process is stopping (not a failure).
     interrupted: bool = False
+
+    def absorb(self, other: CycleSummary) -> None:
+        """Count what ``other`` did (a part of the cycle run on its own thread) here."""
+        for name in (
+            "read",
+            "stored",
+            "written",
+            "actions",
+            "companies_written",
+            "failed",
+            "dead",
+            "api_calls",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.scored_ids |= other.scored_ids
+        self.changed_ids |= other.changed_ids
+        self.scored = len(self.scored_ids)
+        self.changed = len(self.changed_ids)
+        self.held.extend(other.held)
+        self.sync_loops.extend(line for line in other.sync_loops if line not in self.sync_loops)
+        self.failures.extend(other.failures)
+        for crm, ids in other.written_ids.items():
+            self.written_ids.setdefault(crm, []).extend(ids)
+        for crm, counts in other.writes_by_status.items():
+            mine = self.writes_by_status.setdefault(crm, {})
+            for status, count in counts.items():
+                mine[status] = mine.get(status, 0) + count
+        self.interrupted |= other.interrupted
 
     @property
     def ok(self) -> bool:
@@ -581,14 +609,33 @@ class Pipeline:
         )
         if read and whole_read_first:
             read_all(stop)
-            _add_read(summary, reading_summary)
+            summary.absorb(reading_summary)
             if must_read and any(f.stage == "read" for f in summary.failures):
                 return
         elif read:
-            # What is stored is scored and written while the rest is read (see
-            # crmbridge.sync.overlap); writes go in whole batches until the read ends.
+            # What is stored is scored while the rest is read, and what is scored is
+            # written meanwhile, each on a thread of its own (see crmbridge.sync.overlap):
+            # a write mostly waits for the CRM, the time rounds of scoring fill.
+            writing_summary = CycleSummary()
+
+            def write_full(halt: threading.Event) -> None:
+                # Whole batches only until the read and its scoring end: a part-filled
+                # batch would spend a call the rest of the read fills.
+                while not halt.is_set():
+                    wrote = 0
+                    for drainer in drainers:
+                        self._recover(
+                            writing_summary, drainer, now, lock, recover_everything, recovered
+                        )
+                        wrote += self._write(writing_summary, drainer, now, full=True)
+                    if not wrote:
+                        halt.wait(ROUND_WAIT_S)
+
             try:
-                with Background(read_all, stop, "crmbridge-read") as reading:
+                with (
+                    Background(read_all, stop, "crmbridge-read") as reading,
+                    Background(write_full, stop, "crmbridge-write") as writing,
+                ):
                     busy = True
                     while reading.running(0 if busy else ROUND_WAIT_S):
                         scored = self._rescore(
@@ -596,13 +643,10 @@ class Pipeline:
                         )
                         busy = bool(scored)
                         rounds += scored is not None
-                        for drainer in drainers:
-                            self._recover(
-                                summary, drainer, now, lock, recover_everything, recovered
-                            )
-                            busy |= self._write(summary, drainer, now, full=True) > 0
+                    writing.halt.set()
             finally:
-                _add_read(summary, reading_summary)
+                summary.absorb(reading_summary)
+                summary.absorb(writing_summary)
         with lock("rescore") as held:
             if held and adopt_held:
                 summary.adoption = adopt(self.store, self.prefix, only)
@@ -809,15 +853,6 @@ class Pipeline:
             action()
         except CrmbridgeError as exc:
             summary.failures.append(CycleFailure.of(name, stage, exc))
-
-
-def _add_read(summary: CycleSummary, reading: CycleSummary) -> None:
-    """Count a read (kept in ``reading``) in the cycle's ``summary``."""
-    summary.read += reading.read
-    summary.stored += reading.stored
-    summary.api_calls += reading.api_calls
-    summary.failures.extend(reading.failures)
-    summary.sync_loops.extend(reading.sync_loops)
 
 
 def summarize_changes(changes: Sequence[PlannedChange]) -> dict[str, list[PlannedChange]]:
