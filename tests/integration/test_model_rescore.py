@@ -129,10 +129,13 @@ def test_rescore_dry_run_reports_the_change_and_writes_nothing(
     path.write_text(text)
     stored, requests = snapshot(store.engine), len(server.state.requests())
 
-    result = cli(store_url, "rescore", "--dry-run", "--json", "--config", str(path))
+    # The synced data set's clock: a day later some scores have decayed on their own.
+    at = ("--now", NOW.isoformat())
+    result = cli(store_url, "rescore", "--dry-run", "--json", *at, "--config", str(path))
     chosen = cli(
         store_url,
         "rescore",
+        *at,
         "--where",
         "hot=false",
         "--where",
@@ -142,7 +145,7 @@ def test_rescore_dry_run_reports_the_change_and_writes_nothing(
         str(path),
     )
     bad = cli(store_url, "rescore", "--where", "score>=lots", "--dry-run", "--config", str(path))
-    planned = cli(store_url, "plan", "--offline", "--json", "--config", str(path))
+    planned = cli(store_url, "plan", "--offline", "--json", *at, "--config", str(path))
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
