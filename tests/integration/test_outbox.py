@@ -270,6 +270,38 @@ def test_rows_orphaned_in_flight_are_reconciled_without_sending_twice(scene: Sce
     assert scene.pipeline.plan(NOW) == []
 
 
+def test_a_record_with_a_write_in_flight_waits_for_it_before_its_next_claim(
+    scene: Scene,
+) -> None:
+    with scene.store.session() as session:
+        flying = outbox.claim(session, "hubspot", 1, NOW)
+    assert {r.crm_id for r in flying} == {"101"}
+    # Rescored while its first write is out: the new score is queued beside it.
+    later = NOW + timedelta(hours=2)
+    demo = event("ana.garcia@logistica-iberica.es", "meeting_booked", NOW, "demo-101")
+    scene.store.insert_events([CanonicalEvent.model_validate(demo)])
+    scene.pipeline.rescorer.run(later)
+    assert "pending" in scene.by_crm_id()["101"]
+
+    with scene.store.session() as session:
+        others = outbox.claim(session, "hubspot", 100, later)
+        # A whole batch cannot be made without it either.
+        none = outbox.claim(session, "hubspot", 1, later, full=True)
+    # Two writes of one record out at once could land in either order.
+    assert "101" not in {r.crm_id for r in others}
+    assert {r.crm_id for r in others} == {lead["id"] for lead in example_leads()} - {"101"}
+    assert none == []
+
+    with scene.store.session() as session:
+        outbox.mark_done(session, flying)
+        session.commit()
+        after = outbox.claim(session, "hubspot", 100, later)
+    assert {r.crm_id for r in after} == {"101"}
+    assert int(next(r.value for r in after if r.target == "crmbridge_score")) > int(
+        next(r.value for r in flying if r.target == "crmbridge_score")
+    )
+
+
 def test_with_replicas_only_claims_older_than_the_lease_are_orphans(scene: Scene) -> None:
     with scene.store.session() as session:
         outbox.claim(session, "hubspot", 3, NOW)

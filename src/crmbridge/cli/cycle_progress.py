@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,15 +51,18 @@ def cycle_progress(console: Console, *, enabled: bool) -> Iterator[Progress | No
             counter: bars.add_task(t(label), total=None) for counter, label in LABELS.items()
         }
         totals = dict.fromkeys(LABELS, 0)
+        # A cycle reads, rescores and writes on threads of their own.
+        counting = threading.Lock()
 
         def tell(counter: str, done: int, expected: int) -> None:
             task = tasks.get(counter)
             if task is None:
                 return
-            if expected:
-                totals[counter] += expected
-                bars.update(task, total=totals[counter])
-            if done:
-                bars.advance(task, done)
+            with counting:
+                if expected:
+                    totals[counter] += expected
+                    bars.update(task, total=totals[counter])
+                if done:
+                    bars.advance(task, done)
 
         yield tell

@@ -408,7 +408,8 @@ def claim(
     ``full`` nothing is taken unless ``max_records`` records are due (a whole batch). On
     Postgres the rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas sharing one
     database never claim the same row. SQLite has no row locks: the process's drains
-    (several jobs, one process) claim one at a time. Commits.
+    (several jobs, one process) claim one at a time. A record with a write in flight is
+    left for a claim after it has landed. Commits.
     """
     if session.get_bind().dialect.name == "postgresql":
         return _claim(session, connector, max_records, now, after_id, full)
@@ -467,10 +468,14 @@ def _claim(
             record_ids[crm_id] = None
             if len(record_ids) == max_records:
                 break
-    if not record_ids or (full and len(record_ids) < max_records):
+    # A record with a write out already waits for it: two writes of one record in
+    # flight at once (two drains, or replicas) could land in either order, the older
+    # values last.
+    flying = _in_flight(session, connector, list(record_ids))
+    wanted = [crm_id for crm_id in record_ids if crm_id not in flying]
+    if not wanted or (full and len(wanted) < max_records):
         session.commit()
         return []
-    wanted = list(record_ids)
     rows: list[Queued] = []
     for start in range(0, len(wanted), _CHUNK):
         rows_query = select(*_QUEUED).where(*due, _T.c.crm_id.in_(wanted[start : start + _CHUNK]))
@@ -482,6 +487,20 @@ def _claim(
         rows = _whole_records(session, rows, due)
     _mark_claimed(session, rows)
     return rows
+
+
+def _in_flight(session: Session, connector: str, crm_ids: Sequence[str]) -> set[str]:
+    """Those of ``crm_ids`` with a property write in flight."""
+    found: set[str] = set()
+    for start in range(0, len(crm_ids), _CHUNK):
+        query = select(_T.c.crm_id).where(
+            _T.c.connector == connector,
+            _T.c.crm_id.in_(crm_ids[start : start + _CHUNK]),
+            _T.c.kind == PROPERTY,
+            _T.c.status == IN_FLIGHT,
+        )
+        found.update(session.execute(query.distinct()).scalars())
+    return found
 
 
 def claim_actions(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, not_, or_, text, update
+from sqlalchemy import Select, bindparam, func, not_, or_, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -447,13 +447,19 @@ class Store:
         would cost more than scoring them.
         """
         table = ContactRow.__table__  # type: ignore[attr-defined]
-        query = (
-            sa_select(table)
+        return list(session.execute(self._due(now, after_id, limit, where, table)))
+
+    def _due(
+        self, now: datetime, after_id: int, limit: int, where: Any, *columns: Any
+    ) -> Select[Any]:
+        """The query of :meth:`due_contacts`, selecting ``columns``."""
+        table = ContactRow.__table__  # type: ignore[attr-defined]
+        return (
+            sa_select(*columns)
             .where(table.c.id > after_id, self.due_clause(now) if where is None else where)
             .order_by(table.c.id)
             .limit(limit)
         )
-        return list(session.execute(query))
 
     def take_due(self, session: Session, now: datetime, after_id: int, limit: int) -> list[Any]:
         """The next due contacts, read after their ``dirty`` flag was cleared (commits).
@@ -464,7 +470,8 @@ class Store:
         not finish.
         """
         table = ContactRow.__table__  # type: ignore[attr-defined]
-        ids = [row.id for row in self.due_contacts(session, now, after_id, limit)]
+        # Their ids only: the whole rows are read once taken (JSON and times decoded once).
+        ids = list(session.execute(self._due(now, after_id, limit, None, table.c.id)).scalars())
         if not ids:
             session.commit()
             return []

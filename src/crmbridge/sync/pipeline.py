@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from crmbridge import clock
@@ -82,6 +83,9 @@ Guard = Callable[[str], AbstractContextManager[bool]]
 #: While the read goes on and nothing was left to score (or to write, for the write
 #: thread), how long to let it store more before looking again.
 ROUND_WAIT_S = 0.2
+#: Threads writing while the read goes on: one would wait for each batch's answer before
+#: claiming the next (a record is never in two batches in flight: see outbox.claim).
+WRITERS = 2
 #: Contacts rescored in a round while the read goes on: between rounds the cycle's
 #: thread looks whether the read has ended or the process is stopping.
 ROUND_MOST = 200
@@ -614,28 +618,31 @@ class Pipeline:
                 return
         elif read:
             # What is stored is scored while the rest is read, and what is scored is
-            # written meanwhile, each on a thread of its own (see crmbridge.sync.overlap):
+            # written meanwhile, each on threads of their own (see crmbridge.sync.overlap):
             # a write mostly waits for the CRM, the time rounds of scoring fill.
-            writing_summary = CycleSummary()
+            writers = [CycleSummary() for _ in range(WRITERS)]
+            recovering = threading.Lock()
 
-            def write_full(halt: threading.Event) -> None:
+            def write_full(halt: threading.Event, part: CycleSummary) -> None:
+                with recovering:  # every writer waits for what was in flight to be settled
+                    for drainer in drainers:
+                        self._recover(part, drainer, now, lock, recover_everything, recovered)
                 # Whole batches only until the read and its scoring end: a part-filled
                 # batch would spend a call the rest of the read fills.
                 while not halt.is_set():
-                    wrote = 0
-                    for drainer in drainers:
-                        self._recover(
-                            writing_summary, drainer, now, lock, recover_everything, recovered
-                        )
-                        wrote += self._write(writing_summary, drainer, now, full=True)
+                    wrote = sum(self._write(part, d, now, full=True) for d in drainers)
                     if not wrote:
                         halt.wait(ROUND_WAIT_S)
 
             try:
-                with (
-                    Background(read_all, stop, "crmbridge-read") as reading,
-                    Background(write_full, stop, "crmbridge-write") as writing,
-                ):
+                with ExitStack() as threads:
+                    reading = threads.enter_context(Background(read_all, stop, "crmbridge-read"))
+                    writing = [
+                        threads.enter_context(
+                            Background(partial(write_full, part=part), stop, f"crmbridge-write-{i}")
+                        )
+                        for i, part in enumerate(writers, 1)
+                    ]
                     busy = True
                     while reading.running(0 if busy else ROUND_WAIT_S):
                         scored = self._rescore(
@@ -643,10 +650,11 @@ class Pipeline:
                         )
                         busy = bool(scored)
                         rounds += scored is not None
-                    writing.halt.set()
+                    for writer in writing:
+                        writer.halt.set()
             finally:
-                summary.absorb(reading_summary)
-                summary.absorb(writing_summary)
+                for part in (reading_summary, *writers):
+                    summary.absorb(part)
         with lock("rescore") as held:
             if held and adopt_held:
                 summary.adoption = adopt(self.store, self.prefix, only)
