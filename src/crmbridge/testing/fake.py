@@ -8,6 +8,7 @@ the CRM's state is always the seed folded with that log (consistent even after S
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -59,6 +60,8 @@ class FakeConnector:
         self.write_delay = write_delay
         self.write_calls = 0
         self.read_calls = 0
+        # A cycle writes on two threads: each call and each logged line counts once.
+        self._writing = threading.Lock()
         self._seed_cache: tuple[float, list[dict[str, Any]]] | None = None
 
     @property
@@ -144,7 +147,8 @@ class FakeConnector:
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
         """Apply each write, logging it before acknowledging; rejected ids fail alone."""
         self._pace()
-        self.write_calls += 1
+        with self._writing:
+            self.write_calls += 1
         known = {str(c["id"]) for c in self._seeded()}
         results = []
         with self.log_path.open("a") as log:
@@ -159,7 +163,8 @@ class FakeConnector:
                     "properties": dict(item.properties),
                     "at": now().isoformat(),
                 }
-                log.write(json.dumps(entry) + "\n")
-                log.flush()
+                with self._writing:
+                    log.write(json.dumps(entry) + "\n")
+                    log.flush()
                 results.append(WriteResult(item.crm_id, True))
         return results
