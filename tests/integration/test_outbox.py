@@ -302,6 +302,27 @@ def test_a_record_with_a_write_in_flight_waits_for_it_before_its_next_claim(
     )
 
 
+def test_a_new_value_for_a_row_claimed_meanwhile_is_queued_beside_it(scene: Scene) -> None:
+    # Rescoring read the row as waiting; a writer claimed it before the new value came.
+    with scene.store.session() as session:
+        waiting = {r.target: r for r in outbox.queued_rows(session, "hubspot", ["101"])["101"]}
+        flying = outbox.claim(session, "hubspot", 1, NOW)
+    assert {r.crm_id for r in flying} == {"101"}
+    sent = waiting["crmbridge_score"]
+    batch = outbox.Batch(NOW)
+    batch.put("hubspot", outbox.PropertyWrite(None, "101", "crmbridge_score", "99"), sent)
+    with scene.store.session() as session:
+        batch.apply(session)
+        session.commit()
+
+    rows = [r for r in scene.rows() if (r.crm_id, r.target) == ("101", "crmbridge_score")]
+    # The value being sent stays in flight, as sent; the new one waits beside it.
+    assert sorted((r.status, r.value) for r in rows) == [
+        ("in_flight", sent.value),
+        ("pending", "99"),
+    ]
+
+
 def test_with_replicas_only_claims_older_than_the_lease_are_orphans(scene: Scene) -> None:
     with scene.store.session() as session:
         outbox.claim(session, "hubspot", 3, NOW)

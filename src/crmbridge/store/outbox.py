@@ -154,6 +154,8 @@ class Batch:
         self._planned = itertools.count()
         self.inserts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
+        #: The row each update adds instead, should its waiting row be claimed meanwhile.
+        self._instead: dict[str, dict[str, Any]] = {}
         self.deletes: list[int] = []
         self.actions: dict[str, dict[str, Any]] = {}
 
@@ -194,20 +196,48 @@ class Batch:
     def put(self, connector: str, write: PropertyWrite, waiting: Queued | None) -> None:
         """Queue a property write; a waiting row of the same property is updated (latest wins)."""
         key = f"{connector}:property:{self.plan_id}:{next(self._planned)}"
+        row = {
+            "connector": connector,
+            "contact_id": write.contact_id,
+            "crm_id": write.crm_id,
+            "kind": "property",
+            "target": write.name,
+            "value": {"value": write.value},
+            "idempotency_key": key,
+        }
         if waiting is not None:
             self.updates.append({"row_id": waiting.id, "value": {"value": write.value}, "key": key})
+            self._instead[key] = row
             return
-        self.inserts.append(
-            {
-                "connector": connector,
-                "contact_id": write.contact_id,
-                "crm_id": write.crm_id,
-                "kind": "property",
-                "target": write.name,
-                "value": {"value": write.value},
-                "idempotency_key": key,
-            }
+        self.inserts.append(row)
+
+    def _update_waiting(self, session: Session) -> None:
+        """Give waiting rows their new values (latest wins). A row a drain claimed since
+        it was read as waiting keeps the value being sent: the new one is added as a
+        row of its own, sent once that write has landed (see :func:`claim`)."""
+        session.execute(
+            update(_T)
+            # Spelled out: an executemany cannot expand an IN list.
+            .where(_T.c.id == bindparam("row_id"), or_(*(_T.c.status == s for s in RETRYABLE)))
+            .values(
+                value=bindparam("value"),
+                idempotency_key=bindparam("key"),
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=self.now,
+                last_error=None,
+                updated_at=self.now,
+            ),
+            self.updates,
         )
+        keys = [change["key"] for change in self.updates]
+        updated: set[str] = set()
+        for start in range(0, len(keys), _CHUNK):
+            query = select(_T.c.idempotency_key).where(
+                _T.c.idempotency_key.in_(keys[start : start + _CHUNK])
+            )
+            updated.update(session.execute(query).scalars())
+        self.inserts.extend(self._instead[key] for key in keys if key not in updated)
 
     def drop(self, rows: Iterable[Queued]) -> None:
         """Cancel waiting rows that are no longer wanted."""
@@ -215,6 +245,8 @@ class Batch:
 
     def apply(self, session: Session) -> None:
         """Write the collected changes in a few statements."""
+        if self.updates:
+            self._update_waiting(session)
         if self.inserts:
             # What every new row shares is bound once for the statement, not per row
             # (each timestamp costs a conversion per row and column otherwise).
@@ -238,21 +270,6 @@ class Batch:
             fresh = [row for key, row in self.actions.items() if key not in known]
             if fresh:
                 session.execute(insert(_T), fresh)
-        if self.updates:
-            session.execute(
-                update(_T)
-                .where(_T.c.id == bindparam("row_id"))
-                .values(
-                    value=bindparam("value"),
-                    idempotency_key=bindparam("key"),
-                    status=PENDING,
-                    attempts=0,
-                    next_attempt_at=self.now,
-                    last_error=None,
-                    updated_at=self.now,
-                ),
-                self.updates,
-            )
         for start in range(0, len(self.deletes), _CHUNK):
             chunk = self.deletes[start : start + _CHUNK]
             session.execute(delete(_T).where(_T.c.id.in_(chunk), _T.c.status.in_(RETRYABLE)))
