@@ -331,6 +331,7 @@ class _SlowFirstWrite(FakeConnector):
         super().__init__(folder, page_size=2)
         self.store = store
         self.scored_during_first_write: int | None = None
+        self.pages_read_at_first_write: int | None = None
 
     def read_changes(self, cursor: str | None, properties: Sequence[str]) -> Iterator[Page]:
         for page in super().read_changes(cursor, properties):
@@ -339,6 +340,7 @@ class _SlowFirstWrite(FakeConnector):
 
     def write(self, batch: Sequence[Write]) -> list[WriteResult]:
         if self.scored_during_first_write is None:
+            self.pages_read_at_first_write = self.read_calls
             deadline = time.monotonic() + 10
             while score_rows(self.store) < 6 and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -355,6 +357,7 @@ def test_scoring_goes_on_while_a_write_waits_for_the_crm(store: Store, tmp_path:
     assert summary.ok, summary.errors
     # The first page's batch went out while the read went on; the later pages were
     # scored while that write was still waiting for the CRM.
+    assert crm.pages_read_at_first_write is not None and crm.pages_read_at_first_write < 3
     assert crm.scored_during_first_write == 6
     assert (summary.read, summary.scored, summary.written) == (6, 6, 6)
     assert set(applied_writes(crm).values()) == {1}
